@@ -1,0 +1,3 @@
+//! Kafka wire protocol.
+
+#![forbid(unsafe_code)]

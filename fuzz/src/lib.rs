@@ -1,0 +1,17 @@
+//! Fuzz entry points for every ferrokafka decoder.
+//!
+//! Each `fuzz_targets/<name>.rs` binary is a one-line call into a function listed
+//! here, and `tests/replay.rs` runs every file of `corpus/<name>/` through the same
+//! function, so the committed corpora are regression tests on stable Rust.
+//! A target must never panic, whatever the input: decoders return errors.
+
+pub mod records;
+pub mod wire;
+
+/// A named fuzz entry point.
+pub type Target = (&'static str, fn(&[u8]));
+
+/// Every fuzz target, wire and records.
+pub fn all_targets() -> impl Iterator<Item = &'static Target> {
+    wire::TARGETS.iter().chain(records::TARGETS.iter())
+}
