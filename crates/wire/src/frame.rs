@@ -1,0 +1,303 @@
+//! Frames: every request and response travels as an int32 big-endian size (not
+//! counting itself) followed by a header and a body.
+//!
+//! - [`split_frame`] cuts one complete frame off a receive buffer (sans-IO), and
+//!   [`FrameCodec`] (feature `codec`) wraps it as a tokio-util `Decoder`/`Encoder`.
+//! - [`encode_request`] assembles size + header + body with the right header version.
+//! - [`Correlator`] hands out correlation ids and matches responses to requests.
+//!   A broker answers the requests of one connection in order, so an answer
+//!   whose id is not the oldest outstanding one is a protocol violation.
+
+use std::collections::VecDeque;
+
+use bytes::{Buf, BufMut, BytesMut};
+
+use crate::api::ApiKey;
+use crate::error::{DecodeError, DecodeErrorKind, EncodeError};
+use crate::header::{
+    RequestHeader, ResponseHeader, request_header_version, response_header_version,
+};
+use crate::messages::{RequestBody, ResponseBody, is_flexible};
+
+/// Default maximum frame size accepted from a peer (100 MiB, like the broker's
+/// `socket.request.max.bytes`).
+pub const DEFAULT_MAX_FRAME_SIZE: usize = 100 * 1024 * 1024;
+
+/// Cuts one complete frame (without its size prefix) off the front of `buf`.
+///
+/// Returns `Ok(None)` when more bytes are needed. A size above `max_frame_size`
+/// or below zero is an error before anything is reserved.
+pub fn split_frame(
+    buf: &mut BytesMut,
+    max_frame_size: usize,
+) -> Result<Option<BytesMut>, DecodeError> {
+    if buf.len() < 4 {
+        return Ok(None);
+    }
+    let size = i32::from_be_bytes([buf[0], buf[1], buf[2], buf[3]]);
+    if size < 0 {
+        return Err(DecodeError::new(DecodeErrorKind::NegativeFrameSize(size)));
+    }
+    let size = size as usize;
+    if size > max_frame_size {
+        return Err(DecodeError::new(DecodeErrorKind::FrameTooLarge {
+            size,
+            max: max_frame_size,
+        }));
+    }
+    if buf.len() < 4 + size {
+        return Ok(None);
+    }
+    buf.advance(4);
+    Ok(Some(buf.split_to(size)))
+}
+
+/// Appends a complete request frame: size, header (version chosen from the
+/// body's flexibility) and body at `version`.
+pub fn encode_request(
+    buf: &mut BytesMut,
+    correlation_id: i32,
+    client_id: Option<&str>,
+    body: &RequestBody,
+    version: i16,
+) -> Result<(), EncodeError> {
+    let api_key = body.api_key();
+    let flexible = is_flexible(api_key, version).unwrap_or(false);
+    let header = RequestHeader::new(
+        api_key,
+        version,
+        correlation_id,
+        client_id.map(str::to_owned),
+    );
+    let header_version = request_header_version(flexible);
+    let size = header.encoded_len(header_version) + body.encoded_len(version);
+    buf.reserve(4 + size);
+    buf.put_i32(size as i32);
+    header.encode(buf, header_version)?;
+    body.encode(buf, version)
+}
+
+/// Appends a complete response frame (used by tests and fake brokers).
+pub fn encode_response(
+    buf: &mut BytesMut,
+    correlation_id: i32,
+    body: &ResponseBody,
+    version: i16,
+) -> Result<(), EncodeError> {
+    let api_key = body.api_key();
+    let flexible = is_flexible(api_key, version).unwrap_or(false);
+    let header = ResponseHeader::new(correlation_id);
+    let header_version = response_header_version(api_key, flexible);
+    let size = header.encoded_len(header_version) + body.encoded_len(version);
+    buf.reserve(4 + size);
+    buf.put_i32(size as i32);
+    header.encode(buf, header_version);
+    body.encode(buf, version)
+}
+
+/// Parses a request frame (without size prefix): header and body.
+pub fn decode_request(frame: &[u8]) -> Result<(RequestHeader, RequestBody), DecodeError> {
+    let (api_key, version) = RequestHeader::peek_api(frame)?;
+    let flexible = is_flexible(api_key, version)
+        .ok_or(DecodeError::new(DecodeErrorKind::UnknownApiKey(api_key.0)))?;
+    let (body, header) = RequestHeader::decode(frame, request_header_version(flexible))?;
+    let body = RequestBody::decode(api_key, version, body)?;
+    Ok((header, body))
+}
+
+/// Parses a response frame (without size prefix) to a request of `api_key` at `version`.
+pub fn decode_response(
+    frame: &[u8],
+    api_key: ApiKey,
+    version: i16,
+) -> Result<(ResponseHeader, ResponseBody), DecodeError> {
+    let flexible = is_flexible(api_key, version)
+        .ok_or(DecodeError::new(DecodeErrorKind::UnknownApiKey(api_key.0)))?;
+    let (body, header) = ResponseHeader::decode(frame, response_header_version(api_key, flexible))?;
+    let body = ResponseBody::decode(api_key, version, body)?;
+    Ok((header, body))
+}
+
+/// Decodes an ApiVersions response the way the Java client does: with the
+/// version asked for, and if that fails, as v0 (a broker that does not know our
+/// version answers with a v0 body carrying UNSUPPORTED_VERSION and its range).
+pub fn decode_api_versions_response(
+    body: &[u8],
+    version: i16,
+) -> Result<crate::messages::ApiVersionsResponse, DecodeError> {
+    use crate::message::Message;
+    crate::messages::ApiVersionsResponse::decode_body(body, version).or_else(|first| {
+        crate::messages::ApiVersionsResponse::decode_body(body, 0).map_err(|_| first)
+    })
+}
+
+/// A response matched to its request.
+#[derive(Debug)]
+pub struct Matched<T> {
+    /// What the caller attached to the request.
+    pub context: T,
+    /// The request's API.
+    pub api_key: ApiKey,
+    /// The request's version.
+    pub version: i16,
+    /// The response header.
+    pub header: ResponseHeader,
+    /// The decoded response body.
+    pub body: ResponseBody,
+}
+
+/// Why a response could not be matched.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[non_exhaustive]
+pub enum CorrelationError {
+    /// A response arrived with nothing outstanding.
+    #[error("response with correlation id {0} but no request is outstanding")]
+    Unexpected(i32),
+    /// A response's id is not the oldest outstanding request's.
+    #[error("response with correlation id {got}, expected {expected}")]
+    OutOfOrder {
+        /// The id the oldest outstanding request carries.
+        expected: i32,
+        /// The id the response carries.
+        got: i32,
+    },
+    /// The response did not decode.
+    #[error(transparent)]
+    Decode(#[from] DecodeError),
+}
+
+/// Correlation ids and in-flight requests of one connection.
+#[derive(Debug)]
+pub struct Correlator<T> {
+    next_id: i32,
+    pending: VecDeque<(i32, ApiKey, i16, T)>,
+}
+
+impl<T> Default for Correlator<T> {
+    fn default() -> Self {
+        Self {
+            next_id: 0,
+            pending: VecDeque::new(),
+        }
+    }
+}
+
+impl<T> Correlator<T> {
+    /// A correlator starting at id 0.
+    pub fn new() -> Self {
+        Self::default()
+    }
+
+    /// Allocates the id for a request. If `expects_response` (false only for
+    /// Produce with acks=0), the request is remembered until its answer arrives.
+    pub fn register(
+        &mut self,
+        api_key: ApiKey,
+        version: i16,
+        expects_response: bool,
+        context: T,
+    ) -> i32 {
+        let id = self.next_id;
+        // Wraps to 0 rather than going negative, so ids stay non-negative.
+        self.next_id = if id == i32::MAX { 0 } else { id + 1 };
+        if expects_response {
+            self.pending.push_back((id, api_key, version, context));
+        }
+        id
+    }
+
+    /// Number of requests waiting for an answer.
+    pub fn in_flight(&self) -> usize {
+        self.pending.len()
+    }
+
+    /// Matches a response frame (without size prefix) to the oldest outstanding request.
+    pub fn match_response(&mut self, frame: &[u8]) -> Result<Matched<T>, CorrelationError> {
+        let got = match frame.get(..4) {
+            Some(b) => i32::from_be_bytes([b[0], b[1], b[2], b[3]]),
+            None => return Err(DecodeError::new(DecodeErrorKind::Truncated).into()),
+        };
+        let Some(&(expected, api_key, version, _)) = self.pending.front() else {
+            return Err(CorrelationError::Unexpected(got));
+        };
+        if expected != got {
+            return Err(CorrelationError::OutOfOrder { expected, got });
+        }
+        let (_, _, _, context) = self.pending.pop_front().expect("front checked above");
+        let (header, body) = decode_response(frame, api_key, version)?;
+        Ok(Matched {
+            context,
+            api_key,
+            version,
+            header,
+            body,
+        })
+    }
+
+    /// Drops every outstanding request (the connection closed), returning their contexts.
+    pub fn fail_all(&mut self) -> Vec<T> {
+        self.pending.drain(..).map(|(_, _, _, c)| c).collect()
+    }
+}
+
+/// A tokio-util codec for size-prefixed Kafka frames.
+#[cfg(feature = "codec")]
+#[derive(Debug, Clone)]
+pub struct FrameCodec {
+    max_frame_size: usize,
+}
+
+#[cfg(feature = "codec")]
+impl FrameCodec {
+    /// A codec refusing incoming frames larger than `max_frame_size`.
+    pub fn new(max_frame_size: usize) -> Self {
+        Self { max_frame_size }
+    }
+}
+
+#[cfg(feature = "codec")]
+impl Default for FrameCodec {
+    fn default() -> Self {
+        Self::new(DEFAULT_MAX_FRAME_SIZE)
+    }
+}
+
+/// Errors of [`FrameCodec`]: I/O or a bad frame.
+#[cfg(feature = "codec")]
+#[derive(Debug, thiserror::Error)]
+#[non_exhaustive]
+pub enum FrameError {
+    /// The transport failed.
+    #[error(transparent)]
+    Io(#[from] std::io::Error),
+    /// The peer sent a bad frame.
+    #[error(transparent)]
+    Decode(#[from] DecodeError),
+}
+
+#[cfg(feature = "codec")]
+impl tokio_util::codec::Decoder for FrameCodec {
+    type Item = BytesMut;
+    type Error = FrameError;
+
+    fn decode(&mut self, src: &mut BytesMut) -> Result<Option<BytesMut>, FrameError> {
+        let frame = split_frame(src, self.max_frame_size)?;
+        if frame.is_none() && src.len() >= 4 {
+            // Reserve for the rest of the announced frame (already checked against the maximum).
+            let size = i32::from_be_bytes([src[0], src[1], src[2], src[3]]) as usize;
+            src.reserve(4 + size - src.len());
+        }
+        Ok(frame)
+    }
+}
+
+/// Encodes complete frames (already size-prefixed by [`encode_request`]) as they are.
+#[cfg(feature = "codec")]
+impl tokio_util::codec::Encoder<bytes::Bytes> for FrameCodec {
+    type Error = FrameError;
+
+    fn encode(&mut self, item: bytes::Bytes, dst: &mut BytesMut) -> Result<(), FrameError> {
+        dst.extend_from_slice(&item);
+        Ok(())
+    }
+}

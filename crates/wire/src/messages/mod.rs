@@ -1,0 +1,147 @@
+//! Every request and response a producer needs, declared once per API.
+//!
+//! | API | key | versions | flexible from |
+//! |---|---|---|---|
+//! | Produce | 0 | 3–13 | 9 |
+//! | Metadata | 3 | 0–13 | 9 |
+//! | FindCoordinator | 10 | 0–6 | 3 |
+//! | SaslHandshake | 17 | 0–1 | never |
+//! | ApiVersions | 18 | 0–4 | 3 |
+//! | CreateTopics | 19 | 2–7 | 5 |
+//! | InitProducerId | 22 | 0–5 | 2 |
+//! | AddPartitionsToTxn | 24 | 0–3 (client form) | 3 |
+//! | AddOffsetsToTxn | 25 | 0–4 | 3 |
+//! | EndTxn | 26 | 0–5 | 3 |
+//! | TxnOffsetCommit | 28 | 0–5 | 3 |
+//! | SaslAuthenticate | 36 | 0–2 | 2 |
+
+pub mod api_versions;
+pub mod create_topics;
+pub mod find_coordinator;
+pub mod init_producer_id;
+pub mod metadata;
+pub mod produce;
+pub mod sasl;
+pub mod txn;
+
+pub use api_versions::{ApiVersionsRequest, ApiVersionsResponse};
+pub use create_topics::{CreateTopicsRequest, CreateTopicsResponse};
+pub use find_coordinator::{FindCoordinatorRequest, FindCoordinatorResponse};
+pub use init_producer_id::{InitProducerIdRequest, InitProducerIdResponse};
+pub use metadata::{MetadataRequest, MetadataResponse};
+pub use produce::{ProduceRequest, ProduceResponse};
+pub use sasl::{
+    SaslAuthenticateRequest, SaslAuthenticateResponse, SaslHandshakeRequest, SaslHandshakeResponse,
+};
+pub use txn::{
+    AddOffsetsToTxnRequest, AddOffsetsToTxnResponse, AddPartitionsToTxnRequest,
+    AddPartitionsToTxnResponse, EndTxnRequest, EndTxnResponse, TxnOffsetCommitRequest,
+    TxnOffsetCommitResponse,
+};
+
+use bytes::BufMut;
+
+use crate::api::ApiKey;
+use crate::error::{DecodeError, DecodeErrorKind, EncodeError};
+use crate::message::{Message, Request};
+
+macro_rules! apis {
+    ($( $variant:ident : $req:ty => $resp:ty; )*) => {
+        $( impl Request for $req { type Response = $resp; } )*
+
+        /// Every API this crate implements, with the versions it supports
+        /// (the ranges a client advertises and negotiates with).
+        pub const SUPPORTED_APIS: &[(ApiKey, i16, i16)] = &[
+            $( (<$req as Message>::API_KEY, <$req as Message>::MIN_VERSION, <$req as Message>::MAX_VERSION), )*
+        ];
+
+        /// Whether `version` of API `key` is flexible; `None` for an API this crate
+        /// does not know.
+        pub fn is_flexible(key: ApiKey, version: i16) -> Option<bool> {
+            $( if key == <$req as Message>::API_KEY {
+                return Some(<$req as Message>::is_flexible(version));
+            } )*
+            None
+        }
+
+        /// Any request body this crate knows.
+        #[derive(Debug, Clone, PartialEq)]
+        #[non_exhaustive]
+        #[allow(missing_docs)]
+        pub enum RequestBody { $( $variant($req), )* }
+
+        /// Any response body this crate knows.
+        #[derive(Debug, Clone, PartialEq)]
+        #[non_exhaustive]
+        #[allow(missing_docs)]
+        pub enum ResponseBody { $( $variant($resp), )* }
+
+        impl RequestBody {
+            /// The API key of the body.
+            pub fn api_key(&self) -> ApiKey {
+                match self { $( Self::$variant(_) => <$req as Message>::API_KEY, )* }
+            }
+            /// Parses a complete request body of API `key` at `version`.
+            pub fn decode(key: ApiKey, version: i16, input: &[u8]) -> Result<Self, DecodeError> {
+                $( if key == <$req as Message>::API_KEY {
+                    return <$req as Message>::decode_body(input, version).map(Self::$variant);
+                } )*
+                Err(DecodeError::new(DecodeErrorKind::UnknownApiKey(key.0)))
+            }
+            /// Appends the body at `version`.
+            pub fn encode<B: BufMut>(&self, buf: &mut B, version: i16) -> Result<(), EncodeError> {
+                match self { $( Self::$variant(m) => m.encode_body(buf, version), )* }
+            }
+            /// Size of the body at `version`.
+            pub fn encoded_len(&self, version: i16) -> usize {
+                match self { $( Self::$variant(m) => m.body_len(version), )* }
+            }
+        }
+
+        impl ResponseBody {
+            /// The API key of the body.
+            pub fn api_key(&self) -> ApiKey {
+                match self { $( Self::$variant(_) => <$resp as Message>::API_KEY, )* }
+            }
+            /// Parses a complete response body of API `key` at `version`.
+            pub fn decode(key: ApiKey, version: i16, input: &[u8]) -> Result<Self, DecodeError> {
+                $( if key == <$resp as Message>::API_KEY {
+                    return <$resp as Message>::decode_body(input, version).map(Self::$variant);
+                } )*
+                Err(DecodeError::new(DecodeErrorKind::UnknownApiKey(key.0)))
+            }
+            /// Appends the body at `version`.
+            pub fn encode<B: BufMut>(&self, buf: &mut B, version: i16) -> Result<(), EncodeError> {
+                match self { $( Self::$variant(m) => m.encode_body(buf, version), )* }
+            }
+            /// Size of the body at `version`.
+            pub fn encoded_len(&self, version: i16) -> usize {
+                match self { $( Self::$variant(m) => m.body_len(version), )* }
+            }
+        }
+
+        $(
+            impl From<$req> for RequestBody {
+                fn from(m: $req) -> Self { Self::$variant(m) }
+            }
+            impl From<$resp> for ResponseBody {
+                fn from(m: $resp) -> Self { Self::$variant(m) }
+            }
+        )*
+    };
+}
+
+apis! {
+    Produce: ProduceRequest => ProduceResponse;
+    Metadata: MetadataRequest => MetadataResponse;
+    FindCoordinator: FindCoordinatorRequest => FindCoordinatorResponse;
+    SaslHandshake: SaslHandshakeRequest => SaslHandshakeResponse;
+    ApiVersions: ApiVersionsRequest => ApiVersionsResponse;
+    CreateTopics: CreateTopicsRequest => CreateTopicsResponse;
+    InitProducerId: InitProducerIdRequest => InitProducerIdResponse;
+    AddPartitionsToTxn: AddPartitionsToTxnRequest => AddPartitionsToTxnResponse;
+    AddOffsetsToTxn: AddOffsetsToTxnRequest => AddOffsetsToTxnResponse;
+    EndTxn: EndTxnRequest => EndTxnResponse;
+    TxnOffsetCommit: TxnOffsetCommitRequest => TxnOffsetCommitResponse;
+    SaslAuthenticate: SaslAuthenticateRequest => SaslAuthenticateResponse;
+}
