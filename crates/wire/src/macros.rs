@@ -46,8 +46,10 @@ macro_rules! wire_struct {
         }
     ) => {
         $(#[$meta])*
+        // Not `#[non_exhaustive]`: callers build messages with struct literals
+        // ending in `..Default::default()`, which keeps working when a version
+        // adds a field.
         #[derive(Debug, Clone, PartialEq)]
-        #[non_exhaustive]
         pub struct $name {
             $(
                 $(#[$fmeta])*
