@@ -21,7 +21,7 @@
 
 pub mod api;
 pub mod error;
-//TMP pub mod error_code;
+pub mod error_code;
 pub mod frame;
 pub mod header;
 #[doc(hidden)]
@@ -38,7 +38,7 @@ pub mod types;
 
 pub use api::ApiKey;
 pub use error::{DecodeError, DecodeErrorKind, EncodeError, EncodeErrorKind};
-//TMP pub use error_code::ErrorCode;
+pub use error_code::ErrorCode;
 pub use header::{RequestHeader, ResponseHeader};
 pub use message::{Message, Request};
 pub use messages::{RequestBody, ResponseBody, SUPPORTED_APIS};
