@@ -301,3 +301,27 @@ impl tokio_util::codec::Encoder<bytes::Bytes> for FrameCodec {
         Ok(())
     }
 }
+
+#[cfg(all(test, feature = "codec"))]
+mod codec_tests {
+    use bytes::{Bytes, BytesMut};
+    use tokio_util::codec::{Decoder, Encoder};
+
+    use super::{FrameCodec, FrameError};
+
+    #[test]
+    fn codec_splits_frames_and_enforces_the_maximum() {
+        let mut codec = FrameCodec::new(8);
+        let mut out = BytesMut::new();
+        codec
+            .encode(Bytes::from_static(&[0, 0, 0, 3, 1, 2, 3, 0, 0, 0, 1]), &mut out)
+            .unwrap();
+        assert_eq!(codec.decode(&mut out).unwrap().as_deref(), Some(&[1u8, 2, 3][..]));
+        // Size 1 announced, no byte yet.
+        assert!(codec.decode(&mut out).unwrap().is_none());
+        out.extend_from_slice(&[9]);
+        assert_eq!(codec.decode(&mut out).unwrap().as_deref(), Some(&[9u8][..]));
+        let mut big = BytesMut::from(&[0, 0, 0, 9][..]);
+        assert!(matches!(codec.decode(&mut big), Err(FrameError::Decode(_))));
+    }
+}
