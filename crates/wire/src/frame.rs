@@ -106,6 +106,8 @@ pub fn decode_request(frame: &[u8]) -> Result<(RequestHeader, RequestBody), Deco
 }
 
 /// Parses a response frame (without size prefix) to a request of `api_key` at `version`.
+///
+/// ApiVersions responses fall back to a v0 parse (see [`decode_api_versions_response`]).
 pub fn decode_response(
     frame: &[u8],
     api_key: ApiKey,
@@ -114,7 +116,11 @@ pub fn decode_response(
     let flexible = is_flexible(api_key, version)
         .ok_or(DecodeError::new(DecodeErrorKind::UnknownApiKey(api_key.0)))?;
     let (body, header) = ResponseHeader::decode(frame, response_header_version(api_key, flexible))?;
-    let body = ResponseBody::decode(api_key, version, body)?;
+    let body = if api_key == ApiKey::API_VERSIONS {
+        ResponseBody::ApiVersions(decode_api_versions_response(body, version)?)
+    } else {
+        ResponseBody::decode(api_key, version, body)?
+    };
     Ok((header, body))
 }
 
