@@ -1,0 +1,577 @@
+//! Building a batch: records go straight into their final v2 wire form in one growing buffer.
+//!
+//! The buffer starts with 61 reserved header bytes; each [`BatchBuilder::append`] computes the
+//! record's exact size first (so "is the batch full?" never re-encodes), then writes the length,
+//! attributes, timestamp delta, offset delta, key, value and headers as zigzag varints and raw
+//! bytes. Nothing is allocated per record beyond the buffer's own growth. [`BatchBuilder::close`]
+//! compresses the records section if asked, fills the header and computes the CRC-32C.
+
+use bytes::{Bytes, BytesMut};
+
+use crate::compression::{Compression, CompressionType, compress};
+use crate::error::{AppendError, EncodeError};
+use crate::header::{
+    BatchHeader, CRC_START, LOG_OVERHEAD, NO_PARTITION_LEADER_EPOCH, NO_TIMESTAMP,
+    RECORD_BATCH_OVERHEAD,
+};
+use crate::record::{Header, RecordRef};
+use crate::stamp::{ProducerStamp, write_stamp};
+use crate::varint::{varint_len, varlong_len, zigzag32, zigzag64};
+
+/// Largest encoding of a record's framing: length (5) + attributes (1) + timestamp delta (10) +
+/// offset delta (5) + key length (5) + value length (5) + header count (5)
+/// (Java `DefaultRecord.MAX_RECORD_OVERHEAD` is 21 because it bounds the deltas differently).
+const MAX_RECORD_FRAMING: usize = 5 + 1 + 10 + 5 + 5 + 5 + 5;
+
+/// Java's `COMPRESSION_RATE_ESTIMATION_FACTOR`: estimates of compressed size are padded by 5%.
+const COMPRESSION_ESTIMATION_FACTOR: f32 = 1.05;
+
+#[inline(always)]
+fn bytes_field_len(b: Option<&[u8]>) -> usize {
+    match b {
+        None => 1,
+        Some(b) => varint_len(b.len() as i32) + b.len(),
+    }
+}
+
+/// Size of a record body (everything after its length varint).
+#[inline(always)]
+fn body_size<'h>(
+    offset_delta: i32,
+    timestamp_delta: i64,
+    key: Option<&[u8]>,
+    value: Option<&[u8]>,
+    headers: impl Iterator<Item = (&'h [u8], Option<&'h [u8]>)>,
+) -> (usize, i32) {
+    let mut size = 1
+        + varlong_len(timestamp_delta)
+        + varint_len(offset_delta)
+        + bytes_field_len(key)
+        + bytes_field_len(value);
+    let mut count = 0i32;
+    for (k, v) in headers {
+        size += varint_len(k.len() as i32) + k.len() + bytes_field_len(v);
+        count = count.saturating_add(1);
+    }
+    size += varint_len(count);
+    (size, count)
+}
+
+/// Exact encoded size of one record, including its length prefix.
+pub fn record_size(
+    offset_delta: i32,
+    timestamp_delta: i64,
+    key: Option<&[u8]>,
+    value: Option<&[u8]>,
+    headers: &[Header],
+) -> usize {
+    let (body, _) = body_size(
+        offset_delta,
+        timestamp_delta,
+        key,
+        value,
+        headers.iter().map(header_parts),
+    );
+    varint_len(body as i32) + body
+}
+
+/// An upper bound on the size of a batch holding only this record (Java
+/// `AbstractRecords.estimateSizeInBytesUpperBound`), for the `max.request.size` check before a
+/// record is accepted. Compression is assumed not to help.
+pub fn record_size_upper_bound(
+    key: Option<&[u8]>,
+    value: Option<&[u8]>,
+    headers: &[Header],
+) -> usize {
+    let mut size = RECORD_BATCH_OVERHEAD
+        + MAX_RECORD_FRAMING
+        + key.map_or(0, <[u8]>::len)
+        + value.map_or(0, <[u8]>::len);
+    for h in headers {
+        size += 10 + h.key.len() + h.value.as_ref().map_or(0, Bytes::len);
+    }
+    size
+}
+
+#[inline(always)]
+fn header_parts(h: &Header) -> (&[u8], Option<&[u8]>) {
+    (h.key.as_bytes(), h.value.as_deref())
+}
+
+/// Writes `v` as an unsigned LEB128 varint at `dst[pos..]`, returning the new position.
+#[inline(always)]
+fn put_uvarint_at(dst: &mut [u8], mut pos: usize, mut v: u64) -> usize {
+    while v >= 0x80 {
+        dst[pos] = (v as u8) | 0x80;
+        v >>= 7;
+        pos += 1;
+    }
+    dst[pos] = v as u8;
+    pos + 1
+}
+
+#[inline(always)]
+fn put_bytes_field(dst: &mut [u8], pos: usize, b: Option<&[u8]>) -> usize {
+    match b {
+        None => put_uvarint_at(dst, pos, zigzag32(-1) as u64),
+        Some(b) => {
+            let pos = put_uvarint_at(dst, pos, zigzag32(b.len() as i32) as u64);
+            dst[pos..pos + b.len()].copy_from_slice(b);
+            pos + b.len()
+        }
+    }
+}
+
+fn check_len(n: usize) -> Result<(), AppendError> {
+    if n > i32::MAX as usize {
+        Err(AppendError::RecordTooLarge(n))
+    } else {
+        Ok(())
+    }
+}
+
+/// Appends one record in v2 wire form to `buf` and returns the bytes written.
+///
+/// This is the primitive [`BatchBuilder`] uses; it is public so that tests and tools can lay out
+/// records with arbitrary deltas.
+pub fn write_record(
+    buf: &mut BytesMut,
+    offset_delta: i32,
+    timestamp_delta: i64,
+    key: Option<&[u8]>,
+    value: Option<&[u8]>,
+    headers: &[Header],
+) -> Result<usize, AppendError> {
+    write_record_iter(
+        buf,
+        offset_delta,
+        timestamp_delta,
+        key,
+        value,
+        headers.iter().map(header_parts),
+    )
+}
+
+#[inline(always)]
+fn write_record_iter<'h, I>(
+    buf: &mut BytesMut,
+    offset_delta: i32,
+    timestamp_delta: i64,
+    key: Option<&[u8]>,
+    value: Option<&[u8]>,
+    headers: I,
+) -> Result<usize, AppendError>
+where
+    I: Iterator<Item = (&'h [u8], Option<&'h [u8]>)> + Clone,
+{
+    check_len(key.map_or(0, <[u8]>::len))?;
+    check_len(value.map_or(0, <[u8]>::len))?;
+    for (k, v) in headers.clone() {
+        check_len(k.len())?;
+        check_len(v.map_or(0, <[u8]>::len))?;
+    }
+    let (body, header_count) = body_size(
+        offset_delta,
+        timestamp_delta,
+        key,
+        value,
+        headers.clone(),
+    );
+    check_len(body)?;
+    let total = varint_len(body as i32) + body;
+    let start = buf.len();
+    // One bounds-checked growth per record; the writes below then go into a plain slice.
+    buf.resize(start + total, 0);
+    let dst = &mut buf[start..];
+    let mut pos = put_uvarint_at(dst, 0, zigzag32(body as i32) as u64);
+    dst[pos] = 0; // record attributes: unused, always 0
+    pos += 1;
+    pos = put_uvarint_at(dst, pos, zigzag64(timestamp_delta));
+    pos = put_uvarint_at(dst, pos, zigzag32(offset_delta) as u64);
+    pos = put_bytes_field(dst, pos, key);
+    pos = put_bytes_field(dst, pos, value);
+    pos = put_uvarint_at(dst, pos, zigzag32(header_count) as u64);
+    for (k, v) in headers {
+        pos = put_bytes_field(dst, pos, Some(k));
+        pos = put_bytes_field(dst, pos, v);
+    }
+    debug_assert_eq!(pos, total);
+    Ok(total)
+}
+
+/// An open batch that records are appended to.
+///
+/// Identity (producer id, epoch, sequence) is not known at append time; it is stamped at
+/// [`close`](BatchBuilder::close) and can be changed later with [`ClosedBatch::restamp`].
+#[derive(Debug, Clone)]
+pub struct BatchBuilder {
+    /// 61 reserved header bytes, then the uncompressed records.
+    buf: BytesMut,
+    compression: Compression,
+    base_timestamp: i64,
+    max_timestamp: i64,
+    count: i32,
+    ratio_estimate: f32,
+}
+
+impl BatchBuilder {
+    /// A new, empty batch; `capacity` is the buffer to reserve up front (e.g. `batch.size`).
+    pub fn new(compression: Compression, capacity: usize) -> Self {
+        let mut buf = BytesMut::with_capacity(capacity.max(RECORD_BATCH_OVERHEAD));
+        buf.resize(RECORD_BATCH_OVERHEAD, 0);
+        BatchBuilder {
+            buf,
+            compression,
+            base_timestamp: NO_TIMESTAMP,
+            max_timestamp: NO_TIMESTAMP,
+            count: 0,
+            ratio_estimate: 1.0,
+        }
+    }
+
+    /// Sets the expected compressed/uncompressed ratio used by
+    /// [`estimated_size_in_bytes`](Self::estimated_size_in_bytes). The Java client keeps one per
+    /// topic and codec, starting at 1.0 and updated from each closed batch's
+    /// [`ClosedBatch::compression_ratio`].
+    pub fn set_compression_ratio_estimate(&mut self, ratio: f32) {
+        if ratio.is_finite() && ratio > 0.0 {
+            self.ratio_estimate = ratio;
+        }
+    }
+
+    /// The codec this batch will be closed with.
+    pub fn compression(&self) -> Compression {
+        self.compression
+    }
+
+    /// Number of records appended.
+    pub fn record_count(&self) -> i32 {
+        self.count
+    }
+
+    /// Whether no record has been appended.
+    pub fn is_empty(&self) -> bool {
+        self.count == 0
+    }
+
+    /// Timestamp of the first record (the batch's base timestamp), or -1.
+    pub fn base_timestamp(&self) -> i64 {
+        self.base_timestamp
+    }
+
+    /// Exact size of the batch if closed uncompressed now: header plus records.
+    pub fn size_in_bytes(&self) -> usize {
+        self.buf.len()
+    }
+
+    /// The uncompressed records section written so far.
+    pub fn records_section(&self) -> &[u8] {
+        &self.buf[RECORD_BATCH_OVERHEAD..]
+    }
+
+    /// Estimated size once closed: exact when uncompressed; otherwise header plus records ×
+    /// ratio estimate × 1.05, as the Java client's `MemoryRecordsBuilder.estimatedBytesWritten`.
+    pub fn estimated_size_in_bytes(&self) -> usize {
+        if self.compression.kind == CompressionType::None {
+            return self.buf.len();
+        }
+        let records = (self.buf.len() - RECORD_BATCH_OVERHEAD) as f32;
+        RECORD_BATCH_OVERHEAD
+            + (records * self.ratio_estimate * COMPRESSION_ESTIMATION_FACTOR).ceil() as usize
+    }
+
+    /// Exact bytes [`append`](Self::append) would add for this record.
+    pub fn next_record_size(
+        &self,
+        timestamp: i64,
+        key: Option<&[u8]>,
+        value: Option<&[u8]>,
+        headers: &[Header],
+    ) -> usize {
+        let base = if self.count == 0 {
+            timestamp
+        } else {
+            self.base_timestamp
+        };
+        record_size(
+            self.count,
+            timestamp.wrapping_sub(base),
+            key,
+            value,
+            headers,
+        )
+    }
+
+    /// Whether this record fits under `batch_size` (estimated, for compressed batches). The
+    /// first record always fits, as in the Java client: a record larger than `batch.size` gets a
+    /// batch of its own (the `max.request.size` check is [`record_size_upper_bound`]).
+    pub fn has_room_for(
+        &self,
+        batch_size: usize,
+        timestamp: i64,
+        key: Option<&[u8]>,
+        value: Option<&[u8]>,
+        headers: &[Header],
+    ) -> bool {
+        if self.count == 0 {
+            return true;
+        }
+        let add = self.next_record_size(timestamp, key, value, headers);
+        let add = if self.compression.kind == CompressionType::None {
+            add
+        } else {
+            (add as f32 * self.ratio_estimate * COMPRESSION_ESTIMATION_FACTOR).ceil() as usize
+        };
+        self.estimated_size_in_bytes() + add <= batch_size
+    }
+
+    /// Appends a record and returns its offset delta (its index in the batch).
+    ///
+    /// `timestamp` must be `>= 0` or `-1` (no timestamp). Timestamps need not be increasing: the
+    /// delta from the first record's timestamp is a signed varlong.
+    #[inline]
+    pub fn append(
+        &mut self,
+        timestamp: i64,
+        key: Option<&[u8]>,
+        value: Option<&[u8]>,
+        headers: &[Header],
+    ) -> Result<i32, AppendError> {
+        self.append_iter(timestamp, key, value, headers.iter().map(header_parts))
+    }
+
+    /// Appends a decoded record (used when splitting or re-batching).
+    pub fn append_ref(&mut self, record: &RecordRef<'_>) -> Result<i32, AppendError> {
+        self.append_iter(
+            record.timestamp,
+            record.key,
+            record.value,
+            record.headers.iter().map(|h| (h.key, h.value)),
+        )
+    }
+
+    #[inline(always)]
+    fn append_iter<'h, I>(
+        &mut self,
+        timestamp: i64,
+        key: Option<&[u8]>,
+        value: Option<&[u8]>,
+        headers: I,
+    ) -> Result<i32, AppendError>
+    where
+        I: Iterator<Item = (&'h [u8], Option<&'h [u8]>)> + Clone,
+    {
+        if timestamp < NO_TIMESTAMP {
+            return Err(AppendError::InvalidTimestamp(timestamp));
+        }
+        if self.count == i32::MAX {
+            return Err(AppendError::TooManyRecords);
+        }
+        let base = if self.count == 0 {
+            timestamp
+        } else {
+            self.base_timestamp
+        };
+        let offset_delta = self.count;
+        write_record_iter(
+            &mut self.buf,
+            offset_delta,
+            timestamp.wrapping_sub(base),
+            key,
+            value,
+            headers,
+        )?;
+        self.base_timestamp = base;
+        self.max_timestamp = self.max_timestamp.max(timestamp);
+        self.count += 1;
+        Ok(offset_delta)
+    }
+
+    /// Closes the batch: compresses the records section (if a codec is set), writes the header
+    /// with `stamp`, and computes the CRC-32C.
+    pub fn close(self, stamp: ProducerStamp) -> Result<ClosedBatch, EncodeError> {
+        let records_len = self.buf.len() - RECORD_BATCH_OVERHEAD;
+        let mut out = if self.compression.kind == CompressionType::None {
+            self.buf
+        } else {
+            let mut out = BytesMut::with_capacity(RECORD_BATCH_OVERHEAD + records_len / 2 + 64);
+            out.resize(RECORD_BATCH_OVERHEAD, 0);
+            compress(
+                self.compression,
+                &self.buf[RECORD_BATCH_OVERHEAD..],
+                &mut out,
+            )?;
+            out
+        };
+        if out.len() - LOG_OVERHEAD > i32::MAX as usize {
+            return Err(EncodeError::BatchTooLarge(out.len()));
+        }
+        let mut header = BatchHeader {
+            base_offset: 0,
+            batch_length: 0,
+            partition_leader_epoch: NO_PARTITION_LEADER_EPOCH,
+            crc: 0,
+            attributes: self.compression.kind.id() as i16,
+            last_offset_delta: self.count - 1,
+            base_timestamp: self.base_timestamp,
+            max_timestamp: self.max_timestamp,
+            producer_id: stamp.producer_id,
+            producer_epoch: stamp.producer_epoch,
+            base_sequence: stamp.base_sequence,
+            record_count: self.count,
+        };
+        if stamp.transactional {
+            header.attributes |= crate::header::TRANSACTIONAL_BIT;
+        }
+        header.write_with_crc(&mut out);
+        Ok(ClosedBatch {
+            bytes: out.freeze(),
+            header,
+            uncompressed_records_size: records_len,
+        })
+    }
+}
+
+/// A closed batch: the exact bytes to put in a Produce request.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ClosedBatch {
+    bytes: Bytes,
+    header: BatchHeader,
+    uncompressed_records_size: usize,
+}
+
+impl ClosedBatch {
+    /// The batch bytes.
+    pub fn bytes(&self) -> &Bytes {
+        &self.bytes
+    }
+
+    /// The batch bytes, consuming the batch.
+    pub fn into_bytes(self) -> Bytes {
+        self.bytes
+    }
+
+    /// Size in bytes.
+    pub fn len(&self) -> usize {
+        self.bytes.len()
+    }
+
+    /// Always false: a closed batch has at least its header.
+    pub fn is_empty(&self) -> bool {
+        self.bytes.is_empty()
+    }
+
+    /// The header as written.
+    pub fn header(&self) -> &BatchHeader {
+        &self.header
+    }
+
+    /// Number of records.
+    pub fn record_count(&self) -> i32 {
+        self.header.record_count
+    }
+
+    /// Compressed records size / uncompressed records size (1.0 when uncompressed or empty):
+    /// feed it back into [`BatchBuilder::set_compression_ratio_estimate`].
+    pub fn compression_ratio(&self) -> f32 {
+        if self.uncompressed_records_size == 0 {
+            return 1.0;
+        }
+        (self.bytes.len() - RECORD_BATCH_OVERHEAD) as f32 / self.uncompressed_records_size as f32
+    }
+
+    /// Rewrites producer id, epoch, base sequence and the transactional flag (after a retry or an
+    /// epoch bump) and recomputes the CRC, without re-encoding the records. The bytes are patched
+    /// in place when this batch holds the only reference to them, and copied once otherwise.
+    pub fn restamp(&mut self, stamp: ProducerStamp) {
+        let bytes = std::mem::take(&mut self.bytes);
+        let mut m = bytes
+            .try_into_mut()
+            .unwrap_or_else(|shared| BytesMut::from(&shared[..]));
+        write_stamp(&mut m, stamp);
+        self.header.producer_id = stamp.producer_id;
+        self.header.producer_epoch = stamp.producer_epoch;
+        self.header.base_sequence = stamp.base_sequence;
+        if stamp.transactional {
+            self.header.attributes |= crate::header::TRANSACTIONAL_BIT;
+        } else {
+            self.header.attributes &= !crate::header::TRANSACTIONAL_BIT;
+        }
+        self.header.crc = u32::from_be_bytes([m[17], m[18], m[19], m[20]]);
+        debug_assert_eq!(self.header.crc, crc32c::crc32c(&m[CRC_START..]));
+        self.bytes = m.freeze();
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::varint::Reader;
+
+    #[test]
+    fn computed_size_matches_written_size() {
+        let headers = vec![
+            Header::new("a", Some(&b"1"[..])),
+            Header::new("a", None::<Bytes>),
+            Header::new("", Some(&b""[..])),
+        ];
+        for (od, td) in [(0, 0), (1, -1), (300, 1 << 40), (i32::MAX, i64::MIN)] {
+            let mut buf = BytesMut::new();
+            let n = write_record(&mut buf, od, td, Some(b"k"), None, &headers).unwrap();
+            assert_eq!(n, buf.len());
+            assert_eq!(n, record_size(od, td, Some(b"k"), None, &headers));
+            assert!(n + RECORD_BATCH_OVERHEAD <= record_size_upper_bound(Some(b"k"), None, &headers));
+            // The length prefix counts the rest.
+            let mut r = Reader::new(&buf);
+            let len = r.varint().unwrap();
+            assert_eq!(len as usize, r.remaining());
+        }
+    }
+
+    #[test]
+    fn first_record_always_fits_then_size_limits() {
+        let mut b = BatchBuilder::new(Compression::NONE, 0);
+        let v = [0u8; 100];
+        assert!(b.has_room_for(10, 0, None, Some(&v), &[]));
+        b.append(0, None, Some(&v), &[]).unwrap();
+        let next = b.next_record_size(0, None, Some(&v), &[]);
+        let limit = b.size_in_bytes() + next;
+        assert!(b.has_room_for(limit, 0, None, Some(&v), &[]));
+        assert!(!b.has_room_for(limit - 1, 0, None, Some(&v), &[]));
+        assert_eq!(b.estimated_size_in_bytes(), b.size_in_bytes());
+    }
+
+    #[test]
+    fn invalid_timestamps_are_rejected() {
+        let mut b = BatchBuilder::new(Compression::NONE, 0);
+        assert_eq!(
+            b.append(-2, None, None, &[]),
+            Err(AppendError::InvalidTimestamp(-2))
+        );
+        assert_eq!(b.append(-1, None, None, &[]), Ok(0));
+        assert_eq!(b.append(5, None, None, &[]), Ok(1));
+    }
+
+    #[test]
+    fn restamp_changes_crc_and_keeps_records() {
+        let mut b = BatchBuilder::new(Compression::of(CompressionType::Lz4), 0);
+        b.append(10, Some(b"k"), Some(b"v"), &[]).unwrap();
+        let mut closed = b.close(ProducerStamp::NONE).unwrap();
+        let before = closed.bytes().clone();
+        closed.restamp(ProducerStamp {
+            producer_id: 42,
+            producer_epoch: 3,
+            base_sequence: 7,
+            transactional: true,
+        });
+        let after = closed.bytes();
+        assert_ne!(before[17..21], after[17..21]);
+        assert_eq!(before[61..], after[61..]);
+        assert_eq!(after[43..51], 42i64.to_be_bytes());
+        assert_eq!(after[21..23], [0x00, 0x13]);
+        assert_eq!(
+            crc32c::crc32c(&after[21..]).to_be_bytes(),
+            after[17..21]
+        );
+    }
+}
