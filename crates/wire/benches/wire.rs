@@ -72,13 +72,17 @@ fn bench_produce_encode(c: &mut Criterion) {
             buf.clear();
             encode_request(&mut buf, 1, Some("bench"), &req, version).unwrap();
             group.throughput(Throughput::Bytes(buf.len() as u64));
-            group.bench_function(format!("v{version}/{partitions}x{}KiB", batch / 1024), |b| {
-                b.iter(|| {
-                    buf.clear();
-                    encode_request(&mut buf, 1, Some("bench"), black_box(&req), version).unwrap();
-                    black_box(buf.len())
-                });
-            });
+            group.bench_function(
+                format!("v{version}/{partitions}x{}KiB", batch / 1024),
+                |b| {
+                    b.iter(|| {
+                        buf.clear();
+                        encode_request(&mut buf, 1, Some("bench"), black_box(&req), version)
+                            .unwrap();
+                        black_box(buf.len())
+                    });
+                },
+            );
         }
     }
     group.finish();
@@ -92,9 +96,12 @@ fn bench_metadata_decode(c: &mut Criterion) {
         resp.encode_body(&mut buf, version).unwrap();
         let bytes = buf.freeze();
         group.throughput(Throughput::Bytes(bytes.len() as u64));
-        group.bench_function(format!("v{version}/10brokers-50topics-600partitions"), |b| {
-            b.iter(|| MetadataResponse::decode_body(black_box(&bytes), version).unwrap());
-        });
+        group.bench_function(
+            format!("v{version}/10brokers-50topics-600partitions"),
+            |b| {
+                b.iter(|| MetadataResponse::decode_body(black_box(&bytes), version).unwrap());
+            },
+        );
     }
     group.finish();
 }
