@@ -128,7 +128,7 @@ fn keys(n: usize, seed: u64) -> Vec<Option<Vec<u8>>> {
             1 => Some(Vec::new()),
             _ => {
                 let r = rng.next_u64();
-                let len = if r % 10 == 0 {
+                let len = if r.is_multiple_of(10) {
                     (r >> 8) as usize % 300
                 } else {
                     (r >> 8) as usize % 24 + 1
@@ -143,7 +143,7 @@ fn keys(n: usize, seed: u64) -> Vec<Option<Vec<u8>>> {
 /// in.
 fn count_for(i: usize) -> u32 {
     const LARGE: [u32; 5] = [100, 1000, 65_536, 1 << 30, i32::MAX as u32];
-    if i % 97 == 0 {
+    if i.is_multiple_of(97) {
         LARGE[(i / 97) % LARGE.len()]
     } else {
         (i % 64) as u32 + 1

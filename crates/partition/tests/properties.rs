@@ -6,6 +6,9 @@
 //!   a partition excluded by `partitioner.availability.timeout.ms` while another is usable, and
 //!   moves load away from a partition whose queue drains slowly.
 
+// Byte counts here stay far below 2^52, so converting them to f64 for ratios is exact enough.
+#![allow(clippy::cast_precision_loss)]
+
 use ferrokafka_partition::{
     Appended, BuiltInPartitioner, LibrdkafkaKind, LibrdkafkaPartitioner, PartitionLoad,
     Partitioner, Partitions, Record, SplitMix64, select_partition,
