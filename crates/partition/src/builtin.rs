@@ -194,14 +194,20 @@ fn build_load_stats(
     load: &[PartitionLoad],
     availability_timeout_ms: u64,
 ) -> Option<LoadStats> {
-    let mut sizes = Vec::with_capacity(load.len().min(partition_count as usize));
-    let mut partition_ids = Vec::with_capacity(sizes.capacity());
-    for entry in load {
-        let in_range = entry.partition >= 0 && (entry.partition as u32) < partition_count;
-        // Duplicates would skew the weights; the first report of a partition counts.
-        if !in_range || partition_ids.contains(&entry.partition) {
-            continue;
-        }
+    let mut entries: Vec<PartitionLoad> = load
+        .iter()
+        .filter(|e| e.partition >= 0 && (e.partition as u32) < partition_count)
+        .copied()
+        .collect();
+    // Duplicates would skew the weights; the first report of a partition counts. Reports are
+    // normally ascending already, which costs one pass to confirm.
+    if !entries.windows(2).all(|w| w[0].partition < w[1].partition) {
+        entries.sort_by_key(|e| e.partition); // stable: first report stays first
+        entries.dedup_by_key(|e| e.partition);
+    }
+    let mut sizes = Vec::with_capacity(entries.len());
+    let mut partition_ids = Vec::with_capacity(entries.len());
+    for entry in &entries {
         if availability_timeout_ms > 0 && entry.stalled_ms > availability_timeout_ms {
             continue;
         }

@@ -21,6 +21,29 @@
 //!    taking appends (full, lingered, flushed), call [`Partitioner::on_batch_closed`]; whenever the
 //!    accumulator has computed per-partition queue depths, call [`Partitioner::update_load`].
 //!
+//! ```
+//! use ferrokafka_partition::{Appended, Partitions, Record, by_name, select_partition};
+//!
+//! let mut partitioner = by_name("")?; // `partitioner` unset: the Java default
+//! let partitions = Partitions::all_available(12)?;
+//!
+//! // Keyed: toPositive(murmur2("kafka")) % 12 == 4, as in the Java client.
+//! let keyed = Record::new("orders", Some(b"kafka"));
+//! assert_eq!(select_partition(&mut partitioner, &keyed, &partitions)?, 4);
+//!
+//! // Keyless: sticky until `batch.size` bytes went there; tell it what was appended.
+//! let keyless = Record::new("orders", None).with_value_len(100);
+//! let p = select_partition(&mut partitioner, &keyless, &partitions)?;
+//! partitioner.on_append(&keyless, &Appended::new(p, 100, false));
+//! assert_eq!(select_partition(&mut partitioner, &keyless, &partitions)?, p);
+//!
+//! // An explicit partition wins, and is checked.
+//! let explicit = Record::new("orders", Some(b"kafka")).with_partition(7);
+//! assert_eq!(select_partition(&mut partitioner, &explicit, &partitions)?, 7);
+//! assert!(select_partition(&mut partitioner, &explicit.with_partition(12), &partitions).is_err());
+//! # Ok::<(), ferrokafka_partition::Error>(())
+//! ```
+//!
 //! # Rules, partitioner by partitioner
 //!
 //! **Java default** ([`BuiltInPartitioner`], `partitioner` unset; `KafkaProducer.partition` and

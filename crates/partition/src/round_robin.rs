@@ -11,8 +11,8 @@ use crate::{Partitioner, Partitions, Record};
 /// per record. `toPositive(counter) % n` indexes the partitions that have a leader, in ascending
 /// order; when none has a leader it is taken `% partition_count` over all partitions.
 ///
-/// Java 3.3 and older could call this partitioner twice for one record (the KIP-480
-/// `onNewBatch` retry, KAFKA-9965) and so skip partitions; here it is called once per record.
+/// Java releases before the fix for KAFKA-9965 could call this partitioner twice for one record
+/// (the KIP-480 `onNewBatch` retry) and so skip partitions; here it is called once per record.
 #[derive(Debug, Default)]
 pub struct RoundRobinPartitioner {
     counters: BTreeMap<String, u32>,

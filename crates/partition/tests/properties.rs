@@ -10,8 +10,9 @@
 #![allow(clippy::cast_precision_loss)]
 
 use ferrokafka_partition::{
-    Appended, BuiltInPartitioner, LibrdkafkaKind, LibrdkafkaPartitioner, PartitionLoad,
-    Partitioner, Partitions, Record, SplitMix64, select_partition,
+    Appended, BuiltInPartitioner, Error, JAVA_DEFAULT_PARTITIONER, JAVA_ROUND_ROBIN_PARTITIONER,
+    JAVA_UNIFORM_STICKY_PARTITIONER, LibrdkafkaKind, LibrdkafkaPartitioner, PartitionLoad,
+    Partitioner, PartitionerConfig, Partitions, Record, SplitMix64, by_name_with, select_partition,
 };
 use proptest::prelude::*;
 use proptest::test_runner::RngSeed;
@@ -303,4 +304,62 @@ fn stalled_partition_is_excluded_until_reported_healthy() {
         model.send(&mut p, &parts, 100);
     }
     assert!(model.bytes[1] > before);
+}
+
+const ALL_NAMES: [&str; 11] = [
+    "",
+    JAVA_DEFAULT_PARTITIONER,
+    JAVA_UNIFORM_STICKY_PARTITIONER,
+    JAVA_ROUND_ROBIN_PARTITIONER,
+    "random",
+    "consistent",
+    "consistent_random",
+    "murmur2",
+    "murmur2_random",
+    "fnv1a",
+    "fnv1a_random",
+];
+
+proptest! {
+    #![proptest_config(ProptestConfig::with_cases(256))]
+
+    /// No input makes any partitioner panic or choose outside `[0, count)`; explicit partitions
+    /// are returned as given when in range and rejected otherwise; hooks accept nonsense.
+    #[test]
+    fn every_partitioner_stays_in_range(
+        name in 0usize..ALL_NAMES.len(),
+        count in prop_oneof![1u32..=70, Just(i32::MAX as u32)],
+        mask in any::<u64>(),
+        keys in proptest::collection::vec(
+            proptest::option::of(proptest::collection::vec(any::<u8>(), 0..64)), 1..32),
+        explicit in proptest::option::of(any::<i32>()),
+        junk_partition in any::<i32>(),
+        seed in any::<u64>(),
+    ) {
+        let mut p = by_name_with(ALL_NAMES[name], &PartitionerConfig::with_seed(seed)).unwrap();
+        let leaders = mask_to_list(mask, count.min(64));
+        let parts = Partitions::new(count, &leaders).unwrap();
+        p.update_load(TOPIC, count, &[PartitionLoad::new(junk_partition, 3, u64::MAX)]);
+        p.on_batch_closed(TOPIC, junk_partition);
+        for key in &keys {
+            let mut record = Record::new(TOPIC, key.as_deref());
+            if let Some(e) = explicit {
+                record = record.with_partition(e);
+            }
+            match select_partition(&mut p, &record, &parts) {
+                Ok(chosen) => {
+                    prop_assert!(chosen >= 0 && (chosen as u32) < count);
+                    if let Some(e) = explicit {
+                        prop_assert_eq!(chosen, e);
+                    }
+                    p.on_append(&record, &Appended::new(chosen, usize::MAX, true));
+                }
+                Err(err) => {
+                    let e = explicit.unwrap();
+                    prop_assert!(e < 0 || e as u32 >= count);
+                    prop_assert_eq!(err, Error::PartitionOutOfRange { partition: e, count });
+                }
+            }
+        }
+    }
 }
