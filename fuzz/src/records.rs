@@ -42,16 +42,12 @@ pub fn batch_decode(data: &[u8]) {
             let mut records: Vec<Record> = Vec::new();
             let mut ok = true;
             for r in batch.records() {
-                match r {
-                    Ok(r) => {
-                        assert!(r.headers.iter().count() == r.headers.len());
-                        records.push(r.to_owned_record());
-                    }
-                    Err(_) => {
-                        ok = false;
-                        break;
-                    }
-                }
+                let Ok(r) = r else {
+                    ok = false;
+                    break;
+                };
+                assert_eq!(r.headers.iter().count(), r.headers.len());
+                records.push(r.to_owned_record());
             }
             if !ok || records.iter().any(|r| r.timestamp < -1) {
                 continue;
@@ -60,7 +56,12 @@ pub fn batch_decode(data: &[u8]) {
             let mut builder = BatchBuilder::new(Compression::NONE, 0);
             for r in &records {
                 builder
-                    .append(r.timestamp, r.key.as_deref(), r.value.as_deref(), &r.headers)
+                    .append(
+                        r.timestamp,
+                        r.key.as_deref(),
+                        r.value.as_deref(),
+                        &r.headers,
+                    )
                     .expect("a decoded record re-appends");
             }
             let closed = builder.close(ProducerStamp::NONE).expect("close");
@@ -75,7 +76,10 @@ pub fn batch_decode(data: &[u8]) {
             // LogAppendTime batches report maxTimestamp for every record; the rebuild is
             // CreateTime, so compare everything but the timestamp in that case.
             for (a, b) in rebuilt.iter().zip(&records) {
-                assert_eq!((&a.key, &a.value, &a.headers), (&b.key, &b.value, &b.headers));
+                assert_eq!(
+                    (&a.key, &a.value, &a.headers),
+                    (&b.key, &b.value, &b.headers)
+                );
             }
             assert_eq!(rebuilt.len(), records.len());
         }

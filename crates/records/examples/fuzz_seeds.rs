@@ -6,8 +6,8 @@ use std::path::Path;
 
 use bytes::BytesMut;
 use ferrokafka_records::{
-    BatchBuilder, BatchHeader, Compression, CompressionType, ControlRecord, Header,
-    ProducerStamp, RECORD_BATCH_OVERHEAD, compress, write_record,
+    BatchBuilder, BatchHeader, Compression, CompressionType, ControlRecord, Header, ProducerStamp,
+    RECORD_BATCH_OVERHEAD, compress, write_record,
 };
 
 fn batch(kind: CompressionType, n: usize) -> Vec<u8> {
@@ -20,8 +20,13 @@ fn batch(kind: CompressionType, n: usize) -> Vec<u8> {
         let value = format!("value-{i}").repeat(3);
         let key = (i % 2 == 0).then_some(&b"key"[..]);
         let hs: &[Header] = if i % 3 == 0 { &headers } else { &[] };
-        b.append(1_700_000_000_000 + i as i64 * 7 - 5, key, Some(value.as_bytes()), hs)
-            .expect("append");
+        b.append(
+            1_700_000_000_000 + i as i64 * 7 - 5,
+            key,
+            Some(value.as_bytes()),
+            hs,
+        )
+        .expect("append");
     }
     let stamp = ProducerStamp::idempotent(1000, 2, 40);
     b.close(stamp).expect("close").into_bytes().to_vec()
@@ -58,12 +63,24 @@ fn write(dir: &Path, target: &str, name: &str, data: &[u8]) {
 }
 
 fn main() {
-    let dir = std::env::args().nth(1).expect("usage: fuzz_seeds <corpus dir>");
+    let dir = std::env::args()
+        .nth(1)
+        .expect("usage: fuzz_seeds <corpus dir>");
     let dir = Path::new(&dir);
     for kind in CompressionType::ALL {
-        write(dir, "records_batch_decode", &format!("seed-{kind}"), &batch(kind, 5));
+        write(
+            dir,
+            "records_batch_decode",
+            &format!("seed-{kind}"),
+            &batch(kind, 5),
+        );
     }
-    write(dir, "records_batch_decode", "seed-control", &control_batch());
+    write(
+        dir,
+        "records_batch_decode",
+        "seed-control",
+        &control_batch(),
+    );
     let mut two = batch(CompressionType::None, 2);
     two.extend(batch(CompressionType::Lz4, 3));
     write(dir, "records_batch_decode", "seed-two-batches", &two);
@@ -83,6 +100,8 @@ fn main() {
         compress(Compression::of(kind), &[], &mut empty).expect("compress");
         write(dir, &target, "seed-empty", &empty);
     }
-    let raw = snap::raw::Encoder::new().compress_vec(&payload).expect("snappy");
+    let raw = snap::raw::Encoder::new()
+        .compress_vec(&payload)
+        .expect("snappy");
     write(dir, "records_snappy", "seed-raw", &raw);
 }

@@ -170,13 +170,8 @@ where
         check_len(k.len())?;
         check_len(v.map_or(0, <[u8]>::len))?;
     }
-    let (body, header_count) = body_size(
-        offset_delta,
-        timestamp_delta,
-        key,
-        value,
-        headers.clone(),
-    );
+    let (body, header_count) =
+        body_size(offset_delta, timestamp_delta, key, value, headers.clone());
     check_len(body)?;
     let total = varint_len(body as i32) + body;
     let start = buf.len();
@@ -271,6 +266,7 @@ impl BatchBuilder {
 
     /// Estimated size once closed: exact when uncompressed; otherwise header plus records ×
     /// ratio estimate × 1.05, as the Java client's `MemoryRecordsBuilder.estimatedBytesWritten`.
+    #[allow(clippy::cast_precision_loss)] // an estimate; f32 is plenty
     pub fn estimated_size_in_bytes(&self) -> usize {
         if self.compression.kind == CompressionType::None {
             return self.buf.len();
@@ -305,6 +301,7 @@ impl BatchBuilder {
     /// Whether this record fits under `batch_size` (estimated, for compressed batches). The
     /// first record always fits, as in the Java client: a record larger than `batch.size` gets a
     /// batch of its own (the `max.request.size` check is [`record_size_upper_bound`]).
+    #[allow(clippy::cast_precision_loss)] // an estimate; f32 is plenty
     pub fn has_room_for(
         &self,
         batch_size: usize,
@@ -473,6 +470,7 @@ impl ClosedBatch {
 
     /// Compressed records size / uncompressed records size (1.0 when uncompressed or empty):
     /// feed it back into [`BatchBuilder::set_compression_ratio_estimate`].
+    #[allow(clippy::cast_precision_loss)] // a ratio for estimates; f32 is plenty
     pub fn compression_ratio(&self) -> f32 {
         if self.uncompressed_records_size == 0 {
             return 1.0;
@@ -520,7 +518,9 @@ mod tests {
             let n = write_record(&mut buf, od, td, Some(b"k"), None, &headers).unwrap();
             assert_eq!(n, buf.len());
             assert_eq!(n, record_size(od, td, Some(b"k"), None, &headers));
-            assert!(n + RECORD_BATCH_OVERHEAD <= record_size_upper_bound(Some(b"k"), None, &headers));
+            assert!(
+                n + RECORD_BATCH_OVERHEAD <= record_size_upper_bound(Some(b"k"), None, &headers)
+            );
             // The length prefix counts the rest.
             let mut r = Reader::new(&buf);
             let len = r.varint().unwrap();
@@ -569,9 +569,6 @@ mod tests {
         assert_eq!(before[61..], after[61..]);
         assert_eq!(after[43..51], 42i64.to_be_bytes());
         assert_eq!(after[21..23], [0x00, 0x13]);
-        assert_eq!(
-            crc32c::crc32c(&after[21..]).to_be_bytes(),
-            after[17..21]
-        );
+        assert_eq!(crc32c::crc32c(&after[21..]).to_be_bytes(), after[17..21]);
     }
 }

@@ -314,12 +314,15 @@ pub fn decompress(
             read_bounded(codec, flate2::read::MultiGzDecoder::new(input), limit, hint)
         }
         CompressionType::Snappy => snappy_decompress(input, limit),
-        CompressionType::Lz4 => {
-            read_bounded(codec, lz4_flex::frame::FrameDecoder::new(input), limit, hint)
-        }
+        CompressionType::Lz4 => read_bounded(
+            codec,
+            lz4_flex::frame::FrameDecoder::new(input),
+            limit,
+            hint,
+        ),
         CompressionType::Zstd => {
-            let mut dec = zstd::stream::read::Decoder::with_buffer(input)
-                .map_err(|e| corrupt(codec, e))?;
+            let mut dec =
+                zstd::stream::read::Decoder::with_buffer(input).map_err(|e| corrupt(codec, e))?;
             dec.window_log_max(zstd_window_log(limit))
                 .map_err(|e| corrupt(codec, e))?;
             read_bounded(codec, dec, limit, hint)
@@ -349,7 +352,10 @@ fn snappy_decompress(input: &[u8], limit: usize) -> Result<Vec<u8>, DecompressEr
             let n = snap::raw::decompress_len(block).map_err(|e| corrupt(CODEC, e))?;
             let start = out.len();
             if n > limit - start {
-                return Err(DecompressError::TooLarge { codec: CODEC, limit });
+                return Err(DecompressError::TooLarge {
+                    codec: CODEC,
+                    limit,
+                });
             }
             out.resize(start + n, 0);
             let written = decoder
@@ -362,7 +368,10 @@ fn snappy_decompress(input: &[u8], limit: usize) -> Result<Vec<u8>, DecompressEr
     } else {
         let n = snap::raw::decompress_len(input).map_err(|e| corrupt(CODEC, e))?;
         if n > limit {
-            return Err(DecompressError::TooLarge { codec: CODEC, limit });
+            return Err(DecompressError::TooLarge {
+                codec: CODEC,
+                limit,
+            });
         }
         let mut out = vec![0; n];
         let written = decoder
@@ -405,7 +414,10 @@ mod tests {
             Compression::new(CompressionType::Snappy, Some(1)),
             Err(ConfigError::LevelNotSupported(CompressionType::Snappy))
         );
-        assert_eq!(Compression::of(CompressionType::Lz4).effective_level(), Some(9));
+        assert_eq!(
+            Compression::of(CompressionType::Lz4).effective_level(),
+            Some(9)
+        );
     }
 
     #[test]
@@ -426,20 +438,31 @@ mod tests {
             chunks += 1;
         }
         assert_eq!(chunks, 4);
-        assert_eq!(decompress(CompressionType::Snappy, &out, 100_000).unwrap(), input);
+        assert_eq!(
+            decompress(CompressionType::Snappy, &out, 100_000).unwrap(),
+            input
+        );
     }
 
     #[test]
     fn snappy_reads_raw_blocks() {
         let input = b"hello hello hello hello raw snappy".repeat(10);
         let raw = snap::raw::Encoder::new().compress_vec(&input).unwrap();
-        assert_eq!(decompress(CompressionType::Snappy, &raw, 1 << 20).unwrap(), input);
+        assert_eq!(
+            decompress(CompressionType::Snappy, &raw, 1 << 20).unwrap(),
+            input
+        );
     }
 
     #[test]
     fn lz4_frame_header_matches_java() {
         let mut out = BytesMut::new();
-        compress(Compression::of(CompressionType::Lz4), b"abcabcabc", &mut out).unwrap();
+        compress(
+            Compression::of(CompressionType::Lz4),
+            b"abcabcabc",
+            &mut out,
+        )
+        .unwrap();
         assert_eq!(out[..6], [0x04, 0x22, 0x4D, 0x18, 0x60, 0x40]);
         // Header checksum over FLG+BD (the correct one, used for magic 1 and 2).
         assert_eq!(out[6], 0x82);

@@ -57,7 +57,9 @@ impl ControlRecord {
             .key
             .ok_or(DecodeError::InvalidControlRecord("null key"))?;
         let Some(k) = key.first_chunk::<4>() else {
-            return Err(DecodeError::InvalidControlRecord("key shorter than 4 bytes"));
+            return Err(DecodeError::InvalidControlRecord(
+                "key shorter than 4 bytes",
+            ));
         };
         let version = i16::from_be_bytes([k[0], k[1]]);
         let kind = ControlRecordType::from_code(i16::from_be_bytes([k[2], k[3]]));
@@ -84,7 +86,7 @@ impl ControlRecord {
 
     /// The key and value bytes of an end-transaction marker (as a broker writes them).
     pub fn marker_bytes(commit: bool, coordinator_epoch: i32) -> ([u8; 4], [u8; 6]) {
-        let kind: i16 = if commit { 1 } else { 0 };
+        let kind = i16::from(commit);
         let mut key = [0u8; 4];
         key[2..].copy_from_slice(&kind.to_be_bytes());
         let mut value = [0u8; 6];

@@ -281,7 +281,10 @@ impl<'b> Records<'b> {
 }
 
 #[inline(always)]
-fn read_bytes<'b>(r: &mut Reader<'b>, field: &'static str) -> Result<Option<&'b [u8]>, DecodeError> {
+fn read_bytes<'b>(
+    r: &mut Reader<'b>,
+    field: &'static str,
+) -> Result<Option<&'b [u8]>, DecodeError> {
     match r.varint()? {
         -1 => Ok(None),
         n if n < 0 => Err(DecodeError::InvalidLength { field, length: n }),

@@ -100,6 +100,14 @@ impl<'a> IntoIterator for Headers<'a> {
     }
 }
 
+impl<'a> IntoIterator for &Headers<'a> {
+    type Item = HeaderRef<'a>;
+    type IntoIter = HeadersIter<'a>;
+    fn into_iter(self) -> HeadersIter<'a> {
+        self.iter()
+    }
+}
+
 /// Iterator over [`Headers`].
 #[derive(Debug, Clone)]
 pub struct HeadersIter<'a> {

@@ -63,12 +63,8 @@ pub fn split_batch(
     for record in input.records() {
         let record = record?;
         let fits = builder.is_empty() || {
-            let add = builder.next_record_size(
-                record.timestamp,
-                record.key,
-                record.value,
-                &[],
-            ) + headers_size(&record);
+            let add = builder.next_record_size(record.timestamp, record.key, record.value, &[])
+                + headers_size(&record);
             builder.size_in_bytes() + add <= max_size
         };
         if !fits {

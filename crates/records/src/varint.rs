@@ -227,6 +227,9 @@ mod tests {
             Reader::new(&[0x80, 0x80]).varint(),
             Err(DecodeError::Truncated { .. })
         ));
-        assert_eq!(Reader::new(&[0xFF; 11]).varlong(), Err(DecodeError::InvalidVarint));
+        assert_eq!(
+            Reader::new(&[0xFF; 11]).varlong(),
+            Err(DecodeError::InvalidVarint)
+        );
     }
 }

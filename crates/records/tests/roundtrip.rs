@@ -19,7 +19,10 @@ fn opt_bytes(max: usize) -> impl Strategy<Value = Option<Bytes>> {
 
 fn header() -> impl Strategy<Value = Header> {
     // A small name alphabet so that duplicate names are common.
-    (prop_oneof![Just("a".to_owned()), Just(String::new()), "[a-zé]{0,6}"], opt_bytes(16))
+    (
+        prop_oneof![Just("a".to_owned()), Just(String::new()), "[a-zé]{0,6}"],
+        opt_bytes(16),
+    )
         .prop_map(|(key, value)| Header { key, value })
 }
 
@@ -77,10 +80,20 @@ fn stamp() -> impl Strategy<Value = ProducerStamp> {
 fn build(records: &[Record], compression: Compression, stamp: ProducerStamp) -> ClosedBatch {
     let mut b = BatchBuilder::new(compression, 256);
     for (i, r) in records.iter().enumerate() {
-        let expected = b.next_record_size(r.timestamp, r.key.as_deref(), r.value.as_deref(), &r.headers);
+        let expected = b.next_record_size(
+            r.timestamp,
+            r.key.as_deref(),
+            r.value.as_deref(),
+            &r.headers,
+        );
         let before = b.size_in_bytes();
         let delta = b
-            .append(r.timestamp, r.key.as_deref(), r.value.as_deref(), &r.headers)
+            .append(
+                r.timestamp,
+                r.key.as_deref(),
+                r.value.as_deref(),
+                &r.headers,
+            )
             .unwrap();
         assert_eq!(delta as usize, i);
         assert_eq!(b.size_in_bytes() - before, expected);
@@ -285,25 +298,50 @@ fn typed_errors_for_bad_input() {
     bad[8..12].copy_from_slice(&i32::MAX.to_be_bytes());
     assert!(matches!(first_error(&bad), DecodeError::Truncated { .. }));
     // Count larger than the section can hold, negative, too small, too large.
-    assert_eq!(first_error(&forged(1000, 0, &one)), DecodeError::InvalidRecordCount(1000));
-    assert_eq!(first_error(&forged(-1, 0, &one)), DecodeError::InvalidRecordCount(-1));
-    assert_eq!(first_error(&forged(0, 0, &one)), DecodeError::TrailingBytes(one.len()));
+    assert_eq!(
+        first_error(&forged(1000, 0, &one)),
+        DecodeError::InvalidRecordCount(1000)
+    );
+    assert_eq!(
+        first_error(&forged(-1, 0, &one)),
+        DecodeError::InvalidRecordCount(-1)
+    );
+    assert_eq!(
+        first_error(&forged(0, 0, &one)),
+        DecodeError::TrailingBytes(one.len())
+    );
     let mut long = BytesMut::new();
     write_record(&mut long, 0, 0, None, Some(&[7u8; 30]), &[]).unwrap();
     assert_eq!(
         first_error(&forged(2, 0, &long)),
-        DecodeError::RecordCountMismatch { declared: 2, actual: 1 }
+        DecodeError::RecordCountMismatch {
+            declared: 2,
+            actual: 1
+        }
     );
     // Record length prefix beyond the section.
     let mut sec = one.to_vec();
     sec[0] = 0x7E; // zigzag 63
-    assert_eq!(first_error(&forged(1, 0, &sec)), DecodeError::InvalidRecordLength(63));
+    assert_eq!(
+        first_error(&forged(1, 0, &sec)),
+        DecodeError::InvalidRecordLength(63)
+    );
     // Unknown codec 5.
-    assert_eq!(first_error(&forged(1, 5, &one)), DecodeError::UnknownCompression(5));
+    assert_eq!(
+        first_error(&forged(1, 5, &one)),
+        DecodeError::UnknownCompression(5)
+    );
     // Corrupt compressed data for every codec.
     for codec in [1i16, 2, 3, 4] {
-        let e = first_error(&forged(1, codec, b"\x01\x02\x03\x04\x05\x06\x07\x08 not compressed"));
-        assert!(matches!(e, DecodeError::Decompress(DecompressError::Corrupt { .. })), "{codec}: {e}");
+        let e = first_error(&forged(
+            1,
+            codec,
+            b"\x01\x02\x03\x04\x05\x06\x07\x08 not compressed",
+        ));
+        assert!(
+            matches!(e, DecodeError::Decompress(DecompressError::Corrupt { .. })),
+            "{codec}: {e}"
+        );
     }
 }
 
@@ -317,7 +355,10 @@ fn decompression_bomb_is_bounded() {
     let err = Batch::parse(closed.bytes(), DecodeOptions::with_limit(64 << 10)).unwrap_err();
     assert_eq!(
         err,
-        DecodeError::Decompress(DecompressError::TooLarge { codec: CompressionType::Zstd, limit: 64 << 10 })
+        DecodeError::Decompress(DecompressError::TooLarge {
+            codec: CompressionType::Zstd,
+            limit: 64 << 10
+        })
     );
     assert!(Batch::parse(closed.bytes(), DecodeOptions::with_limit(2 << 20)).is_ok());
 }

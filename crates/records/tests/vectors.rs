@@ -69,7 +69,10 @@ fn empty_batch_and_empty_control_batch() {
 
     let control = assemble(sarama_header(0x20, 0, 0), &[]);
     assert_eq!(control[17..21], [0x51, 0x2E, 0x43, 0xD9]);
-    let b = batches(&control, DecodeOptions::default()).next().unwrap().unwrap();
+    let b = batches(&control, DecodeOptions::default())
+        .next()
+        .unwrap()
+        .unwrap();
     assert!(b.is_control());
     assert_eq!(b.control_records().unwrap().count(), 0);
 }
@@ -134,7 +137,10 @@ fn sarama_lz4_batch_decodes() {
     let batch = assemble(sarama_header(3, 1_479_847_795_000, 1), &section);
     assert_eq!(batch[8..12], 89i32.to_be_bytes());
     assert_eq!(batch[17..21], [0xA9, 0x4A, 0x77, 0xC5]);
-    let b = batches(&batch, DecodeOptions::default()).next().unwrap().unwrap();
+    let b = batches(&batch, DecodeOptions::default())
+        .next()
+        .unwrap()
+        .unwrap();
     assert_eq!(b.compression(), CompressionType::Lz4);
     assert_eq!(b.records_section(), &record[..]);
     let r = b.records().next().unwrap().unwrap();
@@ -151,7 +157,10 @@ fn sarama_raw_snappy_batch_decodes() {
     let batch = assemble(sarama_header(2, 1_479_847_795_000, 1), &section);
     assert_eq!(batch[8..12], 72i32.to_be_bytes());
     assert_eq!(batch[17..21], [0x15, 0x00, 0x9F, 0x61]);
-    let b = batches(&batch, DecodeOptions::default()).next().unwrap().unwrap();
+    let b = batches(&batch, DecodeOptions::default())
+        .next()
+        .unwrap()
+        .unwrap();
     assert_eq!(b.compression(), CompressionType::Snappy);
     let r = b.records().next().unwrap().unwrap();
     assert_eq!(r.key, Some(&[1u8, 2, 3, 4][..]));
@@ -163,11 +172,18 @@ fn sarama_gzip_batch_attributes_and_length() {
     // record section and that the attribute and CRC coverage rules hold.
     let record = sarama_record_section();
     let mut section = BytesMut::new();
-    ferrokafka_records::compress(Compression::of(CompressionType::Gzip), &record, &mut section)
-        .unwrap();
+    ferrokafka_records::compress(
+        Compression::of(CompressionType::Gzip),
+        &record,
+        &mut section,
+    )
+    .unwrap();
     let batch = assemble(sarama_header(1, 1_479_847_795_000, 1), &section);
     assert_eq!(batch[21..23], [0x00, 0x01]);
-    let b = batches(&batch, DecodeOptions::default()).next().unwrap().unwrap();
+    let b = batches(&batch, DecodeOptions::default())
+        .next()
+        .unwrap()
+        .unwrap();
     assert_eq!(b.records_section(), &record[..]);
 }
 
@@ -184,8 +200,14 @@ fn builder_writes_java_defaults() {
     assert_eq!(bytes[23..27], 1i32.to_be_bytes());
     assert_eq!(bytes[27..35], 1000i64.to_be_bytes());
     assert_eq!(bytes[35..43], 1000i64.to_be_bytes());
-    assert_eq!(bytes[43..61], hex("ffffffffffffffff ffff ffffffff 00000002")[..]);
-    let b = batches(bytes, DecodeOptions::default()).next().unwrap().unwrap();
+    assert_eq!(
+        bytes[43..61],
+        hex("ffffffffffffffff ffff ffffffff 00000002")[..]
+    );
+    let b = batches(bytes, DecodeOptions::default())
+        .next()
+        .unwrap()
+        .unwrap();
     let ts: Vec<i64> = b.records().map(|r| r.unwrap().timestamp).collect();
     assert_eq!(ts, [1000, 990]);
 }
@@ -198,9 +220,16 @@ fn control_markers_are_recognised() {
     let mut h = sarama_header(0x30, 5, 1);
     h.producer_id = 9;
     let batch = assemble(h, &section);
-    let b = batches(&batch, DecodeOptions::default()).next().unwrap().unwrap();
+    let b = batches(&batch, DecodeOptions::default())
+        .next()
+        .unwrap()
+        .unwrap();
     assert!(b.is_control() && b.is_transactional());
-    let marks: Vec<_> = b.control_records().unwrap().collect::<Result<_, _>>().unwrap();
+    let marks: Vec<_> = b
+        .control_records()
+        .unwrap()
+        .collect::<Result<_, _>>()
+        .unwrap();
     assert_eq!(
         marks,
         [ControlRecord {
@@ -211,13 +240,19 @@ fn control_markers_are_recognised() {
     );
     // A data batch has no control records.
     let data = assemble(sarama_header(0, 0, 0), &[]);
-    let b = batches(&data, DecodeOptions::default()).next().unwrap().unwrap();
+    let b = batches(&data, DecodeOptions::default())
+        .next()
+        .unwrap()
+        .unwrap();
     assert!(b.control_records().is_none());
     // A malformed marker is an error, not a panic.
     let mut section = BytesMut::new();
     write_record(&mut section, 0, 0, Some(&[0, 0]), None, &[]).unwrap();
     let batch = assemble(sarama_header(0x20, 0, 1), &section);
-    let b = batches(&batch, DecodeOptions::default()).next().unwrap().unwrap();
+    let b = batches(&batch, DecodeOptions::default())
+        .next()
+        .unwrap()
+        .unwrap();
     assert!(matches!(
         b.control_records().unwrap().next(),
         Some(Err(DecodeError::InvalidControlRecord(_)))
