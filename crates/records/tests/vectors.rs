@@ -258,3 +258,28 @@ fn control_markers_are_recognised() {
         Some(Err(DecodeError::InvalidControlRecord(_)))
     ));
 }
+
+#[test]
+fn log_append_time_reports_max_timestamp_and_sequences_wrap() {
+    let mut section = BytesMut::new();
+    write_record(&mut section, 0, 0, None, Some(b"a"), &[]).unwrap();
+    write_record(&mut section, 1, 3, None, Some(b"b"), &[]).unwrap();
+    let mut h = sarama_header(0x08, 100, 2);
+    h.max_timestamp = 999;
+    h.last_offset_delta = 1;
+    h.base_offset = 50;
+    h.base_sequence = i32::MAX;
+    let batch = assemble(h, &section);
+    let b = batches(&batch, DecodeOptions::default()).next().unwrap().unwrap();
+    assert_eq!(
+        b.header().timestamp_type(),
+        ferrokafka_records::TimestampType::LogAppendTime
+    );
+    let recs: Vec<_> = b.records().map(Result::unwrap).collect();
+    assert_eq!(recs[0].timestamp, 999);
+    assert_eq!(recs[1].timestamp, 999);
+    assert_eq!(recs[1].timestamp_delta, 3);
+    assert_eq!((recs[0].offset, recs[1].offset), (50, 51));
+    // The sequence after i32::MAX is 0 (Java DefaultRecordBatch.incrementSequence).
+    assert_eq!((recs[0].sequence, recs[1].sequence), (i32::MAX, 0));
+}
