@@ -301,7 +301,6 @@ impl BatchBuilder {
     /// Whether this record fits under `batch_size` (estimated, for compressed batches). The
     /// first record always fits, as in the Java client: a record larger than `batch.size` gets a
     /// batch of its own (the `max.request.size` check is [`record_size_upper_bound`]).
-    #[allow(clippy::cast_precision_loss)] // an estimate; f32 is plenty
     pub fn has_room_for(
         &self,
         batch_size: usize,
@@ -313,12 +312,9 @@ impl BatchBuilder {
         if self.count == 0 {
             return true;
         }
+        // Like Java's `MemoryRecordsBuilder.hasRoomFor`: the estimate so far plus the new record's
+        // uncompressed size.
         let add = self.next_record_size(timestamp, key, value, headers);
-        let add = if self.compression.kind == CompressionType::None {
-            add
-        } else {
-            (add as f32 * self.ratio_estimate * COMPRESSION_ESTIMATION_FACTOR).ceil() as usize
-        };
         self.estimated_size_in_bytes() + add <= batch_size
     }
 

@@ -249,11 +249,36 @@ pub fn compress(
         }
         CompressionType::Zstd => {
             let level = compression.effective_level().unwrap_or(ZSTD_DEFAULT_LEVEL);
-            let compressed = zstd::bulk::compress(input, level).map_err(|e| enc_err(codec, e))?;
+            let compressed = zstd_compress(input, level).map_err(|e| enc_err(codec, e))?;
             out.extend_from_slice(&compressed);
         }
     }
     Ok(())
+}
+
+thread_local! {
+    /// One zstd compression context per thread, reused across batches: creating a context costs
+    /// more than compressing a 16 KiB batch. Holds the level it was configured with.
+    static ZSTD_CONTEXT: std::cell::RefCell<Option<(i32, zstd::bulk::Compressor<'static>)>> =
+        const { std::cell::RefCell::new(None) };
+}
+
+/// zstd-compresses `input` at `level` into one frame that records its content size.
+fn zstd_compress(input: &[u8], level: i32) -> std::io::Result<Vec<u8>> {
+    ZSTD_CONTEXT.with(|cell| {
+        let Ok(mut slot) = cell.try_borrow_mut() else {
+            return zstd::bulk::compress(input, level);
+        };
+        match slot.as_mut() {
+            Some((l, c)) if *l == level => c.compress(input),
+            _ => {
+                let mut c = zstd::bulk::Compressor::new(level)?;
+                let out = c.compress(input);
+                *slot = Some((level, c));
+                out
+            }
+        }
+    })
 }
 
 fn corrupt(codec: CompressionType, e: impl fmt::Display) -> DecompressError {
@@ -295,6 +320,39 @@ fn zstd_window_log(limit: usize) -> u32 {
     needed.clamp(23, 27)
 }
 
+thread_local! {
+    /// One zstd decompression context per thread (creating one costs more than decoding a
+    /// 16 KiB batch), with the window cap it was configured for.
+    static ZSTD_DCONTEXT: std::cell::RefCell<Option<(u32, zstd::bulk::Decompressor<'static>)>> =
+        const { std::cell::RefCell::new(None) };
+}
+
+/// The fast path for a frame that declares its content size (what we write): allocate exactly
+/// that (after checking it against `limit`) and decode in one call with a reused context.
+/// `None` means "use the streaming path", which also produces the precise error.
+fn zstd_decompress_fast(input: &[u8], limit: usize) -> Option<Vec<u8>> {
+    let size = zstd::zstd_safe::get_frame_content_size(input).ok()??;
+    if size > limit as u64 {
+        return None;
+    }
+    let window_log = zstd_window_log(limit);
+    ZSTD_DCONTEXT.with(|cell| {
+        let mut slot = cell.try_borrow_mut().ok()?;
+        if slot.as_ref().is_none_or(|(w, _)| *w != window_log) {
+            let mut d = zstd::bulk::Decompressor::new().ok()?;
+            d.set_parameter(zstd::zstd_safe::DParameter::WindowLogMax(window_log))
+                .ok()?;
+            *slot = Some((window_log, d));
+        }
+        let (_, d) = slot.as_mut()?;
+        let mut out = Vec::with_capacity(size as usize);
+        let n = d.decompress_to_buffer(input, &mut out).ok()?;
+        // A second frame after the first would not fit and fails above; a shorter output than
+        // declared is corruption: let the streaming path report both.
+        (n == size as usize).then_some(out)
+    })
+}
+
 /// Decompresses `input` (a batch's records section written with `codec`), producing at most
 /// `limit` bytes.
 pub fn decompress(
@@ -321,6 +379,11 @@ pub fn decompress(
             hint,
         ),
         CompressionType::Zstd => {
+            if let Some(out) = zstd_decompress_fast(input, limit) {
+                return Ok(out);
+            }
+            // Frames without a content size (the Java client streams zstd), several frames, too
+            // large, or corrupt: the streaming decoder handles each and reports precisely.
             let mut dec =
                 zstd::stream::read::Decoder::with_buffer(input).map_err(|e| corrupt(codec, e))?;
             dec.window_log_max(zstd_window_log(limit))
@@ -484,6 +547,29 @@ mod tests {
                 "{c}"
             );
         }
+    }
+
+    #[test]
+    fn zstd_streamed_and_multi_frame_inputs_decode() {
+        let data = b"streamed like zstd-jni, without a pledged size ".repeat(50);
+        // A streaming frame has no content size: the streaming path decodes it.
+        let mut enc = zstd::stream::write::Encoder::new(Vec::new(), 3).unwrap();
+        enc.include_contentsize(false).unwrap();
+        enc.write_all(&data).unwrap();
+        let streamed = enc.finish().unwrap();
+        assert!(matches!(
+            zstd::zstd_safe::get_frame_content_size(&streamed),
+            Ok(None)
+        ));
+        assert_eq!(
+            decompress(CompressionType::Zstd, &streamed, 1 << 20).unwrap(),
+            data
+        );
+        // Two frames back to back, the first with a content size: the fast path declines.
+        let mut two = zstd::bulk::compress(&data, 3).unwrap();
+        two.extend_from_slice(&streamed);
+        let out = decompress(CompressionType::Zstd, &two, 1 << 20).unwrap();
+        assert_eq!(out.len(), data.len() * 2);
     }
 
     #[test]

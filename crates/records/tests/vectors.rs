@@ -270,7 +270,10 @@ fn log_append_time_reports_max_timestamp_and_sequences_wrap() {
     h.base_offset = 50;
     h.base_sequence = i32::MAX;
     let batch = assemble(h, &section);
-    let b = batches(&batch, DecodeOptions::default()).next().unwrap().unwrap();
+    let b = batches(&batch, DecodeOptions::default())
+        .next()
+        .unwrap()
+        .unwrap();
     assert_eq!(
         b.header().timestamp_type(),
         ferrokafka_records::TimestampType::LogAppendTime
