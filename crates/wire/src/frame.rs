@@ -124,16 +124,33 @@ pub fn decode_response(
     Ok((header, body))
 }
 
-/// Decodes an ApiVersions response the way the Java client does: with the
-/// version asked for, and if that fails, as v0 (a broker that does not know our
-/// version answers with a v0 body carrying UNSUPPORTED_VERSION and its range).
+/// Decodes an ApiVersions response leniently, as a client must.
+///
+/// First with the version asked for; if that fails, as v0 (a broker that does not
+/// know our version answers with a v0 body carrying UNSUPPORTED_VERSION and its
+/// ApiVersions range, KIP-511). If neither parses but the body starts with error
+/// code 35 (UNSUPPORTED_VERSION), the answer is that error with no ranges, so the
+/// caller retries with version 0 — librdkafka's mock cluster, for one, sends such
+/// a body that is neither a valid v0 nor a valid v3+ response.
 pub fn decode_api_versions_response(
     body: &[u8],
     version: i16,
 ) -> Result<crate::messages::ApiVersionsResponse, DecodeError> {
     use crate::message::Message;
-    crate::messages::ApiVersionsResponse::decode_body(body, version).or_else(|first| {
-        crate::messages::ApiVersionsResponse::decode_body(body, 0).map_err(|_| first)
+    use crate::messages::ApiVersionsResponse;
+    const UNSUPPORTED_VERSION: i16 = 35;
+    ApiVersionsResponse::decode_body(body, version).or_else(|first| {
+        ApiVersionsResponse::decode_body(body, 0).or_else(|_| match body {
+            [hi, lo, ..]
+                if i16::from_be_bytes([*hi, *lo]) == UNSUPPORTED_VERSION && version > 0 =>
+            {
+                Ok(ApiVersionsResponse {
+                    error_code: UNSUPPORTED_VERSION,
+                    ..ApiVersionsResponse::default()
+                })
+            }
+            _ => Err(first),
+        })
     })
 }
 
@@ -320,9 +337,15 @@ mod codec_tests {
         let mut codec = FrameCodec::new(8);
         let mut out = BytesMut::new();
         codec
-            .encode(Bytes::from_static(&[0, 0, 0, 3, 1, 2, 3, 0, 0, 0, 1]), &mut out)
+            .encode(
+                Bytes::from_static(&[0, 0, 0, 3, 1, 2, 3, 0, 0, 0, 1]),
+                &mut out,
+            )
             .unwrap();
-        assert_eq!(codec.decode(&mut out).unwrap().as_deref(), Some(&[1u8, 2, 3][..]));
+        assert_eq!(
+            codec.decode(&mut out).unwrap().as_deref(),
+            Some(&[1u8, 2, 3][..])
+        );
         // Size 1 announced, no byte yet.
         assert!(codec.decode(&mut out).unwrap().is_none());
         out.extend_from_slice(&[9]);

@@ -54,6 +54,26 @@ pub trait Message: Wire + Default + Clone + PartialEq + std::fmt::Debug {
         self.encoded_len(Self::ctx(version))
     }
 
+    /// Parses a body at `version` and ignores bytes after it, as the Java client
+    /// and librdkafka do with responses (librdkafka's mock cluster, for one,
+    /// appends a byte to flexible Metadata responses). Returns the unread length.
+    fn decode_body_prefix(input: &[u8], version: i16) -> Result<(Self, usize), DecodeError> {
+        if !Self::supports(version) {
+            return Err(DecodeError::new(DecodeErrorKind::UnsupportedVersion).at(
+                Self::NAME,
+                version,
+                "(version)",
+            ));
+        }
+        match Self::decode(input, Self::ctx(version), false) {
+            Ok((rest, msg)) => Ok((msg, rest.len())),
+            Err(nom::Err::Error(e) | nom::Err::Failure(e)) => Err(e),
+            Err(nom::Err::Incomplete(_)) => {
+                Err(DecodeError::new(DecodeErrorKind::Truncated).at(Self::NAME, version, "(end)"))
+            }
+        }
+    }
+
     /// Parses a complete body at `version`; unread bytes at the end are an error.
     fn decode_body(input: &[u8], version: i16) -> Result<Self, DecodeError> {
         if !Self::supports(version) {

@@ -103,10 +103,12 @@ macro_rules! apis {
             pub fn api_key(&self) -> ApiKey {
                 match self { $( Self::$variant(_) => <$resp as Message>::API_KEY, )* }
             }
-            /// Parses a complete response body of API `key` at `version`.
+            /// Parses a response body of API `key` at `version`. Bytes after the
+            /// body are ignored, as clients do (see [`Message::decode_body_prefix`]).
             pub fn decode(key: ApiKey, version: i16, input: &[u8]) -> Result<Self, DecodeError> {
                 $( if key == <$resp as Message>::API_KEY {
-                    return <$resp as Message>::decode_body(input, version).map(Self::$variant);
+                    return <$resp as Message>::decode_body_prefix(input, version)
+                        .map(|(m, _unread)| Self::$variant(m));
                 } )*
                 Err(DecodeError::new(DecodeErrorKind::UnknownApiKey(key.0)))
             }

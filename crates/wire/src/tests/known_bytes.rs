@@ -118,6 +118,19 @@ fn api_versions_fallback_reads_a_v0_body() {
 }
 
 #[test]
+fn api_versions_unparsable_unsupported_version_body_means_retry_with_v0() {
+    // What librdkafka's mock cluster sends for an ApiVersions v4 request.
+    let body = [
+        0x00, 0x23, 0x01, 0x00, 0x12, 0x00, 0x00, 0x00, 0x02, 0x00, 0x00, 0x00, 0x00,
+    ];
+    let resp = crate::frame::decode_api_versions_response(&body, 4).unwrap();
+    assert_eq!(resp.error_code, 35);
+    assert!(resp.api_keys.is_empty());
+    // Any other error stays an error.
+    assert!(crate::frame::decode_api_versions_response(&[0x00, 0x01, 0x01], 4).is_err());
+}
+
+#[test]
 fn frames_split_and_correlate() {
     let mut corr: Correlator<&'static str> = Correlator::new();
     let id0 = corr.register(ApiKey::END_TXN, 3, true, "first");
