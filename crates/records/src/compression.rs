@@ -141,6 +141,14 @@ pub const LZ4_DEFAULT_LEVEL: i32 = 9;
 /// Java's (and zstd's) default zstd level.
 pub const ZSTD_DEFAULT_LEVEL: i32 = 3;
 
+/// LZ4 frame header as the Java client writes it: magic `0x184D2204` (LE), FLG `0x60` (version
+/// 01, independent blocks, no block or content checksum, no content size), BD `0x40` (64 KiB
+/// maximum block size), and HC `0x82` = `(xxHash32(FLG, BD; seed 0) >> 8) & 0xFF` (the correct
+/// header checksum; only magic 0 used the broken one, KAFKA-3160).
+pub const LZ4_FRAME_HEADER: [u8; 7] = [0x04, 0x22, 0x4D, 0x18, 0x60, 0x40, 0x82];
+const LZ4_BLOCK: usize = 64 * 1024;
+const LZ4_UNCOMPRESSED_BIT: u32 = 0x8000_0000;
+
 /// Size of one xerial snappy chunk's uncompressed input (snappy-java's default block size).
 pub const SNAPPY_XERIAL_BLOCK: usize = 32 * 1024;
 /// The 16-byte xerial snappy-java stream header: magic, version 1, minimum compatible version 1.
@@ -239,13 +247,28 @@ pub fn compress(
             }
         }
         CompressionType::Lz4 => {
-            let info = lz4_flex::frame::FrameInfo::new()
-                .block_size(lz4_flex::frame::BlockSize::Max64KB)
-                .block_mode(lz4_flex::frame::BlockMode::Independent);
-            out.reserve(input.len() / 2 + 32);
-            let mut enc = lz4_flex::frame::FrameEncoder::with_frame_info(info, out.writer());
-            enc.write_all(input).map_err(|e| enc_err(codec, e))?;
-            enc.finish().map_err(|e| enc_err(codec, e))?;
+            // The frame is written by hand around lz4_flex's block compressor: the frame encoder
+            // allocates (and page-faults in) 64 KiB+ buffers per batch, which cost more than
+            // compressing a 16 KiB batch. Blocks are independent, as the frame header says.
+            out.extend_from_slice(&LZ4_FRAME_HEADER);
+            for chunk in input.chunks(LZ4_BLOCK) {
+                let start = out.len();
+                let bound = lz4_flex::block::get_maximum_output_size(chunk.len());
+                out.resize(start + 4 + bound, 0);
+                let n = lz4_flex::block::compress_into(chunk, &mut out[start + 4..])
+                    .map_err(|e| enc_err(codec, e))?;
+                if n >= chunk.len() {
+                    // Incompressible: store the block raw (size high bit set).
+                    out.truncate(start);
+                    let size = chunk.len() as u32 | LZ4_UNCOMPRESSED_BIT;
+                    out.extend_from_slice(&size.to_le_bytes());
+                    out.extend_from_slice(chunk);
+                } else {
+                    out[start..start + 4].copy_from_slice(&(n as u32).to_le_bytes());
+                    out.truncate(start + 4 + n);
+                }
+            }
+            out.extend_from_slice(&[0; 4]); // EndMark
         }
         CompressionType::Zstd => {
             let level = compression.effective_level().unwrap_or(ZSTD_DEFAULT_LEVEL);
@@ -526,9 +549,34 @@ mod tests {
             &mut out,
         )
         .unwrap();
-        assert_eq!(out[..6], [0x04, 0x22, 0x4D, 0x18, 0x60, 0x40]);
-        // Header checksum over FLG+BD (the correct one, used for magic 1 and 2).
-        assert_eq!(out[6], 0x82);
+        assert_eq!(out[..7], LZ4_FRAME_HEADER);
+        // The header checksum is what lz4_flex's own frame encoder computes for FLG 0x60, BD 0x40.
+        let info = lz4_flex::frame::FrameInfo::new()
+            .block_size(lz4_flex::frame::BlockSize::Max64KB)
+            .block_mode(lz4_flex::frame::BlockMode::Independent);
+        let mut reference = lz4_flex::frame::FrameEncoder::with_frame_info(info, Vec::new());
+        reference.write_all(b"abcabcabc").unwrap();
+        let reference = reference.finish().unwrap();
+        assert_eq!(reference[..7], LZ4_FRAME_HEADER);
+        // Blocks larger than 64 KiB input are split, incompressible ones are stored raw, and
+        // lz4_flex's frame decoder reads all of it.
+        let mut noise = Vec::new();
+        let mut x = 0x1234_5678u32;
+        for _ in 0..150_000 {
+            x ^= x << 13;
+            x ^= x >> 17;
+            x ^= x << 5;
+            noise.push(x as u8);
+        }
+        let mut big = BytesMut::new();
+        compress(Compression::of(CompressionType::Lz4), &noise, &mut big).unwrap();
+        let first = u32::from_le_bytes(big[7..11].try_into().unwrap());
+        assert_eq!(first, 0x8000_0000 | 65_536, "stored raw");
+        let mut dec = Vec::new();
+        lz4_flex::frame::FrameDecoder::new(&big[..])
+            .read_to_end(&mut dec)
+            .unwrap();
+        assert_eq!(dec, noise);
     }
 
     #[test]
