@@ -49,7 +49,9 @@ pub fn frame(data: &[u8]) {
         let _ = decode_request(&frame);
         // Responses carry correlation ids 0, 1, 2, … in order; anything else is refused.
         correlator.register(api, version, true, ());
-        let _ = correlator.match_response(&frame);
+        if let Ok(matched) = correlator.match_response(&frame) {
+            let _ = matched.response;
+        }
     }
 }
 

@@ -182,6 +182,8 @@ pub enum EncodeErrorKind {
     TooLong(usize),
     /// The message does not exist at this version.
     UnsupportedVersion,
+    /// An unknown tagged field uses the tag of a field this version knows.
+    DuplicateTag(u32),
 }
 
 impl fmt::Display for EncodeErrorKind {
@@ -190,6 +192,9 @@ impl fmt::Display for EncodeErrorKind {
             Self::NullNotAllowed => f.write_str("null but not nullable at this version"),
             Self::TooLong(n) => write!(f, "too long for its length prefix ({n})"),
             Self::UnsupportedVersion => f.write_str("unsupported version"),
+            Self::DuplicateTag(t) => {
+                write!(f, "unknown tagged field {t} collides with a known tag")
+            }
         }
     }
 }

@@ -5,7 +5,7 @@
 //! never heard of (for example one added by a newer broker) is kept as-is and can
 //! be passed along, compared and printed, instead of being folded into a catch-all.
 //!
-//! The codes this crate knows (-1 through 133; 99 is not assigned) are available as
+//! The codes this crate knows (-1 through 133) are available as
 //! associated constants named like the Java client's `Errors` enum
 //! ([`ErrorCode::NOT_LEADER_OR_FOLLOWER`], [`ErrorCode::PRODUCER_FENCED`], ...).
 //! Their name, their short meaning and whether they are retriable all come from one
@@ -101,7 +101,6 @@ macro_rules! error_codes {
 }
 
 // Columns: code, retriable (R) or not (-), Java name, meaning.
-// Code 99 is deliberately absent: the Java client does not assign it.
 error_codes! {
       -1 - UNKNOWN_SERVER_ERROR "the broker hit an unexpected internal failure while handling the request";
        0 - NONE "no error: the operation succeeded";
@@ -203,6 +202,7 @@ error_codes! {
       96 - FEATURE_UPDATE_FAILED "the finalized features could not be updated because of a broker error";
       97 - PRINCIPAL_DESERIALIZATION_FAILURE "the principal of a forwarded request could not be decoded";
       98 - SNAPSHOT_NOT_FOUND "the requested metadata snapshot does not exist";
+      99 - POSITION_OUT_OF_RANGE "a requested position is outside the range the log currently holds";
      100 R UNKNOWN_TOPIC_ID "this broker does not host a topic with this id";
      101 - DUPLICATE_BROKER_REGISTRATION "this broker id is already registered";
      102 - BROKER_ID_NOT_REGISTERED "this broker id has not been registered";
@@ -348,14 +348,14 @@ mod tests {
     }
 
     #[test]
-    fn table_covers_minus_one_to_133_except_99() {
-        // -1..=133 holds 135 values; leaving out 99 gives 134.
-        assert_eq!(TABLE.len(), 134);
-        assert_eq!(ErrorCode::all().count(), 134);
-        let expected: Vec<i16> = (-1..=133).filter(|&c| c != 99).collect();
-        let actual: Vec<i16> = ErrorCode::all().map(i16::from).collect();
-        assert_eq!(actual, expected);
-        assert_eq!(ErrorCode(99).name(), None);
+    fn table_covers_minus_one_to_133() {
+        // -1..=133 holds 135 values, every one assigned (99 is POSITION_OUT_OF_RANGE).
+        assert_eq!(TABLE.len(), 135);
+        assert_eq!(ErrorCode::all().count(), 135);
+        let expected: Vec<i16> = (-1..=133).collect();
+        let got: Vec<i16> = ErrorCode::all().map(i16::from).collect();
+        assert_eq!(got, expected);
+        assert_eq!(ErrorCode(99).name(), Some("POSITION_OUT_OF_RANGE"));
     }
 
     #[test]

@@ -71,10 +71,37 @@ pub fn encode_request(
     );
     let header_version = request_header_version(flexible);
     let size = header.encoded_len(header_version) + body.encoded_len(version);
+    write_frame(buf, size, |buf| {
+        header.encode(buf, header_version)?;
+        body.encode(buf, version)
+    })
+}
+
+/// Writes `size` then the frame; on error the buffer is left as it was, so
+/// earlier frames queued in the same buffer stay intact.
+fn write_frame(
+    buf: &mut BytesMut,
+    size: usize,
+    write: impl FnOnce(&mut BytesMut) -> Result<(), EncodeError>,
+) -> Result<(), EncodeError> {
+    let Ok(size_prefix) = i32::try_from(size) else {
+        return Err(
+            EncodeError::new(crate::error::EncodeErrorKind::TooLong(size)).at("frame", -1, "size"),
+        );
+    };
+    let start = buf.len();
     buf.reserve(4 + size);
-    buf.put_i32(size as i32);
-    header.encode(buf, header_version)?;
-    body.encode(buf, version)
+    buf.put_i32(size_prefix);
+    match write(buf) {
+        Ok(()) => {
+            debug_assert_eq!(buf.len() - start, 4 + size, "computed frame size");
+            Ok(())
+        }
+        Err(e) => {
+            buf.truncate(start);
+            Err(e)
+        }
+    }
 }
 
 /// Appends a complete response frame (used by tests and fake brokers).
@@ -89,10 +116,10 @@ pub fn encode_response(
     let header = ResponseHeader::new(correlation_id);
     let header_version = response_header_version(api_key, flexible);
     let size = header.encoded_len(header_version) + body.encoded_len(version);
-    buf.reserve(4 + size);
-    buf.put_i32(size as i32);
-    header.encode(buf, header_version);
-    body.encode(buf, version)
+    write_frame(buf, size, |buf| {
+        header.encode(buf, header_version);
+        body.encode(buf, version)
+    })
 }
 
 /// Parses a request frame (without size prefix): header and body.
@@ -139,8 +166,9 @@ pub fn decode_api_versions_response(
     use crate::message::Message;
     use crate::messages::ApiVersionsResponse;
     const UNSUPPORTED_VERSION: i16 = 35;
-    ApiVersionsResponse::decode_body(body, version).or_else(|first| {
-        ApiVersionsResponse::decode_body(body, 0).or_else(|_| match body {
+    let lenient = |v| ApiVersionsResponse::decode_body_prefix(body, v).map(|(m, _unread)| m);
+    lenient(version).or_else(|first| {
+        lenient(0).or_else(|_| match body {
             [hi, lo, ..]
                 if i16::from_be_bytes([*hi, *lo]) == UNSUPPORTED_VERSION && version > 0 =>
             {
@@ -163,10 +191,10 @@ pub struct Matched<T> {
     pub api_key: ApiKey,
     /// The request's version.
     pub version: i16,
-    /// The response header.
-    pub header: ResponseHeader,
-    /// The decoded response body.
-    pub body: ResponseBody,
+    /// The decoded header and body, or why they did not decode. Either way the
+    /// request is answered and its context handed back, so nothing waiting on it
+    /// is lost.
+    pub response: Result<(ResponseHeader, ResponseBody), DecodeError>,
 }
 
 /// Why a response could not be matched.
@@ -184,9 +212,9 @@ pub enum CorrelationError {
         /// The id the response carries.
         got: i32,
     },
-    /// The response did not decode.
-    #[error(transparent)]
-    Decode(#[from] DecodeError),
+    /// The frame is too short to hold a correlation id.
+    #[error("response frame of {0} bytes has no correlation id")]
+    Truncated(usize),
 }
 
 /// Correlation ids and in-flight requests of one connection.
@@ -234,11 +262,14 @@ impl<T> Correlator<T> {
         self.pending.len()
     }
 
-    /// Matches a response frame (without size prefix) to the oldest outstanding request.
+    /// Matches a response frame (without size prefix) to the oldest outstanding
+    /// request and decodes it. An error means the frame answers no outstanding
+    /// request: the connection is out of step and should be closed
+    /// ([`Correlator::fail_all`] then returns every waiting context).
     pub fn match_response(&mut self, frame: &[u8]) -> Result<Matched<T>, CorrelationError> {
         let got = match frame.get(..4) {
             Some(b) => i32::from_be_bytes([b[0], b[1], b[2], b[3]]),
-            None => return Err(DecodeError::new(DecodeErrorKind::Truncated).into()),
+            None => return Err(CorrelationError::Truncated(frame.len())),
         };
         let Some(&(expected, api_key, version, _)) = self.pending.front() else {
             return Err(CorrelationError::Unexpected(got));
@@ -247,13 +278,11 @@ impl<T> Correlator<T> {
             return Err(CorrelationError::OutOfOrder { expected, got });
         }
         let (_, _, _, context) = self.pending.pop_front().expect("front checked above");
-        let (header, body) = decode_response(frame, api_key, version)?;
         Ok(Matched {
             context,
             api_key,
             version,
-            header,
-            body,
+            response: decode_response(frame, api_key, version),
         })
     }
 

@@ -93,10 +93,17 @@ macro_rules! wire_struct {
                     let mut count = self.unknown_tagged_fields.len();
                     $(
                         $crate::macros::when_tagged!([$($tag)?] {
-                            if $crate::types::in_range($($ver)*, ctx.version)
-                                && self.$field != $crate::macros::field_default!($ty $(, $def)?)
-                            {
-                                count += 1;
+                            if $crate::types::in_range($($ver)*, ctx.version) {
+                                let tag: u32 = $crate::macros::first!($($tag)?);
+                                if self.unknown_tagged_fields.contains_key(&tag) {
+                                    return Err($crate::error::EncodeError::new(
+                                        $crate::error::EncodeErrorKind::DuplicateTag(tag),
+                                    )
+                                    .at(stringify!($name), ctx.version, "unknown_tagged_fields"));
+                                }
+                                if self.$field != $crate::macros::field_default!($ty $(, $def)?) {
+                                    count += 1;
+                                }
                             }
                         });
                     )*

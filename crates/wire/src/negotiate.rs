@@ -34,6 +34,17 @@ pub enum NegotiationError {
         /// The API.
         api: ApiKey,
     },
+    /// The ApiVersions response carries an error, so its ranges cannot be used.
+    BrokerError(crate::ErrorCode),
+    /// A version cap lies below the lowest version both sides support.
+    CapBelowRange {
+        /// The API.
+        api: ApiKey,
+        /// The cap.
+        cap: i16,
+        /// Lowest common version.
+        min: i16,
+    },
 }
 
 impl fmt::Display for NegotiationError {
@@ -52,6 +63,11 @@ impl fmt::Display for NegotiationError {
             Self::NotSupportedByClient { api } => {
                 write!(f, "this client does not implement {api} (key {})", api.0)
             }
+            Self::BrokerError(code) => write!(f, "the ApiVersions response carries error {code:?}"),
+            Self::CapBelowRange { api, cap, min } => write!(
+                f,
+                "{api} capped at version {cap}, below the lowest common version {min}"
+            ),
         }
     }
 }
@@ -62,21 +78,36 @@ impl std::error::Error for NegotiationError {}
 /// none, for each API we implement.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Negotiated {
-    versions: BTreeMap<ApiKey, Result<i16, NegotiationError>>,
+    /// Per API: the common range (min, max), or why there is none.
+    versions: BTreeMap<ApiKey, Result<(i16, i16), NegotiationError>>,
 }
 
 impl Negotiated {
     /// Negotiates `ours` (API, min, max) against a broker's ApiVersions response.
-    pub fn new(ours: &[(ApiKey, i16, i16)], broker: &ApiVersionsResponse) -> Self {
+    /// A response carrying an error code has no usable ranges and is refused.
+    pub fn new(
+        ours: &[(ApiKey, i16, i16)],
+        broker: &ApiVersionsResponse,
+    ) -> Result<Self, NegotiationError> {
+        if broker.error_code != 0 {
+            return Err(NegotiationError::BrokerError(crate::ErrorCode(
+                broker.error_code,
+            )));
+        }
         let versions = ours
             .iter()
-            .map(|&(api, min, max)| (api, pick(api, (min, max), broker.range(api))))
+            .map(|&(api, min, max)| (api, common(api, (min, max), broker.range(api))))
             .collect();
-        Self { versions }
+        Ok(Self { versions })
     }
 
     /// The version to use for `api`, or why there is none.
     pub fn version(&self, api: ApiKey) -> Result<i16, NegotiationError> {
+        self.range(api).map(|(_, max)| max)
+    }
+
+    /// The common range of `api`, or why there is none.
+    pub fn range(&self, api: ApiKey) -> Result<(i16, i16), NegotiationError> {
         self.versions
             .get(&api)
             .cloned()
@@ -84,10 +115,14 @@ impl Negotiated {
     }
 
     /// The version to use for `api`, capped at `cap` (e.g. Produce at 11 inside a
-    /// transaction when transactions v2 is off).
+    /// transaction when transactions v2 is off); an error if the cap is below the
+    /// common range.
     pub fn version_capped(&self, api: ApiKey, cap: i16) -> Result<i16, NegotiationError> {
-        let v = self.version(api)?;
-        Ok(v.min(cap))
+        let (min, max) = self.range(api)?;
+        if cap < min {
+            return Err(NegotiationError::CapBelowRange { api, cap, min });
+        }
+        Ok(max.min(cap))
     }
 }
 
@@ -97,6 +132,15 @@ pub fn pick(
     ours: (i16, i16),
     broker: Option<(i16, i16)>,
 ) -> Result<i16, NegotiationError> {
+    common(api, ours, broker).map(|(_, max)| max)
+}
+
+/// The common version range of one API.
+fn common(
+    api: ApiKey,
+    ours: (i16, i16),
+    broker: Option<(i16, i16)>,
+) -> Result<(i16, i16), NegotiationError> {
     let Some(broker) = broker else {
         return Err(NegotiationError::NotSupportedByBroker { api, ours });
     };
@@ -105,7 +149,7 @@ pub fn pick(
     if low > high {
         return Err(NegotiationError::NoCommonVersion { api, ours, broker });
     }
-    Ok(high)
+    Ok((low, high))
 }
 
 #[cfg(test)]
@@ -126,16 +170,35 @@ mod tests {
     #[test]
     fn picks_highest_common_version() {
         let b = broker(&[(ApiKey::PRODUCE, 0, 10), (ApiKey::METADATA, 0, 12)]);
-        let n = Negotiated::new(crate::SUPPORTED_APIS, &b);
+        let n = Negotiated::new(crate::SUPPORTED_APIS, &b).unwrap();
         assert_eq!(n.version(ApiKey::PRODUCE), Ok(10));
         assert_eq!(n.version(ApiKey::METADATA), Ok(12));
         assert_eq!(n.version_capped(ApiKey::PRODUCE, 9), Ok(9));
+        assert_eq!(
+            n.version_capped(ApiKey::PRODUCE, 2),
+            Err(NegotiationError::CapBelowRange {
+                api: ApiKey::PRODUCE,
+                cap: 2,
+                min: 3
+            })
+        );
+    }
+
+    #[test]
+    fn an_error_response_is_not_negotiated() {
+        let mut b = broker(&[(ApiKey::API_VERSIONS, 0, 2)]);
+        b.error_code = 35;
+        let err = Negotiated::new(crate::SUPPORTED_APIS, &b).unwrap_err();
+        assert_eq!(
+            err,
+            NegotiationError::BrokerError(crate::ErrorCode::UNSUPPORTED_VERSION)
+        );
     }
 
     #[test]
     fn missing_or_disjoint_ranges_name_the_api_and_both_ranges() {
         let b = broker(&[(ApiKey::PRODUCE, 0, 2)]);
-        let n = Negotiated::new(crate::SUPPORTED_APIS, &b);
+        let n = Negotiated::new(crate::SUPPORTED_APIS, &b).unwrap();
         let err = n.version(ApiKey::PRODUCE).unwrap_err();
         assert_eq!(
             err,

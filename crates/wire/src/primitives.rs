@@ -219,11 +219,21 @@ pub fn get_length(
 pub fn put_length(buf: &mut impl BufMut, len: Option<usize>, flexible: bool, wide: bool) {
     match (flexible, len) {
         (true, None) => put_uvarint(buf, 0),
-        (true, Some(n)) => put_uvarint(buf, n as u32 + 1),
+        (true, Some(n)) => put_uvarint(buf, compact_len(n)),
         (false, None) if wide => buf.put_i32(-1),
         (false, None) => buf.put_i16(-1),
         (false, Some(n)) if wide => buf.put_i32(n as i32),
         (false, Some(n)) => buf.put_i16(n as i16),
+    }
+}
+
+/// The compact form of a length (N+1), saturating; lengths that large are
+/// refused before encoding, this only keeps sizing from overflowing.
+const fn compact_len(n: usize) -> u32 {
+    if n >= u32::MAX as usize {
+        u32::MAX
+    } else {
+        n as u32 + 1
     }
 }
 
@@ -232,7 +242,7 @@ pub const fn length_len(len: Option<usize>, flexible: bool, wide: bool) -> usize
     if flexible {
         match len {
             None => 1,
-            Some(n) => uvarint_len(n as u32 + 1),
+            Some(n) => uvarint_len(compact_len(n)),
         }
     } else if wide {
         4

@@ -134,10 +134,12 @@ impl Wire for Uuid {
 }
 
 /// Whether a string length fits its prefix (int16 in classic form).
-fn check_len(len: usize, flexible: bool, wide: bool) -> Result<(), EncodeError> {
-    let max = if flexible {
-        u32::MAX as usize - 1
-    } else if wide {
+///
+/// The limits are the Java client's in both forms: strings up to `i16::MAX` bytes,
+/// byte strings and arrays up to `i32::MAX` items, even where a compact prefix
+/// could express more, because brokers refuse anything longer.
+fn check_len(len: usize, wide: bool) -> Result<(), EncodeError> {
+    let max = if wide {
         i32::MAX as usize
     } else {
         i16::MAX as usize
@@ -150,7 +152,7 @@ fn check_len(len: usize, flexible: bool, wide: bool) -> Result<(), EncodeError> 
 
 impl Wire for String {
     fn encode<B: BufMut>(&self, buf: &mut B, ctx: Ctx, _n: bool) -> Result<(), EncodeError> {
-        check_len(self.len(), ctx.flexible, false)?;
+        check_len(self.len(), false)?;
         p::put_length(buf, Some(self.len()), ctx.flexible, false);
         buf.put_slice(self.as_bytes());
         Ok(())
@@ -188,7 +190,7 @@ impl Nullable for String {
 
 impl Wire for Bytes {
     fn encode<B: BufMut>(&self, buf: &mut B, ctx: Ctx, _n: bool) -> Result<(), EncodeError> {
-        check_len(self.len(), ctx.flexible, true)?;
+        check_len(self.len(), true)?;
         p::put_length(buf, Some(self.len()), ctx.flexible, true);
         buf.put_slice(self);
         Ok(())
@@ -223,7 +225,7 @@ impl Nullable for Bytes {
 
 impl<T: Wire> Wire for Vec<T> {
     fn encode<B: BufMut>(&self, buf: &mut B, ctx: Ctx, _n: bool) -> Result<(), EncodeError> {
-        check_len(self.len(), ctx.flexible, true)?;
+        check_len(self.len(), true)?;
         p::put_length(buf, Some(self.len()), ctx.flexible, true);
         for item in self {
             item.encode(buf, ctx, false)?;
@@ -242,6 +244,9 @@ impl<T: Wire> Wire for Vec<T> {
     }
 }
 
+/// Most elements reserved up front when decoding an array.
+const MAX_PRESIZE: usize = 64;
+
 impl<T: Wire> Nullable for Vec<T> {
     fn encode_null<B: BufMut>(buf: &mut B, ctx: Ctx) {
         p::put_length(buf, None, ctx.flexible, true);
@@ -256,7 +261,9 @@ impl<T: Wire> Nullable for Vec<T> {
         let Some(count) = count else {
             return Ok((rest, None));
         };
-        let mut out = Vec::with_capacity(count);
+        // The count is bounded by the bytes left, but an element can take far more
+        // memory than its wire size: reserve a little and let real elements grow it.
+        let mut out = Vec::with_capacity(count.min(MAX_PRESIZE));
         for _ in 0..count {
             let before = rest.len();
             let (r, item) = T::decode(rest, ctx, false)?;

@@ -75,6 +75,18 @@ wire_struct! {
     }
 }
 
+impl ApiVersionsRequest {
+    /// A request naming the client software (v3+ require both values to match
+    /// `[a-zA-Z0-9](?:[a-zA-Z0-9\-.]*[a-zA-Z0-9])?`; the default, empty, is refused).
+    pub fn new(client_software_name: &str, client_software_version: &str) -> Self {
+        Self {
+            client_software_name: client_software_name.to_owned(),
+            client_software_version: client_software_version.to_owned(),
+            ..Self::default()
+        }
+    }
+}
+
 impl ApiVersionsResponse {
     /// The broker's range for `key`, if it supports that API.
     pub fn range(&self, key: ApiKey) -> Option<(i16, i16)> {

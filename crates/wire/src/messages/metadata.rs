@@ -11,8 +11,9 @@ use crate::types::Uuid;
 wire_struct! {
     /// Metadata request.
     pub struct MetadataRequest {
-        /// Topics to describe; null (v1+) for all topics.
-        topics: Option<Vec<MetadataRequestTopic>> [..] null [1..],
+        /// Topics to describe; null (v1+) for all topics. The default, an empty
+        /// list, asks for no topics from v1 and for all topics in v0.
+        topics: Option<Vec<MetadataRequestTopic>> [..] null [1..] = Some(Vec::new()),
         /// Whether the broker may auto-create the topics (v4+).
         allow_auto_topic_creation: bool [4..] = true,
         /// Whether to include cluster authorized operations (v8–10).

@@ -157,14 +157,72 @@ fn frames_split_and_correlate() {
 
     assert_eq!(corr.match_response(&first).unwrap().context, "first");
     let m = corr.match_response(&second).unwrap();
+    let (header, _) = m.response.unwrap();
     assert_eq!(
-        (m.context, m.api_key, m.header.correlation_id),
+        (m.context, m.api_key, header.correlation_id),
         ("second", ApiKey::END_TXN, 2)
     );
     assert!(matches!(
         corr.match_response(&second),
         Err(crate::frame::CorrelationError::Unexpected(2))
     ));
+}
+
+#[test]
+fn an_undecodable_answer_still_hands_back_its_context() {
+    let mut corr: Correlator<&'static str> = Correlator::new();
+    corr.register(ApiKey::METADATA, 12, true, "metadata");
+    // Correlation id 0, then a header tag count claiming 5 tags with no bytes.
+    let frame = [0, 0, 0, 0, 5];
+    let m = corr.match_response(&frame).unwrap();
+    assert_eq!(m.context, "metadata");
+    assert!(m.response.is_err());
+    assert_eq!(corr.in_flight(), 0);
+    assert!(matches!(
+        corr.match_response(&[0, 0]),
+        Err(crate::frame::CorrelationError::Truncated(2))
+    ));
+}
+
+#[test]
+fn a_failed_encode_leaves_earlier_frames_intact() {
+    let mut buf = BytesMut::from(&b"earlier"[..]);
+    // Metadata v0 cannot carry a null topic list.
+    let req = MetadataRequest {
+        topics: None,
+        ..Default::default()
+    };
+    assert!(encode_request(&mut buf, 1, None, &req.into(), 0).is_err());
+    assert_eq!(&buf[..], b"earlier");
+}
+
+#[test]
+fn unknown_tags_may_not_shadow_known_ones() {
+    let mut resp = ProduceResponse::default();
+    resp.unknown_tagged_fields
+        .insert(0, bytes::Bytes::from_static(&[1, 2]));
+    let err = resp.encode_body(&mut BytesMut::new(), 10).unwrap_err();
+    assert_eq!(*err.kind(), crate::EncodeErrorKind::DuplicateTag(0));
+    // Before v10 tag 0 is not known at the top level: it travels as an unknown tag.
+    let mut buf = BytesMut::new();
+    resp.encode_body(&mut buf, 9).unwrap();
+    assert_eq!(ProduceResponse::decode_body(&buf, 9).unwrap(), resp);
+}
+
+#[test]
+fn strings_longer_than_i16_max_are_refused_in_both_forms() {
+    let long = "x".repeat(40_000);
+    let req = MetadataRequest {
+        topics: Some(vec![metadata::MetadataRequestTopic {
+            name: Some(long),
+            ..Default::default()
+        }]),
+        ..Default::default()
+    };
+    for version in [4, 12] {
+        let err = req.encode_body(&mut BytesMut::new(), version).unwrap_err();
+        assert_eq!(*err.kind(), crate::EncodeErrorKind::TooLong(40_000));
+    }
 }
 
 #[test]
