@@ -57,6 +57,7 @@ pub enum HarnessError {
         log: PathBuf,
     },
     /// librdkafka's mock cluster refused an operation.
+    #[cfg(feature = "mock")]
     #[error("mock cluster: {0}")]
     Mock(#[from] rdkafka::error::KafkaError),
     /// Filesystem or process I/O.

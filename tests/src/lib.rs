@@ -11,6 +11,7 @@
 #![forbid(unsafe_code)]
 
 mod error;
+#[cfg(feature = "mock")]
 pub mod mock;
 pub mod paths;
 pub mod tansu;

@@ -1,1 +1,84 @@
-fn main() {}
+//! `cargo xtask <command>`: project automation for ferrokafka.
+//!
+//! Commands:
+//! - `ci`: fmt, clippy, check-layering, test — the one test command of the project.
+//! - `check-layering`: the crate dependency direction and the sans-IO rules.
+//! - `broker start [--port P] | stop | status`: a detached Tansu broker on loopback.
+//! - `fuzz [--seconds N] [TARGET...]`: run the cargo-fuzz targets for a while each.
+//! - `bench`: the criterion benchmarks.
+//! - `demo`: start a broker and show it.
+
+mod broker;
+mod ci;
+mod fuzz;
+mod layering;
+mod util;
+
+use std::process::ExitCode;
+
+use anyhow::{Result, bail};
+
+const USAGE: &str = "\
+usage: cargo xtask <command>
+
+commands:
+  ci                          fmt --check, clippy -D warnings, check-layering, test (stops at the first failure)
+  check-layering              check the crate dependency direction and the sans-IO rules
+  broker start [--port P]     install Tansu (cached) and start it detached on 127.0.0.1:P (default 9092)
+  broker stop                 stop the broker started by `broker start`
+  broker status               say whether that broker runs and where
+  fuzz [--seconds N] [T...]   run each fuzz target (default: all) for N seconds (default 60) on nightly
+  bench                       run the criterion benchmarks of the workspace
+  demo                        start Tansu, show it, stop it
+";
+
+fn main() -> ExitCode {
+    let args: Vec<String> = std::env::args().skip(1).collect();
+    match run(&args) {
+        Ok(code) => code,
+        Err(e) => {
+            eprintln!("xtask: error: {e:#}");
+            ExitCode::FAILURE
+        }
+    }
+}
+
+fn run(args: &[String]) -> Result<ExitCode> {
+    let Some((cmd, rest)) = args.split_first() else {
+        print!("{USAGE}");
+        return Ok(ExitCode::FAILURE);
+    };
+    match cmd.as_str() {
+        "ci" => {
+            no_args(cmd, rest)?;
+            ci::run()
+        }
+        "check-layering" => {
+            no_args(cmd, rest)?;
+            layering::run()
+        }
+        "broker" => broker::run(rest),
+        "fuzz" => fuzz::run(rest),
+        "bench" => {
+            no_args(cmd, rest)?;
+            ci::bench()
+        }
+        "demo" => {
+            no_args(cmd, rest)?;
+            broker::demo()
+        }
+        "help" | "-h" | "--help" => {
+            print!("{USAGE}");
+            Ok(ExitCode::SUCCESS)
+        }
+        other => bail!("unknown command `{other}`\n\n{USAGE}"),
+    }
+}
+
+fn no_args(cmd: &str, rest: &[String]) -> Result<()> {
+    if rest.is_empty() {
+        Ok(())
+    } else {
+        bail!("`{cmd}` takes no arguments, got {rest:?}")
+    }
+}
