@@ -53,7 +53,7 @@ impl Conn {
             if let Some(frame) = split_frame(&mut self.rx, DEFAULT_MAX_FRAME_SIZE).unwrap() {
                 return frame;
             }
-            let mut chunk = [0u8; 64 * 1024];
+            let mut chunk = [0u8; 16 * 1024];
             let n = self.stream.read(&mut chunk).expect("read response");
             assert!(n > 0, "broker closed the connection");
             self.rx.extend_from_slice(&chunk[..n]);
