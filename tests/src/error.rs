@@ -46,6 +46,12 @@ pub enum HarnessError {
         /// The end of its log.
         tail: String,
     },
+    /// Something already listens on the port a broker was asked to use.
+    #[error("127.0.0.1:{port} is already in use")]
+    PortInUse {
+        /// The port.
+        port: u16,
+    },
     /// The broker did not accept a TCP connection in time.
     #[error("tansu did not accept connections on {addr} within {secs} s; its log is {log}")]
     StartTimeout {

@@ -265,6 +265,15 @@ impl Tansu {
     /// broker runs in its own process group so it outlives the caller once [detached](Tansu::detach).
     pub fn start_on(port: u16, detached: bool) -> Result<Tansu, HarnessError> {
         let bin = install()?;
+        // Otherwise whatever already listens there would pass the readiness check.
+        if TcpStream::connect_timeout(
+            &SocketAddr::from((Ipv4Addr::LOCALHOST, port)),
+            Duration::from_millis(250),
+        )
+        .is_ok()
+        {
+            return Err(HarnessError::PortInUse { port });
+        }
         Tansu::spawn(&bin, port, detached)
     }
 

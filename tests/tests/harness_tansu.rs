@@ -104,3 +104,14 @@ fn brokers_run_side_by_side() {
     TcpStream::connect(a.bootstrap()).expect("connect first");
     TcpStream::connect(b.bootstrap()).expect("connect second");
 }
+
+#[test]
+fn a_taken_port_is_refused() {
+    let holder = std::net::TcpListener::bind("127.0.0.1:0").expect("bind");
+    let port = holder.local_addr().unwrap().port();
+    let err = Tansu::start_on(port, false).expect_err("port is taken");
+    assert!(
+        matches!(err, ferrokafka_tests::HarnessError::PortInUse { port: p } if p == port),
+        "{err}"
+    );
+}

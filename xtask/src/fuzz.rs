@@ -1,6 +1,9 @@
 //! `cargo xtask fuzz [--seconds N] [TARGET...]`: each cargo-fuzz target for a while.
+//!
+//! Logs go to `target/fuzz-logs/TARGET.log`, inputs the fuzzer finds to
+//! `target/fuzz-corpus/TARGET/` (the committed seeds in `fuzz/corpus/TARGET/` are read, never
+//! written), crashes to `fuzz/artifacts/` (ignored by git).
 
-use std::path::Path;
 use std::process::{Command, ExitCode, Stdio};
 use std::time::Instant;
 
@@ -87,28 +90,28 @@ pub(crate) fn run(args: &[String]) -> Result<ExitCode> {
         }
     }
     ensure_cargo_fuzz()?;
-    let logs = ferrokafka_tests::paths::peers_dir()
-        .parent()
-        .map_or(root.join("target"), Path::to_path_buf)
-        .join("fuzz-logs");
+    let logs = root.join("target").join("fuzz-logs");
     std::fs::create_dir_all(&logs).with_context(|| format!("create {}", logs.display()))?;
+    let scratch_root = root.join("target").join("fuzz-corpus");
 
     let mut results = Vec::new();
     for target in &targets {
         println!("==== fuzz {target} for {seconds} s ====");
         let t = Instant::now();
+        // libFuzzer writes new inputs into the first corpus directory it is given. Give it a
+        // scratch one under target/ and the committed seeds second, so a run never adds
+        // hundreds of files to `fuzz/corpus` (minimize and commit those deliberately).
+        let scratch = scratch_root.join(target);
+        std::fs::create_dir_all(&scratch)
+            .with_context(|| format!("create {}", scratch.display()))?;
+        let seeds = root.join("fuzz").join("corpus").join(target);
         // Run from the workspace root: cargo-fuzz finds `fuzz/` there.
         let out = Command::new("cargo")
             .current_dir(&root)
-            .args([
-                "+nightly",
-                "fuzz",
-                "run",
-                "--features",
-                "libfuzzer",
-                target,
-                "--",
-            ])
+            .args(["+nightly", "fuzz", "run", "--features", "libfuzzer", target])
+            .arg(&scratch)
+            .arg(&seeds)
+            .arg("--")
             .arg(format!("-max_total_time={seconds}"))
             .stdin(Stdio::null())
             .output()
