@@ -1,5 +1,58 @@
-//! Sans-IO cluster metadata discovery for the ferrokafka producer.
+//! Sans-IO cluster metadata for the ferrokafka producer, in the spirit of the
+//! Java client's `Metadata`, `ProducerMetadata` and `MetadataCache`.
 //!
-//! Not implemented yet: this crate is a placeholder that later issues fill.
+//! - [`parse_bootstrap`]: `bootstrap.servers` → [`BrokerAddress`]es.
+//! - [`Cluster`]: brokers, topics and partitions from Metadata responses, with
+//!   the helpers the sender needs ([`Cluster::leader_for`],
+//!   [`Cluster::partition_count`], [`Cluster::available_partitions`],
+//!   [`Cluster::broker`]).
+//! - [`Metadata`]: the refresh policy, a state machine with `now` passed in.
+//!
+//! # The refresh policy
+//!
+//! The producer only asks about topics it sends to. [`Metadata::add_topic`]
+//! registers a topic; one we know nothing about makes an update due at once,
+//! skipping the backoff, so the first record of a topic is not delayed.
+//! [`Metadata::touch`] on every send keeps a topic alive; one unused for
+//! `metadata.max.idle.ms` (default 300000) is forgotten and no longer listed.
+//!
+//! An update is due when the last successful answer is older than
+//! `metadata.max.age.ms` (default 300000), when one was asked for
+//! ([`Metadata::request_update`]), or when a produce error meant stale
+//! metadata ([`Metadata::handle_partition_error`]: `NOT_LEADER_OR_FOLLOWER`,
+//! `UNKNOWN_TOPIC_OR_PARTITION` and the other codes whose Java exception is an
+//! `InvalidMetadataException`). [`Metadata::poll_request`] returns a request
+//! when one is due, none is in flight, and the backoff has passed. The backoff
+//! is Java's exponential one: `retry.backoff.ms` (100) doubling per
+//! consecutive failure ([`Metadata::handle_failure`]) or per answer that did
+//! not fix what made us ask, capped at `retry.backoff.max.ms` (1000). Its
+//! jitter is injected ([`Metadata::set_backoff_jitter`]), never drawn here.
+//! [`Metadata::poll_timeout`] says when to call `poll_request` next.
+//!
+//! Answers never move a partition's leader epoch backwards (KIP-320): a
+//! response carrying an older epoch than one already seen is ignored for that
+//! partition. A Produce v10+ response may name the new leader directly
+//! (KIP-951); [`Metadata::handle_leader_hint`] applies it if its epoch is newer.
+//!
+//! A send to a topic not yet known waits at most `max.block.ms`:
+//! [`Metadata::topic_state`] and [`Metadata::check_wait`] tell the caller
+//! whether to proceed, keep waiting, or fail the record with
+//! [`MetadataError::TopicNotAvailable`].
+//!
+//! This crate does no I/O: it never reads the clock, opens a socket, sleeps or
+//! draws random numbers.
 
 #![forbid(unsafe_code)]
+#![warn(missing_docs)]
+
+mod bootstrap;
+mod cluster;
+mod config;
+mod error;
+mod policy;
+
+pub use bootstrap::{BrokerAddress, parse_bootstrap};
+pub use cluster::{Broker, Cluster, PartitionInfo, TopicInfo};
+pub use config::MetadataConfig;
+pub use error::{BootstrapError, MetadataError};
+pub use policy::{Metadata, TopicStatus, is_stale_metadata_error};
