@@ -1,2 +1,4 @@
 #![no_main]
-libfuzzer_sys::fuzz_target!(|data: &[u8]| ferrokafka_fuzz::wire::request_add_partitions_to_txn(data));
+libfuzzer_sys::fuzz_target!(
+    |data: &[u8]| ferrokafka_fuzz::wire::request_add_partitions_to_txn(data)
+);

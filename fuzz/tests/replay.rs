@@ -9,8 +9,9 @@ fn every_corpus_replays_without_panic() {
     let mut replayed = 0usize;
     for (name, target) in ferrokafka_fuzz::all_targets() {
         let dir = root.join(name);
-        let entries = std::fs::read_dir(&dir)
-            .unwrap_or_else(|e| panic!("fuzz target {name} has no corpus at {}: {e}", dir.display()));
+        let entries = std::fs::read_dir(&dir).unwrap_or_else(|e| {
+            panic!("fuzz target {name} has no corpus at {}: {e}", dir.display())
+        });
         let mut files = 0usize;
         for entry in entries {
             let path = entry.expect("corpus entry").path();
@@ -34,6 +35,9 @@ fn every_corpus_directory_has_a_target() {
             continue;
         }
         let name = entry.file_name().into_string().expect("utf-8 name");
-        assert!(names.contains(&name.as_str()), "corpus/{name} has no fuzz target");
+        assert!(
+            names.contains(&name.as_str()),
+            "corpus/{name} has no fuzz target"
+        );
     }
 }

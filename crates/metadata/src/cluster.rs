@@ -111,7 +111,8 @@ impl Cluster {
         c
     }
 
-    /// Merges a response: brokers, cluster id and controller are replaced; each
+    /// Merges a response: brokers (except leaders we still use), cluster id and
+    /// controller are replaced; each
     /// topic in the response replaces its previous entry, except partitions
     /// whose leader epoch is older than one already seen (kept as they were, or
     /// listed without a leader if we have nothing older to keep). Topics absent
@@ -120,12 +121,14 @@ impl Cluster {
     ///
     /// Returns the partitions whose stale answer was rejected.
     pub fn update(&mut self, resp: &MetadataResponse) -> Vec<(String, i32)> {
-        self.brokers = resp
-            .brokers
-            .iter()
-            .filter_map(|b| Broker::from_wire(b.node_id, &b.host, b.port, b.rack.as_ref()))
-            .map(|b| (b.id, b))
-            .collect();
+        let old_brokers = std::mem::replace(
+            &mut self.brokers,
+            resp.brokers
+                .iter()
+                .filter_map(|b| Broker::from_wire(b.node_id, &b.host, b.port, b.rack.as_ref()))
+                .map(|b| (b.id, b))
+                .collect(),
+        );
         self.id.clone_from(&resp.cluster_id);
         self.controller = (resp.controller_id >= 0).then_some(resp.controller_id);
         let mut rejected = Vec::new();
@@ -133,6 +136,17 @@ impl Cluster {
             if let Some(name) = &t.name {
                 let info = self.merge_topic(name, t, &mut rejected);
                 self.topics.insert(name.clone(), info);
+            }
+        }
+        // A leader kept by the epoch rule (or learned from a KIP-951 hint) may
+        // be missing from a lagging broker's list: keep its address too.
+        for t in self.topics.values() {
+            for leader in t.partitions.values().filter_map(|p| p.leader) {
+                if !self.brokers.contains_key(&leader)
+                    && let Some(b) = old_brokers.get(&leader)
+                {
+                    self.brokers.insert(leader, b.clone());
+                }
             }
         }
         rejected

@@ -352,9 +352,17 @@ impl Metadata {
                 }
             }
         }
-        // A never-seen topic the response did not mention stays pending.
-        let missing = self.topics.keys().any(|t| self.cluster.topic(t).is_none());
-        if stale || missing || !rejected.is_empty() {
+        // A topic the response did not mention (added while the request was in
+        // flight, or skipped by the broker) stays pending and is asked again.
+        let missing: Vec<String> = self
+            .topics
+            .keys()
+            .filter(|t| self.cluster.topic(t).is_none())
+            .cloned()
+            .collect();
+        let missing_any = !missing.is_empty();
+        self.stale_topics.extend(missing);
+        if stale || missing_any || !rejected.is_empty() {
             self.request_update();
         }
     }

@@ -2,6 +2,7 @@
 
 use ferrokafka_metadata::Cluster;
 use ferrokafka_wire::{ErrorCode, Uuid};
+use proptest::prelude::*;
 
 use crate::util::*;
 
@@ -159,4 +160,46 @@ fn stale_or_unusable_leader_hints_are_ignored() {
         "leader endpoint unusable"
     );
     assert_eq!(c, before);
+}
+
+#[test]
+fn hinted_leader_survives_a_lagging_broker_list() {
+    let mut c = Cluster::from_response(&response(vec![topic("t", vec![part(0, 1, 5)])]));
+    assert!(c.apply_leader_hint("t", 0, 7, 6, &[endpoint(7, "new-host", 9093)]));
+    // A lagging broker knows neither the move nor broker 7.
+    c.update(&response(vec![topic("t", vec![part(0, 1, 5)])]));
+    assert_eq!(c.leader_broker("t", 0).unwrap().host, "new-host");
+    // Once the cluster agrees on another leader, broker 7 is gone.
+    c.update(&response(vec![topic("t", vec![part(0, 2, 7)])]));
+    assert!(c.broker(7).is_none());
+}
+
+proptest! {
+    /// Whatever order answers and hints arrive in, a partition's epoch never
+    /// goes backwards and its leader is always from the newest epoch seen.
+    #[test]
+    fn epochs_never_go_backwards(
+        steps in proptest::collection::vec((any::<bool>(), 0i32..3, -1i32..12), 0..40)
+    ) {
+        let mut c = Cluster::default();
+        let mut best: Option<i32> = None;
+        for (is_hint, leader, epoch) in steps {
+            if is_hint {
+                let applied = c.apply_leader_hint("t", 0, leader, epoch, &[]);
+                if applied {
+                    prop_assert!(best.is_none_or(|b| epoch > b));
+                }
+            } else {
+                c.update(&response(vec![topic("t", vec![part(0, leader, epoch)])]));
+            }
+            if epoch >= 0 && c.partition("t", 0).and_then(|p| p.leader_epoch) == Some(epoch) {
+                best = Some(best.map_or(epoch, |b| b.max(epoch)));
+            }
+            let p = c.partition("t", 0);
+            if let (Some(p), Some(b)) = (p, best) {
+                prop_assert_eq!(p.leader_epoch.unwrap_or(b).max(b), b);
+                prop_assert_eq!(c.last_seen_epoch("t", 0), Some(b));
+            }
+        }
+    }
 }
