@@ -39,6 +39,41 @@
 //! whether to proceed, keep waiting, or fail the record with
 //! [`MetadataError::TopicNotAvailable`].
 //!
+//! # Driving it
+//!
+//! ```
+//! use std::time::{Duration, Instant};
+//! use ferrokafka_metadata::{Metadata, MetadataConfig, TopicStatus};
+//! use ferrokafka_wire::messages::metadata::{MetadataResponse, MetadataResponseTopic};
+//!
+//! // `start` comes from the driver's clock; nothing here reads one. (This
+//! // example is compiled; tests/transcripts runs the same steps.)
+//! fn demo(start: Instant) {
+//!     let mut md = Metadata::new(MetadataConfig::default(), start);
+//!     md.add_topic("orders", start);
+//!     let req = md.poll_request(start).expect("a new topic is fetched at once");
+//!     assert_eq!(req.topics.unwrap()[0].name.as_deref(), Some("orders"));
+//!     assert!(md.poll_request(start).is_none(), "one request in flight");
+//!
+//!     // ... the driver sends it and decodes the answer ...
+//!     let answer = MetadataResponse {
+//!         topics: vec![MetadataResponseTopic {
+//!             name: Some("orders".into()),
+//!             error_code: 3, // UNKNOWN_TOPIC_OR_PARTITION: being auto-created
+//!             ..Default::default()
+//!         }],
+//!         ..Default::default()
+//!     };
+//!     let later = start + Duration::from_millis(20);
+//!     md.handle_response(&answer, later);
+//!     assert!(matches!(md.topic_state("orders"), TopicStatus::Error(_)));
+//!     // The send keeps waiting (max.block.ms = 60 s) and metadata is asked
+//!     // again after retry.backoff.ms.
+//!     assert_eq!(md.check_wait("orders", start, Duration::from_secs(60), later), Ok(None));
+//!     assert_eq!(md.poll_timeout(), Some(later + Duration::from_millis(100)));
+//! }
+//! ```
+//!
 //! This crate does no I/O: it never reads the clock, opens a socket, sleeps or
 //! draws random numbers.
 

@@ -317,6 +317,52 @@ fn unknown_topic_waits_then_fails_naming_max_block() {
 }
 
 #[test]
+fn crate_doc_example_runs() {
+    // The steps of the example in the crate docs, from a fresh policy.
+    let clock = Clock::new();
+    let start = clock.at(0);
+    let mut md = Metadata::new(MetadataConfig::default(), start);
+    md.add_topic("orders", start);
+    let req = md.poll_request(start).unwrap();
+    assert_eq!(names(&req), ["orders"]);
+    assert!(md.poll_request(start).is_none());
+    let later = clock.at(20);
+    let mut answer = response(vec![topic_err("orders", 3)]);
+    answer.brokers.clear();
+    md.handle_response(&answer, later);
+    assert!(matches!(md.topic_state("orders"), TopicStatus::Error(_)));
+    assert_eq!(md.check_wait("orders", start, ms(60_000), later), Ok(None));
+    assert_eq!(md.poll_timeout(), Some(clock.at(120)));
+}
+
+#[test]
+fn unknown_topic_is_asked_with_growing_backoff_until_created() {
+    let clock = Clock::new();
+    let mut m = warmed(&clock);
+    m.add_topic("new", clock.at(0));
+    let mut t = 0;
+    let mut gaps = Vec::new();
+    for _ in 0..5 {
+        let req = m.poll_request(clock.at(t)).unwrap();
+        assert_eq!(names(&req), ["new"]);
+        m.handle_response(&response(vec![topic_err("new", 5)]), clock.at(t));
+        let next = m.poll_timeout().unwrap();
+        let gap = next.duration_since(clock.at(t)).as_millis() as u64;
+        gaps.push(gap);
+        t += gap;
+    }
+    assert_eq!(gaps, [100, 100, 200, 400, 800]);
+    m.poll_request(clock.at(t)).unwrap();
+    m.handle_response(
+        &response(vec![topic("new", vec![part(0, 1, 0)])]),
+        clock.at(t),
+    );
+    assert_eq!(m.topic_state("new"), TopicStatus::Known(1));
+    assert!(!m.update_due(clock.at(t + 1000)));
+    assert_eq!(m.poll_timeout(), Some(clock.at(t + 300_000)));
+}
+
+#[test]
 fn pending_topic_times_out_without_error() {
     let clock = Clock::new();
     let mut m = warmed(&clock);
