@@ -144,10 +144,16 @@ fn check_pip(python: &str) -> Result<(), HarnessError> {
         .output()
     {
         Ok(out) if out.status.success() => Ok(()),
-        Ok(out) => Err(HarnessError::PipMissing {
-            python: python.into(),
-            detail: String::from_utf8_lossy(&out.stderr).trim().to_string(),
-        }),
+        Ok(out) => {
+            let mut detail = String::from_utf8_lossy(&out.stderr).trim().to_string();
+            if detail.is_empty() {
+                detail = out.status.to_string();
+            }
+            Err(HarnessError::PipMissing {
+                python: python.into(),
+                detail,
+            })
+        }
         Err(e) => Err(HarnessError::PipMissing {
             python: python.into(),
             detail: format!("cannot run {python}: {e}"),
@@ -424,4 +430,40 @@ pub fn log_tail(path: &Path) -> String {
     let mut buf = Vec::new();
     let _ = file.read_to_end(&mut buf);
     String::from_utf8_lossy(&buf).into_owned()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_missing_pip_is_named_in_the_error() {
+        let err = check_pip("/nonexistent/python3").expect_err("no such interpreter");
+        assert!(matches!(err, HarnessError::PipMissing { .. }), "{err:?}");
+        let msg = err.to_string();
+        assert!(msg.contains("-m pip` is not available"), "{msg}");
+        assert!(msg.contains("python3-pip"), "{msg}");
+
+        let err = check_pip("false").expect_err("`false -m pip` fails");
+        assert!(err.to_string().contains("exit status: 1"), "{err}");
+    }
+
+    #[test]
+    fn log_tail_keeps_the_end() {
+        let dir = std::env::temp_dir().join(format!("ferrokafka-tail-{}", unique_suffix()));
+        fs::create_dir_all(&dir).unwrap();
+        let path = dir.join("log");
+        let text = (0..2000).fold(String::new(), |mut acc, i| {
+            use std::fmt::Write as _;
+            let _ = writeln!(acc, "line {i}");
+            acc
+        });
+        fs::write(&path, &text).unwrap();
+        let tail = log_tail(&path);
+        assert!(tail.len() <= 4096);
+        assert!(tail.ends_with("line 1999\n"));
+        assert!(!tail.contains("line 0\n"));
+        assert_eq!(log_tail(&dir.join("missing")), "");
+        fs::remove_dir_all(&dir).unwrap();
+    }
 }
