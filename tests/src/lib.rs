@@ -6,6 +6,7 @@
 //!   per test.
 //! - [`mock`]: librdkafka's mock cluster, through the `rdkafka` crate.
 //! - [`paths`]: where installed peers, logs and pid files live (`target/peers/`).
+//! - [`wire_client`]: a minimal blocking client over `ferrokafka-wire` for live tests and the demo.
 //!
 //! This crate is a test crate: it is never a dependency of anything a user builds.
 #![forbid(unsafe_code)]
@@ -15,5 +16,6 @@ mod error;
 pub mod mock;
 pub mod paths;
 pub mod tansu;
+pub mod wire_client;
 
 pub use error::HarnessError;

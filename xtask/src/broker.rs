@@ -13,6 +13,9 @@ use std::time::{Duration, Instant};
 use anyhow::{Context, Result, bail};
 use ferrokafka_tests::paths::peers_dir;
 use ferrokafka_tests::tansu::{self, Tansu};
+use ferrokafka_tests::wire_client::WireClient;
+use ferrokafka_wire::negotiate::Negotiated;
+use ferrokafka_wire::{ApiKey, SUPPORTED_APIS};
 
 use crate::util::take_option;
 
@@ -217,7 +220,9 @@ fn status() -> Result<ExitCode> {
     }
 }
 
-/// `cargo xtask demo`: the broker side of the demo. The producer lands with a later issue.
+/// `cargo xtask demo`: start a broker, talk Kafka to it through `ferrokafka-wire`
+/// (ApiVersions, version negotiation, Metadata), stop it. Producing records lands
+/// with the producer.
 pub(crate) fn demo() -> Result<ExitCode> {
     let bin = tansu::install()?;
     let version = tansu::version_of(&bin)?;
@@ -229,10 +234,60 @@ pub(crate) fn demo() -> Result<ExitCode> {
     );
     broker.create_topic("demo", 3)?;
     println!("created topic `demo` with 3 partitions");
+
+    let mut client = WireClient::connect(&broker.bootstrap())?;
+    let (versions, used) = client.api_versions()?;
     println!(
-        "the ferrokafka producer lands with a later issue; this demo will then send records to \
-         this broker and read them back"
+        "\nApiVersions v{used}: the broker lists {} APIs",
+        versions.api_keys.len()
     );
+    let negotiated = Negotiated::new(SUPPORTED_APIS, &versions)?;
+    println!(
+        "{:<20} {:>10} {:>10} {:>10}",
+        "API", "ours", "broker", "use"
+    );
+    for &(api, min, max) in SUPPORTED_APIS {
+        let broker_range = versions
+            .range(api)
+            .map_or_else(|| "-".to_owned(), |(lo, hi)| format!("{lo}..={hi}"));
+        let chosen = negotiated
+            .version(api)
+            .map_or_else(|_| "none".to_owned(), |v| format!("v{v}"));
+        println!(
+            "{:<20} {:>10} {:>10} {:>10}",
+            api.to_string(),
+            format!("{min}..={max}"),
+            broker_range,
+            chosen
+        );
+    }
+
+    let metadata_version = negotiated.version(ApiKey::METADATA)?;
+    let md = client.metadata(metadata_version, Some(&["demo"]))?;
+    println!(
+        "\nMetadata v{metadata_version}: cluster {:?}, {} broker(s)",
+        md.cluster_id.as_deref().unwrap_or("-"),
+        md.brokers.len()
+    );
+    for topic in &md.topics {
+        let mut partitions: Vec<_> = topic
+            .partitions
+            .iter()
+            .map(|p| (p.partition_index, p.leader_id, p.leader_epoch))
+            .collect();
+        partitions.sort_unstable();
+        for (index, leader, epoch) in partitions {
+            println!(
+                "  {}[{index}] leader {leader} epoch {epoch}",
+                topic.name.as_deref().unwrap_or("?")
+            );
+        }
+    }
+    println!(
+        "\nthe ferrokafka producer (send, delivery reports, throughput) lands with issue 5; \
+         until then this demo stops at the protocol layer"
+    );
+    drop(client);
     drop(broker);
     println!("stopped the broker");
     Ok(ExitCode::SUCCESS)
