@@ -2,7 +2,7 @@
 //! message and version, the default value and a populated one, prefixed with the
 //! version byte the targets read; and a few complete frames.
 //!
-//! Run: `cargo run -p ferrokafka-wire --example fuzz_seeds`.
+//! Run: `cargo run -p ferrokafka-wire --example wire_fuzz_seeds`.
 
 use std::path::Path;
 

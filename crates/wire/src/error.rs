@@ -80,14 +80,54 @@ pub struct Location {
     pub field: &'static str,
 }
 
+/// Where an error happened: the innermost structure, version and field, and the
+/// outermost message when the failure was inside a nested structure.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+struct Place {
+    inner: Option<Location>,
+    outer: Option<&'static str>,
+}
+
+impl Place {
+    /// The first call records the innermost location; later ones the outer message.
+    fn at(&mut self, structure: &'static str, version: i16, field: &'static str) {
+        if self.inner.is_none() {
+            self.inner = Some(Location {
+                structure,
+                version,
+                field,
+            });
+        } else {
+            self.outer = Some(structure);
+        }
+    }
+
+    fn message(&self) -> Option<&'static str> {
+        self.outer.or(self.inner.map(|l| l.structure))
+    }
+
+    fn fmt(&self, f: &mut fmt::Formatter<'_>, verb: &str, kind: &dyn fmt::Display) -> fmt::Result {
+        match (self.inner, self.outer) {
+            (Some(l), Some(outer)) => write!(
+                f,
+                "{verb} {outer} v{}: {}.{}: {kind}",
+                l.version, l.structure, l.field
+            ),
+            (Some(l), None) => write!(
+                f,
+                "{verb} {} v{}: field {}: {kind}",
+                l.structure, l.version, l.field
+            ),
+            _ => write!(f, "{verb}: {kind}"),
+        }
+    }
+}
+
 /// A decoding failure: what and where.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct DecodeError {
     kind: DecodeErrorKind,
-    /// Innermost location, set by the first structure that sees the error.
-    inner: Option<Location>,
-    /// Outermost message, set by the last structure that sees the error.
-    outer: Option<&'static str>,
+    place: Place,
 }
 
 impl DecodeError {
@@ -95,8 +135,7 @@ impl DecodeError {
     pub fn new(kind: DecodeErrorKind) -> Self {
         Self {
             kind,
-            inner: None,
-            outer: None,
+            place: Place::default(),
         }
     }
 
@@ -107,45 +146,25 @@ impl DecodeError {
 
     /// Innermost structure, version and field, if known.
     pub fn location(&self) -> Option<Location> {
-        self.inner
+        self.place.inner
     }
 
     /// Outermost message name, if the error was inside a nested structure.
     pub fn message(&self) -> Option<&'static str> {
-        self.outer.or(self.inner.map(|l| l.structure))
+        self.place.message()
     }
 
     /// Records the structure, version and field being read; the innermost one is
     /// kept and later calls only update the outer message name.
     pub fn at(mut self, structure: &'static str, version: i16, field: &'static str) -> Self {
-        if self.inner.is_none() {
-            self.inner = Some(Location {
-                structure,
-                version,
-                field,
-            });
-        } else {
-            self.outer = Some(structure);
-        }
+        self.place.at(structure, version, field);
         self
     }
 }
 
 impl fmt::Display for DecodeError {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        match (self.inner, self.outer) {
-            (Some(l), Some(outer)) => write!(
-                f,
-                "decoding {outer} v{}: {}.{}: {}",
-                l.version, l.structure, l.field, self.kind
-            ),
-            (Some(l), None) => write!(
-                f,
-                "decoding {} v{}: field {}: {}",
-                l.structure, l.version, l.field, self.kind
-            ),
-            _ => write!(f, "decoding: {}", self.kind),
-        }
+        self.place.fmt(f, "decoding", &self.kind)
     }
 }
 
@@ -203,8 +222,7 @@ impl fmt::Display for EncodeErrorKind {
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct EncodeError {
     kind: EncodeErrorKind,
-    inner: Option<Location>,
-    outer: Option<&'static str>,
+    place: Place,
 }
 
 impl EncodeError {
@@ -212,8 +230,7 @@ impl EncodeError {
     pub fn new(kind: EncodeErrorKind) -> Self {
         Self {
             kind,
-            inner: None,
-            outer: None,
+            place: Place::default(),
         }
     }
 
@@ -224,39 +241,19 @@ impl EncodeError {
 
     /// Innermost structure, version and field, if known.
     pub fn location(&self) -> Option<Location> {
-        self.inner
+        self.place.inner
     }
 
     /// Records where the error happened (innermost kept, outermost message updated).
     pub fn at(mut self, structure: &'static str, version: i16, field: &'static str) -> Self {
-        if self.inner.is_none() {
-            self.inner = Some(Location {
-                structure,
-                version,
-                field,
-            });
-        } else {
-            self.outer = Some(structure);
-        }
+        self.place.at(structure, version, field);
         self
     }
 }
 
 impl fmt::Display for EncodeError {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        match (self.inner, self.outer) {
-            (Some(l), Some(outer)) => write!(
-                f,
-                "encoding {outer} v{}: {}.{}: {}",
-                l.version, l.structure, l.field, self.kind
-            ),
-            (Some(l), None) => write!(
-                f,
-                "encoding {} v{}: field {}: {}",
-                l.structure, l.version, l.field, self.kind
-            ),
-            _ => write!(f, "encoding: {}", self.kind),
-        }
+        self.place.fmt(f, "encoding", &self.kind)
     }
 }
 

@@ -76,26 +76,13 @@ pub trait Message: Wire + Default + Clone + PartialEq + std::fmt::Debug {
 
     /// Parses a complete body at `version`; unread bytes at the end are an error.
     fn decode_body(input: &[u8], version: i16) -> Result<Self, DecodeError> {
-        if !Self::supports(version) {
-            return Err(DecodeError::new(DecodeErrorKind::UnsupportedVersion).at(
+        match Self::decode_body_prefix(input, version)? {
+            (msg, 0) => Ok(msg),
+            (_, unread) => Err(DecodeError::new(DecodeErrorKind::TrailingBytes(unread)).at(
                 Self::NAME,
                 version,
-                "(version)",
-            ));
-        }
-        match Self::decode(input, Self::ctx(version), false) {
-            Ok(([], msg)) => Ok(msg),
-            Ok((rest, _)) => Err(
-                DecodeError::new(DecodeErrorKind::TrailingBytes(rest.len())).at(
-                    Self::NAME,
-                    version,
-                    "(end)",
-                ),
-            ),
-            Err(nom::Err::Error(e) | nom::Err::Failure(e)) => Err(e),
-            Err(nom::Err::Incomplete(_)) => {
-                Err(DecodeError::new(DecodeErrorKind::Truncated).at(Self::NAME, version, "(end)"))
-            }
+                "(end)",
+            )),
         }
     }
 }
