@@ -1,0 +1,350 @@
+//! `RecordAccumulator`: the per-partition queues, `append`, `ready`, flush/close and memory.
+//! Draining lives in `drain.rs`, completion (complete, fail, retry, split, expire, abort) in
+//! `completion.rs`.
+
+use std::collections::{BTreeMap, VecDeque};
+use std::time::Instant;
+
+use ferrokafka_records::{BatchBuilder, Header, record_size_upper_bound};
+
+use crate::batch::{Batch, BatchId, Contents, OrderKey, RecordHandle, TopicPartition};
+use crate::config::AccumulatorConfig;
+use crate::error::{AppendError, ConfigError};
+use crate::memory::MemoryBudget;
+
+/// One partition's queue: batches sorted by [`OrderKey`] (oldest at the head), of which only the
+/// last may still take appends, plus the partition's in-flight count.
+#[derive(Debug)]
+pub(crate) struct PartitionQueue {
+    pub(crate) batches: VecDeque<Batch>,
+    /// Drained batches not yet completed, failed, re-enqueued or split. When this reaches
+    /// `max.in.flight.requests.per.connection` the partition is muted: with 1, a retried batch can
+    /// never be overtaken, which is what makes ordering strict.
+    pub(crate) in_flight: usize,
+    /// Compressed/uncompressed ratio of the last closed batch, seeding the next builder's size
+    /// estimate (Java keeps one per topic and codec).
+    pub(crate) ratio: f32,
+}
+
+impl Default for PartitionQueue {
+    fn default() -> Self {
+        PartitionQueue {
+            batches: VecDeque::new(),
+            in_flight: 0,
+            ratio: 1.0,
+        }
+    }
+}
+
+impl PartitionQueue {
+    /// Inserts a batch at its place in the order: a retried batch goes ahead of every batch
+    /// created after it, i.e. at the head, and several retried batches end up in order.
+    pub(crate) fn insert_in_order(&mut self, batch: Batch) {
+        let at = self.batches.partition_point(|b| b.order < batch.order);
+        self.batches.insert(at, batch);
+    }
+}
+
+/// What `append` did.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[non_exhaustive]
+pub struct AppendResult {
+    /// Where the record went: tie the delivery future to it.
+    pub handle: RecordHandle,
+    /// The partition's head batch is now sendable because of size (Java `batchIsFull`): the
+    /// caller may wake the sender early.
+    pub batch_is_full: bool,
+    /// A new batch was created for this record (the previous one, if any, is now closed for
+    /// appends): the point where a sticky partitioner's `on_batch_closed`/`on_append` hooks
+    /// apply.
+    pub new_batch_created: bool,
+}
+
+/// The answer of [`RecordAccumulator::ready`].
+#[derive(Debug, Clone, PartialEq, Eq, Default)]
+#[non_exhaustive]
+pub struct ReadyCheck {
+    /// Partitions whose head batch may be drained now, in partition order.
+    pub ready_partitions: Vec<TopicPartition>,
+    /// The earliest instant at which a linger, a retry backoff or a delivery timeout ends for a
+    /// batch at the head of a queue; `None` when nothing is waiting on time.
+    pub next_wakeup: Option<Instant>,
+}
+
+/// A live batch, for inspection (tests, metrics, the engine's bookkeeping).
+#[derive(Debug, Clone, PartialEq, Eq)]
+#[non_exhaustive]
+pub struct BatchInfo {
+    /// The batch.
+    pub id: BatchId,
+    /// Its partition.
+    pub tp: TopicPartition,
+    /// Records in it.
+    pub record_count: i32,
+    /// Whether it is drained and awaiting an answer.
+    pub in_flight: bool,
+    /// Retries so far.
+    pub attempts: u32,
+}
+
+/// The sans-IO record accumulator. See the crate docs for the rules.
+#[derive(Debug)]
+pub struct RecordAccumulator {
+    pub(crate) config: AccumulatorConfig,
+    pub(crate) queues: BTreeMap<TopicPartition, PartitionQueue>,
+    /// Drained batches awaiting `complete`/`fail`/`reenqueue`/`split_and_reenqueue`.
+    pub(crate) in_flight: BTreeMap<BatchId, Batch>,
+    pub(crate) memory: MemoryBudget,
+    next_batch_id: u64,
+    next_created: u64,
+    flushes_in_progress: usize,
+    pub(crate) closing: bool,
+    /// Rotates the partition a leader's drain starts from, so no partition starves under
+    /// `max.request.size` (Java's per-node `drainIndex`).
+    pub(crate) drain_rotation: usize,
+}
+
+impl RecordAccumulator {
+    /// An empty accumulator, after [`AccumulatorConfig::validate`].
+    pub fn new(config: AccumulatorConfig) -> Result<Self, ConfigError> {
+        config.validate()?;
+        Ok(RecordAccumulator {
+            memory: MemoryBudget::new(config.buffer_memory),
+            config,
+            queues: BTreeMap::new(),
+            in_flight: BTreeMap::new(),
+            next_batch_id: 0,
+            next_created: 0,
+            flushes_in_progress: 0,
+            closing: false,
+            drain_rotation: 0,
+        })
+    }
+
+    /// The configuration.
+    pub fn config(&self) -> &AccumulatorConfig {
+        &self.config
+    }
+
+    pub(crate) fn new_batch_id(&mut self) -> BatchId {
+        self.next_batch_id += 1;
+        BatchId(self.next_batch_id)
+    }
+
+    /// Appends a record to `tp`'s open batch, or to a new batch when it does not fit.
+    ///
+    /// Fails without side effects with [`AppendError::RecordTooLarge`] when the record's
+    /// one-record batch upper bound exceeds `max.request.size` (or `buffer.memory`), with
+    /// [`AppendError::WouldBlock`] when a new batch is needed and `buffer.memory` cannot cover
+    /// it, and with [`AppendError::Closed`] once closing.
+    pub fn append(
+        &mut self,
+        tp: &TopicPartition,
+        timestamp: i64,
+        key: Option<&[u8]>,
+        value: Option<&[u8]>,
+        headers: &[Header],
+        now: Instant,
+    ) -> Result<AppendResult, AppendError> {
+        if self.closing {
+            return Err(AppendError::Closed);
+        }
+        if timestamp < -1 {
+            return Err(ferrokafka_records::AppendError::InvalidTimestamp(timestamp).into());
+        }
+        let size = record_size_upper_bound(key, value, headers);
+        for (limit, setting) in [
+            (self.config.max_request_size, "max.request.size"),
+            (self.config.buffer_memory, "buffer.memory"),
+        ] {
+            if size > limit {
+                return Err(AppendError::RecordTooLarge {
+                    size,
+                    limit,
+                    setting,
+                });
+            }
+        }
+        let batch_size = self.config.batch_size;
+        if !self.queues.contains_key(tp) {
+            self.queues.insert(tp.clone(), PartitionQueue::default());
+        }
+        let queue = self.queues.get_mut(tp).expect("inserted above");
+        let several = queue.batches.len() > 1;
+        if let Some(last) = queue.batches.back_mut()
+            && let Contents::Building(builder) = &mut last.contents
+            && builder.has_room_for(batch_size, timestamp, key, value, headers)
+        {
+            let index = builder.append(timestamp, key, value, headers)?;
+            let full = several || builder.estimated_size_in_bytes() >= batch_size;
+            return Ok(AppendResult {
+                handle: RecordHandle {
+                    batch: last.id,
+                    index,
+                },
+                batch_is_full: full,
+                new_batch_created: false,
+            });
+        }
+        // A new batch, with its reservation (Java allocates max(batch.size, record size)).
+        let needed = batch_size.max(size);
+        if !self.memory.try_reserve(needed) {
+            return Err(AppendError::WouldBlock { needed });
+        }
+        self.next_created += 1;
+        let created = self.next_created;
+        let id = self.new_batch_id();
+        let mut builder = BatchBuilder::new(self.config.compression, needed);
+        let queue = self.queues.get_mut(tp).expect("inserted above");
+        builder.set_compression_ratio_estimate(queue.ratio);
+        let index = match builder.append(timestamp, key, value, headers) {
+            Ok(i) => i,
+            Err(e) => {
+                self.memory.release(needed);
+                return Err(e.into());
+            }
+        };
+        let full = !queue.batches.is_empty() || builder.estimated_size_in_bytes() >= batch_size;
+        queue.batches.push_back(Batch {
+            id,
+            tp: tp.clone(),
+            order: OrderKey {
+                created,
+                split_path: Vec::new(),
+            },
+            contents: Contents::Building(builder),
+            created_at: now,
+            attempts: 0,
+            retry_at: None,
+            reserved: needed,
+        });
+        Ok(AppendResult {
+            handle: RecordHandle { batch: id, index },
+            batch_is_full: full,
+            new_batch_created: true,
+        })
+    }
+
+    /// Which partitions have a head batch to drain now, and when to look again (Java
+    /// `RecordAccumulator.ready`).
+    ///
+    /// A partition is ready when its head batch is not backing off after a retry, the partition
+    /// is not muted (`max.in.flight.requests.per.connection` batches in flight), and the head is
+    /// full (more than one batch queued, already closed, or at `batch.size`), has waited
+    /// `linger.ms` since creation, a flush is in progress, the accumulator is closing, or an
+    /// append is waiting for `buffer.memory`.
+    pub fn ready(&self, now: Instant) -> ReadyCheck {
+        let mut out = ReadyCheck::default();
+        let mut wake = |t: Instant| {
+            out.next_wakeup = Some(out.next_wakeup.map_or(t, |w: Instant| w.min(t)));
+        };
+        let urgent = self.closing || self.flushes_in_progress > 0 || self.memory.exhausted();
+        let mut ready = Vec::new();
+        for (tp, q) in &self.queues {
+            let Some(head) = q.batches.front() else {
+                continue;
+            };
+            wake(head.created_at + self.config.delivery_timeout);
+            if q.in_flight >= self.config.max_in_flight_per_partition {
+                continue;
+            }
+            if head.backing_off(now) {
+                wake(head.retry_at.expect("backing off"));
+                continue;
+            }
+            let full = q.batches.len() > 1
+                || match &head.contents {
+                    Contents::Building(b) => b.estimated_size_in_bytes() >= self.config.batch_size,
+                    Contents::Closed(_) => true,
+                };
+            let linger_end = head.created_at + self.config.linger;
+            if full || urgent || now >= linger_end {
+                ready.push(tp.clone());
+            } else {
+                wake(linger_end);
+            }
+        }
+        out.ready_partitions = ready;
+        out
+    }
+
+    /// Starts a flush: every queued batch is ready regardless of `linger.ms` until the matching
+    /// [`flush_done`](Self::flush_done). Flushes nest.
+    pub fn begin_flush(&mut self) {
+        self.flushes_in_progress += 1;
+    }
+
+    /// Ends one flush started by [`begin_flush`](Self::begin_flush).
+    pub fn flush_done(&mut self) {
+        self.flushes_in_progress = self.flushes_in_progress.saturating_sub(1);
+    }
+
+    /// Whether a flush is in progress.
+    pub fn flush_in_progress(&self) -> bool {
+        self.flushes_in_progress > 0
+    }
+
+    /// Begins a graceful close: appends are refused with [`AppendError::Closed`] and every
+    /// queued batch is ready, so draining empties the accumulator.
+    pub fn close(&mut self) {
+        self.closing = true;
+    }
+
+    /// Whether [`close`](Self::close) or [`abort_all`](Self::abort_all) was called.
+    pub fn is_closing(&self) -> bool {
+        self.closing
+    }
+
+    /// Whether any batch is queued or in flight (a flush or close is finished when not).
+    pub fn has_incomplete(&self) -> bool {
+        !self.in_flight.is_empty() || self.queues.values().any(|q| !q.batches.is_empty())
+    }
+
+    /// Bytes of `buffer.memory` currently reserved.
+    pub fn memory_used(&self) -> usize {
+        self.memory.used()
+    }
+
+    /// Whether a new batch of `needed` bytes would get its reservation now (what a blocked
+    /// `send` checks before retrying).
+    pub fn memory_available(&self, needed: usize) -> bool {
+        needed <= self.memory.available() && needed <= self.memory.total()
+    }
+
+    /// Whether an append is waiting for memory (Java: the pool has queued waiters).
+    pub fn memory_exhausted(&self) -> bool {
+        self.memory.exhausted()
+    }
+
+    /// The "memory freed" signal: true once after any reservation was returned since the last
+    /// call. A driver wakes its blocked `send`s on it; they retry `append` until `max.block.ms`.
+    pub fn poll_memory_freed(&mut self) -> bool {
+        self.memory.take_freed()
+    }
+
+    /// Batches drained from `tp` and not yet answered.
+    pub fn in_flight_count(&self, tp: &TopicPartition) -> usize {
+        self.queues.get(tp).map_or(0, |q| q.in_flight)
+    }
+
+    /// Batches queued (not in flight) for `tp`.
+    pub fn queued_count(&self, tp: &TopicPartition) -> usize {
+        self.queues.get(tp).map_or(0, |q| q.batches.len())
+    }
+
+    /// Every live batch: queued ones partition by partition in queue order, then in-flight ones.
+    pub fn batches(&self) -> Vec<BatchInfo> {
+        let info = |b: &Batch, in_flight| BatchInfo {
+            id: b.id,
+            tp: b.tp.clone(),
+            record_count: b.record_count(),
+            in_flight,
+            attempts: b.attempts,
+        };
+        let queued = self.queues.values().flat_map(|q| q.batches.iter());
+        queued
+            .map(|b| info(b, false))
+            .chain(self.in_flight.values().map(|b| info(b, true)))
+            .collect()
+    }
+}

@@ -1,0 +1,109 @@
+//! One batch as the accumulator holds it, and the identifiers handed to the caller.
+
+use std::fmt;
+use std::time::Instant;
+
+use ferrokafka_records::{BatchBuilder, ClosedBatch};
+
+/// A topic partition: the key of a per-partition queue.
+#[derive(Debug, Clone, PartialEq, Eq, PartialOrd, Ord, Hash)]
+pub struct TopicPartition {
+    /// Topic name.
+    pub topic: String,
+    /// Partition index.
+    pub partition: i32,
+}
+
+impl TopicPartition {
+    /// A topic partition.
+    pub fn new(topic: impl Into<String>, partition: i32) -> Self {
+        TopicPartition {
+            topic: topic.into(),
+            partition,
+        }
+    }
+}
+
+impl fmt::Display for TopicPartition {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "{}-{}", self.topic, self.partition)
+    }
+}
+
+/// Identifies a batch for its whole life (queued, in flight, re-enqueued). Never reused.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash)]
+pub struct BatchId(pub u64);
+
+impl fmt::Display for BatchId {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "#{}", self.0)
+    }
+}
+
+/// Where one appended record lives: the caller ties its delivery future to this.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash)]
+pub struct RecordHandle {
+    /// The batch.
+    pub batch: BatchId,
+    /// The record's index in that batch (its offset delta).
+    pub index: i32,
+}
+
+/// Position of a batch in its partition's order. Batches are created with increasing `created`;
+/// a split part extends its parent's path with its part number, so parts sort after their
+/// parent's predecessors, in part order, and before the parent's successors. Queues are kept
+/// sorted by this key, which is how a retried batch goes back "at the head, in sequence order".
+#[derive(Debug, Clone, PartialEq, Eq, PartialOrd, Ord)]
+pub(crate) struct OrderKey {
+    pub(crate) created: u64,
+    pub(crate) split_path: Vec<u32>,
+}
+
+/// The bytes of a batch: still a builder until drained, closed (stamped) from then on.
+#[derive(Debug)]
+pub(crate) enum Contents {
+    /// Not yet drained. Only the last batch of a queue takes appends.
+    Building(BatchBuilder),
+    /// Drained at least once: stamped bytes, kept for retries and splits.
+    Closed(ClosedBatch),
+}
+
+/// A batch with its bookkeeping.
+#[derive(Debug)]
+pub(crate) struct Batch {
+    pub(crate) id: BatchId,
+    pub(crate) tp: TopicPartition,
+    pub(crate) order: OrderKey,
+    pub(crate) contents: Contents,
+    /// Creation time: `linger.ms` and `delivery.timeout.ms` count from here (split parts keep
+    /// their parent's).
+    pub(crate) created_at: Instant,
+    /// Retries so far (0 until the first re-enqueue).
+    pub(crate) attempts: u32,
+    /// While set and in the future, the batch is backing off and its partition is not ready.
+    pub(crate) retry_at: Option<Instant>,
+    /// Bytes of `buffer.memory` this batch holds (0 for split parts, like Java's split batches,
+    /// which are allocated outside the pool).
+    pub(crate) reserved: usize,
+}
+
+impl Batch {
+    pub(crate) fn record_count(&self) -> i32 {
+        match &self.contents {
+            Contents::Building(b) => b.record_count(),
+            Contents::Closed(c) => c.record_count(),
+        }
+    }
+
+    /// Size used against a request's `max.request.size`: estimated before closing, exact after.
+    pub(crate) fn size_estimate(&self) -> usize {
+        match &self.contents {
+            Contents::Building(b) => b.estimated_size_in_bytes(),
+            Contents::Closed(c) => c.len(),
+        }
+    }
+
+    pub(crate) fn backing_off(&self, now: Instant) -> bool {
+        self.retry_at.is_some_and(|t| now < t)
+    }
+}

@@ -1,0 +1,271 @@
+//! Answers for drained batches: success, failure, retry at the head, split for
+//! `MESSAGE_TOO_LARGE`; plus expiry by `delivery.timeout.ms` and abort on close.
+
+use std::time::Instant;
+
+use ferrokafka_records::{DecodeOptions, EncodeError, split_batch};
+
+use crate::accumulator::RecordAccumulator;
+use crate::batch::{Batch, BatchId, Contents, OrderKey, RecordHandle, TopicPartition};
+use crate::error::BatchError;
+
+/// A batch that left the accumulator for good: success or failure of all its records.
+#[derive(Debug, Clone, PartialEq, Eq)]
+#[non_exhaustive]
+pub struct FinishedBatch {
+    /// The batch.
+    pub id: BatchId,
+    /// Its partition.
+    pub tp: TopicPartition,
+    /// Its records: handles `(id, 0..record_count)`.
+    pub record_count: i32,
+}
+
+/// Why the accumulator failed a batch on its own.
+#[derive(Debug, Clone, PartialEq, Eq)]
+#[non_exhaustive]
+pub enum FailReason {
+    /// Queued longer than `delivery.timeout.ms` since creation.
+    DeliveryTimeout,
+    /// [`RecordAccumulator::abort_all`]: closed without flushing.
+    Aborted,
+    /// Closing (compressing) the batch failed at drain.
+    Encode(EncodeError),
+}
+
+/// A batch failed by the accumulator: fail every one of its records' futures.
+#[derive(Debug, Clone, PartialEq, Eq)]
+#[non_exhaustive]
+pub struct FailedBatch {
+    /// The batch.
+    pub id: BatchId,
+    /// Its partition.
+    pub tp: TopicPartition,
+    /// Its records: handles `(id, 0..record_count)`.
+    pub record_count: i32,
+    /// Whether it was ever drained. For an idempotent producer a batch that may have reached
+    /// the broker leaves a sequence gap, which the txn layer resolves (Java bumps the epoch).
+    pub ever_sent: bool,
+    /// Why.
+    pub reason: FailReason,
+}
+
+/// An expired batch: [`RecordAccumulator::expire`] fails these with a timeout.
+pub type ExpiredBatch = FailedBatch;
+
+/// One new batch made by [`RecordAccumulator::split_and_reenqueue`].
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[non_exhaustive]
+pub struct SplitPart {
+    /// The new batch.
+    pub batch: BatchId,
+    /// Index, in the original batch, of this part's first record.
+    pub first_index: i32,
+    /// Records in this part (original indexes `first_index..first_index + record_count`).
+    pub record_count: i32,
+}
+
+/// How a split batch's records were redistributed, in order.
+#[derive(Debug, Clone, PartialEq, Eq)]
+#[non_exhaustive]
+pub struct SplitOutcome {
+    /// The batch that was split (no longer exists).
+    pub original: BatchId,
+    /// The new batches, in record order; they now sit at the head of the partition's queue.
+    pub parts: Vec<SplitPart>,
+}
+
+impl SplitOutcome {
+    /// The new handle of the original batch's record `index`, or `None` if out of range.
+    pub fn locate(&self, index: i32) -> Option<RecordHandle> {
+        self.parts
+            .iter()
+            .find(|p| index >= p.first_index && index - p.first_index < p.record_count)
+            .map(|p| RecordHandle {
+                batch: p.batch,
+                index: index - p.first_index,
+            })
+    }
+}
+
+impl RecordAccumulator {
+    /// Removes an in-flight batch (unmuting its partition by one).
+    fn take_in_flight(&mut self, id: BatchId) -> Result<Batch, BatchError> {
+        let batch = self
+            .in_flight
+            .remove(&id)
+            .ok_or(BatchError::NotInFlight(id))?;
+        if let Some(q) = self.queues.get_mut(&batch.tp) {
+            q.in_flight = q.in_flight.saturating_sub(1);
+        }
+        Ok(batch)
+    }
+
+    fn finish(&mut self, id: BatchId) -> Result<FinishedBatch, BatchError> {
+        let batch = self.take_in_flight(id)?;
+        self.memory.release(batch.reserved);
+        Ok(FinishedBatch {
+            record_count: batch.record_count(),
+            id: batch.id,
+            tp: batch.tp,
+        })
+    }
+
+    /// The broker accepted the batch: its memory is released. Complete its records' futures.
+    pub fn complete(&mut self, id: BatchId) -> Result<FinishedBatch, BatchError> {
+        self.finish(id)
+    }
+
+    /// The batch failed for good (a non-retriable error, or retries exhausted): its memory is
+    /// released. Fail its records' futures.
+    pub fn fail(&mut self, id: BatchId) -> Result<FinishedBatch, BatchError> {
+        self.finish(id)
+    }
+
+    /// A retriable error: the batch goes back to the head of its partition (ahead of every batch
+    /// created after it, in order among other retried batches), keeping its bytes and stamp, and
+    /// backs off `retry.backoff.ms · 2^(attempts−1)` capped at `retry.backoff.max.ms`. Returns
+    /// when the backoff ends. `delivery.timeout.ms` still counts from creation, so a batch
+    /// retried too long is expired from the queue by [`expire`](Self::expire).
+    pub fn reenqueue(&mut self, id: BatchId, now: Instant) -> Result<Instant, BatchError> {
+        self.reenqueue_with_jitter(id, now, 0.0)
+    }
+
+    /// [`reenqueue`](Self::reenqueue) with Java's ±20 % jitter, from a caller-drawn `jitter`
+    /// sample in `[-1, 1]` (the crate draws no randomness).
+    pub fn reenqueue_with_jitter(
+        &mut self,
+        id: BatchId,
+        now: Instant,
+        jitter: f64,
+    ) -> Result<Instant, BatchError> {
+        let mut batch = self.take_in_flight(id)?;
+        batch.attempts = batch.attempts.saturating_add(1);
+        let until = now + self.config.retry_backoff_for(batch.attempts, jitter);
+        batch.retry_at = Some(until);
+        let q = self.queues.entry(batch.tp.clone()).or_default();
+        q.insert_in_order(batch);
+        Ok(until)
+    }
+
+    /// `MESSAGE_TOO_LARGE`: splits an in-flight batch into batches of at most `limit` bytes
+    /// (records' `split_batch`, order kept, sequences continuing from the original's) and puts
+    /// them at the head of the partition in place of the original, without backoff. Use
+    /// [`SplitOutcome::locate`] to move each record's future to its new handle.
+    ///
+    /// The original's `buffer.memory` reservation is released; the parts are held outside the
+    /// budget, as Java allocates split batches outside its pool. A one-record batch is refused
+    /// with [`BatchError::SingleRecord`] and stays in flight (fail it instead).
+    pub fn split_and_reenqueue(
+        &mut self,
+        id: BatchId,
+        limit: usize,
+    ) -> Result<SplitOutcome, BatchError> {
+        let batch = self.in_flight.get(&id).ok_or(BatchError::NotInFlight(id))?;
+        let Contents::Closed(closed) = &batch.contents else {
+            return Err(BatchError::NotInFlight(id));
+        };
+        if closed.record_count() <= 1 {
+            return Err(BatchError::SingleRecord(id));
+        }
+        let pieces = split_batch(
+            closed.bytes(),
+            limit,
+            self.config.compression,
+            DecodeOptions::default(),
+        )
+        .map_err(|source| BatchError::Split { batch: id, source })?;
+        let original = self.take_in_flight(id)?;
+        self.memory.release(original.reserved);
+        let mut parts = Vec::with_capacity(pieces.len());
+        let mut first_index = 0i32;
+        for (n, piece) in pieces.into_iter().enumerate() {
+            let mut split_path = original.order.split_path.clone();
+            split_path.push(n as u32);
+            let part_id = self.new_batch_id();
+            let record_count = piece.record_count();
+            parts.push(SplitPart {
+                batch: part_id,
+                first_index,
+                record_count,
+            });
+            first_index += record_count;
+            let part = Batch {
+                id: part_id,
+                tp: original.tp.clone(),
+                order: OrderKey {
+                    created: original.order.created,
+                    split_path,
+                },
+                contents: Contents::Closed(piece),
+                created_at: original.created_at,
+                attempts: original.attempts,
+                retry_at: None,
+                reserved: 0,
+            };
+            self.queues
+                .entry(original.tp.clone())
+                .or_default()
+                .insert_in_order(part);
+        }
+        Ok(SplitOutcome {
+            original: id,
+            parts,
+        })
+    }
+
+    /// Fails queued batches that have existed `delivery.timeout.ms` since creation.
+    ///
+    /// Rule: only queued batches expire here, scanning each queue from its head and stopping at
+    /// the first batch still in time (queues are in creation order). An in-flight batch is never
+    /// expired while its request is outstanding: when the request times out
+    /// (`request.timeout.ms`, tracked by the engine) the engine re-enqueues it, and the next
+    /// `expire` fails it if its delivery timeout has passed. This never fails a batch the broker
+    /// may still be appending behind the engine's back.
+    pub fn expire(&mut self, now: Instant) -> Vec<ExpiredBatch> {
+        let timeout = self.config.delivery_timeout;
+        let mut expired = Vec::new();
+        for q in self.queues.values_mut() {
+            while q
+                .batches
+                .front()
+                .is_some_and(|b| now >= b.created_at + timeout)
+            {
+                let b = q.batches.pop_front().expect("front exists");
+                self.memory.release(b.reserved);
+                expired.push(failed(b, FailReason::DeliveryTimeout));
+            }
+        }
+        expired
+    }
+
+    /// Close without flushing: removes every batch, queued and in flight, releasing all memory,
+    /// and returns them so the caller fails every future (nothing is dropped silently). Later
+    /// answers for in-flight batches get [`BatchError::NotInFlight`]. Further appends are refused.
+    pub fn abort_all(&mut self) -> Vec<FailedBatch> {
+        self.closing = true;
+        let mut out = Vec::new();
+        for (_, b) in std::mem::take(&mut self.in_flight) {
+            self.memory.release(b.reserved);
+            out.push(failed(b, FailReason::Aborted));
+        }
+        for q in self.queues.values_mut() {
+            q.in_flight = 0;
+            for b in q.batches.drain(..) {
+                self.memory.release(b.reserved);
+                out.push(failed(b, FailReason::Aborted));
+            }
+        }
+        out
+    }
+}
+
+fn failed(b: Batch, reason: FailReason) -> FailedBatch {
+    FailedBatch {
+        record_count: b.record_count(),
+        ever_sent: matches!(b.contents, Contents::Closed(_)),
+        id: b.id,
+        tp: b.tp,
+        reason,
+    }
+}

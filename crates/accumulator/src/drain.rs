@@ -1,0 +1,188 @@
+//! Draining: ready head batches become stamped, closed batches grouped by leader (Java
+//! `RecordAccumulator.drain`).
+
+use std::collections::BTreeMap;
+use std::time::Instant;
+
+use bytes::Bytes;
+use ferrokafka_records::{CompressionType, ProducerStamp};
+
+use crate::accumulator::RecordAccumulator;
+use crate::batch::{BatchId, Contents, TopicPartition};
+use crate::completion::{FailReason, FailedBatch};
+
+/// What the stamp callback of [`RecordAccumulator::drain`] is asked about: one batch about to be
+/// sent. Identity is decided here, at drain, never at append.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[non_exhaustive]
+pub struct StampRequest<'a> {
+    /// The batch's partition.
+    pub tp: &'a TopicPartition,
+    /// The batch.
+    pub batch: BatchId,
+    /// Records in it (a sequence-assigning caller advances its next sequence by this).
+    pub record_count: i32,
+    /// The stamp it was sent with before, for a retried or split batch; `None` on first drain.
+    /// Return it unchanged to keep the batch's sequence (the usual case for a retry).
+    pub previous: Option<ProducerStamp>,
+}
+
+/// One batch taken by [`RecordAccumulator::drain`], ready to go into a Produce request.
+#[derive(Debug, Clone, PartialEq, Eq)]
+#[non_exhaustive]
+pub struct DrainedBatch {
+    /// The batch: answer with `complete`, `fail`, `reenqueue` or `split_and_reenqueue`.
+    pub id: BatchId,
+    /// Its partition.
+    pub tp: TopicPartition,
+    /// The closed, stamped batch bytes (shared with the copy kept for retries).
+    pub bytes: Bytes,
+    /// Records in it.
+    pub record_count: i32,
+    /// Retries before this send (0 on the first).
+    pub attempts: u32,
+    /// The stamp it carries.
+    pub stamp: ProducerStamp,
+}
+
+/// The result of one [`RecordAccumulator::drain`].
+#[derive(Debug, Clone, Default)]
+#[non_exhaustive]
+pub struct Drained {
+    /// Batches per leader node id: each list is one Produce request's worth, at most
+    /// `max_request_size` bytes unless it is a single batch.
+    pub by_leader: BTreeMap<i32, Vec<DrainedBatch>>,
+    /// Batches that could not be closed (the codec failed): fail their records.
+    pub failed: Vec<FailedBatch>,
+}
+
+impl Drained {
+    /// Number of batches drained (not counting failures).
+    pub fn batch_count(&self) -> usize {
+        self.by_leader.values().map(Vec::len).sum()
+    }
+}
+
+impl RecordAccumulator {
+    /// Takes the head batch of each `ready` partition whose leader `leader_of` knows, grouping
+    /// them by leader, at most `max_request_size` bytes per leader (sizes estimated before
+    /// closing, as Java does; the first batch is always taken), one batch per partition per call.
+    ///
+    /// Partitions are re-checked: a muted partition (`max.in.flight.requests.per.connection`
+    /// batches in flight) or one whose head is backing off is skipped, so a stale `ready` list is
+    /// harmless. Each taken batch is closed with the stamp `stamp` returns for it (compressing it
+    /// on first drain; re-stamping without re-encoding on later drains) and becomes in flight.
+    pub fn drain<L, S>(
+        &mut self,
+        ready: &[TopicPartition],
+        leader_of: L,
+        max_request_size: usize,
+        now: Instant,
+        mut stamp: S,
+    ) -> Drained
+    where
+        L: Fn(&TopicPartition) -> Option<i32>,
+        S: FnMut(&StampRequest<'_>) -> ProducerStamp,
+    {
+        let mut per_leader: BTreeMap<i32, Vec<&TopicPartition>> = BTreeMap::new();
+        for tp in ready {
+            if let Some(node) = leader_of(tp) {
+                let list = per_leader.entry(node).or_default();
+                if !list.contains(&tp) {
+                    list.push(tp);
+                }
+            }
+        }
+        let mut out = Drained::default();
+        let rotation = self.drain_rotation;
+        self.drain_rotation = self.drain_rotation.wrapping_add(1);
+        for (node, mut tps) in per_leader {
+            let start = rotation % tps.len();
+            tps.rotate_left(start);
+            let mut size = 0usize;
+            let mut taken = Vec::new();
+            for tp in tps {
+                let Some(q) = self.queues.get_mut(tp) else {
+                    continue;
+                };
+                if q.in_flight >= self.config.max_in_flight_per_partition {
+                    continue;
+                }
+                let Some(head) = q.batches.front() else {
+                    continue;
+                };
+                if head.backing_off(now) {
+                    continue;
+                }
+                let estimate = head.size_estimate();
+                if !taken.is_empty() && size.saturating_add(estimate) > max_request_size {
+                    break;
+                }
+                let mut batch = q.batches.pop_front().expect("head exists");
+                let previous = match &batch.contents {
+                    Contents::Building(_) => None,
+                    Contents::Closed(c) => {
+                        let h = c.header();
+                        Some(ProducerStamp {
+                            producer_id: h.producer_id,
+                            producer_epoch: h.producer_epoch,
+                            base_sequence: h.base_sequence,
+                            transactional: h.is_transactional(),
+                        })
+                    }
+                };
+                let count = batch.record_count();
+                let s = stamp(&StampRequest {
+                    tp,
+                    batch: batch.id,
+                    record_count: count,
+                    previous,
+                });
+                let closed = match batch.contents {
+                    Contents::Building(builder) => match builder.close(s) {
+                        Ok(c) => {
+                            if self.config.compression.kind != CompressionType::None {
+                                q.ratio = c.compression_ratio();
+                            }
+                            c
+                        }
+                        Err(e) => {
+                            self.memory.release(batch.reserved);
+                            out.failed.push(FailedBatch {
+                                id: batch.id,
+                                tp: batch.tp,
+                                record_count: count,
+                                ever_sent: false,
+                                reason: FailReason::Encode(e),
+                            });
+                            continue;
+                        }
+                    },
+                    Contents::Closed(mut c) => {
+                        if previous != Some(s) {
+                            c.restamp(s);
+                        }
+                        c
+                    }
+                };
+                size = size.saturating_add(closed.len());
+                q.in_flight += 1;
+                taken.push(DrainedBatch {
+                    id: batch.id,
+                    tp: batch.tp.clone(),
+                    bytes: closed.bytes().clone(),
+                    record_count: closed.record_count(),
+                    attempts: batch.attempts,
+                    stamp: s,
+                });
+                batch.contents = Contents::Closed(closed);
+                batch.retry_at = None;
+                self.in_flight.insert(batch.id, batch);
+            }
+            if !taken.is_empty() {
+                out.by_leader.insert(node, taken);
+            }
+        }
+        out
+    }
+}
