@@ -1,0 +1,75 @@
+//! delivery.timeout.ms expiry and abort on close.
+
+use ferrokafka_accumulator::{AppendError, BatchError, FailReason};
+
+use crate::util::{Clock, acc, config, ms, pump, put, tp};
+
+#[test]
+fn queued_batches_expire_at_the_delivery_timeout() {
+    let clock = Clock::new();
+    let mut c = config();
+    c.delivery_timeout = ms(1000);
+    c.linger = ms(5000); // never ready by linger in this transcript
+    let mut a = acc(c);
+    put(&mut a, 0, 1, 10, clock.at(0));
+    put(&mut a, 0, 2, 10, clock.at(1));
+    put(&mut a, 1, 3, 10, clock.at(500));
+
+    assert_eq!(a.ready(clock.at(10)).next_wakeup, Some(clock.at(1000)));
+    assert!(a.expire(clock.at(999)).is_empty());
+    let expired = a.expire(clock.at(1000));
+    assert_eq!(expired.len(), 1);
+    assert_eq!(expired[0].tp, tp(0));
+    assert_eq!(expired[0].record_count, 2);
+    assert_eq!(expired[0].reason, FailReason::DeliveryTimeout);
+    assert!(!expired[0].ever_sent);
+    assert_eq!(a.queued_count(&tp(0)), 0);
+
+    let later = a.expire(clock.at(1500));
+    assert_eq!(later.len(), 1);
+    assert_eq!(later[0].tp, tp(1));
+    assert_eq!(a.memory_used(), 0);
+}
+
+#[test]
+fn in_flight_batches_expire_only_after_coming_back() {
+    let clock = Clock::new();
+    let mut c = config();
+    c.delivery_timeout = ms(1000);
+    let mut a = acc(c);
+    put(&mut a, 0, 1, 10, clock.at(0));
+    let id = pump(&mut a, clock.at(5)).by_leader[&0][0].id;
+    assert!(
+        a.expire(clock.at(5000)).is_empty(),
+        "in flight: the request owns it"
+    );
+    // The engine's request timed out: it re-enqueues, and the batch expires from the queue.
+    a.reenqueue(id, clock.at(5000)).unwrap();
+    let expired = a.expire(clock.at(5000));
+    assert_eq!(expired.len(), 1);
+    assert_eq!(expired[0].id, id);
+    assert!(expired[0].ever_sent);
+    assert_eq!(a.memory_used(), 0);
+}
+
+#[test]
+fn abort_all_returns_every_batch() {
+    let clock = Clock::new();
+    let mut a = acc(config());
+    put(&mut a, 0, 1, 10, clock.at(0));
+    let sent = pump(&mut a, clock.at(5)).by_leader[&0][0].id;
+    put(&mut a, 0, 2, 10, clock.at(6));
+    put(&mut a, 1, 3, 10, clock.at(6));
+
+    let aborted = a.abort_all();
+    assert_eq!(aborted.len(), 3);
+    assert!(aborted.iter().all(|b| b.reason == FailReason::Aborted));
+    assert_eq!(aborted.iter().map(|b| b.record_count).sum::<i32>(), 3);
+    assert!(!a.has_incomplete());
+    assert_eq!(a.memory_used(), 0);
+    assert_eq!(a.complete(sent), Err(BatchError::NotInFlight(sent)));
+    assert_eq!(
+        a.append(&tp(0), 0, None, None, &[], clock.at(7)),
+        Err(AppendError::Closed)
+    );
+}

@@ -1,0 +1,91 @@
+//! buffer.memory blocks and frees; oversized records are refused.
+
+use ferrokafka_accumulator::AppendError;
+
+use crate::util::{Clock, acc, config, ms, pump, put, tp, value};
+
+#[test]
+fn memory_budget_blocks_and_frees() {
+    let clock = Clock::new();
+    let mut c = config();
+    c.batch_size = 1000;
+    c.buffer_memory = 2000;
+    c.linger = ms(1000);
+    let mut a = acc(c);
+    put(&mut a, 0, 1, 10, clock.at(0));
+    put(&mut a, 1, 2, 10, clock.at(0));
+    assert_eq!(a.memory_used(), 2000);
+    assert!(!a.memory_available(1000));
+
+    // A third partition needs a new batch: refused, nothing appended.
+    let err = a
+        .append(&tp(2), 0, None, Some(&value(3, 10)), &[], clock.at(1))
+        .unwrap_err();
+    assert_eq!(err, AppendError::WouldBlock { needed: 1000 });
+    assert_eq!(a.queued_count(&tp(2)), 0);
+    // Appending to an open batch needs no new memory.
+    put(&mut a, 0, 4, 10, clock.at(1));
+
+    // Someone waits for memory: every partition is ready although linger.ms has not passed.
+    assert!(a.memory_exhausted());
+    assert_eq!(a.ready(clock.at(1)).ready_partitions, vec![tp(0), tp(1)]);
+    let d = pump(&mut a, clock.at(1));
+    assert!(!a.poll_memory_freed(), "draining frees nothing yet");
+    let done = d.by_leader[&0][0].id;
+    a.complete(done).unwrap();
+    assert!(a.poll_memory_freed());
+    assert!(!a.poll_memory_freed(), "the signal fires once per release");
+    assert!(!a.memory_exhausted());
+    assert!(a.memory_available(1000));
+    assert_eq!(
+        a.append(&tp(2), 0, None, Some(&value(3, 10)), &[], clock.at(2))
+            .map(|r| r.new_batch_created),
+        Ok(true)
+    );
+}
+
+#[test]
+fn records_over_max_request_size_are_refused() {
+    let clock = Clock::new();
+    let mut a = acc(config());
+    let err = a
+        .append(&tp(0), 0, None, Some(&vec![0u8; 20_000]), &[], clock.at(0))
+        .unwrap_err();
+    assert!(matches!(
+        err,
+        AppendError::RecordTooLarge {
+            limit: 10_000,
+            setting: "max.request.size",
+            ..
+        }
+    ));
+    assert!(err.to_string().contains("max.request.size"));
+    assert!(!a.has_incomplete());
+
+    let mut c = config();
+    c.buffer_memory = 5000;
+    let mut a = acc(c);
+    let err = a
+        .append(&tp(0), 0, None, Some(&vec![0u8; 6000]), &[], clock.at(0))
+        .unwrap_err();
+    assert!(matches!(
+        err,
+        AppendError::RecordTooLarge {
+            setting: "buffer.memory",
+            ..
+        }
+    ));
+}
+
+#[test]
+fn a_record_larger_than_batch_size_gets_its_own_batch() {
+    let clock = Clock::new();
+    let mut a = acc(config());
+    let r = put(&mut a, 0, 1, 3000, clock.at(0));
+    assert!(r.new_batch_created);
+    assert!(r.batch_is_full);
+    // It reserved its own size, not just batch.size.
+    assert!(a.memory_used() > 3000);
+    let r2 = put(&mut a, 0, 2, 10, clock.at(0));
+    assert!(r2.new_batch_created);
+}
