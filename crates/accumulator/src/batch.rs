@@ -107,3 +107,37 @@ impl Batch {
         self.retry_at.is_some_and(|t| now < t)
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::OrderKey;
+
+    fn key(created: u64, path: &[u32]) -> OrderKey {
+        OrderKey {
+            created,
+            split_path: path.to_vec(),
+        }
+    }
+
+    #[test]
+    fn split_parts_sort_between_their_parent_neighbours() {
+        let mut keys = vec![
+            key(3, &[]),
+            key(2, &[1, 1]),
+            key(2, &[0]),
+            key(1, &[]),
+            key(2, &[1, 0]),
+        ];
+        keys.sort();
+        assert_eq!(
+            keys,
+            vec![
+                key(1, &[]),
+                key(2, &[0]),
+                key(2, &[1, 0]),
+                key(2, &[1, 1]),
+                key(3, &[]),
+            ]
+        );
+    }
+}

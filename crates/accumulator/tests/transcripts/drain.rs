@@ -162,3 +162,70 @@ fn identity_is_stamped_at_drain_and_kept_on_retry() {
     assert_eq!(resent.attempts, 1);
     assert_eq!(seen, vec![(2, None), (2, Some(sent.stamp))]);
 }
+
+#[test]
+fn drain_rotates_so_no_partition_starves() {
+    let clock = crate::util::Clock::new();
+    let mut c = config();
+    c.max_in_flight_per_partition = 5;
+    let mut a = acc(c);
+    // Partitions 0, 2, 4 on leader 0, each with several full batches; a request fits one batch.
+    for round in 0..3u64 {
+        for p in [0, 2, 4] {
+            for n in 0..4u64 {
+                put(&mut a, p, round * 100 + n, 300, clock.at(0));
+            }
+        }
+    }
+    let mut order = Vec::new();
+    for _ in 0..3 {
+        let ready = a.ready(clock.at(0)).ready_partitions;
+        assert_eq!(ready.len(), 3);
+        let d = a.drain(
+            &ready,
+            |_| Some(0),
+            500,
+            clock.at(0),
+            |_| ProducerStamp::NONE,
+        );
+        let sent = &d.by_leader[&0];
+        assert_eq!(sent.len(), 1);
+        order.push(sent[0].tp.partition);
+    }
+    order.sort_unstable();
+    assert_eq!(order, vec![0, 2, 4]);
+}
+
+#[test]
+fn compressed_batches_drain_with_their_records_and_headers() {
+    use ferrokafka_records::{Compression, CompressionType, Header};
+    let clock = crate::util::Clock::new();
+    let mut c = config();
+    c.compression = Compression::of(CompressionType::Gzip);
+    let mut a = acc(c);
+    let headers = [Header::new("h", Some(&b"v"[..]))];
+    for id in 0..5u64 {
+        let v = crate::util::value(id, 100);
+        a.append(
+            &tp(0),
+            1_000 + id as i64,
+            Some(b"k"),
+            Some(&v),
+            &headers,
+            clock.at(0),
+        )
+        .unwrap();
+    }
+    let d = crate::util::pump(&mut a, clock.at(5));
+    let b = &d.by_leader[&0][0];
+    assert!(b.bytes.len() < 5 * 100, "gzip shrank the repetitive values");
+    assert_eq!(ids(&b.bytes), vec![0, 1, 2, 3, 4]);
+    let batch = ferrokafka_records::batches(&b.bytes, Default::default())
+        .next()
+        .unwrap()
+        .unwrap();
+    let first = batch.records().next().unwrap().unwrap();
+    assert_eq!(first.key, Some(&b"k"[..]));
+    assert_eq!(first.timestamp, 1_000);
+    assert_eq!(first.headers.iter().count(), 1);
+}
