@@ -186,8 +186,10 @@ impl RecordAccumulator {
                 new_batch_created: false,
             });
         }
-        // A new batch, with its reservation (Java allocates max(batch.size, record size)).
-        let needed = batch_size.max(size);
+        // A new batch, with its reservation (Java allocates max(batch.size, record size)). Capped
+        // at buffer.memory so that a batch.size above buffer.memory cannot block forever; the
+        // record itself fits (checked above).
+        let needed = batch_size.max(size).min(self.config.buffer_memory);
         if !self.memory.try_reserve(needed) {
             return Err(AppendError::WouldBlock { needed });
         }
@@ -269,7 +271,9 @@ impl RecordAccumulator {
     }
 
     /// Starts a flush: every queued batch is ready regardless of `linger.ms` until the matching
-    /// [`flush_done`](Self::flush_done). Flushes nest.
+    /// [`flush_done`](Self::flush_done). Flushes nest. As in Java, a flush is over when the
+    /// batches that existed when it began are finished: snapshot [`batches`](Self::batches) ids
+    /// now and call `flush_done` once none of them is live.
     pub fn begin_flush(&mut self) {
         self.flushes_in_progress += 1;
     }

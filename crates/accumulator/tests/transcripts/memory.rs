@@ -89,3 +89,23 @@ fn a_record_larger_than_batch_size_gets_its_own_batch() {
     let r2 = put(&mut a, 0, 2, 10, clock.at(0));
     assert!(r2.new_batch_created);
 }
+
+#[test]
+fn batch_size_above_buffer_memory_reserves_at_most_the_budget() {
+    let clock = Clock::new();
+    let mut c = config();
+    c.batch_size = 8000;
+    c.buffer_memory = 5000;
+    let mut a = acc(c);
+    let r = put(&mut a, 0, 1, 10, clock.at(0));
+    assert!(r.new_batch_created);
+    assert_eq!(a.memory_used(), 5000);
+    // The budget is spent: another partition waits until the first batch completes.
+    let err = a
+        .append(&tp(1), 0, None, Some(&value(2, 10)), &[], clock.at(0))
+        .unwrap_err();
+    assert_eq!(err, AppendError::WouldBlock { needed: 5000 });
+    let id = pump(&mut a, clock.at(0)).by_leader[&0][0].id;
+    a.complete(id).unwrap();
+    assert_eq!(a.memory_used(), 0);
+}
