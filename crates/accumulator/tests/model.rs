@@ -3,6 +3,8 @@
 //! still in exactly one live batch, never twice; drained bytes hold exactly the records the model
 //! expects; and with `max.in.flight.requests.per.connection = 1` each partition's drained batches
 //! start at its oldest unfinished record, so records go out (and complete) in append order.
+//! Each run ends either with `abort_all` (which must hand back every live record) or with `close`
+//! and a bounded drain-and-complete loop (which must empty the accumulator: no stuck batch).
 //! Lives in `tests/` because it reads the clock once for a base instant.
 
 use std::collections::{BTreeMap, BTreeSet, HashMap};
@@ -98,7 +100,14 @@ fn decode_ids(bytes: &[u8]) -> Vec<u64> {
     out
 }
 
-fn run(ops: &[Op], max_in_flight: usize, base: Instant) {
+/// How a run ends: abort everything, or close and drain until empty.
+#[derive(Debug, Clone, Copy)]
+enum Ending {
+    Abort,
+    CloseAndDrain,
+}
+
+fn run(ops: &[Op], max_in_flight: usize, ending: Ending, base: Instant) {
     let mut config = AccumulatorConfig::default();
     config.batch_size = 600;
     config.buffer_memory = 3000;
@@ -224,28 +233,74 @@ fn run(ops: &[Op], max_in_flight: usize, base: Instant) {
         m.next_record as usize
     );
     assert!(m.completed.is_disjoint(&m.failed));
-    // Abort hands back every remaining record.
-    let aborted: i32 = acc.abort_all().iter().map(|b| b.record_count).sum();
-    assert_eq!(aborted as usize, queued);
+    match ending {
+        Ending::Abort => {
+            // Abort hands back every remaining record.
+            let aborted: i32 = acc.abort_all().iter().map(|b| b.record_count).sum();
+            assert_eq!(aborted as usize, queued);
+        }
+        Ending::CloseAndDrain => {
+            // Close: everything becomes ready; answering every drained batch with success
+            // empties the accumulator within a bounded number of rounds (no stuck batch).
+            acc.close();
+            let mut rounds = 0;
+            while acc.has_incomplete() {
+                rounds += 1;
+                assert!(rounds <= 1000, "close did not drain the accumulator");
+                t += 1000; // past any retry backoff (retry.backoff.max.ms)
+                let now = base + Duration::from_millis(t);
+                for b in acc.expire(now) {
+                    m.finish(b.id, false, ordered);
+                }
+                for id in std::mem::take(&mut m.in_flight) {
+                    acc.complete(id).unwrap();
+                    m.in_flight.insert(id);
+                    m.finish(id, true, ordered);
+                }
+                let ready = acc.ready(now);
+                let drained = acc.drain(
+                    &ready.ready_partitions,
+                    |tp| Some(tp.partition % 2),
+                    2000,
+                    now,
+                    |_| ProducerStamp::NONE,
+                );
+                for b in drained.by_leader.values().flatten() {
+                    assert_eq!(&decode_ids(&b.bytes), &m.batches[&b.id]);
+                    m.in_flight.insert(b.id);
+                }
+            }
+            assert!(m.batches.is_empty());
+            assert_eq!(
+                m.completed.len() + m.failed.len(),
+                m.next_record as usize,
+                "every record ended completed or failed"
+            );
+        }
+    }
     assert_eq!(acc.memory_used(), 0);
     assert!(!acc.has_incomplete());
 }
 
 proptest! {
-    #![proptest_config(ProptestConfig::with_cases(200))]
+    #![proptest_config(ProptestConfig::with_cases(300))]
 
     #[test]
     fn no_loss_no_duplicates_and_order_with_one_in_flight(
         ops in proptest::collection::vec(op(), 0..80),
+        drain_at_end in any::<bool>(),
     ) {
-        run(&ops, 1, Instant::now());
+        let ending = if drain_at_end { Ending::CloseAndDrain } else { Ending::Abort };
+        run(&ops, 1, ending, Instant::now());
     }
 
     #[test]
     fn no_loss_no_duplicates_with_several_in_flight(
         ops in proptest::collection::vec(op(), 0..80),
         in_flight in 2..=5usize,
+        drain_at_end in any::<bool>(),
     ) {
-        run(&ops, in_flight, Instant::now());
+        let ending = if drain_at_end { Ending::CloseAndDrain } else { Ending::Abort };
+        run(&ops, in_flight, ending, Instant::now());
     }
 }
