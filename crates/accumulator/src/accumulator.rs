@@ -37,6 +37,22 @@ impl Default for PartitionQueue {
 }
 
 impl PartitionQueue {
+    /// Whether nothing may be drained from this partition until an in-flight batch is answered:
+    /// `max.in.flight.requests.per.connection` batches are in flight, or the head was sent before
+    /// (a retry or a split part) and another batch is in flight. The second rule is Java's
+    /// `shouldStopDrainBatchesForPartition`: a resent batch goes out only when it is the oldest
+    /// unanswered batch of its partition, so under idempotence retries are resent one at a time
+    /// and in sequence order, and later in-flight batches come back (out-of-order sequence) to
+    /// queue behind it.
+    pub(crate) fn muted(&self, max_in_flight: usize) -> bool {
+        self.in_flight >= max_in_flight
+            || (self.in_flight > 0
+                && self
+                    .batches
+                    .front()
+                    .is_some_and(|b| matches!(b.contents, Contents::Closed(_))))
+    }
+
     /// Inserts a batch at its place in the order: a retried batch goes ahead of every batch
     /// created after it, i.e. at the head, and several retried batches end up in order.
     pub(crate) fn insert_in_order(&mut self, batch: Batch) {
@@ -231,7 +247,8 @@ impl RecordAccumulator {
     /// `RecordAccumulator.ready`).
     ///
     /// A partition is ready when its head batch is not backing off after a retry, the partition
-    /// is not muted (`max.in.flight.requests.per.connection` batches in flight), and the head is
+    /// is not muted (`max.in.flight.requests.per.connection` batches in flight, or a resent head
+    /// while another of its batches is in flight), and the head is
     /// full (more than one batch queued, already closed, or at `batch.size`), has waited
     /// `linger.ms` since creation, a flush is in progress, the accumulator is closing, or an
     /// append is waiting for `buffer.memory`.
@@ -247,7 +264,7 @@ impl RecordAccumulator {
                 continue;
             };
             wake(head.created_at + self.config.delivery_timeout);
-            if q.in_flight >= self.config.max_in_flight_per_partition {
+            if q.muted(self.config.max_in_flight_per_partition) {
                 continue;
             }
             if head.backing_off(now) {

@@ -69,7 +69,8 @@ impl RecordAccumulator {
     /// closing, as Java does; the first batch is always taken), one batch per partition per call.
     ///
     /// Partitions are re-checked: a muted partition (`max.in.flight.requests.per.connection`
-    /// batches in flight) or one whose head is backing off is skipped, so a stale `ready` list is
+    /// batches in flight, or a resent head while another batch is in flight) or one whose head is
+    /// backing off is skipped, so a stale `ready` list is
     /// harmless. Each taken batch is closed with the stamp `stamp` returns for it (compressing it
     /// on first drain; re-stamping without re-encoding on later drains) and becomes in flight.
     pub fn drain<L, S>(
@@ -105,7 +106,7 @@ impl RecordAccumulator {
                 let Some(q) = self.queues.get_mut(tp) else {
                     continue;
                 };
-                if q.in_flight >= self.config.max_in_flight_per_partition {
+                if q.muted(self.config.max_in_flight_per_partition) {
                     continue;
                 }
                 let Some(head) = q.batches.front() else {

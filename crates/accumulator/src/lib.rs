@@ -21,8 +21,10 @@
 //!    creation, a flush is in progress ([`begin_flush`](RecordAccumulator::begin_flush) /
 //!    [`flush_done`](RecordAccumulator::flush_done)), the accumulator is closing, or an append is
 //!    waiting for memory (Java's `exhausted`) — and the partition is neither backing off after a
-//!    retry nor muted by `max.in.flight.requests.per.connection` (counted per partition). It also
-//!    returns the next instant worth waking at.
+//!    retry nor muted. A partition is muted while `max.in.flight.requests.per.connection` of its
+//!    batches are in flight (counted per partition), and while its head is a resent batch (a
+//!    retry or a split part) and any of its batches is in flight (Java's
+//!    `shouldStopDrainBatchesForPartition`). It also returns the next instant worth waking at.
 //! 3. [`RecordAccumulator::drain`] takes the head batch of each ready partition, grouped by the
 //!    caller's partition → leader map, up to a `max.request.size` per leader request (always at
 //!    least one batch). Each batch is closed (compressed, header and CRC written) with the
@@ -46,9 +48,10 @@
 //! is re-inserted at that place, which is the head. Drain takes one batch per partition per call,
 //! only from the head, and never while the head backs off. With
 //! `max.in.flight.requests.per.connection = 1` a partition has at most one batch in flight, so
-//! records reach the broker in append order even across retries. With more in flight, ordering
-//! across retries needs idempotence (the broker rejects out-of-sequence batches; the txn layer
-//! handles that).
+//! records reach the broker in append order even across retries. With more in flight, a resent
+//! batch waits until it is its partition's only unanswered batch, so retries go out one at a time
+//! in sequence order; ordering across retries then relies on idempotence (the broker rejects the
+//! later in-flight batches as out of sequence, and they come back to queue behind the retry).
 //!
 //! # Example
 //!

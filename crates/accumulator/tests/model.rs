@@ -57,6 +57,8 @@ struct Model {
     failed: BTreeSet<u64>,
     /// Last completed record per partition (order check).
     last_completed: HashMap<i32, u64>,
+    /// Batches that were sent before (retried) or are split parts: resent only alone.
+    resent: BTreeSet<BatchId>,
 }
 
 impl Model {
@@ -81,6 +83,13 @@ impl Model {
                 assert!(self.failed.insert(r));
             }
         }
+    }
+
+    fn in_flight_in(&self, partition: i32) -> usize {
+        self.in_flight
+            .iter()
+            .filter(|id| self.partition_of[&self.batches[id][0]] == partition)
+            .count()
     }
 
     fn pick(&self, k: usize) -> Option<BatchId> {
@@ -152,6 +161,10 @@ fn run(ops: &[Op], max_in_flight: usize, ending: Ending, base: Instant) {
                 );
                 assert!(drained.failed.is_empty());
                 for b in drained.by_leader.values().flatten() {
+                    if m.resent.contains(&b.id) {
+                        assert_eq!(m.in_flight_in(b.tp.partition), 0, "resent while others fly");
+                    }
+                    assert!(m.in_flight_in(b.tp.partition) < max_in_flight);
                     assert!(m.in_flight.insert(b.id), "drained twice");
                     let ids = decode_ids(&b.bytes);
                     assert_eq!(&ids, &m.batches[&b.id], "bytes hold the model's records");
@@ -173,6 +186,7 @@ fn run(ops: &[Op], max_in_flight: usize, ending: Ending, base: Instant) {
                 if let Some(id) = m.pick(*k) {
                     acc.reenqueue(id, now).unwrap();
                     m.in_flight.remove(&id);
+                    m.resent.insert(id);
                 }
             }
             Op::Split(k, limit) => {
@@ -188,6 +202,7 @@ fn run(ops: &[Op], max_in_flight: usize, ending: Ending, base: Instant) {
                                 assert_eq!(from, covered);
                                 covered = to;
                                 m.batches.insert(part.batch, records[from..to].to_vec());
+                                m.resent.insert(part.batch);
                             }
                             assert_eq!(covered, records.len());
                         }

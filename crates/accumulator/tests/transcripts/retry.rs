@@ -113,3 +113,31 @@ fn answers_for_unknown_batches_are_refused() {
     assert!(a.fail(id).is_err());
     assert!(a.reenqueue(id, clock.at(6)).is_err());
 }
+
+#[test]
+fn a_resent_batch_waits_until_it_is_the_only_one_in_flight() {
+    let clock = Clock::new();
+    let mut a = acc(config()); // max.in.flight 5
+    put(&mut a, 0, 1, 10, clock.at(0));
+    let first = pump(&mut a, clock.at(5)).by_leader[&0][0].id;
+    put(&mut a, 0, 2, 10, clock.at(6));
+    let second = pump(&mut a, clock.at(11)).by_leader[&0][0].id;
+    assert_eq!(a.in_flight_count(&tp(0)), 2);
+
+    // The first fails retriably; the second is still in flight.
+    a.reenqueue(first, clock.at(12)).unwrap();
+    // After the backoff the retry still waits: the second is unanswered.
+    assert!(a.ready(clock.at(500)).ready_partitions.is_empty());
+    assert_eq!(pump(&mut a, clock.at(500)).batch_count(), 0);
+
+    // The second comes back too (out of sequence behind the failed first): both queue in order.
+    a.reenqueue(second, clock.at(501)).unwrap();
+    let d = pump(&mut a, clock.at(700));
+    assert_eq!(d.by_leader[&0][0].id, first);
+    // The second, also a resent batch, waits for the first's answer.
+    assert_eq!(pump(&mut a, clock.at(700)).batch_count(), 0);
+    a.complete(first).unwrap();
+    let d = pump(&mut a, clock.at(700));
+    assert_eq!(d.by_leader[&0][0].id, second);
+    assert_eq!(ids(&d.by_leader[&0][0].bytes), vec![2]);
+}
