@@ -1,13 +1,13 @@
 //! The transition table and every (state, call) and (state, event) pair, against expectations
 //! written here independently of the implementation (Java `TransactionManager.State`).
 
-mod util;
+mod common;
 
+use common::{PID, txn_in};
 use ferrokafka_txn::{
     Call, ErrorClass, FailureReason, ProducerIdAndEpoch, StateKind, TxnError, TxnState,
 };
 use ferrokafka_wire::{ApiKey, ErrorCode};
-use util::{PID, txn_in};
 
 use StateKind::{
     AbortableError as AbE, AbortingTransaction as Abt, CommittingTransaction as Com,
@@ -106,7 +106,7 @@ fn expected_call(call: Call, state: StateKind) -> Expect {
 }
 
 fn run_call(
-    m: &mut ferrokafka_txn::TransactionManager<util::Tp>,
+    m: &mut ferrokafka_txn::TransactionManager<common::Tp>,
     call: Call,
 ) -> Result<(), TxnError> {
     match call {
