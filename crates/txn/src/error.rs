@@ -125,6 +125,17 @@ pub enum TxnError {
         /// Requested state.
         to: StateKind,
     },
+    /// A local epoch bump was asked for where it is not allowed: only an idempotent-only producer
+    /// in READY bumps locally; a transactional one bumps through InitProducerId.
+    #[error(
+        "a local epoch bump is not allowed here (transactional: {transactional}, state {state})"
+    )]
+    LocalBumpNotAllowed {
+        /// Whether the producer is transactional.
+        transactional: bool,
+        /// The state the manager was in.
+        state: StateKind,
+    },
     /// A sequence bookkeeping error.
     #[error(transparent)]
     Sequence(#[from] SequenceError),

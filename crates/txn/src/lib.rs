@@ -41,6 +41,20 @@
 //! Public calls are checked against the state and fail with a [`TxnError`] naming the call and
 //! the state (or the abortable/fatal reason).
 
+//!
+//! # Files
+//!
+//! | file | what |
+//! |---|---|
+//! | `state.rs` | [`TxnState`], the transition table, [`TransactionManager`] (calls and responses) |
+//! | `classify.rs` | [`classify`]: (API, error code, context) → [`ErrorClass`] |
+//! | `sequence.rs` | [`ProducerIdAndEpoch`], [`Sequences`]: per-partition sequences, in-flight, bumps |
+//! | `error.rs` | [`TxnError`], [`SequenceError`], [`Call`], [`FailureReason`] |
+//!
+//! Tests (`tests/`): `state_table.rs` (8×8 table, every state × call and state × event),
+//! `classify_table.rs`, `sequences.rs`, `transcripts.rs` (whole flows), `random_ops.rs`
+//! (proptest).
+
 #![forbid(unsafe_code)]
 #![warn(missing_docs)]
 

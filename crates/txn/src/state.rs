@@ -537,16 +537,10 @@ impl<K: Ord + Clone> TransactionManager<K> {
         &mut self,
         affected: impl IntoIterator<Item = K>,
     ) -> Result<Vec<Rewrite<K>>, TxnError> {
-        if self.transactional {
-            return Err(TxnError::InvalidState {
-                call: Call::Send,
+        if self.transactional || self.state.kind() != StateKind::Ready {
+            return Err(TxnError::LocalBumpNotAllowed {
+                transactional: self.transactional,
                 state: self.state.kind(),
-            });
-        }
-        if self.state.kind() != StateKind::Ready {
-            return Err(TxnError::InvalidTransition {
-                from: self.state.kind(),
-                to: StateKind::Ready,
             });
         }
         match self.sequences.bump_epoch_locally(affected) {

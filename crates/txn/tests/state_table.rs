@@ -285,3 +285,70 @@ fn fatal_keeps_the_first_reason() {
     );
     assert_eq!(m.producer(), PID);
 }
+
+/// An idempotent-only producer: transactional calls are refused in every state, `send` is
+/// allowed until an error state.
+#[test]
+fn idempotent_producer_calls_in_every_reachable_state() {
+    use ferrokafka_txn::TransactionManager;
+    let reach = |kind: StateKind| {
+        let mut m: TransactionManager<common::Tp> = TransactionManager::new(false, 5).unwrap();
+        if kind != Uni {
+            m.start_idempotent_init().unwrap();
+        }
+        if matches!(kind, Rdy | Fat) {
+            m.handle_init_producer_id(Ok(PID)).unwrap();
+        }
+        if kind == Fat {
+            m.handle_produce_error(ErrorCode::PRODUCER_FENCED).unwrap();
+        }
+        assert_eq!(m.state().kind(), kind);
+        m
+    };
+    for state in [Uni, Ini, Rdy, Fat] {
+        for call in Call::ALL {
+            let mut m = reach(state);
+            let got = run_call(&mut m, call);
+            match call {
+                Call::Send if state == Fat => {
+                    assert!(
+                        matches!(got, Err(TxnError::Fatal { .. })),
+                        "{call} in {state}"
+                    );
+                }
+                Call::Send => assert_eq!(got, Ok(()), "{call} in {state}"),
+                _ => assert_eq!(
+                    got,
+                    Err(TxnError::NotTransactional { call }),
+                    "{call} in {state}"
+                ),
+            }
+            assert_eq!(m.state().kind(), state);
+        }
+        let mut m = reach(state);
+        let bump = m.bump_epoch_locally(Vec::new());
+        if state == Rdy {
+            assert_eq!(bump, Ok(Vec::new()));
+            assert_eq!(
+                m.producer(),
+                ProducerIdAndEpoch::new(PID.producer_id, PID.epoch + 1)
+            );
+        } else {
+            assert_eq!(
+                bump,
+                Err(TxnError::LocalBumpNotAllowed {
+                    transactional: false,
+                    state
+                })
+            );
+        }
+    }
+    let mut t = txn_in(Rdy);
+    assert_eq!(
+        t.bump_epoch_locally(Vec::new()),
+        Err(TxnError::LocalBumpNotAllowed {
+            transactional: true,
+            state: Rdy
+        })
+    );
+}
