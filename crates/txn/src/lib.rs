@@ -36,7 +36,7 @@
 //! the coordinator bumps the epoch instead of fencing). Under transactions v2 (KIP-890 part 2)
 //! EndTxn v5 returns a new identity after every transaction; adopting it restarts sequences.
 //! KIP-588 made `PRODUCER_FENCED` the coordinator's fencing error (fatal) and a Produce
-//! `INVALID_PRODUCER_EPOCH` abortable. Error codes are mapped by [`classify`].
+//! `INVALID_PRODUCER_EPOCH` abortable. Error codes are mapped by [`classify()`].
 //!
 //! Public calls are checked against the state and fail with a [`TxnError`] naming the call and
 //! the state (or the abortable/fatal reason).
@@ -47,7 +47,7 @@
 //! | file | what |
 //! |---|---|
 //! | `state.rs` | [`TxnState`], the transition table, [`TransactionManager`] (calls and responses) |
-//! | `classify.rs` | [`classify`]: (API, error code, context) → [`ErrorClass`] |
+//! | `classify.rs` | [`classify()`]: (API, error code, context) → [`ErrorClass`] |
 //! | `sequence.rs` | [`ProducerIdAndEpoch`], [`Sequences`]: per-partition sequences, in-flight, bumps |
 //! | `error.rs` | [`TxnError`], [`SequenceError`], [`Call`], [`FailureReason`] |
 //!
