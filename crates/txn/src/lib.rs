@@ -49,6 +49,7 @@
 //! | `state.rs` | [`TxnState`], the transition table, [`TransactionManager`] (calls and responses) |
 //! | `classify.rs` | [`classify()`]: (API, error code, context) → [`ErrorClass`] |
 //! | `sequence.rs` | [`ProducerIdAndEpoch`], [`Sequences`]: per-partition sequences, in-flight, bumps |
+//! | `partitions.rs` | partitions of the open transaction: new → pending (AddPartitionsToTxn) → added |
 //! | `error.rs` | [`TxnError`], [`SequenceError`], [`Call`], [`FailureReason`] |
 //!
 //! Tests (`tests/`): `state_table.rs` (8×8 table, every state × call and state × event),
@@ -60,6 +61,7 @@
 
 pub mod classify;
 pub mod error;
+mod partitions;
 pub mod sequence;
 pub mod state;
 

@@ -7,6 +7,7 @@ use ferrokafka_wire::{ApiKey, ErrorCode};
 
 use crate::classify::{ClassifyContext, ErrorClass, classify};
 use crate::error::{Call, FailureReason, SequenceError, TxnError};
+use crate::partitions::TxnPartitions;
 use crate::sequence::{EpochBump, ProducerIdAndEpoch, Rewrite, Sequences};
 
 /// The state of a transactional (or idempotent) producer.
@@ -129,6 +130,9 @@ pub enum CoordinatorRequest {
         /// `ProducerId` / `ProducerEpoch` fields (v3+).
         current: ProducerIdAndEpoch,
     },
+    /// AddPartitionsToTxn for the partitions [`TransactionManager::take_partitions_to_add`]
+    /// returns (transactions v1 only).
+    AddPartitionsToTxn,
     /// EndTxn, committing or aborting.
     EndTxn {
         /// True to commit.
@@ -159,6 +163,8 @@ pub struct TransactionManager<K> {
     /// InitProducerId.
     last_abortable: Option<FailureReason>,
     sequences: Sequences<K>,
+    /// Partitions of the open transaction; cleared whenever no transaction is open.
+    partitions: TxnPartitions<K>,
 }
 
 impl<K: Ord + Clone> TransactionManager<K> {
@@ -173,6 +179,7 @@ impl<K: Ord + Clone> TransactionManager<K> {
             epoch_bump_required: false,
             last_abortable: None,
             sequences: Sequences::new(max_in_flight)?,
+            partitions: TxnPartitions::new(),
         })
     }
 
@@ -241,6 +248,13 @@ impl<K: Ord + Clone> TransactionManager<K> {
             self.last_abortable = Some(reason);
         } else if to != StateKind::AbortingTransaction {
             self.last_abortable = None;
+        }
+        match to {
+            StateKind::Uninitialized | StateKind::Initializing | StateKind::Ready => {
+                self.partitions.clear();
+            }
+            StateKind::AbortingTransaction => self.partitions.clear_new(),
+            _ => {}
         }
         self.state = target;
         Ok(())
@@ -367,6 +381,12 @@ impl<K: Ord + Clone> TransactionManager<K> {
             TxnState::Initializing => Some(CoordinatorRequest::InitProducerId {
                 current: bump_current,
             }),
+            TxnState::InTransaction | TxnState::CommittingTransaction
+                if self.partitions.has_new() =>
+            {
+                Some(CoordinatorRequest::AddPartitionsToTxn)
+            }
+            TxnState::CommittingTransaction if self.partitions.has_pending() => None,
             TxnState::CommittingTransaction => Some(CoordinatorRequest::EndTxn {
                 commit: true,
                 producer,
@@ -492,6 +512,69 @@ impl<K: Ord + Clone> TransactionManager<K> {
         Ok(class)
     }
 
+    /// Records that the open transaction writes to `tp` (Java `maybeAddPartition`), called when
+    /// a record for it is appended. Under transactions v1 it must then be added with
+    /// AddPartitionsToTxn before its first batch is sent; under v2 Produce adds it implicitly.
+    pub fn add_partition(&mut self, tp: &K) -> Result<(), TxnError> {
+        self.send()?;
+        if self.transactional {
+            self.partitions.add(tp, self.transactions_v2);
+        }
+        Ok(())
+    }
+
+    /// May a batch for `tp` be drained now? Idempotent-only producers: yes unless fatal.
+    /// Transactional: only once `tp` is part of the transaction (Java `isSendToPartitionAllowed`).
+    pub fn may_send_to(&self, tp: &K) -> bool {
+        match self.state {
+            TxnState::FatalError(_) => false,
+            _ if !self.transactional => true,
+            _ => self.partitions.is_added(tp),
+        }
+    }
+
+    /// The partitions for the next AddPartitionsToTxn (they become pending until
+    /// [`handle_add_partitions`](Self::handle_add_partitions)). Empty outside a transaction.
+    pub fn take_partitions_to_add(&mut self) -> Vec<K> {
+        match self.state {
+            TxnState::InTransaction | TxnState::CommittingTransaction => self.partitions.take_new(),
+            _ => Vec::new(),
+        }
+    }
+
+    /// The AddPartitionsToTxn response: one error code per partition (or the request's). All
+    /// `NONE` adds the pending partitions; otherwise the most severe class among the codes is
+    /// applied (fatal, then abortable, then rediscover, then retry), and on retry or
+    /// rediscovery the partitions are asked for again.
+    pub fn handle_add_partitions(
+        &mut self,
+        codes: impl IntoIterator<Item = ErrorCode>,
+    ) -> Result<ErrorClass, TxnError> {
+        let api = ApiKey::ADD_PARTITIONS_TO_TXN;
+        if !self.partitions.has_pending() {
+            return Err(TxnError::UnexpectedResponse {
+                api,
+                state: self.state.kind(),
+            });
+        }
+        let ctx = self.ctx();
+        let worst = codes
+            .into_iter()
+            .filter(|&c| c != ErrorCode::NONE && c != ErrorCode::OPERATION_NOT_ATTEMPTED)
+            .map(|c| (severity(classify(api, c, ctx)), c))
+            .max();
+        let Some((_, code)) = worst else {
+            self.partitions.confirm_pending();
+            return Ok(ErrorClass::Success);
+        };
+        let class = classify(api, code, ctx);
+        if matches!(class, ErrorClass::Retry | ErrorClass::RediscoverCoordinator) {
+            self.partitions.retry_pending();
+        }
+        self.apply(api, code, class)?;
+        Ok(class)
+    }
+
     /// A batch failed for good with `code` (retries are the sender's business). Fatal codes end
     /// the producer; inside a transaction anything else makes it abortable, with an epoch bump
     /// when the coordinator supports one and the transaction is not already completing.
@@ -550,5 +633,16 @@ impl<K: Ord + Clone> TransactionManager<K> {
                 Ok(Vec::new())
             }
         }
+    }
+}
+
+/// Orders classes by how much they override others in one multi-partition response.
+fn severity(class: ErrorClass) -> u8 {
+    match class {
+        ErrorClass::Fatal => 4,
+        ErrorClass::Abortable { .. } => 3,
+        ErrorClass::RediscoverCoordinator => 2,
+        ErrorClass::Retry => 1,
+        _ => 0,
     }
 }

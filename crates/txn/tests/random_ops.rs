@@ -51,6 +51,9 @@ enum Op {
     Expired,
     Bump(bool),
     Capabilities(bool, bool),
+    AddPartition(i32),
+    TakeToAdd,
+    AddPartitions(usize),
 }
 
 fn op() -> impl Strategy<Value = Op> {
@@ -70,6 +73,9 @@ fn op() -> impl Strategy<Value = Op> {
         Just(Op::Expired),
         any::<bool>().prop_map(Op::Bump),
         (any::<bool>(), any::<bool>()).prop_map(|(a, b)| Op::Capabilities(a, b)),
+        (0..3_i32).prop_map(Op::AddPartition),
+        Just(Op::TakeToAdd),
+        (0..CODES.len()).prop_map(Op::AddPartitions),
     ]
 }
 
@@ -102,6 +108,12 @@ fn apply(m: &mut TransactionManager<i32>, op: &Op) {
             let affected = if with_partition { vec![0] } else { vec![] };
             m.bump_epoch_locally(affected).map(|_| None)
         }
+        Op::AddPartition(tp) => m.add_partition(&tp).map(|()| None),
+        Op::TakeToAdd => {
+            m.take_partitions_to_add();
+            Ok(None)
+        }
+        Op::AddPartitions(c) => m.handle_add_partitions([CODES[c]]).map(Some),
         Op::Capabilities(bump, v2) => {
             m.set_capabilities(bump, v2);
             Ok(None)

@@ -308,3 +308,121 @@ fn idempotent_producer_flow_and_local_epoch_bump() {
         .unwrap();
     assert!(matches!(m.send(), Err(TxnError::Fatal { .. })));
 }
+
+#[test]
+fn partitions_join_the_transaction_through_add_partitions_to_txn() {
+    let mut m = txn_in(StateKind::Ready);
+    assert!(matches!(
+        m.add_partition(&A),
+        Err(TxnError::InvalidState {
+            call: Call::Send,
+            ..
+        })
+    ));
+    m.begin_transaction().unwrap();
+    m.add_partition(&A).unwrap();
+    m.add_partition(&B).unwrap();
+    m.add_partition(&A).unwrap();
+    assert!(!m.may_send_to(&A), "not yet added to the transaction");
+    assert_eq!(
+        m.pending_request(),
+        Some(CoordinatorRequest::AddPartitionsToTxn)
+    );
+    assert_eq!(m.take_partitions_to_add(), vec![A, B]);
+    assert_eq!(m.pending_request(), None);
+    // A retriable answer: the same partitions are asked for again.
+    assert_eq!(
+        m.handle_add_partitions([ErrorCode::CONCURRENT_TRANSACTIONS, ErrorCode::NONE]),
+        Ok(ErrorClass::Retry)
+    );
+    assert_eq!(m.take_partitions_to_add(), vec![A, B]);
+    assert_eq!(
+        m.handle_add_partitions([ErrorCode::NONE, ErrorCode::NONE]),
+        Ok(ErrorClass::Success)
+    );
+    assert!(m.may_send_to(&A) && m.may_send_to(&B));
+    m.add_partition(&A).unwrap();
+    assert_eq!(m.pending_request(), None, "already in the transaction");
+    assert!(
+        m.handle_add_partitions([ErrorCode::NONE]).is_err(),
+        "nothing pending"
+    );
+    m.commit_transaction().unwrap();
+    m.handle_end_txn(Ok(None)).unwrap();
+    assert!(!m.may_send_to(&A), "a new transaction starts empty");
+}
+
+#[test]
+fn add_partitions_failure_takes_the_most_severe_class() {
+    let mut m = txn_in(StateKind::InTransaction);
+    m.add_partition(&A).unwrap();
+    m.add_partition(&B).unwrap();
+    m.take_partitions_to_add();
+    let class = m
+        .handle_add_partitions([
+            ErrorCode::TOPIC_AUTHORIZATION_FAILED,
+            ErrorCode::OPERATION_NOT_ATTEMPTED,
+        ])
+        .unwrap();
+    assert_eq!(class, ErrorClass::Abortable { bump_epoch: false });
+    assert_eq!(m.state().kind(), StateKind::AbortableError);
+    assert!(!m.may_send_to(&A));
+    m.abort_transaction().unwrap();
+    m.handle_end_txn(Ok(None)).unwrap();
+
+    m.begin_transaction().unwrap();
+    m.add_partition(&A).unwrap();
+    m.take_partitions_to_add();
+    let class = m
+        .handle_add_partitions([
+            ErrorCode::TOPIC_AUTHORIZATION_FAILED,
+            ErrorCode::PRODUCER_FENCED,
+        ])
+        .unwrap();
+    assert_eq!(class, ErrorClass::Fatal);
+    assert!(!m.may_send_to(&A));
+}
+
+#[test]
+fn under_transactions_v2_partitions_join_implicitly() {
+    let mut m = txn_in(StateKind::InTransaction);
+    m.set_capabilities(true, true);
+    m.add_partition(&A).unwrap();
+    assert!(m.may_send_to(&A));
+    assert_eq!(m.pending_request(), None);
+    assert!(m.take_partitions_to_add().is_empty());
+}
+
+#[test]
+fn new_partitions_are_added_before_end_txn_commit() {
+    let mut m = txn_in(StateKind::InTransaction);
+    m.add_partition(&A).unwrap();
+    m.commit_transaction().unwrap();
+    assert_eq!(
+        m.pending_request(),
+        Some(CoordinatorRequest::AddPartitionsToTxn)
+    );
+    assert_eq!(m.take_partitions_to_add(), vec![A]);
+    assert_eq!(
+        m.pending_request(),
+        None,
+        "EndTxn waits for AddPartitionsToTxn"
+    );
+    m.handle_add_partitions([ErrorCode::NONE]).unwrap();
+    assert_eq!(
+        m.pending_request(),
+        Some(CoordinatorRequest::EndTxn {
+            commit: true,
+            producer: PID
+        })
+    );
+    // An abort drops partitions that were never asked for.
+    let mut m = txn_in(StateKind::InTransaction);
+    m.add_partition(&B).unwrap();
+    m.abort_transaction().unwrap();
+    assert!(m.take_partitions_to_add().is_empty());
+    assert!(matches!(
+        m.pending_request(),
+        Some(CoordinatorRequest::EndTxn { commit: false, .. })
+    ));
+}
