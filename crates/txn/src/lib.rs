@@ -42,11 +42,37 @@
 //! the state (or the abortable/fatal reason).
 
 //!
+//! ```
+//! use ferrokafka_txn::{CoordinatorRequest, ProducerIdAndEpoch, TransactionManager, TxnError};
+//! use ferrokafka_wire::ErrorCode;
+//!
+//! let mut m: TransactionManager<(String, i32)> = TransactionManager::new(true, 5).unwrap();
+//! m.set_capabilities(true, false); // InitProducerId v3+, transactions v1
+//! m.init_transactions().unwrap();
+//! m.handle_init_producer_id(Ok(ProducerIdAndEpoch::new(42, 0))).unwrap();
+//! m.begin_transaction().unwrap();
+//! let tp = ("orders".to_string(), 0);
+//! m.add_partition(&tp).unwrap();
+//! assert_eq!(m.pending_request(), Some(CoordinatorRequest::AddPartitionsToTxn));
+//! m.take_partitions_to_add();
+//! m.handle_add_partitions([ErrorCode::NONE]).unwrap();
+//! let stamp = m.sequences_mut().assign(&tp, 3).unwrap(); // at drain
+//! assert_eq!(stamp.base_sequence, 0);
+//! // The batch fails for good: the transaction must be aborted, then the epoch bumped.
+//! m.handle_produce_error(ErrorCode::NOT_ENOUGH_REPLICAS).unwrap();
+//! assert!(matches!(m.commit_transaction(), Err(TxnError::Abortable { .. })));
+//! m.abort_transaction().unwrap();
+//! m.handle_end_txn(Ok(None)).unwrap();
+//! let current = ProducerIdAndEpoch::new(42, 0);
+//! assert_eq!(m.pending_request(), Some(CoordinatorRequest::InitProducerId { current }));
+//! ```
+//!
 //! # Files
 //!
 //! | file | what |
 //! |---|---|
-//! | `state.rs` | [`TxnState`], the transition table, [`TransactionManager`] (calls and responses) |
+//! | `state.rs` | [`TxnState`], [`StateKind`] and the transition table |
+//! | `manager.rs` | [`TransactionManager`]: the one transition function, calls, responses |
 //! | `classify.rs` | [`classify()`]: (API, error code, context) → [`ErrorClass`] |
 //! | `sequence.rs` | [`ProducerIdAndEpoch`], [`Sequences`]: per-partition sequences, in-flight, bumps |
 //! | `partitions.rs` | partitions of the open transaction: new → pending (AddPartitionsToTxn) → added |
@@ -61,14 +87,16 @@
 
 pub mod classify;
 pub mod error;
+pub mod manager;
 mod partitions;
 pub mod sequence;
 pub mod state;
 
 pub use classify::{ClassifyContext, ErrorClass, classify};
 pub use error::{Call, FailureReason, SequenceError, TxnError};
+pub use manager::{CoordinatorRequest, TransactionManager};
 pub use sequence::{
     EpochBump, InFlightBatch, MAX_IN_FLIGHT_PER_PARTITION, ProducerIdAndEpoch, Rewrite, Sequences,
     Stamp, increment_sequence, is_next_sequence,
 };
-pub use state::{CoordinatorRequest, StateKind, TransactionManager, TxnState};
+pub use state::{StateKind, TxnState};
