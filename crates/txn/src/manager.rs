@@ -54,6 +54,9 @@ pub struct TransactionManager<K> {
     sequences: Sequences<K>,
     /// Partitions of the open transaction; cleared whenever no transaction is open.
     partitions: TxnPartitions<K>,
+    /// In-flight batches renumbered when a new identity was adopted, not yet taken by the driver
+    /// (which must re-stamp them before their next send).
+    rewrites: Vec<Rewrite<K>>,
 }
 
 impl<K: Ord + Clone> TransactionManager<K> {
@@ -69,6 +72,7 @@ impl<K: Ord + Clone> TransactionManager<K> {
             last_abortable: None,
             sequences: Sequences::new(max_in_flight)?,
             partitions: TxnPartitions::new(),
+            rewrites: Vec::new(),
         })
     }
 
@@ -97,6 +101,13 @@ impl<K: Ord + Clone> TransactionManager<K> {
     /// The current producer identity.
     pub fn producer(&self) -> ProducerIdAndEpoch {
         self.sequences.producer()
+    }
+
+    /// Takes the in-flight batches renumbered when a response made the manager adopt a new
+    /// identity (after an exhausted epoch, the affected partitions are renumbered only once the
+    /// new producer id arrives). Re-stamp each before its next send.
+    pub fn take_rewrites(&mut self) -> Vec<Rewrite<K>> {
+        std::mem::take(&mut self.rewrites)
     }
 
     /// The sequence tracker (read-only).
@@ -335,7 +346,8 @@ impl<K: Ord + Clone> TransactionManager<K> {
             Ok(producer) if producer.is_valid() => {
                 self.transition(TxnState::Ready)?;
                 self.epoch_bump_required = false;
-                self.sequences.set_producer(producer);
+                let rewrites = self.sequences.set_producer(producer);
+                self.rewrites.extend(rewrites);
                 Ok(ErrorClass::Success)
             }
             Ok(_) => {
@@ -377,7 +389,8 @@ impl<K: Ord + Clone> TransactionManager<K> {
                 };
                 self.transition(target)?;
                 if let Some(p) = new.filter(|p| p.is_valid()) {
-                    self.sequences.set_producer(p);
+                    let rewrites = self.sequences.set_producer(p);
+                    self.rewrites.extend(rewrites);
                 }
                 Ok(ErrorClass::Success)
             }

@@ -291,12 +291,19 @@ fn idempotent_producer_flow_and_local_epoch_bump() {
     assert_eq!(m.bump_epoch_locally([A]).unwrap(), Vec::new());
     assert_eq!(m.state(), &TxnState::Uninitialized);
     m.start_idempotent_init().unwrap();
-    let rewrites_before = m.sequences().in_flight(&A);
-    m.handle_init_producer_id(Ok(ProducerIdAndEpoch::new(6, 0)))
-        .unwrap();
+    assert!(m.take_rewrites().is_empty());
+    let fresh = ProducerIdAndEpoch::new(6, 0);
+    m.handle_init_producer_id(Ok(fresh)).unwrap();
     assert_eq!(m.state(), &TxnState::Ready);
     // The in-flight batch of A was renumbered under the new id when it was adopted.
-    assert_eq!(rewrites_before.len(), 1);
+    let rewrites = m.take_rewrites();
+    assert_eq!(rewrites.len(), 1);
+    assert_eq!(
+        (rewrites[0].partition, rewrites[0].new.producer),
+        (A, fresh)
+    );
+    assert_eq!(rewrites[0].new.base_sequence, 0);
+    assert!(m.take_rewrites().is_empty());
     assert_eq!(m.sequences().next_sequence(&A), 2);
     // A fatal Produce error ends an idempotent producer too; others are the sender's business.
     assert_eq!(
