@@ -198,14 +198,21 @@ impl<K: Ord + Clone> TransactionManager<K> {
         }
     }
 
-    /// Starts InitProducerId for an idempotent-only producer (UNINITIALIZED → INITIALIZING);
-    /// a no-op if it is already running or an id is known.
+    /// Starts InitProducerId for an idempotent-only producer (UNINITIALIZED → INITIALIZING, or
+    /// ABORTABLE_ERROR → UNINITIALIZED → INITIALIZING after an abortable InitProducerId
+    /// failure); a no-op if it is already running or an id is known.
     pub fn start_idempotent_init(&mut self) -> Result<(), TxnError> {
         match self.state {
             TxnState::Uninitialized if !self.transactional => {
                 self.transition(TxnState::Initializing)
             }
             TxnState::Initializing | TxnState::Ready if !self.transactional => Ok(()),
+            // An idempotent-only producer has no transaction to abort: an abortable failure of
+            // its InitProducerId (e.g. TRANSACTION_ABORTABLE) is cleared by starting over.
+            TxnState::AbortableError(_) if !self.transactional => {
+                self.transition(TxnState::Uninitialized)?;
+                self.transition(TxnState::Initializing)
+            }
             _ => Err(self.refuse(Call::InitTransactions)),
         }
     }

@@ -137,9 +137,9 @@ fn check_run(transactional: bool, ops: &[Op]) -> Result<(), TestCaseError> {
         apply(&mut m, op);
         let after = *m.state();
         let (from, to) = (before.kind(), after.kind());
-        // init_transactions after an abortable failure *during* init is the one call that
-        // takes two steps (ABORTABLE_ERROR -> UNINITIALIZED -> INITIALIZING); check both.
-        let two_step = matches!(op, Op::Init)
+        // init_transactions / start_idempotent_init after an abortable failure *during* init are
+        // the calls that take two steps (ABORTABLE_ERROR -> UNINITIALIZED -> INITIALIZING); check both.
+        let two_step = matches!(op, Op::Init | Op::IdempotentInit)
             && from.can_transition_to(StateKind::Uninitialized)
             && StateKind::Uninitialized.can_transition_to(to);
         prop_assert!(

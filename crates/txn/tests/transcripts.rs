@@ -433,3 +433,18 @@ fn new_partitions_are_added_before_end_txn_commit() {
         Some(CoordinatorRequest::EndTxn { commit: false, .. })
     ));
 }
+
+#[test]
+fn idempotent_producer_recovers_from_an_abortable_init_failure() {
+    let mut m: TransactionManager<Tp> = TransactionManager::new(false, 5).unwrap();
+    m.start_idempotent_init().unwrap();
+    let class = m
+        .handle_init_producer_id(Err(ErrorCode::TRANSACTION_ABORTABLE))
+        .unwrap();
+    assert_eq!(class, ErrorClass::Abortable { bump_epoch: false });
+    assert_eq!(m.state().kind(), StateKind::AbortableError);
+    m.start_idempotent_init().unwrap();
+    assert_eq!(m.state(), &TxnState::Initializing);
+    m.handle_init_producer_id(Ok(PID)).unwrap();
+    m.send().unwrap();
+}
