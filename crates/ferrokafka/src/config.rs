@@ -1,0 +1,581 @@
+//! [`ProducerConfig`]: the Java producer's settings (Kafka 3.9/4.0 names and defaults).
+//!
+//! Two ways in, one validation: the typed [`ProducerConfigBuilder`]
+//! (`ProducerConfig::builder().bootstrap_servers("b:9092").linger(..).build()?`) and string
+//! properties ([`ProducerConfigBuilder::set`], [`ProducerConfig::from_properties`]). Durations are
+//! given in milliseconds as strings and as [`Duration`] in the builder; sizes are bytes.
+//!
+//! `linger.ms` defaults to 5 ms, the Kafka 4.0 default (KIP-1030; it was 0 before 4.0).
+//!
+//! [`ProducerConfigBuilder::build`] applies Java's cross-checks: `delivery.timeout.ms` must cover
+//! `linger.ms + request.timeout.ms`; idempotence is turned off (with a [`ConfigWarning`]) when the
+//! user did not set `enable.idempotence` but chose settings it cannot work with, and is an error
+//! when they set it to true explicitly; `transactional.id` requires idempotence.
+
+use std::time::Duration;
+
+use ferrokafka_accumulator::AccumulatorConfig;
+use ferrokafka_metadata::{BrokerAddress, MetadataConfig, parse_bootstrap};
+use ferrokafka_partition::PartitionerConfig;
+use ferrokafka_records::{Compression, CompressionType};
+
+mod error;
+mod keys;
+#[cfg(test)]
+mod tests;
+
+pub use error::{ConfigError, ConfigWarning};
+pub use keys::KNOWN_KEYS;
+
+/// `acks`: how many replicas must acknowledge a write.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Default)]
+#[non_exhaustive]
+pub enum Acks {
+    /// `acks=0`: no acknowledgement.
+    None,
+    /// `acks=1`: the leader only.
+    Leader,
+    /// `acks=all` (or `-1`, the default): every in-sync replica.
+    #[default]
+    All,
+}
+
+impl Acks {
+    /// The value sent in Produce requests (0, 1 or -1).
+    pub const fn as_i16(self) -> i16 {
+        match self {
+            Acks::None => 0,
+            Acks::Leader => 1,
+            Acks::All => -1,
+        }
+    }
+
+    fn name(self) -> &'static str {
+        match self {
+            Acks::None => "0",
+            Acks::Leader => "1",
+            Acks::All => "all",
+        }
+    }
+}
+
+/// A validated producer configuration. Build one with [`ProducerConfig::builder`] or
+/// [`ProducerConfig::from_properties`]; every field is named after its Java setting.
+#[derive(Debug, Clone, PartialEq)]
+#[non_exhaustive]
+pub struct ProducerConfig {
+    /// `bootstrap.servers` (required): the initial brokers.
+    pub bootstrap_servers: Vec<BrokerAddress>,
+    /// `client.id` (default empty).
+    pub client_id: String,
+    /// `acks` (default all).
+    pub acks: Acks,
+    /// `linger.ms` (default 5, the Kafka 4.0 default from KIP-1030).
+    pub linger: Duration,
+    /// `batch.size` in bytes (default 16384).
+    pub batch_size: usize,
+    /// `buffer.memory` in bytes (default 33554432).
+    pub buffer_memory: usize,
+    /// `compression.type` and the level of that codec (`compression.<codec>.level`).
+    pub compression: Compression,
+    /// `compression.gzip.level` (default -1 = zlib's default).
+    pub gzip_level: i32,
+    /// `compression.lz4.level` (default 9).
+    pub lz4_level: i32,
+    /// `compression.zstd.level` (default 3).
+    pub zstd_level: i32,
+    /// `max.block.ms` (default 60000).
+    pub max_block: Duration,
+    /// `max.request.size` in bytes (default 1048576).
+    pub max_request_size: usize,
+    /// `request.timeout.ms` (default 30000).
+    pub request_timeout: Duration,
+    /// `delivery.timeout.ms` (default 120000).
+    pub delivery_timeout: Duration,
+    /// `retries` (default `i32::MAX`).
+    pub retries: i32,
+    /// `retry.backoff.ms` (default 100).
+    pub retry_backoff: Duration,
+    /// `retry.backoff.max.ms` (default 1000); raised to `retry.backoff.ms` when below it.
+    pub retry_backoff_max: Duration,
+    /// `max.in.flight.requests.per.connection` (default 5).
+    pub max_in_flight_requests_per_connection: usize,
+    /// `metadata.max.age.ms` (default 300000).
+    pub metadata_max_age: Duration,
+    /// `metadata.max.idle.ms` (default 300000, at least 5000).
+    pub metadata_max_idle: Duration,
+    /// `partitioner` / `partitioner.class` (default empty = the built-in partitioner): a Java
+    /// class name or a librdkafka partitioner name, as `ferrokafka_partition::by_name_with` takes.
+    pub partitioner: String,
+    /// `partitioner.adaptive.partitioning.enable` (default true).
+    pub partitioner_adaptive_partitioning: bool,
+    /// `partitioner.availability.timeout.ms` (default 0 = off).
+    pub partitioner_availability_timeout: Duration,
+    /// `partitioner.ignore.keys` (default false).
+    pub partitioner_ignore_keys: bool,
+    /// `enable.idempotence` (default true), after the cross-checks.
+    pub enable_idempotence: bool,
+    /// `transactional.id` (default none).
+    pub transactional_id: Option<String>,
+    /// `transaction.timeout.ms` (default 60000).
+    pub transaction_timeout: Duration,
+    /// `reconnect.backoff.ms` (default 50).
+    pub reconnect_backoff: Duration,
+    /// `reconnect.backoff.max.ms` (default 1000); raised to `reconnect.backoff.ms` when below it.
+    pub reconnect_backoff_max: Duration,
+    /// `connections.max.idle.ms` (default 540000).
+    pub connections_max_idle: Duration,
+    /// `socket.connection.setup.timeout.ms` (default 10000).
+    pub socket_connection_setup_timeout: Duration,
+    /// What the cross-checks changed (e.g. idempotence disabled, and why).
+    pub warnings: Vec<ConfigWarning>,
+}
+
+impl ProducerConfig {
+    /// A builder holding the Java defaults (and no `bootstrap.servers` yet).
+    pub fn builder() -> ProducerConfigBuilder {
+        ProducerConfigBuilder::default()
+    }
+
+    /// Builds a configuration from `(key, value)` string pairs, as a Java `Properties`.
+    pub fn from_properties<I, K, V>(props: I) -> Result<ProducerConfig, ConfigError>
+    where
+        I: IntoIterator<Item = (K, V)>,
+        K: AsRef<str>,
+        V: AsRef<str>,
+    {
+        let mut b = ProducerConfig::builder();
+        for (k, v) in props {
+            b = b.set(k.as_ref(), v.as_ref());
+        }
+        b.build()
+    }
+
+    /// What the cross-checks changed.
+    pub fn warnings(&self) -> &[ConfigWarning] {
+        &self.warnings
+    }
+
+    /// The accumulator's settings.
+    pub fn to_accumulator_config(&self) -> AccumulatorConfig {
+        let mut c = AccumulatorConfig::default();
+        c.batch_size = self.batch_size;
+        c.linger = self.linger;
+        c.buffer_memory = self.buffer_memory;
+        c.max_request_size = self.max_request_size;
+        c.delivery_timeout = self.delivery_timeout;
+        c.retry_backoff = self.retry_backoff;
+        c.retry_backoff_max = self.retry_backoff_max;
+        c.max_in_flight_per_partition = self.max_in_flight_requests_per_connection;
+        c.compression = self.compression;
+        c
+    }
+
+    /// The metadata refresh settings.
+    pub fn to_metadata_config(&self) -> MetadataConfig {
+        MetadataConfig {
+            max_age: self.metadata_max_age,
+            retry_backoff: self.retry_backoff,
+            retry_backoff_max: self.retry_backoff_max,
+            max_idle: self.metadata_max_idle,
+            ..MetadataConfig::default()
+        }
+    }
+
+    /// The partitioner settings (with the partition crate's default seed: a producer should
+    /// replace [`PartitionerConfig::seed`] with real entropy). Build the partitioner with
+    /// `ferrokafka_partition::by_name_with(&config.partitioner, &config.partitioner_config())`.
+    pub fn partitioner_config(&self) -> PartitionerConfig {
+        let mut c = PartitionerConfig::default();
+        c.batch_size = u32::try_from(self.batch_size).unwrap_or(u32::MAX);
+        c.adaptive_partitioning = self.partitioner_adaptive_partitioning;
+        c.availability_timeout_ms =
+            u64::try_from(self.partitioner_availability_timeout.as_millis()).unwrap_or(u64::MAX);
+        c.ignore_keys = self.partitioner_ignore_keys;
+        c
+    }
+}
+
+/// Collects settings (typed or as strings); [`build`](Self::build) validates them all.
+#[derive(Debug, Clone)]
+pub struct ProducerConfigBuilder {
+    config: ProducerConfig,
+    bootstrap: Option<String>,
+    compression_type: CompressionType,
+    idempotence: Option<bool>,
+    delivery_timeout_set: bool,
+    error: Option<ConfigError>,
+}
+
+impl Default for ProducerConfigBuilder {
+    // Written in milliseconds, as Java documents them.
+    #[allow(clippy::duration_suboptimal_units)]
+    fn default() -> Self {
+        ProducerConfigBuilder {
+            config: ProducerConfig {
+                bootstrap_servers: Vec::new(),
+                client_id: String::new(),
+                acks: Acks::All,
+                linger: Duration::from_millis(5),
+                batch_size: 16_384,
+                buffer_memory: 33_554_432,
+                compression: Compression::NONE,
+                gzip_level: -1,
+                lz4_level: 9,
+                zstd_level: 3,
+                max_block: Duration::from_millis(60_000),
+                max_request_size: 1_048_576,
+                request_timeout: Duration::from_millis(30_000),
+                delivery_timeout: Duration::from_millis(120_000),
+                retries: i32::MAX,
+                retry_backoff: Duration::from_millis(100),
+                retry_backoff_max: Duration::from_millis(1000),
+                max_in_flight_requests_per_connection: 5,
+                metadata_max_age: Duration::from_millis(300_000),
+                metadata_max_idle: Duration::from_millis(300_000),
+                partitioner: String::new(),
+                partitioner_adaptive_partitioning: true,
+                partitioner_availability_timeout: Duration::ZERO,
+                partitioner_ignore_keys: false,
+                enable_idempotence: true,
+                transactional_id: None,
+                transaction_timeout: Duration::from_millis(60_000),
+                reconnect_backoff: Duration::from_millis(50),
+                reconnect_backoff_max: Duration::from_millis(1000),
+                connections_max_idle: Duration::from_millis(540_000),
+                socket_connection_setup_timeout: Duration::from_millis(10_000),
+                warnings: Vec::new(),
+            },
+            bootstrap: None,
+            compression_type: CompressionType::None,
+            idempotence: None,
+            delivery_timeout_set: false,
+            error: None,
+        }
+    }
+}
+
+macro_rules! setters {
+    ($($(#[$doc:meta])* $name:ident: $ty:ty => $field:ident;)*) => {
+        $(
+            $(#[$doc])*
+            pub fn $name(mut self, value: $ty) -> Self {
+                self.config.$field = value;
+                self
+            }
+        )*
+    };
+}
+
+impl ProducerConfigBuilder {
+    /// `bootstrap.servers`: a comma-separated `host:port` list.
+    pub fn bootstrap_servers(mut self, servers: impl Into<String>) -> Self {
+        self.bootstrap = Some(servers.into());
+        self
+    }
+
+    /// `client.id`.
+    pub fn client_id(mut self, id: impl Into<String>) -> Self {
+        self.config.client_id = id.into();
+        self
+    }
+
+    /// `compression.type`.
+    pub fn compression_type(mut self, kind: CompressionType) -> Self {
+        self.compression_type = kind;
+        self
+    }
+
+    /// `delivery.timeout.ms`.
+    pub fn delivery_timeout(mut self, value: Duration) -> Self {
+        self.config.delivery_timeout = value;
+        self.delivery_timeout_set = true;
+        self
+    }
+
+    /// `partitioner`: a Java class name or librdkafka partitioner name.
+    pub fn partitioner(mut self, name: impl Into<String>) -> Self {
+        self.config.partitioner = name.into();
+        self
+    }
+
+    /// `enable.idempotence`, set explicitly.
+    pub fn enable_idempotence(mut self, value: bool) -> Self {
+        self.idempotence = Some(value);
+        self
+    }
+
+    /// `transactional.id`.
+    pub fn transactional_id(mut self, id: impl Into<String>) -> Self {
+        self.config.transactional_id = Some(id.into());
+        self
+    }
+
+    setters! {
+        /// `acks`.
+        acks: Acks => acks;
+        /// `linger.ms`.
+        linger: Duration => linger;
+        /// `batch.size` in bytes.
+        batch_size: usize => batch_size;
+        /// `buffer.memory` in bytes.
+        buffer_memory: usize => buffer_memory;
+        /// `compression.gzip.level`.
+        gzip_level: i32 => gzip_level;
+        /// `compression.lz4.level`.
+        lz4_level: i32 => lz4_level;
+        /// `compression.zstd.level`.
+        zstd_level: i32 => zstd_level;
+        /// `max.block.ms`.
+        max_block: Duration => max_block;
+        /// `max.request.size` in bytes.
+        max_request_size: usize => max_request_size;
+        /// `request.timeout.ms`.
+        request_timeout: Duration => request_timeout;
+        /// `retries`.
+        retries: i32 => retries;
+        /// `retry.backoff.ms`.
+        retry_backoff: Duration => retry_backoff;
+        /// `retry.backoff.max.ms`.
+        retry_backoff_max: Duration => retry_backoff_max;
+        /// `max.in.flight.requests.per.connection`.
+        max_in_flight_requests_per_connection: usize => max_in_flight_requests_per_connection;
+        /// `metadata.max.age.ms`.
+        metadata_max_age: Duration => metadata_max_age;
+        /// `metadata.max.idle.ms`.
+        metadata_max_idle: Duration => metadata_max_idle;
+        /// `partitioner.adaptive.partitioning.enable`.
+        partitioner_adaptive_partitioning: bool => partitioner_adaptive_partitioning;
+        /// `partitioner.availability.timeout.ms`.
+        partitioner_availability_timeout: Duration => partitioner_availability_timeout;
+        /// `partitioner.ignore.keys`.
+        partitioner_ignore_keys: bool => partitioner_ignore_keys;
+        /// `transaction.timeout.ms`.
+        transaction_timeout: Duration => transaction_timeout;
+        /// `reconnect.backoff.ms`.
+        reconnect_backoff: Duration => reconnect_backoff;
+        /// `reconnect.backoff.max.ms`.
+        reconnect_backoff_max: Duration => reconnect_backoff_max;
+        /// `connections.max.idle.ms`.
+        connections_max_idle: Duration => connections_max_idle;
+        /// `socket.connection.setup.timeout.ms`.
+        socket_connection_setup_timeout: Duration => socket_connection_setup_timeout;
+    }
+
+    /// Sets a Java-named property from its string value. An unknown key or malformed value is
+    /// remembered and reported by [`build`](Self::build) (the first one wins).
+    pub fn set(mut self, key: &str, value: &str) -> Self {
+        if self.error.is_none()
+            && let Err(e) = keys::apply(&mut self, key, value)
+        {
+            self.error = Some(e);
+        }
+        self
+    }
+
+    /// Validates everything and applies Java's cross-checks.
+    pub fn build(self) -> Result<ProducerConfig, ConfigError> {
+        if let Some(e) = self.error {
+            return Err(e);
+        }
+        let mut c = self.config;
+        c.warnings.clear();
+        let servers = self.bootstrap.ok_or(ConfigError::MissingBootstrapServers)?;
+        c.bootstrap_servers = parse_bootstrap(&servers)?;
+        check_ranges(&c)?;
+        for (kind, level) in [
+            (CompressionType::Gzip, c.gzip_level),
+            (CompressionType::Lz4, c.lz4_level),
+            (CompressionType::Zstd, c.zstd_level),
+        ] {
+            Compression::new(kind, Some(level)).map_err(|e| ConfigError::InvalidValue {
+                key: kind.level_setting().unwrap_or("compression.type"),
+                value: level.to_string(),
+                expected: e.to_string(),
+            })?;
+        }
+        let level = match self.compression_type {
+            CompressionType::Gzip => Some(c.gzip_level),
+            CompressionType::Lz4 => Some(c.lz4_level),
+            CompressionType::Zstd => Some(c.zstd_level),
+            _ => None,
+        };
+        c.compression = Compression {
+            kind: self.compression_type,
+            level,
+        };
+        ferrokafka_partition::by_name_with(&c.partitioner, &PartitionerConfig::default()).map_err(
+            |_| ConfigError::InvalidValue {
+                key: "partitioner",
+                value: c.partitioner.clone(),
+                expected: keys::PARTITIONER_NAMES.to_owned(),
+            },
+        )?;
+        cross_check(&mut c, self.idempotence, self.delivery_timeout_set)?;
+        Ok(c)
+    }
+}
+
+fn ms(d: Duration) -> u128 {
+    d.as_millis()
+}
+
+/// Range checks of single values (one path for typed and string input).
+fn check_ranges(c: &ProducerConfig) -> Result<(), ConfigError> {
+    let int_max = i32::MAX as u128;
+    let bad = |key: &'static str, value: String, expected: &str| {
+        Err(ConfigError::InvalidValue {
+            key,
+            value,
+            expected: expected.to_owned(),
+        })
+    };
+    let int_ms = [
+        ("linger.ms", c.linger),
+        ("request.timeout.ms", c.request_timeout),
+        ("delivery.timeout.ms", c.delivery_timeout),
+        ("transaction.timeout.ms", c.transaction_timeout),
+    ];
+    for (key, d) in int_ms {
+        if ms(d) > int_max {
+            return bad(key, ms(d).to_string(), "0..=2147483647 (ms)");
+        }
+    }
+    let long_ms = [
+        ("max.block.ms", c.max_block),
+        ("retry.backoff.ms", c.retry_backoff),
+        ("retry.backoff.max.ms", c.retry_backoff_max),
+        ("metadata.max.age.ms", c.metadata_max_age),
+        ("metadata.max.idle.ms", c.metadata_max_idle),
+        (
+            "partitioner.availability.timeout.ms",
+            c.partitioner_availability_timeout,
+        ),
+        ("reconnect.backoff.ms", c.reconnect_backoff),
+        ("reconnect.backoff.max.ms", c.reconnect_backoff_max),
+        ("connections.max.idle.ms", c.connections_max_idle),
+        (
+            "socket.connection.setup.timeout.ms",
+            c.socket_connection_setup_timeout,
+        ),
+    ];
+    for (key, d) in long_ms {
+        if ms(d) > i64::MAX as u128 {
+            return bad(key, ms(d).to_string(), "0..=9223372036854775807 (ms)");
+        }
+    }
+    if ms(c.metadata_max_idle) < 5000 {
+        return bad(
+            "metadata.max.idle.ms",
+            ms(c.metadata_max_idle).to_string(),
+            "at least 5000 (ms)",
+        );
+    }
+    let sizes = [
+        ("batch.size", c.batch_size, 0),
+        ("buffer.memory", c.buffer_memory, 1),
+        ("max.request.size", c.max_request_size, 1),
+        (
+            "max.in.flight.requests.per.connection",
+            c.max_in_flight_requests_per_connection,
+            1,
+        ),
+    ];
+    for (key, v, min) in sizes {
+        let max = if key == "buffer.memory" {
+            i64::MAX as usize
+        } else {
+            i32::MAX as usize
+        };
+        if v < min || v > max {
+            return bad(key, v.to_string(), &format!("{min}..={max}"));
+        }
+    }
+    if c.retries < 0 {
+        return bad("retries", c.retries.to_string(), "0..=2147483647");
+    }
+    Ok(())
+}
+
+/// Java's `postProcessAndValidateIdempotenceConfigs` and the timeout/backoff adjustments.
+fn cross_check(
+    c: &mut ProducerConfig,
+    idempotence: Option<bool>,
+    delivery_timeout_set: bool,
+) -> Result<(), ConfigError> {
+    let needed = c.linger + c.request_timeout;
+    if c.delivery_timeout < needed {
+        if delivery_timeout_set {
+            return Err(ConfigError::DeliveryTimeoutTooShort {
+                delivery_timeout_ms: ms(c.delivery_timeout),
+                linger_ms: ms(c.linger),
+                request_timeout_ms: ms(c.request_timeout),
+            });
+        }
+        c.warnings.push(ConfigWarning::DeliveryTimeoutRaised {
+            from_ms: ms(c.delivery_timeout),
+            to_ms: ms(needed),
+        });
+        c.delivery_timeout = needed;
+    }
+    if c.retry_backoff_max < c.retry_backoff {
+        c.warnings.push(ConfigWarning::BackoffMaxRaised {
+            key: "retry.backoff.max.ms",
+            from_ms: ms(c.retry_backoff_max),
+            to_ms: ms(c.retry_backoff),
+        });
+        c.retry_backoff_max = c.retry_backoff;
+    }
+    if c.reconnect_backoff_max < c.reconnect_backoff {
+        c.warnings.push(ConfigWarning::BackoffMaxRaised {
+            key: "reconnect.backoff.max.ms",
+            from_ms: ms(c.reconnect_backoff_max),
+            to_ms: ms(c.reconnect_backoff),
+        });
+        c.reconnect_backoff_max = c.reconnect_backoff;
+    }
+
+    let conflict: Option<(&'static str, String)> = if c.max_in_flight_requests_per_connection > 5 {
+        Some((
+            "max.in.flight.requests.per.connection",
+            c.max_in_flight_requests_per_connection.to_string(),
+        ))
+    } else if c.retries == 0 {
+        Some(("retries", "0".to_owned()))
+    } else if c.acks != Acks::All {
+        Some(("acks", c.acks.name().to_owned()))
+    } else {
+        None
+    };
+    c.enable_idempotence = match (idempotence, conflict) {
+        (Some(false), _) => false,
+        (Some(true), Some((key, value))) => {
+            return Err(ConfigError::IdempotenceConflict { key, value });
+        }
+        (Some(true) | None, None) => true,
+        (None, Some((key, value))) => {
+            c.warnings
+                .push(ConfigWarning::IdempotenceDisabled { key, value });
+            false
+        }
+    };
+    if c.transactional_id.is_some() && !c.enable_idempotence {
+        return Err(ConfigError::TransactionalIdRequiresIdempotence {
+            reason: match conflict_reason(idempotence, &c.warnings) {
+                Some(key) => format!("idempotence was disabled because of {key}"),
+                None => "enable.idempotence is false".to_owned(),
+            },
+        });
+    }
+    Ok(())
+}
+
+fn conflict_reason(explicit: Option<bool>, warnings: &[ConfigWarning]) -> Option<&'static str> {
+    if explicit.is_some() {
+        return None;
+    }
+    warnings.iter().find_map(|w| match w {
+        ConfigWarning::IdempotenceDisabled { key, .. } => Some(*key),
+        _ => None,
+    })
+}
