@@ -4,6 +4,30 @@
 //! [`ProducerConfig`]: the Java producer's settings and defaults, a typed builder and string
 //! properties (`set("linger.ms", "5")`), validated once, with Java's cross-checks, and mapped
 //! into the lower crates' configs.
+//!
+//! ```
+//! use std::time::Duration;
+//! use ferrokafka::{Acks, ConfigWarning, ProducerConfig};
+//!
+//! let typed = ProducerConfig::builder()
+//!     .bootstrap_servers("broker1:9092,broker2:9092")
+//!     .linger(Duration::from_millis(20))
+//!     .acks(Acks::Leader)
+//!     .build()?;
+//! let props = ProducerConfig::from_properties([
+//!     ("bootstrap.servers", "broker1:9092,broker2:9092"),
+//!     ("linger.ms", "20"),
+//!     ("acks", "1"),
+//! ])?;
+//! assert_eq!(typed, props);
+//! // `acks=1` without an explicit `enable.idempotence` turns idempotence off, as in Java.
+//! assert!(!typed.enable_idempotence);
+//! assert!(matches!(typed.warnings()[0], ConfigWarning::IdempotenceDisabled { key: "acks", .. }));
+//!
+//! let err = ProducerConfig::from_properties([("bootstrap.servers", "b:9092"), ("linger.msec", "5")]);
+//! assert!(err.unwrap_err().to_string().contains("did you mean `linger.ms`"));
+//! # Ok::<(), ferrokafka::ConfigError>(())
+//! ```
 
 #![forbid(unsafe_code)]
 
