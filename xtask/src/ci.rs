@@ -1,4 +1,4 @@
-//! `cargo xtask ci` and `cargo xtask bench`.
+//! `cargo xtask ci` and `cargo xtask bench micro`.
 
 use std::process::ExitCode;
 use std::time::{Duration, Instant};
@@ -107,13 +107,13 @@ pub(crate) fn run() -> Result<ExitCode> {
     })
 }
 
-/// `cargo xtask bench`: the criterion micro-benchmarks of every crate.
+/// `cargo xtask bench micro`: the criterion micro-benchmarks of every crate.
 pub(crate) fn bench() -> Result<ExitCode> {
     println!("running the criterion benchmarks of the workspace (cargo bench --workspace)");
     let ok = status(cargo().args(["bench", "--workspace"]))?;
     println!(
-        "\nthe end-to-end comparison with librdkafka (same broker, same records) lands with the \
-         producer in a later issue; until then only the per-layer micro-benchmarks above exist"
+        "\nthese are the per-layer micro-benchmarks; `cargo xtask bench` (without `micro`) runs \
+         the end-to-end comparison with librdkafka"
     );
     Ok(if ok {
         ExitCode::SUCCESS

@@ -5,9 +5,11 @@
 //! - `check-layering`: the crate dependency direction and the sans-IO rules.
 //! - `broker start [--port P] | stop | status`: a detached Tansu broker on loopback.
 //! - `fuzz [--seconds N] [TARGET...]`: run the cargo-fuzz targets for a while each.
-//! - `bench`: the criterion benchmarks.
+//! - `bench [options]`: ferrokafka vs librdkafka end to end on the mock cluster and Tansu;
+//!   `bench micro`: the criterion benchmarks.
 //! - `demo`: start a broker and show it.
 
+mod bench;
 mod broker;
 mod ci;
 mod fuzz;
@@ -28,7 +30,9 @@ commands:
   broker stop                 stop the broker started by `broker start`
   broker status               say whether that broker runs and where
   fuzz [--seconds N] [T...]   run each fuzz target (default: all) for N seconds (default 60) on nightly
-  bench                       run the criterion benchmarks of the workspace
+  bench [options]             ferrokafka vs librdkafka end to end on the mock cluster and Tansu
+                              (median of alternating runs; `cargo xtask bench --help` for options)
+  bench micro                 run the criterion benchmarks of the workspace
   demo                        start Tansu, show it, stop it
 ";
 
@@ -59,10 +63,7 @@ fn run(args: &[String]) -> Result<ExitCode> {
         }
         "broker" => broker::run(rest),
         "fuzz" => fuzz::run(rest),
-        "bench" => {
-            no_args(cmd, rest)?;
-            ci::bench()
-        }
+        "bench" => bench::run(rest),
         "demo" => {
             no_args(cmd, rest)?;
             broker::demo()

@@ -1,0 +1,419 @@
+//! End-to-end producer benchmark: one measurement per process.
+//!
+//! `cargo xtask bench` builds this crate in release, starts the brokers and runs the
+//! `bench-client` binary once per (broker, client, repetition), so each measurement's CPU time
+//! and peak RSS belong to one client alone. The `mock-cluster` binary hosts librdkafka's mock
+//! cluster in a process of its own, so the mock's CPU is not charged to the client either.
+//!
+//! Both clients get the same workload properties under the same names (`bootstrap.servers`,
+//! `acks`, `linger.ms`, `batch.size`, `compression.type`, `enable.idempotence` mean the same in
+//! librdkafka and in the Java producer whose configuration ferrokafka follows), the same keys and
+//! the same values, and must see every delivery acknowledged before the clock stops.
+
+// Record counts, byte counts and clock ticks stay far below 2^52.
+#![allow(clippy::cast_precision_loss)]
+
+pub mod rdk;
+
+#[cfg(feature = "ferrokafka-client")]
+pub mod ferro;
+
+use std::fmt::Write as _;
+use std::time::Duration;
+
+use anyhow::{Context, Result, bail, ensure};
+
+/// Which client a measurement runs.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Client {
+    Librdkafka,
+    Ferrokafka,
+}
+
+impl Client {
+    pub fn name(self) -> &'static str {
+        match self {
+            Client::Librdkafka => "librdkafka",
+            Client::Ferrokafka => "ferrokafka",
+        }
+    }
+
+    fn parse(s: &str) -> Result<Client> {
+        match s {
+            "librdkafka" => Ok(Client::Librdkafka),
+            "ferrokafka" => Ok(Client::Ferrokafka),
+            other => bail!("unknown client {other:?} (librdkafka or ferrokafka)"),
+        }
+    }
+}
+
+/// Whether this build can run the ferrokafka client.
+pub const FERROKAFKA_BUILT: bool = cfg!(feature = "ferrokafka-client");
+
+/// The exit code of `bench-client --client ferrokafka` in a build without the
+/// `ferrokafka-client` feature, so the orchestrator can tell "not built" from a failure.
+pub const EXIT_NOT_BUILT: u8 = 3;
+
+/// One measurement's parameters (the command line of `bench-client`).
+#[derive(Debug, Clone)]
+pub struct Params {
+    pub client: Client,
+    pub bootstrap: String,
+    pub topic: String,
+    pub records: u64,
+    pub key_size: usize,
+    pub value_size: usize,
+    pub acks: String,
+    pub linger_ms: u64,
+    pub batch_size: u64,
+    pub compression: String,
+    pub idempotence: bool,
+    /// ferrokafka only: how many delivery futures may be outstanding at once.
+    pub max_pending: usize,
+    /// How long the final flush may take.
+    pub flush_timeout: Duration,
+    /// Extra `key=value` properties, applied after the workload's.
+    pub extra: Vec<(String, String)>,
+}
+
+pub const USAGE: &str = "\
+usage: bench-client --client librdkafka|ferrokafka --bootstrap HOST:PORT --topic T [options]
+       bench-client --capabilities    (prints {\"clients\": [...]}: the clients this build runs)
+
+  --records N            records to produce (default 1000000)
+  --key-size N           key bytes, distinct per record (default 10)
+  --value-size N         value bytes (default 100)
+  --acks A               (default all)
+  --linger-ms N          (default 5)
+  --batch-size N         (default 1048576)
+  --compression C        none, gzip, snappy, lz4, zstd (default none)
+  --idempotence B        true or false (default true)
+  --max-pending N        ferrokafka: outstanding delivery futures (default 100000)
+  --flush-timeout-s N    (default 120)
+  -X key=value           extra client property (repeatable)
+
+Prints one JSON line: client, records, failures, seconds, cpu_user_s, cpu_sys_s, peak_rss_kib.
+";
+
+impl Params {
+    pub fn parse(args: &[String]) -> Result<Params> {
+        let mut client = None;
+        let mut bootstrap = None;
+        let mut topic = None;
+        let mut p = Params {
+            client: Client::Librdkafka,
+            bootstrap: String::new(),
+            topic: String::new(),
+            records: 1_000_000,
+            key_size: 10,
+            value_size: 100,
+            acks: "all".into(),
+            linger_ms: 5,
+            batch_size: 1_048_576,
+            compression: "none".into(),
+            idempotence: true,
+            max_pending: 100_000,
+            flush_timeout: Duration::from_secs(120),
+            extra: Vec::new(),
+        };
+        let mut it = args.iter();
+        while let Some(flag) = it.next() {
+            let mut value = || {
+                it.next()
+                    .cloned()
+                    .with_context(|| format!("{flag} needs a value"))
+            };
+            match flag.as_str() {
+                "--client" => client = Some(Client::parse(&value()?)?),
+                "--bootstrap" => bootstrap = Some(value()?),
+                "--topic" => topic = Some(value()?),
+                "--records" => p.records = number(flag, &value()?)?,
+                "--key-size" => p.key_size = number(flag, &value()?)?,
+                "--value-size" => p.value_size = number(flag, &value()?)?,
+                "--acks" => p.acks = value()?,
+                "--linger-ms" => p.linger_ms = number(flag, &value()?)?,
+                "--batch-size" => p.batch_size = number(flag, &value()?)?,
+                "--compression" => p.compression = value()?,
+                "--idempotence" => {
+                    p.idempotence = match value()?.as_str() {
+                        "true" => true,
+                        "false" => false,
+                        other => bail!("--idempotence takes true or false, got {other:?}"),
+                    }
+                }
+                "--max-pending" => p.max_pending = number(flag, &value()?)?,
+                "--flush-timeout-s" => {
+                    p.flush_timeout = Duration::from_secs(number(flag, &value()?)?);
+                }
+                "-X" => {
+                    let kv = value()?;
+                    let (k, v) = kv
+                        .split_once('=')
+                        .with_context(|| format!("-X takes key=value, got {kv:?}"))?;
+                    p.extra.push((k.to_string(), v.to_string()));
+                }
+                other => bail!("unknown argument {other:?}\n\n{USAGE}"),
+            }
+        }
+        p.client = client.context("--client is required")?;
+        p.bootstrap = bootstrap.context("--bootstrap is required")?;
+        p.topic = topic.context("--topic is required")?;
+        ensure!(p.records > 0, "--records must be positive");
+        ensure!(p.key_size > 0, "--key-size must be positive");
+        ensure!(p.max_pending > 0, "--max-pending must be positive");
+        Ok(p)
+    }
+
+    /// The client properties, identical for both clients: the workload's, then the `-X` ones.
+    pub fn properties(&self) -> Vec<(String, String)> {
+        let mut props: Vec<(String, String)> = [
+            ("bootstrap.servers", self.bootstrap.clone()),
+            ("acks", self.acks.clone()),
+            ("linger.ms", self.linger_ms.to_string()),
+            ("batch.size", self.batch_size.to_string()),
+            ("compression.type", self.compression.clone()),
+            ("enable.idempotence", self.idempotence.to_string()),
+        ]
+        .into_iter()
+        .map(|(k, v)| (k.to_string(), v))
+        .collect();
+        for (k, v) in &self.extra {
+            props.retain(|(pk, _)| pk != k);
+            props.push((k.clone(), v.clone()));
+        }
+        props
+    }
+}
+
+fn number<T: std::str::FromStr>(flag: &str, v: &str) -> Result<T> {
+    v.parse()
+        .map_err(|_| anyhow::anyhow!("{flag} takes a non-negative integer, got {v:?}"))
+}
+
+/// The records: keys distinct per record (the record's index in decimal, zero-padded to the
+/// key size, so keys hash over all partitions), values cycled from a pool of pseudo-random
+/// buffers (so compression, when asked for, has realistic rather than trivial input).
+#[derive(Debug)]
+pub struct Workload {
+    key_size: usize,
+    value_size: usize,
+    pool: Vec<u8>,
+}
+
+/// How many distinct values the pool holds.
+const POOL_VALUES: usize = 1024;
+
+impl Workload {
+    pub fn new(key_size: usize, value_size: usize) -> Workload {
+        let mut state = 0x9E37_79B9_7F4A_7C15_u64;
+        let pool = (0..POOL_VALUES * value_size)
+            .map(|_| {
+                // xorshift64*: cheap, deterministic, not compressible to nothing.
+                state ^= state >> 12;
+                state ^= state << 25;
+                state ^= state >> 27;
+                (state.wrapping_mul(0x2545_F491_4F6C_DD1D) >> 56) as u8
+            })
+            .collect();
+        Workload {
+            key_size,
+            value_size,
+            pool,
+        }
+    }
+
+    /// Writes record `i`'s key into `buf` (which must be `key_size` long).
+    pub fn key_into(&self, i: u64, buf: &mut [u8]) {
+        debug_assert_eq!(buf.len(), self.key_size);
+        let mut n = i;
+        for b in buf.iter_mut().rev() {
+            *b = b'0' + (n % 10) as u8;
+            n /= 10;
+        }
+    }
+
+    /// A zeroed key buffer of the right size.
+    pub fn key_buf(&self) -> Vec<u8> {
+        vec![0; self.key_size]
+    }
+
+    /// The value pool as one buffer, `POOL_VALUES` values back to back.
+    pub fn pool(&self) -> &[u8] {
+        &self.pool
+    }
+
+    /// Record `i`'s value as a range into [`Workload::pool`].
+    pub fn value_range(&self, i: u64) -> std::ops::Range<usize> {
+        let at = (i as usize % POOL_VALUES) * self.value_size;
+        at..at + self.value_size
+    }
+
+    pub fn value(&self, i: u64) -> &[u8] {
+        &self.pool[self.value_range(i)]
+    }
+}
+
+/// CPU time of this process so far, from `/proc/self/stat`.
+#[derive(Debug, Clone, Copy, Default)]
+pub struct Cpu {
+    pub user_s: f64,
+    pub sys_s: f64,
+}
+
+/// `USER_HZ`, the unit of `/proc/*/stat` times: 100 on every Linux architecture we run on
+/// (reading `sysconf(_SC_CLK_TCK)` would need `unsafe`).
+const USER_HZ: f64 = 100.0;
+
+impl Cpu {
+    pub fn now() -> Result<Cpu> {
+        let stat = std::fs::read_to_string("/proc/self/stat").context("read /proc/self/stat")?;
+        parse_stat(&stat)
+    }
+
+    pub fn since(self, earlier: Cpu) -> Cpu {
+        Cpu {
+            user_s: self.user_s - earlier.user_s,
+            sys_s: self.sys_s - earlier.sys_s,
+        }
+    }
+}
+
+/// Parses utime and stime out of a `/proc/PID/stat` line ("pid (comm) state ppid ...", where
+/// utime and stime are fields 14 and 15 counting from 1, and comm may contain spaces).
+fn parse_stat(stat: &str) -> Result<Cpu> {
+    let (_, rest) = stat
+        .rsplit_once(") ")
+        .context("malformed /proc/self/stat")?;
+    // `rest` starts at field 3 (state), so utime is its 12th field (index 11).
+    let fields: Vec<&str> = rest.split_ascii_whitespace().collect();
+    ensure!(fields.len() > 12, "short /proc/self/stat");
+    let ticks = |i: usize| -> Result<f64> {
+        let t: u64 = fields[i]
+            .parse()
+            .with_context(|| format!("bad /proc/self/stat field {:?}", fields[i]))?;
+        Ok(t as f64 / USER_HZ)
+    };
+    Ok(Cpu {
+        user_s: ticks(11)?,
+        sys_s: ticks(12)?,
+    })
+}
+
+/// Peak resident set size of this process in KiB (`VmHWM` in `/proc/self/status`).
+pub fn peak_rss_kib() -> Result<u64> {
+    let status = std::fs::read_to_string("/proc/self/status").context("read /proc/self/status")?;
+    parse_hwm(&status)
+}
+
+fn parse_hwm(status: &str) -> Result<u64> {
+    let line = status
+        .lines()
+        .find_map(|l| l.strip_prefix("VmHWM:"))
+        .context("no VmHWM in /proc/self/status")?;
+    let kib = line.trim().trim_end_matches("kB").trim();
+    kib.parse()
+        .with_context(|| format!("bad VmHWM value {line:?}"))
+}
+
+/// What one client did.
+#[derive(Debug, Clone, Default)]
+pub struct Outcome {
+    pub delivered: u64,
+    pub failures: u64,
+    pub first_error: Option<String>,
+}
+
+/// One measurement, printed as a JSON line.
+#[derive(Debug, Clone)]
+pub struct Report {
+    pub client: Client,
+    pub records: u64,
+    pub outcome: Outcome,
+    pub seconds: f64,
+    pub cpu: Cpu,
+    pub peak_rss_kib: u64,
+}
+
+impl Report {
+    pub fn to_json(&self) -> String {
+        let mut out = String::new();
+        let _ = write!(
+            out,
+            "{}",
+            serde_json::json!({
+                "client": self.client.name(),
+                "records": self.records,
+                "delivered": self.outcome.delivered,
+                "failures": self.outcome.failures,
+                "first_error": self.outcome.first_error,
+                "seconds": self.seconds,
+                "cpu_user_s": self.cpu.user_s,
+                "cpu_sys_s": self.cpu.sys_s,
+                "peak_rss_kib": self.peak_rss_kib,
+            })
+        );
+        out
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn args(s: &str) -> Vec<String> {
+        s.split_whitespace().map(str::to_string).collect()
+    }
+
+    #[test]
+    fn stat_fields_are_found_past_a_comm_with_spaces() {
+        let stat = "1234 (bench client) R 1 2 3 4 5 6 7 8 9 10 250 75 0 0 20 0 3 0";
+        let cpu = parse_stat(stat).unwrap();
+        assert_eq!(cpu.user_s, 2.5);
+        assert_eq!(cpu.sys_s, 0.75);
+        assert!(Cpu::now().unwrap().user_s >= 0.0);
+    }
+
+    #[test]
+    fn hwm_is_read_in_kib() {
+        assert_eq!(
+            parse_hwm("VmPeak:\t  100 kB\nVmHWM:\t    5120 kB\n").unwrap(),
+            5120
+        );
+        assert!(peak_rss_kib().unwrap() > 0);
+    }
+
+    #[test]
+    fn keys_are_distinct_decimal_and_values_come_from_the_pool() {
+        let w = Workload::new(10, 100);
+        let mut k = w.key_buf();
+        w.key_into(1_234_567, &mut k);
+        assert_eq!(&k, b"0001234567");
+        assert_eq!(w.value(3).len(), 100);
+        assert_ne!(w.value(3), w.value(4));
+        assert_eq!(w.value(3), w.value(3 + POOL_VALUES as u64));
+    }
+
+    #[test]
+    fn params_parse_and_give_both_clients_the_same_properties() {
+        let p = Params::parse(&args(
+            "--client ferrokafka --bootstrap b:1 --topic t --records 5 -X linger.ms=7 -X client.id=x",
+        ))
+        .unwrap();
+        assert_eq!(p.client, Client::Ferrokafka);
+        assert_eq!(p.records, 5);
+        let props = p.properties();
+        let get = |k: &str| {
+            props
+                .iter()
+                .find(|(pk, _)| pk == k)
+                .map(|(_, v)| v.as_str())
+        };
+        assert_eq!(get("linger.ms"), Some("7"));
+        assert_eq!(get("acks"), Some("all"));
+        assert_eq!(get("batch.size"), Some("1048576"));
+        assert_eq!(get("client.id"), Some("x"));
+        assert_eq!(props.iter().filter(|(k, _)| k == "linger.ms").count(), 1);
+        assert!(Params::parse(&args("--client kafka --bootstrap b --topic t")).is_err());
+        assert!(Params::parse(&args("--bootstrap b --topic t")).is_err());
+    }
+}

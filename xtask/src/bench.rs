@@ -1,0 +1,759 @@
+//! `cargo xtask bench`: ferrokafka against librdkafka, end to end, on the same brokers in the
+//! same run. `cargo xtask bench micro` runs the criterion micro-benchmarks instead.
+//!
+//! xtask links neither client: it builds the `ferrokafka-bench` crate in release and runs its
+//! `bench-client` binary once per measurement, so each measurement's CPU time (user + sys, from
+//! `/proc/self/stat`) and peak RSS (`VmHWM`) are one client's alone. Brokers:
+//!
+//! - `mock`: librdkafka's mock cluster, hosted by the `mock-cluster` binary in a process of its
+//!   own (its CPU is not charged to the client); one cluster for the whole series (the mock keeps
+//!   at most 5 MB per partition, so it does not fill up).
+//! - `tansu`: the Tansu broker from the test harness, a fresh one (in-memory storage) for every
+//!   measurement: it keeps every record in memory (about 125 bytes each), so a broker shared by
+//!   the series would grow by hundreds of MB per run and the later runs would meet a fuller one.
+//!
+//! For each broker the clients alternate (L F L F ...) `--runs` times; the table gives each
+//! metric's median and the ratio ferrokafka / librdkafka.
+
+// Record counts, byte counts and clock ticks stay far below 2^52.
+#![allow(clippy::cast_precision_loss)]
+
+use std::fmt::Write as _;
+use std::io::{BufRead, BufReader, Read};
+use std::path::PathBuf;
+use std::process::{Child, ChildStdin, Command, ExitCode, Stdio};
+use std::time::{Duration, Instant};
+
+use anyhow::{Context, Result, bail, ensure};
+use ferrokafka_tests::tansu::Tansu;
+use serde_json::Value;
+
+use crate::util::{cargo, take_option};
+
+const USAGE: &str = "\
+usage: cargo xtask bench [options]     ferrokafka vs librdkafka, end to end
+       cargo xtask bench micro         the criterion micro-benchmarks (cargo bench --workspace)
+
+options (the workload defaults are the spec's: 10-byte keys, 100-byte values, acks=all,
+linger.ms=5, batch.size=1048576, no compression):
+  --records N          records per measurement on the mock cluster (default 5000000)
+  --tansu-records N    records per measurement on Tansu (default 5000000)
+  --runs N             measurements per (broker, client), alternating clients (default 5)
+  --brokers LIST       comma-separated: mock, tansu (default mock,tansu)
+  --clients LIST       comma-separated: librdkafka, ferrokafka (default both)
+  --partitions N       partitions of the topic (default 6)
+  --mock-brokers N     brokers in the mock cluster (default 3)
+  --compression C      none, gzip, snappy, lz4, zstd (default none; librdkafka here has no zstd)
+  --idempotence B      true or false, the same for both clients (default true, Java's default
+                       with acks=all)
+  --timeout-s N        a measurement taking longer is killed and counted as failed (default 300)
+  -X key=value         extra property for both clients (repeatable)
+";
+
+const TOPIC: &str = "ferrokafka-bench";
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Broker {
+    Mock,
+    Tansu,
+}
+
+impl Broker {
+    fn name(self) -> &'static str {
+        match self {
+            Broker::Mock => "mock",
+            Broker::Tansu => "tansu",
+        }
+    }
+}
+
+#[derive(Debug, Clone)]
+struct Options {
+    mock_records: u64,
+    tansu_records: u64,
+    runs: usize,
+    brokers: Vec<Broker>,
+    clients: Vec<String>,
+    partitions: u32,
+    mock_brokers: u32,
+    compression: String,
+    idempotence: String,
+    timeout: Duration,
+    extra: Vec<String>,
+}
+
+fn parse_number<T: std::str::FromStr>(name: &str, v: Option<String>, default: T) -> Result<T> {
+    match v {
+        None => Ok(default),
+        Some(v) => v
+            .parse()
+            .map_err(|_| anyhow::anyhow!("{name} takes a number, got {v:?}")),
+    }
+}
+
+fn list(v: Option<String>, default: &str) -> Vec<String> {
+    v.as_deref()
+        .unwrap_or(default)
+        .split(',')
+        .map(str::trim)
+        .filter(|s| !s.is_empty())
+        .map(str::to_string)
+        .collect()
+}
+
+impl Options {
+    fn parse(args: &[String]) -> Result<Options> {
+        let mut args = args.to_vec();
+        let mut extra = Vec::new();
+        while let Some(kv) = take_option(&mut args, "-X")? {
+            ensure!(kv.contains('='), "-X takes key=value, got {kv:?}");
+            extra.push(kv);
+        }
+        let mock_records =
+            parse_number("--records", take_option(&mut args, "--records")?, 5_000_000)?;
+        let tansu_records = parse_number(
+            "--tansu-records",
+            take_option(&mut args, "--tansu-records")?,
+            5_000_000,
+        )?;
+        let runs = parse_number("--runs", take_option(&mut args, "--runs")?, 5)?;
+        let partitions = parse_number("--partitions", take_option(&mut args, "--partitions")?, 6)?;
+        let mock_brokers = parse_number(
+            "--mock-brokers",
+            take_option(&mut args, "--mock-brokers")?,
+            3,
+        )?;
+        let timeout = Duration::from_secs(parse_number(
+            "--timeout-s",
+            take_option(&mut args, "--timeout-s")?,
+            300,
+        )?);
+        let brokers = list(take_option(&mut args, "--brokers")?, "mock,tansu")
+            .iter()
+            .map(|b| match b.as_str() {
+                "mock" => Ok(Broker::Mock),
+                "tansu" => Ok(Broker::Tansu),
+                other => bail!("unknown broker {other:?} (mock or tansu)"),
+            })
+            .collect::<Result<Vec<_>>>()?;
+        let clients = list(
+            take_option(&mut args, "--clients")?,
+            "librdkafka,ferrokafka",
+        );
+        for c in &clients {
+            ensure!(
+                c == "librdkafka" || c == "ferrokafka",
+                "unknown client {c:?} (librdkafka or ferrokafka)"
+            );
+        }
+        let compression = take_option(&mut args, "--compression")?.unwrap_or_else(|| "none".into());
+        let idempotence = take_option(&mut args, "--idempotence")?.unwrap_or_else(|| "true".into());
+        ensure!(
+            idempotence == "true" || idempotence == "false",
+            "--idempotence takes true or false"
+        );
+        if !args.is_empty() {
+            bail!("unexpected arguments {args:?}\n\n{USAGE}");
+        }
+        ensure!(runs > 0, "--runs must be positive");
+        ensure!(
+            mock_records > 0 && tansu_records > 0,
+            "record counts must be positive"
+        );
+        ensure!(!brokers.is_empty() && !clients.is_empty(), "nothing to run");
+        Ok(Options {
+            mock_records,
+            tansu_records,
+            runs,
+            brokers,
+            clients,
+            partitions,
+            mock_brokers,
+            compression,
+            idempotence,
+            timeout,
+            extra,
+        })
+    }
+
+    fn records(&self, broker: Broker) -> u64 {
+        match broker {
+            Broker::Mock => self.mock_records,
+            Broker::Tansu => self.tansu_records,
+        }
+    }
+}
+
+pub(crate) fn run(args: &[String]) -> Result<ExitCode> {
+    match args.first().map(String::as_str) {
+        Some("micro") => {
+            crate::no_args("bench micro", &args[1..])?;
+            return crate::ci::bench();
+        }
+        Some("-h" | "--help" | "help") => {
+            print!("{USAGE}");
+            return Ok(ExitCode::SUCCESS);
+        }
+        _ => {}
+    }
+    let opts = Options::parse(args)?;
+    let bins = build()?;
+    let built = capabilities(&bins.client)?;
+    let mut notes = Vec::new();
+    let clients: Vec<String> = opts
+        .clients
+        .iter()
+        .filter(|c| {
+            let ok = built.contains(c);
+            if !ok {
+                notes.push(format!(
+                    "{c}: not in this build of ferrokafka-bench (its `ferrokafka-client` feature \
+                     is off until the facade's Producer lands), so only librdkafka was measured"
+                ));
+            }
+            ok
+        })
+        .cloned()
+        .collect();
+    ensure!(
+        !clients.is_empty(),
+        "no client to measure: {}",
+        notes.join("; ")
+    );
+
+    println!(
+        "ferrokafka-bench: {} on {}; {} measurements per (broker, client), alternating; \
+         keys 10 B, values 100 B, acks=all, linger.ms=5, batch.size=1048576, compression={}, \
+         enable.idempotence={}, {} partitions; {} CPUs",
+        clients.join(" vs "),
+        opts.brokers
+            .iter()
+            .map(|b| b.name())
+            .collect::<Vec<_>>()
+            .join(" and "),
+        opts.runs,
+        opts.compression,
+        opts.idempotence,
+        opts.partitions,
+        std::thread::available_parallelism().map_or(0, usize::from),
+    );
+    if let Some(load) = load_average() {
+        let cpus = std::thread::available_parallelism().map_or(1, usize::from);
+        if load > 0.5 * cpus as f64 {
+            println!(
+                "note: the 1-minute load average is {load:.2} on {cpus} CPUs: other processes \
+                 compete for the CPUs, so expect noisy figures"
+            );
+        }
+    }
+    let mut rows: Vec<Row> = Vec::new();
+    let mut failures = Vec::new();
+    for &broker in &opts.brokers {
+        let mut samples: Vec<(String, Vec<Sample>)> =
+            clients.iter().map(|c| (c.clone(), Vec::new())).collect();
+        let mut mock = match broker {
+            Broker::Mock => Some(MockCluster::start(&bins.mock, &opts)?),
+            Broker::Tansu => None,
+        };
+        for run in 1..=opts.runs {
+            for (client, got) in &mut samples {
+                // A fresh Tansu per measurement (see the module docs); the mock is shared.
+                let tansu = match broker {
+                    Broker::Tansu => {
+                        let t = Tansu::start().context("start Tansu")?;
+                        t.create_topic(TOPIC, opts.partitions)
+                            .context("create the Tansu topic")?;
+                        Some(t)
+                    }
+                    Broker::Mock => None,
+                };
+                let bootstrap = match (&mock, &tansu) {
+                    (Some(m), _) => m.bootstrap.clone(),
+                    (_, Some(t)) => t.bootstrap(),
+                    _ => unreachable!("one broker runs"),
+                };
+                let label = format!("{:<6} {client:<11} run {run}/{}", broker.name(), opts.runs);
+                match measure(&bins.client, client, &bootstrap, broker, &opts) {
+                    Ok(s) => {
+                        println!("{label}: {}", s.describe());
+                        got.push(s);
+                    }
+                    Err(e) => {
+                        println!("{label}: FAILED: {e:#}");
+                        failures.push(format!("{label}: {e:#}"));
+                    }
+                }
+                drop(tansu);
+            }
+        }
+        if let Some(m) = mock.take() {
+            m.stop();
+        }
+        rows.extend(
+            samples
+                .iter()
+                .filter(|(_, s)| !s.is_empty())
+                .map(|(client, s)| Row::median(broker, client, s)),
+        );
+    }
+    println!();
+    print!("{}", table(&rows, &opts));
+    for note in &notes {
+        println!("note: {note}");
+    }
+    if failures.is_empty() {
+        Ok(ExitCode::SUCCESS)
+    } else {
+        println!("\n{} measurement(s) failed:", failures.len());
+        for f in &failures {
+            println!("  {f}");
+        }
+        Ok(ExitCode::FAILURE)
+    }
+}
+
+/// The 1-minute load average (Linux `/proc/loadavg`).
+fn load_average() -> Option<f64> {
+    std::fs::read_to_string("/proc/loadavg")
+        .ok()?
+        .split_whitespace()
+        .next()?
+        .parse()
+        .ok()
+}
+
+/// The bench binaries, built in release.
+struct Bins {
+    client: PathBuf,
+    mock: PathBuf,
+}
+
+fn build() -> Result<Bins> {
+    println!("building ferrokafka-bench (release)");
+    let out = cargo()
+        .args([
+            "build",
+            "--release",
+            "--package",
+            "ferrokafka-bench",
+            "--bins",
+            "--message-format=json-render-diagnostics",
+        ])
+        .stderr(Stdio::inherit())
+        .output()
+        .context("cannot run cargo build")?;
+    ensure!(
+        out.status.success(),
+        "cargo build of ferrokafka-bench failed"
+    );
+    let mut client = None;
+    let mut mock = None;
+    for line in String::from_utf8_lossy(&out.stdout).lines() {
+        let Ok(msg) = serde_json::from_str::<Value>(line) else {
+            continue;
+        };
+        if msg["reason"] != "compiler-artifact" {
+            continue;
+        }
+        let Some(exe) = msg["executable"].as_str() else {
+            continue;
+        };
+        match msg["target"]["name"].as_str() {
+            Some("bench-client") => client = Some(PathBuf::from(exe)),
+            Some("mock-cluster") => mock = Some(PathBuf::from(exe)),
+            _ => {}
+        }
+    }
+    Ok(Bins {
+        client: client.context("cargo build reported no bench-client executable")?,
+        mock: mock.context("cargo build reported no mock-cluster executable")?,
+    })
+}
+
+/// The clients this build of `bench-client` can run.
+fn capabilities(client: &PathBuf) -> Result<Vec<String>> {
+    let out = Command::new(client)
+        .arg("--capabilities")
+        .output()
+        .with_context(|| format!("run {}", client.display()))?;
+    ensure!(out.status.success(), "bench-client --capabilities failed");
+    let v: Value = serde_json::from_slice(&out.stdout).context("bench-client --capabilities")?;
+    Ok(v["clients"]
+        .as_array()
+        .into_iter()
+        .flatten()
+        .filter_map(Value::as_str)
+        .map(str::to_string)
+        .collect())
+}
+
+/// The `mock-cluster` child; closing its stdin stops it.
+struct MockCluster {
+    child: Child,
+    stdin: Option<ChildStdin>,
+    bootstrap: String,
+}
+
+impl MockCluster {
+    fn start(bin: &PathBuf, opts: &Options) -> Result<MockCluster> {
+        let mut child = Command::new(bin)
+            .args(["--brokers", &opts.mock_brokers.to_string()])
+            .args(["--partitions", &opts.partitions.to_string()])
+            .args(["--topic", TOPIC])
+            .stdin(Stdio::piped())
+            .stdout(Stdio::piped())
+            .stderr(Stdio::inherit())
+            .spawn()
+            .with_context(|| format!("spawn {}", bin.display()))?;
+        let stdin = child.stdin.take();
+        let mut line = String::new();
+        let stdout = child.stdout.take().context("mock-cluster stdout")?;
+        BufReader::new(stdout)
+            .read_line(&mut line)
+            .context("read the mock cluster's bootstrap servers")?;
+        let bootstrap = line.trim().to_string();
+        if bootstrap.is_empty() {
+            let _ = child.kill();
+            let status = child.wait()?;
+            bail!("mock-cluster exited ({status}) without printing its bootstrap servers");
+        }
+        Ok(MockCluster {
+            child,
+            stdin,
+            bootstrap,
+        })
+    }
+
+    fn stop(mut self) {
+        drop(self.stdin.take());
+        let deadline = Instant::now() + Duration::from_secs(10);
+        while Instant::now() < deadline {
+            if let Ok(Some(_)) = self.child.try_wait() {
+                return;
+            }
+            std::thread::sleep(Duration::from_millis(50));
+        }
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+}
+
+impl Drop for MockCluster {
+    fn drop(&mut self) {
+        if self.stdin.is_some() {
+            let _ = self.child.kill();
+            let _ = self.child.wait();
+        }
+    }
+}
+
+/// One measurement, as `bench-client` reported it.
+#[derive(Debug, Clone, Copy)]
+struct Sample {
+    records: u64,
+    seconds: f64,
+    cpu_s: f64,
+    peak_rss_kib: u64,
+}
+
+/// Key plus value bytes per record: what "MB/s" counts.
+const RECORD_BYTES: f64 = 110.0;
+
+impl Sample {
+    fn records_per_s(&self) -> f64 {
+        self.records as f64 / self.seconds
+    }
+
+    fn mb_per_s(&self) -> f64 {
+        self.records_per_s() * RECORD_BYTES / 1e6
+    }
+
+    fn cpu_per_million(&self) -> f64 {
+        self.cpu_s / (self.records as f64 / 1e6)
+    }
+
+    fn rss_mib(&self) -> f64 {
+        self.peak_rss_kib as f64 / 1024.0
+    }
+
+    fn describe(&self) -> String {
+        format!(
+            "{} rec/s, {:.1} MB/s, {:.2} CPU s per M records, peak RSS {:.1} MiB ({:.2} s)",
+            thousands(self.records_per_s()),
+            self.mb_per_s(),
+            self.cpu_per_million(),
+            self.rss_mib(),
+            self.seconds
+        )
+    }
+}
+
+fn measure(
+    bin: &PathBuf,
+    client: &str,
+    bootstrap: &str,
+    broker: Broker,
+    opts: &Options,
+) -> Result<Sample> {
+    let records = opts.records(broker);
+    let mut cmd = Command::new(bin);
+    cmd.args(["--client", client])
+        .args(["--bootstrap", bootstrap])
+        .args(["--topic", TOPIC])
+        .args(["--records", &records.to_string()])
+        .args(["--key-size", "10", "--value-size", "100"])
+        .args([
+            "--acks",
+            "all",
+            "--linger-ms",
+            "5",
+            "--batch-size",
+            "1048576",
+        ])
+        .args(["--compression", &opts.compression])
+        .args(["--idempotence", &opts.idempotence]);
+    for kv in &opts.extra {
+        cmd.args(["-X", kv]);
+    }
+    let (status, stdout, stderr) = run_with_timeout(&mut cmd, opts.timeout)?;
+    let Some(status) = status else {
+        bail!(
+            "killed after {} s; stderr: {}",
+            opts.timeout.as_secs(),
+            stderr.trim()
+        );
+    };
+    ensure!(
+        status.success(),
+        "bench-client exited with {status}: {}",
+        stderr.trim()
+    );
+    let v: Value = serde_json::from_str(stdout.trim())
+        .with_context(|| format!("bench-client printed {stdout:?}"))?;
+    let num = |k: &str| {
+        v[k].as_f64()
+            .with_context(|| format!("bench-client output lacks {k}: {v}"))
+    };
+    let delivered = num("delivered")? as u64;
+    let failed = num("failures")? as u64;
+    ensure!(
+        failed == 0 && delivered == records,
+        "{delivered} of {records} records delivered, {failed} failed (first error: {})",
+        v["first_error"]
+    );
+    Ok(Sample {
+        records,
+        seconds: num("seconds")?,
+        cpu_s: num("cpu_user_s")? + num("cpu_sys_s")?,
+        peak_rss_kib: num("peak_rss_kib")? as u64,
+    })
+}
+
+/// Runs `cmd`, collecting its stdout and stderr; `None` status when it was killed at `timeout`.
+fn run_with_timeout(
+    cmd: &mut Command,
+    timeout: Duration,
+) -> Result<(Option<std::process::ExitStatus>, String, String)> {
+    let mut child = cmd
+        .stdin(Stdio::null())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .with_context(|| format!("spawn {cmd:?}"))?;
+    let drain = |r: Option<Box<dyn Read + Send>>| {
+        std::thread::spawn(move || {
+            let mut s = String::new();
+            if let Some(mut r) = r {
+                let _ = r.read_to_string(&mut s);
+            }
+            s
+        })
+    };
+    let out = drain(
+        child
+            .stdout
+            .take()
+            .map(|s| Box::new(s) as Box<dyn Read + Send>),
+    );
+    let err = drain(
+        child
+            .stderr
+            .take()
+            .map(|s| Box::new(s) as Box<dyn Read + Send>),
+    );
+    let deadline = Instant::now() + timeout;
+    let status = loop {
+        if let Some(st) = child.try_wait()? {
+            break Some(st);
+        }
+        if Instant::now() >= deadline {
+            let _ = child.kill();
+            let _ = child.wait();
+            break None;
+        }
+        std::thread::sleep(Duration::from_millis(20));
+    };
+    let stdout = out.join().unwrap_or_default();
+    let stderr = err.join().unwrap_or_default();
+    Ok((status, stdout, stderr))
+}
+
+/// One line of the table: a client's medians on a broker.
+#[derive(Debug, Clone)]
+struct Row {
+    broker: Broker,
+    client: String,
+    runs: usize,
+    records_per_s: f64,
+    mb_per_s: f64,
+    cpu_per_million: f64,
+    rss_mib: f64,
+}
+
+fn median(mut xs: Vec<f64>) -> f64 {
+    xs.sort_by(f64::total_cmp);
+    let n = xs.len();
+    if n == 0 {
+        f64::NAN
+    } else if n % 2 == 1 {
+        xs[n / 2]
+    } else {
+        f64::midpoint(xs[n / 2 - 1], xs[n / 2])
+    }
+}
+
+impl Row {
+    fn median(broker: Broker, client: &str, samples: &[Sample]) -> Row {
+        let m = |f: fn(&Sample) -> f64| median(samples.iter().map(f).collect());
+        Row {
+            broker,
+            client: client.to_string(),
+            runs: samples.len(),
+            records_per_s: m(Sample::records_per_s),
+            mb_per_s: m(Sample::mb_per_s),
+            cpu_per_million: m(Sample::cpu_per_million),
+            rss_mib: m(Sample::rss_mib),
+        }
+    }
+}
+
+/// `1234567.8` as `1,234,568`.
+fn thousands(x: f64) -> String {
+    let digits = format!("{:.0}", x.max(0.0));
+    let mut out = String::new();
+    for (i, c) in digits.chars().enumerate() {
+        if i > 0 && (digits.len() - i) % 3 == 0 {
+            out.push(',');
+        }
+        out.push(c);
+    }
+    out
+}
+
+fn table(rows: &[Row], opts: &Options) -> String {
+    let mut out = String::new();
+    let _ = writeln!(
+        out,
+        "medians; MB = 10^6 bytes of key+value; CPU = user+sys of the client process per \
+         million records (lower is better); RSS = peak resident set (lower is better)"
+    );
+    let _ = writeln!(
+        out,
+        "{:<6} {:<22} {:>9} {:>5} {:>12} {:>8} {:>14} {:>13}",
+        "broker", "client", "records", "runs", "records/s", "MB/s", "CPU s/M rec", "peak RSS MiB"
+    );
+    for &broker in &opts.brokers {
+        let of = |c: &str| rows.iter().find(|r| r.broker == broker && r.client == c);
+        for r in rows.iter().filter(|r| r.broker == broker) {
+            let _ = writeln!(
+                out,
+                "{:<6} {:<22} {:>9} {:>5} {:>12} {:>8.1} {:>14.3} {:>13.1}",
+                broker.name(),
+                r.client,
+                thousands(opts.records(broker) as f64),
+                r.runs,
+                thousands(r.records_per_s),
+                r.mb_per_s,
+                r.cpu_per_million,
+                r.rss_mib
+            );
+        }
+        if let (Some(f), Some(l)) = (of("ferrokafka"), of("librdkafka")) {
+            let _ = writeln!(
+                out,
+                "{:<6} {:<22} {:>9} {:>5} {:>11.2}x {:>7.2}x {:>13.2}x {:>12.2}x",
+                broker.name(),
+                "ferrokafka/librdkafka",
+                "",
+                "",
+                f.records_per_s / l.records_per_s,
+                f.mb_per_s / l.mb_per_s,
+                f.cpu_per_million / l.cpu_per_million,
+                f.rss_mib / l.rss_mib
+            );
+        }
+    }
+    out
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn args(s: &str) -> Vec<String> {
+        s.split_whitespace().map(str::to_string).collect()
+    }
+
+    #[test]
+    fn options_default_to_the_spec_workload_and_take_overrides() {
+        let o = Options::parse(&[]).unwrap();
+        assert_eq!(o.mock_records, 5_000_000);
+        assert_eq!(o.runs, 5);
+        assert_eq!(o.brokers, vec![Broker::Mock, Broker::Tansu]);
+        assert_eq!(o.clients, vec!["librdkafka", "ferrokafka"]);
+        assert_eq!(o.compression, "none");
+        let o = Options::parse(&args(
+            "--records 10 --brokers tansu --runs 1 -X a=b -X c=d --compression lz4",
+        ))
+        .unwrap();
+        assert_eq!(o.mock_records, 10);
+        assert_eq!(o.brokers, vec![Broker::Tansu]);
+        assert_eq!(o.extra, vec!["a=b", "c=d"]);
+        assert_eq!(o.compression, "lz4");
+        assert!(Options::parse(&args("--brokers kafka")).is_err());
+        assert!(Options::parse(&args("--clients java")).is_err());
+        assert!(Options::parse(&args("--runs 0")).is_err());
+        assert!(Options::parse(&args("stray")).is_err());
+        assert!(Options::parse(&args("-X novalue")).is_err());
+    }
+
+    #[test]
+    fn medians_and_thousands() {
+        assert_eq!(median(vec![3.0, 1.0, 2.0]), 2.0);
+        assert_eq!(median(vec![4.0, 1.0, 2.0, 3.0]), 2.5);
+        assert!(median(Vec::new()).is_nan());
+        assert_eq!(thousands(1_234_567.4), "1,234,567");
+        assert_eq!(thousands(999.0), "999");
+        assert_eq!(thousands(1000.0), "1,000");
+    }
+
+    #[test]
+    fn the_table_has_a_ratio_line_only_when_both_clients_ran() {
+        let opts = Options::parse(&args("--brokers mock --records 1000000")).unwrap();
+        let s = |seconds, cpu_s, kib| Sample {
+            records: 1_000_000,
+            seconds,
+            cpu_s,
+            peak_rss_kib: kib,
+        };
+        let l = Row::median(Broker::Mock, "librdkafka", &[s(1.0, 1.0, 40 * 1024)]);
+        let t = table(std::slice::from_ref(&l), &opts);
+        assert!(t.contains("1,000,000"), "{t}");
+        assert!(!t.contains("ferrokafka/librdkafka"), "{t}");
+        let f = Row::median(Broker::Mock, "ferrokafka", &[s(0.5, 0.5, 20 * 1024)]);
+        let t = table(&[l, f], &opts);
+        assert!(t.contains("ferrokafka/librdkafka"), "{t}");
+        assert!(t.contains("2.00x"), "{t}");
+        assert!(t.contains("0.50x"), "{t}");
+    }
+}
