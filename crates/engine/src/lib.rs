@@ -1,5 +1,52 @@
-//! Sans-IO producer core (the sender) of ferrokafka.
+//! The sans-IO producer core of ferrokafka: the *sender*.
 //!
-//! Not implemented yet: this crate is a placeholder that later issues fill.
+//! [`Engine`] composes the metadata policy, the partitioner, the record accumulator and the
+//! idempotence state of the lower crates into the loop the Java client runs in its `Sender`
+//! thread, without doing any I/O itself. It never opens a socket, never reads a clock, never
+//! sleeps: the driver (the `ferrokafka` facade's tokio task, or a test) feeds it inputs and
+//! performs the I/O it asks for.
+//!
+//! # Driving it
+//!
+//! ```text
+//! loop {
+//!     while let Some(io) = engine.poll_io(now) { perform io }   // Connect / Send / Close
+//!     while let Some(ev) = engine.poll_event() { resolve futures } // Delivered / Failed / Split
+//!     wait for: a frame (handle_frame), a connection result (handle_connected /
+//!               handle_disconnect), an append that woke the sender, or poll_timeout()
+//!               (handle_timeout)
+//! }
+//! ```
+//!
+//! On every connection the engine first negotiates versions with ApiVersions (falling back as
+//! KIP-511 describes), then uses it for Metadata (v1+, least-loaded connection), InitProducerId
+//! (idempotence) and Produce (to partition leaders). A request unanswered after
+//! `request.timeout.ms` drops its connection; the batches in it are retried like any retriable
+//! error: back at the head of their partition after `retry.backoff.ms` (exponential up to
+//! `retry.backoff.max.ms`), until `retries` or `delivery.timeout.ms` runs out. Stale-metadata
+//! errors and disconnects request a metadata refresh; KIP-951 leader hints are applied at once.
+//! `MESSAGE_TOO_LARGE` splits a batch. With `acks=0` a batch is delivered when its request is
+//! queued for writing, without an offset. Produce v6+ `throttle_time_ms` mutes the connection
+//! (KIP-219).
+//!
+//! Idempotence: an InitProducerId before the first drain; batches are stamped with producer
+//! id, epoch and sequence at drain (retries keep their stamp); a batch failing for good bumps
+//! the epoch locally and renumbers the partition's in-flight batches (KIP-360).
+//!
+//! The tests in `tests/` drive the engine in one thread against a scripted broker with a
+//! simulated clock.
 
 #![forbid(unsafe_code)]
+#![warn(missing_docs)]
+
+mod config;
+mod engine;
+mod event;
+mod metrics;
+
+pub use config::EngineConfig;
+pub use engine::{Appended, Engine, OutgoingRecord, SendError};
+pub use event::{ConnId, DeliveryError, Event, Io};
+pub use metrics::Counters;
+
+pub use ferrokafka_accumulator::{BatchId, SplitOutcome, SplitPart, TopicPartition};

@@ -32,5 +32,17 @@
 #![forbid(unsafe_code)]
 
 pub mod config;
+mod driver;
+mod error;
+mod metrics;
+mod producer;
+mod record;
+pub mod serialize;
 
 pub use config::{Acks, ConfigError, ConfigWarning, ProducerConfig, ProducerConfigBuilder};
+pub use error::ProduceError;
+pub use ferrokafka_engine::{DeliveryError, SendError};
+pub use ferrokafka_records::{CompressionType, Header};
+pub use metrics::Metrics;
+pub use producer::Producer;
+pub use record::{Callback, DeliveryFuture, ProducerRecord, RecordMetadata};

@@ -1,0 +1,65 @@
+//! What the engine needs to know beyond the accumulator's and the metadata policy's settings.
+
+use std::time::Duration;
+
+use ferrokafka_accumulator::AccumulatorConfig;
+use ferrokafka_metadata::{BrokerAddress, MetadataConfig};
+
+/// The sender's settings (Java names in the field docs). The facade builds this from its
+/// validated `ProducerConfig`; the engine trusts it.
+#[derive(Debug, Clone)]
+#[non_exhaustive]
+pub struct EngineConfig {
+    /// `bootstrap.servers`, parsed.
+    pub bootstrap: Vec<BrokerAddress>,
+    /// `client.id`, sent in every request header.
+    pub client_id: String,
+    /// `acks`: 0, 1 or -1 (all).
+    pub acks: i16,
+    /// `request.timeout.ms`: how long a request may stay unanswered before its connection is
+    /// dropped and its batches retried; also the Produce request's broker-side timeout.
+    pub request_timeout: Duration,
+    /// `retries`: resends of a batch after a retriable error (bounded by `delivery.timeout.ms`
+    /// anyway).
+    pub retries: u32,
+    /// `max.in.flight.requests.per.connection`: unanswered requests per broker connection.
+    pub max_in_flight_per_connection: usize,
+    /// `reconnect.backoff.ms`.
+    pub reconnect_backoff: Duration,
+    /// `reconnect.backoff.max.ms`.
+    pub reconnect_backoff_max: Duration,
+    /// `socket.connection.setup.timeout.ms`.
+    pub connection_setup_timeout: Duration,
+    /// `enable.idempotence`.
+    pub idempotence: bool,
+    /// `transaction.timeout.ms` (sent in InitProducerId).
+    pub transaction_timeout: Duration,
+    /// `max.block.ms`: how long `send` may wait for metadata or buffer memory.
+    pub max_block: Duration,
+    /// The accumulator's settings (`batch.size`, `linger.ms`, `buffer.memory`, ...).
+    pub accumulator: AccumulatorConfig,
+    /// The metadata policy's settings.
+    pub metadata: MetadataConfig,
+}
+
+impl EngineConfig {
+    /// Java defaults around the given bootstrap list.
+    pub fn new(bootstrap: Vec<BrokerAddress>) -> Self {
+        Self {
+            bootstrap,
+            client_id: "ferrokafka".to_owned(),
+            acks: -1,
+            request_timeout: Duration::from_secs(30),
+            retries: i32::MAX as u32,
+            max_in_flight_per_connection: 5,
+            reconnect_backoff: Duration::from_millis(50),
+            reconnect_backoff_max: Duration::from_secs(1),
+            connection_setup_timeout: Duration::from_secs(10),
+            idempotence: false,
+            transaction_timeout: Duration::from_secs(60),
+            max_block: Duration::from_secs(60),
+            accumulator: AccumulatorConfig::default(),
+            metadata: MetadataConfig::default(),
+        }
+    }
+}

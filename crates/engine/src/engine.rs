@@ -1,0 +1,1459 @@
+//! The sender: connections, negotiation, Produce assembly, response routing, retries.
+
+use std::collections::{BTreeMap, HashMap, HashSet, VecDeque};
+use std::time::{Duration, Instant};
+
+use bytes::BytesMut;
+use ferrokafka_accumulator::{
+    AppendError, BatchId, DrainedBatch, FailReason, FailedBatch, RecordAccumulator, StampRequest,
+    TopicPartition,
+};
+use ferrokafka_metadata::{Metadata, MetadataError};
+use ferrokafka_partition::{Appended as PartitionAppended, Partitioner, Partitions};
+use ferrokafka_records::{Header, ProducerStamp};
+use ferrokafka_txn::{ProducerIdAndEpoch, Stamp, TransactionManager};
+use ferrokafka_wire::frame::{Correlator, encode_request};
+use ferrokafka_wire::message::Message;
+use ferrokafka_wire::messages::produce::{
+    PartitionProduceData, PartitionProduceResponse, TopicProduceData,
+};
+use ferrokafka_wire::messages::{
+    ApiVersionsRequest, ApiVersionsResponse, InitProducerIdRequest, MetadataRequest,
+    ProduceRequest, ProduceResponse, RequestBody, ResponseBody, SUPPORTED_APIS,
+};
+use ferrokafka_wire::negotiate::{Negotiated, NegotiationError};
+use ferrokafka_wire::{ApiKey, ErrorCode};
+
+use crate::config::EngineConfig;
+use crate::event::{ConnId, DeliveryError, Event, Io};
+use crate::metrics::Counters;
+
+/// Produce is capped at v11 until transactions v2 (KIP-890) is wired: v12 promises implicit
+/// partition registration, and v13 needs topic ids.
+const PRODUCE_VERSION_CAP: i16 = 11;
+
+/// A record handed to [`Engine::append`]. Key and value are already serialized.
+#[derive(Debug, Clone, Copy)]
+pub struct OutgoingRecord<'a> {
+    /// Topic.
+    pub topic: &'a str,
+    /// Explicit partition; `None` lets the partitioner choose.
+    pub partition: Option<i32>,
+    /// Key bytes.
+    pub key: Option<&'a [u8]>,
+    /// Value bytes.
+    pub value: Option<&'a [u8]>,
+    /// Headers, in order.
+    pub headers: &'a [Header],
+    /// Create time in milliseconds since the epoch (the engine has no clock).
+    pub timestamp: i64,
+}
+
+/// Where an appended record went.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[non_exhaustive]
+pub struct Appended {
+    /// Its batch: delivery events name it.
+    pub batch: BatchId,
+    /// Its index in the batch (offset = base offset + index).
+    pub index: i32,
+    /// The chosen partition.
+    pub partition: i32,
+    /// Whether the sender has new work (a batch became full or a new one started): the
+    /// driver should pump the engine soon.
+    pub wake_sender: bool,
+}
+
+/// Why [`Engine::append`] did not take a record.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[non_exhaustive]
+pub enum SendError {
+    /// The topic's metadata is not known yet; it has been requested. Retry after the engine
+    /// progressed, and ask [`Engine::check_topic`] whether to keep waiting.
+    #[error("metadata for topic `{0}` not available yet")]
+    TopicPending(String),
+    /// `buffer.memory` is exhausted; retry after deliveries freed memory, up to `max.block.ms`.
+    #[error("buffer.memory exhausted")]
+    WouldBlock,
+    /// The record can never be sent.
+    #[error(
+        "record of {size} bytes is larger than {setting} = {limit}; it was not sent (RecordTooLargeException)"
+    )]
+    RecordTooLarge {
+        /// Upper bound of the record's size in a batch of its own.
+        size: usize,
+        /// The limit.
+        limit: usize,
+        /// The setting.
+        setting: &'static str,
+    },
+    /// The producer is closing.
+    #[error("producer is closed")]
+    Closed,
+    /// The explicit partition does not exist, or the partitioner failed.
+    #[error(transparent)]
+    Partition(#[from] ferrokafka_partition::Error),
+    /// The record itself is invalid (e.g. a timestamp below -1).
+    #[error("invalid record: {0}")]
+    InvalidRecord(String),
+    /// Waiting for the topic's metadata failed (not available within `max.block.ms`, or a
+    /// non-retriable topic error such as authorization).
+    #[error(transparent)]
+    Metadata(#[from] MetadataError),
+    /// The idempotent producer is in a fatal state.
+    #[error("idempotent producer failed: {0}")]
+    Fatal(String),
+}
+
+#[derive(Debug)]
+enum ConnState {
+    Connecting,
+    Negotiating,
+    Ready(Box<Versions>),
+}
+
+#[derive(Debug)]
+struct Versions {
+    produce: Result<i16, NegotiationError>,
+    metadata: Result<i16, NegotiationError>,
+    init_producer_id: Result<i16, NegotiationError>,
+}
+
+#[derive(Debug)]
+struct Conn {
+    node: i32,
+    state: ConnState,
+    correlator: Correlator<Pending>,
+    /// Send times of the requests awaiting an answer, oldest first (parallel to the
+    /// correlator's queue).
+    sent_at: VecDeque<Instant>,
+    opened_at: Instant,
+    throttled_until: Option<Instant>,
+}
+
+impl Conn {
+    fn in_flight(&self) -> usize {
+        self.correlator.in_flight()
+    }
+    fn is_ready(&self) -> bool {
+        matches!(self.state, ConnState::Ready(_))
+    }
+}
+
+#[derive(Debug)]
+enum Pending {
+    ApiVersions { version: i16 },
+    Metadata,
+    InitProducerId,
+    Produce(Vec<SentBatch>),
+}
+
+#[derive(Debug, Clone)]
+struct SentBatch {
+    id: BatchId,
+    tp: TopicPartition,
+    record_count: i32,
+    attempts: u32,
+    stamp: ProducerStamp,
+}
+
+#[derive(Debug, Default)]
+struct Node {
+    conn: Option<ConnId>,
+    failures: u32,
+    retry_at: Option<Instant>,
+}
+
+#[derive(Debug, Default)]
+struct TopicCache {
+    count: u32,
+    available: Vec<i32>,
+}
+
+/// The sans-IO producer core.
+///
+/// Inputs: [`append`](Self::append), [`begin_flush`](Self::begin_flush),
+/// [`close`](Self::close), [`abort`](Self::abort) (commands);
+/// [`handle_connected`](Self::handle_connected), [`handle_frame`](Self::handle_frame),
+/// [`handle_disconnect`](Self::handle_disconnect), [`handle_timeout`](Self::handle_timeout)
+/// (I/O results). Outputs: [`poll_io`](Self::poll_io), [`poll_event`](Self::poll_event),
+/// [`poll_timeout`](Self::poll_timeout). Time is always an argument.
+pub struct Engine {
+    config: EngineConfig,
+    acc: RecordAccumulator,
+    metadata: Metadata,
+    partitioner: Box<dyn Partitioner>,
+    topics: HashMap<String, TopicCache>,
+    cluster_generation: u64,
+    nodes: BTreeMap<i32, Node>,
+    conns: HashMap<ConnId, Conn>,
+    next_conn: u64,
+    io: VecDeque<Io>,
+    events: VecDeque<Event>,
+    idem: Option<TransactionManager<TopicPartition>>,
+    init_in_flight: bool,
+    fatal: Option<String>,
+    rewrites: HashMap<(TopicPartition, i32), Stamp>,
+    last_error: HashMap<BatchId, ErrorCode>,
+    flushes: HashMap<u64, HashSet<BatchId>>,
+    next_flush: u64,
+    counters: Counters,
+    next_wake: Option<Instant>,
+    dirty: bool,
+    bootstrap_cursor: usize,
+}
+
+impl std::fmt::Debug for Engine {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Engine")
+            .field("conns", &self.conns.len())
+            .field("nodes", &self.nodes.len())
+            .field("pending_io", &self.io.len())
+            .field("pending_events", &self.events.len())
+            .finish_non_exhaustive()
+    }
+}
+
+impl Engine {
+    /// A new engine. Nothing happens until the first `poll_io`, which connects to a bootstrap
+    /// broker.
+    pub fn new(
+        config: EngineConfig,
+        partitioner: Box<dyn Partitioner>,
+        now: Instant,
+    ) -> Result<Self, String> {
+        if config.bootstrap.is_empty() {
+            return Err("bootstrap.servers lists no broker".to_owned());
+        }
+        let acc = RecordAccumulator::new(config.accumulator.clone()).map_err(|e| e.to_string())?;
+        let metadata = Metadata::new(config.metadata.clone(), now);
+        let idem = if config.idempotence {
+            let mut m = TransactionManager::new(
+                false,
+                config.accumulator.max_in_flight_per_partition.min(5),
+            )
+            .map_err(|e| e.to_string())?;
+            m.start_idempotent_init().map_err(|e| e.to_string())?;
+            Some(m)
+        } else {
+            None
+        };
+        let counters = Counters {
+            buffer_total_bytes: config.accumulator.buffer_memory as u64,
+            buffer_available_bytes: config.accumulator.buffer_memory as u64,
+            ..Counters::default()
+        };
+        let mut nodes = BTreeMap::new();
+        for i in 0..config.bootstrap.len() {
+            nodes.insert(bootstrap_node(i), Node::default());
+        }
+        Ok(Self {
+            config,
+            acc,
+            metadata,
+            partitioner,
+            topics: HashMap::new(),
+            cluster_generation: 0,
+            nodes,
+            conns: HashMap::new(),
+            next_conn: 0,
+            io: VecDeque::new(),
+            events: VecDeque::new(),
+            idem,
+            init_in_flight: false,
+            fatal: None,
+            rewrites: HashMap::new(),
+            last_error: HashMap::new(),
+            flushes: HashMap::new(),
+            next_flush: 0,
+            counters,
+            next_wake: None,
+            dirty: true,
+            bootstrap_cursor: 0,
+        })
+    }
+
+    /// The configuration.
+    pub fn config(&self) -> &EngineConfig {
+        &self.config
+    }
+
+    /// The metadata policy and cluster model.
+    pub fn metadata(&self) -> &Metadata {
+        &self.metadata
+    }
+
+    /// Counters for the metrics.
+    pub fn counters(&self) -> Counters {
+        let mut c = self.counters.clone();
+        c.buffer_available_bytes = self
+            .config
+            .accumulator
+            .buffer_memory
+            .saturating_sub(self.acc.memory_used()) as u64;
+        c
+    }
+
+    /// The producer id and epoch in use (idempotence), if any.
+    pub fn producer_id(&self) -> Option<ProducerIdAndEpoch> {
+        self.idem
+            .as_ref()
+            .map(TransactionManager::producer)
+            .filter(|p| p.is_valid())
+    }
+
+    // ---------------------------------------------------------------- commands
+
+    /// Partitions and appends one record. On `Err(TopicPending | WouldBlock)` nothing was
+    /// appended: retry once the engine made progress.
+    pub fn append(
+        &mut self,
+        record: &OutgoingRecord<'_>,
+        now: Instant,
+    ) -> Result<Appended, SendError> {
+        if let Some(reason) = &self.fatal {
+            return Err(SendError::Fatal(reason.clone()));
+        }
+        if self.acc.is_closing() {
+            return Err(SendError::Closed);
+        }
+        let Some(cache) = self.topics.get(record.topic) else {
+            if self.metadata.add_topic(record.topic, now) {
+                self.dirty = true;
+            }
+            // The metadata may already know it (added earlier, answer arrived).
+            if self
+                .metadata
+                .cluster()
+                .partition_count(record.topic)
+                .is_some()
+            {
+                self.refresh_topic_cache(record.topic);
+                return self.append(record, now);
+            }
+            return Err(SendError::TopicPending(record.topic.to_owned()));
+        };
+        let partitions = Partitions::new(cache.count, &cache.available)?;
+        let mut precord = ferrokafka_partition::Record::new(record.topic, record.key)
+            .with_value_len(record.value.map_or(0, <[u8]>::len));
+        if let Some(p) = record.partition {
+            precord = precord.with_partition(p);
+        }
+        let partition =
+            ferrokafka_partition::select_partition(&mut self.partitioner, &precord, &partitions)?;
+        let tp = TopicPartition::new(record.topic, partition);
+        let result = self
+            .acc
+            .append(
+                &tp,
+                record.timestamp,
+                record.key,
+                record.value,
+                record.headers,
+                now,
+            )
+            .map_err(|e| match e {
+                AppendError::WouldBlock { .. } => SendError::WouldBlock,
+                AppendError::RecordTooLarge {
+                    size,
+                    limit,
+                    setting,
+                } => SendError::RecordTooLarge {
+                    size,
+                    limit,
+                    setting,
+                },
+                AppendError::Closed => SendError::Closed,
+                other => SendError::InvalidRecord(other.to_string()),
+            })?;
+        let bytes = record.key.map_or(0, <[u8]>::len) + record.value.map_or(0, <[u8]>::len);
+        self.partitioner.on_append(
+            &precord,
+            &PartitionAppended::new(partition, bytes, result.batch_is_full),
+        );
+        if result.batch_is_full {
+            self.partitioner.on_batch_closed(record.topic, partition);
+        }
+        let wake = result.batch_is_full || result.new_batch_created;
+        if wake {
+            self.dirty = true;
+        }
+        Ok(Appended {
+            batch: result.handle.batch,
+            index: result.handle.index,
+            partition,
+            wake_sender: wake,
+        })
+    }
+
+    /// For a `send` that has waited for `topic` since `since`: `Ok(true)` when its metadata is
+    /// known (append again), `Ok(false)` to keep waiting, or the error to fail the send with
+    /// (`max.block.ms` passed, or a non-retriable topic error).
+    pub fn check_topic(
+        &mut self,
+        topic: &str,
+        since: Instant,
+        now: Instant,
+    ) -> Result<bool, SendError> {
+        if self.topics.contains_key(topic) {
+            return Ok(true);
+        }
+        match self
+            .metadata
+            .check_wait(topic, since, self.config.max_block, now)?
+        {
+            Some(_) => {
+                self.refresh_topic_cache(topic);
+                Ok(true)
+            }
+            None => Ok(false),
+        }
+    }
+
+    /// Starts a flush: every batch existing now becomes ready regardless of `linger.ms`.
+    /// Returns a token for [`flush_complete`](Self::flush_complete).
+    pub fn begin_flush(&mut self) -> u64 {
+        self.acc.begin_flush();
+        let ids: HashSet<BatchId> = self.acc.batches().into_iter().map(|b| b.id).collect();
+        self.next_flush += 1;
+        self.flushes.insert(self.next_flush, ids);
+        self.dirty = true;
+        self.next_flush
+    }
+
+    /// Whether every batch that existed when flush `token` began is finished. A finished
+    /// flush is ended (so `linger.ms` applies again once no other flush runs).
+    pub fn flush_complete(&mut self, token: u64) -> bool {
+        match self.flushes.get(&token) {
+            Some(ids) if ids.is_empty() => {
+                self.flushes.remove(&token);
+                self.acc.flush_done();
+                true
+            }
+            Some(_) => false,
+            None => true,
+        }
+    }
+
+    /// Abandons flush `token` (its caller timed out).
+    pub fn cancel_flush(&mut self, token: u64) {
+        if self.flushes.remove(&token).is_some() {
+            self.acc.flush_done();
+        }
+    }
+
+    /// Starts closing: no more appends; everything queued is sent at once.
+    pub fn close(&mut self) {
+        self.acc.close();
+        self.dirty = true;
+    }
+
+    /// Whether records are still queued or in flight.
+    pub fn has_incomplete(&self) -> bool {
+        self.acc.has_incomplete()
+    }
+
+    /// Fails every queued and in-flight batch with [`DeliveryError::Aborted`] (close timed out
+    /// or the producer was dropped) and closes every connection.
+    pub fn abort(&mut self) {
+        for failed in self.acc.abort_all() {
+            self.push_failed(
+                failed.id,
+                failed.tp,
+                failed.record_count,
+                DeliveryError::Aborted,
+            );
+        }
+        let ids: Vec<ConnId> = self.conns.keys().copied().collect();
+        for id in ids {
+            self.conns.remove(&id);
+            self.io.push_back(Io::Close { conn: id });
+        }
+        for node in self.nodes.values_mut() {
+            node.conn = None;
+        }
+    }
+
+    // ---------------------------------------------------------------- I/O inputs
+
+    /// The TCP connection `conn` is open.
+    pub fn handle_connected(&mut self, conn: ConnId, now: Instant) {
+        let Some(c) = self.conns.get_mut(&conn) else {
+            return;
+        };
+        c.state = ConnState::Negotiating;
+        let node = c.node;
+        if let Some(n) = self.nodes.get_mut(&node) {
+            n.failures = 0;
+        }
+        self.send_api_versions(conn, <ApiVersionsRequest as Message>::MAX_VERSION, now);
+        self.dirty = true;
+    }
+
+    /// The connection failed to open, broke, or was closed by the peer.
+    pub fn handle_disconnect(&mut self, conn: ConnId, now: Instant) {
+        self.drop_conn(conn, now, false);
+    }
+
+    /// One complete response frame (without its size prefix) arrived on `conn`.
+    pub fn handle_frame(&mut self, conn: ConnId, frame: &[u8], now: Instant) {
+        self.dirty = true;
+        let Some(c) = self.conns.get_mut(&conn) else {
+            return;
+        };
+        let Ok(matched) = c.correlator.match_response(frame) else {
+            self.drop_conn(conn, now, true);
+            return;
+        };
+        let sent = c.sent_at.pop_front();
+        if let Some(sent) = sent {
+            let rtt = now.saturating_duration_since(sent);
+            self.counters.request_latency_total += rtt;
+            self.counters.request_latency_max = self.counters.request_latency_max.max(rtt);
+            self.counters.requests_timed += 1;
+        }
+        let Ok((_, body)) = matched.response else {
+            // The answer does not decode: its request is lost; treat it like a broken
+            // connection for it and everything behind it.
+            self.fail_pending(matched.context, now);
+            self.drop_conn(conn, now, true);
+            return;
+        };
+        match (matched.context, body) {
+            (Pending::ApiVersions { version }, ResponseBody::ApiVersions(resp)) => {
+                self.handle_api_versions(conn, version, &resp, now);
+            }
+            (Pending::Metadata, ResponseBody::Metadata(resp)) => {
+                self.metadata.handle_response(&resp, now);
+                self.on_metadata_updated();
+            }
+            (Pending::InitProducerId, ResponseBody::InitProducerId(resp)) => {
+                self.init_in_flight = false;
+                self.throttle(conn, resp.throttle_time_ms, now);
+                self.handle_init_producer_id(
+                    resp.error_code,
+                    resp.producer_id,
+                    resp.producer_epoch,
+                );
+            }
+            (Pending::Produce(batches), ResponseBody::Produce(resp)) => {
+                self.counters.produce_requests += 1;
+                if matched.version >= 6 {
+                    self.throttle(conn, resp.throttle_time_ms, now);
+                }
+                self.handle_produce_response(batches, resp, now);
+            }
+            (ctx, _) => {
+                self.fail_pending(ctx, now);
+                self.drop_conn(conn, now, true);
+            }
+        }
+    }
+
+    /// A timer armed at [`poll_timeout`](Self::poll_timeout) fired.
+    pub fn handle_timeout(&mut self, now: Instant) {
+        let _ = now;
+        self.dirty = true;
+    }
+
+    // ---------------------------------------------------------------- outputs
+
+    /// The next I/O to perform. Runs the sender when anything changed since the last run.
+    pub fn poll_io(&mut self, now: Instant) -> Option<Io> {
+        if self.io.is_empty() && self.dirty {
+            self.dirty = false;
+            self.run(now);
+        }
+        self.io.pop_front()
+    }
+
+    /// The next delivery outcome.
+    pub fn poll_event(&mut self) -> Option<Event> {
+        self.events.pop_front()
+    }
+
+    /// When to call [`handle_timeout`](Self::handle_timeout) at the latest.
+    pub fn poll_timeout(&self) -> Option<Instant> {
+        self.next_wake
+    }
+
+    /// Whether the accumulator has memory again after an append returned `WouldBlock`.
+    pub fn poll_memory_freed(&mut self) -> bool {
+        self.acc.poll_memory_freed()
+    }
+
+    // ---------------------------------------------------------------- the sender
+
+    fn run(&mut self, now: Instant) {
+        let mut wake: Option<Instant> = None;
+        let mut wake_at = |t: Instant| wake = Some(wake.map_or(t, |w: Instant| w.min(t)));
+
+        self.check_timeouts(now, &mut wake_at);
+
+        for failed in self.acc.expire(now) {
+            let error = DeliveryError::DeliveryTimeout {
+                topic: failed.tp.topic.clone(),
+                partition: failed.tp.partition,
+                attempts: 0,
+                last_error: self.last_error.get(&failed.id).copied(),
+            };
+            self.note_expired(&failed);
+            self.push_failed(failed.id, failed.tp, failed.record_count, error);
+        }
+
+        // Metadata.
+        if let Some(t) = self.metadata.poll_timeout() {
+            wake_at(t);
+        }
+        let wants_metadata = self.metadata.update_due(now) && !self.metadata.is_in_flight();
+        if wants_metadata {
+            if let Some(conn) = self.least_loaded_ready(now) {
+                if let Some(req) = self.metadata.poll_request(now) {
+                    self.send_metadata(conn, req, now);
+                }
+            } else {
+                self.connect_any(now, &mut wake_at);
+            }
+        }
+
+        // Idempotence: a producer id before anything is drained.
+        let mut can_drain = true;
+        if let Some(idem) = &self.idem
+            && !idem.producer().is_valid()
+        {
+            can_drain = false;
+            if !self.init_in_flight && self.fatal.is_none() {
+                if let Some(conn) = self.least_loaded_ready(now) {
+                    self.send_init_producer_id(conn, now);
+                } else {
+                    self.connect_any(now, &mut wake_at);
+                }
+            }
+        }
+        if let Some(reason) = self.fatal.clone() {
+            for failed in self.acc.abort_all() {
+                self.push_failed(
+                    failed.id,
+                    failed.tp,
+                    failed.record_count,
+                    DeliveryError::Fatal(reason.clone()),
+                );
+            }
+            can_drain = false;
+        }
+
+        if can_drain {
+            self.drain(now, &mut wake_at);
+        }
+        for t in self.nodes.values().filter_map(|n| n.retry_at) {
+            if t > now {
+                wake_at(t);
+            }
+        }
+        self.next_wake = wake;
+    }
+
+    fn drain(&mut self, now: Instant, wake_at: &mut impl FnMut(Instant)) {
+        let ready = self.acc.ready(now);
+        if let Some(t) = ready.next_wakeup {
+            wake_at(t);
+        }
+        if ready.ready_partitions.is_empty() {
+            return;
+        }
+        // Which leaders can take a request now.
+        let mut sendable: HashMap<i32, ConnId> = HashMap::new();
+        let mut leaders: HashMap<i32, bool> = HashMap::new();
+        for tp in &ready.ready_partitions {
+            let Some(leader) = self.metadata.cluster().leader_for(&tp.topic, tp.partition) else {
+                self.metadata.request_update();
+                self.dirty = true;
+                continue;
+            };
+            if leaders.contains_key(&leader) {
+                continue;
+            }
+            let ok = if let Some(conn) = self.ready_conn(leader, now) {
+                let c = &self.conns[&conn];
+                let throttled = c.throttled_until.is_some_and(|t| t > now);
+                if let Some(t) = c.throttled_until.filter(|t| *t > now) {
+                    wake_at(t);
+                }
+                let ok = !throttled && c.in_flight() < self.config.max_in_flight_per_connection;
+                if ok {
+                    sendable.insert(leader, conn);
+                }
+                ok
+            } else {
+                self.ensure_connecting(leader, now);
+                false
+            };
+            leaders.insert(leader, ok);
+        }
+        if sendable.is_empty() {
+            return;
+        }
+        let cluster = self.metadata.cluster();
+        let leader_of = |tp: &TopicPartition| {
+            cluster
+                .leader_for(&tp.topic, tp.partition)
+                .filter(|l| sendable.contains_key(l))
+        };
+        let idem = &mut self.idem;
+        let rewrites = &mut self.rewrites;
+        let drained = self.acc.drain(
+            &ready.ready_partitions,
+            leader_of,
+            self.config.accumulator.max_request_size,
+            now,
+            |req| stamp_for(idem.as_mut(), rewrites, req),
+        );
+        let drained_any = drained.batch_count() > 0;
+        for failed in drained.failed {
+            let msg = match &failed.reason {
+                FailReason::Encode(e) => e.to_string(),
+                other => format!("{other:?}"),
+            };
+            self.push_failed(
+                failed.id,
+                failed.tp,
+                failed.record_count,
+                DeliveryError::Encode(msg),
+            );
+        }
+        if drained_any {
+            // More may be ready: a drain takes one batch per partition.
+            self.dirty = true;
+        }
+        for (leader, batches) in drained.by_leader {
+            let Some(&conn) = sendable.get(&leader) else {
+                continue;
+            };
+            self.send_produce(conn, batches, now);
+        }
+    }
+
+    fn send_produce(&mut self, conn: ConnId, batches: Vec<DrainedBatch>, now: Instant) {
+        let Some(c) = self.conns.get(&conn) else {
+            return;
+        };
+        let ConnState::Ready(versions) = &c.state else {
+            return;
+        };
+        let version = match &versions.produce {
+            Ok(v) => *v,
+            Err(e) => {
+                let msg = format!("broker {} cannot take Produce: {e}", c.node);
+                for b in batches {
+                    let _ = self.acc.fail(b.id);
+                    self.push_failed(
+                        b.id,
+                        b.tp,
+                        b.record_count,
+                        DeliveryError::Fatal(msg.clone()),
+                    );
+                }
+                return;
+            }
+        };
+        let mut topic_data: Vec<TopicProduceData> = Vec::new();
+        let mut sent = Vec::with_capacity(batches.len());
+        for b in batches {
+            self.counters.batches_sent += 1;
+            self.counters.records_in_requests += b.record_count as u64;
+            self.counters.batch_bytes += b.bytes.len() as u64;
+            if b.attempts > 0 {
+                self.counters.records_retried += b.record_count as u64;
+            }
+            let part = PartitionProduceData {
+                index: b.tp.partition,
+                records: Some(b.bytes.clone()),
+                ..Default::default()
+            };
+            match topic_data.iter_mut().find(|t| t.name == b.tp.topic) {
+                Some(t) => t.partition_data.push(part),
+                None => topic_data.push(TopicProduceData {
+                    name: b.tp.topic.clone(),
+                    partition_data: vec![part],
+                    ..Default::default()
+                }),
+            }
+            sent.push(SentBatch {
+                id: b.id,
+                tp: b.tp,
+                record_count: b.record_count,
+                attempts: b.attempts,
+                stamp: b.stamp,
+            });
+        }
+        let req = ProduceRequest {
+            transactional_id: None,
+            acks: self.config.acks,
+            timeout_ms: duration_ms_i32(self.config.request_timeout),
+            topic_data,
+            ..Default::default()
+        };
+        let acks_zero = self.config.acks == 0;
+        if acks_zero {
+            // No answer will come: the records are delivered once written.
+            if self.send_unanswered(conn, &RequestBody::Produce(req), version) {
+                self.counters.produce_requests += 1;
+                for b in sent {
+                    if let Some(idem) = &mut self.idem {
+                        let _ = idem.sequences_mut().complete(&b.tp, b.stamp.base_sequence);
+                    }
+                    let _ = self.acc.complete(b.id);
+                    self.push_delivered(b.id, b.tp, None, None, b.record_count);
+                }
+            } else {
+                self.requeue_or_fail(sent, ErrorCode::NETWORK_EXCEPTION, None, now);
+            }
+            return;
+        }
+        let body = RequestBody::Produce(req);
+        if let Err(Pending::Produce(batches)) =
+            self.send_request_with(conn, &body, version, Pending::Produce(sent), now)
+        {
+            self.requeue_or_fail(batches, ErrorCode::NETWORK_EXCEPTION, None, now);
+        }
+    }
+
+    fn handle_produce_response(
+        &mut self,
+        batches: Vec<SentBatch>,
+        resp: ProduceResponse,
+        now: Instant,
+    ) {
+        let mut by_tp: HashMap<(&str, i32), &PartitionProduceResponse> = HashMap::new();
+        for t in &resp.responses {
+            for p in &t.partition_responses {
+                by_tp.insert((t.name.as_str(), p.index), p);
+            }
+        }
+        let mut retry = Vec::new();
+        for b in batches {
+            let Some(p) = by_tp.get(&(b.tp.topic.as_str(), b.tp.partition)).copied() else {
+                retry.push((b, ErrorCode::UNKNOWN_SERVER_ERROR, None));
+                continue;
+            };
+            let code = ErrorCode(p.error_code);
+            if p.current_leader.leader_id >= 0 {
+                self.metadata.handle_leader_hint(
+                    &b.tp.topic,
+                    b.tp.partition,
+                    p.current_leader.leader_id,
+                    p.current_leader.leader_epoch,
+                    &resp.node_endpoints,
+                );
+            }
+            match code {
+                ErrorCode::NONE => {
+                    self.sequence_done(&b, true);
+                    let _ = self.acc.complete(b.id);
+                    let lat = (p.log_append_time_ms >= 0).then_some(p.log_append_time_ms);
+                    self.push_delivered(b.id, b.tp, Some(p.base_offset), lat, b.record_count);
+                }
+                ErrorCode::DUPLICATE_SEQUENCE_NUMBER if self.idem.is_some() => {
+                    self.sequence_done(&b, true);
+                    let _ = self.acc.complete(b.id);
+                    let offset = (p.base_offset >= 0).then_some(p.base_offset);
+                    self.push_delivered(b.id, b.tp, offset, None, b.record_count);
+                }
+                ErrorCode::MESSAGE_TOO_LARGE | ErrorCode::RECORD_LIST_TOO_LARGE
+                    if b.record_count > 1 =>
+                {
+                    self.split(b, now);
+                }
+                _ => {
+                    retry.push((b, code, p.error_message.clone()));
+                }
+            }
+        }
+        for (b, code, message) in retry {
+            self.requeue_or_fail(vec![b], code, message, now);
+        }
+    }
+
+    fn split(&mut self, b: SentBatch, now: Instant) {
+        let limit = self.config.accumulator.batch_size;
+        match self.acc.split_and_reenqueue(b.id, limit) {
+            Ok(outcome) => {
+                if self.idem.is_some() {
+                    // The parts need fresh sequences: the original's number is abandoned,
+                    // which needs a new epoch for the partition.
+                    self.sequence_done(&b, false);
+                    self.bump_epoch(&b.tp);
+                }
+                for ids in self.flushes.values_mut() {
+                    if ids.remove(&outcome.original) {
+                        ids.extend(outcome.parts.iter().map(|p| p.batch));
+                    }
+                }
+                if let Some(e) = self.last_error.remove(&outcome.original) {
+                    for p in &outcome.parts {
+                        self.last_error.insert(p.batch, e);
+                    }
+                }
+                self.events.push_back(Event::Split(outcome));
+            }
+            Err(_) => {
+                self.requeue_or_fail(vec![b], ErrorCode::MESSAGE_TOO_LARGE, None, now);
+            }
+        }
+    }
+
+    /// Retriable errors go back to the queue (order kept); the rest fail their records.
+    fn requeue_or_fail(
+        &mut self,
+        batches: Vec<SentBatch>,
+        code: ErrorCode,
+        message: Option<String>,
+        now: Instant,
+    ) {
+        for b in batches {
+            self.metadata
+                .handle_partition_error(&b.tp.topic, b.tp.partition, code, now);
+            let sequence_retry = self.idem.is_some()
+                && matches!(
+                    code,
+                    ErrorCode::OUT_OF_ORDER_SEQUENCE_NUMBER | ErrorCode::UNKNOWN_PRODUCER_ID
+                )
+                && self.is_behind_earlier_batch(&b);
+            let retriable = code.is_retriable() || sequence_retry;
+            if retriable && b.attempts < self.config.retries {
+                self.last_error.insert(b.id, code);
+                if self.acc.reenqueue(b.id, now).is_ok() {
+                    self.dirty = true;
+                }
+                continue;
+            }
+            self.sequence_done(&b, false);
+            if self.idem.is_some() && b.stamp.base_sequence >= 0 {
+                self.bump_epoch(&b.tp);
+            }
+            let _ = self.acc.fail(b.id);
+            let error = DeliveryError::Broker {
+                topic: b.tp.topic.clone(),
+                partition: b.tp.partition,
+                code,
+                message: message.clone(),
+            };
+            self.push_failed(b.id, b.tp, b.record_count, error);
+        }
+    }
+
+    /// Whether an earlier batch of the same partition is still unresolved, so an
+    /// out-of-sequence answer for this one is a consequence of that one's failure.
+    fn is_behind_earlier_batch(&self, b: &SentBatch) -> bool {
+        let Some(idem) = &self.idem else {
+            return false;
+        };
+        idem.sequences()
+            .in_flight(&b.tp)
+            .first()
+            .is_some_and(|first| first.base_sequence != b.stamp.base_sequence)
+    }
+
+    fn sequence_done(&mut self, b: &SentBatch, ok: bool) {
+        let Some(idem) = &mut self.idem else {
+            return;
+        };
+        if b.stamp.base_sequence < 0 || b.stamp.producer_id != idem.producer().producer_id {
+            return;
+        }
+        let seqs = idem.sequences_mut();
+        let _ = if ok {
+            seqs.complete(&b.tp, b.stamp.base_sequence)
+        } else {
+            seqs.fail(&b.tp, b.stamp.base_sequence)
+        };
+    }
+
+    fn bump_epoch(&mut self, tp: &TopicPartition) {
+        let Some(idem) = &mut self.idem else {
+            return;
+        };
+        match idem.bump_epoch_locally([tp.clone()]) {
+            Ok(rewrites) => {
+                for r in rewrites {
+                    self.rewrites
+                        .insert((r.partition, r.old_base_sequence), r.new);
+                }
+            }
+            Err(e) => self.fatal = Some(e.to_string()),
+        }
+        if let Some(idem) = &mut self.idem {
+            for r in idem.take_rewrites() {
+                self.rewrites
+                    .insert((r.partition, r.old_base_sequence), r.new);
+            }
+            if !idem.producer().is_valid() {
+                let _ = idem.start_idempotent_init();
+            }
+        }
+        self.dirty = true;
+    }
+
+    fn handle_init_producer_id(&mut self, error_code: i16, id: i64, epoch: i16) {
+        let Some(idem) = &mut self.idem else {
+            return;
+        };
+        let code = ErrorCode(error_code);
+        let response = if code == ErrorCode::NONE {
+            Ok(ProducerIdAndEpoch::new(id, epoch))
+        } else {
+            Err(code)
+        };
+        match idem.handle_init_producer_id(response) {
+            Ok(ferrokafka_txn::ErrorClass::Fatal) => {
+                self.fatal = Some(format!("InitProducerId failed with {code:?}"));
+            }
+            Ok(_) => {
+                for r in idem.take_rewrites() {
+                    self.rewrites
+                        .insert((r.partition, r.old_base_sequence), r.new);
+                }
+                if !idem.producer().is_valid() {
+                    let _ = idem.start_idempotent_init();
+                }
+            }
+            Err(e) => self.fatal = Some(e.to_string()),
+        }
+        self.dirty = true;
+    }
+
+    fn handle_api_versions(
+        &mut self,
+        conn: ConnId,
+        version: i16,
+        resp: &ApiVersionsResponse,
+        now: Instant,
+    ) {
+        let code = ErrorCode(resp.error_code);
+        if code == ErrorCode::UNSUPPORTED_VERSION && version > 0 {
+            let next = resp
+                .range(ApiKey::API_VERSIONS)
+                .map_or(0, |(_, max)| max.min(version - 1));
+            self.send_api_versions(conn, next, now);
+            return;
+        }
+        let Ok(negotiated) = Negotiated::new(SUPPORTED_APIS, resp) else {
+            self.drop_conn(conn, now, true);
+            return;
+        };
+        let versions = Versions {
+            produce: negotiated.version_capped(ApiKey::PRODUCE, PRODUCE_VERSION_CAP),
+            metadata: negotiated.version(ApiKey::METADATA),
+            init_producer_id: negotiated.version(ApiKey::INIT_PRODUCER_ID),
+        };
+        if let Some(c) = self.conns.get_mut(&conn) {
+            c.state = ConnState::Ready(Box::new(versions));
+        }
+        self.dirty = true;
+    }
+
+    // ---------------------------------------------------------------- requests
+
+    fn send_api_versions(&mut self, conn: ConnId, version: i16, now: Instant) {
+        let body = RequestBody::ApiVersions(ApiVersionsRequest::new(
+            "ferrokafka",
+            env!("CARGO_PKG_VERSION"),
+        ));
+        let _ = self.send_request_with(conn, &body, version, Pending::ApiVersions { version }, now);
+    }
+
+    fn send_metadata(&mut self, conn: ConnId, req: MetadataRequest, now: Instant) {
+        let version = match self.conns.get(&conn).map(|c| &c.state) {
+            Some(ConnState::Ready(v)) => v.metadata.clone(),
+            _ => return,
+        };
+        match version {
+            Ok(v) if v >= 1 => {
+                if self
+                    .send_request_with(conn, &RequestBody::Metadata(req), v, Pending::Metadata, now)
+                    .is_err()
+                {
+                    self.metadata.handle_failure(now);
+                }
+            }
+            _ => self.metadata.handle_failure(now),
+        }
+    }
+
+    fn send_init_producer_id(&mut self, conn: ConnId, now: Instant) {
+        let version = match self.conns.get(&conn).map(|c| &c.state) {
+            Some(ConnState::Ready(v)) => v.init_producer_id.clone(),
+            _ => return,
+        };
+        let Ok(version) = version else {
+            self.fatal = Some(
+                "the broker does not support InitProducerId; set enable.idempotence=false"
+                    .to_owned(),
+            );
+            return;
+        };
+        let req = InitProducerIdRequest {
+            transactional_id: None,
+            transaction_timeout_ms: duration_ms_i32(self.config.transaction_timeout),
+            producer_id: -1,
+            producer_epoch: -1,
+            ..Default::default()
+        };
+        if self
+            .send_request_with(
+                conn,
+                &RequestBody::InitProducerId(req),
+                version,
+                Pending::InitProducerId,
+                now,
+            )
+            .is_ok()
+        {
+            self.init_in_flight = true;
+        }
+    }
+
+    /// Encodes and queues a request expecting an answer. On failure hands the context back.
+    fn send_request_with(
+        &mut self,
+        conn: ConnId,
+        body: &RequestBody,
+        version: i16,
+        pending: Pending,
+        now: Instant,
+    ) -> Result<(), Pending> {
+        let Some(c) = self.conns.get_mut(&conn) else {
+            return Err(pending);
+        };
+        let mut buf = BytesMut::new();
+        let id = c
+            .correlator
+            .register(body.api_key(), version, true, pending);
+        if encode_request(&mut buf, id, Some(&self.config.client_id), body, version).is_ok() {
+            c.sent_at.push_back(now);
+            self.io.push_back(Io::Send {
+                conn,
+                data: buf.freeze(),
+            });
+            return Ok(());
+        }
+        // Encoding failed (a bug, or a value out of the version's range): the correlation id
+        // is spent, so the connection cannot stay in step. Hand this request's context back
+        // and fail the others as if the connection broke.
+        let mut all = c.correlator.fail_all();
+        let mine = all.pop().expect("just registered");
+        c.sent_at.clear();
+        for other in all {
+            self.fail_pending(other, now);
+        }
+        self.drop_conn(conn, now, true);
+        Err(mine)
+    }
+
+    /// Encodes and queues a request that gets no answer (acks=0 Produce).
+    fn send_unanswered(&mut self, conn: ConnId, body: &RequestBody, version: i16) -> bool {
+        let Some(c) = self.conns.get_mut(&conn) else {
+            return false;
+        };
+        // Not remembered: `expects_response = false`.
+        let id = c
+            .correlator
+            .register(body.api_key(), version, false, Pending::Metadata);
+        let mut buf = BytesMut::new();
+        if encode_request(&mut buf, id, Some(&self.config.client_id), body, version).is_err() {
+            return false;
+        }
+        self.io.push_back(Io::Send {
+            conn,
+            data: buf.freeze(),
+        });
+        true
+    }
+
+    // ---------------------------------------------------------------- connections
+
+    fn throttle(&mut self, conn: ConnId, ms: i32, now: Instant) {
+        if ms > 0
+            && let Some(c) = self.conns.get_mut(&conn)
+        {
+            c.throttled_until = Some(now + Duration::from_millis(ms as u64));
+        }
+    }
+
+    fn ready_conn(&self, node: i32, now: Instant) -> Option<ConnId> {
+        let _ = now;
+        let conn = self.nodes.get(&node)?.conn?;
+        self.conns.get(&conn).filter(|c| c.is_ready()).map(|_| conn)
+    }
+
+    fn least_loaded_ready(&self, now: Instant) -> Option<ConnId> {
+        self.conns
+            .iter()
+            .filter(|(_, c)| c.is_ready() && c.throttled_until.is_none_or(|t| t <= now))
+            .filter(|(_, c)| c.in_flight() < self.config.max_in_flight_per_connection)
+            .min_by_key(|(id, c)| (c.in_flight(), **id))
+            .map(|(id, _)| *id)
+    }
+
+    /// Makes sure some connection is opening, for metadata or InitProducerId.
+    fn connect_any(&mut self, now: Instant, wake_at: &mut impl FnMut(Instant)) {
+        if self.conns.values().any(|c| !c.is_ready()) {
+            return; // one is on its way
+        }
+        let mut candidates: Vec<i32> = self.metadata.cluster().brokers().map(|b| b.id).collect();
+        if candidates.is_empty() {
+            candidates = (0..self.config.bootstrap.len())
+                .map(bootstrap_node)
+                .collect();
+        }
+        let n = candidates.len();
+        let mut earliest: Option<Instant> = None;
+        for k in 0..n {
+            let node = candidates[(self.bootstrap_cursor + k) % n];
+            let retry_at = self.nodes.get(&node).and_then(|s| s.retry_at);
+            if retry_at.is_none_or(|t| t <= now) {
+                self.bootstrap_cursor = (self.bootstrap_cursor + k + 1) % n;
+                self.ensure_connecting(node, now);
+                return;
+            }
+            earliest =
+                Some(earliest.map_or(retry_at.unwrap(), |e: Instant| e.min(retry_at.unwrap())));
+        }
+        if let Some(t) = earliest {
+            wake_at(t);
+        }
+    }
+
+    fn ensure_connecting(&mut self, node: i32, now: Instant) {
+        let addr = if node < 0 {
+            self.config
+                .bootstrap
+                .get((-node - 1) as usize)
+                .map(|b| (b.host.clone(), b.port))
+        } else {
+            self.metadata
+                .cluster()
+                .broker(node)
+                .map(|b| (b.host.clone(), b.port))
+        };
+        let Some((host, port)) = addr else {
+            return;
+        };
+        let state = self.nodes.entry(node).or_default();
+        if state.conn.is_some() || state.retry_at.is_some_and(|t| t > now) {
+            return;
+        }
+        self.next_conn += 1;
+        let id = ConnId(self.next_conn);
+        state.conn = Some(id);
+        self.conns.insert(
+            id,
+            Conn {
+                node,
+                state: ConnState::Connecting,
+                correlator: Correlator::new(),
+                sent_at: VecDeque::new(),
+                opened_at: now,
+                throttled_until: None,
+            },
+        );
+        self.io.push_back(Io::Connect {
+            conn: id,
+            host,
+            port,
+        });
+    }
+
+    fn check_timeouts(&mut self, now: Instant, wake_at: &mut impl FnMut(Instant)) {
+        let mut expired = Vec::new();
+        for (&id, c) in &self.conns {
+            let deadline = match c.state {
+                ConnState::Connecting => c.opened_at + self.config.connection_setup_timeout,
+                _ => match c.sent_at.front() {
+                    Some(&sent) => sent + self.config.request_timeout,
+                    None => continue,
+                },
+            };
+            if deadline <= now {
+                expired.push(id);
+            } else {
+                wake_at(deadline);
+            }
+        }
+        for id in expired {
+            self.drop_conn(id, now, true);
+        }
+    }
+
+    /// Forgets a connection: its unanswered requests fail (retriable), its node backs off.
+    fn drop_conn(&mut self, conn: ConnId, now: Instant, close: bool) {
+        let Some(mut c) = self.conns.remove(&conn) else {
+            return;
+        };
+        self.dirty = true;
+        if close {
+            self.io.push_back(Io::Close { conn });
+        }
+        let never_ready = !c.is_ready();
+        if let Some(node) = self.nodes.get_mut(&c.node)
+            && node.conn == Some(conn)
+        {
+            node.conn = None;
+            if never_ready {
+                node.failures = node.failures.saturating_add(1);
+            }
+            let exp = node.failures.saturating_sub(1).min(20);
+            let backoff = self
+                .config
+                .reconnect_backoff
+                .saturating_mul(1u32 << exp.min(16))
+                .min(self.config.reconnect_backoff_max);
+            node.retry_at = Some(now + backoff);
+        }
+        for pending in c.correlator.fail_all() {
+            self.fail_pending(pending, now);
+        }
+        // Any disconnect may mean the leader moved.
+        self.metadata.request_update();
+    }
+
+    fn fail_pending(&mut self, pending: Pending, now: Instant) {
+        match pending {
+            Pending::ApiVersions { .. } => {}
+            Pending::Metadata => self.metadata.handle_failure(now),
+            Pending::InitProducerId => self.init_in_flight = false,
+            Pending::Produce(batches) => {
+                self.requeue_or_fail(batches, ErrorCode::NETWORK_EXCEPTION, None, now);
+            }
+        }
+    }
+
+    fn on_metadata_updated(&mut self) {
+        self.cluster_generation += 1;
+        let names: Vec<String> = self.topics.keys().cloned().collect();
+        for t in names {
+            self.refresh_topic_cache(&t);
+        }
+        // Nodes no longer in the cluster keep their connections until they fail.
+        self.dirty = true;
+    }
+
+    fn refresh_topic_cache(&mut self, topic: &str) {
+        let cluster = self.metadata.cluster();
+        match cluster.partition_count(topic) {
+            Some(n) if n > 0 => {
+                let cache = TopicCache {
+                    count: n as u32,
+                    available: cluster.available_partitions(topic),
+                };
+                self.topics.insert(topic.to_owned(), cache);
+            }
+            _ => {
+                self.topics.remove(topic);
+            }
+        }
+    }
+
+    // ---------------------------------------------------------------- events
+
+    fn push_delivered(
+        &mut self,
+        batch: BatchId,
+        tp: TopicPartition,
+        base_offset: Option<i64>,
+        log_append_time: Option<i64>,
+        record_count: i32,
+    ) {
+        self.counters.records_sent += record_count as u64;
+        *self
+            .counters
+            .records_sent_by_topic
+            .entry(tp.topic.clone())
+            .or_default() += record_count as u64;
+        self.finish(batch);
+        self.events.push_back(Event::Delivered {
+            batch,
+            tp,
+            base_offset,
+            log_append_time,
+            record_count,
+        });
+    }
+
+    fn push_failed(
+        &mut self,
+        batch: BatchId,
+        tp: TopicPartition,
+        record_count: i32,
+        error: DeliveryError,
+    ) {
+        self.counters.records_errored += record_count as u64;
+        self.finish(batch);
+        self.events.push_back(Event::Failed {
+            batch,
+            tp,
+            record_count,
+            error,
+        });
+    }
+
+    fn finish(&mut self, batch: BatchId) {
+        self.last_error.remove(&batch);
+        for ids in self.flushes.values_mut() {
+            ids.remove(&batch);
+        }
+    }
+
+    fn note_expired(&mut self, failed: &FailedBatch) {
+        // A batch that expired after being sent leaves a hole in its partition's sequence:
+        // renumber under a new epoch (KIP-360).
+        if self.idem.is_some() && failed.ever_sent {
+            if let Some(idem) = &mut self.idem {
+                let _ = idem.handle_batch_expired();
+            }
+            self.bump_epoch(&failed.tp.clone());
+        }
+    }
+}
+
+/// The stamp for a batch at drain: none without idempotence; a fresh sequence on first drain;
+/// the old stamp on a retry unless an epoch bump renumbered it.
+fn stamp_for(
+    idem: Option<&mut TransactionManager<TopicPartition>>,
+    rewrites: &mut HashMap<(TopicPartition, i32), Stamp>,
+    req: &StampRequest<'_>,
+) -> ProducerStamp {
+    let Some(idem) = idem else {
+        return ProducerStamp::NONE;
+    };
+    let current = idem.producer();
+    if let Some(prev) = req.previous {
+        if prev.producer_id == current.producer_id && prev.producer_epoch == current.epoch {
+            return prev;
+        }
+        if let Some(new) = rewrites.remove(&(req.tp.clone(), prev.base_sequence)) {
+            return to_producer_stamp(new);
+        }
+    }
+    match idem.sequences_mut().assign(req.tp, req.record_count) {
+        Ok(stamp) => to_producer_stamp(stamp),
+        Err(_) => ProducerStamp::NONE,
+    }
+}
+
+fn to_producer_stamp(s: Stamp) -> ProducerStamp {
+    ProducerStamp {
+        producer_id: s.producer.producer_id,
+        producer_epoch: s.producer.epoch,
+        base_sequence: s.base_sequence,
+        transactional: false,
+    }
+}
+
+fn bootstrap_node(index: usize) -> i32 {
+    -1 - index as i32
+}
+
+fn duration_ms_i32(d: Duration) -> i32 {
+    i32::try_from(d.as_millis()).unwrap_or(i32::MAX)
+}

@@ -1,0 +1,107 @@
+//! What the engine tells its driver: I/O to perform and deliveries to report.
+
+use bytes::Bytes;
+use ferrokafka_accumulator::{BatchId, SplitOutcome, TopicPartition};
+use ferrokafka_wire::ErrorCode;
+
+/// A connection, named by the engine. Ids are never reused.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord)]
+pub struct ConnId(pub u64);
+
+/// I/O the driver must perform, in order.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Io {
+    /// Open a TCP connection; answer with `handle_connected` or `handle_disconnect`.
+    Connect {
+        /// The engine's name for it.
+        conn: ConnId,
+        /// Host to resolve.
+        host: String,
+        /// Port.
+        port: u16,
+    },
+    /// Write these bytes (one or more complete frames) on the connection, in order.
+    Send {
+        /// Where.
+        conn: ConnId,
+        /// Size-prefixed frames.
+        data: Bytes,
+    },
+    /// Close the connection; the engine has already forgotten it.
+    Close {
+        /// Which.
+        conn: ConnId,
+    },
+}
+
+/// Why records were not delivered. Every record of a failed batch gets the same error.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[non_exhaustive]
+pub enum DeliveryError {
+    /// The broker refused the batch with a non-retriable error, or retries ran out.
+    #[error("broker error {code:?} on {topic}-{partition}{}", message.as_deref().map(|m| format!(": {m}")).unwrap_or_default())]
+    Broker {
+        /// Topic.
+        topic: String,
+        /// Partition.
+        partition: i32,
+        /// The error code.
+        code: ErrorCode,
+        /// The broker's message (Produce v8+).
+        message: Option<String>,
+    },
+    /// `delivery.timeout.ms` passed before the batch was acknowledged.
+    #[error("delivery.timeout.ms expired for {topic}-{partition} after {attempts} attempt(s){}", last_error.map(|c| format!(", last error {c:?}")).unwrap_or_default())]
+    DeliveryTimeout {
+        /// Topic.
+        topic: String,
+        /// Partition.
+        partition: i32,
+        /// Sends of the batch.
+        attempts: u32,
+        /// The last error seen for it, if any.
+        last_error: Option<ErrorCode>,
+    },
+    /// The producer was closed (or dropped) before the record could be delivered.
+    #[error("producer closed before the record was delivered")]
+    Aborted,
+    /// The batch could not be encoded (compression failed).
+    #[error("batch encoding failed: {0}")]
+    Encode(String),
+    /// The idempotent producer hit an unrecoverable error.
+    #[error("idempotent producer failed: {0}")]
+    Fatal(String),
+}
+
+/// A delivery outcome, per batch: the driver maps batches back to record futures.
+#[derive(Debug, Clone, PartialEq, Eq)]
+#[non_exhaustive]
+pub enum Event {
+    /// The batch was written. `base_offset` is `None` with `acks=0` (or for a duplicate the
+    /// broker had already written, whose offset it does not return).
+    Delivered {
+        /// The batch.
+        batch: BatchId,
+        /// Its partition.
+        tp: TopicPartition,
+        /// Offset of its first record.
+        base_offset: Option<i64>,
+        /// The broker's append time when the topic uses LogAppendTime.
+        log_append_time: Option<i64>,
+        /// Records in it.
+        record_count: i32,
+    },
+    /// The batch failed for good.
+    Failed {
+        /// The batch.
+        batch: BatchId,
+        /// Its partition.
+        tp: TopicPartition,
+        /// Records in it.
+        record_count: i32,
+        /// Why.
+        error: DeliveryError,
+    },
+    /// The batch was split after `MESSAGE_TOO_LARGE`; its records now live in the parts.
+    Split(SplitOutcome),
+}

@@ -1,0 +1,38 @@
+//! Counters the engine keeps; the facade turns them into Java-named rates and averages.
+
+use std::collections::BTreeMap;
+use std::time::Duration;
+
+/// Totals since the engine started. Monotonic except `buffer_available_bytes`.
+#[derive(Debug, Clone, Default, PartialEq)]
+#[non_exhaustive]
+pub struct Counters {
+    /// Records acknowledged (or written, with acks=0).
+    pub records_sent: u64,
+    /// Records whose delivery failed.
+    pub records_errored: u64,
+    /// Records in batches sent again after a retriable error.
+    pub records_retried: u64,
+    /// Records acknowledged, per topic.
+    pub records_sent_by_topic: BTreeMap<String, u64>,
+    /// Produce requests answered (or written, with acks=0).
+    pub produce_requests: u64,
+    /// Batches in those requests.
+    pub batches_sent: u64,
+    /// Records in those requests.
+    pub records_in_requests: u64,
+    /// Bytes of the (compressed) batches sent.
+    pub batch_bytes: u64,
+    /// Bytes of the records before compression, for batches whose size is known.
+    pub uncompressed_bytes: u64,
+    /// Sum of request round trips, for the average.
+    pub request_latency_total: Duration,
+    /// Longest round trip.
+    pub request_latency_max: Duration,
+    /// Requests whose round trip was measured.
+    pub requests_timed: u64,
+    /// Bytes of `buffer.memory` not reserved right now.
+    pub buffer_available_bytes: u64,
+    /// `buffer.memory`.
+    pub buffer_total_bytes: u64,
+}

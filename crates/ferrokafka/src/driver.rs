@@ -1,0 +1,209 @@
+//! The tokio driver: pumps the engine, owns the sockets.
+//!
+//! One task runs [`run`]: it feeds socket input to the engine, performs the engine's I/O
+//! requests, completes delivery futures, and sleeps until input arrives, a send wakes it or
+//! the engine's timer fires. Each connection has a reader task (frames → the driver) and a
+//! writer task (frames from the driver → the socket), so the driver itself never blocks on a
+//! socket.
+
+use std::collections::HashMap;
+use std::sync::Arc;
+use std::sync::atomic::Ordering;
+use std::time::Instant;
+
+use bytes::{Bytes, BytesMut};
+use ferrokafka_engine::{ConnId, Io};
+use ferrokafka_wire::frame::{DEFAULT_MAX_FRAME_SIZE, split_frame};
+use tokio::io::{AsyncReadExt, AsyncWriteExt};
+use tokio::net::TcpStream;
+use tokio::sync::mpsc;
+use tokio::task::AbortHandle;
+
+use crate::producer::{Shared, apply_slot_actions};
+
+/// What the socket tasks tell the driver.
+enum Input {
+    Connected(ConnId, ConnHandle),
+    ConnectFailed(ConnId, String),
+    Frame(ConnId, BytesMut),
+    Closed(ConnId),
+}
+
+struct ConnHandle {
+    writer: mpsc::UnboundedSender<Bytes>,
+    reader: AbortHandle,
+}
+
+impl Drop for ConnHandle {
+    fn drop(&mut self) {
+        // Dropping `writer` ends the writer task, which closes the write half.
+        self.reader.abort();
+    }
+}
+
+/// Fails every future still waiting when the driver ends, whether it returns or its runtime
+/// drops it.
+struct Guard(Arc<Shared>);
+
+impl Drop for Guard {
+    fn drop(&mut self) {
+        let mut actions = Vec::new();
+        {
+            let mut st = self.0.lock();
+            st.driver_gone = true;
+            st.fail_all_slots(&mut actions);
+        }
+        apply_slot_actions(actions);
+        self.0.progress.notify_waiters();
+    }
+}
+
+pub(crate) async fn run(shared: Arc<Shared>) {
+    let _guard = Guard(shared.clone());
+    let (tx, mut rx) = mpsc::unbounded_channel::<Input>();
+    let mut conns: HashMap<ConnId, ConnHandle> = HashMap::new();
+    let mut connecting: HashMap<ConnId, AbortHandle> = HashMap::new();
+    let mut inputs: Vec<Input> = Vec::new();
+    let mut ios: Vec<Io> = Vec::new();
+    let mut actions = Vec::new();
+    loop {
+        while let Ok(input) = rx.try_recv() {
+            inputs.push(input);
+        }
+        let (timeout, finished) = {
+            let mut st = shared.lock();
+            let now = Instant::now();
+            for input in inputs.drain(..) {
+                match input {
+                    Input::Connected(conn, handle) => {
+                        if connecting.remove(&conn).is_some() {
+                            conns.insert(conn, handle);
+                            st.engine.handle_connected(conn, now);
+                        }
+                    }
+                    Input::ConnectFailed(conn, error) => {
+                        connecting.remove(&conn);
+                        st.last_connect_error = Some(error);
+                        st.engine.handle_disconnect(conn, now);
+                    }
+                    Input::Frame(conn, frame) => st.engine.handle_frame(conn, &frame, now),
+                    Input::Closed(conn) => {
+                        conns.remove(&conn);
+                        st.engine.handle_disconnect(conn, now);
+                    }
+                }
+            }
+            st.engine.handle_timeout(now);
+            while let Some(io) = st.engine.poll_io(now) {
+                ios.push(io);
+            }
+            st.take_events(&mut actions);
+            let finished = shared.shutdown.load(Ordering::SeqCst)
+                || (shared.handles_dropped.load(Ordering::SeqCst) && !st.engine.has_incomplete());
+            (st.engine.poll_timeout(), finished)
+        };
+        apply_slot_actions(std::mem::take(&mut actions));
+        shared.progress.notify_waiters();
+        for io in ios.drain(..) {
+            match io {
+                Io::Connect { conn, host, port } => {
+                    let task = tokio::spawn(connect(conn, host, port, tx.clone()));
+                    connecting.insert(conn, task.abort_handle());
+                }
+                Io::Send { conn, data } => {
+                    if let Some(h) = conns.get(&conn) {
+                        // A closed writer shows up as a Closed input from the reader.
+                        let _ = h.writer.send(data);
+                    }
+                }
+                Io::Close { conn } => {
+                    conns.remove(&conn);
+                    if let Some(task) = connecting.remove(&conn) {
+                        task.abort();
+                    }
+                }
+            }
+        }
+        if finished {
+            return;
+        }
+        let sleep = async {
+            match timeout {
+                Some(t) => tokio::time::sleep_until(tokio::time::Instant::from_std(t)).await,
+                None => std::future::pending::<()>().await,
+            }
+        };
+        tokio::select! {
+            input = rx.recv() => {
+                if let Some(input) = input {
+                    inputs.push(input);
+                }
+            }
+            () = shared.wake_driver.notified() => {}
+            () = sleep => {}
+        }
+    }
+}
+
+async fn connect(conn: ConnId, host: String, port: u16, tx: mpsc::UnboundedSender<Input>) {
+    let stream = match TcpStream::connect((host.as_str(), port)).await {
+        Ok(s) => s,
+        Err(e) => {
+            let _ = tx.send(Input::ConnectFailed(
+                conn,
+                format!("connecting to {host}:{port} failed: {e}"),
+            ));
+            return;
+        }
+    };
+    let _ = stream.set_nodelay(true);
+    let (mut read, mut write) = stream.into_split();
+    let (wtx, mut wrx) = mpsc::unbounded_channel::<Bytes>();
+    let reader_tx = tx.clone();
+    let reader = tokio::spawn(async move {
+        let mut buf = BytesMut::with_capacity(64 * 1024);
+        loop {
+            loop {
+                match split_frame(&mut buf, DEFAULT_MAX_FRAME_SIZE) {
+                    Ok(Some(frame)) => {
+                        if reader_tx.send(Input::Frame(conn, frame)).is_err() {
+                            return;
+                        }
+                    }
+                    Ok(None) => break,
+                    Err(_) => {
+                        let _ = reader_tx.send(Input::Closed(conn));
+                        return;
+                    }
+                }
+            }
+            if buf.capacity() - buf.len() < 16 * 1024 {
+                buf.reserve(64 * 1024);
+            }
+            match read.read_buf(&mut buf).await {
+                Ok(0) | Err(_) => {
+                    let _ = reader_tx.send(Input::Closed(conn));
+                    return;
+                }
+                Ok(_) => {}
+            }
+        }
+    });
+    let writer_tx = tx.clone();
+    tokio::spawn(async move {
+        while let Some(data) = wrx.recv().await {
+            if write.write_all(&data).await.is_err() {
+                let _ = writer_tx.send(Input::Closed(conn));
+                return;
+            }
+        }
+        let _ = write.shutdown().await;
+    });
+    let _ = tx.send(Input::Connected(
+        conn,
+        ConnHandle {
+            writer: wtx,
+            reader: reader.abort_handle(),
+        },
+    ));
+}

@@ -1,0 +1,432 @@
+//! The `Producer`: sends records through the engine, pumped by the driver task.
+
+use std::collections::HashMap;
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::{Arc, Mutex, MutexGuard, PoisonError};
+use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
+
+use ferrokafka_engine::{BatchId, Engine, EngineConfig, Event, OutgoingRecord, SendError};
+use ferrokafka_metadata::MetadataError;
+use ferrokafka_partition::PartitionerConfig;
+use tokio::sync::Notify;
+
+use crate::config::ProducerConfig;
+use crate::driver;
+use crate::error::ProduceError;
+use crate::metrics::{Metrics, MetricsState};
+use crate::record::{BatchOutcome, BatchSlot, Callback, DeliveryFuture, ProducerRecord};
+
+/// State shared by the producer handles, the driver task and nothing else.
+pub(crate) struct Shared {
+    pub(crate) state: Mutex<State>,
+    /// Wakes the driver: a batch became ready, a flush or close started.
+    pub(crate) wake_driver: Notify,
+    /// Signalled by the driver after every pump: sends waiting for metadata or memory, flushes
+    /// and closes re-check their condition.
+    pub(crate) progress: Notify,
+    /// Set once the driver must finish (closed and drained, or aborted).
+    pub(crate) shutdown: AtomicBool,
+    /// Set when the last `Producer` handle is dropped.
+    pub(crate) handles_dropped: AtomicBool,
+    pub(crate) config: ProducerConfig,
+}
+
+pub(crate) struct State {
+    pub(crate) engine: Engine,
+    pub(crate) slots: HashMap<BatchId, Arc<BatchSlot>>,
+    pub(crate) topics: HashMap<String, Arc<str>>,
+    pub(crate) metrics: MetricsState,
+    /// The last connection failure, to explain a metadata timeout.
+    pub(crate) last_connect_error: Option<String>,
+    pub(crate) driver_gone: bool,
+}
+
+impl Shared {
+    pub(crate) fn lock(&self) -> MutexGuard<'_, State> {
+        self.state.lock().unwrap_or_else(PoisonError::into_inner)
+    }
+}
+
+impl State {
+    /// Applies engine events to the slots; returns the slots to complete outside the lock.
+    pub(crate) fn take_events(&mut self, out: &mut Vec<(Arc<BatchSlot>, SlotAction)>) {
+        while let Some(event) = self.engine.poll_event() {
+            match event {
+                Event::Delivered {
+                    batch,
+                    base_offset,
+                    log_append_time,
+                    ..
+                } => {
+                    if let Some(slot) = self.slots.remove(&batch) {
+                        out.push((
+                            slot,
+                            SlotAction::Complete(BatchOutcome::Delivered {
+                                base_offset,
+                                log_append_time,
+                            }),
+                        ));
+                    }
+                }
+                Event::Failed { batch, error, .. } => {
+                    if let Some(slot) = self.slots.remove(&batch) {
+                        out.push((
+                            slot,
+                            SlotAction::Complete(BatchOutcome::Failed(ProduceError::Delivery(
+                                error,
+                            ))),
+                        ));
+                    }
+                }
+                Event::Split(outcome) => {
+                    if let Some(slot) = self.slots.remove(&outcome.original) {
+                        let mut parts = Vec::new();
+                        for p in &outcome.parts {
+                            let part = BatchSlot::new(slot.topic().clone(), slot_partition(&slot));
+                            self.slots.insert(p.batch, part.clone());
+                            parts.push((p.first_index, p.record_count, part));
+                        }
+                        out.push((slot, SlotAction::Split(parts)));
+                    }
+                }
+                _ => {}
+            }
+        }
+    }
+
+    /// Fails every waiting slot (the driver is gone).
+    pub(crate) fn fail_all_slots(&mut self, out: &mut Vec<(Arc<BatchSlot>, SlotAction)>) {
+        self.engine.abort();
+        self.take_events(out);
+        for (_, slot) in self.slots.drain() {
+            out.push((
+                slot,
+                SlotAction::Complete(BatchOutcome::Failed(ProduceError::Delivery(
+                    ferrokafka_engine::DeliveryError::Aborted,
+                ))),
+            ));
+        }
+    }
+}
+
+fn slot_partition(slot: &BatchSlot) -> i32 {
+    slot.partition()
+}
+
+pub(crate) enum SlotAction {
+    Complete(BatchOutcome),
+    Split(Vec<(i32, i32, Arc<BatchSlot>)>),
+}
+
+pub(crate) fn apply_slot_actions(actions: Vec<(Arc<BatchSlot>, SlotAction)>) {
+    for (slot, action) in actions {
+        match action {
+            SlotAction::Complete(outcome) => slot.complete(outcome),
+            SlotAction::Split(parts) => slot.split(parts),
+        }
+    }
+}
+
+/// Ends the driver when the last handle goes away: closing delivers what is queued (bounded by
+/// `delivery.timeout.ms`), so no future is left unresolved.
+struct Handle {
+    shared: Arc<Shared>,
+}
+
+impl Drop for Handle {
+    fn drop(&mut self) {
+        self.shared.lock().engine.close();
+        self.shared.handles_dropped.store(true, Ordering::SeqCst);
+        self.shared.wake_driver.notify_one();
+    }
+}
+
+/// An asynchronous Kafka producer (Java `KafkaProducer`). Cheap to clone; all clones share one
+/// set of connections and one buffer. The last clone dropped closes it, still delivering what
+/// was queued (bounded by `delivery.timeout.ms`).
+#[derive(Clone)]
+pub struct Producer {
+    handle: Arc<Handle>,
+}
+
+impl std::fmt::Debug for Producer {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Producer")
+            .field("client_id", &self.handle.shared.config.client_id)
+            .finish_non_exhaustive()
+    }
+}
+
+impl Producer {
+    /// Starts a producer: spawns its I/O task on the current tokio runtime. Connections open
+    /// lazily, on the first send.
+    pub fn new(config: ProducerConfig) -> Result<Self, ProduceError> {
+        let runtime = tokio::runtime::Handle::try_current().map_err(|_| ProduceError::NoRuntime)?;
+        let now = Instant::now();
+        let mut pc: PartitionerConfig = config.partitioner_config();
+        pc.seed = entropy_seed();
+        let partitioner = ferrokafka_partition::by_name_with(&config.partitioner, &pc)
+            .map_err(|e| SendError::InvalidRecord(format!("partitioner: {e}")))?;
+        let engine = Engine::new(engine_config(&config), partitioner, now)
+            .map_err(SendError::InvalidRecord)?;
+        let shared = Arc::new(Shared {
+            state: Mutex::new(State {
+                engine,
+                slots: HashMap::new(),
+                topics: HashMap::new(),
+                metrics: MetricsState::new(now),
+                last_connect_error: None,
+                driver_gone: false,
+            }),
+            wake_driver: Notify::new(),
+            progress: Notify::new(),
+            shutdown: AtomicBool::new(false),
+            handles_dropped: AtomicBool::new(false),
+            config,
+        });
+        runtime.spawn(driver::run(shared.clone()));
+        Ok(Self {
+            handle: Arc::new(Handle { shared }),
+        })
+    }
+
+    fn shared(&self) -> &Arc<Shared> {
+        &self.handle.shared
+    }
+
+    /// Queues a record and returns the future of its delivery.
+    ///
+    /// Waits (asynchronously) while the topic's metadata is unknown or `buffer.memory` is
+    /// exhausted, at most `max.block.ms` in all (Java's `send` blocks the thread instead).
+    /// Errors here mean the record was not queued: too large, unknown partition, topic not
+    /// available in time, closed producer.
+    pub async fn send(&self, record: ProducerRecord) -> Result<DeliveryFuture, ProduceError> {
+        let (slot, index, ts) = self.enqueue(record).await?;
+        Ok(DeliveryFuture::new(slot, index, ts))
+    }
+
+    /// Like [`send`](Self::send), but `callback` runs with the outcome instead of a future
+    /// (on the producer's I/O task; keep it short). Errors before queueing are returned and
+    /// the callback is not called.
+    pub async fn send_with_callback<F>(
+        &self,
+        record: ProducerRecord,
+        callback: F,
+    ) -> Result<(), ProduceError>
+    where
+        F: FnOnce(Result<crate::RecordMetadata, ProduceError>) + Send + 'static,
+    {
+        let (slot, index, ts) = self.enqueue(record).await?;
+        let cb: Callback = Box::new(callback);
+        slot.add_callback(index, ts, cb);
+        Ok(())
+    }
+
+    async fn enqueue(
+        &self,
+        record: ProducerRecord,
+    ) -> Result<(std::sync::Arc<BatchSlot>, i32, i64), ProduceError> {
+        let shared = self.shared();
+        let start = Instant::now();
+        let max_block = shared.config.max_block;
+        let deadline = start + max_block;
+        let timestamp = record.timestamp.unwrap_or_else(now_ms);
+        loop {
+            let notified = shared.progress.notified();
+            tokio::pin!(notified);
+            notified.as_mut().enable();
+            let now = Instant::now();
+            let outcome = {
+                let mut st = shared.lock();
+                if st.driver_gone {
+                    return Err(SendError::Closed.into());
+                }
+                let out = OutgoingRecord {
+                    topic: &record.topic,
+                    partition: record.partition,
+                    key: record.key.as_deref(),
+                    value: record.value.as_deref(),
+                    headers: &record.headers,
+                    timestamp,
+                };
+                match st.engine.append(&out, now) {
+                    Ok(appended) => {
+                        let State { slots, topics, .. } = &mut *st;
+                        let slot = slots
+                            .entry(appended.batch)
+                            .or_insert_with(|| {
+                                let topic = topics
+                                    .entry(record.topic.clone())
+                                    .or_insert_with(|| Arc::from(record.topic.as_str()))
+                                    .clone();
+                                BatchSlot::new(topic, appended.partition)
+                            })
+                            .clone();
+                        Ok((slot, appended.index, appended.wake_sender))
+                    }
+                    Err(SendError::TopicPending(topic)) => {
+                        match st.engine.check_topic(&topic, start, now) {
+                            Ok(true) => continue,
+                            Ok(false) => Err(None),
+                            Err(SendError::Metadata(MetadataError::TopicNotAvailable {
+                                waited,
+                                last_error,
+                                ..
+                            })) => Err(Some(ProduceError::TopicNotAvailable {
+                                topic,
+                                waited,
+                                detail: last_error
+                                    .map(|e| format!("last error {e:?}"))
+                                    .or_else(|| st.last_connect_error.clone()),
+                            })),
+                            Err(e) => Err(Some(e.into())),
+                        }
+                    }
+                    Err(SendError::WouldBlock) if now < deadline => Err(None),
+                    Err(SendError::WouldBlock) => Err(Some(ProduceError::BufferExhausted {
+                        waited: now - start,
+                    })),
+                    Err(e) => Err(Some(e.into())),
+                }
+            };
+            match outcome {
+                Ok((slot, index, wake)) => {
+                    if wake {
+                        shared.wake_driver.notify_one();
+                    }
+                    return Ok((slot, index, timestamp));
+                }
+                Err(Some(e)) => return Err(e),
+                Err(None) => {
+                    shared.wake_driver.notify_one();
+                    let wait_until = tokio::time::Instant::from_std(deadline);
+                    // At the deadline the loop runs once more and reports the timeout.
+                    let _ = tokio::time::timeout_at(wait_until, notified).await;
+                    if Instant::now() >= deadline + Duration::from_secs(1) {
+                        // Safety net: never loop past the deadline without an answer.
+                        return Err(ProduceError::TopicNotAvailable {
+                            topic: record.topic.clone(),
+                            waited: max_block,
+                            detail: None,
+                        });
+                    }
+                }
+            }
+        }
+    }
+
+    /// Sends everything queued now, regardless of `linger.ms`, and waits until those records
+    /// are delivered or failed (Java `flush`). On timeout the records stay queued.
+    pub async fn flush(&self, timeout: Duration) -> Result<(), ProduceError> {
+        let shared = self.shared();
+        let token = shared.lock().engine.begin_flush();
+        shared.wake_driver.notify_one();
+        let deadline = tokio::time::Instant::now() + timeout;
+        loop {
+            let notified = shared.progress.notified();
+            tokio::pin!(notified);
+            notified.as_mut().enable();
+            {
+                let mut st = shared.lock();
+                if st.engine.flush_complete(token) || st.driver_gone {
+                    return Ok(());
+                }
+            }
+            if tokio::time::timeout_at(deadline, notified).await.is_err() {
+                let mut st = shared.lock();
+                if st.engine.flush_complete(token) {
+                    return Ok(());
+                }
+                st.engine.cancel_flush(token);
+                return Err(ProduceError::Timeout {
+                    operation: "flush",
+                    timeout,
+                });
+            }
+        }
+    }
+
+    /// Closes the producer: no more sends; what is queued is sent and awaited up to `timeout`;
+    /// whatever is left then fails with `Aborted`. Every future resolves.
+    pub async fn close(&self, timeout: Duration) {
+        let shared = self.shared();
+        shared.lock().engine.close();
+        shared.wake_driver.notify_one();
+        let deadline = tokio::time::Instant::now() + timeout;
+        loop {
+            let notified = shared.progress.notified();
+            tokio::pin!(notified);
+            notified.as_mut().enable();
+            {
+                let st = shared.lock();
+                if !st.engine.has_incomplete() || st.driver_gone {
+                    break;
+                }
+            }
+            if tokio::time::timeout_at(deadline, notified).await.is_err() {
+                break;
+            }
+        }
+        let mut actions = Vec::new();
+        {
+            let mut st = shared.lock();
+            st.fail_all_slots(&mut actions);
+        }
+        apply_slot_actions(actions);
+        shared.shutdown.store(true, Ordering::SeqCst);
+        shared.wake_driver.notify_one();
+    }
+
+    /// A snapshot of the metrics, with the Java client's names.
+    pub fn metrics(&self) -> Metrics {
+        let st = self.shared().lock();
+        st.metrics.snapshot(&st.engine.counters(), Instant::now())
+    }
+
+    /// Partition count of `topic` if its metadata is known.
+    pub fn partition_count(&self, topic: &str) -> Option<usize> {
+        self.shared()
+            .lock()
+            .engine
+            .metadata()
+            .cluster()
+            .partition_count(topic)
+    }
+}
+
+fn now_ms() -> i64 {
+    SystemTime::now()
+        .duration_since(UNIX_EPOCH)
+        .map_or(0, |d| i64::try_from(d.as_millis()).unwrap_or(i64::MAX))
+}
+
+/// A seed from the process's hash randomness and the clock: partitioners of different
+/// producers should not pick the same sticky partitions.
+fn entropy_seed() -> u64 {
+    use std::hash::{BuildHasher, Hasher};
+    let mut h = std::collections::hash_map::RandomState::new().build_hasher();
+    h.write_u128(
+        SystemTime::now()
+            .duration_since(UNIX_EPOCH)
+            .map_or(0, |d| d.as_nanos()),
+    );
+    h.finish()
+}
+
+fn engine_config(c: &ProducerConfig) -> EngineConfig {
+    let mut e = EngineConfig::new(c.bootstrap_servers.clone());
+    e.client_id.clone_from(&c.client_id);
+    e.acks = c.acks.as_i16();
+    e.request_timeout = c.request_timeout;
+    e.retries = u32::try_from(c.retries).unwrap_or(0);
+    e.max_in_flight_per_connection = c.max_in_flight_requests_per_connection;
+    e.reconnect_backoff = c.reconnect_backoff;
+    e.reconnect_backoff_max = c.reconnect_backoff_max;
+    e.connection_setup_timeout = c.socket_connection_setup_timeout;
+    e.idempotence = c.enable_idempotence;
+    e.transaction_timeout = c.transaction_timeout;
+    e.max_block = c.max_block;
+    e.accumulator = c.to_accumulator_config();
+    e.metadata = c.to_metadata_config();
+    e
+}

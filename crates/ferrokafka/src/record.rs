@@ -1,0 +1,356 @@
+//! Records going out, their delivery futures and metadata.
+
+use std::future::Future;
+use std::pin::Pin;
+use std::sync::{Arc, Mutex};
+use std::task::{Context, Poll, Waker};
+
+use bytes::Bytes;
+use ferrokafka_records::Header;
+
+use crate::error::ProduceError;
+use crate::serialize::Serializer;
+
+/// A record to send (Java `ProducerRecord`), key and value already in bytes.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ProducerRecord {
+    pub(crate) topic: String,
+    pub(crate) partition: Option<i32>,
+    pub(crate) key: Option<Bytes>,
+    pub(crate) value: Option<Bytes>,
+    pub(crate) headers: Vec<Header>,
+    pub(crate) timestamp: Option<i64>,
+}
+
+impl ProducerRecord {
+    /// A record for `topic` with no key, no value (a tombstone until a value is set), no
+    /// headers, the partitioner's choice of partition and the send time as timestamp.
+    pub fn new(topic: impl Into<String>) -> Self {
+        Self {
+            topic: topic.into(),
+            partition: None,
+            key: None,
+            value: None,
+            headers: Vec::new(),
+            timestamp: None,
+        }
+    }
+
+    /// Sets the key.
+    #[must_use]
+    pub fn with_key(mut self, key: impl Into<Bytes>) -> Self {
+        self.key = Some(key.into());
+        self
+    }
+
+    /// Sets the value.
+    #[must_use]
+    pub fn with_value(mut self, value: impl Into<Bytes>) -> Self {
+        self.value = Some(value.into());
+        self
+    }
+
+    /// Sends to this partition instead of asking the partitioner.
+    #[must_use]
+    pub fn with_partition(mut self, partition: i32) -> Self {
+        self.partition = Some(partition);
+        self
+    }
+
+    /// Sets the create timestamp (milliseconds since the epoch).
+    #[must_use]
+    pub fn with_timestamp(mut self, timestamp_ms: i64) -> Self {
+        self.timestamp = Some(timestamp_ms);
+        self
+    }
+
+    /// Appends a header (order and duplicates are kept; `None` is a null value).
+    #[must_use]
+    pub fn with_header(mut self, name: impl Into<String>, value: Option<impl Into<Bytes>>) -> Self {
+        self.headers.push(Header {
+            key: name.into(),
+            value: value.map(Into::into),
+        });
+        self
+    }
+
+    /// Builds a record by serializing `key` and `value` with the given serializers.
+    pub fn serialized<K, V, KS, VS>(
+        topic: impl Into<String>,
+        key: Option<&K>,
+        value: Option<&V>,
+        key_serializer: &KS,
+        value_serializer: &VS,
+    ) -> Result<Self, ProduceError>
+    where
+        K: ?Sized,
+        V: ?Sized,
+        KS: Serializer<K> + ?Sized,
+        VS: Serializer<V> + ?Sized,
+    {
+        let mut rec = Self::new(topic);
+        if let Some(k) = key {
+            rec.key = Some(key_serializer.serialize(&rec.topic, k).map_err(|e| {
+                ProduceError::Serialization {
+                    what: "key",
+                    message: e.0,
+                }
+            })?);
+        }
+        if let Some(v) = value {
+            rec.value = Some(value_serializer.serialize(&rec.topic, v).map_err(|e| {
+                ProduceError::Serialization {
+                    what: "value",
+                    message: e.0,
+                }
+            })?);
+        }
+        Ok(rec)
+    }
+
+    /// The topic.
+    pub fn topic(&self) -> &str {
+        &self.topic
+    }
+
+    /// The key.
+    pub fn key(&self) -> Option<&Bytes> {
+        self.key.as_ref()
+    }
+
+    /// The value.
+    pub fn value(&self) -> Option<&Bytes> {
+        self.value.as_ref()
+    }
+
+    /// The headers.
+    pub fn headers(&self) -> &[Header] {
+        &self.headers
+    }
+}
+
+/// Where a record was written (Java `RecordMetadata`).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct RecordMetadata {
+    topic: Arc<str>,
+    partition: i32,
+    offset: Option<i64>,
+    timestamp: i64,
+}
+
+impl RecordMetadata {
+    /// The topic.
+    pub fn topic(&self) -> &str {
+        &self.topic
+    }
+
+    /// The partition.
+    pub fn partition(&self) -> i32 {
+        self.partition
+    }
+
+    /// The record's offset; `None` with `acks=0` (Java reports -1).
+    pub fn offset(&self) -> Option<i64> {
+        self.offset
+    }
+
+    /// The record's timestamp: the broker's append time if the topic uses LogAppendTime,
+    /// otherwise the create time sent.
+    pub fn timestamp(&self) -> i64 {
+        self.timestamp
+    }
+}
+
+/// A callback run with a record's outcome, on the producer's I/O task: keep it short.
+pub type Callback = Box<dyn FnOnce(Result<RecordMetadata, ProduceError>) + Send + 'static>;
+
+/// The outcome of a whole batch.
+#[derive(Debug, Clone)]
+pub(crate) enum BatchOutcome {
+    Delivered {
+        base_offset: Option<i64>,
+        log_append_time: Option<i64>,
+    },
+    Failed(ProduceError),
+}
+
+enum SlotState {
+    Pending {
+        wakers: Vec<Waker>,
+        callbacks: Vec<(i32, i64, Callback)>,
+    },
+    Done(BatchOutcome),
+    /// Split after MESSAGE_TOO_LARGE: (first index, record count, part).
+    Split(Vec<(i32, i32, Arc<BatchSlot>)>),
+}
+
+/// Shared state of one batch: its records' futures and callbacks wait here.
+pub(crate) struct BatchSlot {
+    topic: Arc<str>,
+    partition: i32,
+    state: Mutex<SlotState>,
+}
+
+impl BatchSlot {
+    pub(crate) fn new(topic: Arc<str>, partition: i32) -> Arc<Self> {
+        Arc::new(Self {
+            topic,
+            partition,
+            state: Mutex::new(SlotState::Pending {
+                wakers: Vec::new(),
+                callbacks: Vec::new(),
+            }),
+        })
+    }
+
+    pub(crate) fn topic(&self) -> &Arc<str> {
+        &self.topic
+    }
+
+    pub(crate) fn partition(&self) -> i32 {
+        self.partition
+    }
+
+    fn lock(&self) -> std::sync::MutexGuard<'_, SlotState> {
+        self.state
+            .lock()
+            .unwrap_or_else(std::sync::PoisonError::into_inner)
+    }
+
+    /// Registers a callback for record `index` (create time `timestamp`).
+    pub(crate) fn add_callback(self: &Arc<Self>, index: i32, timestamp: i64, cb: Callback) {
+        let mut state = self.lock();
+        let later = match &mut *state {
+            SlotState::Pending { callbacks, .. } => {
+                callbacks.push((index, timestamp, cb));
+                return;
+            }
+            SlotState::Done(outcome) => Err(self.result_for(outcome, index, timestamp)),
+            SlotState::Split(parts) => {
+                let (first, _, part) = locate(parts, index);
+                Ok((*first, part.clone()))
+            }
+        };
+        drop(state);
+        match later {
+            Err(result) => cb(result),
+            Ok((first, part)) => part.add_callback(index - first, timestamp, cb),
+        }
+    }
+
+    fn result_for(
+        &self,
+        outcome: &BatchOutcome,
+        index: i32,
+        timestamp: i64,
+    ) -> Result<RecordMetadata, ProduceError> {
+        match outcome {
+            BatchOutcome::Delivered {
+                base_offset,
+                log_append_time,
+            } => Ok(RecordMetadata {
+                topic: self.topic.clone(),
+                partition: self.partition,
+                offset: base_offset.map(|b| b + i64::from(index)),
+                timestamp: log_append_time.unwrap_or(timestamp),
+            }),
+            BatchOutcome::Failed(e) => Err(e.clone()),
+        }
+    }
+
+    /// Completes the batch: wakes its futures and runs its callbacks (outside the lock).
+    pub(crate) fn complete(&self, outcome: BatchOutcome) {
+        let previous = std::mem::replace(&mut *self.lock(), SlotState::Done(outcome.clone()));
+        if let SlotState::Pending { wakers, callbacks } = previous {
+            for w in wakers {
+                w.wake();
+            }
+            for (index, ts, cb) in callbacks {
+                cb(self.result_for(&outcome, index, ts));
+            }
+        }
+    }
+
+    /// The batch was split: its records now live in `parts` (first index, count, slot).
+    pub(crate) fn split(&self, parts: Vec<(i32, i32, Arc<BatchSlot>)>) {
+        let previous = std::mem::replace(&mut *self.lock(), SlotState::Split(parts.clone()));
+        if let SlotState::Pending { wakers, callbacks } = previous {
+            for (index, ts, cb) in callbacks {
+                let (first, _, part) = locate(&parts, index);
+                part.add_callback(index - first, ts, cb);
+            }
+            for w in wakers {
+                w.wake();
+            }
+        }
+    }
+}
+
+fn locate(parts: &[(i32, i32, Arc<BatchSlot>)], index: i32) -> &(i32, i32, Arc<BatchSlot>) {
+    parts
+        .iter()
+        .find(|(first, count, _)| index >= *first && index < first + count)
+        .unwrap_or_else(|| parts.last().expect("a split has parts"))
+}
+
+/// Resolves to the record's [`RecordMetadata`] once the broker acknowledged it, or to the
+/// error that ended its delivery. Dropping it does not cancel the record.
+#[must_use = "a delivery future does nothing unless polled; drop it to ignore the outcome"]
+pub struct DeliveryFuture {
+    slot: Arc<BatchSlot>,
+    index: i32,
+    timestamp: i64,
+}
+
+impl DeliveryFuture {
+    pub(crate) fn new(slot: Arc<BatchSlot>, index: i32, timestamp: i64) -> Self {
+        Self {
+            slot,
+            index,
+            timestamp,
+        }
+    }
+}
+
+impl std::fmt::Debug for DeliveryFuture {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("DeliveryFuture")
+            .field("topic", &self.slot.topic)
+            .field("partition", &self.slot.partition)
+            .field("index", &self.index)
+            .field("timestamp", &self.timestamp)
+            .finish_non_exhaustive()
+    }
+}
+
+impl Future for DeliveryFuture {
+    type Output = Result<RecordMetadata, ProduceError>;
+
+    fn poll(mut self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<Self::Output> {
+        loop {
+            let slot = self.slot.clone();
+            let mut state = slot.lock();
+            match &mut *state {
+                SlotState::Done(outcome) => {
+                    return Poll::Ready(slot.result_for(outcome, self.index, self.timestamp));
+                }
+                SlotState::Split(parts) => {
+                    let (first, _, part) = locate(parts, self.index);
+                    let part = part.clone();
+                    let first = *first;
+                    drop(state);
+                    self.index -= first;
+                    self.slot = part;
+                }
+                SlotState::Pending { wakers, .. } => {
+                    // Only the last waker is compared: a batch can hold thousands of records,
+                    // each future registers once, and re-polls by the same task hit the end.
+                    if !wakers.last().is_some_and(|w| w.will_wake(cx.waker())) {
+                        wakers.push(cx.waker().clone());
+                    }
+                    return Poll::Pending;
+                }
+            }
+        }
+    }
+}
