@@ -1,0 +1,62 @@
+//! Pipelined sending: deliveries stay in a bounded queue of futures that is drained
+//! while the next record is read, throttled or handed to the producer.
+
+use std::future::Future;
+
+use futures::stream::FuturesUnordered;
+use futures::{FutureExt, StreamExt};
+
+/// Awaits `fut`, handing every delivery that completes meanwhile to `on_done`.
+/// Completions are drained first so their timestamps stay close to the real ones.
+pub(crate) async fn drain_while<F, D>(
+    fut: F,
+    inflight: &mut FuturesUnordered<D>,
+    mut on_done: impl FnMut(D::Output),
+) -> F::Output
+where
+    F: Future,
+    D: Future,
+{
+    let mut fut = std::pin::pin!(fut);
+    loop {
+        tokio::select! {
+            biased;
+            Some(done) = inflight.next(), if !inflight.is_empty() => on_done(done),
+            out = &mut fut => return out,
+        }
+    }
+}
+
+/// Waits until fewer than `max` deliveries are outstanding.
+pub(crate) async fn make_room<D: Future>(
+    inflight: &mut FuturesUnordered<D>,
+    max: usize,
+    mut on_done: impl FnMut(D::Output),
+) {
+    while inflight.len() >= max.max(1) {
+        match inflight.next().await {
+            Some(done) => on_done(done),
+            None => break,
+        }
+    }
+}
+
+/// Waits for every outstanding delivery.
+pub(crate) async fn drain_all<D: Future>(
+    inflight: &mut FuturesUnordered<D>,
+    mut on_done: impl FnMut(D::Output),
+) {
+    while let Some(done) = inflight.next().await {
+        on_done(done);
+    }
+}
+
+/// Handles the deliveries that are complete right now, without waiting.
+pub(crate) fn drain_ready<D: Future>(
+    inflight: &mut FuturesUnordered<D>,
+    mut on_done: impl FnMut(D::Output),
+) {
+    while let Some(Some(done)) = inflight.next().now_or_never() {
+        on_done(done);
+    }
+}

@@ -1,0 +1,346 @@
+//! `produce`: one record per input line, kcat -P style.
+//!
+//! * Lines end at `\n`, which is stripped (a `\r` before it is kept, as kcat does);
+//!   a last line without `\n` is still a record; an empty line is a record with an
+//!   empty (not null) value.
+//! * With `-K DELIM` the line splits at the first DELIM into key and value. A line
+//!   without DELIM becomes a record with a null key and the whole line as value
+//!   (kcat's behaviour: the key is only set when the delimiter is found).
+//! * Sends are pipelined: up to `max_in_flight` deliveries are outstanding while
+//!   further lines are read and sent.
+//! * Failed deliveries are reported on stderr as they complete; a rejected `send`
+//!   counts as a failed record, and a fatal rejection stops reading input.
+//! * Summary on stderr: `N records produced (X bytes), F failed`; bytes are key +
+//!   value bytes of the delivered records.
+
+use std::io::Write;
+use std::time::Duration;
+
+use bytes::Bytes;
+use futures::stream::FuturesUnordered;
+use tokio::io::{AsyncBufRead, AsyncBufReadExt};
+
+use crate::pipeline::{drain_all, drain_while, make_room};
+use crate::sink::{Delivered, OutRecord, Sink};
+use crate::{EXIT_FAILED, EXIT_OK};
+
+#[derive(Debug, Clone)]
+pub(crate) struct ProduceOptions {
+    pub(crate) topic: String,
+    pub(crate) partition: Option<i32>,
+    pub(crate) key_delimiter: Option<Vec<u8>>,
+    pub(crate) headers: Vec<(String, Option<Bytes>)>,
+    pub(crate) max_in_flight: usize,
+    pub(crate) flush_timeout: Duration,
+    pub(crate) close_timeout: Duration,
+}
+
+/// Splits one line (without its `\n`) into key and value.
+pub(crate) fn split_line(line: &[u8], delimiter: Option<&[u8]>) -> (Option<Bytes>, Bytes) {
+    if let Some(d) = delimiter.filter(|d| !d.is_empty())
+        && let Some(at) = line.windows(d.len()).position(|w| w == d)
+    {
+        return (
+            Some(Bytes::copy_from_slice(&line[..at])),
+            Bytes::copy_from_slice(&line[at + d.len()..]),
+        );
+    }
+    (None, Bytes::copy_from_slice(line))
+}
+
+#[derive(Debug, Default, Clone, Copy, PartialEq, Eq)]
+pub(crate) struct ProduceSummary {
+    pub(crate) produced: u64,
+    pub(crate) bytes: u64,
+    pub(crate) failed: u64,
+    pub(crate) input_error: bool,
+}
+
+impl ProduceSummary {
+    pub(crate) fn exit_code(&self) -> u8 {
+        if self.failed == 0 && !self.input_error {
+            EXIT_OK
+        } else {
+            EXIT_FAILED
+        }
+    }
+}
+
+struct Tally<'w> {
+    summary: ProduceSummary,
+    err: &'w mut dyn Write,
+}
+
+impl Tally<'_> {
+    fn done(&mut self, (result, line, size): (Result<Delivered, String>, u64, u64)) {
+        match result {
+            Ok(_) => {
+                self.summary.produced += 1;
+                self.summary.bytes += size;
+            }
+            Err(e) => {
+                self.summary.failed += 1;
+                let _ = writeln!(self.err, "delivery failed for line {line}: {e}");
+            }
+        }
+    }
+}
+
+/// Produces every line of `input`; reports on `err`; returns the summary.
+pub(crate) async fn run_produce<S: Sink, R: AsyncBufRead + Unpin>(
+    opts: &ProduceOptions,
+    sink: &S,
+    mut input: R,
+    err: &mut dyn Write,
+) -> ProduceSummary {
+    let mut tally = Tally {
+        summary: ProduceSummary::default(),
+        err,
+    };
+    let mut inflight = FuturesUnordered::new();
+    let mut buf = Vec::new();
+    let mut line_no = 0u64;
+    loop {
+        buf.clear();
+        let read = drain_while(input.read_until(b'\n', &mut buf), &mut inflight, |d| {
+            tally.done(d);
+        })
+        .await;
+        match read {
+            Ok(0) => break,
+            Ok(_) => {}
+            Err(e) => {
+                let _ = writeln!(tally.err, "error reading input after line {line_no}: {e}");
+                tally.summary.input_error = true;
+                break;
+            }
+        }
+        line_no += 1;
+        if buf.last() == Some(&b'\n') {
+            buf.pop();
+        }
+        let (key, value) = split_line(&buf, opts.key_delimiter.as_deref());
+        let size = (key.as_ref().map_or(0, Bytes::len) + value.len()) as u64;
+        let record = OutRecord {
+            topic: opts.topic.clone(),
+            partition: opts.partition,
+            key,
+            value: Some(value),
+            headers: opts.headers.clone(),
+        };
+        make_room(&mut inflight, opts.max_in_flight, |d| tally.done(d)).await;
+        match drain_while(sink.send(record), &mut inflight, |d| tally.done(d)).await {
+            Ok(pending) => {
+                let line = line_no;
+                inflight.push(async move { (pending.await, line, size) });
+            }
+            Err(rejected) => {
+                tally.summary.failed += 1;
+                let _ = writeln!(
+                    tally.err,
+                    "send failed for line {line_no}: {}",
+                    rejected.message
+                );
+                if rejected.fatal {
+                    let _ = writeln!(
+                        tally.err,
+                        "stopping: the producer cannot accept more records"
+                    );
+                    break;
+                }
+            }
+        }
+    }
+    let flushed = drain_while(sink.flush(opts.flush_timeout), &mut inflight, |d| {
+        tally.done(d);
+    })
+    .await;
+    if let Err(e) = flushed {
+        let _ = writeln!(tally.err, "flush failed: {e}");
+    }
+    drain_all(&mut inflight, |d| tally.done(d)).await;
+    sink.close(opts.close_timeout).await;
+    let s = tally.summary;
+    let _ = writeln!(
+        tally.err,
+        "{} records produced ({} bytes), {} failed",
+        s.produced, s.bytes, s.failed
+    );
+    s
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::sink::fake::FakeSink;
+
+    fn opts() -> ProduceOptions {
+        ProduceOptions {
+            topic: "t".into(),
+            partition: None,
+            key_delimiter: None,
+            headers: vec![],
+            max_in_flight: 1000,
+            flush_timeout: Duration::from_secs(1),
+            close_timeout: Duration::from_secs(1),
+        }
+    }
+
+    fn b(s: &str) -> Bytes {
+        Bytes::copy_from_slice(s.as_bytes())
+    }
+
+    async fn run(opts: &ProduceOptions, sink: &FakeSink, input: &str) -> (ProduceSummary, String) {
+        let mut err = Vec::new();
+        let s = run_produce(opts, sink, input.as_bytes(), &mut err).await;
+        (s, String::from_utf8(err).unwrap())
+    }
+
+    #[test]
+    fn split_without_delimiter_keeps_whole_line() {
+        assert_eq!(split_line(b"a:b", None), (None, b("a:b")));
+    }
+
+    #[test]
+    fn split_at_first_delimiter() {
+        let d: &[u8] = b":";
+        assert_eq!(split_line(b"k:v:w", Some(d)), (Some(b("k")), b("v:w")));
+        assert_eq!(split_line(b":v", Some(d)), (Some(b("")), b("v")));
+        assert_eq!(split_line(b"k:", Some(d)), (Some(b("k")), b("")));
+        assert_eq!(
+            split_line(b"no delimiter", Some(d)),
+            (None, b("no delimiter"))
+        );
+        let multi: &[u8] = b"::";
+        assert_eq!(split_line(b"a:b::c", Some(multi)), (Some(b("a:b")), b("c")));
+        assert_eq!(split_line(b"", Some(multi)), (None, b("")));
+    }
+
+    #[tokio::test]
+    async fn produces_each_line_with_key_headers_and_partition() {
+        let sink = FakeSink::new();
+        let mut o = opts();
+        o.key_delimiter = Some(b"=".to_vec());
+        o.partition = Some(2);
+        o.headers = vec![("h1".into(), Some(b("x"))), ("h2".into(), None)];
+        let (s, err) = run(&o, &sink, "k1=v1\nnokey\n\nk3=v=3\r\nlast=line").await;
+        assert_eq!(
+            s,
+            ProduceSummary {
+                produced: 5,
+                bytes: 4 + 5 + 6 + 8, // the empty line adds nothing
+                failed: 0,
+                input_error: false
+            }
+        );
+        assert_eq!(s.exit_code(), EXIT_OK);
+        assert_eq!(err, "5 records produced (23 bytes), 0 failed\n");
+        let recs = sink.accepted();
+        let kv: Vec<(Option<Bytes>, Option<Bytes>)> = recs
+            .iter()
+            .map(|r| (r.key.clone(), r.value.clone()))
+            .collect();
+        assert_eq!(
+            kv,
+            vec![
+                (Some(b("k1")), Some(b("v1"))),
+                (None, Some(b("nokey"))),
+                (None, Some(b(""))),
+                (Some(b("k3")), Some(b("v=3\r"))),
+                (Some(b("last")), Some(b("line"))),
+            ]
+        );
+        for r in &recs {
+            assert_eq!(r.topic, "t");
+            assert_eq!(r.partition, Some(2));
+            assert_eq!(r.headers, o.headers);
+        }
+        assert!(sink.state.borrow().closed);
+    }
+
+    #[tokio::test]
+    async fn empty_input_produces_nothing_and_succeeds() {
+        let sink = FakeSink::new();
+        let (s, err) = run(&opts(), &sink, "").await;
+        assert_eq!(s, ProduceSummary::default());
+        assert_eq!(s.exit_code(), EXIT_OK);
+        assert_eq!(err, "0 records produced (0 bytes), 0 failed\n");
+    }
+
+    #[tokio::test]
+    async fn delivery_failures_are_reported_and_fail_the_exit_code() {
+        let sink = FakeSink::new()
+            .fail_delivery(1, "NOT_LEADER_OR_FOLLOWER")
+            .fail_delivery(3, "boom");
+        let (s, err) = run(&opts(), &sink, "a\nbb\nccc\ndddd\n").await;
+        assert_eq!((s.produced, s.bytes, s.failed), (2, 4, 2));
+        assert_eq!(s.exit_code(), EXIT_FAILED);
+        assert!(
+            err.contains("delivery failed for line 2: NOT_LEADER_OR_FOLLOWER\n"),
+            "{err}"
+        );
+        assert!(err.contains("delivery failed for line 4: boom\n"), "{err}");
+        assert!(
+            err.ends_with("2 records produced (4 bytes), 2 failed\n"),
+            "{err}"
+        );
+    }
+
+    #[tokio::test]
+    async fn non_fatal_rejection_counts_and_continues() {
+        let sink = FakeSink::new().reject(1, false);
+        let (s, err) = run(&opts(), &sink, "a\nb\nc\n").await;
+        assert_eq!((s.produced, s.failed), (2, 1));
+        assert_eq!(s.exit_code(), EXIT_FAILED);
+        assert!(
+            err.contains("send failed for line 2: rejected send 1\n"),
+            "{err}"
+        );
+        assert_eq!(sink.state.borrow().sends, 3);
+    }
+
+    #[tokio::test]
+    async fn fatal_rejection_stops_reading_but_waits_for_earlier_deliveries() {
+        let sink = FakeSink::new().slow(1).reject(2, true);
+        let (s, err) = run(&opts(), &sink, "a\nb\nc\nd\ne\n").await;
+        assert_eq!((s.produced, s.failed), (2, 1));
+        assert_eq!(
+            sink.state.borrow().sends,
+            3,
+            "nothing sent after the fatal rejection"
+        );
+        assert!(err.contains("stopping"), "{err}");
+        assert!(
+            err.ends_with("2 records produced (2 bytes), 1 failed\n"),
+            "{err}"
+        );
+    }
+
+    #[tokio::test]
+    async fn sends_are_pipelined_and_bounded() {
+        let input: String = (0..200)
+            .map(|i| format!("line {i}\n"))
+            .collect::<Vec<_>>()
+            .concat();
+        let sink = FakeSink::new().slow(5);
+        let (s, _) = run(&opts(), &sink, &input).await;
+        assert_eq!(s.produced, 200);
+        let max = sink.state.borrow().max_outstanding;
+        assert!(
+            max > 1,
+            "deliveries must overlap, max outstanding was {max}"
+        );
+
+        let sink = FakeSink::new().slow(5);
+        let mut o = opts();
+        o.max_in_flight = 7;
+        let (s, _) = run(&o, &sink, &input).await;
+        assert_eq!(s.produced, 200);
+        let max = sink.state.borrow().max_outstanding;
+        assert!(
+            max <= 7 && max > 1,
+            "max outstanding {max} with a bound of 7"
+        );
+        assert_eq!(sink.state.borrow().outstanding, 0);
+    }
+}

@@ -1,0 +1,262 @@
+//! The one seam between the CLI and a producer.
+//!
+//! `produce` and `perf` only talk to a [`Sink`]. Unit tests use [`fake::FakeSink`];
+//! the binary uses [`ProducerSink`], the adapter over `ferrokafka::Producer`
+//! (see the `REAL PRODUCER ADAPTER` section below).
+
+use std::future::Future;
+use std::pin::Pin;
+use std::time::Duration;
+
+use bytes::Bytes;
+
+/// One record as the CLI wants it produced.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub(crate) struct OutRecord {
+    pub(crate) topic: String,
+    /// `None`: let the producer's partitioner choose.
+    pub(crate) partition: Option<i32>,
+    pub(crate) key: Option<Bytes>,
+    pub(crate) value: Option<Bytes>,
+    /// In order; a `None` value is a null header value.
+    pub(crate) headers: Vec<(String, Option<Bytes>)>,
+}
+
+/// Where a record landed.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) struct Delivered {
+    pub(crate) partition: i32,
+    /// `None` when the broker does not return one (acks=0).
+    pub(crate) offset: Option<i64>,
+}
+
+/// The outcome of one accepted record; resolves once the broker answered
+/// (or the producer gave up). The error is the producer's message.
+pub(crate) type Pending = Pin<Box<dyn Future<Output = Result<Delivered, String>>>>;
+
+/// `send` did not accept the record.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub(crate) struct Rejected {
+    pub(crate) message: String,
+    /// `true` when later records cannot succeed either (producer closed, metadata or
+    /// buffer wait timed out, ...): the CLI stops sending. `false` for errors about
+    /// this record only (too large, bad partition, ...): the CLI counts it and goes on.
+    pub(crate) fatal: bool,
+}
+
+/// Why no sink could be opened.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub(crate) enum OpenError {
+    /// The properties were rejected; exit code 2. The message names the key.
+    #[expect(dead_code, reason = "constructed by the real adapter once it lands")]
+    Config(String),
+    /// Anything else; exit code 1.
+    Other(String),
+}
+
+/// What the CLI needs from a producer.
+///
+/// Calls come from one task; the futures need not be `Send`.
+pub(crate) trait Sink {
+    /// Hands one record to the producer. May wait for metadata or buffer space
+    /// (the producer's `max.block.ms`); must not wait for the delivery itself.
+    async fn send(&self, record: OutRecord) -> Result<Pending, Rejected>;
+
+    /// Waits until every accepted record has completed, at most `timeout`.
+    async fn flush(&self, timeout: Duration) -> Result<(), String>;
+
+    /// Flushes and shuts the producer down, at most `timeout`.
+    async fn close(&self, timeout: Duration);
+}
+
+// ======================================================================
+// REAL PRODUCER ADAPTER — to be filled in once `ferrokafka::Producer` exists.
+//
+// Add `ferrokafka.workspace = true` to crates/cli/Cargo.toml, then:
+//
+//   pub(crate) struct ProducerSink { producer: ferrokafka::Producer }
+//
+//   open(props):
+//     let config = ferrokafka::ProducerConfig::from_properties(props.iter().map(|(k, v)| (k, v)))
+//         .map_err(|e| OpenError::Config(e.to_string()))?;   // ConfigError names the key
+//     let producer = ferrokafka::Producer::new(config).map_err(|e| OpenError::Other(e.to_string()))?;
+//
+//   send(record):
+//     build a ferrokafka::ProducerRecord (topic, with_partition, with_key, with_value,
+//     with_header per header in order); `producer.send(rec).await` →
+//       Err(e)      => Rejected { message: e.to_string(), fatal: <e is not about this record> }
+//       Ok(delivery) => Ok(Box::pin(async move {
+//           delivery.await
+//               .map(|md| Delivered { partition: md.partition(), offset: md.offset() })
+//               .map_err(|e| e.to_string())
+//       }))
+//
+//   flush(t) => producer.flush(t).await.map_err(|e| e.to_string())
+//   close(t) => producer.close(t).await
+// ======================================================================
+
+/// The adapter over `ferrokafka::Producer` (placeholder until the facade's producer lands).
+#[derive(Debug)]
+pub(crate) struct ProducerSink {
+    #[expect(dead_code, reason = "placeholder until ferrokafka::Producer exists")]
+    props: Vec<(String, String)>,
+}
+
+/// Opens the real producer from ordered `(key, value)` properties.
+#[expect(
+    clippy::unused_async,
+    reason = "Producer::new will run inside the runtime; keeps the call site final"
+)]
+pub(crate) async fn open(props: &[(String, String)]) -> Result<ProducerSink, OpenError> {
+    let _ = props;
+    Err(OpenError::Other(
+        "the ferrokafka Producer is not wired into the CLI yet (crates/cli/src/sink.rs)".to_owned(),
+    ))
+}
+
+impl Sink for ProducerSink {
+    async fn send(&self, _record: OutRecord) -> Result<Pending, Rejected> {
+        Err(Rejected {
+            message: "not wired yet".to_owned(),
+            fatal: true,
+        })
+    }
+
+    async fn flush(&self, _timeout: Duration) -> Result<(), String> {
+        Ok(())
+    }
+
+    async fn close(&self, _timeout: Duration) {}
+}
+
+// ======================================================================
+// END OF REAL PRODUCER ADAPTER
+// ======================================================================
+
+/// A scripted in-memory sink for tests.
+#[cfg(test)]
+pub(crate) mod fake {
+    use std::cell::RefCell;
+    use std::collections::HashMap;
+    use std::rc::Rc;
+    use std::time::Duration;
+
+    use super::{Delivered, OutRecord, Pending, Rejected, Sink};
+
+    #[derive(Debug, Default)]
+    pub(crate) struct State {
+        /// Every record `send` accepted, in order.
+        pub(crate) accepted: Vec<OutRecord>,
+        /// Number of `send` calls (accepted or not).
+        pub(crate) sends: usize,
+        /// Accepted but not yet resolved deliveries.
+        pub(crate) outstanding: usize,
+        pub(crate) max_outstanding: usize,
+        pub(crate) closed: bool,
+    }
+
+    /// Behaviour is keyed by the 0-based index of the `send` call.
+    #[derive(Debug, Default)]
+    pub(crate) struct FakeSink {
+        pub(crate) state: Rc<RefCell<State>>,
+        /// Deliveries that resolve to this error.
+        fail_delivery: HashMap<usize, String>,
+        /// Sends that are rejected (`fatal` flag).
+        reject: HashMap<usize, bool>,
+        /// Deliveries stay pending for this many polls (models a round trip).
+        pending_polls: u32,
+        partitions: i32,
+    }
+
+    impl FakeSink {
+        pub(crate) fn new() -> Self {
+            Self {
+                partitions: 3,
+                ..Self::default()
+            }
+        }
+
+        pub(crate) fn fail_delivery(mut self, index: usize, msg: &str) -> Self {
+            self.fail_delivery.insert(index, msg.to_owned());
+            self
+        }
+
+        pub(crate) fn reject(mut self, index: usize, fatal: bool) -> Self {
+            self.reject.insert(index, fatal);
+            self
+        }
+
+        pub(crate) fn slow(mut self, pending_polls: u32) -> Self {
+            self.pending_polls = pending_polls;
+            self
+        }
+
+        pub(crate) fn accepted(&self) -> Vec<OutRecord> {
+            self.state.borrow().accepted.clone()
+        }
+    }
+
+    /// Pending (and immediately re-woken) for the given number of polls.
+    struct PendingFor(u32);
+
+    impl std::future::Future for PendingFor {
+        type Output = ();
+        fn poll(
+            mut self: std::pin::Pin<&mut Self>,
+            cx: &mut std::task::Context<'_>,
+        ) -> std::task::Poll<()> {
+            if self.0 == 0 {
+                std::task::Poll::Ready(())
+            } else {
+                self.0 -= 1;
+                cx.waker().wake_by_ref();
+                std::task::Poll::Pending
+            }
+        }
+    }
+
+    impl Sink for FakeSink {
+        async fn send(&self, record: OutRecord) -> Result<Pending, Rejected> {
+            let mut st = self.state.borrow_mut();
+            let index = st.sends;
+            st.sends += 1;
+            if let Some(&fatal) = self.reject.get(&index) {
+                return Err(Rejected {
+                    message: format!("rejected send {index}"),
+                    fatal,
+                });
+            }
+            let partition = record.partition.unwrap_or(index as i32 % self.partitions);
+            let offset = st
+                .accepted
+                .iter()
+                .filter(|r| r.partition == record.partition)
+                .count();
+            st.accepted.push(record);
+            st.outstanding += 1;
+            st.max_outstanding = st.max_outstanding.max(st.outstanding);
+            let result = match self.fail_delivery.get(&index) {
+                Some(msg) => Err(msg.clone()),
+                None => Ok(Delivered {
+                    partition,
+                    offset: Some(offset as i64),
+                }),
+            };
+            let state = Rc::clone(&self.state);
+            let pending_polls = self.pending_polls;
+            Ok(Box::pin(async move {
+                PendingFor(pending_polls).await;
+                state.borrow_mut().outstanding -= 1;
+                result
+            }))
+        }
+
+        async fn flush(&self, _timeout: Duration) -> Result<(), String> {
+            Ok(())
+        }
+
+        async fn close(&self, _timeout: Duration) {
+            self.state.borrow_mut().closed = true;
+        }
+    }
+}
