@@ -2,7 +2,7 @@
 //!
 //! `produce` and `perf` only talk to a [`Sink`]. Unit tests use [`fake::FakeSink`];
 //! the binary uses [`ProducerSink`], the adapter over `ferrokafka::Producer`
-//! (see the `REAL PRODUCER ADAPTER` section below).
+//! (at the end of this file).
 
 use std::future::Future;
 use std::pin::Pin;
@@ -48,7 +48,6 @@ pub(crate) struct Rejected {
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub(crate) enum OpenError {
     /// The properties were rejected; exit code 2. The message names the key.
-    #[expect(dead_code, reason = "constructed by the real adapter once it lands")]
     Config(String),
     /// Anything else; exit code 1.
     Other(String),
@@ -70,63 +69,85 @@ pub(crate) trait Sink {
 }
 
 // ======================================================================
-// REAL PRODUCER ADAPTER — to be filled in once `ferrokafka::Producer` exists.
-//
-// Add `ferrokafka.workspace = true` to crates/cli/Cargo.toml, then:
-//
-//   pub(crate) struct ProducerSink { producer: ferrokafka::Producer }
-//
-//   open(props):
-//     let config = ferrokafka::ProducerConfig::from_properties(props.iter().map(|(k, v)| (k, v)))
-//         .map_err(|e| OpenError::Config(e.to_string()))?;   // ConfigError names the key
-//     let producer = ferrokafka::Producer::new(config).map_err(|e| OpenError::Other(e.to_string()))?;
-//
-//   send(record):
-//     build a ferrokafka::ProducerRecord (topic, with_partition, with_key, with_value,
-//     with_header per header in order); `producer.send(rec).await` →
-//       Err(e)      => Rejected { message: e.to_string(), fatal: <e is not about this record> }
-//       Ok(delivery) => Ok(Box::pin(async move {
-//           delivery.await
-//               .map(|md| Delivered { partition: md.partition(), offset: md.offset() })
-//               .map_err(|e| e.to_string())
-//       }))
-//
-//   flush(t) => producer.flush(t).await.map_err(|e| e.to_string())
-//   close(t) => producer.close(t).await
+// The real producer adapter.
 // ======================================================================
 
-/// The adapter over `ferrokafka::Producer` (placeholder until the facade's producer lands).
+/// The adapter over [`ferrokafka::Producer`].
 #[derive(Debug)]
 pub(crate) struct ProducerSink {
-    #[expect(dead_code, reason = "placeholder until ferrokafka::Producer exists")]
-    props: Vec<(String, String)>,
+    producer: ferrokafka::Producer,
 }
 
-/// Opens the real producer from ordered `(key, value)` properties.
+/// Opens the real producer from ordered `(key, value)` properties (inside the runtime).
 #[expect(
     clippy::unused_async,
-    reason = "Producer::new will run inside the runtime; keeps the call site final"
+    reason = "Producer::new must run inside the runtime; async keeps that explicit"
 )]
 pub(crate) async fn open(props: &[(String, String)]) -> Result<ProducerSink, OpenError> {
-    let _ = props;
-    Err(OpenError::Other(
-        "the ferrokafka Producer is not wired into the CLI yet (crates/cli/src/sink.rs)".to_owned(),
-    ))
+    let config = ferrokafka::ProducerConfig::from_properties(
+        props.iter().map(|(k, v)| (k.as_str(), v.as_str())),
+    )
+    .map_err(|e| OpenError::Config(e.to_string()))?;
+    let producer =
+        ferrokafka::Producer::new(config).map_err(|e| OpenError::Other(e.to_string()))?;
+    Ok(ProducerSink { producer })
+}
+
+/// Whether a refused send means later records cannot succeed either.
+fn is_fatal(e: &ferrokafka::ProduceError) -> bool {
+    use ferrokafka::{ProduceError, SendError};
+    !matches!(
+        e,
+        ProduceError::Send(
+            SendError::RecordTooLarge { .. }
+                | SendError::Partition(_)
+                | SendError::InvalidRecord(_)
+        ) | ProduceError::Serialization { .. }
+    )
 }
 
 impl Sink for ProducerSink {
-    async fn send(&self, _record: OutRecord) -> Result<Pending, Rejected> {
-        Err(Rejected {
-            message: "not wired yet".to_owned(),
-            fatal: true,
-        })
+    async fn send(&self, record: OutRecord) -> Result<Pending, Rejected> {
+        let mut rec = ferrokafka::ProducerRecord::new(record.topic);
+        if let Some(p) = record.partition {
+            rec = rec.with_partition(p);
+        }
+        if let Some(k) = record.key {
+            rec = rec.with_key(k);
+        }
+        if let Some(v) = record.value {
+            rec = rec.with_value(v);
+        }
+        for (name, value) in record.headers {
+            rec = rec.with_header(name, value);
+        }
+        match self.producer.send(rec).await {
+            Ok(delivery) => Ok(Box::pin(async move {
+                delivery
+                    .await
+                    .map(|md| Delivered {
+                        partition: md.partition(),
+                        offset: md.offset(),
+                    })
+                    .map_err(|e| e.to_string())
+            })),
+            Err(e) => Err(Rejected {
+                fatal: is_fatal(&e),
+                message: e.to_string(),
+            }),
+        }
     }
 
-    async fn flush(&self, _timeout: Duration) -> Result<(), String> {
-        Ok(())
+    async fn flush(&self, timeout: Duration) -> Result<(), String> {
+        self.producer
+            .flush(timeout)
+            .await
+            .map_err(|e| e.to_string())
     }
 
-    async fn close(&self, _timeout: Duration) {}
+    async fn close(&self, timeout: Duration) {
+        self.producer.close(timeout).await;
+    }
 }
 
 // ======================================================================
