@@ -23,8 +23,9 @@ pub(crate) const EXIT_OK: u8 = 0;
 pub(crate) const EXIT_FAILED: u8 = 1;
 pub(crate) const EXIT_USAGE: u8 = 2;
 
-/// Deliveries allowed outstanding at once (the producer's buffer.memory bounds it too).
-const MAX_IN_FLIGHT: usize = 10_000;
+/// Deliveries allowed outstanding at once. High on purpose: `buffer.memory` is the real bound,
+/// as in the Java tool, which awaits nothing before the next send.
+const MAX_IN_FLIGHT: usize = 1_000_000;
 /// How long the final `flush` may take (deliveries are bounded by delivery.timeout.ms anyway).
 const FLUSH_TIMEOUT: Duration = Duration::from_secs(180);
 /// How long `close` may take once every delivery has completed.

@@ -151,6 +151,7 @@ enum Pending {
 #[derive(Debug, Clone)]
 struct SentBatch {
     id: BatchId,
+    bytes_len: usize,
     tp: TopicPartition,
     record_count: i32,
     attempts: u32,
@@ -586,7 +587,12 @@ impl Engine {
 
     fn run(&mut self, now: Instant) {
         let mut wake: Option<Instant> = None;
-        let mut wake_at = |t: Instant| wake = Some(wake.map_or(t, |w: Instant| w.min(t)));
+        // A wake in the past would make the driver spin: whatever could run now just ran, so
+        // anything "due" is waiting on something else (a connection, a backoff) that has its
+        // own wake. Clamp to a millisecond ahead.
+        let floor = now + Duration::from_millis(1);
+        let mut wake_at =
+            |t: Instant| wake = Some(wake.map_or(t.max(floor), |w: Instant| w.min(t.max(floor))));
 
         self.check_timeouts(now, &mut wake_at);
 
@@ -602,7 +608,7 @@ impl Engine {
         }
 
         // Metadata.
-        if let Some(t) = self.metadata.poll_timeout() {
+        if let Some(t) = self.metadata.poll_timeout().filter(|t| *t > now) {
             wake_at(t);
         }
         let wants_metadata = self.metadata.update_due(now) && !self.metadata.is_in_flight();
@@ -780,6 +786,7 @@ impl Engine {
             }
             sent.push(SentBatch {
                 id: b.id,
+                bytes_len: b.bytes.len(),
                 tp: b.tp,
                 record_count: b.record_count,
                 attempts: b.attempts,
@@ -875,7 +882,14 @@ impl Engine {
     }
 
     fn split(&mut self, b: SentBatch, now: Instant) {
-        let limit = self.config.accumulator.batch_size;
+        // Java splits into batch.size pieces; a batch already within batch.size is halved so
+        // that repeated refusals always make progress.
+        let limit = self
+            .config
+            .accumulator
+            .batch_size
+            .min(b.bytes_len / 2)
+            .max(1);
         match self.acc.split_and_reenqueue(b.id, limit) {
             Ok(outcome) => {
                 if self.idem.is_some() {
