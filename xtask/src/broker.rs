@@ -283,14 +283,144 @@ pub(crate) fn demo() -> Result<ExitCode> {
             );
         }
     }
-    println!(
-        "\nthe ferrokafka producer (send, delivery reports, throughput) lands with issue 5; \
-         until then this demo stops at the protocol layer"
-    );
     drop(client);
+
+    let runtime = tokio::runtime::Builder::new_multi_thread()
+        .enable_all()
+        .build()
+        .context("start the tokio runtime")?;
+    runtime.block_on(produce_demo(&broker.bootstrap()))?;
     drop(broker);
     println!("stopped the broker");
     Ok(ExitCode::SUCCESS)
+}
+
+/// Records of the throughput part of the demo.
+const DEMO_RECORDS: usize = 1_000_000;
+/// Value size of those records (bytes), as in the bench.
+const DEMO_VALUE_SIZE: usize = 100;
+
+/// Produces through the facade: a few keyed records with their delivery reports, then a
+/// throughput run with a perf summary and the producer's metrics.
+async fn produce_demo(bootstrap: &str) -> Result<()> {
+    use ferrokafka::{Producer, ProducerConfig, ProducerRecord};
+
+    let config = ProducerConfig::from_properties([
+        ("bootstrap.servers", bootstrap),
+        ("client.id", "ferrokafka-demo"),
+        ("acks", "all"),
+        ("linger.ms", "5"),
+        ("batch.size", "1048576"),
+        ("compression.type", "lz4"),
+    ])?;
+    println!(
+        "\nproducer: acks=all, idempotence {}, linger.ms=5, batch.size=1 MiB, compression lz4",
+        if config.enable_idempotence {
+            "on"
+        } else {
+            "off"
+        }
+    );
+    let producer = Producer::new(config)?;
+
+    println!("\ndelivery reports:");
+    for (key, value) in [
+        ("alice", "signed up"),
+        ("bob", "ordered tea"),
+        ("carol", "paid 12.50"),
+        ("alice", "ordered coffee"),
+        ("dave", "left a review"),
+    ] {
+        let record = ProducerRecord::new("demo")
+            .with_key(key.as_bytes().to_vec())
+            .with_value(value.as_bytes().to_vec())
+            .with_header("source", Some("xtask-demo"));
+        let md = producer.send(record).await?.await?;
+        println!(
+            "  key {key:<6} -> {}[{}] offset {} (timestamp {})",
+            md.topic(),
+            md.partition(),
+            md.offset()
+                .map_or_else(|| "-".to_owned(), |o| o.to_string()),
+            md.timestamp()
+        );
+    }
+
+    println!(
+        "\nthroughput: {DEMO_RECORDS} records of {DEMO_VALUE_SIZE} bytes with 10-byte keys \
+         (xtask is a debug build: `cargo xtask bench` measures optimized builds)"
+    );
+    let value = bytes::Bytes::from(vec![b'x'; DEMO_VALUE_SIZE]);
+    let latencies = std::sync::Arc::new(std::sync::Mutex::new(Vec::with_capacity(DEMO_RECORDS)));
+    let failures = std::sync::Arc::new(std::sync::atomic::AtomicUsize::new(0));
+    let start = std::time::Instant::now();
+    for i in 0..DEMO_RECORDS {
+        let record = ProducerRecord::new("demo")
+            .with_key(format!("{:010}", i % 100_000).into_bytes())
+            .with_value(value.clone());
+        let sent_at = std::time::Instant::now();
+        let latencies = latencies.clone();
+        let failures = failures.clone();
+        producer
+            .send_with_callback(record, move |result| {
+                if result.is_ok() {
+                    latencies
+                        .lock()
+                        .unwrap_or_else(std::sync::PoisonError::into_inner)
+                        .push(sent_at.elapsed());
+                } else {
+                    failures.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+                }
+            })
+            .await?;
+    }
+    producer.flush(std::time::Duration::from_secs(120)).await?;
+    let elapsed = start.elapsed().as_secs_f64();
+    let mut lat = std::mem::take(
+        &mut *latencies
+            .lock()
+            .unwrap_or_else(std::sync::PoisonError::into_inner),
+    );
+    lat.sort_unstable();
+    let ms = |i: usize| {
+        lat.get(i.min(lat.len().saturating_sub(1)))
+            .map_or(0.0, |d| d.as_secs_f64() * 1e3)
+    };
+    let n = lat.len();
+    #[allow(clippy::cast_precision_loss)]
+    let (rate, mbps) = (
+        n as f64 / elapsed,
+        (n * (DEMO_VALUE_SIZE + 10)) as f64 / elapsed / (1024.0 * 1024.0),
+    );
+    println!(
+        "{n} records sent, {rate:.1} records/sec ({mbps:.2} MB/sec), {:.2} ms max latency, \
+         {:.0} ms 50th, {:.0} ms 95th, {:.0} ms 99th, {} failed",
+        ms(n),
+        ms(n / 2),
+        ms(n * 95 / 100),
+        ms(n * 99 / 100),
+        failures.load(std::sync::atomic::Ordering::Relaxed)
+    );
+    let metrics = producer.metrics();
+    println!("\nmetrics:");
+    for name in [
+        "record-send-total",
+        "record-error-total",
+        "record-retry-total",
+        "request-total",
+        "request-latency-avg",
+        "request-latency-max",
+        "batch-size-avg",
+        "records-per-request-avg",
+        "buffer-available-bytes",
+    ] {
+        println!(
+            "  {name:<24} {:>14.2}",
+            metrics.get(name).unwrap_or(f64::NAN)
+        );
+    }
+    producer.close(std::time::Duration::from_secs(10)).await;
+    Ok(())
 }
 
 #[cfg(test)]
