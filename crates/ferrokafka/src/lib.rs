@@ -1,9 +1,52 @@
 //! A pure-Rust Apache Kafka producer.
 //!
-//! The `Producer` itself lands later. Today this crate provides its configuration,
-//! [`ProducerConfig`]: the Java producer's settings and defaults, a typed builder and string
-//! properties (`set("linger.ms", "5")`), validated once, with Java's cross-checks, and mapped
-//! into the lower crates' configs.
+//! Configure with the Java client's settings, `send` records asynchronously, get one delivery
+//! report per record, `flush`, `close`:
+//!
+//! ```no_run
+//! use std::time::Duration;
+//! use ferrokafka::{Producer, ProducerConfig, ProducerRecord};
+//!
+//! # async fn run() -> Result<(), Box<dyn std::error::Error>> {
+//! let config = ProducerConfig::builder()
+//!     .bootstrap_servers("localhost:9092")
+//!     .set("linger.ms", "5")
+//!     .set("compression.type", "zstd")
+//!     .build()?;
+//! let producer = Producer::new(config)?; // spawns its I/O task on the current tokio runtime
+//!
+//! // `send` waits (asynchronously) only for metadata or buffer space, at most max.block.ms,
+//! // and returns the delivery future.
+//! let delivery = producer
+//!     .send(ProducerRecord::new("events").with_key("user-1").with_value("clicked"))
+//!     .await?;
+//! let md = delivery.await?;
+//! println!("written to {}[{}] at offset {:?}", md.topic(), md.partition(), md.offset());
+//!
+//! // The callback form.
+//! producer
+//!     .send_with_callback(ProducerRecord::new("events").with_value("x"), |result| {
+//!         if let Err(e) = result {
+//!             eprintln!("delivery failed: {e}");
+//!         }
+//!     })
+//!     .await?;
+//! producer.flush(Duration::from_secs(30)).await?;
+//! producer.close(Duration::from_secs(30)).await; // no future is left unresolved
+//! # Ok(())
+//! # }
+//! ```
+//!
+//! Behind `send`: the partitioner (Java murmur2 for keys, uniform sticky without), the record
+//! accumulator (`batch.size`, `linger.ms`, `buffer.memory`), and the sender
+//! (`ferrokafka-engine`, sans-IO) pumped by a tokio task with one connection per broker:
+//! ApiVersions negotiation, Produce requests per leader, retries with backoff until
+//! `delivery.timeout.ms`, idempotence (on by default, as in Java 3.0+), `acks=0` resolving on
+//! write. Metrics use the Java names ([`Producer::metrics`]).
+//!
+//! Configuration is [`ProducerConfig`]: the Java producer's settings and defaults, a typed
+//! builder and string properties (`set("linger.ms", "5")`), validated once, with Java's
+//! cross-checks:
 //!
 //! ```
 //! use std::time::Duration;
