@@ -56,6 +56,14 @@ pub enum ProduceError {
         /// The timeout given.
         timeout: Duration,
     },
+    /// A setting this version accepts but cannot act on yet.
+    #[error("`{key}` is not supported yet: {reason}")]
+    Unsupported {
+        /// The setting.
+        key: &'static str,
+        /// Why, and what to do instead.
+        reason: &'static str,
+    },
     /// The producer needs a tokio runtime and none is running.
     #[error("Producer::new must be called within a tokio runtime")]
     NoRuntime,

@@ -162,6 +162,14 @@ impl Producer {
     /// lazily, on the first send.
     pub fn new(config: ProducerConfig) -> Result<Self, ProduceError> {
         let runtime = tokio::runtime::Handle::try_current().map_err(|_| ProduceError::NoRuntime)?;
+        if config.transactional_id.is_some() {
+            // Refused rather than silently running an idempotent-only producer.
+            return Err(ProduceError::Unsupported {
+                key: "transactional.id",
+                reason: "transactions are not wired into the producer yet; \
+                         leave transactional.id unset",
+            });
+        }
         let now = Instant::now();
         let mut pc: PartitionerConfig = config.partitioner_config();
         pc.seed = entropy_seed();
