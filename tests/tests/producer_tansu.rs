@@ -1,0 +1,1314 @@
+//! Live evidence for the ferrokafka `Producer` against the Tansu broker (0.6.0), checked with an
+//! independent reader: librdkafka's consumer (`ferrokafka_tests::consume`), and for zstd, which
+//! the librdkafka built here lacks, a hand-written Fetch v4 + RecordBatch v2 decoder with the
+//! reference `zstd` CLI (the `zstd` binary must be on `PATH`).
+//!
+//! - every `acks` level × every codec: the stored batches carry the codec; keys, values, headers
+//!   (order, duplicates, null and empty values), timestamps, null and empty keys and values and
+//!   per-partition send order survive, and the offsets the producer reports are the offsets
+//!   read (`None` with acks=0);
+//! - keyed records land on the Java murmur2 partition; keyless records stick and spread; an
+//!   explicit partition wins;
+//! - bad input: config errors name the key, an unreachable broker fails `send` within
+//!   `max.block.ms`, an unknown partition or an oversized record fails only that send, an
+//!   unknown topic is auto-created by Tansu;
+//! - `flush`, `close` and dropping the producer resolve every delivery future;
+//! - the send counters and latency metrics.
+//!
+//! Tansu 0.6.0 answers acks=0 Produce requests, which a Kafka broker never does; the producer
+//! drops the connection on that unsolicited answer and loses the acks=0 requests queued behind
+//! it (`acks0_pipelined_requests_all_reach_tansu`, ignored as a known bug). The acks=0 round
+//! trips therefore send everything in one Produce request.
+
+use std::collections::BTreeMap;
+use std::future::Future;
+use std::pin::Pin;
+use std::sync::atomic::{AtomicUsize, Ordering};
+use std::sync::{Arc, Mutex};
+use std::task::{Context, Poll, Waker};
+use std::time::{Duration, Instant};
+
+use ferrokafka::{
+    ConfigError, DeliveryFuture, ProduceError, Producer, ProducerConfig, ProducerRecord,
+    RecordMetadata, SendError,
+};
+use ferrokafka_partition::hash::murmur2_partition;
+use ferrokafka_tests::consume::{
+    Consumed, Isolation, TimestampType, by_partition, partition_count, read_back,
+};
+use ferrokafka_tests::tansu::{Tansu, free_port};
+
+const WAIT: Duration = Duration::from_secs(30);
+/// 2023-11-14T22:13:20Z; well inside any retention window.
+const BASE_TS: i64 = 1_700_000_000_000;
+const CODECS: [&str; 5] = ["none", "gzip", "snappy", "lz4", "zstd"];
+const ACKS: [&str; 3] = ["0", "1", "all"];
+
+// ---------------------------------------------------------------------------------------------
+// Helpers
+// ---------------------------------------------------------------------------------------------
+
+/// SplitMix64: deterministic test data without a `rand` dependency.
+struct Rng(u64);
+
+impl Rng {
+    fn next(&mut self) -> u64 {
+        self.0 = self.0.wrapping_add(0x9e37_79b9_7f4a_7c15);
+        let mut z = self.0;
+        z = (z ^ (z >> 30)).wrapping_mul(0xbf58_476d_1ce4_e5b9);
+        z = (z ^ (z >> 27)).wrapping_mul(0x94d0_49bb_1331_11eb);
+        z ^ (z >> 31)
+    }
+
+    fn below(&mut self, n: u64) -> usize {
+        (self.next() % n) as usize
+    }
+
+    fn bytes(&mut self, len: usize) -> Vec<u8> {
+        (0..len).map(|_| self.next() as u8).collect()
+    }
+}
+
+/// A record as the test sends it.
+#[derive(Debug, Clone)]
+struct Sent {
+    partition: Option<i32>,
+    key: Option<Vec<u8>>,
+    value: Option<Vec<u8>>,
+    headers: Vec<(String, Option<Vec<u8>>)>,
+    timestamp: i64,
+}
+
+impl Sent {
+    fn to_record(&self, topic: &str) -> ProducerRecord {
+        let mut r = ProducerRecord::new(topic).with_timestamp(self.timestamp);
+        if let Some(k) = &self.key {
+            r = r.with_key(k.clone());
+        }
+        if let Some(v) = &self.value {
+            r = r.with_value(v.clone());
+        }
+        if let Some(p) = self.partition {
+            r = r.with_partition(p);
+        }
+        for (name, value) in &self.headers {
+            r = r.with_header(name.clone(), value.clone());
+        }
+        r
+    }
+}
+
+/// `n` records covering null and empty keys and values, compressible and random values of
+/// varied sizes, no headers, one header, duplicate header names with a null and an empty value,
+/// and timestamps that are not monotonic.
+fn records(n: usize, seed: u64) -> Vec<Sent> {
+    let mut rng = Rng(seed);
+    (0..n)
+        .map(|i| {
+            let key = match i % 40 {
+                7 => None,
+                8 => Some(Vec::new()),
+                9 => Some(rng.bytes(16)),
+                _ => Some(format!("key-{}", i % 97).into_bytes()),
+            };
+            let value = match i % 40 {
+                10 => None,
+                11 => Some(Vec::new()),
+                12 | 13 => {
+                    let len = rng.below(2000);
+                    Some(rng.bytes(len))
+                }
+                _ => {
+                    let mut v = format!("value-{i}-").into_bytes();
+                    v.extend(std::iter::repeat_n(b'x', (i * 37) % 900));
+                    Some(v)
+                }
+            };
+            let headers = match i % 4 {
+                0 => Vec::new(),
+                1 => vec![("trace".to_string(), Some(format!("t-{i}").into_bytes()))],
+                2 => vec![
+                    ("dup".to_string(), Some(b"first".to_vec())),
+                    ("null".to_string(), None),
+                    ("dup".to_string(), Some(b"second".to_vec())),
+                    ("empty".to_string(), Some(Vec::new())),
+                ],
+                _ => vec![
+                    ("null".to_string(), None),
+                    ("null".to_string(), None),
+                    ("bin".to_string(), Some(vec![0, 255, 0, 1])),
+                    ("dup".to_string(), Some(b"x".to_vec())),
+                ],
+            };
+            let jitter = ((i * 7919) % 5000) as i64;
+            Sent {
+                partition: None,
+                key,
+                value,
+                headers,
+                timestamp: BASE_TS + jitter,
+            }
+        })
+        .collect()
+}
+
+fn config(bootstrap: &str, extra: &[(&str, &str)]) -> ProducerConfig {
+    let mut props = vec![("bootstrap.servers", bootstrap)];
+    props.extend_from_slice(extra);
+    ProducerConfig::from_properties(props).expect("valid config")
+}
+
+fn producer(bootstrap: &str, extra: &[(&str, &str)]) -> Producer {
+    Producer::new(config(bootstrap, extra)).expect("producer")
+}
+
+/// Reads `topic` back with librdkafka (on a blocking thread: it polls synchronously).
+async fn read(bootstrap: &str, topic: &str, expected: usize) -> Vec<Consumed> {
+    let (b, t) = (bootstrap.to_string(), topic.to_string());
+    tokio::task::spawn_blocking(move || {
+        read_back(&b, &t, expected, WAIT, Isolation::ReadUncommitted)
+    })
+    .await
+    .expect("read-back thread")
+    .unwrap_or_else(|e| panic!("read back {topic}: {e}"))
+}
+
+/// A v2 record batch as stored by the broker (CRC-32C checked).
+struct RawBatch {
+    partition: i32,
+    base_offset: i64,
+    last_offset_delta: i32,
+    attributes: i16,
+    base_timestamp: i64,
+    producer_id: i64,
+    base_sequence: i32,
+    count: i32,
+    /// The records section, still compressed.
+    payload: Vec<u8>,
+}
+
+/// Fetches every batch of `topic` (`partitions` partitions, all led by the broker at
+/// `bootstrap`) with hand-encoded Fetch v4 requests: no ferrokafka or librdkafka code involved.
+async fn raw_batches(bootstrap: &str, topic: &str, partitions: i32) -> Vec<RawBatch> {
+    let (b, t) = (bootstrap.to_string(), topic.to_string());
+    tokio::task::spawn_blocking(move || {
+        let mut out = Vec::new();
+        for partition in 0..partitions {
+            let mut next = 0i64;
+            loop {
+                let (high_watermark, records) = fetch_v4(&b, &t, partition, next);
+                let before = out.len();
+                split_batches(&records, partition, &mut out);
+                if let Some(last) = out[before..].last() {
+                    next = last.base_offset + i64::from(last.last_offset_delta) + 1;
+                }
+                if next >= high_watermark {
+                    break;
+                }
+                assert!(
+                    out.len() > before,
+                    "{t}/{partition}: no progress at offset {next}"
+                );
+            }
+        }
+        out
+    })
+    .await
+    .expect("raw fetch thread")
+}
+
+/// Reads `topic` back without librdkafka (whose build here has no zstd): [`raw_batches`], then
+/// the records decoded here, the compressed ones inflated by the reference `zstd` CLI.
+async fn read_raw(bootstrap: &str, topic: &str, partitions: i32) -> Vec<Consumed> {
+    let mut out = Vec::new();
+    for batch in raw_batches(bootstrap, topic, partitions).await {
+        decode_records(&batch, &mut out);
+    }
+    out
+}
+
+/// Fetch v4, read_uncommitted, one partition from `offset`: the high watermark and the records.
+fn fetch_v4(addr: &str, topic: &str, partition: i32, offset: i64) -> (i64, Vec<u8>) {
+    use std::io::{Read, Write};
+    let mut body = Vec::new();
+    body.extend_from_slice(&1i16.to_be_bytes()); // api key Fetch
+    body.extend_from_slice(&4i16.to_be_bytes()); // version 4
+    body.extend_from_slice(&9i32.to_be_bytes()); // correlation id
+    body.extend_from_slice(&1i16.to_be_bytes());
+    body.push(b'r'); // client id "r"
+    body.extend_from_slice(&(-1i32).to_be_bytes()); // replica id
+    body.extend_from_slice(&100i32.to_be_bytes()); // max wait ms
+    body.extend_from_slice(&0i32.to_be_bytes()); // min bytes
+    body.extend_from_slice(&(8i32 << 20).to_be_bytes()); // max bytes
+    body.push(0); // read_uncommitted
+    body.extend_from_slice(&1i32.to_be_bytes()); // one topic
+    body.extend_from_slice(&(topic.len() as i16).to_be_bytes());
+    body.extend_from_slice(topic.as_bytes());
+    body.extend_from_slice(&1i32.to_be_bytes()); // one partition
+    body.extend_from_slice(&partition.to_be_bytes());
+    body.extend_from_slice(&offset.to_be_bytes());
+    body.extend_from_slice(&(8i32 << 20).to_be_bytes()); // partition max bytes
+    let mut stream = std::net::TcpStream::connect(addr).expect("connect for fetch");
+    stream.set_read_timeout(Some(WAIT)).unwrap();
+    stream
+        .write_all(&(body.len() as u32).to_be_bytes())
+        .unwrap();
+    stream.write_all(&body).unwrap();
+    let mut size = [0u8; 4];
+    stream.read_exact(&mut size).unwrap();
+    let mut resp = vec![0u8; u32::from_be_bytes(size) as usize];
+    stream.read_exact(&mut resp).unwrap();
+    let mut c = Cursor::new(&resp);
+    assert_eq!(c.i32(), 9, "correlation id");
+    c.i32(); // throttle
+    assert_eq!(c.i32(), 1, "one topic");
+    let name_len = c.i16() as usize;
+    assert_eq!(c.take(name_len), topic.as_bytes());
+    assert_eq!(c.i32(), 1, "one partition");
+    assert_eq!(c.i32(), partition);
+    assert_eq!(c.i16(), 0, "fetch error code for {topic}/{partition}");
+    let high_watermark = c.i64();
+    c.i64(); // last stable offset
+    let aborted = c.i32();
+    for _ in 0..aborted.max(0) {
+        c.i64();
+        c.i64();
+    }
+    let len = c.i32();
+    let records = if len < 0 {
+        Vec::new()
+    } else {
+        c.take(len as usize).to_vec()
+    };
+    (high_watermark, records)
+}
+
+/// Splits a Fetch records section into v2 batches (a trailing partial batch is ignored).
+fn split_batches(mut buf: &[u8], partition: i32, out: &mut Vec<RawBatch>) {
+    while buf.len() >= 12 {
+        let batch_len = i32::from_be_bytes(buf[8..12].try_into().unwrap()) as usize;
+        if buf.len() < 12 + batch_len {
+            break;
+        }
+        let (batch, rest) = buf.split_at(12 + batch_len);
+        buf = rest;
+        let mut c = Cursor::new(batch);
+        let base_offset = c.i64();
+        c.i32(); // batch length
+        c.i32(); // partition leader epoch
+        assert_eq!(c.take(1)[0], 2, "magic");
+        let crc = c.i32() as u32;
+        assert_eq!(
+            crc32c(&batch[c.at..]),
+            crc,
+            "batch CRC-32C at {partition}/{base_offset}"
+        );
+        let attributes = c.i16();
+        let last_offset_delta = c.i32();
+        let base_timestamp = c.i64();
+        c.i64(); // max timestamp
+        let producer_id = c.i64();
+        c.i16(); // producer epoch
+        let base_sequence = c.i32();
+        let count = c.i32();
+        out.push(RawBatch {
+            partition,
+            base_offset,
+            last_offset_delta,
+            attributes,
+            base_timestamp,
+            producer_id,
+            base_sequence,
+            count,
+            payload: batch[c.at..].to_vec(),
+        });
+    }
+}
+
+/// Decodes the records of an uncompressed or zstd batch.
+fn decode_records(batch: &RawBatch, out: &mut Vec<Consumed>) {
+    let timestamp_type = if batch.attributes & 8 == 0 {
+        TimestampType::CreateTime
+    } else {
+        TimestampType::LogAppendTime
+    };
+    let inflated;
+    let records: &[u8] = match batch.attributes & 7 {
+        0 => &batch.payload,
+        4 => {
+            inflated = zstd_cli_decompress(&batch.payload);
+            &inflated
+        }
+        other => panic!("decode_records handles no codec {other}"),
+    };
+    let mut r = Cursor::new(records);
+    for _ in 0..batch.count {
+        let len = r.varint() as usize;
+        let end = r.at + len;
+        r.take(1); // attributes
+        let timestamp = batch.base_timestamp + r.varint();
+        let offset = batch.base_offset + r.varint();
+        let key = r.nullable();
+        let value = r.nullable();
+        let headers = (0..r.varint())
+            .map(|_| {
+                let name_len = r.varint() as usize;
+                let name = String::from_utf8(r.take(name_len).to_vec()).unwrap();
+                (name, r.nullable())
+            })
+            .collect();
+        assert_eq!(r.at, end, "record length at offset {offset}");
+        out.push(Consumed {
+            partition: batch.partition,
+            offset,
+            key,
+            value,
+            headers,
+            timestamp: Some(timestamp),
+            timestamp_type,
+        });
+    }
+    assert_eq!(
+        r.at,
+        records.len(),
+        "trailing bytes in batch at {}",
+        batch.base_offset
+    );
+}
+
+fn zstd_cli_decompress(data: &[u8]) -> Vec<u8> {
+    use std::io::Write;
+    use std::process::{Command, Stdio};
+    let mut child = Command::new("zstd")
+        .args(["-d", "-c", "-q"])
+        .stdin(Stdio::piped())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .expect("run the `zstd` CLI (needed to check zstd batches: install zstd)");
+    let mut stdin = child.stdin.take().unwrap();
+    let input = data.to_vec();
+    let writer = std::thread::spawn(move || stdin.write_all(&input));
+    let output = child.wait_with_output().expect("zstd -d");
+    writer.join().unwrap().expect("write to zstd");
+    assert!(
+        output.status.success(),
+        "zstd -d failed: {}",
+        String::from_utf8_lossy(&output.stderr)
+    );
+    output.stdout
+}
+
+/// CRC-32C (Castagnoli), bit by bit.
+fn crc32c(data: &[u8]) -> u32 {
+    let mut crc = !0u32;
+    for &byte in data {
+        crc ^= u32::from(byte);
+        for _ in 0..8 {
+            crc = if crc & 1 == 1 {
+                (crc >> 1) ^ 0x82F6_3B78
+            } else {
+                crc >> 1
+            };
+        }
+    }
+    !crc
+}
+
+struct Cursor<'a> {
+    buf: &'a [u8],
+    at: usize,
+}
+
+impl<'a> Cursor<'a> {
+    fn new(buf: &'a [u8]) -> Self {
+        Self { buf, at: 0 }
+    }
+
+    fn take(&mut self, n: usize) -> &'a [u8] {
+        let s = &self.buf[self.at..self.at + n];
+        self.at += n;
+        s
+    }
+
+    fn i16(&mut self) -> i16 {
+        i16::from_be_bytes(self.take(2).try_into().unwrap())
+    }
+
+    fn i32(&mut self) -> i32 {
+        i32::from_be_bytes(self.take(4).try_into().unwrap())
+    }
+
+    fn i64(&mut self) -> i64 {
+        i64::from_be_bytes(self.take(8).try_into().unwrap())
+    }
+
+    /// A zig-zag varint (varlong).
+    fn varint(&mut self) -> i64 {
+        let mut v = 0u64;
+        let mut shift = 0;
+        loop {
+            let b = self.take(1)[0];
+            v |= u64::from(b & 0x7f) << shift;
+            if b & 0x80 == 0 {
+                break;
+            }
+            shift += 7;
+        }
+        ((v >> 1) as i64) ^ -((v & 1) as i64)
+    }
+
+    /// Varint length (-1 = null) and bytes.
+    fn nullable(&mut self) -> Option<Vec<u8>> {
+        let n = self.varint();
+        (n >= 0).then(|| self.take(n as usize).to_vec())
+    }
+}
+
+/// Polls a delivery future once, without waiting.
+fn poll_now(f: &mut DeliveryFuture) -> Option<Result<RecordMetadata, ProduceError>> {
+    match Pin::new(f).poll(&mut Context::from_waker(Waker::noop())) {
+        Poll::Ready(r) => Some(r),
+        Poll::Pending => None,
+    }
+}
+
+/// Sends every record (in order) and returns their delivery futures.
+async fn send_all(producer: &Producer, topic: &str, sent: &[Sent]) -> Vec<DeliveryFuture> {
+    let mut futures = Vec::with_capacity(sent.len());
+    for (i, s) in sent.iter().enumerate() {
+        let f = producer
+            .send(s.to_record(topic))
+            .await
+            .unwrap_or_else(|e| panic!("send #{i} to {topic}: {e}"));
+        futures.push(f);
+    }
+    futures
+}
+
+/// Awaits every future (bounded), panicking on a delivery error.
+async fn await_all(futures: Vec<DeliveryFuture>) -> Vec<RecordMetadata> {
+    let mut out = Vec::with_capacity(futures.len());
+    for (i, f) in futures.into_iter().enumerate() {
+        let md = tokio::time::timeout(WAIT, f)
+            .await
+            .unwrap_or_else(|_| panic!("delivery #{i} did not resolve within {WAIT:?}"))
+            .unwrap_or_else(|e| panic!("delivery #{i} failed: {e}"));
+        out.push(md);
+    }
+    out
+}
+
+/// Compares what was read with what was sent, record by record, partition by partition in
+/// send order. `metadata[i]` is what the producer reported for `sent[i]`; with `offsets` the
+/// reported offsets must be the consumed ones, otherwise they must be `None` (acks=0).
+fn assert_read_back(
+    label: &str,
+    topic: &str,
+    sent: &[Sent],
+    metadata: &[RecordMetadata],
+    read: &[Consumed],
+    offsets: bool,
+) {
+    assert_eq!(read.len(), sent.len(), "{label}: record count");
+    let mut expected: BTreeMap<i32, Vec<(&Sent, &RecordMetadata)>> = BTreeMap::new();
+    for (s, md) in sent.iter().zip(metadata) {
+        assert_eq!(md.topic(), topic, "{label}: metadata topic");
+        assert_eq!(md.timestamp(), s.timestamp, "{label}: metadata timestamp");
+        if let Some(p) = s.partition {
+            assert_eq!(md.partition(), p, "{label}: explicit partition");
+        }
+        expected.entry(md.partition()).or_default().push((s, md));
+    }
+    let got = by_partition(read);
+    assert_eq!(
+        got.keys().collect::<Vec<_>>(),
+        expected.keys().collect::<Vec<_>>(),
+        "{label}: partitions written vs read"
+    );
+    for (partition, want) in &expected {
+        let have = &got[partition];
+        assert_eq!(
+            have.len(),
+            want.len(),
+            "{label}: records in partition {partition}"
+        );
+        for (n, (h, (w, md))) in have.iter().zip(want).enumerate() {
+            let at = format!("{label}: partition {partition}, record {n}");
+            assert_eq!(h.offset, n as i64, "offset at {at}");
+            assert_eq!(h.key, w.key, "key at {at}");
+            assert_eq!(h.value, w.value, "value at {at}");
+            assert_eq!(h.headers, w.headers, "headers at {at}");
+            assert_eq!(h.timestamp, Some(w.timestamp), "timestamp at {at}");
+            assert_eq!(h.timestamp_type, TimestampType::CreateTime, "{at}");
+            if offsets {
+                assert_eq!(md.offset(), Some(h.offset), "reported offset at {at}");
+            } else {
+                assert_eq!(md.offset(), None, "acks=0 reports no offset, at {at}");
+            }
+        }
+    }
+}
+
+// ---------------------------------------------------------------------------------------------
+// 1. acks × codec round trips
+// ---------------------------------------------------------------------------------------------
+
+/// One broker, one topic per (acks, codec) combination; 300 records each.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn every_acks_level_and_codec_round_trips() {
+    const RECORDS: usize = 300;
+    let broker = Tansu::start().expect("start tansu");
+    let bootstrap = broker.bootstrap();
+    let mut combos = Vec::new();
+    for acks in ACKS {
+        for codec in CODECS {
+            let topic = format!("rt-acks-{acks}-{codec}");
+            broker.create_topic(&topic, 3).expect("create topic");
+            combos.push((acks, codec, topic));
+        }
+    }
+    for (seed, (acks, codec, topic)) in combos.iter().enumerate() {
+        let started = Instant::now();
+        let label = format!("acks={acks} compression.type={codec}");
+        let mut sent = records(RECORDS, seed as u64);
+        // A few explicit partitions among the partitioner's choices.
+        for (i, s) in sent.iter_mut().enumerate() {
+            if i % 25 == 24 {
+                s.partition = Some((i % 3) as i32);
+            }
+        }
+        // Tansu 0.6.0 answers acks=0 Produce requests (a Kafka broker never does), and the
+        // producer drops a connection on an unsolicited response, losing the acks=0 requests
+        // written behind the first one (see `acks0_pipelined_requests_all_reach_tansu`). So for
+        // acks=0 everything goes in a single Produce request (long linger, large batches, then
+        // flush), which Tansu processes completely before it answers.
+        let (linger, batch) = if *acks == "0" {
+            ("60000", "1048576")
+        } else {
+            ("5", "4096")
+        };
+        let p = producer(
+            &bootstrap,
+            &[
+                ("acks", acks),
+                ("compression.type", codec),
+                ("linger.ms", linger),
+                ("batch.size", batch),
+            ],
+        );
+        let futures = send_all(&p, topic, &sent).await;
+        if *acks == "0" {
+            p.flush(WAIT).await.expect("flush");
+            assert_eq!(
+                p.metrics().get("request-total"),
+                Some(1.0),
+                "{label}: expected one Produce request"
+            );
+        }
+        let metadata = await_all(futures).await;
+        if *acks != "0" {
+            assert!(
+                p.metrics().get("request-total").unwrap() > 3.0,
+                "{label}: batch.size=4096 should need several Produce requests"
+            );
+        }
+        p.close(WAIT).await;
+        // Keyed records without an explicit partition went to the murmur2 partition.
+        for (s, md) in sent.iter().zip(&metadata) {
+            if let (None, Some(key)) = (s.partition, &s.key) {
+                assert_eq!(
+                    md.partition(),
+                    murmur2_partition(key, 3),
+                    "{label}: {key:?}"
+                );
+            }
+        }
+        // The batches on the broker really use the codec (attributes & 7), and they hold
+        // exactly the records sent.
+        let batches = raw_batches(&bootstrap, topic, 3).await;
+        let want = match *codec {
+            "none" => 0,
+            "gzip" => 1,
+            "snappy" => 2,
+            "lz4" => 3,
+            _ => 4,
+        };
+        let codecs: std::collections::BTreeSet<i16> =
+            batches.iter().map(|b| b.attributes & 7).collect();
+        assert_eq!(
+            codecs,
+            [want].into(),
+            "{label}: codecs of the stored batches"
+        );
+        assert_eq!(
+            batches.iter().map(|b| b.count as usize).sum::<usize>(),
+            RECORDS,
+            "{label}: records in the stored batches"
+        );
+        // acks=all leaves enable.idempotence at its default (true): every batch carries a
+        // producer id and sequences that count the partition's records from 0 (one producer on
+        // a fresh topic, so the base sequence equals the base offset). acks=0 and acks=1 turn
+        // idempotence off: no producer id, no sequence.
+        for b in &batches {
+            let at = format!("{label}: batch {}/{}", b.partition, b.base_offset);
+            if *acks == "all" {
+                assert!(b.producer_id >= 0, "{at}: producer id {}", b.producer_id);
+                assert_eq!(i64::from(b.base_sequence), b.base_offset, "{at}: sequence");
+            } else {
+                assert_eq!((b.producer_id, b.base_sequence), (-1, -1), "{at}");
+            }
+        }
+        // The librdkafka built here has no zstd (it reports NotImplemented); zstd topics are
+        // read with the hand-written decoder and the `zstd` CLI instead.
+        let read = if *codec == "zstd" {
+            read_raw(&bootstrap, topic, 3).await
+        } else {
+            read(&bootstrap, topic, RECORDS).await
+        };
+        if *codec == "none" {
+            // The hand-written decoder agrees with librdkafka where both can read.
+            assert_eq!(
+                read_raw(&bootstrap, topic, 3).await,
+                read,
+                "{label}: raw decoder"
+            );
+        }
+        assert_read_back(&label, topic, &sent, &metadata, &read, *acks != "0");
+        eprintln!("{label}: {RECORDS} records in {:?}", started.elapsed());
+    }
+}
+
+/// acks=0 with several Produce requests in flight on one connection: every record should reach
+/// the broker. Tansu 0.6.0 answers acks=0 Produce requests (Kafka brokers never do; librdkafka
+/// ignores such a response, its corrid being unknown, and delivers all 300 records to Tansu in
+/// the same setup). The engine's `handle_frame` treats the unsolicited response as a protocol
+/// error and drops the connection, so the requests written after the first one are lost,
+/// while every delivery future still resolves `Ok` (acks=0).
+#[ignore = "BUG: acks=0 against Tansu loses records silently: the unsolicited Produce response \
+            makes the engine drop the connection (300 sent, ~88 read back)"]
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn acks0_pipelined_requests_all_reach_tansu() {
+    const RECORDS: usize = 300;
+    let broker = Tansu::start().expect("start tansu");
+    let bootstrap = broker.bootstrap();
+    broker.create_topic("acks0", 3).expect("create topic");
+    let sent = records(RECORDS, 42);
+    let p = producer(
+        &bootstrap,
+        &[("acks", "0"), ("linger.ms", "5"), ("batch.size", "4096")],
+    );
+    let futures = send_all(&p, "acks0", &sent).await;
+    let metadata = await_all(futures).await;
+    let requests = p.metrics().get("request-total").unwrap();
+    p.close(WAIT).await;
+    assert!(
+        requests > 3.0,
+        "the test needs several requests: {requests}"
+    );
+    let read = tokio::task::spawn_blocking(move || {
+        read_back(
+            &bootstrap,
+            "acks0",
+            RECORDS,
+            Duration::from_secs(5),
+            Isolation::ReadUncommitted,
+        )
+    })
+    .await
+    .unwrap();
+    let read = read.unwrap_or_else(|e| panic!("{requests} acks=0 requests: {e}"));
+    assert_read_back("acks=0 pipelined", "acks0", &sent, &metadata, &read, false);
+}
+
+// ---------------------------------------------------------------------------------------------
+// 2. and 3. partitioning
+// ---------------------------------------------------------------------------------------------
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn keyed_records_land_on_the_java_murmur2_partition() {
+    const RECORDS: usize = 600;
+    const PARTITIONS: u32 = 7;
+    let broker = Tansu::start().expect("start tansu");
+    let bootstrap = broker.bootstrap();
+    broker.create_topic("keyed", PARTITIONS).expect("create");
+    assert_eq!(
+        partition_count(&bootstrap, "keyed", WAIT).expect("partitions"),
+        PARTITIONS as usize
+    );
+    let mut rng = Rng(0x5eed);
+    let sent: Vec<Sent> = (0..RECORDS)
+        .map(|i| {
+            // Random binary keys of 0..40 bytes (the empty key is a key, hashed like any other).
+            let len = if i == 0 { 0 } else { rng.below(40) };
+            Sent {
+                partition: None,
+                key: Some(rng.bytes(len)),
+                value: Some(format!("v{i}").into_bytes()),
+                headers: Vec::new(),
+                timestamp: BASE_TS + i as i64,
+            }
+        })
+        .collect();
+    let p = producer(&bootstrap, &[("linger.ms", "5")]);
+    let futures = send_all(&p, "keyed", &sent).await;
+    let metadata = await_all(futures).await;
+    p.close(WAIT).await;
+
+    let mut used = std::collections::BTreeSet::new();
+    for (s, md) in sent.iter().zip(&metadata) {
+        let key = s.key.as_deref().unwrap();
+        let want = murmur2_partition(key, PARTITIONS);
+        assert_eq!(md.partition(), want, "reported partition of key {key:?}");
+        used.insert(want);
+    }
+    assert_eq!(
+        used.len(),
+        PARTITIONS as usize,
+        "random keys cover all partitions"
+    );
+    let read = read(&bootstrap, "keyed", RECORDS).await;
+    // Every consumed record sits on its key's murmur2 partition.
+    for c in &read {
+        let key = c
+            .key
+            .as_deref()
+            .expect("keyed record read back with its key");
+        assert_eq!(
+            c.partition,
+            murmur2_partition(key, PARTITIONS),
+            "consumed partition of key {key:?}"
+        );
+    }
+    assert_read_back("keyed", "keyed", &sent, &metadata, &read, true);
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn keyless_records_stick_and_spread_and_explicit_partitions_win() {
+    const KEYLESS: usize = 600;
+    const PARTITIONS: u32 = 5;
+    let broker = Tansu::start().expect("start tansu");
+    let bootstrap = broker.bootstrap();
+    broker.create_topic("keyless", PARTITIONS).expect("create");
+    broker.create_topic("explicit", PARTITIONS).expect("create");
+    // batch.size 1000 and ~100-byte values: the sticky partition should change roughly every
+    // ten records, so 600 records visit several partitions in runs.
+    let p = producer(&bootstrap, &[("linger.ms", "5"), ("batch.size", "1000")]);
+    let sent: Vec<Sent> = (0..KEYLESS)
+        .map(|i| {
+            let mut v = format!("keyless-{i}-").into_bytes();
+            v.resize(100, b'.');
+            Sent {
+                partition: None,
+                key: None,
+                value: Some(v),
+                headers: Vec::new(),
+                timestamp: BASE_TS + i as i64,
+            }
+        })
+        .collect();
+    let futures = send_all(&p, "keyless", &sent).await;
+    let metadata = await_all(futures).await;
+    let sequence: Vec<i32> = metadata.iter().map(RecordMetadata::partition).collect();
+    let switches = sequence.windows(2).filter(|w| w[0] != w[1]).count();
+    let distinct: std::collections::BTreeSet<i32> = sequence.iter().copied().collect();
+    eprintln!(
+        "keyless: {switches} partition switches over {KEYLESS} records, partitions {distinct:?}"
+    );
+    assert!(
+        distinct.len() >= 3,
+        "keyless records should spread over the 5 partitions, used {distinct:?}"
+    );
+    // Sticky: consecutive records share a partition far more often than a per-record random
+    // or round-robin choice (which would switch ~80% / 100% of the time) would give.
+    assert!(
+        (2..KEYLESS / 4).contains(&switches),
+        "{switches} switches over {KEYLESS} records is not sticky"
+    );
+    let read_keyless = read(&bootstrap, "keyless", KEYLESS).await;
+    assert_read_back("keyless", "keyless", &sent, &metadata, &read_keyless, true);
+
+    // Explicit partitions win over the key's hash and over stickiness.
+    let explicit: Vec<Sent> = (0..200)
+        .map(|i| Sent {
+            partition: Some((i * 3 % PARTITIONS as usize) as i32),
+            key: if i % 2 == 0 {
+                Some(format!("k{i}").into_bytes())
+            } else {
+                None
+            },
+            value: Some(format!("explicit-{i}").into_bytes()),
+            headers: Vec::new(),
+            timestamp: BASE_TS + i as i64,
+        })
+        .collect();
+    let moved = explicit
+        .iter()
+        .filter(|s| {
+            s.key
+                .as_deref()
+                .is_some_and(|k| Some(murmur2_partition(k, PARTITIONS)) != s.partition)
+        })
+        .count();
+    assert!(moved > 50, "the test needs keys whose hash disagrees");
+    let futures = send_all(&p, "explicit", &explicit).await;
+    let metadata = await_all(futures).await;
+    p.close(WAIT).await;
+    let read_explicit = read(&bootstrap, "explicit", explicit.len()).await;
+    for c in &read_explicit {
+        let value = String::from_utf8(c.value.clone().unwrap()).unwrap();
+        let i: usize = value.trim_start_matches("explicit-").parse().unwrap();
+        assert_eq!(Some(c.partition), explicit[i].partition, "{value}");
+    }
+    assert_read_back(
+        "explicit",
+        "explicit",
+        &explicit,
+        &metadata,
+        &read_explicit,
+        true,
+    );
+}
+
+// ---------------------------------------------------------------------------------------------
+// 4. bad input
+// ---------------------------------------------------------------------------------------------
+
+#[test]
+fn config_errors_name_the_key() {
+    let err = ProducerConfig::from_properties([
+        ("bootstrap.servers", "127.0.0.1:9092"),
+        ("linger.msec", "5"),
+    ])
+    .expect_err("unknown key");
+    assert_eq!(
+        err,
+        ConfigError::UnknownKey {
+            key: "linger.msec".to_string(),
+            suggestion: Some("linger.ms"),
+        }
+    );
+    let msg = err.to_string();
+    assert!(
+        msg.contains("linger.msec") && msg.contains("did you mean `linger.ms`"),
+        "{msg}"
+    );
+
+    for (key, value) in [
+        ("acks", "2"),
+        ("linger.ms", "-1"),
+        ("compression.type", "brotli"),
+    ] {
+        let err = ProducerConfig::from_properties([
+            ("bootstrap.servers", "127.0.0.1:9092"),
+            (key, value),
+        ])
+        .expect_err("invalid value");
+        match &err {
+            ConfigError::InvalidValue {
+                key: k, value: v, ..
+            } => {
+                assert_eq!(*k, key, "{err}");
+                assert_eq!(v, value, "{err}");
+            }
+            other => panic!("{key}={value}: expected InvalidValue, got {other:?}"),
+        }
+        assert!(err.to_string().contains(key), "{err}");
+    }
+
+    // acks=1 with an explicit enable.idempotence=true is a conflict naming acks.
+    let err = ProducerConfig::from_properties([
+        ("bootstrap.servers", "127.0.0.1:9092"),
+        ("acks", "1"),
+        ("enable.idempotence", "true"),
+    ])
+    .expect_err("conflict");
+    assert!(
+        matches!(err, ConfigError::IdempotenceConflict { key: "acks", .. }),
+        "{err:?}"
+    );
+    assert_eq!(
+        ProducerConfig::from_properties([("acks", "all")]).expect_err("no bootstrap"),
+        ConfigError::MissingBootstrapServers
+    );
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn unreachable_bootstrap_fails_send_within_max_block() {
+    // A port nobody listens on: bound once to pick it, then released.
+    let port = free_port().expect("free port");
+    let bootstrap = format!("127.0.0.1:{port}");
+    let p = producer(&bootstrap, &[("max.block.ms", "1500")]);
+    let started = Instant::now();
+    let result = tokio::time::timeout(
+        Duration::from_secs(10),
+        p.send(ProducerRecord::new("nowhere").with_value("v")),
+    )
+    .await
+    .expect("send must not hang past max.block.ms");
+    let waited = started.elapsed();
+    match result {
+        Err(ProduceError::TopicNotAvailable {
+            ref topic,
+            ref detail,
+            ..
+        }) => {
+            assert_eq!(topic, "nowhere");
+            // The last connection failure explains the timeout.
+            assert!(
+                detail.as_deref().is_some_and(|d| d.contains(&bootstrap)),
+                "{detail:?}"
+            );
+        }
+        Err(other) => panic!("expected TopicNotAvailable, got {other:?}"),
+        Ok(_) => panic!("send to an unreachable cluster was queued"),
+    }
+    let msg = result.unwrap_err().to_string();
+    assert!(
+        msg.contains("nowhere") && msg.contains("max.block.ms"),
+        "{msg}"
+    );
+    assert!(
+        waited >= Duration::from_millis(1400),
+        "gave up before max.block.ms: {waited:?}"
+    );
+    eprintln!("unreachable: send failed after {waited:?}: {msg}");
+    let started = Instant::now();
+    tokio::time::timeout(Duration::from_secs(10), p.close(Duration::from_secs(2)))
+        .await
+        .expect("close returns");
+    eprintln!("unreachable: close returned after {:?}", started.elapsed());
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn bad_records_fail_alone() {
+    let broker = Tansu::start().expect("start tansu");
+    let bootstrap = broker.bootstrap();
+    broker.create_topic("three", 3).expect("create");
+    let p = producer(
+        &bootstrap,
+        &[("linger.ms", "5"), ("max.request.size", "10000")],
+    );
+
+    let ok1 = p
+        .send(ProducerRecord::new("three").with_value("before"))
+        .await
+        .expect("normal record");
+
+    // Unknown partition: refused at send, only that record.
+    let err = p
+        .send(
+            ProducerRecord::new("three")
+                .with_partition(99)
+                .with_value("nope"),
+        )
+        .await
+        .expect_err("partition 99 of 3");
+    assert!(
+        matches!(
+            err,
+            ProduceError::Send(SendError::Partition(
+                ferrokafka_partition::Error::PartitionOutOfRange {
+                    partition: 99,
+                    count: 3
+                }
+            ))
+        ),
+        "{err:?}"
+    );
+    assert!(err.to_string().contains("99"), "{err}");
+    // With a callback: the same error is returned and the callback never runs.
+    let called = Arc::new(AtomicUsize::new(0));
+    let counter = called.clone();
+    let err = p
+        .send_with_callback(
+            ProducerRecord::new("three")
+                .with_partition(3)
+                .with_value("nope"),
+            move |_| {
+                counter.fetch_add(1, Ordering::SeqCst);
+            },
+        )
+        .await
+        .expect_err("partition 3 of 3");
+    assert!(
+        matches!(
+            err,
+            ProduceError::Send(SendError::Partition(
+                ferrokafka_partition::Error::PartitionOutOfRange {
+                    partition: 3,
+                    count: 3
+                }
+            ))
+        ),
+        "{err:?}"
+    );
+
+    // Oversized: a 20000-byte value with max.request.size=10000.
+    let err = p
+        .send(ProducerRecord::new("three").with_value(vec![7u8; 20_000]))
+        .await
+        .expect_err("too large");
+    match err {
+        ProduceError::Send(SendError::RecordTooLarge {
+            size,
+            limit,
+            setting,
+        }) => {
+            assert_eq!(setting, "max.request.size");
+            assert_eq!(limit, 10_000);
+            assert!(size > 20_000, "{size}");
+        }
+        other => panic!("expected RecordTooLarge, got {other:?}"),
+    }
+
+    // The producer keeps working: the records around the bad ones are delivered.
+    let ok2 = p
+        .send(
+            ProducerRecord::new("three")
+                .with_partition(2)
+                .with_value("after"),
+        )
+        .await
+        .expect("normal record after the bad ones");
+    let md1 = tokio::time::timeout(WAIT, ok1).await.unwrap().unwrap();
+    let md2 = tokio::time::timeout(WAIT, ok2).await.unwrap().unwrap();
+    assert_eq!(md2.partition(), 2);
+    p.close(WAIT).await;
+    assert_eq!(
+        called.load(Ordering::SeqCst),
+        0,
+        "callback of a refused record ran"
+    );
+    let read = read(&bootstrap, "three", 2).await;
+    let values: Vec<(i32, i64, Option<&[u8]>)> = read
+        .iter()
+        .map(|c| (c.partition, c.offset, c.value.as_deref()))
+        .collect();
+    assert_eq!(read.len(), 2, "{values:?}");
+    assert!(
+        values.contains(&(
+            md1.partition(),
+            md1.offset().unwrap(),
+            Some(b"before".as_slice())
+        )),
+        "{values:?}"
+    );
+    assert!(
+        values.contains(&(2, md2.offset().unwrap(), Some(b"after".as_slice()))),
+        "{values:?}"
+    );
+}
+
+/// Tansu 0.6.0 auto-creates a topic it does not know when a client asks for its metadata.
+/// What the producer sees: the send is queued and delivered to the new topic.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn unknown_topic_is_auto_created_by_tansu() {
+    let broker = Tansu::start().expect("start tansu");
+    let bootstrap = broker.bootstrap();
+    let p = producer(&bootstrap, &[("max.block.ms", "5000")]);
+    let started = Instant::now();
+    let outcome = p
+        .send(
+            ProducerRecord::new("never-created")
+                .with_key("k")
+                .with_value("v"),
+        )
+        .await;
+    let outcome = match outcome {
+        Ok(f) => Ok(tokio::time::timeout(WAIT, f)
+            .await
+            .expect("delivery resolves")),
+        Err(e) => Err(e),
+    };
+    eprintln!(
+        "unknown topic: {outcome:?} after {:?}; partitions known to the producer: {:?}",
+        started.elapsed(),
+        p.partition_count("never-created")
+    );
+    let md = outcome
+        .expect("send queued")
+        .expect("delivered to the auto-created topic");
+    assert_eq!(md.offset(), Some(0));
+    p.close(WAIT).await;
+    // librdkafka sees the auto-created topic with the same partition count as the producer.
+    let (b, t) = (bootstrap.clone(), "never-created");
+    let count = tokio::task::spawn_blocking(move || partition_count(&b, t, WAIT))
+        .await
+        .unwrap()
+        .expect("partition count");
+    assert_eq!(p.partition_count("never-created"), Some(count));
+    eprintln!("unknown topic: auto-created with {count} partitions");
+    // Tansu 0.6.0 gives auto-created topics 4 partitions (a `tansu broker` default).
+    assert_eq!(count, 4, "partitions of the auto-created topic");
+    assert_eq!(md.partition(), murmur2_partition(b"k", 4));
+    let read = read(&bootstrap, "never-created", 1).await;
+    assert_eq!(read.len(), 1);
+    assert_eq!(read[0].value.as_deref(), Some(b"v".as_slice()));
+    assert_eq!(read[0].partition, md.partition());
+}
+
+// ---------------------------------------------------------------------------------------------
+// 5. flush, close, drop
+// ---------------------------------------------------------------------------------------------
+
+fn simple(n: usize, tag: &str) -> Vec<Sent> {
+    (0..n)
+        .map(|i| Sent {
+            partition: None,
+            key: Some(format!("{tag}-{}", i % 13).into_bytes()),
+            value: Some(format!("{tag}-{i}").into_bytes()),
+            headers: vec![("h".to_string(), Some(b"1".to_vec()))],
+            timestamp: BASE_TS + i as i64,
+        })
+        .collect()
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn flush_resolves_every_future_sent_before_it() {
+    const RECORDS: usize = 300;
+    let broker = Tansu::start().expect("start tansu");
+    let bootstrap = broker.bootstrap();
+    broker.create_topic("flush", 3).expect("create");
+    // A linger far longer than the test: only flush can send these records.
+    let p = producer(&bootstrap, &[("linger.ms", "60000")]);
+    let sent = simple(RECORDS, "flush");
+    let mut futures = send_all(&p, "flush", &sent[..RECORDS - 50]).await;
+    // Callbacks too: all run before flush returns.
+    let called = Arc::new(AtomicUsize::new(0));
+    let results: Arc<Mutex<BTreeMap<usize, Result<RecordMetadata, ProduceError>>>> = Arc::default();
+    for (i, s) in sent.iter().enumerate().skip(RECORDS - 50) {
+        let (called, results) = (called.clone(), results.clone());
+        p.send_with_callback(s.to_record("flush"), move |r| {
+            results.lock().unwrap().insert(i, r);
+            called.fetch_add(1, Ordering::SeqCst);
+        })
+        .await
+        .expect("send with callback");
+    }
+    tokio::time::sleep(Duration::from_millis(200)).await;
+    let pending = futures
+        .iter_mut()
+        .map(|f| poll_now(f).is_none())
+        .filter(|&pending| pending)
+        .count();
+    assert!(
+        pending > 0 && called.load(Ordering::SeqCst) == 0,
+        "with linger.ms=60000 records should still be waiting before flush"
+    );
+    let started = Instant::now();
+    p.flush(WAIT).await.expect("flush");
+    let took = started.elapsed();
+    assert!(took < Duration::from_secs(10), "flush took {took:?}");
+    let mut metadata = Vec::new();
+    for (i, f) in futures.iter_mut().enumerate() {
+        let md = poll_now(f)
+            .unwrap_or_else(|| panic!("future #{i} still pending after flush returned Ok"))
+            .unwrap_or_else(|e| panic!("#{i}: {e}"));
+        metadata.push(md);
+    }
+    assert_eq!(called.load(Ordering::SeqCst), 50, "callbacks run by flush");
+    for (i, r) in std::mem::take(&mut *results.lock().unwrap()) {
+        assert_eq!(i, metadata.len());
+        metadata.push(r.unwrap_or_else(|e| panic!("callback #{i}: {e}")));
+    }
+    let read = read(&bootstrap, "flush", RECORDS).await;
+    assert_read_back("flush", "flush", &sent, &metadata, &read, true);
+    p.close(WAIT).await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn close_resolves_every_future_and_refuses_new_sends() {
+    const RECORDS: usize = 300;
+    let broker = Tansu::start().expect("start tansu");
+    let bootstrap = broker.bootstrap();
+    broker.create_topic("close", 3).expect("create");
+    let p = producer(&bootstrap, &[("linger.ms", "60000")]);
+    let sent = simple(RECORDS, "close");
+    let mut futures = send_all(&p, "close", &sent).await;
+    let started = Instant::now();
+    p.close(WAIT).await;
+    let took = started.elapsed();
+    assert!(took < Duration::from_secs(10), "close took {took:?}");
+    let mut metadata = Vec::new();
+    for (i, f) in futures.iter_mut().enumerate() {
+        let md = poll_now(f)
+            .unwrap_or_else(|| panic!("future #{i} still pending after close returned"))
+            .unwrap_or_else(|e| panic!("#{i} not delivered by close: {e}"));
+        metadata.push(md);
+    }
+    let err = p
+        .send(ProducerRecord::new("close").with_value("late"))
+        .await
+        .expect_err("send after close");
+    assert!(
+        matches!(err, ProduceError::Send(SendError::Closed)),
+        "{err:?}"
+    );
+    let read = read(&bootstrap, "close", RECORDS).await;
+    assert_read_back("close", "close", &sent, &metadata, &read, true);
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn dropping_the_producer_still_delivers() {
+    const RECORDS: usize = 300;
+    let broker = Tansu::start().expect("start tansu");
+    let bootstrap = broker.bootstrap();
+    broker.create_topic("dropped", 3).expect("create");
+    let p = producer(&bootstrap, &[("linger.ms", "60000")]);
+    let sent = simple(RECORDS, "dropped");
+    let futures = send_all(&p, "dropped", &sent).await;
+    drop(p);
+    let started = Instant::now();
+    let metadata = await_all(futures).await;
+    eprintln!(
+        "dropped: all futures resolved {:?} after the drop",
+        started.elapsed()
+    );
+    let read = read(&bootstrap, "dropped", RECORDS).await;
+    assert_read_back("dropped", "dropped", &sent, &metadata, &read, true);
+}
+
+// ---------------------------------------------------------------------------------------------
+// 6. metrics
+// ---------------------------------------------------------------------------------------------
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn metrics_count_what_was_sent() {
+    const RECORDS: usize = 250;
+    let broker = Tansu::start().expect("start tansu");
+    let bootstrap = broker.bootstrap();
+    broker.create_topic("metrics", 3).expect("create");
+    broker.create_topic("metrics-other", 1).expect("create");
+    let p = producer(&bootstrap, &[("linger.ms", "5")]);
+    let before = p.metrics();
+    assert_eq!(before.get("record-send-total"), Some(0.0));
+    let sent = simple(RECORDS, "metrics");
+    let futures = send_all(&p, "metrics", &sent).await;
+    let other = send_all(&p, "metrics-other", &simple(10, "other")).await;
+    // A refused record is not sent, so it is not counted.
+    p.send(ProducerRecord::new("metrics").with_partition(99))
+        .await
+        .expect_err("partition 99 of 3");
+    p.flush(WAIT).await.expect("flush");
+    await_all(futures).await;
+    await_all(other).await;
+    let m = p.metrics();
+    let all: Vec<(String, f64)> = m.iter().map(|(k, v)| (k.to_string(), v)).collect();
+    eprintln!("metrics: {all:?}");
+    assert_eq!(
+        m.get("record-send-total"),
+        Some(f64::from(RECORDS as u32 + 10)),
+        "{all:?}"
+    );
+    assert_eq!(m.topic_record_send_total("metrics"), RECORDS as u64);
+    assert_eq!(m.topic_record_send_total("metrics-other"), 10);
+    assert_eq!(m.topic_record_send_total("unused"), 0);
+    assert_eq!(m.get("record-error-total"), Some(0.0), "{all:?}");
+    let latency = m.get("request-latency-avg").expect("request-latency-avg");
+    assert!(latency > 0.0, "request-latency-avg {latency}");
+    assert!(m.get("request-latency-max").unwrap() >= latency, "{all:?}");
+    assert!(m.get("request-total").unwrap() >= 1.0, "{all:?}");
+    assert!(m.get("record-send-rate").unwrap() > 0.0, "{all:?}");
+    p.close(WAIT).await;
+}
