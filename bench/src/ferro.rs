@@ -1,4 +1,4 @@
-//! The ferrokafka side, written against the facade's planned API (`Producer::new`,
+//! The ferrokafka side, through the facade's async API (`Producer::new`,
 //! `send(record).await` for admission returning a delivery future, `flush`, `close`).
 //!
 //! Pipelining: up to `--max-pending` delivery futures stay outstanding in a `FuturesUnordered`;

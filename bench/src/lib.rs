@@ -79,6 +79,7 @@ pub struct Params {
 pub const USAGE: &str = "\
 usage: bench-client --client librdkafka|ferrokafka --bootstrap HOST:PORT --topic T [options]
        bench-client --capabilities    (prints {\"clients\": [...]}: the clients this build runs)
+       bench-client --watermarks BOOTSTRAP TOPIC    (prints {\"high_watermark_sum\": N})
 
   --records N            records to produce (default 1000000)
   --key-size N           key bytes, distinct per record (default 10)

@@ -59,6 +59,20 @@ impl ProducerContext for Counter {
 /// How often (in records sent) to serve delivery reports while the queue still has room.
 const POLL_EVERY: u64 = 1024;
 
+/// Serves the delivery reports that have arrived, without blocking: `poll(0)` handles one
+/// event (one event carries the reports of many records), so poll while that makes progress.
+fn serve(producer: &BaseProducer<Counter>) {
+    let ctx = producer.context();
+    let done = || ctx.delivered.load(Ordering::Relaxed) + ctx.failed.load(Ordering::Relaxed);
+    loop {
+        let before = done();
+        producer.poll(Duration::ZERO);
+        if done() == before {
+            break;
+        }
+    }
+}
+
 /// Produces `p.records` records and waits for every delivery report.
 pub fn run(p: &Params, w: &Workload) -> Result<Outcome> {
     let mut config = ClientConfig::new();
@@ -77,13 +91,18 @@ pub fn run(p: &Params, w: &Workload) -> Result<Outcome> {
                 Ok(()) => break,
                 Err((KafkaError::MessageProduction(RDKafkaErrorCode::QueueFull), back)) => {
                     record = back;
-                    producer.poll(Duration::from_millis(1));
+                    // Not `poll(1 ms)`: rdkafka 0.39's `poll(d)` keeps polling until `d` has
+                    // passed and hands librdkafka the remaining time in whole milliseconds, so
+                    // its last millisecond is a busy loop (all of it, for d = 1 ms). Sleep, then
+                    // serve what arrived.
+                    std::thread::sleep(Duration::from_millis(1));
+                    serve(&producer);
                 }
                 Err((e, _)) => bail!("librdkafka send of record {i} failed: {e}"),
             }
         }
         if i % POLL_EVERY == 0 {
-            producer.poll(Duration::ZERO);
+            serve(&producer);
         }
     }
     producer
@@ -100,4 +119,37 @@ pub fn run(p: &Params, w: &Workload) -> Result<Outcome> {
         failures: ctx.failed.load(Ordering::Relaxed),
         first_error,
     })
+}
+
+/// The sum of the topic's high watermarks: how many records the broker holds (or ever held,
+/// where it deletes old ones). Read before and after a measurement, in a process of its own,
+/// to check that the broker really has every record the client counted as delivered.
+pub fn high_watermark_sum(bootstrap: &str, topic: &str) -> Result<i64> {
+    use rdkafka::consumer::{BaseConsumer, Consumer};
+    let timeout = Duration::from_secs(10);
+    let consumer: BaseConsumer = ClientConfig::new()
+        .set("bootstrap.servers", bootstrap)
+        .create()
+        .context("create the librdkafka consumer")?;
+    let metadata = consumer
+        .fetch_metadata(Some(topic), timeout)
+        .context("fetch metadata")?;
+    let partitions = metadata
+        .topics()
+        .iter()
+        .find(|t| t.name() == topic)
+        .with_context(|| format!("no metadata for topic {topic}"))?
+        .partitions()
+        .len();
+    if partitions == 0 {
+        bail!("topic {topic} has no partitions");
+    }
+    let mut sum = 0;
+    for p in 0..partitions as i32 {
+        let (_, high) = consumer
+            .fetch_watermarks(topic, p, timeout)
+            .with_context(|| format!("fetch the watermarks of {topic}/{p}"))?;
+        sum += high;
+    }
+    Ok(sum)
 }

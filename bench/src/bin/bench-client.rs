@@ -4,7 +4,7 @@
 use std::process::ExitCode;
 use std::time::Instant;
 
-use anyhow::{Result, bail};
+use anyhow::Result;
 use ferrokafka_bench::{
     Client, Cpu, EXIT_NOT_BUILT, FERROKAFKA_BUILT, Params, Report, USAGE, Workload, peak_rss_kib,
 };
@@ -24,6 +24,9 @@ fn main() -> ExitCode {
         };
         println!("{}", serde_json::json!({ "clients": clients }));
         return ExitCode::SUCCESS;
+    }
+    if args.first().is_some_and(|a| a == "--watermarks") {
+        return watermarks(&args[1..]);
     }
     let params = match Params::parse(&args) {
         Ok(p) => p,
@@ -46,6 +49,24 @@ fn main() -> ExitCode {
         }
         Err(e) => {
             eprintln!("bench-client: {} failed: {e:#}", params.client.name());
+            ExitCode::FAILURE
+        }
+    }
+}
+
+/// `--watermarks BOOTSTRAP TOPIC`: prints `{"high_watermark_sum": N}`.
+fn watermarks(args: &[String]) -> ExitCode {
+    let [bootstrap, topic] = args else {
+        eprintln!("bench-client: usage: bench-client --watermarks BOOTSTRAP TOPIC");
+        return ExitCode::FAILURE;
+    };
+    match ferrokafka_bench::rdk::high_watermark_sum(bootstrap, topic) {
+        Ok(sum) => {
+            println!("{}", serde_json::json!({ "high_watermark_sum": sum }));
+            ExitCode::SUCCESS
+        }
+        Err(e) => {
+            eprintln!("bench-client: watermarks of {topic}: {e:#}");
             ExitCode::FAILURE
         }
     }
@@ -80,5 +101,5 @@ fn ferrokafka(p: &Params, w: &Workload) -> Result<ferrokafka_bench::Outcome> {
 
 #[cfg(not(feature = "ferrokafka-client"))]
 fn ferrokafka(_: &Params, _: &Workload) -> Result<ferrokafka_bench::Outcome> {
-    bail!("built without the ferrokafka-client feature")
+    anyhow::bail!("built without the ferrokafka-client feature")
 }
