@@ -32,6 +32,9 @@ use crate::metrics::Counters;
 /// partition registration, and v13 needs topic ids.
 const PRODUCE_VERSION_CAP: i16 = 11;
 
+/// How many acks=0 correlation ids a connection remembers (see `Conn::unanswered`).
+const MAX_UNANSWERED_IDS: usize = 4096;
+
 /// A record handed to [`Engine::append`]. Key and value are already serialized.
 #[derive(Debug, Clone, Copy)]
 pub struct OutgoingRecord<'a> {
@@ -129,6 +132,10 @@ struct Conn {
     sent_at: VecDeque<Instant>,
     opened_at: Instant,
     throttled_until: Option<Instant>,
+    /// Correlation ids of requests sent expecting no answer (acks=0 Produce), newest last.
+    /// Some brokers (Tansu) answer them anyway; such answers are skipped, not treated as a
+    /// protocol violation.
+    unanswered: VecDeque<i32>,
 }
 
 impl Conn {
@@ -502,6 +509,15 @@ impl Engine {
         let Some(c) = self.conns.get_mut(&conn) else {
             return;
         };
+        if let Some(id) = frame
+            .get(..4)
+            .map(|b| i32::from_be_bytes([b[0], b[1], b[2], b[3]]))
+            && let Some(pos) = c.unanswered.iter().position(|&u| u == id)
+        {
+            // An answer to an acks=0 request: nothing waits for it.
+            c.unanswered.drain(..=pos);
+            return;
+        }
         let Ok(matched) = c.correlator.match_response(frame) else {
             self.drop_conn(conn, now, true);
             return;
@@ -1173,6 +1189,10 @@ impl Engine {
         let id = c
             .correlator
             .register(body.api_key(), version, false, Pending::Metadata);
+        c.unanswered.push_back(id);
+        if c.unanswered.len() > MAX_UNANSWERED_IDS {
+            c.unanswered.pop_front();
+        }
         let mut buf = BytesMut::new();
         if encode_request(&mut buf, id, Some(&self.config.client_id), body, version).is_err() {
             return false;
@@ -1269,6 +1289,7 @@ impl Engine {
                 sent_at: VecDeque::new(),
                 opened_at: now,
                 throttled_until: None,
+                unanswered: VecDeque::new(),
             },
         );
         self.io.push_back(Io::Connect {
