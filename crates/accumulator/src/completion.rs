@@ -239,6 +239,25 @@ impl RecordAccumulator {
         expired
     }
 
+    /// Aborting a transaction (Java `abortUndrainedBatches`): removes every queued batch
+    /// (never-sent and waiting retries alike), releasing its memory, and returns them so the
+    /// caller fails their futures. In-flight batches stay until answered; appends go on.
+    pub fn abort_queued(&mut self) -> Vec<FailedBatch> {
+        let mut out = Vec::new();
+        for q in self.queues.values_mut() {
+            for b in q.batches.drain(..) {
+                self.memory.release(b.reserved);
+                out.push(failed(b, FailReason::Aborted));
+            }
+        }
+        out
+    }
+
+    /// Whether any batch is in flight (drained, not yet answered).
+    pub fn has_in_flight(&self) -> bool {
+        !self.in_flight.is_empty()
+    }
+
     /// Close without flushing: removes every batch, queued and in flight, releasing all memory,
     /// and returns them so the caller fails every future (nothing is dropped silently). Later
     /// answers for in-flight batches get [`BatchError::NotInFlight`]. Further appends are refused.

@@ -73,3 +73,29 @@ fn abort_all_returns_every_batch() {
         Err(AppendError::Closed)
     );
 }
+
+#[test]
+fn abort_queued_keeps_in_flight_batches_and_appends() {
+    let clock = Clock::new();
+    let mut a = acc(config());
+    put(&mut a, 0, 1, 10, clock.at(0));
+    let sent = pump(&mut a, clock.at(5)).by_leader[&0][0].id;
+    put(&mut a, 0, 2, 10, clock.at(6));
+    put(&mut a, 1, 3, 10, clock.at(6));
+
+    let aborted = a.abort_queued();
+    assert_eq!(aborted.len(), 2);
+    assert!(
+        aborted
+            .iter()
+            .all(|b| b.reason == FailReason::Aborted && !b.ever_sent)
+    );
+    assert!(a.has_in_flight());
+    assert_eq!(a.queued_count(&tp(0)), 0);
+    // The in-flight batch still gets its answer, and the producer keeps taking records.
+    a.complete(sent).unwrap();
+    assert!(!a.has_incomplete());
+    assert_eq!(a.memory_used(), 0);
+    put(&mut a, 0, 4, 10, clock.at(7));
+    assert_eq!(a.queued_count(&tp(0)), 1);
+}
