@@ -32,6 +32,8 @@ pub struct EngineConfig {
     pub connection_setup_timeout: Duration,
     /// `enable.idempotence`.
     pub idempotence: bool,
+    /// `transactional.id`: enables transactions (implies idempotence).
+    pub transactional_id: Option<String>,
     /// `transaction.timeout.ms` (sent in InitProducerId).
     pub transaction_timeout: Duration,
     /// `max.block.ms`: how long `send` may wait for metadata or buffer memory.
@@ -56,6 +58,7 @@ impl EngineConfig {
             reconnect_backoff_max: Duration::from_secs(1),
             connection_setup_timeout: Duration::from_secs(10),
             idempotence: false,
+            transactional_id: None,
             transaction_timeout: Duration::from_secs(60),
             max_block: Duration::from_secs(60),
             accumulator: AccumulatorConfig::default(),

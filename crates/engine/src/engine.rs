@@ -28,6 +28,10 @@ use crate::config::EngineConfig;
 use crate::event::{ConnId, DeliveryError, Event, Io};
 use crate::metrics::Counters;
 
+mod txn;
+use txn::{CoordinatorKind, TxnCtx};
+pub use txn::{GroupMetadata, OffsetToCommit};
+
 /// Produce is capped at v11 until transactions v2 (KIP-890) is wired: v12 promises implicit
 /// partition registration, and v13 needs topic ids.
 const PRODUCE_VERSION_CAP: i16 = 11;
@@ -106,6 +110,10 @@ pub enum SendError {
     /// The idempotent producer is in a fatal state.
     #[error("idempotent producer failed: {0}")]
     Fatal(String),
+    /// The transaction state does not allow sending (no transaction begun, abortable or
+    /// fatal error).
+    #[error("{0}")]
+    Transaction(String),
 }
 
 #[derive(Debug)]
@@ -115,11 +123,16 @@ enum ConnState {
     Ready(Box<Versions>),
 }
 
-#[derive(Debug)]
+#[derive(Debug, Clone)]
 struct Versions {
     produce: Result<i16, NegotiationError>,
     metadata: Result<i16, NegotiationError>,
     init_producer_id: Result<i16, NegotiationError>,
+    find_coordinator: Result<i16, NegotiationError>,
+    add_partitions: Result<i16, NegotiationError>,
+    add_offsets: Result<i16, NegotiationError>,
+    end_txn: Result<i16, NegotiationError>,
+    txn_offset_commit: Result<i16, NegotiationError>,
 }
 
 #[derive(Debug)]
@@ -153,6 +166,11 @@ enum Pending {
     Metadata,
     InitProducerId,
     Produce(Vec<SentBatch>),
+    FindCoordinator(CoordinatorKind),
+    AddPartitions,
+    AddOffsets,
+    TxnOffsetCommit,
+    EndTxn { commit: bool },
 }
 
 #[derive(Debug, Clone)]
@@ -199,6 +217,10 @@ pub struct Engine {
     io: VecDeque<Io>,
     events: VecDeque<Event>,
     idem: Option<TransactionManager<TopicPartition>>,
+    /// Transaction bookkeeping, with a `transactional.id`.
+    txn: Option<TxnCtx>,
+    /// Addresses learned from FindCoordinator for nodes the metadata does not list.
+    extra_addresses: HashMap<i32, (String, u16)>,
     init_in_flight: bool,
     fatal: Option<String>,
     rewrites: HashMap<(TopicPartition, i32), Stamp>,
@@ -235,7 +257,15 @@ impl Engine {
         }
         let acc = RecordAccumulator::new(config.accumulator.clone()).map_err(|e| e.to_string())?;
         let metadata = Metadata::new(config.metadata.clone(), now);
-        let idem = if config.idempotence {
+        let idem = if config.transactional_id.is_some() {
+            Some(
+                TransactionManager::new(
+                    true,
+                    config.accumulator.max_in_flight_per_partition.min(5),
+                )
+                .map_err(|e| e.to_string())?,
+            )
+        } else if config.idempotence {
             let mut m = TransactionManager::new(
                 false,
                 config.accumulator.max_in_flight_per_partition.min(5),
@@ -251,6 +281,7 @@ impl Engine {
             buffer_available_bytes: config.accumulator.buffer_memory as u64,
             ..Counters::default()
         };
+        let txn = config.transactional_id.clone().map(TxnCtx::new);
         let mut nodes = BTreeMap::new();
         for i in 0..config.bootstrap.len() {
             nodes.insert(bootstrap_node(i), Node::default());
@@ -268,6 +299,8 @@ impl Engine {
             io: VecDeque::new(),
             events: VecDeque::new(),
             idem,
+            txn,
+            extra_addresses: HashMap::new(),
             init_in_flight: false,
             fatal: None,
             rewrites: HashMap::new(),
@@ -350,6 +383,12 @@ impl Engine {
         let partition =
             ferrokafka_partition::select_partition(&mut self.partitioner, &precord, &partitions)?;
         let tp = TopicPartition::new(record.topic, partition);
+        if self.txn.is_some()
+            && let Some(m) = &mut self.idem
+        {
+            m.add_partition(&tp)
+                .map_err(|e| SendError::Transaction(e.to_string()))?;
+        }
         let result = self
             .acc
             .append(
@@ -547,11 +586,35 @@ impl Engine {
             (Pending::InitProducerId, ResponseBody::InitProducerId(resp)) => {
                 self.init_in_flight = false;
                 self.throttle(conn, resp.throttle_time_ms, now);
-                self.handle_init_producer_id(
-                    resp.error_code,
-                    resp.producer_id,
-                    resp.producer_epoch,
-                );
+                if self.txn.is_some() {
+                    self.handle_txn_init_producer_id(
+                        resp.error_code,
+                        resp.producer_id,
+                        resp.producer_epoch,
+                        now,
+                    );
+                } else {
+                    self.handle_init_producer_id(
+                        resp.error_code,
+                        resp.producer_id,
+                        resp.producer_epoch,
+                    );
+                }
+            }
+            (Pending::FindCoordinator(kind), ResponseBody::FindCoordinator(resp)) => {
+                self.handle_find_coordinator(kind, &resp, now);
+            }
+            (Pending::AddPartitions, ResponseBody::AddPartitionsToTxn(resp)) => {
+                self.handle_add_partitions(&resp, now);
+            }
+            (Pending::AddOffsets, ResponseBody::AddOffsetsToTxn(resp)) => {
+                self.handle_add_offsets(&resp, now);
+            }
+            (Pending::TxnOffsetCommit, ResponseBody::TxnOffsetCommit(resp)) => {
+                self.handle_txn_offset_commit(&resp, now);
+            }
+            (Pending::EndTxn { commit }, ResponseBody::EndTxn(resp)) => {
+                self.handle_end_txn(commit, &resp, now);
             }
             (Pending::Produce(batches), ResponseBody::Produce(resp)) => {
                 self.counters.produce_requests += 1;
@@ -640,11 +703,14 @@ impl Engine {
 
         // Idempotence: a producer id before anything is drained.
         let mut can_drain = true;
+        if self.txn.is_some() {
+            self.drive_txn(now, &mut wake_at);
+        }
         if let Some(idem) = &self.idem
             && !idem.producer().is_valid()
         {
             can_drain = false;
-            if !self.init_in_flight && self.fatal.is_none() {
+            if self.txn.is_none() && !self.init_in_flight && self.fatal.is_none() {
                 if let Some(conn) = self.least_loaded_ready(now) {
                     self.send_init_producer_id(conn, now);
                 } else {
@@ -652,7 +718,11 @@ impl Engine {
                 }
             }
         }
-        if let Some(reason) = self.fatal.clone() {
+        let txn_fatal = match self.idem.as_ref().map(TransactionManager::state) {
+            Some(ferrokafka_txn::TxnState::FatalError(reason)) => Some(reason.to_string()),
+            _ => None,
+        };
+        if let Some(reason) = self.fatal.clone().or(txn_fatal) {
             for failed in self.acc.abort_all() {
                 self.push_failed(
                     failed.id,
@@ -666,6 +736,10 @@ impl Engine {
 
         if can_drain {
             self.drain(now, &mut wake_at);
+        }
+        if self.txn.is_some() {
+            // Deliveries or errors during this run may have decided a pending call.
+            self.resolve_txn_calls();
         }
         for t in self.nodes.values().filter_map(|n| n.retry_at) {
             if t > now {
@@ -716,7 +790,17 @@ impl Engine {
             return;
         }
         let cluster = self.metadata.cluster();
+        let txm = self.idem.as_ref();
+        let transactional = self.txn.is_some();
+        let allowed: HashSet<&TopicPartition> = ready
+            .ready_partitions
+            .iter()
+            .filter(|tp| !transactional || txm.is_some_and(|m| m.may_send_to(tp)))
+            .collect();
         let leader_of = |tp: &TopicPartition| {
+            if !allowed.contains(tp) {
+                return None;
+            }
             cluster
                 .leader_for(&tp.topic, tp.partition)
                 .filter(|l| sendable.contains_key(l))
@@ -728,7 +812,7 @@ impl Engine {
             leader_of,
             self.config.accumulator.max_request_size,
             now,
-            |req| stamp_for(idem.as_mut(), rewrites, req),
+            |req| stamp_for(idem.as_mut(), rewrites, req, transactional),
         );
         let drained_any = drained.batch_count() > 0;
         for failed in drained.failed {
@@ -810,7 +894,7 @@ impl Engine {
             });
         }
         let req = ProduceRequest {
-            transactional_id: None,
+            transactional_id: self.txn.as_ref().map(|t| t.id.clone()),
             acks: self.config.acks,
             timeout_ms: duration_ms_i32(self.config.request_timeout),
             topic_data,
@@ -908,7 +992,7 @@ impl Engine {
             .max(1);
         match self.acc.split_and_reenqueue(b.id, limit) {
             Ok(outcome) => {
-                if self.idem.is_some() {
+                if self.idem.is_some() && self.txn.is_none() {
                     // The parts need fresh sequences: the original's number is abandoned,
                     // which needs a new epoch for the partition.
                     self.sequence_done(&b, false);
@@ -958,7 +1042,13 @@ impl Engine {
                 continue;
             }
             self.sequence_done(&b, false);
-            if self.idem.is_some() && b.stamp.base_sequence >= 0 {
+            if self.txn.is_some() {
+                // Inside a transaction a lost batch makes the transaction abortable (or the
+                // producer fatal); the epoch bump, if any, follows the abort.
+                if let Some(m) = &mut self.idem {
+                    let _ = m.handle_produce_error(code);
+                }
+            } else if self.idem.is_some() && b.stamp.base_sequence >= 0 {
                 self.bump_epoch(&b.tp);
             }
             let _ = self.acc.fail(b.id);
@@ -1075,6 +1165,13 @@ impl Engine {
             produce: negotiated.version_capped(ApiKey::PRODUCE, PRODUCE_VERSION_CAP),
             metadata: negotiated.version(ApiKey::METADATA),
             init_producer_id: negotiated.version(ApiKey::INIT_PRODUCER_ID),
+            find_coordinator: negotiated.version(ApiKey::FIND_COORDINATOR),
+            // Transactions v1: AddPartitionsToTxn v4+ is the broker-to-broker form, EndTxn v5
+            // and TxnOffsetCommit v5 belong to KIP-890 v2.
+            add_partitions: negotiated.version_capped(ApiKey::ADD_PARTITIONS_TO_TXN, 3),
+            add_offsets: negotiated.version(ApiKey::ADD_OFFSETS_TO_TXN),
+            end_txn: negotiated.version_capped(ApiKey::END_TXN, 4),
+            txn_offset_commit: negotiated.version_capped(ApiKey::TXN_OFFSET_COMMIT, 4),
         };
         if let Some(c) = self.conns.get_mut(&conn) {
             c.state = ConnState::Ready(Box::new(versions));
@@ -1269,6 +1366,7 @@ impl Engine {
                 .cluster()
                 .broker(node)
                 .map(|b| (b.host.clone(), b.port))
+                .or_else(|| self.extra_addresses.get(&node).cloned())
         };
         let Some((host, port)) = addr else {
             return;
@@ -1356,9 +1454,32 @@ impl Engine {
         match pending {
             Pending::ApiVersions { .. } => {}
             Pending::Metadata => self.metadata.handle_failure(now),
-            Pending::InitProducerId => self.init_in_flight = false,
+            Pending::InitProducerId => {
+                self.init_in_flight = false;
+                if self.txn.is_some() {
+                    self.txn_request_lost(None, now);
+                }
+            }
             Pending::Produce(batches) => {
                 self.requeue_or_fail(batches, ErrorCode::NETWORK_EXCEPTION, None, now);
+            }
+            Pending::FindCoordinator(_) | Pending::EndTxn { .. } | Pending::AddOffsets => {
+                self.txn_request_lost(None, now);
+            }
+            Pending::AddPartitions => {
+                // The partitions are asked for again.
+                if let Some(m) = &mut self.idem {
+                    let _ = m.handle_add_partitions([ErrorCode::NOT_COORDINATOR]);
+                }
+                self.txn_request_lost(None, now);
+            }
+            Pending::TxnOffsetCommit => {
+                let group = self
+                    .txn
+                    .as_ref()
+                    .and_then(TxnCtx::offsets_group)
+                    .map(str::to_owned);
+                self.txn_request_lost(group.as_deref(), now);
             }
         }
     }
@@ -1442,6 +1563,12 @@ impl Engine {
     fn note_expired(&mut self, failed: &FailedBatch) {
         // A batch that expired after being sent leaves a hole in its partition's sequence:
         // renumber under a new epoch (KIP-360).
+        if self.txn.is_some() {
+            if let Some(m) = &mut self.idem {
+                let _ = m.handle_batch_expired();
+            }
+            return;
+        }
         if self.idem.is_some() && failed.ever_sent {
             if let Some(idem) = &mut self.idem {
                 let _ = idem.handle_batch_expired();
@@ -1457,6 +1584,7 @@ fn stamp_for(
     idem: Option<&mut TransactionManager<TopicPartition>>,
     rewrites: &mut HashMap<(TopicPartition, i32), Stamp>,
     req: &StampRequest<'_>,
+    transactional: bool,
 ) -> ProducerStamp {
     let Some(idem) = idem else {
         return ProducerStamp::NONE;
@@ -1467,21 +1595,21 @@ fn stamp_for(
             return prev;
         }
         if let Some(new) = rewrites.remove(&(req.tp.clone(), prev.base_sequence)) {
-            return to_producer_stamp(new);
+            return to_producer_stamp(new, transactional);
         }
     }
     match idem.sequences_mut().assign(req.tp, req.record_count) {
-        Ok(stamp) => to_producer_stamp(stamp),
+        Ok(stamp) => to_producer_stamp(stamp, transactional),
         Err(_) => ProducerStamp::NONE,
     }
 }
 
-fn to_producer_stamp(s: Stamp) -> ProducerStamp {
+fn to_producer_stamp(s: Stamp, transactional: bool) -> ProducerStamp {
     ProducerStamp {
         producer_id: s.producer.producer_id,
         producer_epoch: s.producer.epoch,
         base_sequence: s.base_sequence,
-        transactional: false,
+        transactional,
     }
 }
 

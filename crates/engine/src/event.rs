@@ -71,6 +71,112 @@ pub enum DeliveryError {
     /// The idempotent producer hit an unrecoverable error.
     #[error("idempotent producer failed: {0}")]
     Fatal(String),
+    /// The record's transaction was aborted before the record was sent.
+    #[error("the transaction was aborted before the record was sent")]
+    TransactionAborted,
+}
+
+/// A transactional call that completes later.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub enum TxnCall {
+    /// `init_transactions`.
+    InitTransactions,
+    /// `send_offsets_to_transaction`.
+    SendOffsets,
+    /// `commit_transaction`.
+    CommitTransaction,
+    /// `abort_transaction`.
+    AbortTransaction,
+}
+
+impl std::fmt::Display for TxnCall {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(match self {
+            TxnCall::InitTransactions => "init_transactions",
+            TxnCall::SendOffsets => "send_offsets_to_transaction",
+            TxnCall::CommitTransaction => "commit_transaction",
+            TxnCall::AbortTransaction => "abort_transaction",
+        })
+    }
+}
+
+/// How bad a transactional failure is (what the caller must do next).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub enum TxnFailureKind {
+    /// The call is not allowed in the current state (nothing changed).
+    InvalidState,
+    /// The producer has no `transactional.id`.
+    NotTransactional,
+    /// The transaction must be aborted (`abort_transaction`), then the producer can go on.
+    Abortable,
+    /// The producer is unusable (e.g. fenced by a newer instance): close it.
+    Fatal,
+    /// The operation was abandoned because the transaction was aborted.
+    Aborted,
+}
+
+/// Why a transactional call failed.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[error("{message}")]
+pub struct TxnFailure {
+    /// What to do about it.
+    pub kind: TxnFailureKind,
+    /// A message naming the call and the cause.
+    pub message: String,
+}
+
+impl TxnFailure {
+    pub(crate) fn from_error(e: &ferrokafka_txn::TxnError) -> Self {
+        use ferrokafka_txn::TxnError;
+        let kind = match e {
+            TxnError::NotTransactional { .. } => TxnFailureKind::NotTransactional,
+            TxnError::Abortable { .. } => TxnFailureKind::Abortable,
+            TxnError::Fatal { .. } => TxnFailureKind::Fatal,
+            _ => TxnFailureKind::InvalidState,
+        };
+        Self {
+            kind,
+            message: e.to_string(),
+        }
+    }
+
+    pub(crate) fn not_transactional() -> Self {
+        Self {
+            kind: TxnFailureKind::NotTransactional,
+            message: "transactional calls need `transactional.id` to be set".to_owned(),
+        }
+    }
+
+    pub(crate) fn busy(call: &str) -> Self {
+        Self {
+            kind: TxnFailureKind::InvalidState,
+            message: format!("{call}: a send_offsets_to_transaction is still in progress"),
+        }
+    }
+
+    pub(crate) fn aborted() -> Self {
+        Self {
+            kind: TxnFailureKind::Aborted,
+            message: "send_offsets_to_transaction abandoned: the transaction was aborted"
+                .to_owned(),
+        }
+    }
+
+    pub(crate) fn abortable(call: TxnCall, reason: ferrokafka_txn::FailureReason) -> Self {
+        Self {
+            kind: TxnFailureKind::Abortable,
+            message: format!("{call} failed: the transaction must be aborted ({reason})"),
+        }
+    }
+
+    pub(crate) fn fatal(call: TxnCall, reason: ferrokafka_txn::FailureReason) -> Self {
+        Self {
+            kind: TxnFailureKind::Fatal,
+            message: format!(
+                "{call} failed: the producer is in a fatal state ({reason}) and must be closed"
+            ),
+        }
+    }
 }
 
 /// A delivery outcome, per batch: the driver maps batches back to record futures.
@@ -104,4 +210,11 @@ pub enum Event {
     },
     /// The batch was split after `MESSAGE_TOO_LARGE`; its records now live in the parts.
     Split(SplitOutcome),
+    /// A transactional call finished.
+    Transaction {
+        /// Which.
+        call: TxnCall,
+        /// Its outcome.
+        result: Result<(), TxnFailure>,
+    },
 }

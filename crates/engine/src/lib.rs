@@ -45,8 +45,9 @@ mod event;
 mod metrics;
 
 pub use config::EngineConfig;
-pub use engine::{Appended, Engine, OutgoingRecord, SendError};
-pub use event::{ConnId, DeliveryError, Event, Io};
+pub use engine::{Appended, Engine, GroupMetadata, OffsetToCommit, OutgoingRecord, SendError};
+pub use event::{ConnId, DeliveryError, Event, Io, TxnCall, TxnFailure, TxnFailureKind};
+pub use ferrokafka_txn::StateKind as TxnStateKind;
 pub use metrics::Counters;
 
 pub use ferrokafka_accumulator::{BatchId, SplitOutcome, SplitPart, TopicPartition};

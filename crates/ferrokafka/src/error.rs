@@ -2,7 +2,7 @@
 
 use std::time::Duration;
 
-use ferrokafka_engine::{DeliveryError, SendError};
+use ferrokafka_engine::{DeliveryError, SendError, TxnFailure};
 
 use crate::config::ConfigError;
 
@@ -56,6 +56,9 @@ pub enum ProduceError {
         /// The timeout given.
         timeout: Duration,
     },
+    /// A transactional call failed; `kind` says whether to abort, or close the producer.
+    #[error(transparent)]
+    Transaction(TxnFailure),
     /// A setting this version accepts but cannot act on yet.
     #[error("`{key}` is not supported yet: {reason}")]
     Unsupported {

@@ -84,7 +84,9 @@ pub mod serialize;
 
 pub use config::{Acks, ConfigError, ConfigWarning, ProducerConfig, ProducerConfigBuilder};
 pub use error::ProduceError;
-pub use ferrokafka_engine::{DeliveryError, SendError};
+pub use ferrokafka_engine::{
+    DeliveryError, GroupMetadata, OffsetToCommit, SendError, TxnFailure, TxnFailureKind,
+};
 pub use ferrokafka_records::{CompressionType, Header};
 pub use metrics::Metrics;
 pub use producer::Producer;

@@ -5,10 +5,14 @@ use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::{Arc, Mutex, MutexGuard, PoisonError};
 use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
 
-use ferrokafka_engine::{BatchId, Engine, EngineConfig, Event, OutgoingRecord, SendError};
+use ferrokafka_engine::{
+    BatchId, Engine, EngineConfig, Event, GroupMetadata, OffsetToCommit, OutgoingRecord, SendError,
+    TxnCall, TxnFailure,
+};
 use ferrokafka_metadata::MetadataError;
 use ferrokafka_partition::PartitionerConfig;
 use tokio::sync::Notify;
+use tokio::sync::oneshot;
 
 use crate::config::ProducerConfig;
 use crate::driver;
@@ -39,6 +43,8 @@ pub(crate) struct State {
     /// The last connection failure, to explain a metadata timeout.
     pub(crate) last_connect_error: Option<String>,
     pub(crate) driver_gone: bool,
+    /// Callers awaiting a transactional call's outcome.
+    pub(crate) txn_waiters: HashMap<TxnCall, Vec<oneshot::Sender<Result<(), TxnFailure>>>>,
 }
 
 impl Shared {
@@ -89,6 +95,11 @@ impl State {
                         out.push((slot, SlotAction::Split(parts)));
                     }
                 }
+                Event::Transaction { call, result } => {
+                    for waiter in self.txn_waiters.remove(&call).unwrap_or_default() {
+                        let _ = waiter.send(result.clone());
+                    }
+                }
                 _ => {}
             }
         }
@@ -96,6 +107,8 @@ impl State {
 
     /// Fails every waiting slot (the driver is gone).
     pub(crate) fn fail_all_slots(&mut self, out: &mut Vec<(Arc<BatchSlot>, SlotAction)>) {
+        // Dropping the senders ends waiting transactional calls with `Closed`.
+        self.txn_waiters.clear();
         self.engine.abort();
         self.take_events(out);
         for (_, slot) in self.slots.drain() {
@@ -162,14 +175,6 @@ impl Producer {
     /// lazily, on the first send.
     pub fn new(config: ProducerConfig) -> Result<Self, ProduceError> {
         let runtime = tokio::runtime::Handle::try_current().map_err(|_| ProduceError::NoRuntime)?;
-        if config.transactional_id.is_some() {
-            // Refused rather than silently running an idempotent-only producer.
-            return Err(ProduceError::Unsupported {
-                key: "transactional.id",
-                reason: "transactions are not wired into the producer yet; \
-                         leave transactional.id unset",
-            });
-        }
         let now = Instant::now();
         let mut pc: PartitionerConfig = config.partitioner_config();
         pc.seed = entropy_seed();
@@ -185,6 +190,7 @@ impl Producer {
                 metrics: MetricsState::new(now),
                 last_connect_error: None,
                 driver_gone: false,
+                txn_waiters: HashMap::new(),
             }),
             wake_driver: Notify::new(),
             progress: Notify::new(),
@@ -385,6 +391,80 @@ impl Producer {
         shared.wake_driver.notify_one();
     }
 
+    /// Starts a transactional call under the lock and waits (at most `max.block.ms`, as in
+    /// Java) for its outcome. On timeout the call goes on in the background; calling it again
+    /// waits for the same outcome.
+    async fn transactional(
+        &self,
+        call: TxnCall,
+        start: impl FnOnce(&mut Engine) -> Result<(), TxnFailure>,
+    ) -> Result<(), ProduceError> {
+        let shared = self.shared();
+        let (tx, rx) = oneshot::channel();
+        {
+            let mut st = shared.lock();
+            if st.driver_gone {
+                return Err(SendError::Closed.into());
+            }
+            start(&mut st.engine).map_err(ProduceError::Transaction)?;
+            st.txn_waiters.entry(call).or_default().push(tx);
+        }
+        shared.wake_driver.notify_one();
+        let timeout = shared.config.max_block;
+        match tokio::time::timeout(timeout, rx).await {
+            Ok(Ok(result)) => result.map_err(ProduceError::Transaction),
+            Ok(Err(_)) => Err(SendError::Closed.into()),
+            Err(_) => Err(ProduceError::Timeout {
+                operation: call_name(call),
+                timeout,
+            }),
+        }
+    }
+
+    /// Java `initTransactions`: finds the transaction coordinator, gets the producer id and
+    /// epoch (fencing older producers with the same `transactional.id`) and completes any
+    /// transaction a previous instance left open. Needs `transactional.id`.
+    pub async fn init_transactions(&self) -> Result<(), ProduceError> {
+        self.transactional(TxnCall::InitTransactions, Engine::init_transactions)
+            .await
+    }
+
+    /// Java `beginTransaction` (local, immediate).
+    pub fn begin_transaction(&self) -> Result<(), ProduceError> {
+        self.shared()
+            .lock()
+            .engine
+            .begin_transaction()
+            .map_err(ProduceError::Transaction)
+    }
+
+    /// Java `sendOffsetsToTransaction` (KIP-447): the consumed offsets become part of the
+    /// transaction and are committed to `group` with it.
+    pub async fn send_offsets_to_transaction(
+        &self,
+        offsets: Vec<OffsetToCommit>,
+        group: GroupMetadata,
+    ) -> Result<(), ProduceError> {
+        self.transactional(TxnCall::SendOffsets, move |e| {
+            e.send_offsets_to_transaction(offsets, group)
+        })
+        .await
+    }
+
+    /// Java `commitTransaction`: sends everything of the transaction, then commits it. An
+    /// abortable error (a record failed) means `abort_transaction` next.
+    pub async fn commit_transaction(&self) -> Result<(), ProduceError> {
+        self.transactional(TxnCall::CommitTransaction, Engine::commit_transaction)
+            .await
+    }
+
+    /// Java `abortTransaction`: records not sent yet fail with `TransactionAborted`, what is in
+    /// flight is awaited, then the transaction is aborted.
+    pub async fn abort_transaction(&self) -> Result<(), ProduceError> {
+        self.transactional(TxnCall::AbortTransaction, Engine::abort_transaction)
+            .await
+    }
+
     /// A snapshot of the metrics, with the Java client's names.
     pub fn metrics(&self) -> Metrics {
         let st = self.shared().lock();
@@ -433,8 +513,18 @@ fn engine_config(c: &ProducerConfig) -> EngineConfig {
     e.connection_setup_timeout = c.socket_connection_setup_timeout;
     e.idempotence = c.enable_idempotence;
     e.transaction_timeout = c.transaction_timeout;
+    e.transactional_id.clone_from(&c.transactional_id);
     e.max_block = c.max_block;
     e.accumulator = c.to_accumulator_config();
     e.metadata = c.to_metadata_config();
     e
+}
+
+fn call_name(call: TxnCall) -> &'static str {
+    match call {
+        TxnCall::InitTransactions => "init_transactions",
+        TxnCall::SendOffsets => "send_offsets_to_transaction",
+        TxnCall::CommitTransaction => "commit_transaction",
+        TxnCall::AbortTransaction => "abort_transaction",
+    }
 }
