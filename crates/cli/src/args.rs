@@ -55,6 +55,20 @@ pub(crate) struct ProduceArgs {
     /// Any producer property, `key=value` (e.g. `-X linger.ms=5`). Repeatable.
     #[arg(short = 'X', long = "property", value_name = "PROP=VALUE", value_parser = parse_property)]
     pub(crate) properties: Vec<Property>,
+
+    /// Produce in transactions with this `transactional.id`.
+    #[arg(long = "transactional-id", value_name = "ID")]
+    pub(crate) transactional_id: Option<String>,
+
+    /// Lines per transaction (default: all input in one transaction). Needs --transactional-id.
+    #[arg(long = "txn-records", value_name = "N", requires = "transactional_id",
+          value_parser = clap::value_parser!(u64).range(1..))]
+    pub(crate) txn_records: Option<u64>,
+
+    /// Abort every transaction instead of committing it (for testing read_committed
+    /// consumers). Needs --transactional-id.
+    #[arg(long = "abort", requires = "transactional_id")]
+    pub(crate) abort: bool,
 }
 
 #[derive(Debug, Args)]
@@ -88,6 +102,12 @@ pub(crate) struct PerfArgs {
     /// Any producer property, `key=value` (e.g. `-X acks=1`). Repeatable.
     #[arg(short = 'X', long = "property", value_name = "PROP=VALUE", value_parser = parse_property)]
     pub(crate) properties: Vec<Property>,
+
+    /// With `-X transactional.id=...`: commit a transaction every this many milliseconds
+    /// (as Java's tool).
+    #[arg(long = "transaction-duration-ms", value_name = "MS", default_value_t = 3000,
+          value_parser = clap::value_parser!(u64).range(1..))]
+    pub(crate) transaction_duration_ms: u64,
 }
 
 /// A `-H` header.

@@ -57,8 +57,16 @@ async fn open_sink(props: &[(String, String)]) -> Result<sink::ProducerSink, u8>
 async fn run(cli: Cli) -> u8 {
     match cli.command {
         Command::Produce(a) => {
-            let props =
+            let mut props =
                 args::producer_properties(&a.brokers, a.compression.as_deref(), &a.properties);
+            if let Some(id) = &a.transactional_id {
+                props.retain(|(k, _)| k != "transactional.id");
+                props.push(("transactional.id".to_owned(), id.clone()));
+            }
+            let transactions = a.transactional_id.as_ref().map(|_| produce::TxnOptions {
+                records: a.txn_records,
+                abort: a.abort,
+            });
             let sink = match open_sink(&props).await {
                 Ok(s) => s,
                 Err(code) => return code,
@@ -71,6 +79,7 @@ async fn run(cli: Cli) -> u8 {
                 max_in_flight: MAX_IN_FLIGHT,
                 flush_timeout: FLUSH_TIMEOUT,
                 close_timeout: CLOSE_TIMEOUT,
+                transactions,
             };
             let stdin = tokio::io::BufReader::new(tokio::io::stdin());
             let summary = produce::run_produce(&opts, &sink, stdin, &mut std::io::stderr()).await;
@@ -78,6 +87,10 @@ async fn run(cli: Cli) -> u8 {
         }
         Command::Perf(a) => {
             let props = args::producer_properties(&a.brokers, None, &a.properties);
+            let transaction_duration = props
+                .iter()
+                .any(|(k, _)| k == "transactional.id")
+                .then(|| Duration::from_millis(a.transaction_duration_ms));
             let sink = match open_sink(&props).await {
                 Ok(s) => s,
                 Err(code) => return code,
@@ -90,6 +103,7 @@ async fn run(cli: Cli) -> u8 {
                 max_in_flight: MAX_IN_FLIGHT,
                 flush_timeout: FLUSH_TIMEOUT,
                 close_timeout: CLOSE_TIMEOUT,
+                transaction_duration,
             };
             let clock = perf::SystemClock::new();
             let summary = perf::run_perf(

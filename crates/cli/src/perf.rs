@@ -380,6 +380,9 @@ pub(crate) struct PerfOptions {
     pub(crate) max_in_flight: usize,
     pub(crate) flush_timeout: Duration,
     pub(crate) close_timeout: Duration,
+    /// With `transactional.id` (through `-X`): commit a transaction every this long (Java's
+    /// `--transaction-duration-ms`).
+    pub(crate) transaction_duration: Option<Duration>,
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -451,7 +454,34 @@ pub(crate) async fn run_perf<S: Sink, C: Clock>(
         err,
     };
     let mut inflight = FuturesUnordered::new();
+    let mut txn_started = None;
+    if opts.transaction_duration.is_some() {
+        let begun = match sink.init_transactions().await {
+            Ok(()) => sink.begin_transaction(),
+            Err(e) => Err(e),
+        };
+        if let Err(e) = begun {
+            let _ = writeln!(t.err, "starting the first transaction failed: {e}");
+            sink.close(opts.close_timeout).await;
+            return PerfSummary {
+                sent: 0,
+                failed: opts.num_records,
+            };
+        }
+        txn_started = Some(clock.now());
+    }
     for seq in 0..opts.num_records {
+        if let (Some(every), Some(started)) = (opts.transaction_duration, txn_started)
+            && clock.now().saturating_sub(started) >= every
+        {
+            let ended = drain_while(sink.end_transaction(true), &mut inflight, |c| t.done(c)).await;
+            let begun = ended.and_then(|()| sink.begin_transaction());
+            if let Err(e) = begun {
+                let _ = writeln!(t.err, "transaction failed: {e}");
+                break;
+            }
+            txn_started = Some(clock.now());
+        }
         if let Some(d) = throttler.delay(seq, clock.now()) {
             drain_while(clock.sleep(d), &mut inflight, |c| t.done(c)).await;
         }
@@ -476,6 +506,11 @@ pub(crate) async fn run_perf<S: Sink, C: Clock>(
                 }
             }
         }
+    }
+    if txn_started.is_some()
+        && let Err(e) = drain_while(sink.end_transaction(true), &mut inflight, |c| t.done(c)).await
+    {
+        let _ = writeln!(t.err, "commit_transaction failed: {e}");
     }
     // As the Java tool: flush, then report.
     if let Err(e) = drain_while(sink.flush(opts.flush_timeout), &mut inflight, |c| t.done(c)).await
@@ -692,7 +727,26 @@ mod tests {
             max_in_flight: 100,
             flush_timeout: Duration::from_secs(1),
             close_timeout: Duration::from_secs(1),
+            transaction_duration: None,
         }
+    }
+
+    #[tokio::test]
+    async fn transactional_runs_commit_every_transaction_duration() {
+        let clock = FakeClock::default();
+        let sink = FakeSink::new();
+        let mut o = opts(10, 10, 10.0); // one record every 100 ms of fake time
+        o.transaction_duration = Some(ms_d(300));
+        let (s, _, _) = run(&o, &sink, &clock).await;
+        assert_eq!(s.sent, 10);
+        let calls = sink.state.borrow().calls.clone();
+        assert_eq!(calls.first(), Some(&"init"));
+        let commits = calls.iter().filter(|c| **c == "commit").count();
+        let begins = calls.iter().filter(|c| **c == "begin").count();
+        // Records at 0, 100, ..., 900 ms; the check runs before each record's throttle wait,
+        // so transactions end before records 4 and 7 (clock at 300 and 600 ms), then at the end.
+        assert_eq!(commits, 3, "{calls:?}");
+        assert_eq!(begins, commits);
     }
 
     async fn run<S: Sink>(
@@ -775,6 +829,15 @@ mod tests {
             Ok(())
         }
         async fn close(&self, _timeout: Duration) {}
+        async fn init_transactions(&self) -> Result<(), String> {
+            Err("perf takes transactional settings through -X only".to_owned())
+        }
+        fn begin_transaction(&self) -> Result<(), String> {
+            Err("not transactional".to_owned())
+        }
+        async fn end_transaction(&self, _commit: bool) -> Result<(), String> {
+            Err("not transactional".to_owned())
+        }
     }
 
     #[tokio::test]

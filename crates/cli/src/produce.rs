@@ -12,6 +12,10 @@
 //!   counts as a failed record, and a fatal rejection stops reading input.
 //! * Summary on stderr: `N records produced (X bytes), F failed`; bytes are key +
 //!   value bytes of the delivered records.
+//! * With `--transactional-id`: `init_transactions` first, then one transaction per
+//!   `--txn-records` lines (all input by default): begin, the records, then commit. With
+//!   `--abort` each transaction's records are flushed (so they reach the log) and the
+//!   transaction is aborted; the summary then says how many transactions were aborted.
 
 use std::io::Write;
 use std::time::Duration;
@@ -33,6 +37,17 @@ pub(crate) struct ProduceOptions {
     pub(crate) max_in_flight: usize,
     pub(crate) flush_timeout: Duration,
     pub(crate) close_timeout: Duration,
+    /// `Some` for transactional runs.
+    pub(crate) transactions: Option<TxnOptions>,
+}
+
+/// How a transactional run cuts its input.
+#[derive(Debug, Clone, Copy)]
+pub(crate) struct TxnOptions {
+    /// Lines per transaction; `None` is all input in one.
+    pub(crate) records: Option<u64>,
+    /// Abort instead of committing.
+    pub(crate) abort: bool,
 }
 
 /// Splits one line (without its `\n`) into key and value.
@@ -54,11 +69,14 @@ pub(crate) struct ProduceSummary {
     pub(crate) bytes: u64,
     pub(crate) failed: u64,
     pub(crate) input_error: bool,
+    pub(crate) committed: u64,
+    pub(crate) aborted: u64,
+    pub(crate) txn_failed: bool,
 }
 
 impl ProduceSummary {
     pub(crate) fn exit_code(&self) -> u8 {
-        if self.failed == 0 && !self.input_error {
+        if self.failed == 0 && !self.input_error && !self.txn_failed {
             EXIT_OK
         } else {
             EXIT_FAILED
@@ -100,6 +118,15 @@ pub(crate) async fn run_produce<S: Sink, R: AsyncBufRead + Unpin>(
     let mut inflight = FuturesUnordered::new();
     let mut buf = Vec::new();
     let mut line_no = 0u64;
+    let mut in_txn = 0u64; // records in the open transaction; 0 = none open
+    if opts.transactions.is_some()
+        && let Err(e) = sink.init_transactions().await
+    {
+        let _ = writeln!(tally.err, "init_transactions failed: {e}");
+        tally.summary.txn_failed = true;
+        sink.close(opts.close_timeout).await;
+        return tally.summary;
+    }
     loop {
         buf.clear();
         let read = drain_while(input.read_until(b'\n', &mut buf), &mut inflight, |d| {
@@ -128,8 +155,24 @@ pub(crate) async fn run_produce<S: Sink, R: AsyncBufRead + Unpin>(
             value: Some(value),
             headers: opts.headers.clone(),
         };
+        if let Some(t) = opts.transactions {
+            if in_txn == 0
+                && let Err(e) = sink.begin_transaction()
+            {
+                let _ = writeln!(tally.err, "begin_transaction failed: {e}");
+                tally.summary.txn_failed = true;
+                break;
+            }
+            in_txn += 1;
+            let _ = t.records;
+        }
         make_room(&mut inflight, opts.max_in_flight, |d| tally.done(d)).await;
-        match drain_while(sink.send(record), &mut inflight, |d| tally.done(d)).await {
+        let sent = drain_while(sink.send(record), &mut inflight, |d| tally.done(d)).await;
+        let full = opts
+            .transactions
+            .and_then(|t| t.records)
+            .is_some_and(|n| in_txn >= n);
+        match sent {
             Ok(pending) => {
                 let line = line_no;
                 inflight.push(async move { (pending.await, line, size) });
@@ -150,6 +193,15 @@ pub(crate) async fn run_produce<S: Sink, R: AsyncBufRead + Unpin>(
                 }
             }
         }
+        if full {
+            if !end_transaction(opts, sink, &mut inflight, &mut tally).await {
+                break;
+            }
+            in_txn = 0;
+        }
+    }
+    if in_txn > 0 {
+        end_transaction(opts, sink, &mut inflight, &mut tally).await;
     }
     let flushed = drain_while(sink.flush(opts.flush_timeout), &mut inflight, |d| {
         tally.done(d);
@@ -166,7 +218,57 @@ pub(crate) async fn run_produce<S: Sink, R: AsyncBufRead + Unpin>(
         "{} records produced ({} bytes), {} failed",
         s.produced, s.bytes, s.failed
     );
+    if opts.transactions.is_some() {
+        let _ = writeln!(
+            tally.err,
+            "{} transactions committed, {} aborted",
+            s.committed, s.aborted
+        );
+    }
     s
+}
+
+/// Ends the open transaction: commit (which flushes), or flush then abort. Returns whether
+/// the run can go on.
+async fn end_transaction<S: Sink>(
+    opts: &ProduceOptions,
+    sink: &S,
+    inflight: &mut FuturesUnordered<
+        impl std::future::Future<Output = (Result<Delivered, String>, u64, u64)>,
+    >,
+    tally: &mut Tally<'_>,
+) -> bool {
+    let Some(t) = opts.transactions else {
+        return true;
+    };
+    if t.abort {
+        // Flushed first, so the aborted records reach the log (and the abort marker
+        // follows them): this mode exists to test read_committed consumers.
+        let flushed =
+            drain_while(sink.flush(opts.flush_timeout), inflight, |d| tally.done(d)).await;
+        drain_all(inflight, |d| tally.done(d)).await;
+        if let Err(e) = flushed {
+            let _ = writeln!(tally.err, "flush failed: {e}");
+        }
+    }
+    let ended = drain_while(sink.end_transaction(!t.abort), inflight, |d| tally.done(d)).await;
+    drain_all(inflight, |d| tally.done(d)).await;
+    match ended {
+        Ok(()) if t.abort => {
+            tally.summary.aborted += 1;
+            true
+        }
+        Ok(()) => {
+            tally.summary.committed += 1;
+            true
+        }
+        Err(e) => {
+            let what = if t.abort { "abort" } else { "commit" };
+            let _ = writeln!(tally.err, "{what}_transaction failed: {e}");
+            tally.summary.txn_failed = true;
+            false
+        }
+    }
 }
 
 #[cfg(test)]
@@ -183,6 +285,7 @@ mod tests {
             max_in_flight: 1000,
             flush_timeout: Duration::from_secs(1),
             close_timeout: Duration::from_secs(1),
+            transactions: None,
         }
     }
 
@@ -230,7 +333,7 @@ mod tests {
                 produced: 5,
                 bytes: 4 + 5 + 6 + 8, // the empty line adds nothing
                 failed: 0,
-                input_error: false
+                ..ProduceSummary::default()
             }
         );
         assert_eq!(s.exit_code(), EXIT_OK);
@@ -342,5 +445,73 @@ mod tests {
             "max outstanding {max} with a bound of 7"
         );
         assert_eq!(sink.state.borrow().outstanding, 0);
+    }
+}
+
+#[cfg(test)]
+mod txn_tests {
+    use super::*;
+    use crate::sink::fake::FakeSink;
+
+    async fn run_txn(
+        records: Option<u64>,
+        abort: bool,
+        input: &str,
+    ) -> (ProduceSummary, FakeSink, String) {
+        let opts = ProduceOptions {
+            topic: "t".into(),
+            partition: None,
+            key_delimiter: None,
+            headers: vec![],
+            max_in_flight: 1000,
+            flush_timeout: Duration::from_secs(1),
+            close_timeout: Duration::from_secs(1),
+            transactions: Some(TxnOptions { records, abort }),
+        };
+        let sink = FakeSink::new().slow(2);
+        let mut err = Vec::new();
+        let summary = run_produce(&opts, &sink, input.as_bytes(), &mut err).await;
+        (summary, sink, String::from_utf8(err).unwrap())
+    }
+
+    #[tokio::test]
+    async fn one_transaction_per_n_lines_then_the_rest() {
+        let (summary, sink, err) = run_txn(Some(2), false, "a\nb\nc\nd\ne\n").await;
+        assert_eq!(summary.produced, 5);
+        assert_eq!(summary.committed, 3);
+        assert_eq!(summary.exit_code(), crate::EXIT_OK);
+        assert_eq!(
+            sink.state.borrow().calls,
+            [
+                "init", "begin", "commit", "begin", "commit", "begin", "commit", "flush"
+            ]
+        );
+        assert!(err.contains("3 transactions committed, 0 aborted"), "{err}");
+    }
+
+    #[tokio::test]
+    async fn all_input_in_one_transaction_by_default() {
+        let (summary, sink, _) = run_txn(None, false, "a\nb\nc\n").await;
+        assert_eq!(summary.committed, 1);
+        assert_eq!(
+            sink.state.borrow().calls,
+            ["init", "begin", "commit", "flush"]
+        );
+    }
+
+    #[tokio::test]
+    async fn abort_flushes_then_aborts_every_transaction() {
+        let (summary, sink, err) = run_txn(Some(2), true, "a\nb\nc\n").await;
+        assert_eq!(summary.aborted, 2);
+        assert_eq!(summary.committed, 0);
+        // The fake refuses an abort with deliveries outstanding: flushed first.
+        assert_eq!(
+            sink.state.borrow().calls,
+            [
+                "init", "begin", "flush", "abort", "begin", "flush", "abort", "flush"
+            ]
+        );
+        assert_eq!(summary.exit_code(), crate::EXIT_OK);
+        assert!(err.contains("0 transactions committed, 2 aborted"), "{err}");
     }
 }

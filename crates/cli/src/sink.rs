@@ -66,6 +66,15 @@ pub(crate) trait Sink {
 
     /// Flushes and shuts the producer down, at most `timeout`.
     async fn close(&self, timeout: Duration);
+
+    /// `init_transactions` (needs `transactional.id`).
+    async fn init_transactions(&self) -> Result<(), String>;
+
+    /// `begin_transaction`.
+    fn begin_transaction(&self) -> Result<(), String>;
+
+    /// `commit_transaction` (`commit`) or `abort_transaction`.
+    async fn end_transaction(&self, commit: bool) -> Result<(), String>;
 }
 
 // ======================================================================
@@ -148,6 +157,26 @@ impl Sink for ProducerSink {
     async fn close(&self, timeout: Duration) {
         self.producer.close(timeout).await;
     }
+
+    async fn init_transactions(&self) -> Result<(), String> {
+        self.producer
+            .init_transactions()
+            .await
+            .map_err(|e| e.to_string())
+    }
+
+    fn begin_transaction(&self) -> Result<(), String> {
+        self.producer.begin_transaction().map_err(|e| e.to_string())
+    }
+
+    async fn end_transaction(&self, commit: bool) -> Result<(), String> {
+        let result = if commit {
+            self.producer.commit_transaction().await
+        } else {
+            self.producer.abort_transaction().await
+        };
+        result.map_err(|e| e.to_string())
+    }
 }
 
 // ======================================================================
@@ -174,6 +203,8 @@ pub(crate) mod fake {
         pub(crate) outstanding: usize,
         pub(crate) max_outstanding: usize,
         pub(crate) closed: bool,
+        /// Transactional calls in order: "init", "begin", "commit", "abort", "flush".
+        pub(crate) calls: Vec<&'static str>,
     }
 
     /// Behaviour is keyed by the 0-based index of the `send` call.
@@ -273,6 +304,26 @@ pub(crate) mod fake {
         }
 
         async fn flush(&self, _timeout: Duration) -> Result<(), String> {
+            self.state.borrow_mut().calls.push("flush");
+            Ok(())
+        }
+
+        async fn init_transactions(&self) -> Result<(), String> {
+            self.state.borrow_mut().calls.push("init");
+            Ok(())
+        }
+
+        fn begin_transaction(&self) -> Result<(), String> {
+            self.state.borrow_mut().calls.push("begin");
+            Ok(())
+        }
+
+        async fn end_transaction(&self, commit: bool) -> Result<(), String> {
+            let mut st = self.state.borrow_mut();
+            if st.outstanding > 0 && !commit {
+                return Err("abort with deliveries outstanding".to_owned());
+            }
+            st.calls.push(if commit { "commit" } else { "abort" });
             Ok(())
         }
 
