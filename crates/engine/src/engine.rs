@@ -358,6 +358,13 @@ impl Engine {
         if self.acc.is_closing() {
             return Err(SendError::Closed);
         }
+        if self.txn.is_some()
+            && let Some(m) = &self.idem
+        {
+            // Refused before waiting for metadata: no transaction is open, or it failed.
+            m.send()
+                .map_err(|e| SendError::Transaction(e.to_string()))?;
+        }
         let Some(cache) = self.topics.get(record.topic) else {
             if self.metadata.add_topic(record.topic, now) {
                 self.dirty = true;
