@@ -133,6 +133,12 @@ struct Versions {
     add_offsets: Result<i16, NegotiationError>,
     end_txn: Result<i16, NegotiationError>,
     txn_offset_commit: Result<i16, NegotiationError>,
+    /// The broker finalized `transaction.version` >= 2 and has the v2 request versions
+    /// (Produce 12, EndTxn 5, TxnOffsetCommit 5): KIP-890 part 2 applies.
+    transactions_v2: bool,
+    produce_v2: Result<i16, NegotiationError>,
+    end_txn_v2: Result<i16, NegotiationError>,
+    txn_offset_commit_v2: Result<i16, NegotiationError>,
 }
 
 #[derive(Debug)]
@@ -162,7 +168,9 @@ impl Conn {
 
 #[derive(Debug)]
 enum Pending {
-    ApiVersions { version: i16 },
+    ApiVersions {
+        version: i16,
+    },
     Metadata,
     InitProducerId,
     Produce(Vec<SentBatch>),
@@ -170,7 +178,10 @@ enum Pending {
     AddPartitions,
     AddOffsets,
     TxnOffsetCommit,
-    EndTxn { commit: bool },
+    EndTxn {
+        commit: bool,
+        returns_identity: bool,
+    },
 }
 
 #[derive(Debug, Clone)]
@@ -221,6 +232,9 @@ pub struct Engine {
     txn: Option<TxnCtx>,
     /// Addresses learned from FindCoordinator for nodes the metadata does not list.
     extra_addresses: HashMap<i32, (String, u16)>,
+    /// Transactions v2 (KIP-890 part 2) in use: decided when InitProducerId goes to the
+    /// transaction coordinator.
+    txn_v2: bool,
     init_in_flight: bool,
     fatal: Option<String>,
     rewrites: HashMap<(TopicPartition, i32), Stamp>,
@@ -301,6 +315,7 @@ impl Engine {
             idem,
             txn,
             extra_addresses: HashMap::new(),
+            txn_v2: false,
             init_in_flight: false,
             fatal: None,
             rewrites: HashMap::new(),
@@ -620,8 +635,14 @@ impl Engine {
             (Pending::TxnOffsetCommit, ResponseBody::TxnOffsetCommit(resp)) => {
                 self.handle_txn_offset_commit(&resp, now);
             }
-            (Pending::EndTxn { commit }, ResponseBody::EndTxn(resp)) => {
-                self.handle_end_txn(commit, &resp, now);
+            (
+                Pending::EndTxn {
+                    commit,
+                    returns_identity,
+                },
+                ResponseBody::EndTxn(resp),
+            ) => {
+                self.handle_end_txn(commit, returns_identity, &resp, now);
             }
             (Pending::Produce(batches), ResponseBody::Produce(resp)) => {
                 self.counters.produce_requests += 1;
@@ -853,7 +874,12 @@ impl Engine {
         let ConnState::Ready(versions) = &c.state else {
             return;
         };
-        let version = match &versions.produce {
+        let produce = if self.txn_v2 {
+            &versions.produce_v2
+        } else {
+            &versions.produce
+        };
+        let version = match produce {
             Ok(v) => *v,
             Err(e) => {
                 let msg = format!("broker {} cannot take Produce: {e}", c.node);
@@ -1179,6 +1205,15 @@ impl Engine {
             add_offsets: negotiated.version(ApiKey::ADD_OFFSETS_TO_TXN),
             end_txn: negotiated.version_capped(ApiKey::END_TXN, 4),
             txn_offset_commit: negotiated.version_capped(ApiKey::TXN_OFFSET_COMMIT, 4),
+            transactions_v2: resp.transactions_v2()
+                && negotiated.version(ApiKey::PRODUCE).is_ok_and(|v| v >= 12)
+                && negotiated.version(ApiKey::END_TXN).is_ok_and(|v| v >= 5)
+                && negotiated
+                    .version(ApiKey::TXN_OFFSET_COMMIT)
+                    .is_ok_and(|v| v >= 5),
+            produce_v2: negotiated.version_capped(ApiKey::PRODUCE, 12),
+            end_txn_v2: negotiated.version(ApiKey::END_TXN),
+            txn_offset_commit_v2: negotiated.version(ApiKey::TXN_OFFSET_COMMIT),
         };
         if let Some(c) = self.conns.get_mut(&conn) {
             c.state = ConnState::Ready(Box::new(versions));
