@@ -1066,7 +1066,18 @@ impl Engine {
                     ErrorCode::OUT_OF_ORDER_SEQUENCE_NUMBER | ErrorCode::UNKNOWN_PRODUCER_ID
                 )
                 && self.is_behind_earlier_batch(&b);
-            let retriable = code.is_retriable() || sequence_retry;
+            // Java (KIP-360): UNKNOWN_PRODUCER_ID for the partition's next batch means the broker
+            // lost the producer's state (e.g. retention removed it); an idempotent producer
+            // bumps its epoch, restarting the partition's sequences, and resends.
+            let reset_retry = self.idem.is_some()
+                && self.txn.is_none()
+                && code == ErrorCode::UNKNOWN_PRODUCER_ID
+                && !sequence_retry
+                && b.attempts < self.config.retries;
+            if reset_retry {
+                self.bump_epoch(&b.tp);
+            }
+            let retriable = code.is_retriable() || sequence_retry || reset_retry;
             if retriable && b.attempts < self.config.retries {
                 self.last_error.insert(b.id, code);
                 if self.acc.reenqueue(b.id, now).is_ok() {
