@@ -168,13 +168,23 @@ impl RecordAccumulator {
         if closed.record_count() <= 1 {
             return Err(BatchError::SingleRecord(id));
         }
-        let pieces = split_batch(
-            closed.bytes(),
-            limit,
-            self.config.compression,
-            DecodeOptions::default(),
-        )
-        .map_err(|source| BatchError::Split { batch: id, source })?;
+        // `limit` is measured on uncompressed records (as Java's `batch.size` split). A batch
+        // already within it would come back whole, and be refused again: halve the limit
+        // until the split makes progress.
+        let mut limit = limit.max(1);
+        let pieces = loop {
+            let pieces = split_batch(
+                closed.bytes(),
+                limit,
+                self.config.compression,
+                DecodeOptions::default(),
+            )
+            .map_err(|source| BatchError::Split { batch: id, source })?;
+            if pieces.len() > 1 || limit == 1 {
+                break pieces;
+            }
+            limit /= 2;
+        };
         let original = self.take_in_flight(id)?;
         self.memory.release(original.reserved);
         let mut parts = Vec::with_capacity(pieces.len());

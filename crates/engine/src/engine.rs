@@ -187,7 +187,6 @@ enum Pending {
 #[derive(Debug, Clone)]
 struct SentBatch {
     id: BatchId,
-    bytes_len: usize,
     tp: TopicPartition,
     record_count: i32,
     attempts: u32,
@@ -238,7 +237,8 @@ pub struct Engine {
     init_in_flight: bool,
     fatal: Option<String>,
     rewrites: HashMap<(TopicPartition, i32), Stamp>,
-    last_error: HashMap<BatchId, ErrorCode>,
+    /// Per retried batch: the last error and how many times it was sent.
+    last_error: HashMap<BatchId, (ErrorCode, u32)>,
     flushes: HashMap<u64, HashSet<BatchId>>,
     next_flush: u64,
     counters: Counters,
@@ -707,8 +707,11 @@ impl Engine {
             let error = DeliveryError::DeliveryTimeout {
                 topic: failed.tp.topic.clone(),
                 partition: failed.tp.partition,
-                attempts: 0,
-                last_error: self.last_error.get(&failed.id).copied(),
+                attempts: self
+                    .last_error
+                    .get(&failed.id)
+                    .map_or(0, |(_, sends)| *sends),
+                last_error: self.last_error.get(&failed.id).map(|(code, _)| *code),
             };
             self.note_expired(&failed);
             self.push_failed(failed.id, failed.tp, failed.record_count, error);
@@ -919,7 +922,6 @@ impl Engine {
             }
             sent.push(SentBatch {
                 id: b.id,
-                bytes_len: b.bytes.len(),
                 tp: b.tp,
                 record_count: b.record_count,
                 attempts: b.attempts,
@@ -1015,14 +1017,9 @@ impl Engine {
     }
 
     fn split(&mut self, b: SentBatch, now: Instant) {
-        // Java splits into batch.size pieces; a batch already within batch.size is halved so
-        // that repeated refusals always make progress.
-        let limit = self
-            .config
-            .accumulator
-            .batch_size
-            .min(b.bytes_len / 2)
-            .max(1);
+        // Java splits into batch.size pieces (uncompressed); the accumulator halves the limit
+        // for a batch already within it, so repeated refusals always make progress.
+        let limit = self.config.accumulator.batch_size;
         match self.acc.split_and_reenqueue(b.id, limit) {
             Ok(outcome) => {
                 if self.idem.is_some() && self.txn.is_none() {
@@ -1069,9 +1066,14 @@ impl Engine {
             // Java (KIP-360): UNKNOWN_PRODUCER_ID for the partition's next batch means the broker
             // lost the producer's state (e.g. retention removed it); an idempotent producer
             // bumps its epoch, restarting the partition's sequences, and resends.
+            // The same for OUT_OF_ORDER_SEQUENCE_NUMBER on the next batch: a real gap, closed by
+            // the bump (Java `canRetry` retries every sequence error of an idempotent producer).
             let reset_retry = self.idem.is_some()
                 && self.txn.is_none()
-                && code == ErrorCode::UNKNOWN_PRODUCER_ID
+                && matches!(
+                    code,
+                    ErrorCode::UNKNOWN_PRODUCER_ID | ErrorCode::OUT_OF_ORDER_SEQUENCE_NUMBER
+                )
                 && !sequence_retry
                 && b.attempts < self.config.retries;
             if reset_retry {
@@ -1079,7 +1081,7 @@ impl Engine {
             }
             let retriable = code.is_retriable() || sequence_retry || reset_retry;
             if retriable && b.attempts < self.config.retries {
-                self.last_error.insert(b.id, code);
+                self.last_error.insert(b.id, (code, b.attempts + 1));
                 if self.acc.reenqueue(b.id, now).is_ok() {
                     self.dirty = true;
                 }
