@@ -550,7 +550,7 @@ fn broker_down_and_back(mode: Mode, failover: bool) {
         0 < down_at && down_at < up_at && up_at < RECORDS,
         "the broker went down and came back while sending continued ({down_at}, {up_at})"
     );
-    // Records sent while the victim was down (leaving the last 300 ms, and its leader's
+    // Records sent while the victim was down (leaving the last 500 ms, and its leader's
     // records needing the broker back): the victim's waited for it, unless its partition failed
     // over (then they flowed from 300 ms after the failover on); the others did not wait.
     let mut waited = 0;
@@ -558,7 +558,7 @@ fn broker_down_and_back(mode: Mode, failover: bool) {
     let mut failed_over = 0;
     for (i, (sent, result, resolved)) in &watched {
         let Ok(md) = result else { continue };
-        if *sent < down_time || *sent + Duration::from_millis(300) > up_time {
+        if *sent < down_time || *sent + Duration::from_millis(500) > up_time {
             continue;
         }
         if md.partition() == 0 && failover {
@@ -1008,6 +1008,78 @@ fn idempotent_out_of_order_sequence_is_retried() {
     idempotent_sequence_error_is_retried(
         RDKafkaRespErr::RD_KAFKA_RESP_ERR_OUT_OF_ORDER_SEQUENCE_NUMBER,
     );
+}
+
+/// Five batches of one partition in flight at once (idempotent, five requests in flight, every
+/// answer delayed 300 ms so that all five are sent first). The first is refused with
+/// `first_error`; the four behind it get `OUT_OF_ORDER_SEQUENCE_NUMBER`, exactly what Kafka
+/// answers when a sequence is missing (the mock itself does not check sequences, so the test
+/// plays the broker's part). Java retries those four (`canRetry`: an out-of-order batch that is
+/// not the next expected sequence is retried) and everything is delivered, in order.
+fn pipelined_behind_a_failed_batch(first_error: RDKafkaRespErr) -> (Outcomes, f64, f64) {
+    const WARM: usize = 2;
+    const RECORDS: usize = 12;
+    let mock = new_mock(1);
+    let bootstrap = mock.bootstrap_servers();
+    let rt = runtime();
+    let (outcomes, requests, retried) = rt.block_on(async {
+        let producer = Producer::new(config(
+            &bootstrap,
+            Mode::Idempotent,
+            &[("batch.size", "1024"), ("linger.ms", "1000")],
+        ))
+        .expect("producer");
+        let mut outcomes = Vec::new();
+        let mut send = async |range: Range<usize>| {
+            let mut pending = Vec::new();
+            for i in range {
+                pending.push((i, producer.send(compressible(i)).await.expect("send")));
+            }
+            producer.flush(WAIT).await.expect("flush");
+            outcomes.extend(collect(pending, WAIT).await);
+        };
+        send(0..WARM).await;
+        set_round_trip_time(&mock, None, Duration::from_millis(300)).expect("rtt");
+        let mut errors = vec![first_error];
+        errors.extend([RDKafkaRespErr::RD_KAFKA_RESP_ERR_OUT_OF_ORDER_SEQUENCE_NUMBER; 4]);
+        inject_produce_errors(&mock, &errors);
+        // Two ~420-byte records per 1024-byte batch: five batches.
+        let before = metric(&producer, "request-total");
+        send(WARM..RECORDS).await;
+        let requests = metric(&producer, "request-total") - before;
+        let retried = metric(&producer, "record-retry-total");
+        set_round_trip_time(&mock, None, Duration::ZERO).expect("rtt");
+        producer.close(Duration::from_secs(5)).await;
+        (outcomes, requests, retried)
+    });
+    drop(rt);
+    let failed: Vec<String> = outcomes
+        .iter()
+        .filter_map(|(i, r)| r.as_ref().err().map(|e| format!("record {i}: {e}")))
+        .collect();
+    eprintln!(
+        "{first_error:?} then 4 x OUT_OF_ORDER_SEQUENCE_NUMBER: {requests} Produce requests, \
+         {retried} records retried, failed {failed:?}"
+    );
+    let delivered = all_delivered(outcomes.clone());
+    assert_log_matches(&bootstrap, &delivered, Order::Send);
+    (outcomes, requests, retried)
+}
+
+#[test]
+fn pipelined_batches_behind_a_retriable_failure_are_retried() {
+    let (_, requests, retried) =
+        pipelined_behind_a_failed_batch(RDKafkaRespErr::RD_KAFKA_RESP_ERR_NOT_ENOUGH_REPLICAS);
+    // Five refused, five sent again: all ten records retried.
+    assert_eq!((requests, retried), (10.0, 10.0));
+}
+
+#[test]
+fn pipelined_batches_behind_a_split_batch_are_retried() {
+    let (_, requests, retried) =
+        pipelined_behind_a_failed_batch(RDKafkaRespErr::RD_KAFKA_RESP_ERR_MSG_SIZE_TOO_LARGE);
+    // Five refused; the first split in two one-record parts, the four others sent again.
+    assert_eq!((requests, retried), (11.0, 8.0));
 }
 
 // ------------------------------------------------------------------------------------------
