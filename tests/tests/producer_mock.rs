@@ -972,11 +972,11 @@ fn init_producer_id_fatal_error_fails_records_promptly() {
 /// OUT_OF_ORDER_SEQUENCE_NUMBER). One such error on the first request after a warm-up must not
 /// fail any record.
 ///
-/// Observed: the engine retries these codes only when an earlier batch of the partition is
-/// still unresolved (`is_behind_earlier_batch`); for the head batch it fails the records with
+/// Regression test: the engine used to retry these codes only when an earlier batch of the
+/// partition was still unresolved, and otherwise failed the records with
 /// `DeliveryError::Broker { code: UNKNOWN_PRODUCER_ID (59) | OUT_OF_ORDER_SEQUENCE_NUMBER (45) }`
-/// and bumps the epoch: 49 of the 50 records (all of the one failed request, three partitions)
-/// are lost.
+/// (49 of the 50 records here: the whole failed request, three partitions). Fixed in the engine
+/// (944f8a5, 22387e2).
 fn idempotent_sequence_error_is_retried(error: RDKafkaRespErr) {
     const RECORDS: usize = 50;
     let mock = new_mock(1);
@@ -997,13 +997,11 @@ fn idempotent_sequence_error_is_retried(error: RDKafkaRespErr) {
 }
 
 #[test]
-#[ignore = "BUG: idempotent producer fails every record of a request answered UNKNOWN_PRODUCER_ID instead of retrying with a bumped epoch (Java canRetry)"]
 fn idempotent_unknown_producer_id_is_retried() {
     idempotent_sequence_error_is_retried(RDKafkaRespErr::RD_KAFKA_RESP_ERR_UNKNOWN_PRODUCER_ID);
 }
 
 #[test]
-#[ignore = "BUG: idempotent producer fails every record of a request answered OUT_OF_ORDER_SEQUENCE_NUMBER instead of retrying with a bumped epoch (Java canRetry)"]
 fn idempotent_out_of_order_sequence_is_retried() {
     idempotent_sequence_error_is_retried(
         RDKafkaRespErr::RD_KAFKA_RESP_ERR_OUT_OF_ORDER_SEQUENCE_NUMBER,
@@ -1283,14 +1281,14 @@ fn message_too_large_splits_the_batch_idempotent_pipelined() {
 }
 
 /// Java splits a refused batch into batch.size pieces, measured uncompressed (it resets the
-/// compression estimate to at least 1.0 first). The engine's split limit is
-/// `min(batch.size, bytes_len / 2)` where `bytes_len` is the *compressed* size on the wire,
-/// while `split_batch` measures the *uncompressed* records against that limit: a 30-record lz4
-/// batch of ~530 bytes (~12.7 KB uncompressed) gets a limit of ~265 bytes, smaller than any one
-/// record (~420 bytes), and goes out as 30 one-record batches instead of 15 two-record batches
-/// (2 × ~420 + 61 ≤ 1024). Every record is still delivered, in order; the cost is requests.
+/// compression estimate to at least 1.0 first): a 30-record lz4 batch of ~530 bytes (~12.7 KB
+/// uncompressed) goes out again as 15 two-record batches (2 × ~420 + 61 ≤ 1024).
+///
+/// Regression test: the engine's split limit was `min(batch.size, bytes_len / 2)` with
+/// `bytes_len` the *compressed* size, measured against *uncompressed* records (~265 bytes
+/// here, below any one record), so the batch went out as 30 one-record batches. Fixed in the
+/// engine (22387e2).
 #[test]
-#[ignore = "BUG: with compression, MESSAGE_TOO_LARGE splits into one-record batches (limit from compressed size, measured uncompressed)"]
 fn message_too_large_split_of_a_compressed_batch_keeps_batch_size_parts() {
     let parts = message_too_large_splits(Mode::Strict, true);
     let (last, full) = parts.split_last().expect("parts");
@@ -1503,12 +1501,12 @@ fn retriable_errors_until_delivery_timeout() {
     }
 }
 
-/// `DeliveryTimeout::attempts` is documented as "sends of the batch", but the engine fills in a
-/// constant 0 when it expires a batch (`engine.rs`, `run`: `attempts: 0`): a batch sent 39 times
-/// (38 retries) before `delivery.timeout.ms` fails with "delivery.timeout.ms expired for t-N
-/// after 0 attempt(s), last error NOT_ENOUGH_REPLICAS(19)".
+/// `DeliveryTimeout::attempts` is documented as "sends of the batch".
+///
+/// Regression test: the engine used to fill in a constant 0 when it expired a batch: a batch
+/// sent 39 times (38 retries) failed with "delivery.timeout.ms expired for t-N after 0
+/// attempt(s), last error NOT_ENOUGH_REPLICAS(19)". Fixed in the engine (22387e2).
 #[test]
-#[ignore = "BUG: DeliveryTimeout reports attempts: 0 for a batch that was sent dozens of times"]
 fn delivery_timeout_reports_the_attempts() {
     let (errors, _, retries) = retriable_until_delivery_timeout();
     for e in &errors {
