@@ -928,6 +928,12 @@ impl Engine {
                 stamp: b.stamp,
             });
         }
+        if self.txn_v2
+            && let Some(t) = &mut self.txn
+        {
+            // Under v2 the partition joins the transaction with this Produce.
+            t.started = true;
+        }
         let req = ProduceRequest {
             transactional_id: self.txn.as_ref().map(|t| t.id.clone()),
             acks: self.config.acks,
