@@ -370,15 +370,16 @@ impl Engine {
         if let Some(reason) = &self.fatal {
             return Err(SendError::Fatal(reason.clone()));
         }
-        if self.acc.is_closing() {
-            return Err(SendError::Closed);
-        }
         if self.txn.is_some()
             && let Some(m) = &self.idem
         {
-            // Refused before waiting for metadata: no transaction is open, or it failed.
+            // Refused before waiting for metadata: no transaction is open, or it failed (a
+            // fatal error names its cause rather than the shutdown it causes).
             m.send()
                 .map_err(|e| SendError::Transaction(e.to_string()))?;
+        }
+        if self.acc.is_closing() {
+            return Err(SendError::Closed);
         }
         let Some(cache) = self.topics.get(record.topic) else {
             if self.metadata.add_topic(record.topic, now) {
@@ -1093,14 +1094,26 @@ impl Engine {
                 }
                 continue;
             }
-            self.sequence_done(&b, false);
+            // A batch the broker refused was never appended: its sequences are given back and
+            // the batches behind it renumbered (Java `adjustSequencesDueToFailedBatch`). One
+            // that may have been appended (timeouts, lost connection) leaves a gap instead.
+            let maybe_appended = matches!(
+                code,
+                ErrorCode::REQUEST_TIMED_OUT
+                    | ErrorCode::NETWORK_EXCEPTION
+                    | ErrorCode::NOT_ENOUGH_REPLICAS_AFTER_APPEND
+            );
+            let released = !maybe_appended && self.release_refused(&b);
+            if !released {
+                self.sequence_done(&b, false);
+            }
             if self.txn.is_some() {
                 // Inside a transaction a lost batch makes the transaction abortable (or the
                 // producer fatal); the epoch bump, if any, follows the abort.
                 if let Some(m) = &mut self.idem {
                     let _ = m.handle_produce_error(code);
                 }
-            } else if self.idem.is_some() && b.stamp.base_sequence >= 0 {
+            } else if !released && self.idem.is_some() && b.stamp.base_sequence >= 0 {
                 self.bump_epoch(&b.tp);
             }
             let _ = self.acc.fail(b.id);
@@ -1124,6 +1137,33 @@ impl Engine {
             .in_flight(&b.tp)
             .first()
             .is_some_and(|first| first.base_sequence != b.stamp.base_sequence)
+    }
+
+    /// Gives a refused batch's sequences back; false if it carries no current sequence.
+    fn release_refused(&mut self, b: &SentBatch) -> bool {
+        let Some(idem) = &mut self.idem else {
+            return false;
+        };
+        let current = idem.producer();
+        if b.stamp.base_sequence < 0
+            || b.stamp.producer_id != current.producer_id
+            || b.stamp.producer_epoch != current.epoch
+        {
+            return false;
+        }
+        match idem
+            .sequences_mut()
+            .release_refused(&b.tp, b.stamp.base_sequence)
+        {
+            Ok(rewrites) => {
+                for r in rewrites {
+                    self.rewrites
+                        .insert((r.partition, r.old_base_sequence), r.new);
+                }
+                true
+            }
+            Err(_) => false,
+        }
     }
 
     fn sequence_done(&mut self, b: &SentBatch, ok: bool) {
@@ -1507,6 +1547,10 @@ impl Engine {
         for pending in c.correlator.fail_all() {
             self.fail_pending(pending, now);
         }
+        if let Some(t) = &mut self.txn {
+            // A coordinator that cannot be reached is looked up again (it may have moved).
+            t.forget_coordinator_node(c.node);
+        }
         // Any disconnect may mean the leader moved.
         self.metadata.request_update();
     }
@@ -1652,11 +1696,16 @@ fn stamp_for(
     };
     let current = idem.producer();
     if let Some(prev) = req.previous {
+        // A renumbered batch (epoch bump, or a refused batch ahead of it gave its sequences
+        // back) takes its new stamp; otherwise a retry keeps its own.
+        if let Some(new) = rewrites.remove(&(req.tp.clone(), prev.base_sequence))
+            && (new.producer.producer_id, new.producer.epoch)
+                == (current.producer_id, current.epoch)
+        {
+            return to_producer_stamp(new, transactional);
+        }
         if prev.producer_id == current.producer_id && prev.producer_epoch == current.epoch {
             return prev;
-        }
-        if let Some(new) = rewrites.remove(&(req.tp.clone(), prev.base_sequence)) {
-            return to_producer_stamp(new, transactional);
         }
     }
     match idem.sequences_mut().assign(req.tp, req.record_count) {

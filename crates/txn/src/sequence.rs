@@ -286,6 +286,47 @@ impl<K: Ord + Clone> Sequences<K> {
         Ok(batch)
     }
 
+    /// Removes the in-flight batch with `base_sequence` that the broker *refused* (so it was
+    /// never appended) and gives its sequence range back (Java
+    /// `adjustSequencesDueToFailedBatch`): the partition's later in-flight batches move down by
+    /// its record count — returned as rewrites, to re-stamp before their next send — and so does
+    /// the next sequence. No gap is left, so no epoch bump is needed. Batches that may have been
+    /// appended (timeouts) must go through [`Sequences::fail`] instead.
+    pub fn release_refused(
+        &mut self,
+        partition: &K,
+        base_sequence: i32,
+    ) -> Result<Vec<Rewrite<K>>, SequenceError> {
+        let producer = self.producer;
+        let p = self
+            .partitions
+            .get_mut(partition)
+            .ok_or(SequenceError::UnknownBatch(base_sequence))?;
+        let idx = p
+            .in_flight
+            .iter()
+            .position(|b| b.base_sequence == base_sequence)
+            .ok_or(SequenceError::UnknownBatch(base_sequence))?;
+        let failed = p.in_flight.remove(idx).expect("index found above");
+        let mut rewrites = Vec::new();
+        let mut base = failed.base_sequence;
+        for later in p.in_flight.iter_mut().skip(idx) {
+            rewrites.push(Rewrite {
+                partition: partition.clone(),
+                old_base_sequence: later.base_sequence,
+                new: Stamp {
+                    producer: p.producer,
+                    base_sequence: base,
+                },
+            });
+            later.base_sequence = base;
+            base = increment_sequence(base, later.record_count);
+        }
+        p.next = base;
+        let _ = producer;
+        Ok(rewrites)
+    }
+
     /// Idempotent-only epoch bump (KIP-360): the epoch goes up by one without asking the broker,
     /// and the in-flight batches of `affected` partitions (plus every unresolved one) are
     /// renumbered from 0. At `i16::MAX` the identity is dropped instead

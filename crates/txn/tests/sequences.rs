@@ -234,3 +234,54 @@ fn a_new_identity_restarts_idle_partitions_at_zero() {
     s.set_producer(ProducerIdAndEpoch::new(77, 1));
     assert_eq!(s.next_sequence(&A), 1);
 }
+
+#[test]
+fn a_refused_batch_gives_its_sequences_back() {
+    let mut s = seqs();
+    s.assign(&A, 3).unwrap(); // 0..=2
+    s.assign(&A, 2).unwrap(); // 3..=4, refused
+    s.assign(&A, 4).unwrap(); // 5..=8
+    s.assign(&A, 1).unwrap(); // 9
+    let rewrites = s.release_refused(&A, 3).unwrap();
+    assert_eq!(
+        rewrites,
+        vec![
+            Rewrite {
+                partition: A,
+                old_base_sequence: 5,
+                new: Stamp {
+                    producer: P,
+                    base_sequence: 3
+                },
+            },
+            Rewrite {
+                partition: A,
+                old_base_sequence: 9,
+                new: Stamp {
+                    producer: P,
+                    base_sequence: 7
+                },
+            },
+        ]
+    );
+    assert_eq!(bases(&s, &A), vec![0, 3, 7]);
+    assert_eq!(s.next_sequence(&A), 8);
+    assert_eq!(
+        s.unresolved_partitions().count(),
+        0,
+        "no gap, no bump needed"
+    );
+    assert_eq!(
+        s.release_refused(&A, 42),
+        Err(SequenceError::UnknownBatch(42))
+    );
+}
+
+#[test]
+fn releasing_the_last_batch_wraps_back() {
+    let mut s = seqs();
+    s.assign(&B, 1).unwrap();
+    let rewrites = s.release_refused(&B, 0).unwrap();
+    assert!(rewrites.is_empty());
+    assert_eq!(s.next_sequence(&B), 0);
+}
