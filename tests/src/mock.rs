@@ -7,8 +7,8 @@
 //! - `MockCluster::new(n)` starts `n` brokers on loopback, with broker ids `1..=n`;
 //!   `bootstrap_servers() -> String` lists them.
 //! - `create_topic(name, partitions, replication)` (the mock does not serve CreateTopics).
-//!   Partition `p`'s replicas start at the `(p * replication) % n`-th broker, and the first
-//!   replica leads.
+//!   The first leaders are picked at random among the replicas (observed with librdkafka
+//!   2.12.1): ask [`leaders`] or set them with [`move_leader`] when a test depends on them.
 //! - Request errors: `request_errors(api, &[errors])` (returns `()`) pushes errors that the next
 //!   requests of that API get, one each, on whichever broker receives them;
 //!   `clear_request_errors(api)` (returns `()`) drops the rest. `RD_KAFKA_RESP_ERR__TRANSPORT`
