@@ -26,6 +26,15 @@
 //! - An idempotent (not transactional) producer with retriable Produce errors, five in flight.
 //! - Fencing: the coordinator bumps the epoch of the producer's id (as a newer instance's
 //!   InitProducerId does on a real broker), sent here with a raw InitProducerId v3.
+//! - Also: AddOffsetsToTxn / TxnOffsetCommit errors, producer-id errors on Produce and EndTxn
+//!   (abortable with a KIP-360 epoch bump), an abortable Produce error with requests in flight,
+//!   a commit outlasting `max.block.ms` then called again, concurrent commit calls, an abort with
+//!   Produce requests in flight, `close` with a transaction open, empty transactions, and thirty
+//!   transactions through rotating faults.
+//! - Ignored, BUG: `send` after a fatal error says `Closed`; a coordinator whose broker is down
+//!   is not rediscovered unless a request was in flight; a Produce failure during a commit
+//!   poisons the partition's sequences for every later transaction; the abort after
+//!   `INVALID_PRODUCER_ID_MAPPING` never resolves.
 //!
 //! Mock quirks (librdkafka 2.12.1) that shape these tests:
 //! - The mock writes no commit/abort markers and serves `read_committed` like
@@ -36,10 +45,6 @@
 //!   not fence the first on the mock (a real coordinator bumps the epoch of the one producer id
 //!   of the `transactional.id`). The fencing tests bump the epoch with InitProducerId v3 and the
 //!   first producer's id and epoch instead (KIP-360), which the mock does implement.
-//! - The mock keeps per-partition sequence state per producer *id*, not per epoch: after an epoch
-//!   bump, sequence 0 on a partition the old epoch already wrote to is answered
-//!   `DUPLICATE_SEQUENCE_NUMBER` (a real broker starts the new epoch fresh). So the abortable
-//!   Produce test fails its first transaction before anything is appended.
 //! - Sequences are validated only for transactional producers; for the idempotent-only test the
 //!   mock cannot refuse a reordered pipelined request, so that test checks exactly-once but
 //!   not the order (the transactional `NOT_LEADER_FOR_PARTITION` test checks the order).
@@ -1454,4 +1459,347 @@ fn send_offsets_group_authorization_failed_is_abortable() {
     });
     drop(rt);
     assert_log(&bootstrap, &delivered, &aborted);
+}
+
+/// A Produce failure that arrives while the commit is already under way (the records were
+/// lingering when `commit_transaction` was called, so the commit's flush sent them). Java does
+/// not bump the epoch then (`maybeTransitionToErrorState`: no bump while completing) but closes
+/// the sequence gap of the failed batch (`handleFailedBatch` → `adjustSequencesDueToFailedBatch`),
+/// so after the abort the next transaction writes to the same partition from the failed
+/// batch's sequence.
+///
+/// Observed: every later transaction on that partition fails `Abortable` with
+/// `Produce returned OUT_OF_ORDER_SEQUENCE_NUMBER(45)` (3 of 3 here). Reading: the failed batch
+/// goes through `requeue_or_fail` → `sequence_done(false)` (`Sequences::fail`: the partition
+/// becomes "unresolved", its next sequence stays after the failed batch) and
+/// `TransactionManager::handle_produce_error`, which drops the KIP-360 bump because the state is
+/// `CommittingTransaction` (`bump_epoch && !completing`). Nothing renumbers the partition for a
+/// transactional producer (`bump_epoch_locally` is idempotent-only), so after the abort the next
+/// batch carries sequence 10 where the broker expects 0. Its OUT_OF_ORDER_SEQUENCE_NUMBER is not
+/// retried for a transactional producer (`reset_retry` needs `txn.is_none()`) and, arriving
+/// during the commit again, again triggers no bump: the partition stays poisoned. The same
+/// would happen on a real broker, which never appended the failed batch.
+#[test]
+#[ignore = "BUG: a Produce failure during commit leaves a sequence gap (no epoch bump, no renumbering); every later transaction on that partition fails OUT_OF_ORDER_SEQUENCE_NUMBER"]
+fn produce_error_during_commit_then_abort_then_same_partition() {
+    let mock = new_mock(1);
+    let bootstrap = mock.bootstrap_servers();
+    let rt = runtime();
+    let cfg = config(&bootstrap, Some(TID), &[("linger.ms", "1000")]);
+    let (failed, delivered) = rt.block_on(async {
+        let p = Producer::new(cfg).expect("producer");
+        init(&p).await.expect("init_transactions");
+        let mut delivered = committed_txn(&p, 0..10).await;
+        p.begin_transaction().expect("begin 2");
+        let pending = send_range(&p, 100..110, Some(0)).await;
+        inject_produce_errors(&mock, &[E::RD_KAFKA_RESP_ERR_INVALID_RECORD]);
+        // The commit flushes the lingering batch, which the broker refuses.
+        assert_eq!(
+            txn_kind("commit 2", commit(&p).await),
+            TxnFailureKind::Abortable
+        );
+        abort(&p).await.expect("abort 2");
+        let failed = outcomes(pending).await;
+        // Three more transactions on partition 0, each committed the same way; a failed one is
+        // aborted and noted.
+        let mut later_failures = Vec::new();
+        for n in 3..6 {
+            p.begin_transaction().expect("begin");
+            let start = n * 100;
+            let pending = send_range(&p, start..start + 10, Some(0)).await;
+            match commit(&p).await {
+                Ok(()) => delivered.extend(all_delivered(outcomes(pending).await)),
+                Err(e) => {
+                    later_failures.push(format!("transaction {n}: {e}"));
+                    abort(&p).await.expect("abort");
+                    drop(outcomes(pending).await);
+                }
+            }
+        }
+        p.close(Duration::from_secs(5)).await;
+        assert!(
+            later_failures.is_empty(),
+            "transactions after the aborted one failed: {later_failures:#?}"
+        );
+        (failed, delivered)
+    });
+    drop(rt);
+    all_failed(
+        &failed,
+        "INVALID_RECORD",
+        |e| matches!(e, ProduceError::Delivery(DeliveryError::Broker { code, .. }) if code.0 == 87),
+    );
+    assert_log(&bootstrap, &delivered, &none());
+}
+
+/// Two tasks commit the same transaction at once: both get its outcome.
+#[test]
+fn concurrent_commit_calls_share_the_outcome() {
+    let mock = new_mock(3);
+    let bootstrap = mock.bootstrap_servers();
+    let rt = runtime();
+    let delivered = rt.block_on(async {
+        let p = txn_producer(&bootstrap);
+        init(&p).await.expect("init_transactions");
+        inject_errors(
+            &mock,
+            Api::EndTxn,
+            &[E::RD_KAFKA_RESP_ERR_CONCURRENT_TRANSACTIONS],
+        );
+        p.begin_transaction().expect("begin");
+        let pending = send_range(&p, 0..30, None).await;
+        let (a, b) = tokio::join!(commit(&p), commit(&p));
+        a.expect("first commit call");
+        b.expect("second commit call");
+        let delivered = all_delivered(outcomes(pending).await);
+        p.close(Duration::from_secs(5)).await;
+        delivered
+    });
+    drop(rt);
+    assert_log(&bootstrap, &delivered, &none());
+}
+
+/// `close` with a transaction open: every delivery future resolves within the close timeout.
+#[test]
+fn close_with_an_open_transaction_resolves_every_delivery() {
+    let mock = new_mock(3);
+    let bootstrap = mock.bootstrap_servers();
+    let rt = runtime();
+    rt.block_on(async {
+        let p = Producer::new(config(&bootstrap, Some(TID), &[("linger.ms", "1000")]))
+            .expect("producer");
+        init(&p).await.expect("init_transactions");
+        p.begin_transaction().expect("begin");
+        let pending = send_range(&p, 0..30, None).await;
+        let started = Instant::now();
+        bounded("close", p.close(Duration::from_secs(3))).await;
+        let resolved = outcomes(pending).await;
+        eprintln!(
+            "close took {:?}; {} of {} delivered",
+            started.elapsed(),
+            resolved.iter().filter(|(_, r)| r.is_ok()).count(),
+            resolved.len()
+        );
+        assert!(started.elapsed() < Duration::from_secs(5));
+        assert!(p.begin_transaction().is_err(), "closed");
+    });
+}
+
+/// Thirty transactions in a row through a rotating set of faults, every fourth one aborted
+/// after its records were written: the committed records are in the log exactly once, in send
+/// order per partition, and nothing else but records of the aborted transactions.
+#[test]
+fn thirty_transactions_through_rotating_faults() {
+    const PER_TXN: usize = 40;
+    let mock = new_mock(3);
+    let bootstrap = mock.bootstrap_servers();
+    set_coordinator(&mock, 1);
+    let rt = runtime();
+    let cfg = config(
+        &bootstrap,
+        Some(TID),
+        &[("batch.size", "256"), ("linger.ms", "2")],
+    );
+    let p = rt.block_on(async {
+        let p = Producer::new(cfg).expect("producer");
+        init(&p).await.expect("init_transactions");
+        p
+    });
+    let mut delivered = Vec::new();
+    let mut aborted = BTreeSet::new();
+    let started = Instant::now();
+    for n in 0..30usize {
+        let step = i32::try_from(n).expect("small");
+        match n % 6 {
+            1 => inject_errors(
+                &mock,
+                Api::AddPartitionsToTxn,
+                &[E::RD_KAFKA_RESP_ERR_CONCURRENT_TRANSACTIONS],
+            ),
+            2 => inject_errors(
+                &mock,
+                Api::EndTxn,
+                &[E::RD_KAFKA_RESP_ERR_COORDINATOR_LOAD_IN_PROGRESS],
+            ),
+            3 => inject_produce_errors(
+                &mock,
+                &[
+                    E::RD_KAFKA_RESP_ERR_NOT_LEADER_FOR_PARTITION,
+                    E::RD_KAFKA_RESP_ERR_REQUEST_TIMED_OUT,
+                ],
+            ),
+            4 => move_leader(&mock, TOPIC, step % PARTITIONS, step % 3 + 1).expect("move"),
+            5 => set_coordinator(&mock, step % 3 + 1),
+            _ => {}
+        }
+        let range = n * 1000..n * 1000 + PER_TXN;
+        let abort_it = n % 4 == 3;
+        rt.block_on(async {
+            p.begin_transaction()
+                .unwrap_or_else(|e| panic!("begin {n}: {e:?}"));
+            let pending = send_range(&p, range.clone(), None).await;
+            if abort_it {
+                bounded("flush", p.flush(WAIT)).await.expect("flush");
+                abort(&p)
+                    .await
+                    .unwrap_or_else(|e| panic!("abort {n}: {e:?}"));
+                aborted.extend(range.clone());
+                drop(outcomes(pending).await);
+            } else {
+                commit(&p)
+                    .await
+                    .unwrap_or_else(|e| panic!("commit {n}: {e:?}"));
+                delivered.extend(all_delivered(outcomes(pending).await));
+            }
+        });
+    }
+    eprintln!("30 transactions in {:?}", started.elapsed());
+    rt.block_on(p.close(Duration::from_secs(5)));
+    drop(p);
+    drop(rt);
+    assert_log(&bootstrap, &delivered, &aborted);
+}
+
+/// A producer-id error on Produce inside a transaction (the broker lost the producer's state):
+/// abortable with a KIP-360 epoch bump; after the abort the next transaction commits.
+/// `INVALID_PRODUCER_ID_MAPPING` skips EndTxn (Java: the coordinator has no mapping to end the
+/// transaction with) and goes straight to InitProducerId with the current identity.
+fn produce_producer_id_error_is_abortable(error: RDKafkaRespErr) {
+    let mock = new_mock(3);
+    let bootstrap = mock.bootstrap_servers();
+    let rt = runtime();
+    let (failed, delivered) = rt.block_on(async {
+        let p = txn_producer(&bootstrap);
+        init(&p).await.expect("init_transactions");
+        let mut delivered = committed_txn(&p, 0..30).await;
+        p.begin_transaction().expect("begin 2");
+        inject_produce_errors(&mock, &[error]);
+        let pending = send_range(&p, 100..110, Some(0)).await;
+        let failed = outcomes(pending).await;
+        assert_eq!(
+            txn_kind("commit 2", commit(&p).await),
+            TxnFailureKind::Abortable
+        );
+        abort(&p).await.expect("abort 2");
+        delivered.extend(committed_txn(&p, 200..260).await);
+        p.close(Duration::from_secs(5)).await;
+        (failed, delivered)
+    });
+    drop(rt);
+    all_failed(&failed, "the injected error", |e| {
+        matches!(e, ProduceError::Delivery(DeliveryError::Broker { .. }))
+    });
+    assert_log(&bootstrap, &delivered, &none());
+}
+
+#[test]
+fn produce_unknown_producer_id_in_transaction_is_abortable() {
+    produce_producer_id_error_is_abortable(E::RD_KAFKA_RESP_ERR_UNKNOWN_PRODUCER_ID);
+}
+
+/// Observed: `abort_transaction` never completes: it returns `Timeout` after `max.block.ms`, and
+/// calling it again (as the API says to) fails `InvalidState`: "abort_transaction is not allowed
+/// in state READY". Reading: `TransactionManager::pending_request` sends InitProducerId instead
+/// of EndTxn (`skip_end_txn`), whose success takes the state from ABORTING_TRANSACTION to READY
+/// (`handle_init_producer_id`); but `resolve_txn_calls` completes `AbortTransaction` only on
+/// `(Ready, ended == Some(false))`, and `TxnCtx::ended` is set only by a successful EndTxn
+/// (`handle_end_txn`), never by `handle_txn_init_producer_id`. The waiter is left hanging and
+/// the state moved on, so the abort can neither be awaited nor repeated.
+#[test]
+#[ignore = "BUG: after INVALID_PRODUCER_ID_MAPPING, abort_transaction (which skips EndTxn) never resolves: Timeout, then InvalidState in READY"]
+fn produce_invalid_producer_id_mapping_in_transaction_is_abortable() {
+    produce_producer_id_error_is_abortable(E::RD_KAFKA_RESP_ERR_INVALID_PRODUCER_ID_MAPPING);
+}
+
+/// INVALID_PRODUCER_EPOCH on Produce inside a transaction is abortable (KIP-588); an epoch bump
+/// follows the abort, and the next transaction commits.
+#[test]
+fn produce_invalid_producer_epoch_in_transaction_is_abortable() {
+    produce_producer_id_error_is_abortable(E::RD_KAFKA_RESP_ERR_INVALID_PRODUCER_EPOCH);
+}
+
+/// UNKNOWN_PRODUCER_ID on EndTxn(commit) (the coordinator lost the producer id): abortable
+/// with an epoch bump when the coordinator supports it; abort, then the next transaction commits.
+#[test]
+fn end_txn_unknown_producer_id_is_abortable() {
+    let mock = new_mock(3);
+    let bootstrap = mock.bootstrap_servers();
+    let rt = runtime();
+    let (written, delivered) = rt.block_on(async {
+        let p = txn_producer(&bootstrap);
+        init(&p).await.expect("init_transactions");
+        inject_errors(
+            &mock,
+            Api::EndTxn,
+            &[E::RD_KAFKA_RESP_ERR_UNKNOWN_PRODUCER_ID],
+        );
+        p.begin_transaction().expect("begin 1");
+        let pending = send_range(&p, 0..20, None).await;
+        assert_eq!(
+            txn_kind("commit 1", commit(&p).await),
+            TxnFailureKind::Abortable
+        );
+        abort(&p).await.expect("abort 1");
+        let written: BTreeSet<usize> = outcomes(pending)
+            .await
+            .into_iter()
+            .map(|(i, _)| i)
+            .collect();
+        let delivered = committed_txn(&p, 100..160).await;
+        p.close(Duration::from_secs(5)).await;
+        (written, delivered)
+    });
+    drop(rt);
+    assert_log(&bootstrap, &delivered, &written);
+}
+
+/// A non-retriable Produce error on one request while later requests of the same partitions are
+/// in flight (five per connection, small batches): the later ones are refused out of sequence
+/// by the mock; the transaction is abortable; after the abort (and epoch bump) the next
+/// transaction commits on every partition.
+#[test]
+fn produce_abortable_error_with_requests_in_flight() {
+    let mock = new_mock(3);
+    let bootstrap = mock.bootstrap_servers();
+    let rt = runtime();
+    let cfg = config(
+        &bootstrap,
+        Some(TID),
+        &[("batch.size", "256"), ("linger.ms", "2")],
+    );
+    let (written, delivered) = rt.block_on(async {
+        let p = Producer::new(cfg).expect("producer");
+        init(&p).await.expect("init_transactions");
+        let mut delivered = committed_txn(&p, 0..60).await;
+        p.begin_transaction().expect("begin 2");
+        let (mut pending, _) = send_lenient(&p, 1000..1100, None).await;
+        inject_produce_errors(&mock, &[E::RD_KAFKA_RESP_ERR_INVALID_RECORD]);
+        let (more, refused) = send_lenient(&p, 1100..1400, None).await;
+        pending.extend(more);
+        for (i, e) in &refused {
+            assert!(
+                matches!(e, ProduceError::Send(SendError::Transaction(_))),
+                "send {i}: {e:?}"
+            );
+        }
+        let outcomes2 = outcomes(pending).await;
+        let failures = outcomes2.iter().filter(|(_, r)| r.is_err()).count();
+        eprintln!(
+            "transaction 2: {failures} of {} accepted records failed, {} sends refused",
+            outcomes2.len(),
+            refused.len()
+        );
+        assert!(failures > 0);
+        assert_eq!(
+            txn_kind("commit 2", commit(&p).await),
+            TxnFailureKind::Abortable
+        );
+        abort(&p).await.expect("abort 2");
+        let written: BTreeSet<usize> = outcomes2.iter().map(|(i, _)| *i).collect();
+        delivered.extend(committed_txn(&p, 2000..2300).await);
+        p.close(Duration::from_secs(5)).await;
+        (written, delivered)
+    });
+    drop(rt);
+    assert_log(&bootstrap, &delivered, &written);
 }
