@@ -766,6 +766,21 @@ impl Engine {
             can_drain = false;
         }
 
+        if let Some(ferrokafka_txn::TxnState::AbortableError(reason)) =
+            self.idem.as_ref().map(TransactionManager::state)
+            && self.txn.is_some()
+        {
+            // Java `abortUndrainedBatches`: nothing more of a failed transaction is sent.
+            let reason = reason.to_string();
+            for failed in self.acc.abort_queued() {
+                self.push_failed(
+                    failed.id,
+                    failed.tp,
+                    failed.record_count,
+                    DeliveryError::TransactionAbortable(reason.clone()),
+                );
+            }
+        }
         if can_drain {
             self.drain(now, &mut wake_at);
         }

@@ -74,6 +74,10 @@ pub enum DeliveryError {
     /// The record's transaction was aborted before the record was sent.
     #[error("the transaction was aborted before the record was sent")]
     TransactionAborted,
+    /// The record's transaction hit an error that requires an abort, before the record was
+    /// sent.
+    #[error("not sent: the transaction must be aborted ({0})")]
+    TransactionAbortable(String),
 }
 
 /// A transactional call that completes later.

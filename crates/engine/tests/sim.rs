@@ -1,0 +1,1538 @@
+//! The engine in one thread with a simulated clock against a scripted broker.
+//!
+//! [`Sim`] plays the driver: it performs the engine's I/O against [`Broker`], a fake cluster
+//! that decodes every request with the wire crate and answers with encoded responses (so the
+//! engine's real encode/decode paths run). Scenarios override answers with a hook. Every loop
+//! is bounded.
+
+use std::collections::{BTreeMap, HashMap};
+use std::time::{Duration, Instant};
+
+use bytes::BytesMut;
+use ferrokafka_engine::{
+    BatchId, ConnId, DeliveryError, Engine, EngineConfig, Event, GroupMetadata, Io, OffsetToCommit,
+    OutgoingRecord, SendError, TxnCall, TxnFailureKind, TxnStateKind,
+};
+use ferrokafka_metadata::BrokerAddress;
+use ferrokafka_records::{DecodeOptions, batches};
+use ferrokafka_wire::frame::{decode_request, encode_response, split_frame};
+use ferrokafka_wire::header::RequestHeader;
+use ferrokafka_wire::messages::api_versions::{ApiVersion, FinalizedFeatureKey};
+use ferrokafka_wire::messages::find_coordinator::Coordinator;
+use ferrokafka_wire::messages::metadata::{
+    MetadataResponseBroker, MetadataResponsePartition, MetadataResponseTopic,
+};
+use ferrokafka_wire::messages::produce::{PartitionProduceResponse, TopicProduceResponse};
+use ferrokafka_wire::messages::txn::{
+    AddPartitionsToTxnPartitionResult, AddPartitionsToTxnTopicResult,
+};
+use ferrokafka_wire::messages::{
+    AddOffsetsToTxnResponse, AddPartitionsToTxnResponse, ApiVersionsResponse, EndTxnResponse,
+    FindCoordinatorResponse, InitProducerIdResponse, MetadataResponse, ProduceRequest,
+    ProduceResponse, RequestBody, ResponseBody, SUPPORTED_APIS, TxnOffsetCommitResponse,
+};
+use ferrokafka_wire::{ApiKey, ErrorCode};
+
+/// What the hook decides for one request.
+enum Answer {
+    /// The default answer.
+    Default,
+    /// This body instead.
+    With(ResponseBody),
+    /// No answer at all (the request hangs).
+    Silence,
+    /// Close the connection.
+    Disconnect,
+}
+
+type Hook = Box<dyn FnMut(&RequestHeader, &RequestBody, u32) -> Answer>;
+
+/// One record the broker stored.
+#[derive(Debug, Clone, PartialEq, Eq)]
+struct Stored {
+    offset: i64,
+    key: Option<Vec<u8>>,
+    value: Option<Vec<u8>>,
+    producer_id: i64,
+    epoch: i16,
+    sequence: i32,
+    transactional: bool,
+}
+
+struct Broker {
+    /// Broker ids 1..=n, all on host `b<id>`.
+    brokers: i32,
+    /// topic → partition count; every partition led by `leader(topic, p)`.
+    topics: BTreeMap<String, i32>,
+    leaders: HashMap<(String, i32), i32>,
+    log: HashMap<(String, i32), Vec<Stored>>,
+    /// Requests seen per API key.
+    seen: HashMap<i16, u32>,
+    produce_requests: Vec<ProduceRequest>,
+    /// Every request's API key, in arrival order.
+    order: Vec<ApiKey>,
+    /// EndTxn requests: `committed` flags.
+    end_txns: Vec<bool>,
+    /// Partitions added with AddPartitionsToTxn.
+    added: Vec<(String, i32)>,
+    /// Offsets committed with TxnOffsetCommit: (group, topic, partition, offset).
+    txn_offsets: Vec<(String, String, i32, i64)>,
+    hook: Option<Hook>,
+    reachable: bool,
+    /// Answer acks=0 Produce requests anyway, as Tansu does.
+    answers_acks_zero: bool,
+    /// Finalize `transaction.version` = 2 (KIP-890 transactions v2).
+    transactions_v2: bool,
+    /// Produce request versions seen.
+    produce_versions: Vec<i16>,
+}
+
+impl Broker {
+    fn new(brokers: i32) -> Self {
+        Self {
+            brokers,
+            topics: BTreeMap::new(),
+            leaders: HashMap::new(),
+            log: HashMap::new(),
+            seen: HashMap::new(),
+            produce_requests: Vec::new(),
+            order: Vec::new(),
+            end_txns: Vec::new(),
+            added: Vec::new(),
+            txn_offsets: Vec::new(),
+            hook: None,
+            reachable: true,
+            answers_acks_zero: false,
+            transactions_v2: false,
+            produce_versions: Vec::new(),
+        }
+    }
+
+    fn topic(mut self, name: &str, partitions: i32) -> Self {
+        self.topics.insert(name.to_owned(), partitions);
+        self
+    }
+
+    fn leader(&self, topic: &str, p: i32) -> i32 {
+        *self
+            .leaders
+            .get(&(topic.to_owned(), p))
+            .unwrap_or(&(1 + p % self.brokers))
+    }
+
+    fn stored(&self, topic: &str, p: i32) -> Vec<Stored> {
+        self.log
+            .get(&(topic.to_owned(), p))
+            .cloned()
+            .unwrap_or_default()
+    }
+
+    fn answer(&mut self, node: i32, header: &RequestHeader, body: &RequestBody) -> Answer {
+        self.order.push(header.api_key);
+        if header.api_key == ApiKey::PRODUCE {
+            self.produce_versions.push(header.api_version);
+        }
+        let n = self.seen.entry(header.api_key.0).or_default();
+        *n += 1;
+        let count = *n;
+        if let Some(hook) = &mut self.hook {
+            match hook(header, body, count) {
+                Answer::Default => {}
+                other => return other,
+            }
+        }
+        Answer::With(self.default_answer(node, body))
+    }
+
+    fn default_answer(&mut self, node: i32, body: &RequestBody) -> ResponseBody {
+        match body {
+            RequestBody::ApiVersions(_) => ResponseBody::ApiVersions(ApiVersionsResponse {
+                api_keys: SUPPORTED_APIS
+                    .iter()
+                    .map(|&(k, min, max)| ApiVersion::new(k, min, max))
+                    .collect(),
+                finalized_features: if self.transactions_v2 {
+                    vec![FinalizedFeatureKey::new("transaction.version", 0, 2)]
+                } else {
+                    Vec::new()
+                },
+                ..Default::default()
+            }),
+            RequestBody::Metadata(_) => {
+                let brokers = (1..=self.brokers)
+                    .map(|id| MetadataResponseBroker {
+                        node_id: id,
+                        host: format!("b{id}"),
+                        port: 9092,
+                        ..Default::default()
+                    })
+                    .collect();
+                let topics = self
+                    .topics
+                    .iter()
+                    .map(|(name, &n)| MetadataResponseTopic {
+                        name: Some(name.clone()),
+                        partitions: (0..n)
+                            .map(|p| MetadataResponsePartition {
+                                partition_index: p,
+                                leader_id: self.leader(name, p),
+                                leader_epoch: 0,
+                                replica_nodes: vec![self.leader(name, p)],
+                                isr_nodes: vec![self.leader(name, p)],
+                                ..Default::default()
+                            })
+                            .collect(),
+                        ..Default::default()
+                    })
+                    .collect();
+                ResponseBody::Metadata(MetadataResponse {
+                    brokers,
+                    topics,
+                    controller_id: 1,
+                    ..Default::default()
+                })
+            }
+            RequestBody::InitProducerId(_) => {
+                ResponseBody::InitProducerId(InitProducerIdResponse {
+                    producer_id: 1000,
+                    producer_epoch: 0,
+                    ..Default::default()
+                })
+            }
+            RequestBody::Produce(req) => {
+                self.produce_requests.push(req.clone());
+                let mut responses = Vec::new();
+                for t in &req.topic_data {
+                    let mut parts = Vec::new();
+                    for p in &t.partition_data {
+                        let error = if self.leader(&t.name, p.index) == node {
+                            ErrorCode::NONE
+                        } else {
+                            ErrorCode::NOT_LEADER_OR_FOLLOWER
+                        };
+                        let mut base = -1;
+                        if error == ErrorCode::NONE {
+                            let log = self.log.entry((t.name.clone(), p.index)).or_default();
+                            base = log.len() as i64;
+                            let data = p.records.as_deref().unwrap_or_default();
+                            for batch in batches(data, DecodeOptions::default()) {
+                                let batch = batch.expect("valid batch");
+                                let h = *batch.header();
+                                for r in batch.records() {
+                                    let r = r.expect("valid record");
+                                    let offset = log.len() as i64;
+                                    log.push(Stored {
+                                        offset,
+                                        key: r.key.map(<[u8]>::to_vec),
+                                        value: r.value.map(<[u8]>::to_vec),
+                                        producer_id: h.producer_id,
+                                        epoch: h.producer_epoch,
+                                        sequence: r.sequence,
+                                        transactional: h.is_transactional(),
+                                    });
+                                }
+                            }
+                        }
+                        parts.push(PartitionProduceResponse {
+                            index: p.index,
+                            error_code: error.0,
+                            base_offset: base,
+                            ..Default::default()
+                        });
+                    }
+                    responses.push(TopicProduceResponse {
+                        name: t.name.clone(),
+                        partition_responses: parts,
+                        ..Default::default()
+                    });
+                }
+                ResponseBody::Produce(ProduceResponse {
+                    responses,
+                    ..Default::default()
+                })
+            }
+            RequestBody::FindCoordinator(req) => {
+                let coordinator = |key: String| Coordinator {
+                    key,
+                    node_id: 1,
+                    host: "b1".into(),
+                    port: 9092,
+                    ..Default::default()
+                };
+                ResponseBody::FindCoordinator(FindCoordinatorResponse {
+                    node_id: 1,
+                    host: "b1".into(),
+                    port: 9092,
+                    coordinators: req
+                        .coordinator_keys
+                        .iter()
+                        .cloned()
+                        .map(coordinator)
+                        .collect(),
+                    ..Default::default()
+                })
+            }
+            RequestBody::AddPartitionsToTxn(req) => {
+                for t in &req.topics {
+                    for p in &t.partitions {
+                        self.added.push((t.name.clone(), *p));
+                    }
+                }
+                ResponseBody::AddPartitionsToTxn(AddPartitionsToTxnResponse {
+                    results_by_topic: req
+                        .topics
+                        .iter()
+                        .map(|t| AddPartitionsToTxnTopicResult {
+                            name: t.name.clone(),
+                            results_by_partition: t
+                                .partitions
+                                .iter()
+                                .map(|&p| AddPartitionsToTxnPartitionResult {
+                                    partition_index: p,
+                                    ..Default::default()
+                                })
+                                .collect(),
+                            ..Default::default()
+                        })
+                        .collect(),
+                    ..Default::default()
+                })
+            }
+            RequestBody::AddOffsetsToTxn(_) => {
+                ResponseBody::AddOffsetsToTxn(AddOffsetsToTxnResponse::default())
+            }
+            RequestBody::TxnOffsetCommit(req) => {
+                for t in &req.topics {
+                    for p in &t.partitions {
+                        self.txn_offsets.push((
+                            req.group_id.clone(),
+                            t.name.clone(),
+                            p.partition_index,
+                            p.committed_offset,
+                        ));
+                    }
+                }
+                ResponseBody::TxnOffsetCommit(TxnOffsetCommitResponse::default())
+            }
+            RequestBody::EndTxn(req) => {
+                self.end_txns.push(req.committed);
+                // Only EndTxn v5 carries these: transactions v2 bumps the epoch every time.
+                ResponseBody::EndTxn(EndTxnResponse {
+                    producer_id: req.producer_id,
+                    producer_epoch: req.producer_epoch + 1,
+                    ..Default::default()
+                })
+            }
+            other => panic!("unexpected request {:?}", other.api_key()),
+        }
+    }
+}
+
+struct Sim {
+    engine: Engine,
+    now: Instant,
+    broker: Broker,
+    /// Open connections → broker node id.
+    open: HashMap<ConnId, i32>,
+    /// Frames waiting to be delivered to the engine.
+    inbox: Vec<(ConnId, BytesMut)>,
+    events: Vec<Event>,
+    connects: u32,
+}
+
+impl Sim {
+    fn new(config: EngineConfig, broker: Broker) -> Self {
+        let now = Instant::now();
+        let partitioner = ferrokafka_partition::by_name("").unwrap();
+        Self {
+            engine: Engine::new(config, partitioner, now).unwrap(),
+            now,
+            broker,
+            open: HashMap::new(),
+            inbox: Vec::new(),
+            events: Vec::new(),
+            connects: 0,
+        }
+    }
+
+    /// Runs the engine until it has nothing more to do right now (bounded).
+    fn settle(&mut self) {
+        for _ in 0..10_000 {
+            let mut progressed = false;
+            while let Some(io) = self.engine.poll_io(self.now) {
+                progressed = true;
+                self.perform(io);
+            }
+            for (conn, frame) in std::mem::take(&mut self.inbox) {
+                progressed = true;
+                self.engine.handle_frame(conn, &frame, self.now);
+            }
+            while let Some(ev) = self.engine.poll_event() {
+                progressed = true;
+                self.events.push(ev);
+            }
+            if !progressed {
+                return;
+            }
+        }
+        panic!("engine did not settle in 10,000 rounds");
+    }
+
+    fn perform(&mut self, io: Io) {
+        match io {
+            Io::Connect { conn, host, port } => {
+                self.connects += 1;
+                assert_eq!(port, 9092);
+                let node = host
+                    .strip_prefix('b')
+                    .and_then(|s| s.parse().ok())
+                    .unwrap_or(0);
+                if self.broker.reachable {
+                    self.open.insert(conn, node);
+                    self.engine.handle_connected(conn, self.now);
+                } else {
+                    self.engine.handle_disconnect(conn, self.now);
+                }
+            }
+            Io::Send { conn, data } => {
+                let Some(&node) = self.open.get(&conn) else {
+                    return;
+                };
+                let mut buf = BytesMut::from(&data[..]);
+                while let Some(frame) = split_frame(&mut buf, 1 << 30).unwrap() {
+                    let (header, body) =
+                        decode_request(&frame).expect("engine sends valid requests");
+                    let acks_zero = matches!(&body, RequestBody::Produce(p) if p.acks == 0)
+                        && !self.broker.answers_acks_zero;
+                    match self.broker.answer(node, &header, &body) {
+                        Answer::With(resp) => {
+                            if acks_zero {
+                                continue;
+                            }
+                            let mut out = BytesMut::new();
+                            encode_response(
+                                &mut out,
+                                header.correlation_id,
+                                &resp,
+                                header.api_version,
+                            )
+                            .unwrap();
+                            let frame = split_frame(&mut out, 1 << 30).unwrap().unwrap();
+                            self.inbox.push((conn, frame));
+                        }
+                        Answer::Silence => {}
+                        Answer::Disconnect => {
+                            self.open.remove(&conn);
+                            self.engine.handle_disconnect(conn, self.now);
+                            return;
+                        }
+                        Answer::Default => unreachable!(),
+                    }
+                }
+            }
+            Io::Close { conn } => {
+                self.open.remove(&conn);
+            }
+        }
+    }
+
+    /// Advances the clock to the engine's next timer (at most `max`), then settles.
+    fn tick(&mut self, max: Duration) {
+        let target = self.now + max;
+        let next = self.engine.poll_timeout().map_or(target, |t| t.min(target));
+        self.now = next.max(self.now);
+        self.engine.handle_timeout(self.now);
+        self.settle();
+    }
+
+    /// Runs for `total` simulated time in timer steps (bounded).
+    fn run_for(&mut self, total: Duration) {
+        let end = self.now + total;
+        for _ in 0..100_000 {
+            if self.now >= end {
+                return;
+            }
+            let step = end - self.now;
+            self.tick(step.min(Duration::from_millis(100)));
+        }
+        panic!("run_for did not finish");
+    }
+
+    /// Appends a record, settling until the topic's metadata is known (bounded).
+    fn append(&mut self, topic: &str, key: Option<&[u8]>, value: &[u8]) -> (BatchId, i32, i32) {
+        let since = self.now;
+        for _ in 0..1_000 {
+            let rec = OutgoingRecord {
+                topic,
+                partition: None,
+                key,
+                value: Some(value),
+                headers: &[],
+                timestamp: 1_700_000_000_000,
+            };
+            match self.engine.append(&rec, self.now) {
+                Ok(a) => return (a.batch, a.index, a.partition),
+                Err(SendError::TopicPending(_)) => {
+                    let ready = self.engine.check_topic(topic, since, self.now);
+                    assert!(ready.is_ok(), "{ready:?}");
+                    self.tick(Duration::from_millis(10));
+                }
+                Err(e) => panic!("append failed: {e}"),
+            }
+        }
+        panic!("topic never became known");
+    }
+
+    fn delivered(&self) -> HashMap<BatchId, Option<i64>> {
+        self.events
+            .iter()
+            .filter_map(|e| match e {
+                Event::Delivered {
+                    batch, base_offset, ..
+                } => Some((*batch, *base_offset)),
+                _ => None,
+            })
+            .collect()
+    }
+
+    fn failed(&self) -> Vec<(BatchId, DeliveryError)> {
+        self.events
+            .iter()
+            .filter_map(|e| match e {
+                Event::Failed { batch, error, .. } => Some((*batch, error.clone())),
+                _ => None,
+            })
+            .collect()
+    }
+}
+
+fn config() -> EngineConfig {
+    let mut c = EngineConfig::new(vec![BrokerAddress::new("b1", 9092)]);
+    c.accumulator.linger = Duration::from_millis(5);
+    c.accumulator.retry_backoff = Duration::from_millis(100);
+    c.accumulator.retry_backoff_max = Duration::from_secs(1);
+    c.accumulator.delivery_timeout = Duration::from_secs(120);
+    c.request_timeout = Duration::from_secs(30);
+    c
+}
+
+fn values_of(stored: &[Stored]) -> Vec<Vec<u8>> {
+    stored.iter().map(|s| s.value.clone().unwrap()).collect()
+}
+
+#[test]
+fn records_are_delivered_with_offsets_in_order() {
+    let mut sim = Sim::new(config(), Broker::new(3).topic("t", 3));
+    let mut sent: HashMap<i32, Vec<Vec<u8>>> = HashMap::new();
+    let mut handles = Vec::new();
+    for i in 0..300u32 {
+        let key = format!("key-{i}");
+        let value = format!("value-{i}").into_bytes();
+        let (batch, index, p) = sim.append("t", Some(key.as_bytes()), &value);
+        sent.entry(p).or_default().push(value);
+        handles.push((batch, index, p));
+        if i % 50 == 0 {
+            sim.tick(Duration::from_millis(2));
+        }
+    }
+    sim.run_for(Duration::from_millis(50));
+    let delivered = sim.delivered();
+    assert!(sim.failed().is_empty(), "{:?}", sim.failed());
+    for p in 0..3 {
+        let stored = sim.broker.stored("t", p);
+        assert_eq!(
+            values_of(&stored),
+            sent.get(&p).cloned().unwrap_or_default()
+        );
+    }
+    // Each record's offset (base + index) points at its own value in the log.
+    for (batch, index, p) in handles {
+        let base = delivered[&batch].expect("acks=all returns offsets");
+        let stored = sim.broker.stored("t", p);
+        let rec = &stored[(base + i64::from(index)) as usize];
+        assert_eq!(rec.offset, base + i64::from(index));
+    }
+    assert!(!sim.engine.has_incomplete());
+    // Versions were negotiated first on every connection.
+    assert!(sim.broker.seen[&ApiKey::API_VERSIONS.0] >= 1);
+}
+
+#[test]
+fn keyed_records_use_java_murmur2() {
+    let mut sim = Sim::new(config(), Broker::new(1).topic("t", 12));
+    // toPositive(murmur2("kafka")) % 12 == 4 (checked against the Java client).
+    let (_, _, p) = sim.append("t", Some(b"kafka"), b"v");
+    assert_eq!(p, 4);
+}
+
+#[test]
+fn not_leader_is_retried_after_metadata_refresh_and_order_is_kept() {
+    let mut c = config();
+    c.max_in_flight_per_connection = 1;
+    c.accumulator.max_in_flight_per_partition = 1;
+    let mut broker = Broker::new(2).topic("t", 1);
+    broker.leaders.insert(("t".into(), 0), 1);
+    let mut sim = Sim::new(c, broker);
+    let (b1, _, _) = sim.append("t", None, b"first");
+    sim.run_for(Duration::from_millis(20));
+    assert!(sim.delivered().contains_key(&b1));
+    // The leader moves to broker 2; broker 1 answers NOT_LEADER_OR_FOLLOWER until metadata
+    // says so.
+    sim.broker.leaders.insert(("t".into(), 0), 2);
+    let (b2, _, _) = sim.append("t", None, b"second");
+    sim.run_for(Duration::from_millis(10));
+    let (b3, _, _) = sim.append("t", None, b"third");
+    sim.run_for(Duration::from_secs(2));
+    let delivered = sim.delivered();
+    assert!(
+        delivered.contains_key(&b2) && delivered.contains_key(&b3),
+        "{:?}",
+        sim.events
+    );
+    assert_eq!(
+        values_of(&sim.broker.stored("t", 0)),
+        vec![b"first".to_vec(), b"second".to_vec(), b"third".to_vec()]
+    );
+    assert!(sim.engine.counters().records_retried >= 1);
+    assert!(
+        sim.broker.seen[&ApiKey::METADATA.0] >= 2,
+        "metadata refreshed"
+    );
+}
+
+#[test]
+fn injected_retriable_errors_are_retried_with_backoff() {
+    let mut c = config();
+    c.max_in_flight_per_connection = 1;
+    c.accumulator.max_in_flight_per_partition = 1;
+    let mut broker = Broker::new(1).topic("t", 1);
+    let mut sent_at = Vec::new();
+    broker.hook = Some(Box::new(move |h, body, n| {
+        if h.api_key == ApiKey::PRODUCE && n <= 3 {
+            let RequestBody::Produce(req) = body else {
+                unreachable!()
+            };
+            let t = &req.topic_data[0];
+            sent_at.push(n);
+            return Answer::With(ResponseBody::Produce(ProduceResponse {
+                responses: vec![TopicProduceResponse {
+                    name: t.name.clone(),
+                    partition_responses: vec![PartitionProduceResponse {
+                        index: t.partition_data[0].index,
+                        error_code: [
+                            ErrorCode::REQUEST_TIMED_OUT,
+                            ErrorCode::NOT_ENOUGH_REPLICAS,
+                            ErrorCode::NETWORK_EXCEPTION,
+                        ][n as usize - 1]
+                            .0,
+                        base_offset: -1,
+                        ..Default::default()
+                    }],
+                    ..Default::default()
+                }],
+                ..Default::default()
+            }));
+        }
+        Answer::Default
+    }));
+    let mut sim = Sim::new(c, broker);
+    let (b, _, _) = sim.append("t", None, b"x");
+    // Backoff: 100 ms, 200 ms, 400 ms (exponential): not delivered after 250 ms.
+    sim.run_for(Duration::from_millis(250));
+    assert!(!sim.delivered().contains_key(&b));
+    sim.run_for(Duration::from_secs(2));
+    assert!(sim.delivered().contains_key(&b), "{:?}", sim.events);
+    assert_eq!(sim.broker.seen[&ApiKey::PRODUCE.0], 4);
+    assert_eq!(values_of(&sim.broker.stored("t", 0)), vec![b"x".to_vec()]);
+}
+
+#[test]
+fn non_retriable_error_fails_the_batch_only() {
+    let mut c = config();
+    c.accumulator.max_in_flight_per_partition = 1;
+    let mut broker = Broker::new(1).topic("t", 1);
+    broker.hook = Some(Box::new(|h, body, n| {
+        if h.api_key == ApiKey::PRODUCE && n == 1 {
+            let RequestBody::Produce(req) = body else {
+                unreachable!()
+            };
+            let t = &req.topic_data[0];
+            return Answer::With(ResponseBody::Produce(ProduceResponse {
+                responses: vec![TopicProduceResponse {
+                    name: t.name.clone(),
+                    partition_responses: vec![PartitionProduceResponse {
+                        index: 0,
+                        error_code: ErrorCode::INVALID_RECORD.0,
+                        error_message: Some("bad record".into()),
+                        base_offset: -1,
+                        ..Default::default()
+                    }],
+                    ..Default::default()
+                }],
+                ..Default::default()
+            }));
+        }
+        Answer::Default
+    }));
+    let mut sim = Sim::new(c, broker);
+    let (b1, _, _) = sim.append("t", None, b"bad");
+    sim.run_for(Duration::from_millis(20));
+    let (b2, _, _) = sim.append("t", None, b"good");
+    sim.run_for(Duration::from_millis(20));
+    let failed = sim.failed();
+    assert_eq!(failed.len(), 1);
+    assert_eq!(failed[0].0, b1);
+    assert!(matches!(
+        &failed[0].1,
+        DeliveryError::Broker { code, message: Some(m), .. } if *code == ErrorCode::INVALID_RECORD && m == "bad record"
+    ));
+    assert!(sim.delivered().contains_key(&b2));
+}
+
+#[test]
+fn unanswered_request_times_out_and_is_retried_on_a_new_connection() {
+    let mut c = config();
+    c.request_timeout = Duration::from_secs(1);
+    let mut broker = Broker::new(1).topic("t", 1);
+    broker.hook = Some(Box::new(|h, _, n| {
+        if h.api_key == ApiKey::PRODUCE && n == 1 {
+            Answer::Silence
+        } else {
+            Answer::Default
+        }
+    }));
+    let mut sim = Sim::new(c, broker);
+    let (b, _, _) = sim.append("t", None, b"x");
+    sim.run_for(Duration::from_millis(900));
+    assert!(sim.delivered().is_empty());
+    let connects = sim.connects;
+    sim.run_for(Duration::from_secs(2));
+    assert!(sim.delivered().contains_key(&b), "{:?}", sim.events);
+    assert!(sim.connects > connects, "a new connection was opened");
+}
+
+#[test]
+fn delivery_timeout_fails_records_while_the_broker_is_unreachable() {
+    let mut c = config();
+    c.accumulator.delivery_timeout = Duration::from_secs(3);
+    c.request_timeout = Duration::from_secs(1);
+    let mut sim = Sim::new(c, Broker::new(1).topic("t", 2));
+    let (_, _, _) = sim.append("t", None, b"warm-up");
+    sim.run_for(Duration::from_millis(20));
+    // The broker goes away: open connections break, new ones are refused.
+    sim.broker.reachable = false;
+    let open: Vec<ConnId> = sim.open.drain().map(|(c, _)| c).collect();
+    for c in open {
+        sim.engine.handle_disconnect(c, sim.now);
+    }
+    let start = sim.now;
+    let ids: Vec<BatchId> = (0..5)
+        .map(|i| sim.append("t", None, format!("r{i}").as_bytes()).0)
+        .collect();
+    sim.run_for(Duration::from_secs(5));
+    let failed = sim.failed();
+    for id in ids {
+        let (_, err) = failed.iter().find(|(b, _)| *b == id).expect("failed");
+        assert!(
+            matches!(err, DeliveryError::DeliveryTimeout { .. }),
+            "{err}"
+        );
+    }
+    assert!(!sim.engine.has_incomplete());
+    assert!(sim.now - start <= Duration::from_secs(5));
+}
+
+#[test]
+fn acks_zero_delivers_without_offsets_or_responses() {
+    let mut c = config();
+    c.acks = 0;
+    let mut sim = Sim::new(c, Broker::new(1).topic("t", 1));
+    let (b, _, _) = sim.append("t", None, b"x");
+    sim.run_for(Duration::from_millis(20));
+    assert_eq!(sim.delivered().get(&b), Some(&None));
+    assert_eq!(sim.broker.produce_requests[0].acks, 0);
+    assert_eq!(values_of(&sim.broker.stored("t", 0)), vec![b"x".to_vec()]);
+}
+
+#[test]
+fn idempotent_batches_carry_producer_id_and_sequences() {
+    let mut c = config();
+    c.idempotence = true;
+    let mut sim = Sim::new(c, Broker::new(1).topic("t", 1));
+    for i in 0..3 {
+        sim.append("t", None, format!("a{i}").as_bytes());
+    }
+    sim.run_for(Duration::from_millis(20));
+    for i in 0..2 {
+        sim.append("t", None, format!("b{i}").as_bytes());
+    }
+    sim.run_for(Duration::from_millis(20));
+    let stored = sim.broker.stored("t", 0);
+    assert_eq!(stored.len(), 5);
+    assert!(stored.iter().all(|s| s.producer_id == 1000 && s.epoch == 0));
+    let seqs: Vec<i32> = stored.iter().map(|s| s.sequence).collect();
+    assert_eq!(seqs, vec![0, 1, 2, 3, 4]);
+    assert_eq!(sim.broker.seen[&ApiKey::INIT_PRODUCER_ID.0], 1);
+    assert_eq!(sim.engine.producer_id().map(|p| p.producer_id), Some(1000));
+}
+
+#[test]
+fn message_too_large_splits_the_batch() {
+    let mut c = config();
+    c.accumulator.batch_size = 1024;
+    c.accumulator.linger = Duration::from_millis(50);
+    let mut broker = Broker::new(1).topic("t", 1);
+    broker.hook = Some(Box::new(|h, body, n| {
+        if h.api_key == ApiKey::PRODUCE && n == 1 {
+            let RequestBody::Produce(req) = body else {
+                unreachable!()
+            };
+            let t = &req.topic_data[0];
+            return Answer::With(ResponseBody::Produce(ProduceResponse {
+                responses: vec![TopicProduceResponse {
+                    name: t.name.clone(),
+                    partition_responses: vec![PartitionProduceResponse {
+                        index: 0,
+                        error_code: ErrorCode::MESSAGE_TOO_LARGE.0,
+                        base_offset: -1,
+                        ..Default::default()
+                    }],
+                    ..Default::default()
+                }],
+                ..Default::default()
+            }));
+        }
+        Answer::Default
+    }));
+    let mut sim = Sim::new(c, broker);
+    for i in 0..8 {
+        sim.append("t", None, format!("{i:0>100}").as_bytes());
+    }
+    sim.run_for(Duration::from_millis(500));
+    let split = sim
+        .events
+        .iter()
+        .find_map(|e| match e {
+            Event::Split(o) => Some(o.clone()),
+            _ => None,
+        })
+        .expect("split");
+    assert!(split.parts.len() >= 2);
+    let delivered = sim.delivered();
+    for part in &split.parts {
+        assert!(delivered.contains_key(&part.batch));
+    }
+    let want: Vec<Vec<u8>> = (0..8).map(|i| format!("{i:0>100}").into_bytes()).collect();
+    assert_eq!(values_of(&sim.broker.stored("t", 0)), want);
+}
+
+#[test]
+fn unsupported_api_versions_falls_back_to_v0() {
+    let mut broker = Broker::new(1).topic("t", 1);
+    broker.hook = Some(Box::new(|h, _, _| {
+        if h.api_key == ApiKey::API_VERSIONS && h.api_version > 0 {
+            return Answer::With(ResponseBody::ApiVersions(ApiVersionsResponse {
+                error_code: ErrorCode::UNSUPPORTED_VERSION.0,
+                api_keys: vec![ApiVersion::new(ApiKey::API_VERSIONS, 0, 0)],
+                ..Default::default()
+            }));
+        }
+        Answer::Default
+    }));
+    let mut sim = Sim::new(config(), broker);
+    let (b, _, _) = sim.append("t", None, b"x");
+    sim.run_for(Duration::from_millis(20));
+    assert!(sim.delivered().contains_key(&b));
+    // Every connection (bootstrap, then the leader) asked twice: v4, then v0.
+    assert_eq!(sim.broker.seen[&ApiKey::API_VERSIONS.0], 2 * sim.connects);
+}
+
+#[test]
+fn unknown_topic_fails_after_max_block() {
+    let mut c = config();
+    c.max_block = Duration::from_secs(2);
+    let mut sim = Sim::new(c, Broker::new(1).topic("t", 1));
+    let since = sim.now;
+    let rec = OutgoingRecord {
+        topic: "missing",
+        partition: None,
+        key: None,
+        value: Some(b"x"),
+        headers: &[],
+        timestamp: 0,
+    };
+    assert!(matches!(
+        sim.engine.append(&rec, sim.now),
+        Err(SendError::TopicPending(_))
+    ));
+    sim.run_for(Duration::from_millis(1500));
+    assert_eq!(sim.engine.check_topic("missing", since, sim.now), Ok(false));
+    sim.run_for(Duration::from_millis(600));
+    let err = sim
+        .engine
+        .check_topic("missing", since, sim.now)
+        .unwrap_err();
+    assert!(err.to_string().contains("missing"), "{err}");
+    // The producer still works for a known topic.
+    let (b, _, _) = sim.append("t", None, b"ok");
+    sim.run_for(Duration::from_millis(20));
+    assert!(sim.delivered().contains_key(&b));
+}
+
+#[test]
+fn throttled_connection_is_muted() {
+    let mut c = config();
+    c.accumulator.linger = Duration::ZERO;
+    let mut broker = Broker::new(1).topic("t", 1);
+    broker.hook = Some(Box::new(|h, _, n| {
+        if h.api_key == ApiKey::PRODUCE && n == 1 {
+            return Answer::Default;
+        }
+        Answer::Default
+    }));
+    let mut sim = Sim::new(c, broker);
+    // First request answered with a throttle of 500 ms (patched after the default answer).
+    sim.broker.hook = Some(Box::new(|h, body, n| {
+        if h.api_key == ApiKey::PRODUCE && n == 1 {
+            let RequestBody::Produce(req) = body else {
+                unreachable!()
+            };
+            let t = &req.topic_data[0];
+            return Answer::With(ResponseBody::Produce(ProduceResponse {
+                responses: vec![TopicProduceResponse {
+                    name: t.name.clone(),
+                    partition_responses: vec![PartitionProduceResponse {
+                        index: 0,
+                        base_offset: 0,
+                        ..Default::default()
+                    }],
+                    ..Default::default()
+                }],
+                throttle_time_ms: 500,
+                ..Default::default()
+            }));
+        }
+        Answer::Default
+    }));
+    sim.append("t", None, b"a");
+    sim.run_for(Duration::from_millis(10));
+    assert_eq!(sim.broker.seen[&ApiKey::PRODUCE.0], 1);
+    sim.append("t", None, b"b");
+    sim.run_for(Duration::from_millis(300));
+    assert_eq!(
+        sim.broker.seen[&ApiKey::PRODUCE.0],
+        1,
+        "muted while throttled"
+    );
+    sim.run_for(Duration::from_millis(300));
+    assert_eq!(
+        sim.broker.seen[&ApiKey::PRODUCE.0],
+        2,
+        "sent after the throttle"
+    );
+}
+
+#[test]
+fn close_then_abort_fails_what_is_left() {
+    let mut broker = Broker::new(1).topic("t", 1);
+    broker.hook = Some(Box::new(|h, _, _| {
+        if h.api_key == ApiKey::PRODUCE {
+            Answer::Silence
+        } else {
+            Answer::Default
+        }
+    }));
+    let mut sim = Sim::new(config(), broker);
+    let (b, _, _) = sim.append("t", None, b"x");
+    sim.engine.close();
+    sim.run_for(Duration::from_millis(50));
+    assert!(sim.engine.has_incomplete());
+    let rec = OutgoingRecord {
+        topic: "t",
+        partition: None,
+        key: None,
+        value: Some(b"late"),
+        headers: &[],
+        timestamp: 0,
+    };
+    assert_eq!(sim.engine.append(&rec, sim.now), Err(SendError::Closed));
+    sim.engine.abort();
+    sim.settle();
+    assert!(matches!(sim.failed().as_slice(), [(id, DeliveryError::Aborted)] if *id == b));
+    assert!(!sim.engine.has_incomplete());
+}
+
+#[test]
+fn connection_closed_by_the_broker_mid_request_is_retried() {
+    let mut broker = Broker::new(1).topic("t", 1);
+    broker.hook = Some(Box::new(|h, _, n| {
+        if h.api_key == ApiKey::PRODUCE && n == 1 {
+            Answer::Disconnect
+        } else {
+            Answer::Default
+        }
+    }));
+    let mut sim = Sim::new(config(), broker);
+    let (b, _, _) = sim.append("t", None, b"x");
+    sim.run_for(Duration::from_secs(1));
+    assert!(sim.delivered().contains_key(&b), "{:?}", sim.events);
+    assert_eq!(sim.broker.seen[&ApiKey::PRODUCE.0], 2);
+    assert_eq!(values_of(&sim.broker.stored("t", 0)), vec![b"x".to_vec()]);
+}
+
+#[test]
+fn answers_to_acks_zero_requests_are_skipped() {
+    // Tansu answers acks=0 Produce requests; the connection must survive them, or requests
+    // written behind are lost.
+    let mut c = config();
+    c.acks = 0;
+    c.accumulator.batch_size = 200;
+    let mut broker = Broker::new(1).topic("t", 1);
+    broker.answers_acks_zero = true;
+    let mut sim = Sim::new(c, broker);
+    for i in 0..50 {
+        sim.append("t", None, format!("{i:0>50}").as_bytes());
+        sim.tick(Duration::from_millis(1));
+    }
+    sim.run_for(Duration::from_millis(50));
+    let want: Vec<Vec<u8>> = (0..50).map(|i| format!("{i:0>50}").into_bytes()).collect();
+    assert_eq!(values_of(&sim.broker.stored("t", 0)), want);
+    assert!(sim.broker.produce_requests.len() > 5);
+    assert_eq!(sim.connects, 2, "no reconnect: bootstrap + leader only");
+}
+
+// ------------------------------------------------------------------ transactions
+
+fn txn_config() -> EngineConfig {
+    let mut c = config();
+    c.transactional_id = Some("tx-1".into());
+    c.idempotence = true;
+    c
+}
+
+impl Sim {
+    fn txn_events(&self) -> Vec<(TxnCall, Result<(), TxnFailureKind>)> {
+        self.events
+            .iter()
+            .filter_map(|e| match e {
+                Event::Transaction { call, result } => {
+                    Some((*call, result.clone().map_err(|f| f.kind)))
+                }
+                _ => None,
+            })
+            .collect()
+    }
+
+    fn init(&mut self) {
+        self.engine.init_transactions().unwrap();
+        self.run_for(Duration::from_millis(50));
+        assert_eq!(
+            self.txn_events().last(),
+            Some(&(TxnCall::InitTransactions, Ok(())))
+        );
+    }
+
+    fn end_answer(code: ErrorCode) -> Answer {
+        Answer::With(ResponseBody::EndTxn(EndTxnResponse {
+            error_code: code.0,
+            ..Default::default()
+        }))
+    }
+}
+
+fn produce_error(body: &RequestBody, code: ErrorCode) -> Answer {
+    let RequestBody::Produce(req) = body else {
+        unreachable!()
+    };
+    let t = &req.topic_data[0];
+    Answer::With(ResponseBody::Produce(ProduceResponse {
+        responses: vec![TopicProduceResponse {
+            name: t.name.clone(),
+            partition_responses: t
+                .partition_data
+                .iter()
+                .map(|p| PartitionProduceResponse {
+                    index: p.index,
+                    error_code: code.0,
+                    base_offset: -1,
+                    ..Default::default()
+                })
+                .collect(),
+            ..Default::default()
+        }],
+        ..Default::default()
+    }))
+}
+
+#[test]
+fn transaction_commits_after_adding_partitions_and_flushing() {
+    let mut sim = Sim::new(txn_config(), Broker::new(1).topic("a", 2).topic("b", 1));
+    sim.init();
+    assert!(sim.broker.order.contains(&ApiKey::FIND_COORDINATOR));
+    sim.engine.begin_transaction().unwrap();
+    for i in 0..6 {
+        let topic = if i % 2 == 0 { "a" } else { "b" };
+        sim.append(topic, Some(format!("k{i}").as_bytes()), b"v");
+    }
+    sim.engine.commit_transaction().unwrap();
+    sim.run_for(Duration::from_millis(100));
+    assert_eq!(
+        sim.txn_events().last(),
+        Some(&(TxnCall::CommitTransaction, Ok(())))
+    );
+    assert_eq!(sim.broker.end_txns, vec![true]);
+    // AddPartitionsToTxn came before the first Produce, EndTxn after the last.
+    let first_add = sim
+        .broker
+        .order
+        .iter()
+        .position(|a| *a == ApiKey::ADD_PARTITIONS_TO_TXN);
+    let first_produce = sim.broker.order.iter().position(|a| *a == ApiKey::PRODUCE);
+    let last_produce = sim.broker.order.iter().rposition(|a| *a == ApiKey::PRODUCE);
+    let end = sim.broker.order.iter().position(|a| *a == ApiKey::END_TXN);
+    assert!(
+        first_add < first_produce && last_produce < end,
+        "{:?}",
+        sim.broker.order
+    );
+    let mut stored = Vec::new();
+    for (t, n) in [("a", 2), ("b", 1)] {
+        for p in 0..n {
+            stored.extend(sim.broker.stored(t, p));
+        }
+    }
+    assert_eq!(stored.len(), 6);
+    assert!(
+        stored
+            .iter()
+            .all(|s| s.transactional && s.producer_id == 1000)
+    );
+    assert_eq!(sim.engine.transaction_state(), Some(TxnStateKind::Ready));
+}
+
+#[test]
+fn abort_fails_unsent_records_and_ends_with_abort() {
+    let mut c = txn_config();
+    c.accumulator.linger = Duration::from_secs(60); // nothing leaves before the abort
+    let mut sim = Sim::new(c, Broker::new(1).topic("t", 1));
+    sim.init();
+    sim.engine.begin_transaction().unwrap();
+    let (b, _, _) = sim.append("t", None, b"x");
+    // The partition joins the transaction (AddPartitionsToTxn), the record stays queued.
+    sim.run_for(Duration::from_millis(5));
+    assert_eq!(sim.broker.added, vec![("t".to_string(), 0)]);
+    sim.engine.abort_transaction().unwrap();
+    sim.run_for(Duration::from_millis(50));
+    assert!(matches!(
+        sim.failed().as_slice(),
+        [(id, DeliveryError::TransactionAborted)] if *id == b
+    ));
+    assert_eq!(sim.broker.end_txns, vec![false]);
+    assert_eq!(
+        sim.txn_events().last(),
+        Some(&(TxnCall::AbortTransaction, Ok(())))
+    );
+    assert!(sim.broker.stored("t", 0).is_empty());
+    // The next transaction works.
+    sim.engine.begin_transaction().unwrap();
+    sim.append("t", None, b"y");
+    sim.engine.commit_transaction().unwrap();
+    sim.run_for(Duration::from_millis(50));
+    assert_eq!(values_of(&sim.broker.stored("t", 0)), vec![b"y".to_vec()]);
+}
+
+#[test]
+fn concurrent_transactions_on_add_partitions_is_retried() {
+    let mut broker = Broker::new(1).topic("t", 1);
+    broker.hook = Some(Box::new(|h, body, n| {
+        if h.api_key == ApiKey::ADD_PARTITIONS_TO_TXN && n <= 2 {
+            let RequestBody::AddPartitionsToTxn(req) = body else {
+                unreachable!()
+            };
+            return Answer::With(ResponseBody::AddPartitionsToTxn(
+                AddPartitionsToTxnResponse {
+                    results_by_topic: vec![AddPartitionsToTxnTopicResult {
+                        name: req.topics[0].name.clone(),
+                        results_by_partition: vec![AddPartitionsToTxnPartitionResult {
+                            partition_index: 0,
+                            partition_error_code: ErrorCode::CONCURRENT_TRANSACTIONS.0,
+                            ..Default::default()
+                        }],
+                        ..Default::default()
+                    }],
+                    ..Default::default()
+                },
+            ));
+        }
+        Answer::Default
+    }));
+    let mut sim = Sim::new(txn_config(), broker);
+    sim.init();
+    sim.engine.begin_transaction().unwrap();
+    sim.append("t", None, b"x");
+    sim.engine.commit_transaction().unwrap();
+    sim.run_for(Duration::from_secs(1));
+    assert_eq!(sim.broker.seen[&ApiKey::ADD_PARTITIONS_TO_TXN.0], 3);
+    assert_eq!(
+        sim.txn_events().last(),
+        Some(&(TxnCall::CommitTransaction, Ok(())))
+    );
+    assert_eq!(sim.broker.stored("t", 0).len(), 1);
+}
+
+#[test]
+fn not_coordinator_on_end_txn_rediscovers_the_coordinator() {
+    let mut broker = Broker::new(1).topic("t", 1);
+    broker.hook = Some(Box::new(|h, _, n| {
+        if h.api_key == ApiKey::END_TXN && n == 1 {
+            return Sim::end_answer(ErrorCode::NOT_COORDINATOR);
+        }
+        Answer::Default
+    }));
+    let mut sim = Sim::new(txn_config(), broker);
+    sim.init();
+    let finds = sim.broker.seen[&ApiKey::FIND_COORDINATOR.0];
+    sim.engine.begin_transaction().unwrap();
+    sim.append("t", None, b"x");
+    sim.engine.commit_transaction().unwrap();
+    sim.run_for(Duration::from_secs(1));
+    assert_eq!(sim.broker.seen[&ApiKey::FIND_COORDINATOR.0], finds + 1);
+    assert_eq!(sim.broker.seen[&ApiKey::END_TXN.0], 2);
+    assert_eq!(
+        sim.broker.end_txns,
+        vec![true],
+        "the second EndTxn got the default answer"
+    );
+    assert_eq!(
+        sim.txn_events().last(),
+        Some(&(TxnCall::CommitTransaction, Ok(())))
+    );
+}
+
+#[test]
+fn producer_fenced_is_fatal() {
+    let mut broker = Broker::new(1).topic("t", 1);
+    broker.hook = Some(Box::new(|h, _, _| {
+        if h.api_key == ApiKey::END_TXN {
+            return Sim::end_answer(ErrorCode::PRODUCER_FENCED);
+        }
+        Answer::Default
+    }));
+    let mut sim = Sim::new(txn_config(), broker);
+    sim.init();
+    sim.engine.begin_transaction().unwrap();
+    sim.append("t", None, b"x");
+    sim.engine.commit_transaction().unwrap();
+    sim.run_for(Duration::from_millis(200));
+    assert_eq!(
+        sim.txn_events().last(),
+        Some(&(TxnCall::CommitTransaction, Err(TxnFailureKind::Fatal)))
+    );
+    assert_eq!(
+        sim.engine.transaction_state(),
+        Some(TxnStateKind::FatalError)
+    );
+    assert_eq!(
+        sim.engine.begin_transaction().map_err(|f| f.kind),
+        Err(TxnFailureKind::Fatal)
+    );
+}
+
+#[test]
+fn failed_batch_makes_the_transaction_abortable() {
+    let mut c = txn_config();
+    c.retries = 0;
+    let mut broker = Broker::new(1).topic("t", 1);
+    broker.hook = Some(Box::new(|h, body, n| {
+        if h.api_key == ApiKey::PRODUCE && n == 1 {
+            return produce_error(body, ErrorCode::INVALID_RECORD);
+        }
+        Answer::Default
+    }));
+    let mut sim = Sim::new(c, broker);
+    sim.init();
+    sim.engine.begin_transaction().unwrap();
+    sim.append("t", None, b"bad");
+    sim.run_for(Duration::from_millis(50));
+    assert_eq!(
+        sim.engine.commit_transaction().map_err(|f| f.kind),
+        Err(TxnFailureKind::Abortable)
+    );
+    sim.engine.abort_transaction().unwrap();
+    sim.run_for(Duration::from_millis(200));
+    assert_eq!(
+        sim.txn_events().last(),
+        Some(&(TxnCall::AbortTransaction, Ok(())))
+    );
+    assert_eq!(sim.engine.transaction_state(), Some(TxnStateKind::Ready));
+    sim.engine.begin_transaction().unwrap();
+    sim.append("t", None, b"good");
+    sim.engine.commit_transaction().unwrap();
+    sim.run_for(Duration::from_millis(200));
+    assert_eq!(
+        sim.txn_events().last(),
+        Some(&(TxnCall::CommitTransaction, Ok(())))
+    );
+}
+
+#[test]
+fn send_offsets_adds_the_group_then_commits_offsets_to_its_coordinator() {
+    let mut sim = Sim::new(txn_config(), Broker::new(1).topic("t", 1));
+    sim.init();
+    sim.engine.begin_transaction().unwrap();
+    sim.append("t", None, b"x");
+    sim.engine
+        .send_offsets_to_transaction(
+            vec![OffsetToCommit {
+                topic: "in".into(),
+                partition: 3,
+                offset: 42,
+                leader_epoch: None,
+                metadata: None,
+            }],
+            GroupMetadata::new("g1"),
+        )
+        .unwrap();
+    sim.run_for(Duration::from_millis(50));
+    assert_eq!(
+        sim.txn_events().last(),
+        Some(&(TxnCall::SendOffsets, Ok(())))
+    );
+    let add = sim
+        .broker
+        .order
+        .iter()
+        .position(|a| *a == ApiKey::ADD_OFFSETS_TO_TXN);
+    let commit = sim
+        .broker
+        .order
+        .iter()
+        .position(|a| *a == ApiKey::TXN_OFFSET_COMMIT);
+    assert!(add.is_some() && add < commit);
+    assert_eq!(
+        sim.broker.txn_offsets,
+        vec![("g1".to_string(), "in".to_string(), 3, 42)]
+    );
+    sim.engine.commit_transaction().unwrap();
+    sim.run_for(Duration::from_millis(50));
+    assert_eq!(sim.broker.end_txns, vec![true]);
+}
+
+#[test]
+fn transactional_calls_are_checked_against_the_state() {
+    let mut sim = Sim::new(txn_config(), Broker::new(1).topic("t", 1));
+    assert_eq!(
+        sim.engine.begin_transaction().map_err(|f| f.kind),
+        Err(TxnFailureKind::InvalidState)
+    );
+    let rec = OutgoingRecord {
+        topic: "t",
+        partition: Some(0),
+        key: None,
+        value: Some(b"x"),
+        headers: &[],
+        timestamp: 0,
+    };
+    sim.init();
+    assert!(matches!(
+        sim.engine.append(&rec, sim.now),
+        Err(SendError::Transaction(_))
+    ));
+    assert_eq!(
+        sim.engine.commit_transaction().map_err(|f| f.kind),
+        Err(TxnFailureKind::InvalidState)
+    );
+    let mut plain = Sim::new(config(), Broker::new(1).topic("t", 1));
+    assert_eq!(
+        plain.engine.init_transactions().map_err(|f| f.kind),
+        Err(TxnFailureKind::NotTransactional)
+    );
+    let _ = &mut plain;
+}
+
+#[test]
+fn transactions_v2_adds_partitions_implicitly_and_adopts_the_end_txn_epoch() {
+    let mut broker = Broker::new(1).topic("t", 1);
+    broker.transactions_v2 = true;
+    let mut sim = Sim::new(txn_config(), broker);
+    sim.init();
+    for round in 0..2 {
+        sim.engine.begin_transaction().unwrap();
+        sim.append("t", None, format!("r{round}-a").as_bytes());
+        sim.append("t", None, format!("r{round}-b").as_bytes());
+        if round == 0 {
+            sim.engine
+                .send_offsets_to_transaction(
+                    vec![OffsetToCommit {
+                        topic: "in".into(),
+                        partition: 0,
+                        offset: 7,
+                        leader_epoch: None,
+                        metadata: None,
+                    }],
+                    GroupMetadata::new("g"),
+                )
+                .unwrap();
+            sim.run_for(Duration::from_millis(20));
+        }
+        sim.engine.commit_transaction().unwrap();
+        sim.run_for(Duration::from_millis(50));
+        assert_eq!(
+            sim.txn_events().last(),
+            Some(&(TxnCall::CommitTransaction, Ok(())))
+        );
+    }
+    // No AddPartitionsToTxn or AddOffsetsToTxn: Produce v12 and TxnOffsetCommit v5 add them.
+    assert!(!sim.broker.order.contains(&ApiKey::ADD_PARTITIONS_TO_TXN));
+    assert!(!sim.broker.order.contains(&ApiKey::ADD_OFFSETS_TO_TXN));
+    assert_eq!(sim.broker.txn_offsets.len(), 1);
+    assert!(sim.broker.produce_versions.iter().all(|v| *v == 12));
+    // EndTxn v5 returned epoch + 1: the second transaction uses it, sequences from 0.
+    let stored = sim.broker.stored("t", 0);
+    let stamps: Vec<(i16, i32)> = stored.iter().map(|s| (s.epoch, s.sequence)).collect();
+    assert_eq!(stamps, vec![(0, 0), (0, 1), (1, 0), (1, 1)]);
+}
+
+#[test]
+fn without_transactions_v2_produce_is_capped_at_11() {
+    let mut sim = Sim::new(txn_config(), Broker::new(1).topic("t", 1));
+    sim.init();
+    sim.engine.begin_transaction().unwrap();
+    sim.append("t", None, b"x");
+    sim.engine.commit_transaction().unwrap();
+    sim.run_for(Duration::from_millis(50));
+    assert!(sim.broker.produce_versions.iter().all(|v| *v == 11));
+    assert!(sim.broker.order.contains(&ApiKey::ADD_PARTITIONS_TO_TXN));
+}
+
+#[test]
+fn unknown_producer_id_bumps_the_epoch_and_resends() {
+    let mut c = config();
+    c.idempotence = true;
+    let mut broker = Broker::new(1).topic("t", 1);
+    broker.hook = Some(Box::new(|h, body, n| {
+        if h.api_key == ApiKey::PRODUCE && n == 2 {
+            return produce_error(body, ErrorCode::UNKNOWN_PRODUCER_ID);
+        }
+        Answer::Default
+    }));
+    let mut sim = Sim::new(c, broker);
+    sim.append("t", None, b"a");
+    sim.run_for(Duration::from_millis(20));
+    let (b, _, _) = sim.append("t", None, b"b");
+    sim.run_for(Duration::from_secs(1));
+    assert!(sim.delivered().contains_key(&b), "{:?}", sim.events);
+    assert!(sim.failed().is_empty());
+    let stamps: Vec<(i16, i32)> = sim
+        .broker
+        .stored("t", 0)
+        .iter()
+        .map(|s| (s.epoch, s.sequence))
+        .collect();
+    // The resent batch carries epoch 1 and restarts at sequence 0.
+    assert_eq!(stamps, vec![(0, 0), (1, 0)]);
+}
+
+#[test]
+fn duplicate_sequence_is_success_without_offset() {
+    let mut c = config();
+    c.idempotence = true;
+    let mut broker = Broker::new(1).topic("t", 1);
+    broker.hook = Some(Box::new(|h, body, n| {
+        if h.api_key == ApiKey::PRODUCE && n == 1 {
+            return produce_error(body, ErrorCode::DUPLICATE_SEQUENCE_NUMBER);
+        }
+        Answer::Default
+    }));
+    let mut sim = Sim::new(c, broker);
+    let (b, _, _) = sim.append("t", None, b"a");
+    sim.run_for(Duration::from_millis(20));
+    assert_eq!(sim.delivered().get(&b), Some(&None));
+    assert!(sim.failed().is_empty());
+}
+
+#[test]
+fn out_of_order_sequence_on_the_next_batch_bumps_and_resends() {
+    let mut c = config();
+    c.idempotence = true;
+    let mut broker = Broker::new(1).topic("t", 1);
+    broker.hook = Some(Box::new(|h, body, n| {
+        if h.api_key == ApiKey::PRODUCE && n == 2 {
+            return produce_error(body, ErrorCode::OUT_OF_ORDER_SEQUENCE_NUMBER);
+        }
+        Answer::Default
+    }));
+    let mut sim = Sim::new(c, broker);
+    sim.append("t", None, b"a");
+    sim.run_for(Duration::from_millis(20));
+    let (b, _, _) = sim.append("t", None, b"b");
+    sim.run_for(Duration::from_secs(1));
+    assert!(sim.delivered().contains_key(&b), "{:?}", sim.events);
+    assert!(sim.failed().is_empty());
+    let stamps: Vec<(i16, i32)> = sim
+        .broker
+        .stored("t", 0)
+        .iter()
+        .map(|s| (s.epoch, s.sequence))
+        .collect();
+    assert_eq!(stamps, vec![(0, 0), (1, 0)]);
+}
+
+#[test]
+fn empty_transactions_end_locally_without_end_txn() {
+    let mut sim = Sim::new(txn_config(), Broker::new(1).topic("t", 1));
+    sim.init();
+    sim.engine.begin_transaction().unwrap();
+    sim.engine.commit_transaction().unwrap();
+    sim.run_for(Duration::from_millis(20));
+    sim.engine.begin_transaction().unwrap();
+    sim.engine.abort_transaction().unwrap();
+    sim.run_for(Duration::from_millis(20));
+    let events = sim.txn_events();
+    assert_eq!(
+        events[events.len() - 2..],
+        [
+            (TxnCall::CommitTransaction, Ok(())),
+            (TxnCall::AbortTransaction, Ok(()))
+        ]
+    );
+    assert!(!sim.broker.order.contains(&ApiKey::END_TXN));
+    // A transaction with records still ends with EndTxn.
+    sim.engine.begin_transaction().unwrap();
+    sim.append("t", None, b"x");
+    sim.engine.commit_transaction().unwrap();
+    sim.run_for(Duration::from_millis(20));
+    assert_eq!(sim.broker.end_txns, vec![true]);
+}
+
+#[test]
+fn abort_before_any_partition_was_added_sends_no_end_txn() {
+    let mut c = txn_config();
+    c.accumulator.linger = Duration::from_secs(60);
+    let mut broker = Broker::new(1).topic("t", 1);
+    // AddPartitionsToTxn never answers: the coordinator does not know the transaction.
+    broker.hook = Some(Box::new(|h, _, _| {
+        if h.api_key == ApiKey::ADD_PARTITIONS_TO_TXN {
+            Answer::Silence
+        } else {
+            Answer::Default
+        }
+    }));
+    let mut sim = Sim::new(c, broker);
+    sim.init();
+    sim.engine.begin_transaction().unwrap();
+    sim.append("t", None, b"x");
+    sim.run_for(Duration::from_millis(5));
+    sim.broker.hook = None;
+    sim.engine.abort_transaction().unwrap();
+    sim.run_for(Duration::from_secs(40));
+    assert!(
+        !sim.broker.order.contains(&ApiKey::END_TXN),
+        "{:?}",
+        sim.broker.order
+    );
+    assert_eq!(
+        sim.txn_events().last(),
+        Some(&(TxnCall::AbortTransaction, Ok(())))
+    );
+}
