@@ -74,6 +74,11 @@ pub struct Params {
     pub flush_timeout: Duration,
     /// Extra `key=value` properties, applied after the workload's.
     pub extra: Vec<(String, String)>,
+    /// Transactional runs: records per transaction (begin, send N, commit, until `records`).
+    pub transaction_size: Option<u64>,
+    /// The `transactional.id` of a transactional run: `--transactional-id`, or one made unique
+    /// per run (client, process id, time) so no run fences or resumes another's.
+    pub transactional_id: Option<String>,
 }
 
 pub const USAGE: &str = "\
@@ -90,10 +95,16 @@ usage: bench-client --client librdkafka|ferrokafka --bootstrap HOST:PORT --topic
   --compression C        none, gzip, snappy, lz4, zstd (default none)
   --idempotence B        true or false (default true)
   --max-pending N        ferrokafka: outstanding delivery futures (default 100000)
-  --flush-timeout-s N    (default 120)
+  --flush-timeout-s N    (default 120; also the limit of each transactional call)
+  --transaction-size N   transactional: init_transactions, then begin, send N records, commit,
+                         until --records are sent (the last transaction may be shorter); the
+                         commits are inside the measurement (default: not transactional)
+  --transactional-id ID  (default: unique per run, ferrokafka-bench-CLIENT-PID-NANOS)
   -X key=value           extra client property (repeatable)
 
-Prints one JSON line: client, records, failures, seconds, cpu_user_s, cpu_sys_s, peak_rss_kib.
+Prints one JSON line: client, records, delivered, failures, first_error, seconds, cpu_user_s,
+cpu_sys_s, peak_rss_kib, transactions, txn_partitions (the sum over transactions of the
+partitions each wrote: one commit marker each, on a broker that writes markers).
 ";
 
 impl Params {
@@ -116,7 +127,10 @@ impl Params {
             max_pending: 100_000,
             flush_timeout: Duration::from_secs(120),
             extra: Vec::new(),
+            transaction_size: None,
+            transactional_id: None,
         };
+        let mut transactional_id = None;
         let mut it = args.iter();
         while let Some(flag) = it.next() {
             let mut value = || {
@@ -146,6 +160,8 @@ impl Params {
                 "--flush-timeout-s" => {
                     p.flush_timeout = Duration::from_secs(number(flag, &value()?)?);
                 }
+                "--transaction-size" => p.transaction_size = Some(number(flag, &value()?)?),
+                "--transactional-id" => transactional_id = Some(value()?),
                 "-X" => {
                     let kv = value()?;
                     let (k, v) = kv
@@ -162,6 +178,28 @@ impl Params {
         ensure!(p.records > 0, "--records must be positive");
         ensure!(p.key_size > 0, "--key-size must be positive");
         ensure!(p.max_pending > 0, "--max-pending must be positive");
+        if let Some(n) = p.transaction_size {
+            ensure!(n > 0, "--transaction-size must be positive");
+            ensure!(
+                p.idempotence,
+                "--transaction-size needs --idempotence true (transactions are idempotent)"
+            );
+            p.transactional_id = Some(transactional_id.unwrap_or_else(|| {
+                let nanos = std::time::SystemTime::now()
+                    .duration_since(std::time::UNIX_EPOCH)
+                    .map_or(0, |d| d.as_nanos());
+                format!(
+                    "ferrokafka-bench-{}-{}-{nanos}",
+                    p.client.name(),
+                    std::process::id()
+                )
+            }));
+        } else {
+            ensure!(
+                transactional_id.is_none(),
+                "--transactional-id needs --transaction-size"
+            );
+        }
         Ok(p)
     }
 
@@ -178,6 +216,9 @@ impl Params {
         .into_iter()
         .map(|(k, v)| (k.to_string(), v))
         .collect();
+        if let Some(id) = &self.transactional_id {
+            props.push(("transactional.id".into(), id.clone()));
+        }
         for (k, v) in &self.extra {
             props.retain(|(pk, _)| pk != k);
             props.push((k.clone(), v.clone()));
@@ -322,6 +363,49 @@ pub struct Outcome {
     pub delivered: u64,
     pub failures: u64,
     pub first_error: Option<String>,
+    /// Transactions committed (0 when not transactional).
+    pub transactions: u64,
+    /// The sum over the committed transactions of the partitions each wrote to.
+    pub txn_partitions: u64,
+}
+
+/// The partitions one transaction wrote to, from its delivery reports: a bit per partition
+/// below 64 (the common case, one `or` per record), a set for the others.
+#[derive(Debug, Clone, Default)]
+pub struct PartitionSet {
+    low: u64,
+    high: std::collections::BTreeSet<i32>,
+}
+
+impl PartitionSet {
+    pub fn insert(&mut self, partition: i32) {
+        match u32::try_from(partition) {
+            Ok(p) if p < 64 => self.low |= 1 << p,
+            _ => {
+                self.high.insert(partition);
+            }
+        }
+    }
+
+    /// Adds the partitions of a bit mask (bit `p` for partition `p`).
+    pub fn insert_mask(&mut self, mask: u64) {
+        self.low |= mask;
+    }
+
+    pub fn len(&self) -> u64 {
+        u64::from(self.low.count_ones()) + self.high.len() as u64
+    }
+
+    pub fn is_empty(&self) -> bool {
+        self.len() == 0
+    }
+
+    /// The count, leaving the set empty for the next transaction.
+    pub fn take_len(&mut self) -> u64 {
+        let n = self.len();
+        *self = PartitionSet::default();
+        n
+    }
 }
 
 /// One measurement, printed as a JSON line.
@@ -351,6 +435,8 @@ impl Report {
                 "cpu_user_s": self.cpu.user_s,
                 "cpu_sys_s": self.cpu.sys_s,
                 "peak_rss_kib": self.peak_rss_kib,
+                "transactions": self.outcome.transactions,
+                "txn_partitions": self.outcome.txn_partitions,
             })
         );
         out
@@ -416,5 +502,46 @@ mod tests {
         assert_eq!(props.iter().filter(|(k, _)| k == "linger.ms").count(), 1);
         assert!(Params::parse(&args("--client kafka --bootstrap b --topic t")).is_err());
         assert!(Params::parse(&args("--bootstrap b --topic t")).is_err());
+        assert!(p.transactional_id.is_none());
+        assert!(!props.iter().any(|(k, _)| k == "transactional.id"));
+    }
+
+    #[test]
+    fn transactional_runs_get_a_unique_transactional_id() {
+        let base = "--client librdkafka --bootstrap b:1 --topic t --transaction-size 1000";
+        let a = Params::parse(&args(base)).unwrap();
+        let b = Params::parse(&args(base)).unwrap();
+        assert_eq!(a.transaction_size, Some(1000));
+        let id = a.transactional_id.clone().unwrap();
+        assert!(id.starts_with("ferrokafka-bench-librdkafka-"), "{id}");
+        assert_ne!(a.transactional_id, b.transactional_id);
+        assert!(
+            a.properties()
+                .iter()
+                .any(|(k, v)| k == "transactional.id" && *v == id)
+        );
+        let named = Params::parse(&args(&format!("{base} --transactional-id x"))).unwrap();
+        assert_eq!(named.transactional_id.as_deref(), Some("x"));
+        assert!(Params::parse(&args(&format!("{base} --idempotence false"))).is_err());
+        assert!(
+            Params::parse(&args(
+                "--client librdkafka --bootstrap b --topic t --transactional-id x"
+            ))
+            .is_err()
+        );
+        assert!(Params::parse(&args(&format!("{base} --transaction-size 0"))).is_err());
+    }
+
+    #[test]
+    fn partition_sets_count_each_partition_once() {
+        let mut s = PartitionSet::default();
+        assert!(s.is_empty());
+        for p in [0, 5, 5, 63, 64, 64, 1000] {
+            s.insert(p);
+        }
+        s.insert_mask(0b11);
+        assert_eq!(s.len(), 6);
+        assert_eq!(s.take_len(), 6);
+        assert!(s.is_empty());
     }
 }
