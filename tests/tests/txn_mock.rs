@@ -516,9 +516,16 @@ fn add_partitions_topic_authorization_failed_is_abortable() {
         (failed, delivered)
     });
     drop(rt);
-    // The partitions were never added, so nothing of transaction 1 may have been sent.
-    all_failed(&failed, "TransactionAborted", |e| {
-        matches!(e, ProduceError::Delivery(DeliveryError::TransactionAborted))
+    // The partitions were never added, so nothing of transaction 1 may have been sent: the
+    // records fail as soon as the transaction is abortable (Java `abortUndrainedBatches`), or
+    // at the abort.
+    all_failed(&failed, "TransactionAbortable or TransactionAborted", |e| {
+        matches!(
+            e,
+            ProduceError::Delivery(
+                DeliveryError::TransactionAbortable(_) | DeliveryError::TransactionAborted
+            )
+        )
     });
     assert_log(&bootstrap, &delivered, &none());
 }
@@ -901,7 +908,7 @@ fn coordinator_down_and_moved_with_end_txn_in_flight() {
 /// transaction code. Observed: `commit_transaction` times out again and again while broker 1
 /// stays down, though the coordinator is available on broker 2.
 #[test]
-#[ignore = "BUG: a coordinator whose broker is down is never rediscovered unless a coordinator request was in flight; commit hangs while the new coordinator is up"]
+// Regression (fixed): a coordinator whose broker is down is never rediscovered unless a coordinator request was in flight; commit hangs while the new coordinator is up
 fn coordinator_down_and_moved_before_commit() {
     coordinator_down(true, false);
 }
@@ -1200,7 +1207,7 @@ fn fenced_at_produce_is_abortable_then_fatal() {
 /// accumulator's `closing` flag; `Engine::append` checks `acc.is_closing()` before the
 /// transaction manager's `send()`, so the fatal reason is masked as `Closed`.
 #[test]
-#[ignore = "BUG: send after a fatal transactional error (PRODUCER_FENCED) returns SendError::Closed instead of the fatal error"]
+// Regression (fixed): send after a fatal transactional error (PRODUCER_FENCED) returns SendError::Closed instead of the fatal error
 fn send_after_a_fatal_error_names_it() {
     let mock = new_mock(1);
     let bootstrap = mock.bootstrap_servers();
@@ -1481,7 +1488,7 @@ fn send_offsets_group_authorization_failed_is_abortable() {
 /// during the commit again, again triggers no bump: the partition stays poisoned. The same
 /// would happen on a real broker, which never appended the failed batch.
 #[test]
-#[ignore = "BUG: a Produce failure during commit leaves a sequence gap (no epoch bump, no renumbering); every later transaction on that partition fails OUT_OF_ORDER_SEQUENCE_NUMBER"]
+// Regression (fixed): a Produce failure during commit leaves a sequence gap (no epoch bump, no renumbering); every later transaction on that partition fails OUT_OF_ORDER_SEQUENCE_NUMBER
 fn produce_error_during_commit_then_abort_then_same_partition() {
     let mock = new_mock(1);
     let bootstrap = mock.bootstrap_servers();
@@ -1707,7 +1714,7 @@ fn produce_unknown_producer_id_in_transaction_is_abortable() {
 /// (`handle_end_txn`), never by `handle_txn_init_producer_id`. The waiter is left hanging and
 /// the state moved on, so the abort can neither be awaited nor repeated.
 #[test]
-#[ignore = "BUG: after INVALID_PRODUCER_ID_MAPPING, abort_transaction (which skips EndTxn) never resolves: Timeout, then InvalidState in READY"]
+// Regression (fixed): after INVALID_PRODUCER_ID_MAPPING, abort_transaction (which skips EndTxn) never resolves: Timeout, then InvalidState in READY
 fn produce_invalid_producer_id_mapping_in_transaction_is_abortable() {
     produce_producer_id_error_is_abortable(E::RD_KAFKA_RESP_ERR_INVALID_PRODUCER_ID_MAPPING);
 }
@@ -1819,7 +1826,7 @@ fn produce_abortable_error_with_requests_in_flight() {
 /// `produce_invalid_producer_id_mapping_in_transaction_is_abortable`: the abort's completion is
 /// tied to `ended == Some(false)` and READY only.
 #[test]
-#[ignore = "BUG: abort whose epoch-bump InitProducerId fails (abortable) never resolves: Timeout after max.block.ms instead of the error"]
+// Regression (fixed): abort whose epoch-bump InitProducerId fails (abortable) never resolves: Timeout after max.block.ms instead of the error
 fn abort_whose_epoch_bump_fails_reports_the_error() {
     let mock = new_mock(1);
     let bootstrap = mock.bootstrap_servers();

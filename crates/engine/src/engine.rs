@@ -237,6 +237,9 @@ pub struct Engine {
     init_in_flight: bool,
     fatal: Option<String>,
     rewrites: HashMap<(TopicPartition, i32), Stamp>,
+    /// The sequence each drained batch was stamped with (idempotence), so a batch that leaves
+    /// without an answer (aborted, expired) also leaves the sequence tracker.
+    stamped: HashMap<BatchId, (TopicPartition, i32)>,
     /// Per retried batch: the last error and how many times it was sent.
     last_error: HashMap<BatchId, (ErrorCode, u32)>,
     flushes: HashMap<u64, HashSet<BatchId>>,
@@ -319,6 +322,7 @@ impl Engine {
             init_in_flight: false,
             fatal: None,
             rewrites: HashMap::new(),
+            stamped: HashMap::new(),
             last_error: HashMap::new(),
             flushes: HashMap::new(),
             next_flush: 0,
@@ -854,12 +858,19 @@ impl Engine {
         };
         let idem = &mut self.idem;
         let rewrites = &mut self.rewrites;
+        let stamped = &mut self.stamped;
         let drained = self.acc.drain(
             &ready.ready_partitions,
             leader_of,
             self.config.accumulator.max_request_size,
             now,
-            |req| stamp_for(idem.as_mut(), rewrites, req, transactional),
+            |req| {
+                let stamp = stamp_for(idem.as_mut(), rewrites, req, transactional);
+                if stamp.base_sequence >= 0 {
+                    stamped.insert(req.batch, (req.tp.clone(), stamp.base_sequence));
+                }
+                stamp
+            },
         );
         let drained_any = drained.batch_count() > 0;
         for failed in drained.failed {
@@ -1060,6 +1071,8 @@ impl Engine {
                         self.last_error.insert(p.batch, e);
                     }
                 }
+                // The parts carry the original's stamp; the original id is gone.
+                self.stamped.remove(&outcome.original);
                 self.events.push_back(Event::Split(outcome));
             }
             Err(_) => {
@@ -1172,8 +1185,7 @@ impl Engine {
         {
             Ok(rewrites) => {
                 for r in rewrites {
-                    self.rewrites
-                        .insert((r.partition, r.old_base_sequence), r.new);
+                    note_rewrite(&mut self.rewrites, &mut self.stamped, r);
                 }
                 true
             }
@@ -1203,16 +1215,14 @@ impl Engine {
         match idem.bump_epoch_locally([tp.clone()]) {
             Ok(rewrites) => {
                 for r in rewrites {
-                    self.rewrites
-                        .insert((r.partition, r.old_base_sequence), r.new);
+                    note_rewrite(&mut self.rewrites, &mut self.stamped, r);
                 }
             }
             Err(e) => self.fatal = Some(e.to_string()),
         }
         if let Some(idem) = &mut self.idem {
             for r in idem.take_rewrites() {
-                self.rewrites
-                    .insert((r.partition, r.old_base_sequence), r.new);
+                note_rewrite(&mut self.rewrites, &mut self.stamped, r);
             }
             if !idem.producer().is_valid() {
                 let _ = idem.start_idempotent_init();
@@ -1237,8 +1247,7 @@ impl Engine {
             }
             Ok(_) => {
                 for r in idem.take_rewrites() {
-                    self.rewrites
-                        .insert((r.partition, r.old_base_sequence), r.new);
+                    note_rewrite(&mut self.rewrites, &mut self.stamped, r);
                 }
                 if !idem.producer().is_valid() {
                     let _ = idem.start_idempotent_init();
@@ -1675,6 +1684,13 @@ impl Engine {
 
     fn finish(&mut self, batch: BatchId) {
         self.last_error.remove(&batch);
+        if let Some((tp, base)) = self.stamped.remove(&batch)
+            && let Some(m) = &mut self.idem
+        {
+            // Already gone if the batch was answered; otherwise (aborted, expired) it leaves a
+            // gap that the next epoch bump closes.
+            let _ = m.sequences_mut().fail(&tp, base);
+        }
         for ids in self.flushes.values_mut() {
             ids.remove(&batch);
         }
@@ -1696,6 +1712,21 @@ impl Engine {
             self.bump_epoch(&failed.tp.clone());
         }
     }
+}
+
+/// Records that an in-flight batch of `r.partition` was renumbered: its next drain takes the
+/// new stamp, and the sequence tracker is told the new number if it leaves unanswered.
+fn note_rewrite(
+    rewrites: &mut HashMap<(TopicPartition, i32), Stamp>,
+    stamped: &mut HashMap<BatchId, (TopicPartition, i32)>,
+    r: ferrokafka_txn::Rewrite<TopicPartition>,
+) {
+    for (tp, base) in stamped.values_mut() {
+        if *tp == r.partition && *base == r.old_base_sequence {
+            *base = r.new.base_sequence;
+        }
+    }
+    rewrites.insert((r.partition, r.old_base_sequence), r.new);
 }
 
 /// The stamp for a batch at drain: none without idempotence; a fresh sequence on first drain;

@@ -18,7 +18,7 @@ use ferrokafka_wire::messages::{
 };
 use ferrokafka_wire::{ApiKey, ErrorCode};
 
-use super::{ConnState, Engine, Pending, duration_ms_i32};
+use super::{ConnState, Engine, Pending, duration_ms_i32, note_rewrite};
 use crate::event::{Event, TxnCall, TxnFailure};
 
 /// Which coordinator a FindCoordinator looks for.
@@ -784,8 +784,7 @@ impl Engine {
         match m.handle_init_producer_id(response) {
             Ok(class) => {
                 for r in m.take_rewrites() {
-                    self.rewrites
-                        .insert((r.partition, r.old_base_sequence), r.new);
+                    note_rewrite(&mut self.rewrites, &mut self.stamped, r);
                 }
                 self.after_coordinator_error(class, None, now);
             }
@@ -847,8 +846,7 @@ impl Engine {
         match m.handle_end_txn(response) {
             Ok(ErrorClass::Success) => {
                 for r in m.take_rewrites() {
-                    self.rewrites
-                        .insert((r.partition, r.old_base_sequence), r.new);
+                    note_rewrite(&mut self.rewrites, &mut self.stamped, r);
                 }
                 if let Some(t) = &mut self.txn {
                     t.ended = Some(commit);
