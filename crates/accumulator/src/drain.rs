@@ -28,7 +28,7 @@ pub struct StampRequest<'a> {
 }
 
 /// One batch taken by [`RecordAccumulator::drain`], ready to go into a Produce request.
-#[derive(Debug, Clone, PartialEq, Eq)]
+#[derive(Debug, Clone, PartialEq)]
 #[non_exhaustive]
 pub struct DrainedBatch {
     /// The batch: answer with `complete`, `fail`, `reenqueue` or `split_and_reenqueue`.
@@ -43,6 +43,8 @@ pub struct DrainedBatch {
     pub attempts: u32,
     /// The stamp it carries.
     pub stamp: ProducerStamp,
+    /// Compressed size / uncompressed size of its records (1.0 without compression).
+    pub compression_ratio: f32,
 }
 
 /// The result of one [`RecordAccumulator::drain`].
@@ -175,6 +177,7 @@ impl RecordAccumulator {
                     record_count: closed.record_count(),
                     attempts: batch.attempts,
                     stamp: s,
+                    compression_ratio: closed.compression_ratio(),
                 });
                 batch.contents = Contents::Closed(closed);
                 batch.retry_at = None;

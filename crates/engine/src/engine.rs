@@ -931,6 +931,12 @@ impl Engine {
             self.counters.batches_sent += 1;
             self.counters.records_in_requests += b.record_count as u64;
             self.counters.batch_bytes += b.bytes.len() as u64;
+            if b.compression_ratio > 0.0 {
+                // compression-rate-avg: compressed / uncompressed bytes.
+                #[allow(clippy::cast_precision_loss)] // batch sizes are far below 2^52
+                let uncompressed = b.bytes.len() as f64 / f64::from(b.compression_ratio);
+                self.counters.uncompressed_bytes += uncompressed as u64;
+            }
             if b.attempts > 0 {
                 self.counters.records_retried += b.record_count as u64;
             }

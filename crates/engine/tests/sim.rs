@@ -1536,3 +1536,24 @@ fn abort_before_any_partition_was_added_sends_no_end_txn() {
         Some(&(TxnCall::AbortTransaction, Ok(())))
     );
 }
+
+#[test]
+fn counters_measure_compression() {
+    let mut c = config();
+    c.accumulator.compression =
+        ferrokafka_records::Compression::new(ferrokafka_records::CompressionType::Lz4, None)
+            .unwrap();
+    let mut sim = Sim::new(c, Broker::new(1).topic("t", 1));
+    for _ in 0..50 {
+        sim.append("t", None, &[b'a'; 200]);
+    }
+    sim.run_for(Duration::from_millis(20));
+    let counters = sim.engine.counters();
+    assert_eq!(counters.records_sent, 50);
+    assert!(counters.batch_bytes > 0);
+    // Repetitive values compress well: compressed / uncompressed well below 1.
+    assert!(
+        counters.uncompressed_bytes > 4 * counters.batch_bytes,
+        "{counters:?}"
+    );
+}

@@ -13,11 +13,13 @@ use std::time::Instant;
 
 use bytes::{Bytes, BytesMut};
 use ferrokafka_engine::{ConnId, Io};
-use ferrokafka_wire::frame::{DEFAULT_MAX_FRAME_SIZE, split_frame};
-use tokio::io::{AsyncReadExt, AsyncWriteExt};
+use ferrokafka_wire::frame::{DEFAULT_MAX_FRAME_SIZE, FrameCodec};
+use futures::StreamExt;
+use tokio::io::AsyncWriteExt;
 use tokio::net::TcpStream;
 use tokio::sync::mpsc;
 use tokio::task::AbortHandle;
+use tokio_util::codec::FramedRead;
 
 use crate::producer::{Shared, apply_slot_actions};
 
@@ -157,37 +159,22 @@ async fn connect(conn: ConnId, host: String, port: u16, tx: mpsc::UnboundedSende
         }
     };
     let _ = stream.set_nodelay(true);
-    let (mut read, mut write) = stream.into_split();
+    let (read, mut write) = stream.into_split();
     let (wtx, mut wrx) = mpsc::unbounded_channel::<Bytes>();
     let reader_tx = tx.clone();
     let reader = tokio::spawn(async move {
-        let mut buf = BytesMut::with_capacity(64 * 1024);
-        loop {
-            loop {
-                match split_frame(&mut buf, DEFAULT_MAX_FRAME_SIZE) {
-                    Ok(Some(frame)) => {
-                        if reader_tx.send(Input::Frame(conn, frame)).is_err() {
-                            return;
-                        }
-                    }
-                    Ok(None) => break,
-                    Err(_) => {
-                        let _ = reader_tx.send(Input::Closed(conn));
-                        return;
-                    }
-                }
-            }
-            if buf.capacity() - buf.len() < 16 * 1024 {
-                buf.reserve(64 * 1024);
-            }
-            match read.read_buf(&mut buf).await {
-                Ok(0) | Err(_) => {
-                    let _ = reader_tx.send(Input::Closed(conn));
-                    return;
-                }
-                Ok(_) => {}
+        // tokio-util framing with the wire crate's codec: size-prefixed frames, bounded size.
+        let mut frames =
+            FramedRead::with_capacity(read, FrameCodec::new(DEFAULT_MAX_FRAME_SIZE), 64 * 1024);
+        while let Some(frame) = frames.next().await {
+            let Ok(frame) = frame else {
+                break;
+            };
+            if reader_tx.send(Input::Frame(conn, frame)).is_err() {
+                return;
             }
         }
+        let _ = reader_tx.send(Input::Closed(conn));
     });
     let writer_tx = tx.clone();
     tokio::spawn(async move {
