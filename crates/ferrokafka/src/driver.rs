@@ -109,13 +109,17 @@ pub(crate) async fn run(shared: Arc<Shared>) {
         for io in ios.drain(..) {
             match io {
                 Io::Connect { conn, host, port } => {
-                    let task = tokio::spawn(connect(conn, host, port, tx.clone()));
+                    let task = tokio::spawn(connect(conn, host, port, tx.clone(), shared.clone()));
                     connecting.insert(conn, task.abort_handle());
                 }
                 Io::Send { conn, data } => {
                     if let Some(h) = conns.get(&conn) {
+                        let len = data.len();
+                        shared.unwritten.fetch_add(len, Ordering::SeqCst);
                         // A closed writer shows up as a Closed input from the reader.
-                        let _ = h.writer.send(data);
+                        if h.writer.send(data).is_err() {
+                            shared.unwritten.fetch_sub(len, Ordering::SeqCst);
+                        }
                     }
                 }
                 Io::Close { conn } => {
@@ -127,6 +131,19 @@ pub(crate) async fn run(shared: Arc<Shared>) {
             }
         }
         if finished {
+            if !shared.shutdown.load(Ordering::SeqCst) {
+                // Dropped without close: let the writers finish (and, with acks=0, the broker
+                // read the last requests) before the connections go, as `close` does.
+                let limit = tokio::time::Instant::now() + std::time::Duration::from_secs(5);
+                while shared.unwritten.load(Ordering::SeqCst) > 0
+                    && tokio::time::Instant::now() < limit
+                {
+                    tokio::time::sleep(std::time::Duration::from_millis(2)).await;
+                }
+                if shared.config.acks == crate::Acks::None {
+                    tokio::time::sleep(crate::producer::ACKS0_CLOSE_GRACE).await;
+                }
+            }
             return;
         }
         let sleep = async {
@@ -147,7 +164,13 @@ pub(crate) async fn run(shared: Arc<Shared>) {
     }
 }
 
-async fn connect(conn: ConnId, host: String, port: u16, tx: mpsc::UnboundedSender<Input>) {
+async fn connect(
+    conn: ConnId,
+    host: String,
+    port: u16,
+    tx: mpsc::UnboundedSender<Input>,
+    shared: Arc<Shared>,
+) {
     let stream = match TcpStream::connect((host.as_str(), port)).await {
         Ok(s) => s,
         Err(e) => {
@@ -179,7 +202,14 @@ async fn connect(conn: ConnId, host: String, port: u16, tx: mpsc::UnboundedSende
     let writer_tx = tx.clone();
     tokio::spawn(async move {
         while let Some(data) = wrx.recv().await {
-            if write.write_all(&data).await.is_err() {
+            let written = write.write_all(&data).await;
+            shared.unwritten.fetch_sub(data.len(), Ordering::SeqCst);
+            if written.is_err() {
+                // What is still queued will never be written.
+                wrx.close();
+                while let Some(rest) = wrx.recv().await {
+                    shared.unwritten.fetch_sub(rest.len(), Ordering::SeqCst);
+                }
                 let _ = writer_tx.send(Input::Closed(conn));
                 return;
             }

@@ -20,6 +20,9 @@ use crate::error::ProduceError;
 use crate::metrics::{Metrics, MetricsState};
 use crate::record::{BatchOutcome, BatchSlot, Callback, DeliveryFuture, ProducerRecord};
 
+/// How long `close` keeps the connections of an acks=0 producer open after the last write.
+pub(crate) const ACKS0_CLOSE_GRACE: Duration = Duration::from_millis(200);
+
 /// State shared by the producer handles, the driver task and nothing else.
 pub(crate) struct Shared {
     pub(crate) state: Mutex<State>,
@@ -32,6 +35,8 @@ pub(crate) struct Shared {
     pub(crate) shutdown: AtomicBool,
     /// Set when the last `Producer` handle is dropped.
     pub(crate) handles_dropped: AtomicBool,
+    /// Bytes handed to connection writers and not yet written to their sockets.
+    pub(crate) unwritten: std::sync::atomic::AtomicUsize,
     pub(crate) config: ProducerConfig,
 }
 
@@ -196,6 +201,7 @@ impl Producer {
             progress: Notify::new(),
             shutdown: AtomicBool::new(false),
             handles_dropped: AtomicBool::new(false),
+            unwritten: std::sync::atomic::AtomicUsize::new(0),
             config,
         });
         runtime.spawn(driver::run(shared.clone()));
@@ -380,6 +386,17 @@ impl Producer {
             if tokio::time::timeout_at(deadline, notified).await.is_err() {
                 break;
             }
+        }
+        // Requests already handed to the sockets are written before the connections close.
+        while shared.unwritten.load(Ordering::SeqCst) > 0 && tokio::time::Instant::now() < deadline
+        {
+            tokio::time::sleep(Duration::from_millis(2)).await;
+        }
+        if shared.config.acks == crate::Acks::None {
+            // acks=0 has no answer to wait for: give the broker a moment to read the last
+            // requests before the connections close (Tansu drops unread pipelined requests).
+            let grace = tokio::time::Instant::now() + ACKS0_CLOSE_GRACE;
+            tokio::time::sleep_until(grace.min(deadline)).await;
         }
         let mut actions = Vec::new();
         {
