@@ -87,6 +87,24 @@ impl RecordAccumulator {
         L: Fn(&TopicPartition) -> Option<i32>,
         S: FnMut(&StampRequest<'_>) -> ProducerStamp,
     {
+        self.drain_deferrable(ready, leader_of, max_request_size, now, |r| Some(stamp(r)))
+    }
+
+    /// [`drain`](Self::drain) whose stamp callback may answer `None` to leave the batch at the
+    /// head of its queue, untouched and not in flight (e.g. an idempotent producer that cannot
+    /// give it a sequence yet); the partition is skipped for this drain.
+    pub fn drain_deferrable<L, S>(
+        &mut self,
+        ready: &[TopicPartition],
+        leader_of: L,
+        max_request_size: usize,
+        now: Instant,
+        mut stamp: S,
+    ) -> Drained
+    where
+        L: Fn(&TopicPartition) -> Option<i32>,
+        S: FnMut(&StampRequest<'_>) -> Option<ProducerStamp>,
+    {
         let mut per_leader: BTreeMap<i32, Vec<&TopicPartition>> = BTreeMap::new();
         for tp in ready {
             if let Some(node) = leader_of(tp) {
@@ -135,12 +153,15 @@ impl RecordAccumulator {
                     }
                 };
                 let count = batch.record_count();
-                let s = stamp(&StampRequest {
+                let Some(s) = stamp(&StampRequest {
                     tp,
                     batch: batch.id,
                     record_count: count,
                     previous,
-                });
+                }) else {
+                    q.batches.push_front(batch);
+                    continue;
+                };
                 let closed = match batch.contents {
                     Contents::Building(builder) => match builder.close(s) {
                         Ok(c) => {

@@ -236,7 +236,9 @@ pub struct Engine {
     txn_v2: bool,
     init_in_flight: bool,
     fatal: Option<String>,
-    rewrites: HashMap<(TopicPartition, i32), Stamp>,
+    /// New stamps for in-flight batches renumbered by an epoch bump or a refused batch ahead
+    /// of them, taken at their next drain.
+    rewrites: HashMap<BatchId, Stamp>,
     /// The sequence each drained batch was stamped with (idempotence), so a batch that leaves
     /// without an answer (aborted, expired) also leaves the sequence tracker.
     stamped: HashMap<BatchId, (TopicPartition, i32)>,
@@ -519,7 +521,33 @@ impl Engine {
     /// Starts closing: no more appends; everything queued is sent at once.
     pub fn close(&mut self) {
         self.acc.close();
+        // Java aborts an open transaction on close rather than leave it to the coordinator's
+        // timeout (which would hold read_committed consumers at the last stable offset).
+        if self.txn.is_some()
+            && matches!(
+                self.transaction_state(),
+                Some(
+                    ferrokafka_txn::StateKind::InTransaction
+                        | ferrokafka_txn::StateKind::AbortableError
+                )
+            )
+        {
+            let _ = self.abort_transaction();
+        }
         self.dirty = true;
+    }
+
+    /// Whether anything is still to be done before a close can end: records queued or in
+    /// flight, or a transaction completing.
+    pub fn has_pending_work(&self) -> bool {
+        self.acc.has_incomplete()
+            || matches!(
+                self.transaction_state(),
+                Some(
+                    ferrokafka_txn::StateKind::CommittingTransaction
+                        | ferrokafka_txn::StateKind::AbortingTransaction
+                )
+            )
     }
 
     /// Whether records are still queued or in flight.
@@ -859,17 +887,17 @@ impl Engine {
         let idem = &mut self.idem;
         let rewrites = &mut self.rewrites;
         let stamped = &mut self.stamped;
-        let drained = self.acc.drain(
+        let drained = self.acc.drain_deferrable(
             &ready.ready_partitions,
             leader_of,
             self.config.accumulator.max_request_size,
             now,
             |req| {
-                let stamp = stamp_for(idem.as_mut(), rewrites, req, transactional);
+                let stamp = stamp_for(idem.as_mut(), rewrites, req, transactional)?;
                 if stamp.base_sequence >= 0 {
                     stamped.insert(req.batch, (req.tp.clone(), stamp.base_sequence));
                 }
-                stamp
+                Some(stamp)
             },
         );
         let drained_any = drained.batch_count() > 0;
@@ -1061,12 +1089,9 @@ impl Engine {
         let limit = self.config.accumulator.batch_size;
         match self.acc.split_and_reenqueue(b.id, limit) {
             Ok(outcome) => {
-                if self.idem.is_some() && self.txn.is_none() {
-                    // The parts need fresh sequences: the original's number is abandoned,
-                    // which needs a new epoch for the partition.
-                    self.sequence_done(&b, false);
-                    self.bump_epoch(&b.tp);
-                }
+                // Under idempotence the parts carry consecutive sequences from the original's
+                // base (records' split), so they go out in its place with no epoch bump; the
+                // tracker's entry for the original leaves with the first part's answer.
                 for ids in self.flushes.values_mut() {
                     if ids.remove(&outcome.original) {
                         ids.extend(outcome.parts.iter().map(|p| p.batch));
@@ -1079,6 +1104,7 @@ impl Engine {
                 }
                 // The parts carry the original's stamp; the original id is gone.
                 self.stamped.remove(&outcome.original);
+                self.rewrites.remove(&outcome.original);
                 self.events.push_back(Event::Split(outcome));
             }
             Err(_) => {
@@ -1224,6 +1250,9 @@ impl Engine {
                     note_rewrite(&mut self.rewrites, &mut self.stamped, r);
                 }
             }
+            // Not READY (a new producer id is on its way after an exhausted epoch): the new id
+            // restarts every sequence anyway.
+            Err(ferrokafka_txn::TxnError::LocalBumpNotAllowed { .. }) => {}
             Err(e) => self.fatal = Some(e.to_string()),
         }
         if let Some(idem) = &mut self.idem {
@@ -1459,6 +1488,17 @@ impl Engine {
 
     /// Makes sure some connection is opening, for metadata or InitProducerId.
     fn connect_any(&mut self, now: Instant, wake_at: &mut impl FnMut(Instant)) {
+        // Every usable connection may be throttled (client quotas throttle them all): look
+        // again when the first throttle ends.
+        if let Some(t) = self
+            .conns
+            .values()
+            .filter_map(|c| c.throttled_until)
+            .filter(|t| *t > now)
+            .min()
+        {
+            wake_at(t);
+        }
         if self.conns.values().any(|c| !c.is_ready()) {
             return; // one is on its way
         }
@@ -1690,6 +1730,7 @@ impl Engine {
 
     fn finish(&mut self, batch: BatchId) {
         self.last_error.remove(&batch);
+        self.rewrites.remove(&batch);
         if let Some((tp, base)) = self.stamped.remove(&batch)
             && let Some(m) = &mut self.idem
         {
@@ -1723,47 +1764,47 @@ impl Engine {
 /// Records that an in-flight batch of `r.partition` was renumbered: its next drain takes the
 /// new stamp, and the sequence tracker is told the new number if it leaves unanswered.
 fn note_rewrite(
-    rewrites: &mut HashMap<(TopicPartition, i32), Stamp>,
+    rewrites: &mut HashMap<BatchId, Stamp>,
     stamped: &mut HashMap<BatchId, (TopicPartition, i32)>,
     r: ferrokafka_txn::Rewrite<TopicPartition>,
 ) {
-    for (tp, base) in stamped.values_mut() {
+    for (batch, (tp, base)) in stamped.iter_mut() {
         if *tp == r.partition && *base == r.old_base_sequence {
             *base = r.new.base_sequence;
+            rewrites.insert(*batch, r.new);
         }
     }
-    rewrites.insert((r.partition, r.old_base_sequence), r.new);
 }
 
 /// The stamp for a batch at drain: none without idempotence; a fresh sequence on first drain;
-/// the old stamp on a retry unless an epoch bump renumbered it.
+/// on a retry the new stamp a renumbering gave it, else its own (even under an older epoch, as
+/// Java: the broker still accepts it on that partition). `None` defers the batch: a new batch
+/// of a partition that still has batches in flight under an older identity (or too many in
+/// flight) waits, rather than go out without a sequence.
 fn stamp_for(
     idem: Option<&mut TransactionManager<TopicPartition>>,
-    rewrites: &mut HashMap<(TopicPartition, i32), Stamp>,
+    rewrites: &mut HashMap<BatchId, Stamp>,
     req: &StampRequest<'_>,
     transactional: bool,
-) -> ProducerStamp {
+) -> Option<ProducerStamp> {
     let Some(idem) = idem else {
-        return ProducerStamp::NONE;
+        return Some(ProducerStamp::NONE);
     };
     let current = idem.producer();
-    if let Some(prev) = req.previous {
-        // A renumbered batch (epoch bump, or a refused batch ahead of it gave its sequences
-        // back) takes its new stamp; otherwise a retry keeps its own.
-        if let Some(new) = rewrites.remove(&(req.tp.clone(), prev.base_sequence))
-            && (new.producer.producer_id, new.producer.epoch)
-                == (current.producer_id, current.epoch)
-        {
-            return to_producer_stamp(new, transactional);
-        }
-        if prev.producer_id == current.producer_id && prev.producer_epoch == current.epoch {
-            return prev;
-        }
+    if let Some(new) = rewrites.remove(&req.batch)
+        && (new.producer.producer_id, new.producer.epoch) == (current.producer_id, current.epoch)
+    {
+        return Some(to_producer_stamp(new, transactional));
     }
-    match idem.sequences_mut().assign(req.tp, req.record_count) {
-        Ok(stamp) => to_producer_stamp(stamp, transactional),
-        Err(_) => ProducerStamp::NONE,
+    if let Some(prev) = req.previous
+        && prev.base_sequence >= 0
+    {
+        return Some(prev);
     }
+    idem.sequences_mut()
+        .assign(req.tp, req.record_count)
+        .ok()
+        .map(|stamp| to_producer_stamp(stamp, transactional))
 }
 
 fn to_producer_stamp(s: Stamp, transactional: bool) -> ProducerStamp {

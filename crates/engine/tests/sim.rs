@@ -483,6 +483,30 @@ impl Sim {
         panic!("topic never became known");
     }
 
+    /// Appends to an explicit partition (metadata known or awaited, bounded).
+    fn append_to(&mut self, topic: &str, partition: i32, value: &[u8]) -> BatchId {
+        let since = self.now;
+        for _ in 0..1_000 {
+            let rec = OutgoingRecord {
+                topic,
+                partition: Some(partition),
+                key: None,
+                value: Some(value),
+                headers: &[],
+                timestamp: 1_700_000_000_000,
+            };
+            match self.engine.append(&rec, self.now) {
+                Ok(a) => return a.batch,
+                Err(SendError::TopicPending(_)) => {
+                    assert!(self.engine.check_topic(topic, since, self.now).is_ok());
+                    self.tick(Duration::from_millis(10));
+                }
+                Err(e) => panic!("append failed: {e}"),
+            }
+        }
+        panic!("topic never became known");
+    }
+
     fn delivered(&self) -> HashMap<BatchId, Option<i64>> {
         self.events
             .iter()
@@ -1556,4 +1580,65 @@ fn counters_measure_compression() {
         counters.uncompressed_bytes > 4 * counters.batch_bytes,
         "{counters:?}"
     );
+}
+
+#[test]
+fn epoch_bump_while_another_partition_is_in_flight_never_sends_without_sequence() {
+    let mut c = config();
+    c.idempotence = true;
+    c.request_timeout = Duration::from_secs(1);
+    let mut broker = Broker::new(2).topic("t", 2);
+    let mut p1_requests = 0;
+    let mut p0_requests = 0;
+    broker.hook = Some(Box::new(move |h, body, _| {
+        if h.api_key != ApiKey::PRODUCE {
+            return Answer::Default;
+        }
+        let RequestBody::Produce(req) = body else {
+            unreachable!()
+        };
+        let partition = req.topic_data[0].partition_data[0].index;
+        if partition == 1 {
+            p1_requests += 1;
+            if p1_requests == 1 {
+                return Answer::Silence; // in flight under epoch 0 while p0 bumps
+            }
+        } else {
+            p0_requests += 1;
+            if p0_requests == 2 {
+                return produce_error(body, ErrorCode::UNKNOWN_PRODUCER_ID);
+            }
+        }
+        Answer::Default
+    }));
+    let mut sim = Sim::new(c, broker);
+    let rec = |p: i32, v: &str| (p, v.as_bytes().to_vec());
+    let mut sent = Vec::new();
+    for (p, v) in [rec(1, "p1-a"), rec(0, "p0-a")] {
+        sim.append_to("t", p, &v);
+        sent.push((p, v));
+    }
+    sim.run_for(Duration::from_millis(20));
+    for (p, v) in [rec(0, "p0-b"), rec(1, "p1-b")] {
+        sim.append_to("t", p, &v);
+        sent.push((p, v));
+        sim.run_for(Duration::from_millis(20));
+    }
+    sim.run_for(Duration::from_secs(3));
+    assert!(sim.failed().is_empty(), "{:?}", sim.failed());
+    for p in 0..2 {
+        let stored = sim.broker.stored("t", p);
+        assert!(
+            stored
+                .iter()
+                .all(|s| s.producer_id == 1000 && s.sequence >= 0),
+            "partition {p}: {stored:?}"
+        );
+        let want: Vec<Vec<u8>> = sent
+            .iter()
+            .filter(|(q, _)| *q == p)
+            .map(|(_, v)| v.clone())
+            .collect();
+        assert_eq!(values_of(&stored), want, "partition {p}");
+    }
 }

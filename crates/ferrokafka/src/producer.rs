@@ -249,8 +249,9 @@ impl Producer {
         let shared = self.shared();
         let start = Instant::now();
         let max_block = shared.config.max_block;
-        let deadline = start + max_block;
+        let deadline = start.checked_add(max_block).unwrap_or(start + FAR_FUTURE);
         let timestamp = record.timestamp.unwrap_or_else(now_ms);
+        let mut woke = false;
         loop {
             let notified = shared.progress.notified();
             tokio::pin!(notified);
@@ -318,7 +319,12 @@ impl Producer {
                 }
                 Err(Some(e)) => return Err(e),
                 Err(None) => {
-                    shared.wake_driver.notify_one();
+                    // Wake the driver once (it must send the metadata request, or drain for
+                    // memory); later rounds wait for its progress instead of ping-ponging.
+                    if !woke {
+                        woke = true;
+                        shared.wake_driver.notify_one();
+                    }
                     let wait_until = tokio::time::Instant::from_std(deadline);
                     // At the deadline the loop runs once more and reports the timeout.
                     let _ = tokio::time::timeout_at(wait_until, notified).await;
@@ -340,16 +346,22 @@ impl Producer {
     pub async fn flush(&self, timeout: Duration) -> Result<(), ProduceError> {
         let shared = self.shared();
         let token = shared.lock().engine.begin_flush();
+        // A dropped `flush` future must not leave the flush running (linger.ms would be
+        // ignored from then on): the guard ends it (a no-op once it completed).
+        let _guard = FlushGuard { shared, token };
         shared.wake_driver.notify_one();
-        let deadline = tokio::time::Instant::now() + timeout;
+        let deadline = deadline_after(timeout);
         loop {
             let notified = shared.progress.notified();
             tokio::pin!(notified);
             notified.as_mut().enable();
             {
                 let mut st = shared.lock();
-                if st.engine.flush_complete(token) || st.driver_gone {
+                if st.engine.flush_complete(token) {
                     return Ok(());
+                }
+                if st.driver_gone {
+                    return Err(SendError::Closed.into());
                 }
             }
             if tokio::time::timeout_at(deadline, notified).await.is_err() {
@@ -372,14 +384,14 @@ impl Producer {
         let shared = self.shared();
         shared.lock().engine.close();
         shared.wake_driver.notify_one();
-        let deadline = tokio::time::Instant::now() + timeout;
+        let deadline = deadline_after(timeout);
         loop {
             let notified = shared.progress.notified();
             tokio::pin!(notified);
             notified.as_mut().enable();
             {
                 let st = shared.lock();
-                if !st.engine.has_incomplete() || st.driver_gone {
+                if !st.engine.has_pending_work() || st.driver_gone {
                     break;
                 }
             }
@@ -496,6 +508,28 @@ impl Producer {
             .metadata()
             .cluster()
             .partition_count(topic)
+    }
+}
+
+/// Far enough to stand for "no deadline" (`Duration::MAX` timeouts).
+const FAR_FUTURE: Duration = Duration::from_secs(100 * 365 * 24 * 3600);
+
+/// `now + timeout`, saturating (a `Duration::MAX` timeout must not overflow).
+fn deadline_after(timeout: Duration) -> tokio::time::Instant {
+    let now = tokio::time::Instant::now();
+    now.checked_add(timeout.min(FAR_FUTURE))
+        .unwrap_or(now + Duration::from_secs(3600))
+}
+
+/// Ends a flush whose future is dropped before it completes.
+struct FlushGuard<'a> {
+    shared: &'a Shared,
+    token: u64,
+}
+
+impl Drop for FlushGuard<'_> {
+    fn drop(&mut self) {
+        self.shared.lock().engine.cancel_flush(self.token);
     }
 }
 

@@ -233,7 +233,7 @@ impl BatchSlot {
         };
         drop(state);
         match later {
-            Err(result) => cb(result),
+            Err(result) => run_callback(cb, result),
             Ok((first, part)) => part.add_callback(index - first, timestamp, cb),
         }
     }
@@ -266,7 +266,7 @@ impl BatchSlot {
                 w.wake();
             }
             for (index, ts, cb) in callbacks {
-                cb(self.result_for(&outcome, index, ts));
+                run_callback(cb, self.result_for(&outcome, index, ts));
             }
         }
     }
@@ -284,6 +284,12 @@ impl BatchSlot {
             }
         }
     }
+}
+
+/// Runs a user callback; a panic in it is contained (Java catches callback exceptions), so the
+/// other records' futures and callbacks still complete and the I/O task survives.
+fn run_callback(cb: Callback, result: Result<RecordMetadata, ProduceError>) {
+    let _ = std::panic::catch_unwind(std::panic::AssertUnwindSafe(move || cb(result)));
 }
 
 fn locate(parts: &[(i32, i32, Arc<BatchSlot>)], index: i32) -> &(i32, i32, Arc<BatchSlot>) {
