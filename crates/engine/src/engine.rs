@@ -229,6 +229,8 @@ pub struct Engine {
     idem: Option<TransactionManager<TopicPartition>>,
     /// Transaction bookkeeping, with a `transactional.id`.
     txn: Option<TxnCtx>,
+    /// `close` was called: transactional calls are refused from then on.
+    closed: bool,
     /// Addresses learned from FindCoordinator for nodes the metadata does not list.
     extra_addresses: HashMap<i32, (String, u16)>,
     /// Transactions v2 (KIP-890 part 2) in use: decided when InitProducerId goes to the
@@ -319,6 +321,7 @@ impl Engine {
             events: VecDeque::new(),
             idem,
             txn,
+            closed: false,
             extra_addresses: HashMap::new(),
             txn_v2: false,
             init_in_flight: false,
@@ -520,7 +523,6 @@ impl Engine {
 
     /// Starts closing: no more appends; everything queued is sent at once.
     pub fn close(&mut self) {
-        self.acc.close();
         // Java aborts an open transaction on close rather than leave it to the coordinator's
         // timeout (which would hold read_committed consumers at the last stable offset).
         if self.txn.is_some()
@@ -534,6 +536,8 @@ impl Engine {
         {
             let _ = self.abort_transaction();
         }
+        self.closed = true;
+        self.acc.close();
         self.dirty = true;
     }
 
@@ -1201,20 +1205,14 @@ impl Engine {
 
     /// Gives a refused batch's sequences back; false if it carries no current sequence.
     fn release_refused(&mut self, b: &SentBatch) -> bool {
+        let base = self.tracked_base(b);
         let Some(idem) = &mut self.idem else {
             return false;
         };
-        let current = idem.producer();
-        if b.stamp.base_sequence < 0
-            || b.stamp.producer_id != current.producer_id
-            || b.stamp.producer_epoch != current.epoch
-        {
+        if base < 0 {
             return false;
         }
-        match idem
-            .sequences_mut()
-            .release_refused(&b.tp, b.stamp.base_sequence)
-        {
+        match idem.sequences_mut().release_refused(&b.tp, base) {
             Ok(rewrites) => {
                 for r in rewrites {
                     note_rewrite(&mut self.rewrites, &mut self.stamped, r);
@@ -1225,26 +1223,46 @@ impl Engine {
         }
     }
 
+    /// The base sequence the tracker holds for `b`: the one it was sent with, or its
+    /// renumbered one if an epoch bump or a refused batch ahead of it moved it since.
+    fn tracked_base(&self, b: &SentBatch) -> i32 {
+        self.stamped
+            .get(&b.id)
+            .map_or(b.stamp.base_sequence, |(_, base)| *base)
+    }
+
     fn sequence_done(&mut self, b: &SentBatch, ok: bool) {
+        let base = self.tracked_base(b);
         let Some(idem) = &mut self.idem else {
             return;
         };
-        if b.stamp.base_sequence < 0 || b.stamp.producer_id != idem.producer().producer_id {
+        if base < 0 {
             return;
         }
         let seqs = idem.sequences_mut();
         let _ = if ok {
-            seqs.complete(&b.tp, b.stamp.base_sequence)
+            seqs.complete(&b.tp, base)
         } else {
-            seqs.fail(&b.tp, b.stamp.base_sequence)
+            seqs.fail(&b.tp, base)
         };
     }
 
     fn bump_epoch(&mut self, tp: &TopicPartition) {
+        if self.idem.is_none() {
+            return;
+        }
+        // Every partition with batches in flight is renumbered under the new epoch, not only
+        // `tp`: a partition left under the old epoch could take no new batch until all of its
+        // in-flight ones were answered, and its retries would mix epochs.
+        let mut affected: Vec<TopicPartition> =
+            self.stamped.values().map(|(p, _)| p.clone()).collect();
+        affected.push(tp.clone());
+        affected.sort();
+        affected.dedup();
         let Some(idem) = &mut self.idem else {
             return;
         };
-        match idem.bump_epoch_locally([tp.clone()]) {
+        match idem.bump_epoch_locally(affected) {
             Ok(rewrites) => {
                 for r in rewrites {
                     note_rewrite(&mut self.rewrites, &mut self.stamped, r);

@@ -151,6 +151,13 @@ impl TxnFailure {
         }
     }
 
+    pub(crate) fn closed() -> Self {
+        Self {
+            kind: TxnFailureKind::InvalidState,
+            message: "the producer is closed".to_owned(),
+        }
+    }
+
     pub(crate) fn busy(call: &str) -> Self {
         Self {
             kind: TxnFailureKind::InvalidState,

@@ -71,6 +71,8 @@ struct Broker {
     produce_requests: Vec<ProduceRequest>,
     /// Every request's API key, in arrival order.
     order: Vec<ApiKey>,
+    /// (topic, partition, producer id) → (epoch, last sequence written).
+    producer_state: HashMap<(String, i32, i64), (i16, i32)>,
     /// EndTxn requests: `committed` flags.
     end_txns: Vec<bool>,
     /// Partitions added with AddPartitionsToTxn.
@@ -97,6 +99,7 @@ impl Broker {
             seen: HashMap::new(),
             produce_requests: Vec::new(),
             order: Vec::new(),
+            producer_state: HashMap::new(),
             end_txns: Vec::new(),
             added: Vec::new(),
             txn_offsets: Vec::new(),
@@ -118,6 +121,42 @@ impl Broker {
             .leaders
             .get(&(topic.to_owned(), p))
             .unwrap_or(&(1 + p % self.brokers))
+    }
+
+    /// The broker's idempotence check (Kafka's ProducerStateManager, simplified): per
+    /// partition, a producer's batches must continue its last sequence; a higher epoch must
+    /// start at 0; a repeat of the last batch is a duplicate.
+    fn check_sequence(&mut self, topic: &str, partition: i32, data: Option<&[u8]>) -> ErrorCode {
+        let Some(Ok(batch)) = data.and_then(|d| batches(d, DecodeOptions::default()).next()) else {
+            return ErrorCode::NONE;
+        };
+        let h = *batch.header();
+        if h.producer_id < 0 {
+            return ErrorCode::NONE;
+        }
+        let last = (h.base_sequence + h.last_offset_delta).max(h.base_sequence);
+        let key = (topic.to_owned(), partition, h.producer_id);
+        let code = match self.producer_state.get(&key) {
+            None if h.base_sequence == 0 => ErrorCode::NONE,
+            None => ErrorCode::OUT_OF_ORDER_SEQUENCE_NUMBER,
+            Some(&(epoch, _)) if h.producer_epoch < epoch => ErrorCode::INVALID_PRODUCER_EPOCH,
+            Some(&(epoch, _)) if h.producer_epoch > epoch => {
+                if h.base_sequence == 0 {
+                    ErrorCode::NONE
+                } else {
+                    ErrorCode::OUT_OF_ORDER_SEQUENCE_NUMBER
+                }
+            }
+            Some(&(_, prev_last)) if h.base_sequence == prev_last + 1 => ErrorCode::NONE,
+            Some(&(_, prev_last)) if h.base_sequence <= prev_last => {
+                ErrorCode::DUPLICATE_SEQUENCE_NUMBER
+            }
+            Some(_) => ErrorCode::OUT_OF_ORDER_SEQUENCE_NUMBER,
+        };
+        if code == ErrorCode::NONE {
+            self.producer_state.insert(key, (h.producer_epoch, last));
+        }
+        code
     }
 
     fn stored(&self, topic: &str, p: i32) -> Vec<Stored> {
@@ -205,11 +244,14 @@ impl Broker {
                 for t in &req.topic_data {
                     let mut parts = Vec::new();
                     for p in &t.partition_data {
-                        let error = if self.leader(&t.name, p.index) == node {
+                        let mut error = if self.leader(&t.name, p.index) == node {
                             ErrorCode::NONE
                         } else {
                             ErrorCode::NOT_LEADER_OR_FOLLOWER
                         };
+                        if error == ErrorCode::NONE {
+                            error = self.check_sequence(&t.name, p.index, p.records.as_deref());
+                        }
                         let mut base = -1;
                         if error == ErrorCode::NONE {
                             let log = self.log.entry((t.name.clone(), p.index)).or_default();
@@ -338,6 +380,9 @@ struct Sim {
     inbox: Vec<(ConnId, BytesMut)>,
     events: Vec<Event>,
     connects: u32,
+    /// Connections whose broker stopped answering (a `Silence`): it processes nothing more
+    /// on them, as a hung broker would, so answers never come out of order.
+    stalled: std::collections::HashSet<ConnId>,
 }
 
 impl Sim {
@@ -352,6 +397,7 @@ impl Sim {
             inbox: Vec::new(),
             events: Vec::new(),
             connects: 0,
+            stalled: std::collections::HashSet::new(),
         }
     }
 
@@ -398,6 +444,9 @@ impl Sim {
                 let Some(&node) = self.open.get(&conn) else {
                     return;
                 };
+                if self.stalled.contains(&conn) {
+                    return;
+                }
                 let mut buf = BytesMut::from(&data[..]);
                 while let Some(frame) = split_frame(&mut buf, 1 << 30).unwrap() {
                     let (header, body) =
@@ -420,7 +469,10 @@ impl Sim {
                             let frame = split_frame(&mut out, 1 << 30).unwrap().unwrap();
                             self.inbox.push((conn, frame));
                         }
-                        Answer::Silence => {}
+                        Answer::Silence => {
+                            self.stalled.insert(conn);
+                            return;
+                        }
                         Answer::Disconnect => {
                             self.open.remove(&conn);
                             self.engine.handle_disconnect(conn, self.now);

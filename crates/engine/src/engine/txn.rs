@@ -164,6 +164,9 @@ impl Engine {
         ),
         TxnFailure,
     > {
+        if self.closed && self.txn.is_some() {
+            return Err(TxnFailure::closed());
+        }
         match (&mut self.idem, &mut self.txn) {
             (Some(m), Some(t)) => Ok((m, t)),
             _ => Err(TxnFailure::not_transactional()),
