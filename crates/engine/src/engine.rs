@@ -155,11 +155,17 @@ struct Conn {
     /// Some brokers (Tansu) answer them anyway; such answers are skipped, not treated as a
     /// protocol violation.
     unanswered: VecDeque<i32>,
+    /// `Io::Send`s queued on this connection, and how many the driver reported written.
+    sends_queued: u64,
+    sends_written: u64,
+    /// acks=0 requests not yet written, with the number of their `Io::Send`: their batches
+    /// are delivered when the driver reports the write (and count as in flight until then).
+    acks0: VecDeque<(u64, Vec<SentBatch>)>,
 }
 
 impl Conn {
     fn in_flight(&self) -> usize {
-        self.correlator.in_flight()
+        self.correlator.in_flight() + self.acks0.len()
     }
     fn is_ready(&self) -> bool {
         matches!(self.state, ConnState::Ready(_))
@@ -695,6 +701,30 @@ impl Engine {
         }
     }
 
+    /// The driver wrote one `Io::Send` of `conn` completely to its socket (reported in the
+    /// order the sends were given). acks=0 batches are delivered here.
+    pub fn handle_written(&mut self, conn: ConnId, now: Instant) {
+        let _ = now;
+        let Some(c) = self.conns.get_mut(&conn) else {
+            return;
+        };
+        c.sends_written += 1;
+        let written = c.sends_written;
+        let mut done = Vec::new();
+        while c.acks0.front().is_some_and(|(n, _)| *n <= written) {
+            done.extend(c.acks0.pop_front().expect("front checked").1);
+        }
+        if done.is_empty() {
+            return;
+        }
+        self.dirty = true;
+        for b in done {
+            self.sequence_done(&b, true);
+            let _ = self.acc.complete(b.id);
+            self.push_delivered(b.id, b.tp, None, None, b.record_count);
+        }
+    }
+
     /// A timer armed at [`poll_timeout`](Self::poll_timeout) fired.
     pub fn handle_timeout(&mut self, now: Instant) {
         let _ = now;
@@ -1008,18 +1038,16 @@ impl Engine {
         };
         let acks_zero = self.config.acks == 0;
         if acks_zero {
-            // No answer will come: the records are delivered once written.
-            if self.send_unanswered(conn, &RequestBody::Produce(req), version) {
-                self.counters.produce_requests += 1;
-                for b in sent {
-                    if let Some(idem) = &mut self.idem {
-                        let _ = idem.sequences_mut().complete(&b.tp, b.stamp.base_sequence);
+            // No answer will come: the records are delivered once the driver reports the
+            // request written (`handle_written`).
+            match self.send_unanswered(conn, &RequestBody::Produce(req), version) {
+                Some(send_no) => {
+                    self.counters.produce_requests += 1;
+                    if let Some(c) = self.conns.get_mut(&conn) {
+                        c.acks0.push_back((send_no, sent));
                     }
-                    let _ = self.acc.complete(b.id);
-                    self.push_delivered(b.id, b.tp, None, None, b.record_count);
                 }
-            } else {
-                self.requeue_or_fail(sent, ErrorCode::NETWORK_EXCEPTION, None, now);
+                None => self.requeue_or_fail(sent, ErrorCode::NETWORK_EXCEPTION, None, now),
             }
             return;
         }
@@ -1436,6 +1464,7 @@ impl Engine {
             .register(body.api_key(), version, true, pending);
         if encode_request(&mut buf, id, Some(&self.config.client_id), body, version).is_ok() {
             c.sent_at.push_back(now);
+            c.sends_queued += 1;
             self.io.push_back(Io::Send {
                 conn,
                 data: buf.freeze(),
@@ -1456,10 +1485,8 @@ impl Engine {
     }
 
     /// Encodes and queues a request that gets no answer (acks=0 Produce).
-    fn send_unanswered(&mut self, conn: ConnId, body: &RequestBody, version: i16) -> bool {
-        let Some(c) = self.conns.get_mut(&conn) else {
-            return false;
-        };
+    fn send_unanswered(&mut self, conn: ConnId, body: &RequestBody, version: i16) -> Option<u64> {
+        let c = self.conns.get_mut(&conn)?;
         // Not remembered: `expects_response = false`.
         let id = c
             .correlator
@@ -1470,13 +1497,14 @@ impl Engine {
         }
         let mut buf = BytesMut::new();
         if encode_request(&mut buf, id, Some(&self.config.client_id), body, version).is_err() {
-            return false;
+            return None;
         }
+        c.sends_queued += 1;
         self.io.push_back(Io::Send {
             conn,
             data: buf.freeze(),
         });
-        true
+        Some(c.sends_queued)
     }
 
     // ---------------------------------------------------------------- connections
@@ -1577,6 +1605,9 @@ impl Engine {
                 opened_at: now,
                 throttled_until: None,
                 unanswered: VecDeque::new(),
+                sends_queued: 0,
+                sends_written: 0,
+                acks0: VecDeque::new(),
             },
         );
         self.io.push_back(Io::Connect {
@@ -1634,6 +1665,10 @@ impl Engine {
         }
         for pending in c.correlator.fail_all() {
             self.fail_pending(pending, now);
+        }
+        for (_, batches) in c.acks0.drain(..) {
+            // Never written: sent again like any batch of a broken connection.
+            self.requeue_or_fail(batches, ErrorCode::NETWORK_EXCEPTION, None, now);
         }
         if let Some(t) = &mut self.txn {
             // A coordinator that cannot be reached is looked up again (it may have moved).

@@ -383,6 +383,9 @@ struct Sim {
     /// Connections whose broker stopped answering (a `Silence`): it processes nothing more
     /// on them, as a hung broker would, so answers never come out of order.
     stalled: std::collections::HashSet<ConnId>,
+    /// Hold back `handle_written` reports (a slow socket).
+    hold_writes: bool,
+    held_writes: Vec<ConnId>,
 }
 
 impl Sim {
@@ -398,6 +401,8 @@ impl Sim {
             events: Vec::new(),
             connects: 0,
             stalled: std::collections::HashSet::new(),
+            hold_writes: false,
+            held_writes: Vec::new(),
         }
     }
 
@@ -444,6 +449,13 @@ impl Sim {
                 let Some(&node) = self.open.get(&conn) else {
                     return;
                 };
+                // The bytes are on the wire (acks=0 requests are delivered now), unless the
+                // test holds the write reports back.
+                if self.hold_writes {
+                    self.held_writes.push(conn);
+                } else {
+                    self.engine.handle_written(conn, self.now);
+                }
                 if self.stalled.contains(&conn) {
                     return;
                 }
@@ -1693,4 +1705,39 @@ fn epoch_bump_while_another_partition_is_in_flight_never_sends_without_sequence(
             .collect();
         assert_eq!(values_of(&stored), want, "partition {p}");
     }
+}
+
+#[test]
+fn acks_zero_delivers_when_written_and_counts_unwritten_requests_in_flight() {
+    let mut c = config();
+    c.acks = 0;
+    c.max_in_flight_per_connection = 2;
+    c.accumulator.max_in_flight_per_partition = 5;
+    c.accumulator.batch_size = 100;
+    let mut sim = Sim::new(c, Broker::new(1).topic("t", 1));
+    sim.append("t", None, b"warm-up");
+    sim.run_for(Duration::from_millis(20));
+    sim.hold_writes = true;
+    let ids: Vec<BatchId> = (0..4)
+        .map(|i| sim.append("t", None, format!("{i:0>90}").as_bytes()).0)
+        .collect();
+    sim.run_for(Duration::from_millis(20));
+    let delivered = sim.delivered();
+    assert!(
+        ids.iter().all(|id| !delivered.contains_key(id)),
+        "nothing written yet"
+    );
+    // Unwritten acks=0 requests count as in flight: at most 2 on the connection.
+    assert_eq!(sim.broker.produce_requests.len(), 1 + 2);
+    sim.hold_writes = false;
+    for conn in std::mem::take(&mut sim.held_writes) {
+        sim.engine.handle_written(conn, sim.now);
+    }
+    sim.run_for(Duration::from_millis(20));
+    let delivered = sim.delivered();
+    assert!(
+        ids.iter().all(|id| delivered.get(id) == Some(&None)),
+        "{:?}",
+        sim.events
+    );
 }

@@ -28,6 +28,8 @@ enum Input {
     Connected(ConnId, ConnHandle),
     ConnectFailed(ConnId, String),
     Frame(ConnId, BytesMut),
+    /// One `Io::Send` was written completely.
+    Written(ConnId),
     Closed(ConnId),
 }
 
@@ -89,6 +91,7 @@ pub(crate) async fn run(shared: Arc<Shared>) {
                         st.engine.handle_disconnect(conn, now);
                     }
                     Input::Frame(conn, frame) => st.engine.handle_frame(conn, &frame, now),
+                    Input::Written(conn) => st.engine.handle_written(conn, now),
                     Input::Closed(conn) => {
                         conns.remove(&conn);
                         st.engine.handle_disconnect(conn, now);
@@ -204,7 +207,9 @@ async fn connect(
         while let Some(data) = wrx.recv().await {
             let written = write.write_all(&data).await;
             shared.unwritten.fetch_sub(data.len(), Ordering::SeqCst);
-            if written.is_err() {
+            if written.is_ok() {
+                let _ = writer_tx.send(Input::Written(conn));
+            } else {
                 // What is still queued will never be written.
                 wrx.close();
                 while let Some(rest) = wrx.recv().await {
