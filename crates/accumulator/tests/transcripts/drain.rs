@@ -236,14 +236,24 @@ fn a_deferred_stamp_leaves_the_batch_queued() {
     let mut a = acc(config());
     put(&mut a, 0, 1, 10, clock.at(0));
     put(&mut a, 1, 2, 10, clock.at(0));
-    let d = a.drain_deferrable(&[tp(0), tp(1)], |_| Some(1), 10_000, clock.at(5), |req| {
-        (req.tp.partition == 1).then_some(ProducerStamp::NONE)
-    });
+    let d = a.drain_deferrable(
+        &[tp(0), tp(1)],
+        |_| Some(1),
+        10_000,
+        clock.at(5),
+        |req| (req.tp.partition == 1).then_some(ProducerStamp::NONE),
+    );
     let sent: Vec<i32> = d.by_leader[&1].iter().map(|b| b.tp.partition).collect();
     assert_eq!(sent, vec![1]);
     // Partition 0's batch is still queued, not in flight, and drains later.
     assert_eq!(a.queued_count(&tp(0)), 1);
     assert_eq!(a.in_flight_count(&tp(0)), 0);
-    let later = a.drain(&[tp(0)], |_| Some(1), 10_000, clock.at(6), |_| ProducerStamp::NONE);
+    let later = a.drain(
+        &[tp(0)],
+        |_| Some(1),
+        10_000,
+        clock.at(6),
+        |_| ProducerStamp::NONE,
+    );
     assert_eq!(later.by_leader[&1][0].tp, tp(0));
 }
