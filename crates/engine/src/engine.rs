@@ -872,32 +872,29 @@ impl Engine {
         }
         // Which leaders can take a request now.
         let mut sendable: HashMap<i32, ConnId> = HashMap::new();
-        let mut leaders: HashMap<i32, bool> = HashMap::new();
+        let mut leaders: HashSet<i32> = HashSet::new();
         for tp in &ready.ready_partitions {
             let Some(leader) = self.metadata.cluster().leader_for(&tp.topic, tp.partition) else {
                 self.metadata.request_update();
                 self.dirty = true;
                 continue;
             };
-            if leaders.contains_key(&leader) {
+            if leaders.contains(&leader) {
                 continue;
             }
-            let ok = if let Some(conn) = self.ready_conn(leader, now) {
+            if let Some(conn) = self.ready_conn(leader) {
                 let c = &self.conns[&conn];
                 let throttled = c.throttled_until.is_some_and(|t| t > now);
                 if let Some(t) = c.throttled_until.filter(|t| *t > now) {
                     wake_at(t);
                 }
-                let ok = !throttled && c.in_flight() < self.config.max_in_flight_per_connection;
-                if ok {
+                if !throttled && c.in_flight() < self.config.max_in_flight_per_connection {
                     sendable.insert(leader, conn);
                 }
-                ok
             } else {
                 self.ensure_connecting(leader, now);
-                false
-            };
-            leaders.insert(leader, ok);
+            }
+            leaders.insert(leader);
         }
         if sendable.is_empty() {
             return;
@@ -1317,12 +1314,7 @@ impl Engine {
             return;
         };
         let code = ErrorCode(error_code);
-        let response = if code == ErrorCode::NONE {
-            Ok(ProducerIdAndEpoch::new(id, epoch))
-        } else {
-            Err(code)
-        };
-        match idem.handle_init_producer_id(response) {
+        match idem.handle_init_producer_id(init_producer_id_result(code, id, epoch)) {
             Ok(ferrokafka_txn::ErrorClass::Fatal) => {
                 self.fatal = Some(format!("InitProducerId failed with {code:?}"));
             }
@@ -1517,8 +1509,7 @@ impl Engine {
         }
     }
 
-    fn ready_conn(&self, node: i32, now: Instant) -> Option<ConnId> {
-        let _ = now;
+    fn ready_conn(&self, node: i32) -> Option<ConnId> {
         let conn = self.nodes.get(&node)?.conn?;
         self.conns.get(&conn).filter(|c| c.is_ready()).map(|_| conn)
     }
@@ -1866,6 +1857,19 @@ fn to_producer_stamp(s: Stamp, transactional: bool) -> ProducerStamp {
         producer_epoch: s.producer.epoch,
         base_sequence: s.base_sequence,
         transactional,
+    }
+}
+
+/// An InitProducerId answer as the txn crate takes it: the identity, or the error code.
+fn init_producer_id_result(
+    code: ErrorCode,
+    id: i64,
+    epoch: i16,
+) -> Result<ProducerIdAndEpoch, ErrorCode> {
+    if code == ErrorCode::NONE {
+        Ok(ProducerIdAndEpoch::new(id, epoch))
+    } else {
+        Err(code)
     }
 }
 

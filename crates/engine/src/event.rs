@@ -93,14 +93,21 @@ pub enum TxnCall {
     AbortTransaction,
 }
 
-impl std::fmt::Display for TxnCall {
-    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.write_str(match self {
+impl TxnCall {
+    /// The call's name, as the producer method is spelled.
+    pub fn name(self) -> &'static str {
+        match self {
             TxnCall::InitTransactions => "init_transactions",
             TxnCall::SendOffsets => "send_offsets_to_transaction",
             TxnCall::CommitTransaction => "commit_transaction",
             TxnCall::AbortTransaction => "abort_transaction",
-        })
+        }
+    }
+}
+
+impl std::fmt::Display for TxnCall {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(self.name())
     }
 }
 

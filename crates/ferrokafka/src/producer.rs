@@ -93,7 +93,7 @@ impl State {
                     if let Some(slot) = self.slots.remove(&outcome.original) {
                         let mut parts = Vec::new();
                         for p in &outcome.parts {
-                            let part = BatchSlot::new(slot.topic().clone(), slot_partition(&slot));
+                            let part = BatchSlot::new(slot.topic().clone(), slot.partition());
                             self.slots.insert(p.batch, part.clone());
                             parts.push((p.first_index, p.record_count, part));
                         }
@@ -125,10 +125,6 @@ impl State {
             ));
         }
     }
-}
-
-fn slot_partition(slot: &BatchSlot) -> i32 {
-    slot.partition()
 }
 
 pub(crate) enum SlotAction {
@@ -444,7 +440,7 @@ impl Producer {
             Ok(Ok(result)) => result.map_err(ProduceError::Transaction),
             Ok(Err(_)) => Err(SendError::Closed.into()),
             Err(_) => Err(ProduceError::Timeout {
-                operation: call_name(call),
+                operation: call.name(),
                 timeout,
             }),
         }
@@ -569,13 +565,4 @@ fn engine_config(c: &ProducerConfig) -> EngineConfig {
     e.accumulator = c.to_accumulator_config();
     e.metadata = c.to_metadata_config();
     e
-}
-
-fn call_name(call: TxnCall) -> &'static str {
-    match call {
-        TxnCall::InitTransactions => "init_transactions",
-        TxnCall::SendOffsets => "send_offsets_to_transaction",
-        TxnCall::CommitTransaction => "commit_transaction",
-        TxnCall::AbortTransaction => "abort_transaction",
-    }
 }

@@ -18,7 +18,7 @@ use ferrokafka_wire::messages::{
 };
 use ferrokafka_wire::{ApiKey, ErrorCode};
 
-use super::{ConnState, Engine, Pending, duration_ms_i32, note_rewrite};
+use super::{ConnState, Engine, Pending, duration_ms_i32, init_producer_id_result, note_rewrite};
 use crate::event::{Event, TxnCall, TxnFailure};
 
 /// Which coordinator a FindCoordinator looks for.
@@ -136,10 +136,6 @@ impl TxnCtx {
     }
 }
 
-fn failure(e: &ferrokafka_txn::TxnError) -> TxnFailure {
-    TxnFailure::from_error(e)
-}
-
 impl Engine {
     fn txm_state(&self) -> Option<StateKind> {
         self.idem.as_ref().map(|m| m.state().kind())
@@ -177,7 +173,8 @@ impl Engine {
     /// [`Event::Transaction`] for [`TxnCall::InitTransactions`].
     pub fn init_transactions(&mut self) -> Result<(), TxnFailure> {
         let (m, t) = self.txn_parts()?;
-        m.init_transactions().map_err(|e| failure(&e))?;
+        m.init_transactions()
+            .map_err(|e| TxnFailure::from_error(&e))?;
         if !t.waiting.contains(&TxnCall::InitTransactions) {
             t.waiting.push(TxnCall::InitTransactions);
         }
@@ -188,7 +185,8 @@ impl Engine {
     /// `beginTransaction` (local: no request).
     pub fn begin_transaction(&mut self) -> Result<(), TxnFailure> {
         let (m, t) = self.txn_parts()?;
-        m.begin_transaction().map_err(|e| failure(&e))?;
+        m.begin_transaction()
+            .map_err(|e| TxnFailure::from_error(&e))?;
         t.started = false;
         Ok(())
     }
@@ -202,7 +200,8 @@ impl Engine {
     ) -> Result<(), TxnFailure> {
         let v2 = self.txn_v2;
         let (m, t) = self.txn_parts()?;
-        m.send_offsets_to_transaction().map_err(|e| failure(&e))?;
+        m.send_offsets_to_transaction()
+            .map_err(|e| TxnFailure::from_error(&e))?;
         if t.offsets.is_some() {
             return Err(TxnFailure::busy("send_offsets_to_transaction"));
         }
@@ -228,7 +227,8 @@ impl Engine {
         if t.offsets.is_some() {
             return Err(TxnFailure::busy("commit_transaction"));
         }
-        m.commit_transaction().map_err(|e| failure(&e))?;
+        m.commit_transaction()
+            .map_err(|e| TxnFailure::from_error(&e))?;
         if !t.waiting.contains(&TxnCall::CommitTransaction) {
             t.waiting.push(TxnCall::CommitTransaction);
         }
@@ -244,7 +244,8 @@ impl Engine {
     /// EndTxn(abort); completes with [`TxnCall::AbortTransaction`].
     pub fn abort_transaction(&mut self) -> Result<(), TxnFailure> {
         let (m, t) = self.txn_parts()?;
-        m.abort_transaction().map_err(|e| failure(&e))?;
+        m.abort_transaction()
+            .map_err(|e| TxnFailure::from_error(&e))?;
         if !t.waiting.contains(&TxnCall::AbortTransaction) {
             t.waiting.push(TxnCall::AbortTransaction);
         }
@@ -381,7 +382,7 @@ impl Engine {
         node: i32,
         now: Instant,
     ) -> Option<(crate::ConnId, super::Versions)> {
-        if let Some(conn) = self.ready_conn(node, now) {
+        if let Some(conn) = self.ready_conn(node) {
             match &self.conns.get(&conn)?.state {
                 ConnState::Ready(v) => Some((conn, (**v).clone())),
                 _ => None,
@@ -779,12 +780,7 @@ impl Engine {
         let Some(m) = &mut self.idem else {
             return;
         };
-        let response = if code == ErrorCode::NONE {
-            Ok(ProducerIdAndEpoch::new(id, epoch))
-        } else {
-            Err(code)
-        };
-        match m.handle_init_producer_id(response) {
+        match m.handle_init_producer_id(init_producer_id_result(code, id, epoch)) {
             Ok(class) => {
                 for r in m.take_rewrites() {
                     note_rewrite(&mut self.rewrites, &mut self.stamped, r);
