@@ -18,6 +18,7 @@ mod error;
 #[cfg(feature = "mock")]
 pub mod mock;
 pub mod paths;
+pub mod raw;
 pub mod tansu;
 pub mod wire_client;
 

@@ -54,6 +54,7 @@ use ferrokafka::{
     ProducerConfig, ProducerRecord, RecordMetadata, SendError, TxnFailure, TxnFailureKind,
 };
 use ferrokafka_tests::consume::{Consumed, Isolation, by_partition, read_back};
+use ferrokafka_tests::raw::{Cursor, crc32c};
 use ferrokafka_tests::tansu::Tansu;
 use rdkafka::ClientConfig;
 use rdkafka::consumer::{BaseConsumer, Consumer};
@@ -466,113 +467,6 @@ fn split_batches(mut buf: &[u8], out: &mut Vec<RawBatch>) {
             base_sequence,
             records,
         });
-    }
-}
-
-/// CRC-32C (Castagnoli), bit by bit.
-fn crc32c(data: &[u8]) -> u32 {
-    let mut crc = !0u32;
-    for &byte in data {
-        crc ^= u32::from(byte);
-        for _ in 0..8 {
-            crc = if crc & 1 == 1 {
-                (crc >> 1) ^ 0x82F6_3B78
-            } else {
-                crc >> 1
-            };
-        }
-    }
-    !crc
-}
-
-struct Cursor<'a> {
-    buf: &'a [u8],
-    at: usize,
-}
-
-impl<'a> Cursor<'a> {
-    fn new(buf: &'a [u8]) -> Self {
-        Self { buf, at: 0 }
-    }
-
-    fn take(&mut self, n: usize) -> &'a [u8] {
-        let s = &self.buf[self.at..self.at + n];
-        self.at += n;
-        s
-    }
-
-    fn i16(&mut self) -> i16 {
-        i16::from_be_bytes(self.take(2).try_into().unwrap())
-    }
-
-    fn i32(&mut self) -> i32 {
-        i32::from_be_bytes(self.take(4).try_into().unwrap())
-    }
-
-    fn i64(&mut self) -> i64 {
-        i64::from_be_bytes(self.take(8).try_into().unwrap())
-    }
-
-    /// A zig-zag varint (varlong).
-    fn varint(&mut self) -> i64 {
-        let mut v = 0u64;
-        let mut shift = 0;
-        loop {
-            let b = self.take(1)[0];
-            v |= u64::from(b & 0x7f) << shift;
-            if b & 0x80 == 0 {
-                break;
-            }
-            shift += 7;
-        }
-        ((v >> 1) as i64) ^ -((v & 1) as i64)
-    }
-
-    /// An unsigned varint (compact lengths, tag counts).
-    fn uvarint(&mut self) -> u64 {
-        let mut v = 0u64;
-        let mut shift = 0;
-        loop {
-            let b = self.take(1)[0];
-            v |= u64::from(b & 0x7f) << shift;
-            if b & 0x80 == 0 {
-                return v;
-            }
-            shift += 7;
-        }
-    }
-
-    /// A non-null string, compact when `flexible`.
-    fn string(&mut self, flexible: bool) -> String {
-        let len = if flexible {
-            self.uvarint() as usize - 1
-        } else {
-            self.i16() as usize
-        };
-        String::from_utf8(self.take(len).to_vec()).expect("utf-8")
-    }
-
-    /// An array length, compact when `flexible`.
-    fn array_len(&mut self, flexible: bool) -> usize {
-        if flexible {
-            self.uvarint() as usize - 1
-        } else {
-            self.i32() as usize
-        }
-    }
-
-    fn skip_tags(&mut self) {
-        for _ in 0..self.uvarint() {
-            self.uvarint();
-            let size = self.uvarint() as usize;
-            self.take(size);
-        }
-    }
-
-    /// Varint length (-1 = null) and bytes.
-    fn nullable(&mut self) -> Option<Vec<u8>> {
-        let n = self.varint();
-        (n >= 0).then(|| self.take(n as usize).to_vec())
     }
 }
 
