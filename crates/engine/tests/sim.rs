@@ -694,32 +694,14 @@ fn injected_retriable_errors_are_retried_with_backoff() {
     c.max_in_flight_per_connection = 1;
     c.accumulator.max_in_flight_per_partition = 1;
     let mut broker = Broker::new(1).topic("t", 1);
-    let mut sent_at = Vec::new();
-    broker.hook = Some(Box::new(move |h, body, n| {
+    broker.hook = Some(Box::new(|h, body, n| {
         if h.api_key == ApiKey::PRODUCE && n <= 3 {
-            let RequestBody::Produce(req) = body else {
-                unreachable!()
-            };
-            let t = &req.topic_data[0];
-            sent_at.push(n);
-            return Answer::With(ResponseBody::Produce(ProduceResponse {
-                responses: vec![TopicProduceResponse {
-                    name: t.name.clone(),
-                    partition_responses: vec![PartitionProduceResponse {
-                        index: t.partition_data[0].index,
-                        error_code: [
-                            ErrorCode::REQUEST_TIMED_OUT,
-                            ErrorCode::NOT_ENOUGH_REPLICAS,
-                            ErrorCode::NETWORK_EXCEPTION,
-                        ][n as usize - 1]
-                            .0,
-                        base_offset: -1,
-                        ..Default::default()
-                    }],
-                    ..Default::default()
-                }],
-                ..Default::default()
-            }));
+            let code = [
+                ErrorCode::REQUEST_TIMED_OUT,
+                ErrorCode::NOT_ENOUGH_REPLICAS,
+                ErrorCode::NETWORK_EXCEPTION,
+            ][n as usize - 1];
+            return produce_error(body, code);
         }
         Answer::Default
     }));
@@ -872,23 +854,7 @@ fn message_too_large_splits_the_batch() {
     let mut broker = Broker::new(1).topic("t", 1);
     broker.hook = Some(Box::new(|h, body, n| {
         if h.api_key == ApiKey::PRODUCE && n == 1 {
-            let RequestBody::Produce(req) = body else {
-                unreachable!()
-            };
-            let t = &req.topic_data[0];
-            return Answer::With(ResponseBody::Produce(ProduceResponse {
-                responses: vec![TopicProduceResponse {
-                    name: t.name.clone(),
-                    partition_responses: vec![PartitionProduceResponse {
-                        index: 0,
-                        error_code: ErrorCode::MESSAGE_TOO_LARGE.0,
-                        base_offset: -1,
-                        ..Default::default()
-                    }],
-                    ..Default::default()
-                }],
-                ..Default::default()
-            }));
+            return produce_error(body, ErrorCode::MESSAGE_TOO_LARGE);
         }
         Answer::Default
     }));
@@ -971,15 +937,8 @@ fn unknown_topic_fails_after_max_block() {
 fn throttled_connection_is_muted() {
     let mut c = config();
     c.accumulator.linger = Duration::ZERO;
-    let mut broker = Broker::new(1).topic("t", 1);
-    broker.hook = Some(Box::new(|h, _, n| {
-        if h.api_key == ApiKey::PRODUCE && n == 1 {
-            return Answer::Default;
-        }
-        Answer::Default
-    }));
-    let mut sim = Sim::new(c, broker);
-    // First request answered with a throttle of 500 ms (patched after the default answer).
+    let mut sim = Sim::new(c, Broker::new(1).topic("t", 1));
+    // The first Produce is answered with a throttle of 500 ms.
     sim.broker.hook = Some(Box::new(|h, body, n| {
         if h.api_key == ApiKey::PRODUCE && n == 1 {
             let RequestBody::Produce(req) = body else {
@@ -1493,14 +1452,15 @@ fn without_transactions_v2_produce_is_capped_at_11() {
     assert!(sim.broker.order.contains(&ApiKey::ADD_PARTITIONS_TO_TXN));
 }
 
-#[test]
-fn unknown_producer_id_bumps_the_epoch_and_resends() {
+/// Idempotent producer: a sequence error on the partition's next batch bumps the epoch and the
+/// batch is resent under it, from sequence 0 (Java `canRetry`).
+fn sequence_error_bumps_the_epoch_and_resends(code: ErrorCode) {
     let mut c = config();
     c.idempotence = true;
     let mut broker = Broker::new(1).topic("t", 1);
-    broker.hook = Some(Box::new(|h, body, n| {
+    broker.hook = Some(Box::new(move |h, body, n| {
         if h.api_key == ApiKey::PRODUCE && n == 2 {
-            return produce_error(body, ErrorCode::UNKNOWN_PRODUCER_ID);
+            return produce_error(body, code);
         }
         Answer::Default
     }));
@@ -1522,6 +1482,16 @@ fn unknown_producer_id_bumps_the_epoch_and_resends() {
 }
 
 #[test]
+fn unknown_producer_id_bumps_the_epoch_and_resends() {
+    sequence_error_bumps_the_epoch_and_resends(ErrorCode::UNKNOWN_PRODUCER_ID);
+}
+
+#[test]
+fn out_of_order_sequence_on_the_next_batch_bumps_and_resends() {
+    sequence_error_bumps_the_epoch_and_resends(ErrorCode::OUT_OF_ORDER_SEQUENCE_NUMBER);
+}
+
+#[test]
 fn duplicate_sequence_is_success_without_offset() {
     let mut c = config();
     c.idempotence = true;
@@ -1537,33 +1507,6 @@ fn duplicate_sequence_is_success_without_offset() {
     sim.run_for(Duration::from_millis(20));
     assert_eq!(sim.delivered().get(&b), Some(&None));
     assert!(sim.failed().is_empty());
-}
-
-#[test]
-fn out_of_order_sequence_on_the_next_batch_bumps_and_resends() {
-    let mut c = config();
-    c.idempotence = true;
-    let mut broker = Broker::new(1).topic("t", 1);
-    broker.hook = Some(Box::new(|h, body, n| {
-        if h.api_key == ApiKey::PRODUCE && n == 2 {
-            return produce_error(body, ErrorCode::OUT_OF_ORDER_SEQUENCE_NUMBER);
-        }
-        Answer::Default
-    }));
-    let mut sim = Sim::new(c, broker);
-    sim.append("t", None, b"a");
-    sim.run_for(Duration::from_millis(20));
-    let (b, _, _) = sim.append("t", None, b"b");
-    sim.run_for(Duration::from_secs(1));
-    assert!(sim.delivered().contains_key(&b), "{:?}", sim.events);
-    assert!(sim.failed().is_empty());
-    let stamps: Vec<(i16, i32)> = sim
-        .broker
-        .stored("t", 0)
-        .iter()
-        .map(|s| (s.epoch, s.sequence))
-        .collect();
-    assert_eq!(stamps, vec![(0, 0), (1, 0)]);
 }
 
 #[test]
