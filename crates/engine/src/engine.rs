@@ -210,6 +210,9 @@ struct Node {
 struct TopicCache {
     count: u32,
     available: Vec<i32>,
+    /// `TopicPartition` of every partition, built once per metadata update rather than once
+    /// per appended record.
+    partitions: Vec<TopicPartition>,
 }
 
 /// The sans-IO producer core.
@@ -420,17 +423,25 @@ impl Engine {
         }
         let partition =
             ferrokafka_partition::select_partition(&mut self.partitioner, &precord, &partitions)?;
-        let tp = TopicPartition::new(record.topic, partition);
+        let Some(tp) = usize::try_from(partition)
+            .ok()
+            .and_then(|p| cache.partitions.get(p))
+        else {
+            return Err(SendError::InvalidRecord(format!(
+                "partition {partition} of `{}` is not in its metadata",
+                record.topic
+            )));
+        };
         if self.txn.is_some()
             && let Some(m) = &mut self.idem
         {
-            m.add_partition(&tp)
+            m.add_partition(tp)
                 .map_err(|e| SendError::Transaction(e.to_string()))?;
         }
         let result = self
             .acc
             .append(
-                &tp,
+                tp,
                 record.timestamp,
                 record.key,
                 record.value,
@@ -1720,6 +1731,9 @@ impl Engine {
                 let cache = TopicCache {
                     count: n as u32,
                     available: cluster.available_partitions(topic),
+                    partitions: (0..n as i32)
+                        .map(|p| TopicPartition::new(topic, p))
+                        .collect(),
                 };
                 self.topics.insert(topic.to_owned(), cache);
             }
