@@ -3,7 +3,6 @@
 use std::collections::{BTreeMap, HashMap, HashSet, VecDeque};
 use std::time::{Duration, Instant};
 
-use bytes::BytesMut;
 use ferrokafka_accumulator::{
     AppendError, BatchId, DrainedBatch, FailReason, FailedBatch, RecordAccumulator, StampRequest,
     TopicPartition,
@@ -12,14 +11,14 @@ use ferrokafka_metadata::{Metadata, MetadataError};
 use ferrokafka_partition::{Appended as PartitionAppended, Partitioner, Partitions};
 use ferrokafka_records::{Header, ProducerStamp};
 use ferrokafka_txn::{ProducerIdAndEpoch, Stamp, TransactionManager};
-use ferrokafka_wire::frame::{Correlator, encode_request};
+use ferrokafka_wire::frame::Correlator;
 use ferrokafka_wire::message::Message;
 use ferrokafka_wire::messages::produce::{
     PartitionProduceData, PartitionProduceResponse, TopicProduceData,
 };
 use ferrokafka_wire::messages::{
-    ApiVersionsRequest, ApiVersionsResponse, InitProducerIdRequest, MetadataRequest,
-    ProduceRequest, ProduceResponse, RequestBody, ResponseBody, SUPPORTED_APIS,
+    ApiVersionsRequest, ApiVersionsResponse, ProduceRequest, ProduceResponse, RequestBody,
+    ResponseBody, SUPPORTED_APIS,
 };
 use ferrokafka_wire::negotiate::{Negotiated, NegotiationError};
 use ferrokafka_wire::{ApiKey, ErrorCode};
@@ -28,6 +27,7 @@ use crate::config::EngineConfig;
 use crate::event::{ConnId, DeliveryError, Event, Io};
 use crate::metrics::Counters;
 
+mod conn;
 mod txn;
 use txn::{CoordinatorKind, TxnCtx};
 pub use txn::{GroupMetadata, OffsetToCommit};
@@ -1388,331 +1388,7 @@ impl Engine {
         self.dirty = true;
     }
 
-    // ---------------------------------------------------------------- requests
-
-    fn send_api_versions(&mut self, conn: ConnId, version: i16, now: Instant) {
-        let body = RequestBody::ApiVersions(ApiVersionsRequest::new(
-            "ferrokafka",
-            env!("CARGO_PKG_VERSION"),
-        ));
-        let _ = self.send_request_with(conn, &body, version, Pending::ApiVersions { version }, now);
-    }
-
-    fn send_metadata(&mut self, conn: ConnId, req: MetadataRequest, now: Instant) {
-        let version = match self.conns.get(&conn).map(|c| &c.state) {
-            Some(ConnState::Ready(v)) => v.metadata.clone(),
-            _ => return,
-        };
-        match version {
-            Ok(v) if v >= 1 => {
-                if self
-                    .send_request_with(conn, &RequestBody::Metadata(req), v, Pending::Metadata, now)
-                    .is_err()
-                {
-                    self.metadata.handle_failure(now);
-                }
-            }
-            _ => self.metadata.handle_failure(now),
-        }
-    }
-
-    fn send_init_producer_id(&mut self, conn: ConnId, now: Instant) {
-        let version = match self.conns.get(&conn).map(|c| &c.state) {
-            Some(ConnState::Ready(v)) => v.init_producer_id.clone(),
-            _ => return,
-        };
-        let Ok(version) = version else {
-            self.fatal = Some(
-                "the broker does not support InitProducerId; set enable.idempotence=false"
-                    .to_owned(),
-            );
-            return;
-        };
-        let req = InitProducerIdRequest {
-            transactional_id: None,
-            transaction_timeout_ms: duration_ms_i32(self.config.transaction_timeout),
-            producer_id: -1,
-            producer_epoch: -1,
-            ..Default::default()
-        };
-        if self
-            .send_request_with(
-                conn,
-                &RequestBody::InitProducerId(req),
-                version,
-                Pending::InitProducerId,
-                now,
-            )
-            .is_ok()
-        {
-            self.init_in_flight = true;
-        }
-    }
-
-    /// Encodes and queues a request expecting an answer. On failure hands the context back.
-    fn send_request_with(
-        &mut self,
-        conn: ConnId,
-        body: &RequestBody,
-        version: i16,
-        pending: Pending,
-        now: Instant,
-    ) -> Result<(), Pending> {
-        let Some(c) = self.conns.get_mut(&conn) else {
-            return Err(pending);
-        };
-        let mut buf = BytesMut::new();
-        let id = c
-            .correlator
-            .register(body.api_key(), version, true, pending);
-        if encode_request(&mut buf, id, Some(&self.config.client_id), body, version).is_ok() {
-            c.sent_at.push_back(now);
-            c.sends_queued += 1;
-            self.io.push_back(Io::Send {
-                conn,
-                data: buf.freeze(),
-            });
-            return Ok(());
-        }
-        // Encoding failed (a bug, or a value out of the version's range): the correlation id
-        // is spent, so the connection cannot stay in step. Hand this request's context back
-        // and fail the others as if the connection broke.
-        let mut all = c.correlator.fail_all();
-        let mine = all.pop().expect("just registered");
-        c.sent_at.clear();
-        for other in all {
-            self.fail_pending(other, now);
-        }
-        self.drop_conn(conn, now, true);
-        Err(mine)
-    }
-
-    /// Encodes and queues a request that gets no answer (acks=0 Produce).
-    fn send_unanswered(&mut self, conn: ConnId, body: &RequestBody, version: i16) -> Option<u64> {
-        let c = self.conns.get_mut(&conn)?;
-        // Not remembered: `expects_response = false`.
-        let id = c
-            .correlator
-            .register(body.api_key(), version, false, Pending::Metadata);
-        c.unanswered.push_back(id);
-        if c.unanswered.len() > MAX_UNANSWERED_IDS {
-            c.unanswered.pop_front();
-        }
-        let mut buf = BytesMut::new();
-        if encode_request(&mut buf, id, Some(&self.config.client_id), body, version).is_err() {
-            return None;
-        }
-        c.sends_queued += 1;
-        self.io.push_back(Io::Send {
-            conn,
-            data: buf.freeze(),
-        });
-        Some(c.sends_queued)
-    }
-
-    // ---------------------------------------------------------------- connections
-
-    fn throttle(&mut self, conn: ConnId, ms: i32, now: Instant) {
-        if ms > 0
-            && let Some(c) = self.conns.get_mut(&conn)
-        {
-            c.throttled_until = Some(now + Duration::from_millis(ms as u64));
-        }
-    }
-
-    fn ready_conn(&self, node: i32) -> Option<ConnId> {
-        let conn = self.nodes.get(&node)?.conn?;
-        self.conns.get(&conn).filter(|c| c.is_ready()).map(|_| conn)
-    }
-
-    fn least_loaded_ready(&self, now: Instant) -> Option<ConnId> {
-        self.conns
-            .iter()
-            .filter(|(_, c)| c.is_ready() && c.throttled_until.is_none_or(|t| t <= now))
-            .filter(|(_, c)| c.in_flight() < self.config.max_in_flight_per_connection)
-            .min_by_key(|(id, c)| (c.in_flight(), **id))
-            .map(|(id, _)| *id)
-    }
-
-    /// Makes sure some connection is opening, for metadata or InitProducerId.
-    fn connect_any(&mut self, now: Instant, wake_at: &mut impl FnMut(Instant)) {
-        // Every usable connection may be throttled (client quotas throttle them all): look
-        // again when the first throttle ends.
-        if let Some(t) = self
-            .conns
-            .values()
-            .filter_map(|c| c.throttled_until)
-            .filter(|t| *t > now)
-            .min()
-        {
-            wake_at(t);
-        }
-        if self.conns.values().any(|c| !c.is_ready()) {
-            return; // one is on its way
-        }
-        let mut candidates: Vec<i32> = self.metadata.cluster().brokers().map(|b| b.id).collect();
-        if candidates.is_empty() {
-            candidates = (0..self.config.bootstrap.len())
-                .map(bootstrap_node)
-                .collect();
-        }
-        let n = candidates.len();
-        let mut earliest: Option<Instant> = None;
-        for k in 0..n {
-            let node = candidates[(self.bootstrap_cursor + k) % n];
-            let retry_at = self.nodes.get(&node).and_then(|s| s.retry_at);
-            if retry_at.is_none_or(|t| t <= now) {
-                self.bootstrap_cursor = (self.bootstrap_cursor + k + 1) % n;
-                self.ensure_connecting(node, now);
-                return;
-            }
-            earliest =
-                Some(earliest.map_or(retry_at.unwrap(), |e: Instant| e.min(retry_at.unwrap())));
-        }
-        if let Some(t) = earliest {
-            wake_at(t);
-        }
-    }
-
-    fn ensure_connecting(&mut self, node: i32, now: Instant) {
-        let addr = if node < 0 {
-            self.config
-                .bootstrap
-                .get((-node - 1) as usize)
-                .map(|b| (b.host.clone(), b.port))
-        } else {
-            self.metadata
-                .cluster()
-                .broker(node)
-                .map(|b| (b.host.clone(), b.port))
-                .or_else(|| self.extra_addresses.get(&node).cloned())
-        };
-        let Some((host, port)) = addr else {
-            return;
-        };
-        let state = self.nodes.entry(node).or_default();
-        if state.conn.is_some() || state.retry_at.is_some_and(|t| t > now) {
-            return;
-        }
-        self.next_conn += 1;
-        let id = ConnId(self.next_conn);
-        state.conn = Some(id);
-        self.conns.insert(
-            id,
-            Conn {
-                node,
-                state: ConnState::Connecting,
-                correlator: Correlator::new(),
-                sent_at: VecDeque::new(),
-                opened_at: now,
-                throttled_until: None,
-                unanswered: VecDeque::new(),
-                sends_queued: 0,
-                sends_written: 0,
-                acks0: VecDeque::new(),
-            },
-        );
-        self.io.push_back(Io::Connect {
-            conn: id,
-            host,
-            port,
-        });
-    }
-
-    fn check_timeouts(&mut self, now: Instant, wake_at: &mut impl FnMut(Instant)) {
-        let mut expired = Vec::new();
-        for (&id, c) in &self.conns {
-            let deadline = match c.state {
-                ConnState::Connecting => c.opened_at + self.config.connection_setup_timeout,
-                _ => match c.sent_at.front() {
-                    Some(&sent) => sent + self.config.request_timeout,
-                    None => continue,
-                },
-            };
-            if deadline <= now {
-                expired.push(id);
-            } else {
-                wake_at(deadline);
-            }
-        }
-        for id in expired {
-            self.drop_conn(id, now, true);
-        }
-    }
-
-    /// Forgets a connection: its unanswered requests fail (retriable), its node backs off.
-    fn drop_conn(&mut self, conn: ConnId, now: Instant, close: bool) {
-        let Some(mut c) = self.conns.remove(&conn) else {
-            return;
-        };
-        self.dirty = true;
-        if close {
-            self.io.push_back(Io::Close { conn });
-        }
-        let never_ready = !c.is_ready();
-        if let Some(node) = self.nodes.get_mut(&c.node)
-            && node.conn == Some(conn)
-        {
-            node.conn = None;
-            if never_ready {
-                node.failures = node.failures.saturating_add(1);
-            }
-            let exp = node.failures.saturating_sub(1).min(20);
-            let backoff = self
-                .config
-                .reconnect_backoff
-                .saturating_mul(1u32 << exp.min(16))
-                .min(self.config.reconnect_backoff_max);
-            node.retry_at = Some(now + backoff);
-        }
-        for pending in c.correlator.fail_all() {
-            self.fail_pending(pending, now);
-        }
-        for (_, batches) in c.acks0.drain(..) {
-            // Never written: sent again like any batch of a broken connection.
-            self.requeue_or_fail(batches, ErrorCode::NETWORK_EXCEPTION, None, now);
-        }
-        if let Some(t) = &mut self.txn {
-            // A coordinator that cannot be reached is looked up again (it may have moved).
-            t.forget_coordinator_node(c.node);
-        }
-        // Any disconnect may mean the leader moved.
-        self.metadata.request_update();
-    }
-
-    fn fail_pending(&mut self, pending: Pending, now: Instant) {
-        match pending {
-            Pending::ApiVersions { .. } => {}
-            Pending::Metadata => self.metadata.handle_failure(now),
-            Pending::InitProducerId => {
-                self.init_in_flight = false;
-                if self.txn.is_some() {
-                    self.txn_request_lost(None, now);
-                }
-            }
-            Pending::Produce(batches) => {
-                self.requeue_or_fail(batches, ErrorCode::NETWORK_EXCEPTION, None, now);
-            }
-            Pending::FindCoordinator(_) | Pending::EndTxn { .. } | Pending::AddOffsets => {
-                self.txn_request_lost(None, now);
-            }
-            Pending::AddPartitions => {
-                // The partitions are asked for again.
-                if let Some(m) = &mut self.idem {
-                    let _ = m.handle_add_partitions([ErrorCode::NOT_COORDINATOR]);
-                }
-                self.txn_request_lost(None, now);
-            }
-            Pending::TxnOffsetCommit => {
-                let group = self
-                    .txn
-                    .as_ref()
-                    .and_then(TxnCtx::offsets_group)
-                    .map(str::to_owned);
-                self.txn_request_lost(group.as_deref(), now);
-            }
-        }
-    }
+    // ---------------------------------------------------------------- metadata
 
     fn on_metadata_updated(&mut self) {
         self.cluster_generation += 1;
