@@ -77,6 +77,19 @@ logger.kafka-request.level = WARN\n\
 logger.state-change.name = state.change.logger\n\
 logger.state-change.level = WARN\n";
 
+/// Broker logging with `kafka.request.logger` at DEBUG: every completed request's header (api
+/// key, version, client id) and body, as JSON, in the node's log ([`KafkaOptions::request_log`]).
+const BROKER_REQUEST_LOG4J: &str = "rootLogger.level = INFO\n\
+rootLogger.appenderRef.out.ref = OUT\n\
+appender.out.type = Console\n\
+appender.out.name = OUT\n\
+appender.out.layout.type = PatternLayout\n\
+appender.out.layout.pattern = [%d] %p %m (%c)%n\n\
+logger.kafka-request.name = kafka.request.logger\n\
+logger.kafka-request.level = DEBUG\n\
+logger.state-change.name = state.change.logger\n\
+logger.state-change.level = WARN\n";
+
 /// Helper and tool logging: warnings only, to stderr (stdout carries the helper's answers).
 const TOOL_LOG4J: &str = "rootLogger.level = WARN\n\
 rootLogger.appenderRef.err.ref = ERR\n\
@@ -146,6 +159,11 @@ impl KafkaDist {
         self.home.join("broker-log4j2.properties")
     }
 
+    /// The broker log4j2 configuration with the request logger at DEBUG.
+    pub fn broker_request_log4j(&self) -> PathBuf {
+        self.home.join("broker-request-log4j2.properties")
+    }
+
     /// The log4j2 configuration for tools and the helper (WARN to stderr).
     pub fn tool_log4j(&self) -> PathBuf {
         self.home.join("tool-log4j2.properties")
@@ -194,6 +212,7 @@ pub fn install() -> Result<KafkaDist, HarnessError> {
     }
     for (name, text) in [
         ("broker-log4j2.properties", BROKER_LOG4J),
+        ("broker-request-log4j2.properties", BROKER_REQUEST_LOG4J),
         ("tool-log4j2.properties", TOOL_LOG4J),
     ] {
         let path = home.join(name);
@@ -352,6 +371,9 @@ pub struct KafkaOptions {
     pub broker_props: Vec<(String, String)>,
     /// Run detached (own process group, no stdin watch) so the cluster outlives the caller.
     pub detached: bool,
+    /// Log every request (`kafka.request.logger` at DEBUG) into the node's log, so tests can
+    /// see which APIs and versions a client (by `client.id`) used.
+    pub request_log: bool,
 }
 
 impl Default for KafkaOptions {
@@ -364,6 +386,7 @@ impl Default for KafkaOptions {
             test_jvm: true,
             broker_props: Vec::new(),
             detached: false,
+            request_log: false,
         }
     }
 }
@@ -482,7 +505,12 @@ impl KafkaCluster {
         let dist = install()?;
         let root = peers_dir().join("kafka-runs");
         clean_stale_runs(&root);
-        let dir = root.join(format!("pid-{}", unique()));
+        // A detached cluster outlives this process, so its directory must not look stale.
+        let dir = root.join(format!(
+            "{}-{}",
+            if options.detached { "detached" } else { "pid" },
+            unique()
+        ));
         fs::create_dir_all(&dir).map_err(HarnessError::io(format!("create {}", dir.display())))?;
 
         let n = usize::from(options.nodes);
@@ -597,7 +625,11 @@ impl KafkaCluster {
         let log_err = log
             .try_clone()
             .map_err(HarnessError::io("clone log handle"))?;
-        let mut cmd = self.dist.java(&self.dist.broker_log4j());
+        let mut cmd = self.dist.java(&if self.options.request_log {
+            self.dist.broker_request_log4j()
+        } else {
+            self.dist.broker_log4j()
+        });
         let heap = self.options.heap_mb;
         cmd.arg(format!("-Xmx{heap}m"))
             .arg(format!("-Xms{}m", heap.min(128)))
@@ -1017,11 +1049,17 @@ pub enum Shared {
     SingleTv0,
     /// Three nodes for fault tests ([`KafkaOptions::three_nodes`]).
     ThreeNodes,
+    /// As [`Shared::Single`], with every request logged ([`KafkaOptions::request_log`]).
+    SingleRequestLog,
+    /// As [`Shared::SingleTv0`], with every request logged ([`KafkaOptions::request_log`]).
+    SingleTv0RequestLog,
 }
 
 static SINGLE: OnceLock<KafkaCluster> = OnceLock::new();
 static SINGLE_TV0: OnceLock<KafkaCluster> = OnceLock::new();
 static THREE: OnceLock<KafkaCluster> = OnceLock::new();
+static SINGLE_LOGGED: OnceLock<KafkaCluster> = OnceLock::new();
+static SINGLE_TV0_LOGGED: OnceLock<KafkaCluster> = OnceLock::new();
 static START_LOCK: Mutex<()> = Mutex::new(());
 
 /// The cluster of that kind shared by every test of this test binary, started on first use.
@@ -1031,6 +1069,20 @@ pub fn shared(which: Shared) -> &'static KafkaCluster {
         Shared::Single => (&SINGLE, KafkaOptions::single(2)),
         Shared::SingleTv0 => (&SINGLE_TV0, KafkaOptions::single(0)),
         Shared::ThreeNodes => (&THREE, KafkaOptions::three_nodes()),
+        Shared::SingleRequestLog => (
+            &SINGLE_LOGGED,
+            KafkaOptions {
+                request_log: true,
+                ..KafkaOptions::single(2)
+            },
+        ),
+        Shared::SingleTv0RequestLog => (
+            &SINGLE_TV0_LOGGED,
+            KafkaOptions {
+                request_log: true,
+                ..KafkaOptions::single(0)
+            },
+        ),
     };
     if let Some(c) = cell.get() {
         return c;

@@ -1,9 +1,12 @@
 //! `cargo xtask broker start|stop|status` and `cargo xtask demo`.
 //!
-//! `broker start` leaves a Tansu broker running after xtask exits and records it in
-//! `target/peers/broker.pid` (three lines: pid, bootstrap address, log file). `stop` and `status`
-//! read that file; before signalling a pid they check it still belongs to a process named `tansu`,
-//! so a stale file never makes us kill an unrelated process.
+//! `broker start` leaves a broker running after xtask exits: Tansu by default (it starts in
+//! milliseconds), or Apache Kafka with `--kind kafka` (a KRaft cluster of `--nodes` combined
+//! broker+controller nodes). It records what it started in `target/peers/broker.pid` (four lines:
+//! kind, the pids separated by commas, the bootstrap address, the log file or cluster directory).
+//! `stop` and `status` read that file; before signalling a pid they check it still belongs to a
+//! process of that kind (`tansu`, or a `java` running our broker entry point), so a stale file
+//! never makes us kill an unrelated process.
 
 use std::net::TcpStream;
 use std::path::{Path, PathBuf};
@@ -11,6 +14,7 @@ use std::process::{Command, ExitCode};
 use std::time::{Duration, Instant};
 
 use anyhow::{Context, Result, bail};
+use ferrokafka_tests::kafka::{self, KafkaCluster, KafkaOptions};
 use ferrokafka_tests::paths::peers_dir;
 use ferrokafka_tests::tansu::{self, Tansu};
 use ferrokafka_tests::wire_client::WireClient;
@@ -21,25 +25,76 @@ use crate::util::take_option;
 
 const DEFAULT_PORT: u16 = 9092;
 
+/// Which broker.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) enum Kind {
+    Tansu,
+    Kafka,
+}
+
+impl Kind {
+    fn parse(s: &str) -> Result<Kind> {
+        match s {
+            "tansu" => Ok(Kind::Tansu),
+            "kafka" => Ok(Kind::Kafka),
+            other => bail!("unknown broker kind `{other}` (tansu, kafka)"),
+        }
+    }
+
+    fn name(self) -> &'static str {
+        match self {
+            Kind::Tansu => "tansu",
+            Kind::Kafka => "kafka",
+        }
+    }
+}
+
+/// Takes `--kind tansu|kafka` out of `args` (default Tansu).
+pub(crate) fn take_kind(args: &mut Vec<String>) -> Result<Kind> {
+    take_option(args, "--kind")?.map_or(Ok(Kind::Tansu), |k| Kind::parse(&k))
+}
+
 /// What `broker start` recorded.
 #[derive(Debug, PartialEq, Eq)]
 struct Record {
-    pid: u32,
+    kind: Kind,
+    pids: Vec<u32>,
     addr: String,
-    log: PathBuf,
+    /// Tansu's log file, or the Kafka cluster's directory (configs, storage, one log per node).
+    path: PathBuf,
 }
 
 impl Record {
     fn render(&self) -> String {
-        format!("{}\n{}\n{}\n", self.pid, self.addr, self.log.display())
+        let pids: Vec<String> = self.pids.iter().map(ToString::to_string).collect();
+        format!(
+            "{}\n{}\n{}\n{}\n",
+            self.kind.name(),
+            pids.join(","),
+            self.addr,
+            self.path.display()
+        )
     }
 
     fn parse(text: &str) -> Option<Record> {
         let mut lines = text.lines();
-        let pid = lines.next()?.trim().parse().ok()?;
+        let kind = Kind::parse(lines.next()?.trim()).ok()?;
+        let pids = lines
+            .next()?
+            .split(',')
+            .map(|p| p.trim().parse().ok())
+            .collect::<Option<Vec<u32>>>()?;
+        if pids.is_empty() {
+            return None;
+        }
         let addr = lines.next()?.trim().to_string();
-        let log = PathBuf::from(lines.next().unwrap_or_default().trim());
-        Some(Record { pid, addr, log })
+        let path = PathBuf::from(lines.next().unwrap_or_default().trim());
+        Some(Record {
+            kind,
+            pids,
+            addr,
+            path,
+        })
     }
 }
 
@@ -50,29 +105,34 @@ fn pid_file() -> PathBuf {
 fn read_record() -> Result<Option<Record>> {
     let path = pid_file();
     match std::fs::read_to_string(&path) {
-        Ok(text) => {
-            Ok(Some(Record::parse(&text).with_context(|| {
-                format!("{} is malformed", path.display())
-            })?))
-        }
+        Ok(text) => Ok(Some(Record::parse(&text).with_context(|| {
+            format!("{} is malformed; remove it", path.display())
+        })?)),
         Err(e) if e.kind() == std::io::ErrorKind::NotFound => Ok(None),
         Err(e) => Err(e).with_context(|| format!("read {}", path.display())),
     }
 }
 
-/// Whether `pid` is a live (not zombie) process named `tansu` (Linux `/proc`).
-fn is_tansu(pid: u32) -> bool {
-    let named =
-        std::fs::read_to_string(format!("/proc/{pid}/comm")).is_ok_and(|c| c.trim() == "tansu");
+/// Whether `pid` is a live (not zombie) process of that kind (Linux `/proc`).
+fn is_alive(kind: Kind, pid: u32) -> bool {
+    let ours = match kind {
+        Kind::Tansu => {
+            std::fs::read_to_string(format!("/proc/{pid}/comm")).is_ok_and(|c| c.trim() == "tansu")
+        }
+        Kind::Kafka => std::fs::read(format!("/proc/{pid}/cmdline"))
+            .is_ok_and(|c| String::from_utf8_lossy(&c).contains("FerroKafkaHelper\0broker")),
+    };
     // `/proc/PID/stat` is "pid (comm) STATE ..."; a zombie has exited but is not reaped yet.
     let zombie = std::fs::read_to_string(format!("/proc/{pid}/stat"))
         .ok()
         .and_then(|s| s.rsplit_once(") ").map(|(_, rest)| rest.starts_with('Z')))
         .unwrap_or(false);
-    named && !zombie
+    ours && !zombie
 }
 
 pub(crate) fn run(args: &[String]) -> Result<ExitCode> {
+    const USAGE: &str = "usage: cargo xtask broker start [--kind tansu|kafka] [--nodes 1|3] \
+                         [--port P] [--transaction-version 0|2] | stop | status";
     let mut args = args.to_vec();
     let port = take_option(&mut args, "--port")?
         .map(|p| {
@@ -80,73 +140,166 @@ pub(crate) fn run(args: &[String]) -> Result<ExitCode> {
                 .with_context(|| format!("bad --port {p:?}"))
         })
         .transpose()?;
+    let kind_given = args.iter().any(|a| a.starts_with("--kind"));
+    let kind = take_kind(&mut args)?;
+    let nodes = take_option(&mut args, "--nodes")?
+        .map(|n| match n.as_str() {
+            "1" => Ok(1),
+            "3" => Ok(3),
+            other => bail!("--nodes must be 1 or 3, not {other:?}"),
+        })
+        .transpose()?;
+    let tv = take_option(&mut args, "--transaction-version")?
+        .map(|v| match v.as_str() {
+            "0" => Ok(0),
+            "2" => Ok(2),
+            other => bail!("--transaction-version must be 0 or 2, not {other:?}"),
+        })
+        .transpose()?;
     let Some(sub) = args.first().cloned() else {
-        bail!("usage: cargo xtask broker start [--port P] | stop | status");
+        bail!("{USAGE}");
     };
     if args.len() > 1 {
-        bail!("unexpected arguments {:?}", &args[1..]);
+        bail!("unexpected arguments {:?}\n{USAGE}", &args[1..]);
     }
-    if port.is_some() && sub != "start" {
-        bail!("--port only applies to `broker start`");
+    if (port.is_some() || kind_given || nodes.is_some() || tv.is_some()) && sub != "start" {
+        bail!("--port, --kind, --nodes and --transaction-version only apply to `broker start`");
+    }
+    if kind == Kind::Tansu && (nodes.is_some() || tv.is_some()) {
+        bail!("--nodes and --transaction-version need --kind kafka");
     }
     match sub.as_str() {
-        "start" => start(port.unwrap_or(DEFAULT_PORT)),
+        "start" => match kind {
+            Kind::Tansu => start_tansu(port.unwrap_or(DEFAULT_PORT)),
+            Kind::Kafka => start_kafka(
+                port.unwrap_or(DEFAULT_PORT),
+                nodes.unwrap_or(1),
+                tv.unwrap_or(2),
+            ),
+        },
         "stop" => stop(),
         "status" => status(),
         other => bail!("unknown broker command `{other}` (start, stop, status)"),
     }
 }
 
-fn start(port: u16) -> Result<ExitCode> {
+/// Refuses to start a second broker while the recorded one runs.
+fn already_running() -> Result<bool> {
     if let Some(rec) = read_record()?
-        && is_tansu(rec.pid)
+        && rec.pids.iter().any(|&p| is_alive(rec.kind, p))
     {
-        println!("tansu already running (pid {}) at {}", rec.pid, rec.addr);
+        println!(
+            "{} already running (pids {:?}) at {}; `cargo xtask broker stop` first to change it",
+            rec.kind.name(),
+            rec.pids,
+            rec.addr
+        );
         println!("{}", rec.addr);
+        return Ok(true);
+    }
+    Ok(false)
+}
+
+fn write_record(rec: &Record) -> Result<()> {
+    let path = pid_file();
+    std::fs::write(&path, rec.render()).with_context(|| format!("write {}", path.display()))
+}
+
+fn start_tansu(port: u16) -> Result<ExitCode> {
+    if already_running()? {
         return Ok(ExitCode::SUCCESS);
     }
     let bin = tansu::install()?;
     println!("tansu: {} ({})", bin.display(), tansu::version_of(&bin)?);
     let broker =
         Tansu::start_on(port, true).with_context(|| format!("start tansu on 127.0.0.1:{port}"))?;
-    let rec = Record {
-        pid: 0,
-        addr: broker.bootstrap(),
-        log: broker.log_path().to_path_buf(),
-    };
+    let addr = broker.bootstrap();
+    let log = broker.log_path().to_path_buf();
     let pid = broker.detach();
-    let rec = Record { pid, ..rec };
-    let path = pid_file();
-    std::fs::write(&path, rec.render()).with_context(|| format!("write {}", path.display()))?;
+    write_record(&Record {
+        kind: Kind::Tansu,
+        pids: vec![pid],
+        addr: addr.clone(),
+        path: log.clone(),
+    })?;
     println!(
         "tansu started (pid {pid}), log {}, pid file {}",
-        rec.log.display(),
-        path.display()
+        log.display(),
+        pid_file().display()
     );
-    println!("{}", rec.addr);
+    println!("{addr}");
     Ok(ExitCode::SUCCESS)
 }
 
-fn signal(pid: u32, sig: &str) -> Result<()> {
+fn start_kafka(port: u16, nodes: u8, transaction_version: u8) -> Result<ExitCode> {
+    if already_running()? {
+        return Ok(ExitCode::SUCCESS);
+    }
+    for i in 0..u16::from(nodes) {
+        let p = port + i;
+        if TcpStream::connect_timeout(
+            &std::net::SocketAddr::from(([127, 0, 0, 1], p)),
+            Duration::from_millis(250),
+        )
+        .is_ok()
+        {
+            bail!("127.0.0.1:{p} is already in use");
+        }
+    }
+    println!(
+        "Apache Kafka {} (jars cached under {}), {nodes} node(s), transaction.version={transaction_version}",
+        kafka::VERSION,
+        peers_dir().display()
+    );
+    let started = Instant::now();
+    let cluster = KafkaCluster::start(KafkaOptions {
+        nodes,
+        transaction_version,
+        port: Some(port),
+        heap_mb: 1024,
+        test_jvm: false,
+        detached: true,
+        ..KafkaOptions::default()
+    })?;
+    let addr = cluster.bootstrap();
+    let dir = cluster.dir().to_path_buf();
+    let pids = cluster.detach();
+    write_record(&Record {
+        kind: Kind::Kafka,
+        pids: pids.clone(),
+        addr: addr.clone(),
+        path: dir.clone(),
+    })?;
+    println!(
+        "kafka started in {:.1} s (pids {pids:?}); configs, storage and node logs in {}; pid file {}",
+        started.elapsed().as_secs_f64(),
+        dir.display(),
+        pid_file().display()
+    );
+    println!("{addr}");
+    Ok(ExitCode::SUCCESS)
+}
+
+fn signal(kind: Kind, pid: u32, sig: &str) -> Result<()> {
     let st = Command::new("kill")
         .args([sig, &pid.to_string()])
         .status()
         .context("run kill")?;
-    if !st.success() && is_tansu(pid) {
+    if !st.success() && is_alive(kind, pid) {
         bail!("kill {sig} {pid} failed ({st})");
     }
     Ok(())
 }
 
-fn wait_gone(pid: u32, within: Duration) -> bool {
+fn wait_gone(kind: Kind, pid: u32, within: Duration) -> bool {
     let deadline = Instant::now() + within;
     while Instant::now() < deadline {
-        if !is_tansu(pid) {
+        if !is_alive(kind, pid) {
             return true;
         }
         std::thread::sleep(Duration::from_millis(50));
     }
-    !is_tansu(pid)
+    !is_alive(kind, pid)
 }
 
 fn stop() -> Result<ExitCode> {
@@ -157,20 +310,40 @@ fn stop() -> Result<ExitCode> {
         );
         return Ok(ExitCode::SUCCESS);
     };
-    if is_tansu(rec.pid) {
-        signal(rec.pid, "-TERM")?;
-        if !wait_gone(rec.pid, Duration::from_secs(5)) {
-            signal(rec.pid, "-KILL")?;
-            if !wait_gone(rec.pid, Duration::from_secs(5)) {
-                bail!("tansu (pid {}) did not exit", rec.pid);
+    let name = rec.kind.name();
+    // A Kafka node's controlled shutdown takes a few seconds; Tansu exits at once.
+    let grace = match rec.kind {
+        Kind::Tansu => Duration::from_secs(5),
+        Kind::Kafka => Duration::from_secs(30),
+    };
+    let alive: Vec<u32> = rec
+        .pids
+        .iter()
+        .copied()
+        .filter(|&p| is_alive(rec.kind, p))
+        .collect();
+    for &pid in &alive {
+        signal(rec.kind, pid, "-TERM")?;
+    }
+    for &pid in &alive {
+        if !wait_gone(rec.kind, pid, grace) {
+            signal(rec.kind, pid, "-KILL")?;
+            if !wait_gone(rec.kind, pid, Duration::from_secs(5)) {
+                bail!("{name} (pid {pid}) did not exit");
             }
         }
-        println!("tansu (pid {}) at {} stopped", rec.pid, rec.addr);
-    } else {
+    }
+    if alive.is_empty() {
         println!(
-            "tansu (pid {}) was not running; removing the stale record",
-            rec.pid
+            "{name} (pids {:?}) was not running; removing the stale record",
+            rec.pids
         );
+    } else {
+        println!("{name} (pids {alive:?}) at {} stopped", rec.addr);
+    }
+    if rec.kind == Kind::Kafka && rec.path.starts_with(peers_dir()) && rec.path.is_dir() {
+        std::fs::remove_dir_all(&rec.path)
+            .with_context(|| format!("remove {}", rec.path.display()))?;
     }
     remove(&pid_file())?;
     Ok(ExitCode::SUCCESS)
@@ -186,53 +359,103 @@ fn remove(path: &Path) -> Result<()> {
 }
 
 fn status() -> Result<ExitCode> {
-    match read_record()? {
-        Some(rec) if is_tansu(rec.pid) => {
-            let reachable = TcpStream::connect(&rec.addr).is_ok();
-            println!(
-                "tansu running (pid {}) at {} ({}), log {}",
-                rec.pid,
-                rec.addr,
-                if reachable {
-                    "accepting connections"
-                } else {
-                    "NOT accepting connections"
-                },
-                rec.log.display()
-            );
-            Ok(if reachable {
-                ExitCode::SUCCESS
-            } else {
-                ExitCode::FAILURE
-            })
-        }
-        Some(rec) => {
-            println!(
-                "tansu not running (stale record: pid {} at {})",
-                rec.pid, rec.addr
-            );
-            Ok(ExitCode::FAILURE)
-        }
-        None => {
-            println!("tansu not running (no {})", pid_file().display());
-            Ok(ExitCode::FAILURE)
+    let Some(rec) = read_record()? else {
+        println!("no broker running (no {})", pid_file().display());
+        return Ok(ExitCode::FAILURE);
+    };
+    let name = rec.kind.name();
+    let alive: Vec<u32> = rec
+        .pids
+        .iter()
+        .copied()
+        .filter(|&p| is_alive(rec.kind, p))
+        .collect();
+    if alive.is_empty() {
+        println!(
+            "{name} not running (stale record: pids {:?} at {})",
+            rec.pids, rec.addr
+        );
+        return Ok(ExitCode::FAILURE);
+    }
+    let reachable: Vec<&str> = rec
+        .addr
+        .split(',')
+        .filter(|a| TcpStream::connect(a).is_ok())
+        .collect();
+    let all = alive.len() == rec.pids.len() && reachable.len() == rec.addr.split(',').count();
+    println!(
+        "{name} running (pids {alive:?} of {:?}) at {} ({} of the addresses accepting connections), {}",
+        rec.pids,
+        rec.addr,
+        reachable.len(),
+        rec.path.display()
+    );
+    Ok(if all {
+        ExitCode::SUCCESS
+    } else {
+        ExitCode::FAILURE
+    })
+}
+
+/// A broker the demo started; dropping it stops it.
+enum DemoBroker {
+    Tansu(Tansu),
+    Kafka(KafkaCluster),
+}
+
+impl DemoBroker {
+    fn bootstrap(&self) -> String {
+        match self {
+            DemoBroker::Tansu(b) => b.bootstrap(),
+            DemoBroker::Kafka(c) => c.bootstrap(),
         }
     }
 }
 
-/// `cargo xtask demo`: start a broker, talk Kafka to it through `ferrokafka-wire`
-/// (ApiVersions, version negotiation, Metadata), stop it. Producing records lands
-/// with the producer.
-pub(crate) fn demo() -> Result<ExitCode> {
-    let bin = tansu::install()?;
-    let version = tansu::version_of(&bin)?;
-    let broker = Tansu::start()?;
-    println!(
-        "started {version} at {} (pid {})",
-        broker.bootstrap(),
-        broker.pid().unwrap_or(0)
-    );
-    broker.create_topic("demo", 3)?;
+/// `cargo xtask demo [--kind tansu|kafka]`: start a broker, talk Kafka to it through
+/// `ferrokafka-wire` (ApiVersions, version negotiation, Metadata), produce through the producer,
+/// stop it.
+pub(crate) fn demo(args: &[String]) -> Result<ExitCode> {
+    let mut args = args.to_vec();
+    let kind = take_kind(&mut args)?;
+    if !args.is_empty() {
+        bail!("usage: cargo xtask demo [--kind tansu|kafka]; unexpected {args:?}");
+    }
+    let broker = match kind {
+        Kind::Tansu => {
+            let bin = tansu::install()?;
+            let version = tansu::version_of(&bin)?;
+            let broker = Tansu::start()?;
+            println!(
+                "started {version} at {} (pid {})",
+                broker.bootstrap(),
+                broker.pid().unwrap_or(0)
+            );
+            broker.create_topic("demo", 3)?;
+            DemoBroker::Tansu(broker)
+        }
+        Kind::Kafka => {
+            println!(
+                "starting Apache Kafka {} (one KRaft node; the first run fetches its jars with Maven)",
+                kafka::VERSION
+            );
+            let started = Instant::now();
+            let cluster = KafkaCluster::start(KafkaOptions {
+                heap_mb: 1024,
+                test_jvm: false,
+                ..KafkaOptions::default()
+            })?;
+            println!(
+                "started Apache Kafka {} at {} in {:.1} s (pid {})",
+                kafka::VERSION,
+                cluster.bootstrap(),
+                started.elapsed().as_secs_f64(),
+                cluster.pid_of(1).unwrap_or(0)
+            );
+            cluster.create_topic("demo", 3, 1, &[])?;
+            DemoBroker::Kafka(cluster)
+        }
+    };
     println!("created topic `demo` with 3 partitions");
 
     let mut client = WireClient::connect(&broker.bootstrap())?;
@@ -425,18 +648,28 @@ async fn produce_demo(bootstrap: &str) -> Result<()> {
 
 #[cfg(test)]
 mod tests {
-    use super::Record;
+    use super::{Kind, Record};
     use std::path::PathBuf;
 
     #[test]
     fn pid_records_round_trip() {
         let rec = Record {
-            pid: 4242,
+            kind: Kind::Tansu,
+            pids: vec![4242],
             addr: "127.0.0.1:9092".into(),
-            log: PathBuf::from("/t/peers/logs/tansu.log"),
+            path: PathBuf::from("/t/peers/logs/tansu.log"),
+        };
+        assert_eq!(Record::parse(&rec.render()), Some(rec));
+        let rec = Record {
+            kind: Kind::Kafka,
+            pids: vec![1, 2, 3],
+            addr: "127.0.0.1:9092,127.0.0.1:9093,127.0.0.1:9094".into(),
+            path: PathBuf::from("/t/peers/kafka-runs/detached-1"),
         };
         assert_eq!(Record::parse(&rec.render()), Some(rec));
         assert_eq!(Record::parse("not a pid\n"), None);
+        assert_eq!(Record::parse("kafka\n\n127.0.0.1:1\n"), None);
+        assert_eq!(Record::parse("redis\n1\n127.0.0.1:1\n"), None);
         assert_eq!(Record::parse(""), None);
     }
 }

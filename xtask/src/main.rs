@@ -3,11 +3,12 @@
 //! Commands:
 //! - `ci`: fmt, clippy, check-layering, test — the one test command of the project.
 //! - `check-layering`: the crate dependency direction and the sans-IO rules.
-//! - `broker start [--port P] | stop | status`: a detached Tansu broker on loopback.
+//! - `broker start [--kind tansu|kafka] [--nodes 1|3] [--port P] | stop | status`: a detached
+//!   Tansu broker or Apache Kafka cluster on loopback.
 //! - `fuzz [--seconds N] [TARGET...]`: run the cargo-fuzz targets for a while each.
 //! - `bench [options]`: ferrokafka vs librdkafka end to end on the mock cluster and Tansu;
 //!   `bench micro`: the criterion benchmarks.
-//! - `demo`: start a broker and show it.
+//! - `demo [--kind tansu|kafka]`: start a broker, show negotiation and produce through it.
 
 mod bench;
 mod broker;
@@ -27,13 +28,17 @@ commands:
   ci                          fmt --check, clippy -D warnings, check-layering, test (stops at the first failure)
   check-layering              check the crate dependency direction and the sans-IO rules
   broker start [--port P]     install Tansu (cached) and start it detached on 127.0.0.1:P (default 9092)
+    [--kind kafka [--nodes 1|3] [--transaction-version 0|2]]
+                              or Apache Kafka 4.4.0 (jars from Maven Central, cached): a KRaft
+                              cluster, node i on port P+i-1
   broker stop                 stop the broker started by `broker start`
   broker status               say whether that broker runs and where
   fuzz [--seconds N] [T...]   run each fuzz target (default: all) for N seconds (default 60) on nightly
   bench [options]             ferrokafka vs librdkafka end to end on the mock cluster and Tansu
                               (median of alternating runs; `cargo xtask bench --help` for options)
   bench micro                 run the criterion benchmarks of the workspace
-  demo                        start Tansu, show it, stop it
+  demo [--kind kafka]         start Tansu (or Apache Kafka), show version negotiation, produce
+                              records with delivery reports and a throughput summary, stop it
 ";
 
 fn main() -> ExitCode {
@@ -64,10 +69,7 @@ fn run(args: &[String]) -> Result<ExitCode> {
         "broker" => broker::run(rest),
         "fuzz" => fuzz::run(rest),
         "bench" => bench::run(rest),
-        "demo" => {
-            no_args(cmd, rest)?;
-            broker::demo()
-        }
+        "demo" => broker::demo(rest),
         "help" | "-h" | "--help" => {
             print!("{USAGE}");
             Ok(ExitCode::SUCCESS)
