@@ -559,6 +559,15 @@ fn cross_check(
             false
         }
     };
+    // Java validates `transactional.id` with `NonEmptyString`: an empty id is refused, not
+    // taken for "no transactions".
+    if c.transactional_id.as_deref().is_some_and(str::is_empty) {
+        return Err(ConfigError::InvalidValue {
+            key: "transactional.id",
+            value: String::new(),
+            expected: "a non-empty string (or leave it unset for no transactions)".to_owned(),
+        });
+    }
     if c.transactional_id.is_some() && !c.enable_idempotence {
         return Err(ConfigError::TransactionalIdRequiresIdempotence {
             reason: match conflict_reason(idempotence, &c.warnings) {

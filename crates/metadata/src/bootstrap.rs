@@ -65,6 +65,15 @@ pub fn parse_bootstrap(servers: &str) -> Result<Vec<BrokerAddress>, BootstrapErr
 /// Parses one trimmed, non-empty entry.
 fn parse_entry(entry: &str) -> Result<BrokerAddress, BootstrapError> {
     let owned = || entry.to_owned();
+    // Java quietly skips such a prefix; a URL here is almost always a copy-paste from a broker's
+    // listener config, and taking `tcp://host` as a host name fails much later on a DNS lookup.
+    if let Some((scheme, address)) = entry.split_once("://") {
+        return Err(BootstrapError::UrlScheme {
+            entry: owned(),
+            scheme: scheme.to_owned(),
+            address: address.to_owned(),
+        });
+    }
     let (host, port) = if let Some(rest) = entry.strip_prefix('[') {
         let Some(close) = rest.find(']') else {
             return Err(BootstrapError::UnclosedBracket { entry: owned() });
@@ -111,6 +120,26 @@ mod tests {
 
     fn addr(h: &str, p: u16) -> BrokerAddress {
         BrokerAddress::new(h, p)
+    }
+
+    #[test]
+    fn a_url_scheme_is_refused_with_the_address_it_should_be() {
+        let err = parse_bootstrap("a:1,tcp://127.0.0.1:9092").unwrap_err();
+        assert_eq!(
+            err,
+            BootstrapError::UrlScheme {
+                entry: "tcp://127.0.0.1:9092".into(),
+                scheme: "tcp".into(),
+                address: "127.0.0.1:9092".into(),
+            }
+        );
+        let msg = err.to_string();
+        assert!(msg.contains("bootstrap.servers"), "{msg}");
+        assert!(msg.contains("did you mean `127.0.0.1:9092`"), "{msg}");
+        assert!(matches!(
+            parse_bootstrap("PLAINTEXT://[::1]:9092"),
+            Err(BootstrapError::UrlScheme { .. })
+        ));
     }
 
     #[test]

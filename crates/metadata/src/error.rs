@@ -37,6 +37,20 @@ pub enum BootstrapError {
         /// The text found where the port should be.
         port: String,
     },
+    /// An entry is written as a URL (`tcp://host:port`, `PLAINTEXT://host:port`): entries are
+    /// plain `host:port`, the protocol comes from `security.protocol`.
+    #[error(
+        "invalid bootstrap.servers entry `{entry}`: `{scheme}://` is not part of an address \
+         (entries are host:port; the protocol is set by security.protocol): did you mean `{address}`?"
+    )]
+    UrlScheme {
+        /// The offending entry.
+        entry: String,
+        /// The scheme found before `://`.
+        scheme: String,
+        /// The entry without its scheme.
+        address: String,
+    },
     /// An IPv6 literal opened with `[` is never closed, or text other than
     /// `:port` follows the closing `]`.
     #[error("invalid bootstrap.servers entry `{entry}`: unclosed or malformed `[` IPv6 literal")]

@@ -90,3 +90,30 @@ pub enum ConfigWarning {
         to_ms: u128,
     },
 }
+
+impl std::fmt::Display for ConfigWarning {
+    /// One line, as Java logs these adjustments at WARN.
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self {
+            ConfigWarning::IdempotenceDisabled { key, value } => write!(
+                f,
+                "idempotence disabled because `{key}` is `{value}` (the idempotent producer needs \
+                 acks=all, retries > 0 and max.in.flight.requests.per.connection <= 5); set \
+                 enable.idempotence=false to silence this"
+            ),
+            ConfigWarning::DeliveryTimeoutRaised { from_ms, to_ms } => write!(
+                f,
+                "`delivery.timeout.ms` raised from its default {from_ms} to {to_ms} \
+                 (linger.ms + request.timeout.ms)"
+            ),
+            ConfigWarning::BackoffMaxRaised {
+                key,
+                from_ms,
+                to_ms,
+            } => write!(
+                f,
+                "`{key}` raised from {from_ms} to {to_ms}: it may not be below its base backoff"
+            ),
+        }
+    }
+}

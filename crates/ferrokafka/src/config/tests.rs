@@ -465,3 +465,45 @@ fn every_known_key_is_accepted() {
         );
     }
 }
+
+#[test]
+fn an_empty_transactional_id_is_refused_naming_the_key() {
+    let e = props(&[("bootstrap.servers", "a:1"), ("transactional.id", "")]).unwrap_err();
+    assert!(
+        matches!(
+            e,
+            ConfigError::InvalidValue {
+                key: "transactional.id",
+                ..
+            }
+        ),
+        "{e:?}"
+    );
+    assert!(e.to_string().contains("`transactional.id`"), "{e}");
+    let typed = ProducerConfig::builder()
+        .bootstrap_servers("a:1")
+        .transactional_id("")
+        .build();
+    assert!(typed.is_err(), "{typed:?}");
+}
+
+#[test]
+fn warnings_read_as_one_line_naming_the_key() {
+    let c = props(&[("bootstrap.servers", "a:1"), ("acks", "1")]).unwrap();
+    let lines: Vec<String> = c.warnings().iter().map(ToString::to_string).collect();
+    assert_eq!(lines.len(), 1, "{lines:?}");
+    assert!(
+        lines[0].contains("idempotence disabled because `acks` is `1`"),
+        "{lines:?}"
+    );
+    assert!(!lines[0].contains('\n'));
+}
+
+#[test]
+fn a_bootstrap_url_is_refused_with_a_hint() {
+    let e = props(&[("bootstrap.servers", "tcp://127.0.0.1:9092")]).unwrap_err();
+    assert!(
+        e.to_string().contains("did you mean `127.0.0.1:9092`"),
+        "{e}"
+    );
+}
