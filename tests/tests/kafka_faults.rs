@@ -45,6 +45,10 @@ const DELIVERY_TIMEOUT: Duration = Duration::from_secs(120);
 const RESOLVE: Duration = Duration::from_secs(150);
 /// Records acknowledged before the first fault (so it lands in a running stream).
 const WARM_UP: usize = 300;
+/// Records of partition 0 sent but not acknowledged when the first fault is injected.
+const IN_FLIGHT: usize = 5;
+/// Records sent per 10 ms pause (at most 1,200 records/s).
+const BURST: usize = 12;
 /// Records a partition must get acknowledged after a leader change before the test goes on.
 const FLOWING: usize = 100;
 /// Records sent after the last fault before the sender stops.
@@ -145,6 +149,13 @@ impl Progress {
         self.acked[usize::try_from(partition).expect("a partition id")].load(Ordering::SeqCst)
     }
 
+    /// Records of `partition` sent and not acknowledged (yet, or ever).
+    fn in_flight_in(&self, partition: i32) -> usize {
+        let p = usize::try_from(partition).expect("a partition id");
+        let sent = (self.sent() + PARTITIONS - 1 - p) / PARTITIONS;
+        sent.saturating_sub(self.acked_in(partition))
+    }
+
     /// Lets the sender send `more` records beyond what it has sent, then stop.
     fn finish_after(&self, more: usize) {
         self.stop_at.store(self.sent() + more, Ordering::SeqCst);
@@ -199,7 +210,7 @@ async fn send_stream(producer: Producer, topic: String, progress: Arc<Progress>)
             }
         }));
         i += 1;
-        if i % PARTITIONS == 0 {
+        if i % BURST == 0 {
             tokio::time::sleep(Duration::from_millis(10)).await;
         }
     }
@@ -331,6 +342,23 @@ fn create_topic(cluster: &KafkaCluster, topic: &str, min_isr: &str) -> Vec<Parti
         "every replica of the new topic is in sync",
         full_isr,
     )
+}
+
+/// Waits until the stream runs: [`WARM_UP`] records acknowledged and at least [`IN_FLIGHT`] of
+/// partition 0 waiting for their acknowledgement (so the fault that follows hits requests in
+/// flight). Polls every millisecond: records stay in flight for a few milliseconds only.
+fn warm_up(progress: &Progress) {
+    let deadline = Instant::now() + WAIT;
+    while progress.acked() < WARM_UP || progress.in_flight_in(0) < IN_FLIGHT {
+        assert!(
+            Instant::now() < deadline,
+            "gave up after {WAIT:?} waiting until {WARM_UP} records are acknowledged and \
+             {IN_FLIGHT} of partition 0 are in flight (sent {}, acknowledged {})",
+            progress.sent(),
+            progress.acked()
+        );
+        std::thread::sleep(Duration::from_millis(1));
+    }
 }
 
 /// Waits until partition `partition` has `more` acknowledged records beyond `from`.
@@ -542,15 +570,13 @@ fn leader_killed_mid_stream_and_restarted() {
 
     let stream = Stream::start(cluster, topic);
     let progress = stream.progress.clone();
-    wait_until("the first records are acknowledged", || {
-        progress.acked() >= WARM_UP
-    });
-    let (sent, acked) = (progress.sent(), progress.acked());
+    warm_up(&progress);
+    let (sent, in_flight) = (progress.sent(), progress.in_flight_in(0));
     cluster.kill(victim);
     progress.next_phase(); // 1: the leader is dead
     eprintln!(
-        "killed node {victim}, leader of partition 0, with {sent} records sent and {acked} \
-         acknowledged"
+        "killed node {victim}, leader of partition 0, with {sent} records sent, {in_flight} of \
+         partition 0 in flight"
     );
     wait_for_partitions(cluster, topic, "partition 0 has a new leader", |ps| {
         ps[0].leader >= 0 && ps[0].leader != victim
@@ -635,12 +661,14 @@ fn follower_down_gives_not_enough_replicas_until_it_returns() {
 
     let stream = Stream::start(cluster, topic);
     let progress = stream.progress.clone();
-    wait_until("the first records are acknowledged", || {
-        progress.acked() >= WARM_UP
-    });
+    warm_up(&progress);
+    let in_flight = progress.in_flight_in(0);
     cluster.kill(follower);
     progress.next_phase(); // 1: the follower is dead, maybe still in the ISR
-    eprintln!("killed node {follower}, a follower of every partition (leader {leader})");
+    eprintln!(
+        "killed node {follower}, a follower of every partition (leader {leader}), with \
+         {in_flight} records of partition 0 in flight"
+    );
     wait_for_partitions(cluster, topic, "the ISR shrank", |ps| {
         ps.iter()
             .all(|p| p.leader == leader && !p.isr.contains(&follower))
@@ -704,9 +732,7 @@ fn preferred_leader_moved_by_reassignment_mid_stream() {
 
     let stream = Stream::start(cluster, topic);
     let progress = stream.progress.clone();
-    wait_until("the first records are acknowledged", || {
-        progress.acked() >= WARM_UP
-    });
+    warm_up(&progress);
     let mut leaders = vec![parts[0].leader];
     for round in 0..2 {
         // Rotate partition 0's replica list: the second replica becomes the preferred leader.
@@ -767,12 +793,14 @@ fn leader_controlled_shutdown_and_preferred_election_mid_stream() {
 
     let stream = Stream::start(cluster, topic);
     let progress = stream.progress.clone();
-    wait_until("the first records are acknowledged", || {
-        progress.acked() >= WARM_UP
-    });
+    warm_up(&progress);
+    let in_flight = progress.in_flight_in(0);
     cluster.stop(victim, WAIT);
     progress.next_phase(); // 1: the leader shut down (leadership moved away first)
-    eprintln!("stopped node {victim}, leader of partition 0 (controlled shutdown)");
+    eprintln!(
+        "stopped node {victim}, leader of partition 0 (controlled shutdown), with {in_flight} \
+         records of partition 0 in flight"
+    );
     wait_for_partitions(cluster, topic, "partition 0 has a new leader", |ps| {
         ps[0].leader >= 0 && ps[0].leader != victim
     });
