@@ -35,7 +35,7 @@ pub(crate) struct ProduceArgs {
     pub(crate) topic: String,
 
     /// Partition for every record (default: the producer's partitioner).
-    #[arg(short = 'p', long = "partition", value_name = "PARTITION",
+    #[arg(short = 'p', long = "partition", value_name = "PARTITION", allow_negative_numbers = true,
           value_parser = clap::value_parser!(i32).range(0..))]
     pub(crate) partition: Option<i32>,
 
@@ -60,14 +60,15 @@ pub(crate) struct ProduceArgs {
     #[arg(long = "transactional-id", value_name = "ID")]
     pub(crate) transactional_id: Option<String>,
 
-    /// Lines per transaction (default: all input in one transaction). Needs --transactional-id.
-    #[arg(long = "txn-records", value_name = "N", requires = "transactional_id",
+    /// Lines per transaction (default: all input in one transaction). Needs a transactional
+    /// id (--transactional-id or -X transactional.id=ID).
+    #[arg(long = "txn-records", value_name = "N", allow_negative_numbers = true,
           value_parser = clap::value_parser!(u64).range(1..))]
     pub(crate) txn_records: Option<u64>,
 
     /// Abort every transaction instead of committing it (for testing read_committed
-    /// consumers). Needs --transactional-id.
-    #[arg(long = "abort", requires = "transactional_id")]
+    /// consumers). Needs a transactional id.
+    #[arg(long = "abort")]
     pub(crate) abort: bool,
 }
 
@@ -87,11 +88,13 @@ pub(crate) struct PerfArgs {
     pub(crate) topic: String,
 
     /// Number of records to produce.
-    #[arg(long = "num-records", value_name = "N")]
+    #[arg(long = "num-records", value_name = "N", allow_negative_numbers = true,
+          value_parser = parse_count)]
     pub(crate) num_records: u64,
 
     /// Value size in bytes of every record.
-    #[arg(long = "record-size", value_name = "S")]
+    #[arg(long = "record-size", value_name = "S", allow_negative_numbers = true,
+          value_parser = clap::value_parser!(u32).range(0..))]
     pub(crate) record_size: u32,
 
     /// Throttle to at most T records/sec; T <= 0 (the default) means unthrottled.
@@ -127,6 +130,15 @@ pub(crate) struct Property {
 /// A `-K` delimiter (raw bytes after unescaping).
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub(crate) struct Delimiter(pub(crate) Vec<u8>);
+
+/// A count: a whole number ≥ 0 (a negative one gets a range error, not a parse error).
+pub(crate) fn parse_count(s: &str) -> Result<u64, String> {
+    match s.trim().parse::<i128>() {
+        Ok(n) if n < 0 => Err(format!("{n} is not in 0..={}", u64::MAX)),
+        Ok(n) => u64::try_from(n).map_err(|_| format!("{n} is not in 0..={}", u64::MAX)),
+        Err(_) => Err(format!("`{s}` is not a whole number")),
+    }
+}
 
 /// `name=value` splits at the first `=`; `name` alone is a null value; `name=` an empty one.
 pub(crate) fn parse_header(s: &str) -> Result<Header, String> {
@@ -560,5 +572,41 @@ mod tests {
                 expect("bootstrap.servers", "b:9092")
             ]
         );
+    }
+
+    #[test]
+    fn counts_refuse_negative_numbers_with_a_range_error() {
+        assert_eq!(parse_count("5"), Ok(5));
+        assert_eq!(parse_count("0"), Ok(0));
+        assert!(parse_count("-5").unwrap_err().contains("not in 0.."));
+        assert!(parse_count("x").unwrap_err().contains("not a whole number"));
+        let err = Cli::try_parse_from([
+            "ferrokafka-cli",
+            "perf",
+            "-b",
+            "a:1",
+            "-t",
+            "t",
+            "--num-records",
+            "-5",
+            "--record-size",
+            "10",
+        ])
+        .unwrap_err()
+        .to_string();
+        assert!(err.contains("-5 is not in 0.."), "{err}");
+        let err = Cli::try_parse_from([
+            "ferrokafka-cli",
+            "produce",
+            "-b",
+            "a:1",
+            "-t",
+            "t",
+            "-p",
+            "-1",
+        ])
+        .unwrap_err()
+        .to_string();
+        assert!(err.contains("-1 is not in 0.."), "{err}");
     }
 }

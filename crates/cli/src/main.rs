@@ -6,6 +6,7 @@
 #![forbid(unsafe_code)]
 
 mod args;
+mod interrupt;
 mod perf;
 mod pipeline;
 mod produce;
@@ -22,14 +23,20 @@ use crate::sink::OpenError;
 pub(crate) const EXIT_OK: u8 = 0;
 pub(crate) const EXIT_FAILED: u8 = 1;
 pub(crate) const EXIT_USAGE: u8 = 2;
+/// Stopped by Ctrl-C (128 + SIGINT, the shell's convention).
+pub(crate) const EXIT_INTERRUPTED: u8 = 130;
 
 /// Deliveries allowed outstanding at once. High on purpose: `buffer.memory` is the real bound,
 /// as in the Java tool, which awaits nothing before the next send.
 const MAX_IN_FLIGHT: usize = 1_000_000;
 /// How long the final `flush` may take (deliveries are bounded by delivery.timeout.ms anyway).
 const FLUSH_TIMEOUT: Duration = Duration::from_secs(180);
+/// How long the final `flush` may take after Ctrl-C (a second Ctrl-C exits at once).
+const INTERRUPTED_FLUSH_TIMEOUT: Duration = Duration::from_secs(30);
 /// How long `close` may take once every delivery has completed.
 const CLOSE_TIMEOUT: Duration = Duration::from_secs(30);
+/// `buffer.memory`'s default: the CLI's own bound on outstanding deliveries when unset.
+const DEFAULT_BUFFER_MEMORY: u64 = 32 * 1024 * 1024;
 
 #[tokio::main]
 async fn main() -> ExitCode {
@@ -41,8 +48,40 @@ async fn main() -> ExitCode {
     ExitCode::from(run(cli).await)
 }
 
+/// The first Ctrl-C raises `stop` (the command stops reading, flushes for a bounded time and
+/// prints its summary); a second one exits at once.
+fn watch_ctrl_c(stop: interrupt::Interrupt) {
+    tokio::spawn(async move {
+        if tokio::signal::ctrl_c().await.is_err() {
+            return;
+        }
+        eprintln!("ferrokafka-cli: interrupted: finishing up (Ctrl-C again to exit at once)");
+        stop.trigger();
+        if tokio::signal::ctrl_c().await.is_ok() {
+            eprintln!("ferrokafka-cli: interrupted again: exiting without waiting for deliveries");
+            std::process::exit(i32::from(EXIT_INTERRUPTED));
+        }
+    });
+}
+
+/// The last value of `key` among the properties.
+fn property<'a>(props: &'a [(String, String)], key: &str) -> Option<&'a str> {
+    props
+        .iter()
+        .rev()
+        .find(|(k, _)| k == key)
+        .map(|(_, v)| v.as_str())
+}
+
+/// `buffer.memory` as given (the producer validates it), or its default.
+fn buffer_memory(props: &[(String, String)]) -> u64 {
+    property(props, "buffer.memory")
+        .and_then(|v| v.trim().parse().ok())
+        .unwrap_or(DEFAULT_BUFFER_MEMORY)
+}
+
 async fn open_sink(props: &[(String, String)]) -> Result<sink::ProducerSink, u8> {
-    sink::open(props).await.map_err(|e| match e {
+    let opened = sink::open(props).await.map_err(|e| match e {
         OpenError::Config(msg) => {
             eprintln!("ferrokafka-cli: invalid configuration: {msg}");
             EXIT_USAGE
@@ -51,10 +90,17 @@ async fn open_sink(props: &[(String, String)]) -> Result<sink::ProducerSink, u8>
             eprintln!("ferrokafka-cli: cannot start the producer: {msg}");
             EXIT_FAILED
         }
-    })
+    })?;
+    let (sink, warnings) = opened;
+    for w in warnings {
+        eprintln!("ferrokafka-cli: warning: {w}");
+    }
+    Ok(sink)
 }
 
 async fn run(cli: Cli) -> u8 {
+    let stop = interrupt::Interrupt::new();
+    watch_ctrl_c(stop.clone());
     match cli.command {
         Command::Produce(a) => {
             let mut props =
@@ -63,7 +109,16 @@ async fn run(cli: Cli) -> u8 {
                 props.retain(|(k, _)| k != "transactional.id");
                 props.push(("transactional.id".to_owned(), id.clone()));
             }
-            let transactions = a.transactional_id.as_ref().map(|_| produce::TxnOptions {
+            // `--transactional-id ID` and `-X transactional.id=ID` are the same thing.
+            let transactional = property(&props, "transactional.id").is_some();
+            if !transactional && (a.txn_records.is_some() || a.abort) {
+                eprintln!(
+                    "ferrokafka-cli: --txn-records and --abort need a transactional id \
+                     (--transactional-id ID or -X transactional.id=ID)"
+                );
+                return EXIT_USAGE;
+            }
+            let transactions = transactional.then_some(produce::TxnOptions {
                 records: a.txn_records,
                 abort: a.abort,
             });
@@ -77,12 +132,16 @@ async fn run(cli: Cli) -> u8 {
                 key_delimiter: a.key_delimiter.map(|d| d.0),
                 headers: a.headers.into_iter().map(|h| (h.name, h.value)).collect(),
                 max_in_flight: MAX_IN_FLIGHT,
+                max_outstanding_bytes: buffer_memory(&props),
                 flush_timeout: FLUSH_TIMEOUT,
+                interrupted_flush_timeout: INTERRUPTED_FLUSH_TIMEOUT,
                 close_timeout: CLOSE_TIMEOUT,
                 transactions,
+                count_unsent: !std::io::IsTerminal::is_terminal(&std::io::stdin()),
             };
             let stdin = tokio::io::BufReader::new(tokio::io::stdin());
-            let summary = produce::run_produce(&opts, &sink, stdin, &mut std::io::stderr()).await;
+            let summary =
+                produce::run_produce(&opts, &sink, stdin, &mut std::io::stderr(), &stop).await;
             summary.exit_code()
         }
         Command::Perf(a) => {
@@ -100,8 +159,17 @@ async fn run(cli: Cli) -> u8 {
                 num_records: a.num_records,
                 record_size: a.record_size as usize,
                 throughput: a.throughput,
-                max_in_flight: MAX_IN_FLIGHT,
+                // Every record has the same size: the memory bound is a count.
+                max_in_flight: MAX_IN_FLIGHT.min(
+                    usize::try_from(
+                        buffer_memory(&props)
+                            / (u64::from(a.record_size) + produce::DELIVERY_OVERHEAD),
+                    )
+                    .unwrap_or(usize::MAX)
+                    .max(1),
+                ),
                 flush_timeout: FLUSH_TIMEOUT,
+                interrupted_flush_timeout: INTERRUPTED_FLUSH_TIMEOUT,
                 close_timeout: CLOSE_TIMEOUT,
                 transaction_duration,
             };
@@ -112,6 +180,7 @@ async fn run(cli: Cli) -> u8 {
                 &clock,
                 &mut std::io::stdout(),
                 &mut std::io::stderr(),
+                &stop,
             )
             .await;
             summary.exit_code()

@@ -26,9 +26,10 @@ use std::time::{Duration, Instant};
 use bytes::Bytes;
 use futures::stream::FuturesUnordered;
 
+use crate::interrupt::Interrupt;
 use crate::pipeline::{drain_all, drain_ready, drain_while, make_room};
 use crate::sink::{Delivered, OutRecord, Sink};
-use crate::{EXIT_FAILED, EXIT_OK};
+use crate::{EXIT_FAILED, EXIT_INTERRUPTED, EXIT_OK};
 
 /// How many failure messages are printed before the rest are only counted.
 const MAX_PRINTED_FAILURES: u64 = 10;
@@ -379,6 +380,8 @@ pub(crate) struct PerfOptions {
     pub(crate) throughput: f64,
     pub(crate) max_in_flight: usize,
     pub(crate) flush_timeout: Duration,
+    /// The flush bound after Ctrl-C.
+    pub(crate) interrupted_flush_timeout: Duration,
     pub(crate) close_timeout: Duration,
     /// With `transactional.id` (through `-X`): commit a transaction every this long (Java's
     /// `--transaction-duration-ms`).
@@ -389,11 +392,15 @@ pub(crate) struct PerfOptions {
 pub(crate) struct PerfSummary {
     pub(crate) sent: u64,
     pub(crate) failed: u64,
+    /// Ctrl-C stopped sending before `num_records`.
+    pub(crate) interrupted: bool,
 }
 
 impl PerfSummary {
     pub(crate) fn exit_code(&self) -> u8 {
-        if self.failed == 0 {
+        if self.interrupted {
+            EXIT_INTERRUPTED
+        } else if self.failed == 0 {
             EXIT_OK
         } else {
             EXIT_FAILED
@@ -441,6 +448,7 @@ pub(crate) async fn run_perf<S: Sink, C: Clock>(
     clock: &C,
     out: &mut dyn Write,
     err: &mut dyn Write,
+    stop: &Interrupt,
 ) -> PerfSummary {
     let payload = make_payload(opts.record_size);
     let start = clock.now();
@@ -466,11 +474,21 @@ pub(crate) async fn run_perf<S: Sink, C: Clock>(
             return PerfSummary {
                 sent: 0,
                 failed: opts.num_records,
+                interrupted: false,
             };
         }
         txn_started = Some(clock.now());
     }
+    let mut interrupted = false;
     for seq in 0..opts.num_records {
+        if stop.is_set() {
+            let _ = writeln!(
+                t.err,
+                "interrupted after {seq} records: flushing what was sent"
+            );
+            interrupted = true;
+            break;
+        }
         if let (Some(every), Some(started)) = (opts.transaction_duration, txn_started)
             && clock.now().saturating_sub(started) >= every
         {
@@ -513,8 +531,12 @@ pub(crate) async fn run_perf<S: Sink, C: Clock>(
         let _ = writeln!(t.err, "commit_transaction failed: {e}");
     }
     // As the Java tool: flush, then report.
-    if let Err(e) = drain_while(sink.flush(opts.flush_timeout), &mut inflight, |c| t.done(c)).await
-    {
+    let flush_timeout = if interrupted {
+        opts.flush_timeout.min(opts.interrupted_flush_timeout)
+    } else {
+        opts.flush_timeout
+    };
+    if let Err(e) = drain_while(sink.flush(flush_timeout), &mut inflight, |c| t.done(c)).await {
         let _ = writeln!(t.err, "flush failed: {e}");
     }
     drain_all(&mut inflight, |c| t.done(c)).await;
@@ -526,6 +548,7 @@ pub(crate) async fn run_perf<S: Sink, C: Clock>(
     PerfSummary {
         sent: t.stats.count(),
         failed: t.failed,
+        interrupted,
     }
 }
 
@@ -726,9 +749,35 @@ mod tests {
             throughput,
             max_in_flight: 100,
             flush_timeout: Duration::from_secs(1),
+            interrupted_flush_timeout: Duration::from_secs(1),
             close_timeout: Duration::from_secs(1),
             transaction_duration: None,
         }
+    }
+
+    #[tokio::test]
+    async fn ctrl_c_stops_sending_and_still_prints_the_total() {
+        let sink = FakeSink::new();
+        let clock = FakeClock::default();
+        let stop = Interrupt::new();
+        stop.trigger();
+        let mut out = Vec::new();
+        let mut err = Vec::new();
+        let s = run_perf(
+            &opts(100, 10, -1.0),
+            &sink,
+            &clock,
+            &mut out,
+            &mut err,
+            &stop,
+        )
+        .await;
+        assert!(s.interrupted);
+        assert_eq!(s.exit_code(), EXIT_INTERRUPTED);
+        assert_eq!(sink.state.borrow().sends, 0);
+        let out = String::from_utf8(out).unwrap();
+        assert!(out.starts_with("0 records sent"), "{out}");
+        assert!(sink.state.borrow().closed);
     }
 
     #[tokio::test]
@@ -755,7 +804,7 @@ mod tests {
         clock: &FakeClock,
     ) -> (PerfSummary, String, String) {
         let (mut out, mut err) = (Vec::new(), Vec::new());
-        let s = run_perf(o, sink, clock, &mut out, &mut err).await;
+        let s = run_perf(o, sink, clock, &mut out, &mut err, &Interrupt::new()).await;
         (
             s,
             String::from_utf8(out).unwrap(),
@@ -772,7 +821,8 @@ mod tests {
             s,
             PerfSummary {
                 sent: 1000,
-                failed: 0
+                failed: 0,
+                interrupted: false,
             }
         );
         assert_eq!(s.exit_code(), EXIT_OK);
@@ -862,7 +912,14 @@ mod tests {
             .reject(5, false);
         let clock = FakeClock::default();
         let (s, out, err) = run(&opts(10, 8, -1.0), &sink, &clock).await;
-        assert_eq!(s, PerfSummary { sent: 8, failed: 2 });
+        assert_eq!(
+            s,
+            PerfSummary {
+                sent: 8,
+                failed: 2,
+                interrupted: false
+            }
+        );
         assert_eq!(s.exit_code(), EXIT_FAILED);
         assert!(out.starts_with("8 records sent, "), "{out}");
         assert!(
@@ -881,7 +938,14 @@ mod tests {
         let sink = FakeSink::new().slow(1).reject(4, true);
         let clock = FakeClock::default();
         let (s, out, err) = run(&opts(10, 8, -1.0), &sink, &clock).await;
-        assert_eq!(s, PerfSummary { sent: 4, failed: 1 });
+        assert_eq!(
+            s,
+            PerfSummary {
+                sent: 4,
+                failed: 1,
+                interrupted: false
+            }
+        );
         assert_eq!(sink.state.borrow().sends, 5);
         assert!(out.starts_with("4 records sent, "), "{out}");
         assert!(err.contains("stopping"), "{err}");
@@ -896,7 +960,8 @@ mod tests {
             s,
             PerfSummary {
                 sent: 5,
-                failed: 25
+                failed: 25,
+                interrupted: false,
             }
         );
         assert_eq!(err.matches("delivery failed for record").count(), 10);
@@ -910,7 +975,14 @@ mod tests {
         let sink = FakeSink::new();
         let clock = FakeClock::default();
         let (s, out, _) = run(&opts(0, 100, 10.0), &sink, &clock).await;
-        assert_eq!(s, PerfSummary { sent: 0, failed: 0 });
+        assert_eq!(
+            s,
+            PerfSummary {
+                sent: 0,
+                failed: 0,
+                interrupted: false
+            }
+        );
         assert!(
             out.starts_with("0 records sent, 0.000000 records/sec"),
             "{out}"

@@ -6,12 +6,19 @@
 //! * With `-K DELIM` the line splits at the first DELIM into key and value. A line
 //!   without DELIM becomes a record with a null key and the whole line as value
 //!   (kcat's behaviour: the key is only set when the delimiter is found).
-//! * Sends are pipelined: up to `max_in_flight` deliveries are outstanding while
-//!   further lines are read and sent.
+//! * Sends are pipelined: deliveries stay outstanding while further lines are read and sent,
+//!   bounded by a count and by memory (record bytes plus a per-delivery overhead, at most
+//!   `buffer.memory`), so a stalled broker cannot make the CLI grow without bound.
 //! * Failed deliveries are reported on stderr as they complete; a rejected `send`
 //!   counts as a failed record, and a fatal rejection stops reading input.
 //! * Summary on stderr: `N records produced (X bytes), F failed`; bytes are key +
-//!   value bytes of the delivered records.
+//!   value bytes of the delivered records. In transactions a record counts as produced only
+//!   once its transaction committed; records of a transaction that was aborted or failed to
+//!   commit are counted apart ("written but not committed").
+//! * After a fatal error the rest of the input is not sent; when the input is not a terminal
+//!   its remaining lines are counted and reported as not sent.
+//! * Ctrl-C (the [`Interrupt`]) stops reading, aborts an open transaction, flushes for at most
+//!   `interrupted_flush_timeout` and prints the summary.
 //! * With `--transactional-id`: `init_transactions` first, then one transaction per
 //!   `--txn-records` lines (all input by default): begin, the records, then commit. With
 //!   `--abort` each transaction's records are flushed (so they reach the log) and the
@@ -24,9 +31,16 @@ use bytes::Bytes;
 use futures::stream::FuturesUnordered;
 use tokio::io::{AsyncBufRead, AsyncBufReadExt};
 
-use crate::pipeline::{drain_all, drain_while, make_room};
+use futures::StreamExt;
+
+use crate::interrupt::Interrupt;
+use crate::pipeline::{drain_all, drain_while};
 use crate::sink::{Delivered, OutRecord, Sink};
-use crate::{EXIT_FAILED, EXIT_OK};
+use crate::{EXIT_FAILED, EXIT_INTERRUPTED, EXIT_OK};
+
+/// What one outstanding delivery costs the CLI beyond its record's bytes (its future, its
+/// slot in the producer), for the memory bound.
+pub(crate) const DELIVERY_OVERHEAD: u64 = 256;
 
 #[derive(Debug, Clone)]
 pub(crate) struct ProduceOptions {
@@ -35,10 +49,17 @@ pub(crate) struct ProduceOptions {
     pub(crate) key_delimiter: Option<Vec<u8>>,
     pub(crate) headers: Vec<(String, Option<Bytes>)>,
     pub(crate) max_in_flight: usize,
+    /// Bound on outstanding deliveries' bytes (record bytes + [`DELIVERY_OVERHEAD`] each).
+    pub(crate) max_outstanding_bytes: u64,
     pub(crate) flush_timeout: Duration,
+    /// The flush bound after Ctrl-C.
+    pub(crate) interrupted_flush_timeout: Duration,
     pub(crate) close_timeout: Duration,
     /// `Some` for transactional runs.
     pub(crate) transactions: Option<TxnOptions>,
+    /// After a fatal error, read the rest of the input to count the lines never sent (off for
+    /// a terminal, which would wait for the user).
+    pub(crate) count_unsent: bool,
 }
 
 /// How a transactional run cuts its input.
@@ -72,11 +93,19 @@ pub(crate) struct ProduceSummary {
     pub(crate) committed: u64,
     pub(crate) aborted: u64,
     pub(crate) txn_failed: bool,
+    /// Delivered records whose transaction was aborted or failed to commit.
+    pub(crate) uncommitted: u64,
+    /// Input lines never sent because a fatal error stopped the run (`None`: not counted).
+    pub(crate) unsent_lines: Option<u64>,
+    /// Ctrl-C stopped the run.
+    pub(crate) interrupted: bool,
 }
 
 impl ProduceSummary {
     pub(crate) fn exit_code(&self) -> u8 {
-        if self.failed == 0 && !self.input_error && !self.txn_failed {
+        if self.interrupted {
+            EXIT_INTERRUPTED
+        } else if self.failed == 0 && !self.input_error && !self.txn_failed {
             EXIT_OK
         } else {
             EXIT_FAILED
@@ -87,11 +116,23 @@ impl ProduceSummary {
 struct Tally<'w> {
     summary: ProduceSummary,
     err: &'w mut dyn Write,
+    transactional: bool,
+    /// Records and bytes delivered in the open transaction; produced once it commits.
+    in_txn_delivered: (u64, u64),
+    /// Bytes of the outstanding deliveries, for the memory bound.
+    outstanding_bytes: u64,
 }
 
 impl Tally<'_> {
     fn done(&mut self, (result, line, size): (Result<Delivered, String>, u64, u64)) {
+        self.outstanding_bytes = self
+            .outstanding_bytes
+            .saturating_sub(size + DELIVERY_OVERHEAD);
         match result {
+            Ok(_) if self.transactional => {
+                self.in_txn_delivered.0 += 1;
+                self.in_txn_delivered.1 += size;
+            }
             Ok(_) => {
                 self.summary.produced += 1;
                 self.summary.bytes += size;
@@ -102,6 +143,34 @@ impl Tally<'_> {
             }
         }
     }
+
+    /// The open transaction ended: its delivered records count as produced if it committed.
+    fn settle_transaction(&mut self, committed: bool) {
+        let (records, bytes) = std::mem::take(&mut self.in_txn_delivered);
+        if committed {
+            self.summary.produced += records;
+            self.summary.bytes += bytes;
+        } else {
+            self.summary.uncommitted += records;
+        }
+    }
+}
+
+/// Reads `input` to its end (or until `stop`), counting lines.
+async fn count_lines<R: AsyncBufRead + Unpin>(input: &mut R, stop: &Interrupt) -> Option<u64> {
+    let mut n = 0u64;
+    let mut buf = Vec::new();
+    loop {
+        buf.clear();
+        tokio::select! {
+            read = input.read_until(b'\n', &mut buf) => match read {
+                Ok(0) => return Some(n),
+                Ok(_) => n += 1,
+                Err(_) => return None,
+            },
+            () = stop.wait() => return None,
+        }
+    }
 }
 
 /// Produces every line of `input`; reports on `err`; returns the summary.
@@ -110,11 +179,17 @@ pub(crate) async fn run_produce<S: Sink, R: AsyncBufRead + Unpin>(
     sink: &S,
     mut input: R,
     err: &mut dyn Write,
+    stop: &Interrupt,
 ) -> ProduceSummary {
     let mut tally = Tally {
         summary: ProduceSummary::default(),
         err,
+        transactional: opts.transactions.is_some(),
+        in_txn_delivered: (0, 0),
+        outstanding_bytes: 0,
     };
+    // A fatal error stopped the run before the input ended.
+    let mut stopped = false;
     let mut inflight = FuturesUnordered::new();
     let mut buf = Vec::new();
     let mut line_no = 0u64;
@@ -129,10 +204,25 @@ pub(crate) async fn run_produce<S: Sink, R: AsyncBufRead + Unpin>(
     }
     loop {
         buf.clear();
-        let read = drain_while(input.read_until(b'\n', &mut buf), &mut inflight, |d| {
-            tally.done(d);
-        })
+        let read = drain_while(
+            async {
+                tokio::select! {
+                    read = input.read_until(b'\n', &mut buf) => Some(read),
+                    () = stop.wait() => None,
+                }
+            },
+            &mut inflight,
+            |d| tally.done(d),
+        )
         .await;
+        let Some(read) = read else {
+            let _ = writeln!(
+                tally.err,
+                "interrupted after line {line_no}: input not read further"
+            );
+            tally.summary.interrupted = true;
+            break;
+        };
         match read {
             Ok(0) => break,
             Ok(_) => {}
@@ -155,18 +245,29 @@ pub(crate) async fn run_produce<S: Sink, R: AsyncBufRead + Unpin>(
             value: Some(value),
             headers: opts.headers.clone(),
         };
-        if let Some(t) = opts.transactions {
+        if opts.transactions.is_some() {
             if in_txn == 0
                 && let Err(e) = sink.begin_transaction()
             {
                 let _ = writeln!(tally.err, "begin_transaction failed: {e}");
                 tally.summary.txn_failed = true;
+                // This line was read but is never sent.
+                tally.summary.unsent_lines = Some(1);
+                stopped = true;
                 break;
             }
             in_txn += 1;
-            let _ = t.records;
         }
-        make_room(&mut inflight, opts.max_in_flight, |d| tally.done(d)).await;
+        // Room by count and by memory; an empty queue always has room.
+        let weight = size + DELIVERY_OVERHEAD;
+        while !inflight.is_empty()
+            && (inflight.len() >= opts.max_in_flight.max(1)
+                || tally.outstanding_bytes + weight > opts.max_outstanding_bytes)
+        {
+            if let Some(d) = inflight.next().await {
+                tally.done(d);
+            }
+        }
         let sent = drain_while(sink.send(record), &mut inflight, |d| tally.done(d)).await;
         let full = opts
             .transactions
@@ -175,6 +276,7 @@ pub(crate) async fn run_produce<S: Sink, R: AsyncBufRead + Unpin>(
         match sent {
             Ok(pending) => {
                 let line = line_no;
+                tally.outstanding_bytes += weight;
                 inflight.push(async move { (pending.await, line, size) });
             }
             Err(rejected) => {
@@ -189,21 +291,42 @@ pub(crate) async fn run_produce<S: Sink, R: AsyncBufRead + Unpin>(
                         tally.err,
                         "stopping: the producer cannot accept more records"
                     );
+                    stopped = true;
                     break;
                 }
             }
         }
         if full {
-            if !end_transaction(opts, sink, &mut inflight, &mut tally).await {
+            let ok = end_transaction(opts, sink, &mut inflight, &mut tally, false).await;
+            // Ended either way: a failed commit is not tried again.
+            in_txn = 0;
+            if !ok {
+                stopped = true;
                 break;
             }
-            in_txn = 0;
         }
     }
-    if in_txn > 0 {
-        end_transaction(opts, sink, &mut inflight, &mut tally).await;
+    if stopped && opts.count_unsent {
+        let rest = count_lines(&mut input, stop).await;
+        tally.summary.unsent_lines = match (tally.summary.unsent_lines, rest) {
+            (Some(a), Some(b)) => Some(a + b),
+            (None, rest) => rest,
+            (Some(_), None) => None,
+        };
     }
-    let flushed = drain_while(sink.flush(opts.flush_timeout), &mut inflight, |d| {
+    if in_txn > 0 {
+        let interrupted = tally.summary.interrupted;
+        if interrupted {
+            let _ = writeln!(tally.err, "interrupted: aborting the open transaction");
+        }
+        end_transaction(opts, sink, &mut inflight, &mut tally, interrupted).await;
+    }
+    let flush_timeout = if tally.summary.interrupted {
+        opts.flush_timeout.min(opts.interrupted_flush_timeout)
+    } else {
+        opts.flush_timeout
+    };
+    let flushed = drain_while(sink.flush(flush_timeout), &mut inflight, |d| {
         tally.done(d);
     })
     .await;
@@ -219,17 +342,35 @@ pub(crate) async fn run_produce<S: Sink, R: AsyncBufRead + Unpin>(
         s.produced, s.bytes, s.failed
     );
     if opts.transactions.is_some() {
-        let _ = writeln!(
+        let _ = write!(
             tally.err,
             "{} transactions committed, {} aborted",
             s.committed, s.aborted
         );
+        if s.uncommitted > 0 {
+            let _ = write!(
+                tally.err,
+                ", {} records written but not committed",
+                s.uncommitted
+            );
+        }
+        let _ = writeln!(tally.err);
+    }
+    if stopped {
+        match s.unsent_lines {
+            Some(n) => {
+                let _ = writeln!(tally.err, "{n} input lines not sent");
+            }
+            None => {
+                let _ = writeln!(tally.err, "the rest of the input was not sent");
+            }
+        }
     }
     s
 }
 
-/// Ends the open transaction: commit (which flushes), or flush then abort. Returns whether
-/// the run can go on.
+/// Ends the open transaction: commit (which flushes), or flush then abort (`--abort`, or
+/// `force_abort` after Ctrl-C). Returns whether the run can go on.
 async fn end_transaction<S: Sink>(
     opts: &ProduceOptions,
     sink: &S,
@@ -237,10 +378,12 @@ async fn end_transaction<S: Sink>(
         impl std::future::Future<Output = (Result<Delivered, String>, u64, u64)>,
     >,
     tally: &mut Tally<'_>,
+    force_abort: bool,
 ) -> bool {
-    let Some(t) = opts.transactions else {
+    let Some(mut t) = opts.transactions else {
         return true;
     };
+    t.abort |= force_abort;
     if t.abort {
         // Flushed first, so the aborted records reach the log (and the abort marker
         // follows them): this mode exists to test read_committed consumers.
@@ -256,16 +399,19 @@ async fn end_transaction<S: Sink>(
     match ended {
         Ok(()) if t.abort => {
             tally.summary.aborted += 1;
+            tally.settle_transaction(false);
             true
         }
         Ok(()) => {
             tally.summary.committed += 1;
+            tally.settle_transaction(true);
             true
         }
         Err(e) => {
             let what = if t.abort { "abort" } else { "commit" };
             let _ = writeln!(tally.err, "{what}_transaction failed: {e}");
             tally.summary.txn_failed = true;
+            tally.settle_transaction(false);
             false
         }
     }
@@ -283,9 +429,12 @@ mod tests {
             key_delimiter: None,
             headers: vec![],
             max_in_flight: 1000,
+            max_outstanding_bytes: u64::MAX,
             flush_timeout: Duration::from_secs(1),
+            interrupted_flush_timeout: Duration::from_secs(1),
             close_timeout: Duration::from_secs(1),
             transactions: None,
+            count_unsent: true,
         }
     }
 
@@ -295,7 +444,7 @@ mod tests {
 
     async fn run(opts: &ProduceOptions, sink: &FakeSink, input: &str) -> (ProduceSummary, String) {
         let mut err = Vec::new();
-        let s = run_produce(opts, sink, input.as_bytes(), &mut err).await;
+        let s = run_produce(opts, sink, input.as_bytes(), &mut err, &Interrupt::new()).await;
         (s, String::from_utf8(err).unwrap())
     }
 
@@ -414,9 +563,73 @@ mod tests {
         );
         assert!(err.contains("stopping"), "{err}");
         assert!(
-            err.ends_with("2 records produced (2 bytes), 1 failed\n"),
+            err.ends_with("2 records produced (2 bytes), 1 failed\n2 input lines not sent\n"),
             "{err}"
         );
+        assert_eq!(s.unsent_lines, Some(2));
+    }
+
+    #[tokio::test]
+    async fn unsent_lines_are_not_counted_when_the_input_is_a_terminal() {
+        let sink = FakeSink::new().reject(0, true);
+        let mut o = opts();
+        o.count_unsent = false;
+        let (s, err) = run(&o, &sink, "a\nb\nc\n").await;
+        assert_eq!(s.unsent_lines, None);
+        assert!(
+            err.ends_with("the rest of the input was not sent\n"),
+            "{err}"
+        );
+    }
+
+    #[tokio::test]
+    async fn outstanding_deliveries_are_bounded_by_memory() {
+        let line = "x".repeat(100);
+        let input = format!("{line}\n").repeat(50);
+        let sink = FakeSink::new().slow(5);
+        let mut o = opts();
+        // Two deliveries (2 × (100 + overhead)) fit, a third does not.
+        o.max_outstanding_bytes = 2 * (100 + DELIVERY_OVERHEAD) + 10;
+        let (s, _) = run(&o, &sink, &input).await;
+        assert_eq!(s.produced, 50);
+        let max = sink.state.borrow().max_outstanding;
+        assert_eq!(max, 2, "max outstanding {max}");
+    }
+
+    #[tokio::test]
+    async fn ctrl_c_stops_reading_flushes_and_prints_the_summary() {
+        let sink = FakeSink::new().slow(3);
+        let (mut feed, input) = tokio::io::duplex(1024);
+        tokio::io::AsyncWriteExt::write_all(&mut feed, b"a\nb\nc\n")
+            .await
+            .unwrap();
+        // `feed` stays open: without the interrupt the run would wait for more input.
+        let stop = Interrupt::new();
+        let mut err = Vec::new();
+        let o = opts();
+        let (s, ()) = tokio::join!(
+            run_produce(&o, &sink, tokio::io::BufReader::new(input), &mut err, &stop),
+            async {
+                for _ in 0..10_000 {
+                    if sink.state.borrow().sends == 3 {
+                        break;
+                    }
+                    tokio::task::yield_now().await;
+                }
+                stop.trigger();
+            }
+        );
+        let err = String::from_utf8(err).unwrap();
+        assert!(s.interrupted);
+        assert_eq!(s.exit_code(), EXIT_INTERRUPTED);
+        assert_eq!((s.produced, s.failed), (3, 0), "{err}");
+        assert!(err.contains("interrupted after line 3"), "{err}");
+        assert!(
+            err.ends_with("3 records produced (3 bytes), 0 failed\n"),
+            "{err}"
+        );
+        assert!(sink.state.borrow().closed);
+        drop(feed);
     }
 
     #[tokio::test]
@@ -464,13 +677,17 @@ mod txn_tests {
             key_delimiter: None,
             headers: vec![],
             max_in_flight: 1000,
+            max_outstanding_bytes: u64::MAX,
             flush_timeout: Duration::from_secs(1),
+            interrupted_flush_timeout: Duration::from_secs(1),
             close_timeout: Duration::from_secs(1),
             transactions: Some(TxnOptions { records, abort }),
+            count_unsent: true,
         };
         let sink = FakeSink::new().slow(2);
         let mut err = Vec::new();
-        let summary = run_produce(&opts, &sink, input.as_bytes(), &mut err).await;
+        let summary =
+            run_produce(&opts, &sink, input.as_bytes(), &mut err, &Interrupt::new()).await;
         (summary, sink, String::from_utf8(err).unwrap())
     }
 
@@ -487,6 +704,55 @@ mod txn_tests {
             ]
         );
         assert!(err.contains("3 transactions committed, 0 aborted"), "{err}");
+    }
+
+    #[tokio::test]
+    async fn a_failed_commit_is_not_retried_and_its_records_are_not_produced() {
+        let opts = ProduceOptions {
+            topic: "t".into(),
+            partition: None,
+            key_delimiter: None,
+            headers: vec![],
+            max_in_flight: 1000,
+            max_outstanding_bytes: u64::MAX,
+            flush_timeout: Duration::from_secs(1),
+            interrupted_flush_timeout: Duration::from_secs(1),
+            close_timeout: Duration::from_secs(1),
+            transactions: Some(TxnOptions {
+                records: Some(2),
+                abort: false,
+            }),
+            count_unsent: true,
+        };
+        // The second commit fails: lines 1-2 committed, 3-4 written but not committed, 5-6
+        // never sent.
+        let sink = FakeSink::new().slow(2).fail_commit(1);
+        let mut err = Vec::new();
+        let s = run_produce(
+            &opts,
+            &sink,
+            "a\nb\nc\nd\ne\nf\n".as_bytes(),
+            &mut err,
+            &Interrupt::new(),
+        )
+        .await;
+        let err = String::from_utf8(err).unwrap();
+        assert_eq!(
+            sink.state.borrow().calls,
+            ["init", "begin", "commit", "begin", "commit", "flush"],
+            "one commit per transaction, none repeated"
+        );
+        assert_eq!(err.matches("commit_transaction failed").count(), 1, "{err}");
+        assert_eq!((s.produced, s.uncommitted, s.committed), (2, 2, 1));
+        assert_eq!(s.unsent_lines, Some(2));
+        assert_eq!(s.exit_code(), crate::EXIT_FAILED);
+        assert!(
+            err.contains(
+                "1 transactions committed, 0 aborted, 2 records written but not committed"
+            ),
+            "{err}"
+        );
+        assert!(err.ends_with("2 input lines not sent\n"), "{err}");
     }
 
     #[tokio::test]

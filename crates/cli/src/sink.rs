@@ -87,19 +87,24 @@ pub(crate) struct ProducerSink {
     producer: ferrokafka::Producer,
 }
 
-/// Opens the real producer from ordered `(key, value)` properties (inside the runtime).
+/// Opens the real producer from ordered `(key, value)` properties (inside the runtime); also
+/// returns the configuration's warnings, one line each.
 #[expect(
     clippy::unused_async,
     reason = "Producer::new must run inside the runtime; async keeps that explicit"
 )]
-pub(crate) async fn open(props: &[(String, String)]) -> Result<ProducerSink, OpenError> {
+pub(crate) async fn open(
+    props: &[(String, String)],
+) -> Result<(ProducerSink, Vec<String>), OpenError> {
     let config = ferrokafka::ProducerConfig::from_properties(
         props.iter().map(|(k, v)| (k.as_str(), v.as_str())),
     )
     .map_err(|e| OpenError::Config(e.to_string()))?;
+    // What the cross-checks changed (idempotence turned off by acks=1, ...), as Java logs it.
+    let warnings = config.warnings().iter().map(ToString::to_string).collect();
     let producer =
         ferrokafka::Producer::new(config).map_err(|e| OpenError::Other(e.to_string()))?;
-    Ok(ProducerSink { producer })
+    Ok((ProducerSink { producer }, warnings))
 }
 
 /// Whether a refused send means later records cannot succeed either.
@@ -218,6 +223,8 @@ pub(crate) mod fake {
         /// Deliveries stay pending for this many polls (models a round trip).
         pending_polls: u32,
         partitions: i32,
+        /// The 0-based index of the commit that fails.
+        fail_commit: Option<usize>,
     }
 
     impl FakeSink {
@@ -235,6 +242,11 @@ pub(crate) mod fake {
 
         pub(crate) fn reject(mut self, index: usize, fatal: bool) -> Self {
             self.reject.insert(index, fatal);
+            self
+        }
+
+        pub(crate) fn fail_commit(mut self, index: usize) -> Self {
+            self.fail_commit = Some(index);
             self
         }
 
@@ -323,7 +335,11 @@ pub(crate) mod fake {
             if st.outstanding > 0 && !commit {
                 return Err("abort with deliveries outstanding".to_owned());
             }
+            let commits_before = st.calls.iter().filter(|c| **c == "commit").count();
             st.calls.push(if commit { "commit" } else { "abort" });
+            if commit && self.fail_commit == Some(commits_before) {
+                return Err("TRANSACTION_ABORTABLE: injected".to_owned());
+            }
             Ok(())
         }
 
