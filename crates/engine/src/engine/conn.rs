@@ -235,6 +235,11 @@ impl Engine {
             id,
             Conn {
                 node,
+                addr: if host.contains(':') {
+                    format!("[{host}]:{port}")
+                } else {
+                    format!("{host}:{port}")
+                },
                 state: ConnState::Connecting,
                 correlator: Correlator::new(),
                 sent_at: VecDeque::new(),
@@ -256,22 +261,55 @@ impl Engine {
     pub(super) fn check_timeouts(&mut self, now: Instant, wake_at: &mut impl FnMut(Instant)) {
         let mut expired = Vec::new();
         for (&id, c) in &self.conns {
-            let deadline = match c.state {
-                ConnState::Connecting => c.opened_at + self.config.connection_setup_timeout,
+            let (deadline, what) = match c.state {
+                ConnState::Connecting => (
+                    c.opened_at + self.config.connection_setup_timeout,
+                    format!(
+                        "connection not set up within socket.connection.setup.timeout.ms ({} ms)",
+                        self.config.connection_setup_timeout.as_millis()
+                    ),
+                ),
                 _ => match c.sent_at.front() {
-                    Some(&sent) => sent + self.config.request_timeout,
+                    Some(&sent) => (
+                        sent + self.config.request_timeout,
+                        match c.correlator.oldest() {
+                            Some((api, version)) => format!(
+                                "no answer to {api} v{version} within request.timeout.ms ({} ms)",
+                                self.config.request_timeout.as_millis()
+                            ),
+                            None => format!(
+                                "no answer within request.timeout.ms ({} ms)",
+                                self.config.request_timeout.as_millis()
+                            ),
+                        },
+                    ),
                     None => continue,
                 },
             };
             if deadline <= now {
-                expired.push(id);
+                expired.push((id, what));
             } else {
                 wake_at(deadline);
             }
         }
-        for id in expired {
+        for (id, what) in expired {
+            self.note_problem(id, &what);
             self.drop_conn(id, now, true);
         }
+    }
+
+    /// Remembers why the engine gave up on `conn` (the broker and what went wrong), for the
+    /// errors of records that could not be sent because of it.
+    pub(super) fn note_problem(&mut self, conn: ConnId, what: &str) {
+        let Some(c) = self.conns.get(&conn) else {
+            return;
+        };
+        let broker = if c.node < 0 {
+            format!("bootstrap broker {}", c.addr)
+        } else {
+            format!("broker {} ({})", c.node, c.addr)
+        };
+        self.last_problem = Some(format!("{broker}: {what}"));
     }
 
     /// Forgets a connection: its unanswered requests fail (retriable), its node backs off.
