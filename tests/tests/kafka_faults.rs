@@ -8,7 +8,10 @@
 //!    `NOT_ENOUGH_REPLICAS` (retriable) until it is back in the ISR;
 //! 3. a partition's replicas are reordered and its new preferred leader elected, twice;
 //! 4. the leader of a busy partition shuts down in a controlled way (SIGTERM), comes back and is
-//!    elected preferred leader again.
+//!    elected preferred leader again;
+//! 5. the leader of a busy partition is frozen (SIGSTOP) with requests in flight, so they time out
+//!    (`request.timeout.ms`) while the controller fences it and elects another leader, then thawed:
+//!    a zombie leader that wakes up with produce requests in its socket buffers.
 //!
 //! Each test runs in phases the test thread advances from conditions it observes (records
 //! acknowledged, what the Java Admin client describes: leaders and ISRs), never from elapsed time.
@@ -85,9 +88,10 @@ fn runtime() -> Runtime {
         .expect("tokio runtime")
 }
 
-fn producer_config(bootstrap: &str) -> ProducerConfig {
+/// The producer under test: idempotent, five requests in flight, `acks=all`, then `overrides`.
+fn producer_config(bootstrap: &str, overrides: &[(&str, &str)]) -> ProducerConfig {
     let delivery_timeout = DELIVERY_TIMEOUT.as_millis().to_string();
-    ProducerConfig::from_properties([
+    let mut props: BTreeMap<&str, &str> = BTreeMap::from([
         ("bootstrap.servers", bootstrap),
         ("client.id", "ferrokafka-faults"),
         ("acks", "all"),
@@ -102,8 +106,9 @@ fn producer_config(bootstrap: &str) -> ProducerConfig {
         ("retry.backoff.max.ms", "500"),
         ("reconnect.backoff.ms", "50"),
         ("reconnect.backoff.max.ms", "500"),
-    ])
-    .expect("valid producer config")
+    ]);
+    props.extend(overrides.iter().copied());
+    ProducerConfig::from_properties(props).expect("valid producer config")
 }
 
 /// What the sender, the watchers and the test thread share.
@@ -226,11 +231,11 @@ struct Stream {
 }
 
 impl Stream {
-    fn start(cluster: &KafkaCluster, topic: &str) -> Stream {
+    fn start(cluster: &KafkaCluster, topic: &str, overrides: &[(&str, &str)]) -> Stream {
         let rt = runtime();
         let producer = {
             let _entered = rt.enter();
-            Producer::new(producer_config(&cluster.bootstrap())).expect("producer")
+            Producer::new(producer_config(&cluster.bootstrap(), overrides)).expect("producer")
         };
         let progress = Progress::new();
         let sender = rt.spawn(send_stream(
@@ -568,7 +573,7 @@ fn leader_killed_mid_stream_and_restarted() {
     let parts = create_topic(cluster, topic, "2");
     let victim = parts[0].leader;
 
-    let stream = Stream::start(cluster, topic);
+    let stream = Stream::start(cluster, topic, &[]);
     let progress = stream.progress.clone();
     warm_up(&progress);
     let (sent, in_flight) = (progress.sent(), progress.in_flight_in(0));
@@ -659,7 +664,7 @@ fn follower_down_gives_not_enough_replicas_until_it_returns() {
         |ps| full_isr(ps) && ps.iter().all(|p| p.leader == leader),
     );
 
-    let stream = Stream::start(cluster, topic);
+    let stream = Stream::start(cluster, topic, &[]);
     let progress = stream.progress.clone();
     warm_up(&progress);
     let in_flight = progress.in_flight_in(0);
@@ -730,7 +735,7 @@ fn preferred_leader_moved_by_reassignment_mid_stream() {
     let topic = "faults-leader-reassigned";
     let mut parts = create_topic(cluster, topic, "2");
 
-    let stream = Stream::start(cluster, topic);
+    let stream = Stream::start(cluster, topic, &[]);
     let progress = stream.progress.clone();
     warm_up(&progress);
     let mut leaders = vec![parts[0].leader];
@@ -791,7 +796,7 @@ fn leader_controlled_shutdown_and_preferred_election_mid_stream() {
         "a new partition's leader is its preferred replica"
     );
 
-    let stream = Stream::start(cluster, topic);
+    let stream = Stream::start(cluster, topic, &[]);
     let progress = stream.progress.clone();
     warm_up(&progress);
     let in_flight = progress.in_flight_in(0);
@@ -841,6 +846,60 @@ fn leader_controlled_shutdown_and_preferred_election_mid_stream() {
     check_delivered_and_log(cluster, topic, &outcomes);
     eprintln!(
         "leader_controlled_shutdown_and_preferred_election_mid_stream: {:.1} s",
+        started.elapsed().as_secs_f64()
+    );
+}
+
+// ------------------------------------------------------------------------------------------
+// 5. The leader frozen with requests in flight, replaced, then thawed.
+
+#[test]
+fn leader_frozen_mid_stream_then_thawed() {
+    let started = Instant::now();
+    let cluster = shared(Shared::ThreeNodes);
+    let _session = cluster.fault_session();
+    let topic = "faults-leader-frozen";
+    let parts = create_topic(cluster, topic, "2");
+    let victim = parts[0].leader;
+
+    // Requests to the frozen node time out after 5 s (the 15 s elsewhere would only slow this).
+    let stream = Stream::start(cluster, topic, &[("request.timeout.ms", "5000")]);
+    let progress = stream.progress.clone();
+    warm_up(&progress);
+    let in_flight = progress.in_flight_in(0);
+    cluster.pause(victim);
+    progress.next_phase(); // 1: the leader is frozen
+    eprintln!(
+        "froze node {victim}, leader of partition 0, with {in_flight} records of partition 0 in \
+         flight"
+    );
+    wait_for_partitions(cluster, topic, "partition 0 has a new leader", |ps| {
+        ps[0].leader >= 0 && ps[0].leader != victim
+    });
+    progress.next_phase(); // 2: a new leader, the old one still frozen
+    let from = progress.acked_in(0);
+    wait_acked_in(&progress, 0, from, FLOWING, "by the new leader");
+    let retries_before_thaw = stream.retries();
+    cluster.resume(victim);
+    progress.next_phase(); // 3: the old leader runs again
+    wait_for_partitions(cluster, topic, "the thawed node is back in sync", full_isr);
+    let from = progress.acked_in(0);
+    wait_acked_in(&progress, 0, from, FLOWING, "with the old leader thawed");
+
+    let (outcomes, retries) = stream.finish();
+    eprintln!(
+        "sent {} records (per phase {:?}), record-retry-total {retries} ({retries_before_thaw} \
+         before the thaw)",
+        outcomes.len(),
+        per_phase(&outcomes)
+    );
+    check_delivered_and_log(cluster, topic, &outcomes);
+    assert!(
+        retries_before_thaw > 0.0,
+        "batches stuck on the frozen leader were retried elsewhere before it was thawed"
+    );
+    eprintln!(
+        "leader_frozen_mid_stream_then_thawed: {:.1} s",
         started.elapsed().as_secs_f64()
     );
 }
