@@ -1049,9 +1049,11 @@ pub enum Shared {
     SingleTv0,
     /// Three nodes for fault tests ([`KafkaOptions::three_nodes`]).
     ThreeNodes,
-    /// As [`Shared::Single`], with every request logged ([`KafkaOptions::request_log`]).
+    /// As [`Shared::Single`], with every request logged ([`KafkaOptions::request_log`]) and
+    /// timed-out transactions aborted within half a second.
     SingleRequestLog,
-    /// As [`Shared::SingleTv0`], with every request logged ([`KafkaOptions::request_log`]).
+    /// As [`Shared::SingleTv0`], with every request logged ([`KafkaOptions::request_log`]) and
+    /// timed-out transactions aborted within half a second.
     SingleTv0RequestLog,
 }
 
@@ -1059,6 +1061,9 @@ static SINGLE: OnceLock<KafkaCluster> = OnceLock::new();
 static SINGLE_TV0: OnceLock<KafkaCluster> = OnceLock::new();
 static THREE: OnceLock<KafkaCluster> = OnceLock::new();
 static SINGLE_LOGGED: OnceLock<KafkaCluster> = OnceLock::new();
+/// The request-logging clusters look for timed-out transactions every 500 ms (default 10 s), so
+/// a transaction-timeout test waits a second, not ten.
+const TXN_TIMEOUT_SCAN: &str = "transaction.abort.timed.out.transaction.cleanup.interval.ms";
 static SINGLE_TV0_LOGGED: OnceLock<KafkaCluster> = OnceLock::new();
 static START_LOCK: Mutex<()> = Mutex::new(());
 
@@ -1074,14 +1079,16 @@ pub fn shared(which: Shared) -> &'static KafkaCluster {
             KafkaOptions {
                 request_log: true,
                 ..KafkaOptions::single(2)
-            },
+            }
+            .prop(TXN_TIMEOUT_SCAN, 500),
         ),
         Shared::SingleTv0RequestLog => (
             &SINGLE_TV0_LOGGED,
             KafkaOptions {
                 request_log: true,
                 ..KafkaOptions::single(0)
-            },
+            }
+            .prop(TXN_TIMEOUT_SCAN, 500),
         ),
     };
     if let Some(c) = cell.get() {

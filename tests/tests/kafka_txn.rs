@@ -132,6 +132,8 @@ on_both_protocols!(
     transactions_in_a_row,
     abort_with_records_in_flight,
     empty_transactions_complete,
+    abortable_error_then_next_transaction,
+    coordinator_aborts_a_timed_out_transaction,
 );
 
 // ---------------------------------------------------------------------------------------------
@@ -660,6 +662,30 @@ async fn offsets_commit_with_the_transaction(case: Case) {
         .collect();
     assert_eq!(normalized, want, "{got:?}");
     assert_eq!(committed(&case, &aborted_group), Vec::new(), "aborted");
+
+    // Offsets alone, no record: the transaction still reaches the coordinator (v2: through
+    // TxnOffsetCommit v5 alone), so the commit is real and the group moves.
+    p.begin_transaction().expect("begin offsets only");
+    bounded(
+        "send_offsets",
+        p.send_offsets_to_transaction(
+            vec![offset(&consumed, 0, 43, Some("m1"))],
+            GroupMetadata::new(group.clone()),
+        ),
+    )
+    .await
+    .expect("send_offsets_to_transaction (offsets only)");
+    bounded("commit", p.commit_transaction())
+        .await
+        .expect("commit offsets only");
+    let got = committed(&case, &group);
+    assert_eq!(
+        got.iter()
+            .map(|c| (c.partition, c.offset, c.metadata.clone()))
+            .collect::<Vec<_>>(),
+        vec![(0, 43, Some("m1".into())), (1, 7, got[1].metadata.clone())],
+        "{got:?}"
+    );
     let want: View = [(0, vec![("result".into(), "r".into())])].into();
     assert_visible(&case, &produced, Isolation::ReadCommitted, &want);
     p.close(WAIT).await;
@@ -959,6 +985,12 @@ async fn abort_with_records_in_flight(case: Case) {
         let f = send(&p, record(&topic, part, &key, "b")).await;
         futures.push((part, key, "b", f));
     }
+    // A quarter of the burst acknowledged: the rest is in flight or queued when the abort comes.
+    let (_, _, _, quarter) = &mut futures[BURST / 4];
+    tokio::time::timeout(WAIT, quarter)
+        .await
+        .expect("a burst delivery")
+        .expect("burst record delivered");
     bounded("abort", p.abort_transaction())
         .await
         .expect("abort_transaction");
@@ -980,6 +1012,7 @@ async fn abort_with_records_in_flight(case: Case) {
         case.prefix
     );
     assert_eq!(n + aborted, BURST + 1);
+    assert!(n > BURST / 4 / 3, "delivered before the abort: {n}");
 
     p.begin_transaction().expect("begin after abort");
     let after = send(&p, record(&topic, 1, "after", "a")).await;
@@ -1035,4 +1068,161 @@ async fn empty_transactions_complete(case: Case) {
         "one EndTxn, for the transaction with data"
     );
     assert_eq!(end_txns[0].field("response", "errorCode"), Some(0));
+}
+
+/// A record the broker refuses (over the topic's `max.message.bytes`) makes the transaction
+/// abortable: the commit fails with `Abortable`, the other records of the transaction are not
+/// visible, `abort_transaction` succeeds, and the next transaction commits with the same
+/// producer (classic: an epoch bump through InitProducerId, KIP-360; v2: EndTxn's new epoch).
+async fn abortable_error_then_next_transaction(case: Case) {
+    let topic = case.name("too-large");
+    case.kafka
+        .create_topic(&topic, 2, 1, &[("max.message.bytes", "2000")])
+        .unwrap_or_else(|e| panic!("create topic {topic}: {e}"));
+    let txn_id = case.name("txn");
+    let p = case.producer(&txn_id, &[("linger.ms", "5")]);
+    bounded("init", p.init_transactions()).await.expect("init");
+
+    p.begin_transaction().expect("begin");
+    let ok = send(&p, record(&topic, 0, "lost", "l")).await;
+    await_all(vec![ok]).await;
+    let big = send(&p, record(&topic, 1, "big", &"x".repeat(10_000))).await;
+    let refused = tokio::time::timeout(WAIT, big)
+        .await
+        .expect("the big record resolves");
+    eprintln!("{}: big record: {refused:?}", case.prefix);
+    assert!(refused.is_err(), "{refused:?}");
+    let failure = txn_failure(
+        bounded("commit", p.commit_transaction()).await,
+        "commit after a refused record",
+    );
+    eprintln!("{}: commit: {failure:?}", case.prefix);
+    assert_eq!(failure.kind, TxnFailureKind::Abortable, "{failure:?}");
+    bounded("abort", p.abort_transaction())
+        .await
+        .expect("abort after an abortable error");
+
+    for t in 0..2 {
+        p.begin_transaction().expect("begin after abort");
+        let d = send(&p, record(&topic, t, &format!("kept-{t}"), "k")).await;
+        bounded("commit", p.commit_transaction())
+            .await
+            .expect("commit after abort");
+        await_all(vec![d]).await;
+    }
+    p.close(WAIT).await;
+    let want: View = [
+        (0, vec![("kept-0".into(), "k".into())]),
+        (1, vec![("kept-1".into(), "k".into())]),
+    ]
+    .into();
+    assert_visible(&case, &topic, Isolation::ReadCommitted, &want);
+
+    let requests = logged_requests(&case, &txn_id, API_END_TXN, 3);
+    let summary: Vec<(i16, i16)> = requests
+        .iter()
+        .filter(|r| ![3, 10, 18].contains(&r.api_key))
+        .map(|r| (r.api_key, r.version))
+        .collect();
+    eprintln!("{}: requests: {summary:?}", case.prefix);
+    let ok: Vec<Logged> = requests.into_iter().filter(Logged::succeeded).collect();
+    let inits = count(&ok, API_INIT_PRODUCER_ID);
+    match case.proto {
+        // KIP-360: the abort is followed by an epoch bump.
+        Proto::V0 => assert_eq!(inits, 2, "{summary:?}"),
+        // KIP-890: EndTxn(abort) returns the next epoch; no InitProducerId.
+        Proto::V2 => assert_eq!(inits, 1, "{summary:?}"),
+    }
+}
+
+/// Waits (bounded) until the node logged a WriteTxnMarkers request writing an ABORT marker to
+/// `topic`: the coordinator aborted a transaction on it.
+fn wait_for_abort_marker(case: &Case, topic: &str) {
+    let log = case.kafka.log_of(1);
+    let deadline = Instant::now() + WAIT;
+    let name = format!("\"name\":\"{topic}\"");
+    loop {
+        let text = std::fs::read_to_string(&log).unwrap_or_default();
+        if text.lines().any(|l| {
+            l.contains("\"requestApiKeyName\":\"WRITE_TXN_MARKERS\"")
+                && l.contains("\"transactionResult\":false")
+                && l.contains(&name)
+        }) {
+            return;
+        }
+        assert!(
+            Instant::now() < deadline,
+            "no ABORT marker for {topic} within {WAIT:?}"
+        );
+        std::thread::sleep(Duration::from_millis(100));
+    }
+}
+
+/// The coordinator aborts a transaction open longer than `transaction.timeout.ms` (and bumps
+/// the epoch): the producer's next record and its commit fail (abortable, INVALID_PRODUCER_EPOCH);
+/// on v2 `abort_transaction` recovers and the same producer commits the next transaction, on the
+/// classic protocol the abort finds the producer fenced (as Java) and a new instance commits.
+async fn coordinator_aborts_a_timed_out_transaction(case: Case) {
+    let topic = case.topic("timeout", 1);
+    let txn_id = case.name("txn");
+    let p = case.producer(
+        &txn_id,
+        &[("linger.ms", "5"), ("transaction.timeout.ms", "1000")],
+    );
+    bounded("init", p.init_transactions()).await.expect("init");
+    p.begin_transaction().expect("begin");
+    let d = send(&p, record(&topic, 0, "timed-out", "t")).await;
+    await_all(vec![d]).await;
+    wait_for_abort_marker(&case, &topic);
+
+    let late = send(&p, record(&topic, 0, "late", "l")).await;
+    let late = tokio::time::timeout(WAIT, late)
+        .await
+        .expect("the late record resolves");
+    eprintln!("{}: record after the timeout: {late:?}", case.prefix);
+    let commit = bounded("commit", p.commit_transaction()).await;
+    eprintln!("{}: commit after the timeout: {commit:?}", case.prefix);
+    let abort = bounded("abort", p.abort_transaction()).await;
+    eprintln!("{}: abort after the timeout: {abort:?}", case.prefix);
+    assert!(late.is_err(), "{late:?}");
+    let failure = txn_failure(commit, "commit after the timeout");
+    assert_eq!(failure.kind, TxnFailureKind::Abortable, "{failure:?}");
+    let p = match case.proto {
+        // KIP-890: the coordinator accepts EndTxn(abort) from the epoch it bumped past, and the
+        // same producer goes on.
+        Proto::V2 => {
+            abort.expect("abort after the coordinator's timeout abort");
+            p
+        }
+        // Classic protocol: EndTxn with the pre-timeout epoch is answered PRODUCER_FENCED, fatal
+        // in Java too (its EndTxnHandler); a new instance takes over.
+        Proto::V0 => {
+            let f = txn_failure(abort, "abort after the timeout");
+            assert_eq!(f.kind, TxnFailureKind::Fatal, "{f:?}");
+            assert!(f.message.contains("PRODUCER_FENCED"), "{f:?}");
+            p.close(Duration::from_secs(5)).await;
+            let p = case.producer(&txn_id, &[("linger.ms", "5")]);
+            bounded("init again", p.init_transactions())
+                .await
+                .expect("init again");
+            p
+        }
+    };
+
+    p.begin_transaction().expect("begin after abort");
+    let d = send(&p, record(&topic, 0, "next", "n")).await;
+    bounded("commit", p.commit_transaction())
+        .await
+        .expect("commit after abort");
+    await_all(vec![d]).await;
+    p.close(WAIT).await;
+    let want: View = [(0, vec![("next".into(), "n".into())])].into();
+    assert_visible(&case, &topic, Isolation::ReadCommitted, &want);
+    let requests = requests_of(&case, &txn_id);
+    let summary: Vec<(i16, i16, bool)> = requests
+        .iter()
+        .filter(|r| ![3, 10, 18].contains(&r.api_key))
+        .map(|r| (r.api_key, r.version, r.succeeded()))
+        .collect();
+    eprintln!("{}: requests (key, version, ok): {summary:?}", case.prefix);
 }
