@@ -729,6 +729,13 @@ impl Engine {
             }
             (Pending::Produce(batches), ResponseBody::Produce(resp)) => {
                 self.counters.produce_requests += 1;
+                // Java's produce-throttle-time sensor records every Produce response's
+                // throttle_time_ms (0 included); before v6 the broker delayed the answer instead.
+                let throttle_ms = u64::try_from(resp.throttle_time_ms).unwrap_or(0);
+                self.counters.produce_responses += 1;
+                self.counters.produce_throttle_time_total_ms += throttle_ms;
+                self.counters.produce_throttle_time_max_ms =
+                    self.counters.produce_throttle_time_max_ms.max(throttle_ms);
                 if matched.version >= 6 {
                     self.throttle(conn, resp.throttle_time_ms, now);
                 }

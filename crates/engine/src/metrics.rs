@@ -31,6 +31,12 @@ pub struct Counters {
     pub request_latency_max: Duration,
     /// Requests whose round trip was measured.
     pub requests_timed: u64,
+    /// Produce responses received, for the throttle-time average.
+    pub produce_responses: u64,
+    /// Sum of the `throttle_time_ms` brokers reported on Produce responses (KIP-219), in ms.
+    pub produce_throttle_time_total_ms: u64,
+    /// Largest `throttle_time_ms` reported on a Produce response, in ms.
+    pub produce_throttle_time_max_ms: u64,
     /// Bytes of `buffer.memory` not reserved right now.
     pub buffer_available_bytes: u64,
     /// `buffer.memory`.

@@ -977,6 +977,12 @@ fn throttled_connection_is_muted() {
         2,
         "sent after the throttle"
     );
+    // The throttle times of both answers (500 and 0 ms) feed produce-throttle-time-*.
+    sim.run_for(Duration::from_millis(10));
+    let counters = sim.engine.counters();
+    assert_eq!(counters.produce_responses, 2, "{counters:?}");
+    assert_eq!(counters.produce_throttle_time_total_ms, 500, "{counters:?}");
+    assert_eq!(counters.produce_throttle_time_max_ms, 500, "{counters:?}");
 }
 
 #[test]

@@ -62,6 +62,15 @@ impl MetricsState {
         );
         put("buffer-available-bytes", c.buffer_available_bytes as f64);
         put("buffer-total-bytes", c.buffer_total_bytes as f64);
+        // Throttle time (ms) brokers reported on Produce responses (KIP-219), per response.
+        put(
+            "produce-throttle-time-avg",
+            avg(c.produce_throttle_time_total_ms as f64, c.produce_responses),
+        );
+        put(
+            "produce-throttle-time-max",
+            c.produce_throttle_time_max_ms as f64,
+        );
         let by_topic = c
             .records_sent_by_topic
             .iter()
@@ -82,7 +91,8 @@ pub struct Metrics {
 impl Metrics {
     /// A producer-level metric by its Java name (`record-send-rate`, `record-error-rate`,
     /// `record-retry-rate`, `request-latency-avg`, `request-latency-max`, `batch-size-avg`,
-    /// `records-per-request-avg`, `compression-rate-avg`, `buffer-available-bytes`, ...).
+    /// `records-per-request-avg`, `compression-rate-avg`, `buffer-available-bytes`,
+    /// `produce-throttle-time-avg`, `produce-throttle-time-max`, ...).
     pub fn get(&self, name: &str) -> Option<f64> {
         self.values.get(name).copied()
     }
@@ -95,5 +105,27 @@ impl Metrics {
     /// Java's per-topic `record-send-total`.
     pub fn topic_record_send_total(&self, topic: &str) -> u64 {
         self.by_topic.get(topic).copied().unwrap_or(0)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn produce_throttle_time_is_averaged_per_response() {
+        let start = Instant::now();
+        let state = MetricsState::new(start);
+        let mut c = Counters::default();
+        let m = state.snapshot(&c, start);
+        assert_eq!(m.get("produce-throttle-time-avg"), Some(0.0));
+        assert_eq!(m.get("produce-throttle-time-max"), Some(0.0));
+        // Four responses: throttled 0, 300, 0 and 100 ms.
+        c.produce_responses = 4;
+        c.produce_throttle_time_total_ms = 400;
+        c.produce_throttle_time_max_ms = 300;
+        let m = state.snapshot(&c, start);
+        assert_eq!(m.get("produce-throttle-time-avg"), Some(100.0));
+        assert_eq!(m.get("produce-throttle-time-max"), Some(300.0));
     }
 }
