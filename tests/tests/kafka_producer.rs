@@ -65,7 +65,13 @@ fn create(topic: &str, partitions: u32, configs: &[(&str, &str)]) {
         .unwrap_or_else(|e| panic!("create topic {topic}: {e}"));
     let empty = JavaHelper::shared()
         .expect("java helper")
-        .consume(&kafka().bootstrap(), topic, Isolation::ReadUncommitted, 0, WAIT)
+        .consume(
+            &kafka().bootstrap(),
+            topic,
+            Isolation::ReadUncommitted,
+            0,
+            WAIT,
+        )
         .unwrap_or_else(|e| panic!("wait for the leaders of {topic}: {e}"));
     assert!(empty.is_empty(), "new topic {topic} holds {empty:?}");
 }
@@ -732,7 +738,8 @@ fn negotiated_versions_with_kafka_4_4_are_pinned() {
     // oldest versions (kept for old clients' negotiation); our Produce starts at v3. Kafka is
     // ahead of us on ApiVersions (v5), AddPartitionsToTxn (v4-5: v4 is the brokers' batched
     // verification form) and TxnOffsetCommit (v6).
-    let pinned: &[(ApiKey, (i16, i16), (i16, i16))] = &[
+    type Row = (ApiKey, (i16, i16), (i16, i16));
+    let pinned: &[Row] = &[
         (ApiKey::PRODUCE, (0, 13), (3, 13)),
         (ApiKey::METADATA, (0, 13), (0, 13)),
         (ApiKey::FIND_COORDINATOR, (0, 6), (0, 6)),
@@ -746,7 +753,7 @@ fn negotiated_versions_with_kafka_4_4_are_pinned() {
         (ApiKey::TXN_OFFSET_COMMIT, (0, 6), (0, 5)),
         (ApiKey::SASL_AUTHENTICATE, (0, 2), (0, 2)),
     ];
-    let got: Vec<(ApiKey, (i16, i16), (i16, i16))> = SUPPORTED_APIS
+    let got: Vec<Row> = SUPPORTED_APIS
         .iter()
         .map(|&(api, _, _)| {
             (
