@@ -15,7 +15,10 @@ use std::time::Duration;
 
 use bytes::BytesMut;
 use ferrokafka_wire::frame::{decode_request, encode_response};
-use ferrokafka_wire::messages::{ApiVersionsResponse, MetadataResponse, api_versions, metadata};
+use ferrokafka_wire::messages::{
+    ApiVersionsResponse, InitProducerIdResponse, MetadataResponse, ProduceResponse, api_versions,
+    metadata,
+};
 use ferrokafka_wire::{ApiKey, RequestBody, ResponseBody, SUPPORTED_APIS};
 
 use crate::HarnessError;
@@ -31,9 +34,14 @@ pub enum Behaviour {
     HugeLength,
     /// Answers the first request correctly but under another correlation id.
     WrongCorrelation,
-    /// Answers ApiVersions and Metadata like a one-node cluster (itself, every topic asked for
-    /// with one partition it leads) and never answers this API.
+    /// Answers ApiVersions, Metadata and InitProducerId like a one-node cluster (itself, every
+    /// topic asked for with one partition it leads) and never answers this API.
     SilentOn(ApiKey),
+    /// Like a one-node cluster, but its Produce answers name no partition at all.
+    ProduceWithoutPartitions,
+    /// Like a one-node cluster, but Metadata lists every topic without error and with zero
+    /// partitions.
+    TopicsWithoutPartitions,
 }
 
 /// A running hostile broker. Dropping it stops it.
@@ -155,12 +163,17 @@ fn serve(mut stream: TcpStream, behaviour: Behaviour, me: SocketAddr, stop: &Ato
                 Some(out)
             }
             Behaviour::HugeLength if !answered_once => Some(0x7fff_fff0_u32.to_be_bytes().to_vec()),
-            Behaviour::WrongCorrelation if !answered_once => answer(&frame, me, 1_000_000),
+            Behaviour::WrongCorrelation if !answered_once => {
+                answer(&frame, me, 1_000_000, behaviour)
+            }
             Behaviour::SilentOn(api) => match decode_request(&frame) {
                 Ok((header, _)) if header.api_key == api => None,
-                Ok(_) => answer(&frame, me, 0),
+                Ok(_) => answer(&frame, me, 0, behaviour),
                 Err(_) => None,
             },
+            Behaviour::ProduceWithoutPartitions | Behaviour::TopicsWithoutPartitions => {
+                answer(&frame, me, 0, behaviour)
+            }
             Behaviour::Garbage | Behaviour::HugeLength | Behaviour::WrongCorrelation => None,
         };
         if let Some(bytes) = reply {
@@ -172,9 +185,14 @@ fn serve(mut stream: TcpStream, behaviour: Behaviour, me: SocketAddr, stop: &Ato
     }
 }
 
-/// A correct answer to ApiVersions or Metadata (others get none), its correlation id shifted
-/// by `correlation_shift`.
-fn answer(frame: &[u8], me: SocketAddr, correlation_shift: i32) -> Option<Vec<u8>> {
+/// An answer to ApiVersions, Metadata, InitProducerId or Produce (others get none) as
+/// `behaviour` wants it, its correlation id shifted by `correlation_shift`.
+fn answer(
+    frame: &[u8],
+    me: SocketAddr,
+    correlation_shift: i32,
+    behaviour: Behaviour,
+) -> Option<Vec<u8>> {
     let (header, body) = decode_request(frame).ok()?;
     let version = header.api_version;
     let response: ResponseBody = match body {
@@ -199,13 +217,17 @@ fn answer(frame: &[u8], me: SocketAddr, correlation_shift: i32) -> Option<Vec<u8
                 .filter_map(|t| t.name)
                 .map(|name| metadata::MetadataResponseTopic {
                     name: Some(name),
-                    partitions: vec![metadata::MetadataResponsePartition {
-                        partition_index: 0,
-                        leader_id: 0,
-                        replica_nodes: vec![0],
-                        isr_nodes: vec![0],
-                        ..Default::default()
-                    }],
+                    partitions: if behaviour == Behaviour::TopicsWithoutPartitions {
+                        Vec::new()
+                    } else {
+                        vec![metadata::MetadataResponsePartition {
+                            partition_index: 0,
+                            leader_id: 0,
+                            replica_nodes: vec![0],
+                            isr_nodes: vec![0],
+                            ..Default::default()
+                        }]
+                    },
                     ..Default::default()
                 })
                 .collect();
@@ -222,6 +244,16 @@ fn answer(frame: &[u8], me: SocketAddr, correlation_shift: i32) -> Option<Vec<u8
                 ..Default::default()
             }
             .into()
+        }
+        RequestBody::InitProducerId(_) => InitProducerIdResponse {
+            producer_id: 4242,
+            producer_epoch: 0,
+            ..Default::default()
+        }
+        .into(),
+        // Every partition is left out: a protocol violation.
+        RequestBody::Produce(_) if behaviour == Behaviour::ProduceWithoutPartitions => {
+            ProduceResponse::default().into()
         }
         _ => return None,
     };

@@ -125,3 +125,24 @@ async fn silence_on_produce_is_named() {
         &["delivery.timeout.ms expired", "no answer to Produce v"],
     );
 }
+
+#[tokio::test]
+async fn a_produce_answer_without_the_partition_says_so() {
+    let broker = HostileBroker::start(Behaviour::ProduceWithoutPartitions).unwrap();
+    let e = first_error(&broker, &[]).await;
+    assert!(
+        e.contains("the broker's Produce response did not mention this partition"),
+        "{e}"
+    );
+}
+
+#[tokio::test]
+async fn a_topic_listed_with_zero_partitions_is_named_as_such() {
+    let broker = HostileBroker::start(Behaviour::TopicsWithoutPartitions).unwrap();
+    let e = first_error(&broker, &[]).await;
+    assert!(e.contains("not present in metadata"), "{e}");
+    assert!(
+        e.contains("the cluster lists it with zero partitions"),
+        "{e}"
+    );
+}

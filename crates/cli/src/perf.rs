@@ -28,7 +28,7 @@ use futures::stream::FuturesUnordered;
 
 use crate::interrupt::Interrupt;
 use crate::pipeline::{drain_all, drain_ready, drain_while, make_room};
-use crate::sink::{Delivered, OutRecord, Sink};
+use crate::sink::{Delivered, OutRecord, Sink, failed};
 use crate::{EXIT_FAILED, EXIT_INTERRUPTED, EXIT_OK};
 
 /// How many failure messages are printed before the rest are only counted.
@@ -493,9 +493,14 @@ pub(crate) async fn run_perf<S: Sink, C: Clock>(
             && clock.now().saturating_sub(started) >= every
         {
             let ended = drain_while(sink.end_transaction(true), &mut inflight, |c| t.done(c)).await;
-            let begun = ended.and_then(|()| sink.begin_transaction());
-            if let Err(e) = begun {
-                let _ = writeln!(t.err, "transaction failed: {e}");
+            let begun = match ended {
+                Ok(()) => sink
+                    .begin_transaction()
+                    .map_err(|e| failed("begin_transaction", &e)),
+                Err(e) => Err(failed("commit_transaction", &e)),
+            };
+            if let Err(message) = begun {
+                let _ = writeln!(t.err, "{message}");
                 break;
             }
             txn_started = Some(clock.now());
@@ -528,7 +533,7 @@ pub(crate) async fn run_perf<S: Sink, C: Clock>(
     if txn_started.is_some()
         && let Err(e) = drain_while(sink.end_transaction(true), &mut inflight, |c| t.done(c)).await
     {
-        let _ = writeln!(t.err, "commit_transaction failed: {e}");
+        let _ = writeln!(t.err, "{}", failed("commit_transaction", &e));
     }
     // As the Java tool: flush, then report.
     let flush_timeout = if interrupted {

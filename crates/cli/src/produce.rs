@@ -35,7 +35,7 @@ use futures::StreamExt;
 
 use crate::interrupt::Interrupt;
 use crate::pipeline::{drain_all, drain_while};
-use crate::sink::{Delivered, OutRecord, Sink};
+use crate::sink::{Delivered, OutRecord, Sink, failed};
 use crate::{EXIT_FAILED, EXIT_INTERRUPTED, EXIT_OK};
 
 /// What one outstanding delivery costs the CLI beyond its record's bytes (its future, its
@@ -197,7 +197,7 @@ pub(crate) async fn run_produce<S: Sink, R: AsyncBufRead + Unpin>(
     if opts.transactions.is_some()
         && let Err(e) = sink.init_transactions().await
     {
-        let _ = writeln!(tally.err, "init_transactions failed: {e}");
+        let _ = writeln!(tally.err, "{}", failed("init_transactions", &e));
         tally.summary.txn_failed = true;
         sink.close(opts.close_timeout).await;
         return tally.summary;
@@ -249,7 +249,7 @@ pub(crate) async fn run_produce<S: Sink, R: AsyncBufRead + Unpin>(
             if in_txn == 0
                 && let Err(e) = sink.begin_transaction()
             {
-                let _ = writeln!(tally.err, "begin_transaction failed: {e}");
+                let _ = writeln!(tally.err, "{}", failed("begin_transaction", &e));
                 tally.summary.txn_failed = true;
                 // This line was read but is never sent.
                 tally.summary.unsent_lines = Some(1);
@@ -409,7 +409,7 @@ async fn end_transaction<S: Sink>(
         }
         Err(e) => {
             let what = if t.abort { "abort" } else { "commit" };
-            let _ = writeln!(tally.err, "{what}_transaction failed: {e}");
+            let _ = writeln!(tally.err, "{}", failed(&format!("{what}_transaction"), &e));
             tally.summary.txn_failed = true;
             tally.settle_transaction(false);
             false

@@ -77,6 +77,16 @@ pub(crate) trait Sink {
     async fn end_transaction(&self, commit: bool) -> Result<(), String>;
 }
 
+/// `call failed: message`, unless the producer's message already starts with the call's name
+/// (its transactional errors do), so it is never said twice.
+pub(crate) fn failed(call: &str, message: &str) -> String {
+    if message.starts_with(call) {
+        message.to_owned()
+    } else {
+        format!("{call} failed: {message}")
+    }
+}
+
 // ======================================================================
 // The real producer adapter.
 // ======================================================================
@@ -189,6 +199,24 @@ impl Sink for ProducerSink {
 // ======================================================================
 
 /// A scripted in-memory sink for tests.
+#[cfg(test)]
+mod failed_tests {
+    #[test]
+    fn the_call_is_named_once() {
+        assert_eq!(
+            super::failed(
+                "commit_transaction",
+                "commit_transaction failed: the transaction must be aborted (x)"
+            ),
+            "commit_transaction failed: the transaction must be aborted (x)"
+        );
+        assert_eq!(
+            super::failed("flush", "timed out"),
+            "flush failed: timed out"
+        );
+    }
+}
+
 #[cfg(test)]
 pub(crate) mod fake {
     use std::cell::RefCell;

@@ -1170,7 +1170,13 @@ impl Engine {
         let mut retry = Vec::new();
         for b in batches {
             let Some(p) = by_tp.get(&(b.tp.topic.as_str(), b.tp.partition)).copied() else {
-                retry.push((b, ErrorCode::UNKNOWN_SERVER_ERROR, None));
+                // The broker broke the protocol. Java treats it as UNKNOWN_SERVER_ERROR; the
+                // message says what really happened.
+                retry.push((
+                    b,
+                    ErrorCode::UNKNOWN_SERVER_ERROR,
+                    Some("the broker's Produce response did not mention this partition".to_owned()),
+                ));
                 continue;
             };
             let code = ErrorCode(p.error_code);

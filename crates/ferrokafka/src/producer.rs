@@ -286,13 +286,21 @@ impl Producer {
                             Err(SendError::Metadata(MetadataError::TopicNotAvailable {
                                 waited,
                                 last_error,
+                                listed_without_partitions,
                                 ..
                             })) => Err(Some(ProduceError::TopicNotAvailable {
                                 topic,
                                 waited,
-                                detail: last_error.map(|e| format!("last error {e:?}")).or_else(
-                                    || st.engine.last_connection_problem().map(str::to_owned),
-                                ),
+                                detail: last_error
+                                    .map(|e| format!("last error {e:?}"))
+                                    .or_else(|| {
+                                        listed_without_partitions.then(|| {
+                                            "the cluster lists it with zero partitions".to_owned()
+                                        })
+                                    })
+                                    .or_else(|| {
+                                        st.engine.last_connection_problem().map(str::to_owned)
+                                    }),
                             })),
                             Err(e) => Err(Some(e.into())),
                         }

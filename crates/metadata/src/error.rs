@@ -67,9 +67,10 @@ pub enum MetadataError {
     /// The topic did not appear in metadata before `max.block.ms` ran out
     /// (Java: `TimeoutException: Topic X not present in metadata after N ms`).
     #[error(
-        "topic `{topic}` not present in metadata after {} ms (max.block.ms){}",
+        "topic `{topic}` not present in metadata after {} ms (max.block.ms){}{}",
         waited.as_millis(),
-        last_error.map(|e| format!("; last error from the cluster: {e}")).unwrap_or_default()
+        last_error.map(|e| format!("; last error from the cluster: {e}")).unwrap_or_default(),
+        if *listed_without_partitions { "; the cluster lists it with zero partitions" } else { "" }
     )]
     TopicNotAvailable {
         /// The topic.
@@ -78,6 +79,9 @@ pub enum MetadataError {
         waited: Duration,
         /// The last topic-level error the cluster reported, if any.
         last_error: Option<ErrorCode>,
+        /// The cluster answered for the topic, without an error, but with no partitions: it
+        /// exists and cannot take records.
+        listed_without_partitions: bool,
     },
     /// The cluster answered with an error that waiting will not cure, such as
     /// `TOPIC_AUTHORIZATION_FAILED` or `INVALID_TOPIC_EXCEPTION`.

@@ -433,6 +433,10 @@ impl Metadata {
                 topic: topic.to_owned(),
                 waited,
                 last_error,
+                listed_without_partitions: self
+                    .cluster
+                    .topic(topic)
+                    .is_some_and(|t| t.error.is_none() && t.partitions.is_empty()),
             });
         }
         Ok(None)

@@ -307,6 +307,7 @@ fn unknown_topic_waits_then_fails_naming_max_block() {
             topic: "ghost".into(),
             waited: ms(60_000),
             last_error: Some(ErrorCode::UNKNOWN_TOPIC_OR_PARTITION),
+            listed_without_partitions: false,
         }
     );
     let msg = err.to_string();
@@ -333,6 +334,33 @@ fn crate_doc_example_runs() {
     assert!(matches!(md.topic_state("orders"), TopicStatus::Error(_)));
     assert_eq!(md.check_wait("orders", start, ms(60_000), later), Ok(None));
     assert_eq!(md.poll_timeout(), Some(clock.at(120)));
+}
+
+#[test]
+fn a_topic_listed_with_zero_partitions_times_out_saying_so() {
+    let clock = Clock::new();
+    let mut m = warmed(&clock);
+    m.add_topic("empty", clock.at(0));
+    m.poll_request(clock.at(0)).unwrap();
+    m.handle_response(&response(vec![topic("empty", vec![])]), clock.at(10));
+    let err = m
+        .check_wait("empty", clock.at(0), ms(1_000), clock.at(1_000))
+        .unwrap_err();
+    assert!(
+        matches!(
+            err,
+            MetadataError::TopicNotAvailable {
+                listed_without_partitions: true,
+                last_error: None,
+                ..
+            }
+        ),
+        "{err:?}"
+    );
+    assert!(
+        err.to_string().contains("lists it with zero partitions"),
+        "{err}"
+    );
 }
 
 #[test]
