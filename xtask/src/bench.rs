@@ -1,17 +1,26 @@
-//! `cargo xtask bench`: ferrokafka against librdkafka, end to end, on the same brokers in the
-//! same run. `cargo xtask bench micro` runs the criterion micro-benchmarks instead.
+//! `cargo xtask bench`: ferrokafka against librdkafka (and, on Apache Kafka, the Java producer),
+//! end to end, on the same brokers in the same run. `cargo xtask bench micro` runs the criterion
+//! micro-benchmarks instead.
 //!
 //! Modes (issue 6): `cargo xtask bench idempotence` runs the comparison with idempotence on and
 //! then off; `cargo xtask bench txn` runs it transactionally, 1,000 and then 100,000 records per
 //! transaction (`bench-client --transaction-size`: begin, send N, commit, until the record
 //! count; the commits are inside the measurement); `cargo xtask bench suite` runs the default
 //! comparison, idempotence off and both transaction sizes, one table each, then all tables
-//! together. The extra modes use smaller record counts (see [`Mode`]) unless `--records` /
-//! `--tansu-records` are given, so the suite stays within a few minutes.
+//! together (on all three brokers unless `--brokers` says otherwise). The extra modes use smaller
+//! record counts (see [`Mode`]) unless `--records` / `--tansu-records` / `--kafka-records` are
+//! given, so the suite stays within a few minutes per broker.
 //!
-//! xtask links neither client: it builds the `ferrokafka-bench` crate in release and runs its
-//! `bench-client` binary once per measurement, so each measurement's CPU time (user + sys, from
-//! `/proc/self/stat`) and peak RSS (`VmHWM`) are one client's alone. Brokers:
+//! xtask links neither Rust client: it builds the `ferrokafka-bench` crate in release and runs
+//! its `bench-client` binary once per measurement, so each measurement's CPU time (user + sys,
+//! from `/proc/self/stat`) and peak RSS (`VmHWM`) are one client's alone. The Java producer
+//! (client `java`) is `bench/java/FerroKafkaBench.java`, compiled here with `javac` against the
+//! Kafka jars of the test harness (`ferrokafka_tests::kafka::install`, Maven-fetched once into
+//! `target/peers/kafka-4.4.0`) and run in a JVM of its own per measurement, with the JVM's
+//! defaults: it sends the same keyed records with the same properties, measures itself the same
+//! way (wall clock and `/proc/self/stat` around the producer's life, `VmHWM` at the end) and
+//! prints the same JSON line, plus the JVM's whole CPU time (start-up included) for reference.
+//! Brokers:
 //!
 //! - `mock`: librdkafka's mock cluster, hosted by the `mock-cluster` binary in a process of its
 //!   own (its CPU is not charged to the client); one cluster for the whole series (the mock keeps
@@ -19,17 +28,23 @@
 //! - `tansu`: the Tansu broker from the test harness, a fresh one (in-memory storage) for every
 //!   measurement: it keeps every record in memory (about 125 bytes each), so a broker shared by
 //!   the series would grow by hundreds of MB per run and the later runs would meet a fuller one.
+//! - `kafka`: Apache Kafka 4.4.0 from the test harness (`KafkaCluster`), one KRaft node
+//!   (combined broker and controller) with a 1 GiB heap and the JVM tuned for throughput
+//!   (`test_jvm: false`), one for the whole series of a mode; the topic (replication factor 1)
+//!   keeps at most [`KAFKA_RETENTION_BYTES`] per partition so the series does not fill the disk.
+//!   The clients are librdkafka, ferrokafka and java unless `--clients` says otherwise.
 //!
-//! For each broker the clients alternate (L F L F ...) `--runs` times; the table gives each
-//! metric's median and the ratio ferrokafka / librdkafka. A measurement counts only when the
-//! client saw every delivery succeed and the topic's high watermarks (read before and after by
-//! `bench-client --watermarks`, in a separate process) advanced by exactly the record count on
-//! the mock, and by no more than it on Tansu (whose watermarks fall short, see [`measure`]).
+//! For each broker the clients alternate (L F [J] L F [J] ...) `--runs` times; the table gives
+//! each metric's median and the ratios ferrokafka / librdkafka and ferrokafka / java. A
+//! measurement counts only when the client saw every delivery succeed and the topic's high
+//! watermarks (read before and after by `bench-client --watermarks`, in a separate process)
+//! advanced by exactly the record count on the mock and on Kafka, and by no more than it on Tansu
+//! (whose watermarks fall short, see [`measure`]).
 //! Transactional runs: each committed transaction writes one commit marker (a control record
 //! taking an offset) per partition it wrote to, and the client reports that count; librdkafka's
 //! mock acknowledges EndTxn without writing markers, so there the watermarks advance by the
 //! record count (the check also accepts records + markers, exactly, for a mock that writes
-//! them), and on Tansu by no more than records + markers.
+//! them), on Kafka by exactly records + markers, and on Tansu by no more than records + markers.
 
 // Record counts, byte counts and clock ticks stay far below 2^52.
 #![allow(clippy::cast_precision_loss)]
@@ -41,18 +56,20 @@ use std::process::{Child, ChildStdin, Command, ExitCode, Stdio};
 use std::time::{Duration, Instant};
 
 use anyhow::{Context, Result, bail, ensure};
+use ferrokafka_tests::kafka::{self, JavaHelper, KafkaCluster, KafkaDist, KafkaOptions};
 use ferrokafka_tests::tansu::Tansu;
 use serde_json::Value;
 
 use crate::util::{cargo, take_option};
 
 const USAGE: &str = "\
-usage: cargo xtask bench [options]     ferrokafka vs librdkafka, end to end
+usage: cargo xtask bench [options]     ferrokafka vs librdkafka (and Java on Kafka), end to end
        cargo xtask bench idempotence [options]   the same with idempotence on, then off
        cargo xtask bench txn [options]           transactional: 1,000 then 100,000 records
                                                  per transaction
        cargo xtask bench suite [options]         the default run, idempotence off, and both
-                                                 transaction sizes (a few minutes)
+                                                 transaction sizes, on mock, tansu and kafka
+                                                 (unless --brokers is given)
        cargo xtask bench micro         the criterion micro-benchmarks (cargo bench --workspace)
 
 options (the workload defaults are the spec's: 10-byte keys, 100-byte values, acks=all,
@@ -61,20 +78,28 @@ linger.ms=5, batch.size=1048576, no compression):
                        idempotence and txn modes 2000000 and 1000000 per transaction size)
   --tansu-records N    records per measurement on Tansu (default 5000000; in the idempotence
                        and txn modes 2000000 and 1000000)
+  --kafka-records N    records per measurement on Apache Kafka (default 5000000; in the
+                       idempotence and txn modes 2000000 and 1000000)
   --runs N             measurements per (broker, client), alternating clients (default 5)
-  --brokers LIST       comma-separated: mock, tansu (default mock,tansu)
-  --clients LIST       comma-separated: librdkafka, ferrokafka (default both)
+  --brokers LIST       comma-separated: mock, tansu, kafka (default mock,tansu; the suite's
+                       default is all three). kafka: Apache Kafka 4.4.0, one KRaft node, jars
+                       fetched with Maven on first use (needs mvn, java and javac 17+)
+  --clients LIST       comma-separated: librdkafka, ferrokafka, java (default librdkafka and
+                       ferrokafka, plus java on kafka; java runs the Java producer of Kafka
+                       4.4.0, bench/java/FerroKafkaBench.java)
   --partitions N       partitions of the topic (default 6)
   --mock-brokers N     brokers in the mock cluster (default 3)
   --compression C      none, gzip, snappy, lz4, zstd (default none; librdkafka here has no zstd)
-  --idempotence B      true or false, the same for both clients (default true, Java's default
+  --idempotence B      true or false, the same for every client (default true, Java's default
                        with acks=all; not with the idempotence, txn and suite modes)
   --transaction-size N transactional, N records per transaction (default: not transactional;
                        not with the idempotence, txn and suite modes)
   --timeout-s N        a measurement taking longer is killed and counted as failed (default 300)
-  -X key=value         extra property for both clients (repeatable)
+  -X key=value         extra property for every client (repeatable)
   --features LIST      extra cargo features for the ferrokafka-bench build
   --no-ferrokafka      build ferrokafka-bench without the ferrokafka client (librdkafka only)
+  --jvm-opt OPT        option for the Java client's JVM, e.g. --jvm-opt -Xmx256m (repeatable;
+                       default none: the JVM's defaults)
 ";
 
 const TOPIC: &str = "ferrokafka-bench";
@@ -83,6 +108,7 @@ const TOPIC: &str = "ferrokafka-bench";
 enum Broker {
     Mock,
     Tansu,
+    Kafka,
 }
 
 impl Broker {
@@ -90,23 +116,45 @@ impl Broker {
         match self {
             Broker::Mock => "mock",
             Broker::Tansu => "tansu",
+            Broker::Kafka => "kafka",
+        }
+    }
+
+    fn parse(name: &str) -> Result<Broker> {
+        match name {
+            "mock" => Ok(Broker::Mock),
+            "tansu" => Ok(Broker::Tansu),
+            "kafka" => Ok(Broker::Kafka),
+            other => bail!("unknown broker {other:?} (mock, tansu or kafka)"),
         }
     }
 }
+
+/// The clients `--clients` may name.
+const CLIENTS: [&str; 3] = ["librdkafka", "ferrokafka", "java"];
+
+/// The Kafka topic's `retention.bytes` (per partition) and `segment.bytes`: a series of
+/// measurements writes several GB, of which the broker keeps the last few hundred MB.
+const KAFKA_RETENTION_BYTES: u64 = 128 << 20;
+const KAFKA_SEGMENT_BYTES: u64 = 32 << 20;
 
 #[derive(Debug, Clone)]
 struct Options {
     mock_records: u64,
     tansu_records: u64,
+    kafka_records: u64,
     runs: usize,
     brokers: Vec<Broker>,
-    clients: Vec<String>,
+    /// Whether `--brokers` was given (the suite's default is every broker).
+    brokers_given: bool,
+    /// `--clients`; `None`: librdkafka and ferrokafka, plus java on Kafka ([`Options::clients`]).
+    clients: Option<Vec<String>>,
     partitions: u32,
     mock_brokers: u32,
     compression: String,
     idempotence: String,
     transaction_size: Option<u64>,
-    /// Whether `--records` or `--tansu-records` was given (the modes then keep the counts).
+    /// Whether a record count option was given (the modes then keep the counts).
     records_given: bool,
     /// Whether `--idempotence` or `--transaction-size` was given (the modes set them).
     semantics_given: bool,
@@ -114,6 +162,8 @@ struct Options {
     extra: Vec<String>,
     features: Option<String>,
     no_ferrokafka: bool,
+    /// `--jvm-opt`: options for the Java client's JVM.
+    jvm_opts: Vec<String>,
 }
 
 fn take_flag(args: &mut Vec<String>, name: &str) -> bool {
@@ -145,9 +195,11 @@ impl Options {
     fn parse(args: &[String]) -> Result<Options> {
         let mut args = args.to_vec();
         let mut extra = Vec::new();
-        let records_given = args
-            .iter()
-            .any(|a| a.starts_with("--records") || a.starts_with("--tansu-records"));
+        let records_given = args.iter().any(|a| {
+            a.starts_with("--records")
+                || a.starts_with("--tansu-records")
+                || a.starts_with("--kafka-records")
+        });
         let semantics_given = args
             .iter()
             .any(|a| a.starts_with("--idempotence") || a.starts_with("--transaction-size"));
@@ -162,6 +214,11 @@ impl Options {
             take_option(&mut args, "--tansu-records")?,
             5_000_000,
         )?;
+        let kafka_records = parse_number(
+            "--kafka-records",
+            take_option(&mut args, "--kafka-records")?,
+            5_000_000,
+        )?;
         let runs = parse_number("--runs", take_option(&mut args, "--runs")?, 5)?;
         let partitions = parse_number("--partitions", take_option(&mut args, "--partitions")?, 6)?;
         let mock_brokers = parse_number(
@@ -174,26 +231,25 @@ impl Options {
             take_option(&mut args, "--timeout-s")?,
             300,
         )?);
-        let brokers = list(take_option(&mut args, "--brokers")?, "mock,tansu")
+        let brokers_option = take_option(&mut args, "--brokers")?;
+        let brokers_given = brokers_option.is_some();
+        let brokers = list(brokers_option, "mock,tansu")
             .iter()
-            .map(|b| match b.as_str() {
-                "mock" => Ok(Broker::Mock),
-                "tansu" => Ok(Broker::Tansu),
-                other => bail!("unknown broker {other:?} (mock or tansu)"),
-            })
+            .map(|b| Broker::parse(b))
             .collect::<Result<Vec<_>>>()?;
-        let clients = list(
-            take_option(&mut args, "--clients")?,
-            "librdkafka,ferrokafka",
-        );
-        for c in &clients {
+        let clients = take_option(&mut args, "--clients")?.map(|v| list(Some(v), ""));
+        for c in clients.iter().flatten() {
             ensure!(
-                c == "librdkafka" || c == "ferrokafka",
-                "unknown client {c:?} (librdkafka or ferrokafka)"
+                CLIENTS.contains(&c.as_str()),
+                "unknown client {c:?} (librdkafka, ferrokafka or java)"
             );
         }
         let features = take_option(&mut args, "--features")?;
         let no_ferrokafka = take_flag(&mut args, "--no-ferrokafka");
+        let mut jvm_opts = Vec::new();
+        while let Some(o) = take_option(&mut args, "--jvm-opt")? {
+            jvm_opts.push(o);
+        }
         let compression = take_option(&mut args, "--compression")?.unwrap_or_else(|| "none".into());
         let idempotence = take_option(&mut args, "--idempotence")?.unwrap_or_else(|| "true".into());
         ensure!(
@@ -216,15 +272,20 @@ impl Options {
         }
         ensure!(runs > 0, "--runs must be positive");
         ensure!(
-            mock_records > 0 && tansu_records > 0,
+            mock_records > 0 && tansu_records > 0 && kafka_records > 0,
             "record counts must be positive"
         );
-        ensure!(!brokers.is_empty() && !clients.is_empty(), "nothing to run");
+        ensure!(
+            !brokers.is_empty() && clients.as_ref().is_none_or(|c| !c.is_empty()),
+            "nothing to run"
+        );
         Ok(Options {
             mock_records,
             tansu_records,
+            kafka_records,
             runs,
             brokers,
+            brokers_given,
             clients,
             partitions,
             mock_brokers,
@@ -237,6 +298,7 @@ impl Options {
             extra,
             features,
             no_ferrokafka,
+            jvm_opts,
         })
     }
 
@@ -244,6 +306,20 @@ impl Options {
         match broker {
             Broker::Mock => self.mock_records,
             Broker::Tansu => self.tansu_records,
+            Broker::Kafka => self.kafka_records,
+        }
+    }
+
+    /// The clients measured on `broker`: `--clients`, or librdkafka and ferrokafka, plus java
+    /// on Kafka.
+    fn clients(&self, broker: Broker) -> Vec<String> {
+        match &self.clients {
+            Some(given) => given.clone(),
+            None => CLIENTS
+                .iter()
+                .filter(|&&c| c != "java" || broker == Broker::Kafka)
+                .map(|c| (*c).to_string())
+                .collect(),
         }
     }
 
@@ -267,10 +343,10 @@ struct Mode {
     opts: Options,
 }
 
-/// Records per measurement in the idempotence modes (mock, Tansu), unless given.
-const IDEMPOTENCE_RECORDS: (u64, u64) = (2_000_000, 2_000_000);
-/// Records per measurement in the transactional modes (mock, Tansu), unless given.
-const TXN_RECORDS: (u64, u64) = (1_000_000, 1_000_000);
+/// Records per measurement in the idempotence modes (mock, Tansu, Kafka), unless given.
+const IDEMPOTENCE_RECORDS: (u64, u64, u64) = (2_000_000, 2_000_000, 2_000_000);
+/// Records per measurement in the transactional modes (mock, Tansu, Kafka), unless given.
+const TXN_RECORDS: (u64, u64, u64) = (1_000_000, 1_000_000, 1_000_000);
 
 /// The modes of `cargo xtask bench [SUBCOMMAND]`.
 fn modes(subcommand: Option<&str>, base: &Options) -> Result<Vec<Mode>> {
@@ -284,10 +360,13 @@ fn modes(subcommand: Option<&str>, base: &Options) -> Result<Vec<Mode>> {
         !base.semantics_given,
         "`cargo xtask bench {sub}` sets --idempotence and --transaction-size itself"
     );
-    let with = |title: &str, records: (u64, u64), idempotence: &str, txn: Option<u64>| {
+    let with = |title: &str, records: (u64, u64, u64), idempotence: &str, txn: Option<u64>| {
         let mut opts = base.clone();
         if !base.records_given {
-            (opts.mock_records, opts.tansu_records) = records;
+            (opts.mock_records, opts.tansu_records, opts.kafka_records) = records;
+        }
+        if sub == "suite" && !base.brokers_given {
+            opts.brokers = vec![Broker::Mock, Broker::Tansu, Broker::Kafka];
         }
         opts.idempotence = idempotence.to_string();
         opts.transaction_size = txn;
@@ -296,7 +375,7 @@ fn modes(subcommand: Option<&str>, base: &Options) -> Result<Vec<Mode>> {
             opts,
         }
     };
-    let default_records = (base.mock_records, base.tansu_records);
+    let default_records = (base.mock_records, base.tansu_records, base.kafka_records);
     let on = with("idempotence", IDEMPOTENCE_RECORDS, "true", None);
     let off = with("idempotence", IDEMPOTENCE_RECORDS, "false", None);
     let txn_small = with("txn", TXN_RECORDS, "true", Some(1_000));
@@ -329,41 +408,57 @@ pub(crate) fn run(args: &[String]) -> Result<ExitCode> {
     };
     let opts = Options::parse(rest)?;
     let modes = modes(subcommand, &opts)?;
-    let bins = build(opts.features.as_deref(), opts.no_ferrokafka)?;
-    let built = capabilities(&bins.client)?;
-    let mut notes = Vec::new();
-    let clients: Vec<String> = opts
-        .clients
-        .iter()
-        .filter(|c| {
-            let ok = built.contains(c);
-            if !ok {
-                notes.push(format!(
-                    "{c}: this build of ferrokafka-bench lacks its `ferrokafka-client` feature, \
-                     so only librdkafka was measured"
-                ));
-            }
-            ok
+    let mut bins = build(opts.features.as_deref(), opts.no_ferrokafka)?;
+    let mut runnable = capabilities(&bins.client)?;
+    let wanted = |client: &str| {
+        modes.iter().any(|m| {
+            m.opts
+                .brokers
+                .iter()
+                .any(|&b| m.opts.clients(b).iter().any(|c| c == client))
         })
-        .cloned()
-        .collect();
+    };
+    if wanted("java") {
+        bins.java = Some(JavaClient::prepare()?);
+        runnable.push("java".into());
+    }
+    let mut notes = Vec::new();
+    if wanted("ferrokafka") && !runnable.iter().any(|c| c == "ferrokafka") {
+        notes.push(
+            "ferrokafka: this build of ferrokafka-bench lacks its `ferrokafka-client` feature, \
+             so it was not measured"
+                .to_string(),
+        );
+    }
+    // The clients measured on each broker.
+    let lineup = |m: &Options, b: Broker| -> Vec<String> {
+        m.clients(b)
+            .into_iter()
+            .filter(|c| runnable.contains(c))
+            .collect()
+    };
     ensure!(
-        !clients.is_empty(),
+        modes.iter().all(|m| m
+            .opts
+            .brokers
+            .iter()
+            .all(|&b| !lineup(&m.opts, b).is_empty())),
         "no client to measure: {}",
         notes.join("; ")
     );
 
     let cpus = std::thread::available_parallelism().map_or(1, usize::from);
     println!(
-        "ferrokafka-bench: {} on {}; {} measurements per (broker, client), alternating; \
+        "ferrokafka-bench: {}; {} measurements per (broker, client), alternating; \
          keys 10 B, values 100 B, acks=all, linger.ms=5, batch.size=1048576, compression={}, \
          {} partitions; {cpus} CPUs",
-        clients.join(" vs "),
-        opts.brokers
+        modes[0]
+            .opts
+            .brokers
             .iter()
-            .map(|b| b.name())
+            .map(|&b| format!("{} on {}", lineup(&modes[0].opts, b).join(" vs "), b.name()))
             .collect::<Vec<_>>()
-            .join(" and "),
+            .join("; "),
         opts.runs,
         opts.compression,
         opts.partitions,
@@ -388,8 +483,12 @@ pub(crate) fn run(args: &[String]) -> Result<ExitCode> {
                 .unwrap_or_default(),
             load_note(cpus),
         );
-        let (rows, mut mode_notes) = run_mode(&bins, &clients, m, &mut failures)?;
-        if m.transaction_size.is_some() && clients.iter().any(|c| c == "librdkafka") {
+        let (rows, mut mode_notes) = run_mode(&bins, &|b| lineup(m, b), m, &mut failures)?;
+        if m.transaction_size.is_some()
+            && m.brokers
+                .iter()
+                .any(|&b| lineup(m, b).iter().any(|c| c == "librdkafka"))
+        {
             mode_notes.push(format!(
                 "{}: librdkafka's commits wait for each transaction's last batches to be \
                  acknowledged first (bench/src/rdk.rs `drain`: rdkafka 0.39's own flush inside \
@@ -449,22 +548,44 @@ fn load_note(cpus: usize) -> String {
 /// the table rows and notes; failed measurements are added to `failures`.
 fn run_mode(
     bins: &Bins,
-    clients: &[String],
+    clients: &dyn Fn(Broker) -> Vec<String>,
     opts: &Options,
     failures: &mut Vec<String>,
 ) -> Result<(Vec<Row>, Vec<String>)> {
     let mut rows: Vec<Row> = Vec::new();
     let mut notes = Vec::new();
     for &broker in &opts.brokers {
-        let mut samples: Vec<(String, Vec<Sample>)> =
-            clients.iter().map(|c| (c.clone(), Vec::new())).collect();
+        let mut samples: Vec<(String, Vec<Sample>)> = clients(broker)
+            .into_iter()
+            .map(|c| (c, Vec::new()))
+            .collect();
         let mut mock = match broker {
             Broker::Mock => Some(MockCluster::start(&bins.mock, opts)?),
-            Broker::Tansu => None,
+            Broker::Tansu | Broker::Kafka => None,
         };
+        let kafka = match broker {
+            Broker::Kafka => Some(start_kafka(opts)?),
+            Broker::Mock | Broker::Tansu => None,
+        };
+        if let (Some(k), Some((client, _))) = (&kafka, samples.first()) {
+            // A fresh topic answers ListOffsets with NOT_LEADER_OR_FOLLOWER for a moment after
+            // every partition has a leader; and a fresh broker JVM runs its produce path
+            // interpreted at first, which would slow down whichever client came first. So wait
+            // for the watermarks, then warm the broker up with one uncounted measurement.
+            wait_for_watermarks(&bins.client, &k.bootstrap())?;
+            let label = format!("{:<6} {client:<11} warm-up", broker.name());
+            match measure(bins, client, &k.bootstrap(), broker, opts) {
+                Ok(s) => println!("{label} (not counted): {}", s.describe()),
+                Err(e) => {
+                    println!("{label}: FAILED: {e:#}");
+                    failures.push(format!("{} {label}: {e:#}", opts.semantics()));
+                }
+            }
+        }
         for run in 1..=opts.runs {
             for (client, got) in &mut samples {
-                // A fresh Tansu per measurement (see the module docs); the mock is shared.
+                // A fresh Tansu per measurement (see the module docs); the mock and Kafka are
+                // shared.
                 let tansu = match broker {
                     Broker::Tansu => {
                         let t = Tansu::start().context("start Tansu")?;
@@ -472,15 +593,16 @@ fn run_mode(
                             .context("create the Tansu topic")?;
                         Some(t)
                     }
-                    Broker::Mock => None,
+                    Broker::Mock | Broker::Kafka => None,
                 };
-                let bootstrap = match (&mock, &tansu) {
-                    (Some(m), _) => m.bootstrap.clone(),
-                    (_, Some(t)) => t.bootstrap(),
+                let bootstrap = match (&mock, &tansu, &kafka) {
+                    (Some(m), _, _) => m.bootstrap.clone(),
+                    (_, Some(t), _) => t.bootstrap(),
+                    (_, _, Some(k)) => k.bootstrap(),
                     _ => unreachable!("one broker runs"),
                 };
                 let label = format!("{:<6} {client:<11} run {run}/{}", broker.name(), opts.runs);
-                match measure(&bins.client, client, &bootstrap, broker, opts) {
+                match measure(bins, client, &bootstrap, broker, opts) {
                     Ok(s) => {
                         println!("{label}: {}", s.describe());
                         got.push(s);
@@ -495,6 +617,9 @@ fn run_mode(
         }
         if let Some(m) = mock.take() {
             m.stop();
+        }
+        if let Some(k) = kafka {
+            notes.extend(kafka_log_note(&k, &opts.semantics()));
         }
         let title = opts.semantics();
         for (client, got) in &samples {
@@ -511,6 +636,21 @@ fn run_mode(
                      the records acknowledged (a Tansu 0.6.0 quirk seen with both clients)",
                     broker.name(),
                     thousands(short as f64),
+                ));
+            }
+        }
+        for (client, got) in &samples {
+            let whole: Vec<f64> = got
+                .iter()
+                .filter_map(|s| Some(s.process_cpu_s? / (s.records as f64 / 1e6)))
+                .collect();
+            if !whole.is_empty() {
+                notes.push(format!(
+                    "{title}, {}: {client}'s CPU column counts the producer's life, as for the \
+                     other clients; the whole JVM, start-up and class loading included, used a \
+                     median {:.3} CPU s per million records",
+                    broker.name(),
+                    median(whole)
                 ));
             }
         }
@@ -556,10 +696,11 @@ fn load_average() -> Option<f64> {
         .ok()
 }
 
-/// The bench binaries, built in release.
+/// The bench binaries, built in release, and the Java client when one is measured.
 struct Bins {
     client: PathBuf,
     mock: PathBuf,
+    java: Option<JavaClient>,
 }
 
 fn build(features: Option<&str>, no_ferrokafka: bool) -> Result<Bins> {
@@ -608,6 +749,7 @@ fn build(features: Option<&str>, no_ferrokafka: bool) -> Result<Bins> {
     Ok(Bins {
         client: client.context("cargo build reported no bench-client executable")?,
         mock: mock.context("cargo build reported no mock-cluster executable")?,
+        java: None,
     })
 }
 
@@ -626,6 +768,145 @@ fn capabilities(client: &PathBuf) -> Result<Vec<String>> {
         .filter_map(Value::as_str)
         .map(str::to_string)
         .collect())
+}
+
+/// The Java client's source, compiled by [`JavaClient::prepare`].
+const JAVA_SOURCE: &str = include_str!("../../bench/java/FerroKafkaBench.java");
+const JAVA_CLASS: &str = "FerroKafkaBench";
+
+/// The Java producer: Kafka's jars (the test harness's) and our compiled
+/// `bench/java/FerroKafkaBench.java`.
+#[derive(Debug)]
+struct JavaClient {
+    dist: KafkaDist,
+    classes: PathBuf,
+}
+
+/// `bin/NAME` of `FERROKAFKA_JAVA_HOME` or `JAVA_HOME` when it exists there, else `NAME` from
+/// `PATH` (the JDK the Kafka harness uses).
+fn jdk_tool(name: &str) -> PathBuf {
+    [kafka::JAVA_HOME_ENV, "JAVA_HOME"]
+        .iter()
+        .filter_map(std::env::var_os)
+        .filter(|home| !home.is_empty())
+        .map(|home| PathBuf::from(home).join("bin").join(name))
+        .find(|tool| tool.is_file())
+        .unwrap_or_else(|| PathBuf::from(name))
+}
+
+impl JavaClient {
+    /// Fetches Kafka's jars (once, with Maven, through the test harness) and compiles the client
+    /// into `<kafka home>/bench-<hash of the source>/` unless that is there already.
+    fn prepare() -> Result<JavaClient> {
+        println!(
+            "preparing the Java client (Kafka {} jars, javac)",
+            kafka::VERSION
+        );
+        let dist = kafka::install().context("fetch Apache Kafka's jars")?;
+        // FNV-1a of the source: the same in every build, so an edit recompiles.
+        let hash = JAVA_SOURCE.bytes().fold(0xcbf2_9ce4_8422_2325_u64, |h, b| {
+            (h ^ u64::from(b)).wrapping_mul(0x0100_0000_01b3)
+        });
+        let classes = dist.home.join(format!("bench-{hash:016x}"));
+        if !classes.join(format!("{JAVA_CLASS}.class")).is_file() {
+            let staging = dist
+                .home
+                .join(format!(".bench-staging-{}", std::process::id()));
+            let _ = std::fs::remove_dir_all(&staging);
+            std::fs::create_dir_all(&staging)
+                .with_context(|| format!("create {}", staging.display()))?;
+            let source = staging.join(format!("{JAVA_CLASS}.java"));
+            std::fs::write(&source, JAVA_SOURCE)
+                .with_context(|| format!("write {}", source.display()))?;
+            let javac = jdk_tool("javac");
+            let out = Command::new(&javac)
+                .arg("-nowarn")
+                .arg("-d")
+                .arg(&staging)
+                .arg("-cp")
+                .arg(format!("{}/*", dist.libs.display()))
+                .arg(&source)
+                .stdin(Stdio::null())
+                .output()
+                .with_context(|| {
+                    format!("run {} (a JDK 17 or later is needed)", javac.display())
+                })?;
+            ensure!(
+                out.status.success(),
+                "javac {} failed: {}{}",
+                source.display(),
+                String::from_utf8_lossy(&out.stdout),
+                String::from_utf8_lossy(&out.stderr)
+            );
+            std::fs::remove_file(&source).ok();
+            if std::fs::rename(&staging, &classes).is_err() {
+                // Another run compiled it first; ours is the same.
+                let _ = std::fs::remove_dir_all(&staging);
+            }
+        }
+        Ok(JavaClient { dist, classes })
+    }
+
+    /// `java [JVM_OPTS] -cp <Kafka's jars>:<our classes> FerroKafkaBench`, the JVM's defaults
+    /// otherwise, logging warnings to stderr.
+    fn command(&self, jvm_opts: &[String]) -> Command {
+        let mut cmd = Command::new(jdk_tool("java"));
+        cmd.args(jvm_opts)
+            .arg(format!(
+                "-Dlog4j2.configurationFile={}",
+                self.dist.tool_log4j().display()
+            ))
+            .arg("-cp")
+            .arg(format!(
+                "{}/*:{}",
+                self.dist.libs.display(),
+                self.classes.display()
+            ))
+            .arg(JAVA_CLASS);
+        cmd
+    }
+}
+
+/// A single-node Apache Kafka for a series of measurements (see the module docs), with the
+/// topic created.
+fn start_kafka(opts: &Options) -> Result<KafkaCluster> {
+    let started = Instant::now();
+    let cluster = KafkaCluster::start(KafkaOptions {
+        nodes: 1,
+        heap_mb: 1024,
+        test_jvm: false,
+        // Delete segments past retention soon after they close.
+        broker_props: vec![("log.retention.check.interval.ms".into(), "10000".into())],
+        ..KafkaOptions::default()
+    })
+    .context("start Apache Kafka")?;
+    let bootstrap = cluster.bootstrap();
+    let (retention, segment) = (
+        KAFKA_RETENTION_BYTES.to_string(),
+        KAFKA_SEGMENT_BYTES.to_string(),
+    );
+    // A helper JVM of our own for the one Admin call, gone before the first measurement.
+    JavaHelper::start()
+        .and_then(|mut helper| {
+            helper.create_topic(
+                &bootstrap,
+                TOPIC,
+                opts.partitions,
+                1,
+                &[
+                    ("retention.bytes", retention.as_str()),
+                    ("segment.bytes", segment.as_str()),
+                ],
+            )
+        })
+        .context("create the Kafka topic")?;
+    println!(
+        "kafka {} up at {bootstrap} in {:.1} s ({})",
+        kafka::VERSION,
+        started.elapsed().as_secs_f64(),
+        cluster.dir().display()
+    );
+    Ok(cluster)
 }
 
 /// The `mock-cluster` child; closing its stdin stops it.
@@ -701,6 +982,8 @@ struct Sample {
     transactions: u64,
     /// Commit markers those transactions wrote: one per partition per transaction.
     markers: u64,
+    /// The Java client's whole-JVM CPU time (start-up and class loading included).
+    process_cpu_s: Option<f64>,
 }
 
 /// Key plus value bytes per record: what "MB/s" counts.
@@ -732,6 +1015,9 @@ impl Sample {
             self.rss_mib(),
             self.seconds
         );
+        if let Some(total) = self.process_cpu_s {
+            let _ = write!(line, "; whole JVM {total:.2} CPU s");
+        }
         if self.transactions > 0 {
             let _ = write!(
                 line,
@@ -765,16 +1051,29 @@ impl Sample {
 }
 
 fn measure(
-    bin: &PathBuf,
+    bins: &Bins,
     client: &str,
     bootstrap: &str,
     broker: Broker,
     opts: &Options,
 ) -> Result<Sample> {
     let records = opts.records(broker);
-    let mut cmd = Command::new(bin);
-    cmd.args(["--client", client])
-        .args(["--bootstrap", bootstrap])
+    let mut cmd = if client == "java" {
+        bins.java
+            .as_ref()
+            .context("the Java client was not prepared")?
+            .command(&opts.jvm_opts)
+    } else {
+        let mut cmd = Command::new(&bins.client);
+        cmd.args(["--client", client]);
+        cmd
+    };
+    let what = if client == "java" {
+        "the Java client"
+    } else {
+        "bench-client"
+    };
+    cmd.args(["--bootstrap", bootstrap])
         .args(["--topic", TOPIC])
         .args(["--records", &records.to_string()])
         .args(["--key-size", "10", "--value-size", "100"])
@@ -794,7 +1093,7 @@ fn measure(
     for kv in &opts.extra {
         cmd.args(["-X", kv]);
     }
-    let before = high_watermark_sum(bin, bootstrap)?;
+    let before = high_watermark_sum(&bins.client, bootstrap)?;
     let (status, stdout, stderr) = run_with_timeout(&mut cmd, opts.timeout)?;
     let Some(status) = status else {
         bail!(
@@ -805,14 +1104,14 @@ fn measure(
     };
     ensure!(
         status.success(),
-        "bench-client exited with {status}: {}",
+        "{what} exited with {status}: {}",
         stderr.trim()
     );
     let v: Value = serde_json::from_str(stdout.trim())
-        .with_context(|| format!("bench-client printed {stdout:?}"))?;
+        .with_context(|| format!("{what} printed {stdout:?}; stderr: {}", stderr.trim()))?;
     let num = |k: &str| {
         v[k].as_f64()
-            .with_context(|| format!("bench-client output lacks {k}: {v}"))
+            .with_context(|| format!("{what} output lacks {k}: {v}"))
     };
     let delivered = num("delivered")? as u64;
     let failed = num("failures")? as u64;
@@ -830,16 +1129,21 @@ fn measure(
              {records} records of {size} per transaction"
         );
     }
-    let stored = high_watermark_sum(bin, bootstrap)? - before;
+    let stored = high_watermark_sum(&bins.client, bootstrap)? - before;
     // The mock's offsets are exact: the records, plus the commit markers (one control record
     // per partition per transaction) of a mock that writes them (librdkafka 2.12's does not).
-    // Tansu 0.6.0's high watermarks advance by fewer than the records it acknowledged (about
-    // the first batch per partition of each producer session, with either client), so there
-    // only a surplus over records + markers (duplicates) is an error.
-    let exact = [records as i64, (records + markers) as i64];
+    // Kafka's are exact too, and it writes the markers. Tansu 0.6.0's high watermarks advance
+    // by fewer than the records it acknowledged (about the first batch per partition of each
+    // producer session, with either client), so there only a surplus over records + markers
+    // (duplicates) is an error.
+    let with_markers = (records + markers) as i64;
+    let ok = match broker {
+        Broker::Mock => stored == records as i64 || stored == with_markers,
+        Broker::Kafka => stored == with_markers,
+        Broker::Tansu => stored <= with_markers,
+    };
     ensure!(
-        stored <= (records + markers) as i64
-            && (broker == Broker::Tansu || exact.contains(&stored)),
+        ok,
         "the client counted {records} records delivered{} but the topic's high watermarks \
          advanced by {stored}",
         if markers > 0 {
@@ -856,6 +1160,7 @@ fn measure(
         peak_rss_kib: num("peak_rss_kib")? as u64,
         transactions,
         markers,
+        process_cpu_s: v["process_cpu_s"].as_f64(),
     })
 }
 
@@ -875,6 +1180,44 @@ fn high_watermark_sum(bin: &PathBuf, bootstrap: &str) -> Result<i64> {
     v["high_watermark_sum"]
         .as_i64()
         .with_context(|| format!("bench-client --watermarks printed {v}"))
+}
+
+/// Reads the high watermarks until that succeeds (60 s at most).
+fn wait_for_watermarks(bin: &PathBuf, bootstrap: &str) -> Result<()> {
+    let deadline = Instant::now() + Duration::from_secs(60);
+    loop {
+        match high_watermark_sum(bin, bootstrap) {
+            Ok(_) => return Ok(()),
+            Err(e) if Instant::now() >= deadline => {
+                return Err(e.context("the new topic's high watermarks stayed unreadable"));
+            }
+            Err(_) => std::thread::sleep(Duration::from_millis(500)),
+        }
+    }
+}
+
+/// The broker's warnings and errors during a series (the node's log is deleted with the
+/// cluster), as a note: how many, and the first few.
+fn kafka_log_note(cluster: &KafkaCluster, title: &str) -> Option<String> {
+    let log = std::fs::read_to_string(cluster.log_of(1)).unwrap_or_default();
+    let bad: Vec<&str> = log
+        .lines()
+        .filter(|l| l.contains("] WARN ") || l.contains("] ERROR "))
+        // A fresh cluster's controller says so once.
+        .filter(|l| !l.contains("Performing controller activation"))
+        .collect();
+    if bad.is_empty() {
+        return None;
+    }
+    let mut note = format!(
+        "{title}, kafka: the broker logged {} warning(s) or error(s); the first:",
+        bad.len()
+    );
+    for line in bad.iter().take(5) {
+        let line: String = line.chars().take(400).collect();
+        let _ = write!(note, "\n    {line}");
+    }
+    Some(note)
 }
 
 /// Runs `cmd`, collecting its stdout and stderr; `None` status when it was killed at `timeout`.
@@ -1006,19 +1349,21 @@ fn table(rows: &[Row], opts: &Options) -> String {
                 r.rss_mib
             );
         }
-        if let (Some(f), Some(l)) = (of("ferrokafka"), of("librdkafka")) {
-            let _ = writeln!(
-                out,
-                "{:<6} {:<22} {:>9} {:>5} {:>11.2}x {:>7.2}x {:>13.2}x {:>12.2}x",
-                broker.name(),
-                "ferrokafka/librdkafka",
-                "",
-                "",
-                f.records_per_s / l.records_per_s,
-                f.mb_per_s / l.mb_per_s,
-                f.cpu_per_million / l.cpu_per_million,
-                f.rss_mib / l.rss_mib
-            );
+        for other in ["librdkafka", "java"] {
+            if let (Some(f), Some(o)) = (of("ferrokafka"), of(other)) {
+                let _ = writeln!(
+                    out,
+                    "{:<6} {:<22} {:>9} {:>5} {:>11.2}x {:>7.2}x {:>13.2}x {:>12.2}x",
+                    broker.name(),
+                    format!("ferrokafka/{other}"),
+                    "",
+                    "",
+                    f.records_per_s / o.records_per_s,
+                    f.mb_per_s / o.mb_per_s,
+                    f.cpu_per_million / o.cpu_per_million,
+                    f.rss_mib / o.rss_mib
+                );
+            }
         }
     }
     out
@@ -1038,7 +1383,12 @@ mod tests {
         assert_eq!(o.mock_records, 5_000_000);
         assert_eq!(o.runs, 5);
         assert_eq!(o.brokers, vec![Broker::Mock, Broker::Tansu]);
-        assert_eq!(o.clients, vec!["librdkafka", "ferrokafka"]);
+        assert_eq!(o.clients(Broker::Mock), vec!["librdkafka", "ferrokafka"]);
+        assert_eq!(o.clients(Broker::Tansu), vec!["librdkafka", "ferrokafka"]);
+        assert_eq!(
+            o.clients(Broker::Kafka),
+            vec!["librdkafka", "ferrokafka", "java"]
+        );
         assert_eq!(o.compression, "none");
         let o = Options::parse(&args(
             "--records 10 --brokers tansu --runs 1 -X a=b -X c=d --compression lz4",
@@ -1048,8 +1398,18 @@ mod tests {
         assert_eq!(o.brokers, vec![Broker::Tansu]);
         assert_eq!(o.extra, vec!["a=b", "c=d"]);
         assert_eq!(o.compression, "lz4");
-        assert!(Options::parse(&args("--brokers kafka")).is_err());
-        assert!(Options::parse(&args("--clients java")).is_err());
+        let o = Options::parse(&args(
+            "--brokers kafka --kafka-records 9 --clients java,ferrokafka",
+        ))
+        .unwrap();
+        assert_eq!(o.brokers, vec![Broker::Kafka]);
+        assert_eq!(o.records(Broker::Kafka), 9);
+        assert_eq!(o.clients(Broker::Mock), vec!["java", "ferrokafka"]);
+        assert_eq!(o.jvm_opts, Vec::<String>::new());
+        let o = Options::parse(&args("--jvm-opt -Xmx256m --jvm-opt -XX:+UseSerialGC")).unwrap();
+        assert_eq!(o.jvm_opts, vec!["-Xmx256m", "-XX:+UseSerialGC"]);
+        assert!(Options::parse(&args("--brokers redpanda")).is_err());
+        assert!(Options::parse(&args("--clients kcat")).is_err());
         assert!(Options::parse(&args("--runs 0")).is_err());
         assert!(Options::parse(&args("stray")).is_err());
         assert!(Options::parse(&args("-X novalue")).is_err());
@@ -1077,17 +1437,29 @@ mod tests {
                     m.opts.transaction_size,
                     m.opts.mock_records,
                     m.opts.tansu_records,
+                    m.opts.kafka_records,
                 )
             })
             .collect();
+        let (i, t) = (IDEMPOTENCE_RECORDS, TXN_RECORDS);
         assert_eq!(
             got,
             vec![
-                ("true", None, 5_000_000, 5_000_000),
-                ("false", None, IDEMPOTENCE_RECORDS.0, IDEMPOTENCE_RECORDS.1),
-                ("true", Some(1_000), TXN_RECORDS.0, TXN_RECORDS.1),
-                ("true", Some(100_000), TXN_RECORDS.0, TXN_RECORDS.1),
+                ("true", None, 5_000_000, 5_000_000, 5_000_000),
+                ("false", None, i.0, i.1, i.2),
+                ("true", Some(1_000), t.0, t.1, t.2),
+                ("true", Some(100_000), t.0, t.1, t.2),
             ]
+        );
+        let every = vec![Broker::Mock, Broker::Tansu, Broker::Kafka];
+        assert!(suite.iter().all(|m| m.opts.brokers == every));
+        assert_eq!(modes(None, &base).unwrap()[0].opts.brokers.len(), 2);
+        let mock_only = Options::parse(&args("--brokers mock")).unwrap();
+        assert!(
+            modes(Some("suite"), &mock_only)
+                .unwrap()
+                .iter()
+                .all(|m| m.opts.brokers == [Broker::Mock])
         );
         let idem = modes(Some("idempotence"), &base).unwrap();
         assert_eq!(idem.len(), 2);
@@ -1124,15 +1496,22 @@ mod tests {
             peak_rss_kib: kib,
             transactions: 0,
             markers: 0,
+            process_cpu_s: None,
         };
         let l = Row::median(Broker::Mock, "librdkafka", &[s(1.0, 1.0, 40 * 1024)]);
         let t = table(std::slice::from_ref(&l), &opts);
         assert!(t.contains("1,000,000"), "{t}");
         assert!(!t.contains("ferrokafka/librdkafka"), "{t}");
         let f = Row::median(Broker::Mock, "ferrokafka", &[s(0.5, 0.5, 20 * 1024)]);
-        let t = table(&[l, f], &opts);
+        let t = table(&[l.clone(), f.clone()], &opts);
         assert!(t.contains("ferrokafka/librdkafka"), "{t}");
+        assert!(!t.contains("ferrokafka/java"), "{t}");
         assert!(t.contains("2.00x"), "{t}");
         assert!(t.contains("0.50x"), "{t}");
+        let j = Row::median(Broker::Mock, "java", &[s(2.0, 2.0, 80 * 1024)]);
+        let t = table(&[l, f, j], &opts);
+        assert!(t.contains("ferrokafka/java"), "{t}");
+        assert!(t.contains("4.00x"), "{t}");
+        assert!(t.contains("0.25x"), "{t}");
     }
 }

@@ -6,8 +6,9 @@
 //! - `broker start [--kind tansu|kafka] [--nodes 1|3] [--port P] | stop | status`: a detached
 //!   Tansu broker or Apache Kafka cluster on loopback.
 //! - `fuzz [--seconds N] [TARGET...]`: run the cargo-fuzz targets for a while each.
-//! - `bench [options]`: ferrokafka vs librdkafka end to end on the mock cluster and Tansu;
-//!   `bench micro`: the criterion benchmarks.
+//! - `bench [options]`: ferrokafka vs librdkafka end to end on the mock cluster and Tansu (and,
+//!   with `--brokers kafka`, on Apache Kafka with the Java producer too); `bench micro`: the
+//!   criterion benchmarks.
 //! - `demo [--kind tansu|kafka]`: start a broker, show negotiation and produce through it.
 
 mod bench;
@@ -35,7 +36,8 @@ commands:
   broker status               say whether that broker runs and where
   fuzz [--seconds N] [T...]   run each fuzz target (default: all) for N seconds (default 60) on nightly
   bench [options]             ferrokafka vs librdkafka end to end on the mock cluster and Tansu
-                              (median of alternating runs; `cargo xtask bench --help` for options)
+                              (median of alternating runs; --brokers kafka: on Apache Kafka, with
+                              the Java producer too; `cargo xtask bench --help` for options)
   bench micro                 run the criterion benchmarks of the workspace
   demo [--kind kafka]         start Tansu (or Apache Kafka), show version negotiation, produce
                               records with delivery reports and a throughput summary, stop it
