@@ -134,6 +134,8 @@ on_both_protocols!(
     empty_transactions_complete,
     abortable_error_then_next_transaction,
     coordinator_aborts_a_timed_out_transaction,
+    close_aborts_an_open_transaction,
+    init_with_a_timeout_over_the_broker_maximum,
 );
 
 // ---------------------------------------------------------------------------------------------
@@ -609,6 +611,23 @@ async fn offsets_commit_with_the_transaction(case: Case) {
     bounded("abort", p.abort_transaction())
         .await
         .expect("abort");
+    assert_eq!(committed(&case, &aborted_group), Vec::new(), "aborted");
+
+    // Offsets alone, aborted: the coordinator knows the transaction (v2: from TxnOffsetCommit
+    // v5 alone), so the abort must reach it, or the next transaction would wait on this one.
+    p.begin_transaction().expect("begin offsets-only abort");
+    bounded(
+        "send_offsets",
+        p.send_offsets_to_transaction(
+            vec![offset(&consumed, 1, 2000, None)],
+            GroupMetadata::new(aborted_group.clone()),
+        ),
+    )
+    .await
+    .expect("send_offsets_to_transaction (offsets only, to be aborted)");
+    bounded("abort", p.abort_transaction())
+        .await
+        .expect("abort offsets only");
     assert_eq!(committed(&case, &aborted_group), Vec::new(), "aborted");
 
     p.begin_transaction().expect("begin");
@@ -1225,4 +1244,78 @@ async fn coordinator_aborts_a_timed_out_transaction(case: Case) {
         .map(|r| (r.api_key, r.version, r.succeeded()))
         .collect();
     eprintln!("{}: requests (key, version, ok): {summary:?}", case.prefix);
+}
+
+/// Closing a producer with an open transaction aborts it (EndTxn(abort), as Java's close): its
+/// records stay invisible, and the next instance's init finds nothing to abort.
+async fn close_aborts_an_open_transaction(case: Case) {
+    let topic = case.topic("close", 2);
+    let txn_id = case.name("txn");
+    let p = case.producer(&txn_id, &[("linger.ms", "5")]);
+    bounded("init", p.init_transactions()).await.expect("init");
+    p.begin_transaction().expect("begin");
+    let mut futures = Vec::new();
+    for part in 0..2 {
+        futures.push(send(&p, record(&topic, part, &format!("open-{part}"), "o")).await);
+    }
+    await_all(futures).await;
+    bounded("close", p.close(WAIT)).await;
+
+    let requests = logged_requests(&case, &txn_id, API_END_TXN, 1);
+    let end_txns: Vec<&Logged> = requests
+        .iter()
+        .filter(|r| r.api_key == API_END_TXN)
+        .collect();
+    assert_eq!(end_txns.len(), 1, "EndTxn at close");
+    let end = end_txns[0];
+    assert!(end.line.contains("\"committed\":false"), "{}", end.line);
+    assert!(end.succeeded(), "{}", end.line);
+
+    let next = case.producer(&txn_id, &[("linger.ms", "5")]);
+    bounded("init next", next.init_transactions())
+        .await
+        .expect("init next");
+    next.begin_transaction().expect("begin next");
+    let d = send(&next, record(&topic, 1, "next", "n")).await;
+    bounded("commit next", next.commit_transaction())
+        .await
+        .expect("commit next");
+    await_all(vec![d]).await;
+    next.close(WAIT).await;
+    let want: View = [(1, vec![("next".into(), "n".into())])].into();
+    assert_visible(&case, &topic, Isolation::ReadCommitted, &want);
+    let all: View = [
+        (0, vec![("open-0".into(), "o".into())]),
+        (
+            1,
+            vec![("open-1".into(), "o".into()), ("next".into(), "n".into())],
+        ),
+    ]
+    .into();
+    assert_visible(&case, &topic, Isolation::ReadUncommitted, &all);
+}
+
+/// `transaction.timeout.ms` above the broker's `transaction.max.timeout.ms` (15 min by default):
+/// InitProducerId is answered INVALID_TRANSACTION_TIMEOUT, which is fatal (as Java), and the
+/// call returns instead of retrying until `max.block.ms`.
+async fn init_with_a_timeout_over_the_broker_maximum(case: Case) {
+    let p = case.producer(
+        &case.name("txn"),
+        &[
+            ("transaction.timeout.ms", "1000000"),
+            ("max.block.ms", "50000"),
+        ],
+    );
+    let f = txn_failure(
+        bounded("init", p.init_transactions()).await,
+        "init with a timeout over the broker maximum",
+    );
+    eprintln!("{}: init: {f:?}", case.prefix);
+    assert_eq!(f.kind, TxnFailureKind::Fatal, "{f:?}");
+    assert!(f.message.contains("INVALID_TRANSACTION_TIMEOUT"), "{f:?}");
+    match p.begin_transaction() {
+        Err(ProduceError::Transaction(f)) => assert_eq!(f.kind, TxnFailureKind::Fatal, "{f:?}"),
+        other => panic!("begin after a fatal init: {other:?}"),
+    }
+    p.close(Duration::from_secs(5)).await;
 }
