@@ -578,8 +578,8 @@ async fn keyless_records_stick_and_spread_and_explicit_partitions_win() {
 // 3. broker limits
 // ---------------------------------------------------------------------------------------------
 
-/// `max.message.bytes=4096` on the topic, `batch.size` 64 KiB and a long linger: the first
-/// batches are far over the limit, Kafka answers MESSAGE_TOO_LARGE, and the producer splits them
+/// `max.message.bytes=4096` on the topic, `batch.size` 64 KiB and a linger longer than the
+/// test, then a flush: each partition's first batch is ten times over the limit, Kafka answers MESSAGE_TOO_LARGE, and the producer splits them
 /// (again and again) until they fit. Every record arrives, in order, exactly once; under
 /// idempotence the split parts continue the original's sequences.
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
@@ -605,9 +605,11 @@ async fn message_too_large_splits_batches_live() {
             ("acks", acks),
             ("compression.type", codec),
             ("batch.size", "65536"),
-            ("linger.ms", "200"),
+            ("linger.ms", "60000"),
         ]);
+        // Nothing leaves before the flush: each partition's records form one ~40 KB batch.
         let futures = send_all(&p, topic, &sent).await;
+        p.flush(WAIT).await.expect("flush");
         let metadata = await_all(futures).await;
         let m = p.metrics();
         p.close(WAIT).await;
@@ -633,6 +635,65 @@ async fn message_too_large_splits_batches_live() {
         }
         assert!(batches >= 2 * 9, "{label}: only {batches} stored batches");
     }
+}
+
+/// A record larger than the topic's `max.message.bytes` (but within `max.request.size`) is
+/// refused by Kafka with MESSAGE_TOO_LARGE: only that record fails. Under idempotence the records
+/// pipelined behind it on the same partition carry later sequences than the one Kafka never
+/// wrote; they must still be delivered (Java: an epoch bump for the partition, then the
+/// out-of-order answers are retried with new sequences), in send order, exactly once.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn an_oversized_record_fails_alone_and_the_records_behind_it_arrive() {
+    let topic = "kp-oversized";
+    create(topic, 1, &[("max.message.bytes", "4096")]);
+    let base = base_timestamp();
+    let p = producer(&[("linger.ms", "0"), ("batch.size", "1000")]);
+    let record = |name: &str, len: usize| {
+        let mut v = name.as_bytes().to_vec();
+        v.resize(len, b'.');
+        Sent::plain(Some(name.as_bytes().to_vec()), v, base)
+    };
+    // Sends without waiting: small records around two oversized ones, several requests in
+    // flight at once.
+    let mut futures = Vec::new();
+    let mut expect_ok = Vec::new();
+    for round in 0..3 {
+        for i in 0..6 {
+            let big = round < 2 && i == 2;
+            let s = record(&format!("r{round}-{i}"), if big { 6000 } else { 300 });
+            let f = p.send(s.to_record(topic)).await.expect("queued");
+            futures.push((s.clone(), big, f));
+            if !big {
+                expect_ok.push(s);
+            }
+        }
+    }
+    let mut metadata = Vec::new();
+    for (s, big, f) in futures {
+        let key = String::from_utf8_lossy(s.key.as_deref().unwrap()).into_owned();
+        let result = tokio::time::timeout(WAIT, f)
+            .await
+            .unwrap_or_else(|_| panic!("{key}: delivery did not resolve"));
+        match (big, result) {
+            (true, Err(e)) => {
+                let msg = e.to_string();
+                assert!(msg.contains("MESSAGE_TOO_LARGE"), "{key}: {msg}");
+            }
+            (true, Ok(md)) => panic!("{key}: 6000 bytes accepted by a 4096 topic: {md:?}"),
+            (false, Ok(md)) => metadata.push(md),
+            (false, Err(e)) => panic!("{key}: a small record failed: {e}"),
+        }
+    }
+    let m = p.metrics();
+    p.close(WAIT).await;
+    eprintln!(
+        "oversized: {} Produce requests, {:?} records retried",
+        m.get("request-total").unwrap_or(0.0),
+        m.get("record-retry-total")
+    );
+    assert_eq!(m.get("record-error-total"), Some(2.0));
+    let read = read_both(topic, expect_ok.len(), "none").await;
+    assert_read_back("oversized", topic, &expect_ok, &metadata, &read, true);
 }
 
 /// A `producer_byte_rate` quota on the producer's `client.id`: Kafka answers Produce requests
