@@ -574,6 +574,36 @@ async fn keyless_records_stick_and_spread_and_explicit_partitions_win() {
     assert_read_back("explicit", explicit, &sent, &metadata, &read, true);
 }
 
+/// On a `message.timestamp.type=LogAppendTime` topic Kafka overwrites the timestamps and returns
+/// the append time in the Produce answer; the producer reports that time (Java's
+/// `RecordMetadata.timestamp()`), which is what consumers read.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn log_append_time_topics_report_the_brokers_timestamp() {
+    let topic = "kp-log-append-time";
+    create(topic, 2, &[("message.timestamp.type", "LogAppendTime")]);
+    let created = base_timestamp();
+    let sent: Vec<Sent> = (0..50)
+        .map(|i| Sent::plain(Some(format!("k{i}").into_bytes()), vec![b'v'; i], created))
+        .collect();
+    let metadata = produce(&[("linger.ms", "5")], topic, &sent).await;
+    let read = read_both(topic, sent.len(), "none").await;
+    assert_eq!(read.len(), sent.len());
+    for (s, md) in sent.iter().zip(&metadata) {
+        let c = read
+            .iter()
+            .find(|c| (c.partition, Some(c.offset)) == (md.partition(), md.offset()))
+            .unwrap_or_else(|| panic!("{md:?} not read back"));
+        assert_eq!(c.key, s.key);
+        assert_eq!(c.timestamp_type, TimestampType::LogAppendTime);
+        assert!(c.timestamp.is_some_and(|t| t > created), "{c:?}");
+        assert_eq!(
+            Some(md.timestamp()),
+            c.timestamp,
+            "reported vs stored timestamp"
+        );
+    }
+}
+
 // ---------------------------------------------------------------------------------------------
 // 3. broker limits
 // ---------------------------------------------------------------------------------------------
