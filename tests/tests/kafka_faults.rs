@@ -35,6 +35,7 @@ use std::time::{Duration, Instant};
 use ferrokafka::{ProduceError, Producer, ProducerConfig, ProducerRecord, RecordMetadata};
 use ferrokafka_tests::consume::{Consumed, Isolation, by_partition, read_back};
 use ferrokafka_tests::kafka::{JavaHelper, KafkaCluster, PartitionState, Shared, shared};
+use ferrokafka_tests::wire_client::WireClient;
 use tokio::runtime::Runtime;
 use tokio::task::JoinHandle;
 
@@ -298,8 +299,10 @@ fn wait_until(what: &str, mut condition: impl FnMut() -> bool) {
     }
 }
 
-/// Like [`wait_until`] for a condition on the topic's partitions as the Java Admin client
-/// describes them (describe errors, e.g. while a controller is being elected, count as "not yet").
+/// Like [`wait_until`] for a condition on the topic's partitions, which must hold in the
+/// metadata of every running node (so one node's lagging view cannot satisfy it early). Metadata
+/// requests go to running nodes only: a frozen node would hold them (which is also why this does
+/// not use the Java Admin client, whose requests may go to any node). Errors count as "not yet".
 fn wait_for_partitions(
     cluster: &KafkaCluster,
     topic: &str,
@@ -308,24 +311,61 @@ fn wait_for_partitions(
 ) -> Vec<PartitionState> {
     let deadline = Instant::now() + WAIT;
     loop {
-        let last = match describe(cluster, topic) {
-            Ok(parts) if condition(&parts) => return parts,
-            Ok(parts) => format!("{parts:?}"),
-            Err(e) => e,
-        };
+        let mut first = None;
+        let mut last = None;
+        for id in cluster.node_ids() {
+            if !cluster.is_up(id) {
+                continue;
+            }
+            match describe(cluster, id, topic) {
+                Ok(parts) if condition(&parts) => {
+                    first.get_or_insert(parts);
+                }
+                Ok(parts) => last = Some(format!("node {id} says {parts:?}")),
+                Err(e) => last = Some(format!("node {id}: {e}")),
+            }
+            if last.is_some() {
+                break;
+            }
+        }
+        if let (Some(parts), None) = (&first, &last) {
+            return parts.clone();
+        }
         assert!(
             Instant::now() < deadline,
-            "gave up after {WAIT:?} waiting until {what}; last description: {last}"
+            "gave up after {WAIT:?} waiting until {what}; last description: {last:?}"
         );
         std::thread::sleep(Duration::from_millis(100));
     }
 }
 
-fn describe(cluster: &KafkaCluster, topic: &str) -> Result<Vec<PartitionState>, String> {
-    JavaHelper::shared()
-        .map_err(|e| e.to_string())?
-        .describe(&cluster.bootstrap(), topic)
-        .map_err(|e| e.to_string())
+/// The topic's partitions (leader, replicas, ISR) in node `id`'s metadata, sorted by partition.
+fn describe(cluster: &KafkaCluster, id: i32, topic: &str) -> Result<Vec<PartitionState>, String> {
+    let mut client = WireClient::connect(&format!("127.0.0.1:{}", cluster.port_of(id)))
+        .map_err(|e| e.to_string())?;
+    let md = client
+        .metadata(12, Some(&[topic]))
+        .map_err(|e| e.to_string())?;
+    let t = md
+        .topics
+        .iter()
+        .find(|t| t.name.as_deref() == Some(topic))
+        .ok_or_else(|| format!("no {topic} in the answer"))?;
+    if t.error_code != 0 {
+        return Err(format!("error code {}", t.error_code));
+    }
+    let mut parts: Vec<PartitionState> = t
+        .partitions
+        .iter()
+        .map(|p| PartitionState {
+            partition: p.partition_index,
+            leader: p.leader_id,
+            replicas: p.replica_nodes.clone(),
+            isr: p.isr_nodes.clone(),
+        })
+        .collect();
+    parts.sort_by_key(|p| p.partition);
+    Ok(parts)
 }
 
 fn full_isr(parts: &[PartitionState]) -> bool {
