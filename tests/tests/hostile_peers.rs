@@ -29,7 +29,7 @@ async fn first_error(broker: &HostileBroker, extra: &[(&str, &str)]) -> String {
         Ok(delivery) => match tokio::time::timeout(Duration::from_secs(60), delivery).await {
             Ok(Ok(md)) => panic!("a hostile broker acknowledged a record: {md:?}"),
             Ok(Err(e)) => e.to_string(),
-            Err(_) => panic!("the delivery future did not resolve in 60 s"),
+            Err(elapsed) => panic!("the delivery future did not resolve: {elapsed}"),
         },
         Err(e) => e.to_string(),
     };

@@ -24,6 +24,10 @@ pub(crate) struct PartitionQueue {
     /// Compressed/uncompressed ratio of the last closed batch, seeding the next builder's size
     /// estimate (Java keeps one per topic and codec).
     pub(crate) ratio: f32,
+    /// Held by the caller ([`hold`](crate::RecordAccumulator::hold)): nothing is drained from the
+    /// partition until [`release`](crate::RecordAccumulator::release). An idempotent producer
+    /// holds a partition whose in-flight batch expired, until that batch's fate is known.
+    pub(crate) held: bool,
 }
 
 impl Default for PartitionQueue {
@@ -32,6 +36,7 @@ impl Default for PartitionQueue {
             batches: VecDeque::new(),
             in_flight: 0,
             ratio: 1.0,
+            held: false,
         }
     }
 }
@@ -45,7 +50,8 @@ impl PartitionQueue {
     /// and in sequence order, and later in-flight batches come back (out-of-order sequence) to
     /// queue behind it.
     pub(crate) fn muted(&self, max_in_flight: usize) -> bool {
-        self.in_flight >= max_in_flight
+        self.held
+            || self.in_flight >= max_in_flight
             || (self.in_flight > 0
                 && self
                     .batches
@@ -235,6 +241,7 @@ impl RecordAccumulator {
             attempts: 0,
             retry_at: None,
             reserved: needed,
+            expired: false,
         });
         Ok(AppendResult {
             handle: RecordHandle { batch: id, index },
@@ -259,6 +266,10 @@ impl RecordAccumulator {
         };
         let urgent = self.closing || self.flushes_in_progress > 0 || self.memory.exhausted();
         let mut ready = Vec::new();
+        // In-flight batches expire too (Java's `getExpiredInflightBatches`).
+        for b in self.in_flight.values().filter(|b| !b.expired) {
+            wake(b.created_at + self.config.delivery_timeout);
+        }
         for (tp, q) in &self.queues {
             let Some(head) = q.batches.front() else {
                 continue;

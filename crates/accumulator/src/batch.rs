@@ -85,6 +85,9 @@ pub(crate) struct Batch {
     /// Bytes of `buffer.memory` this batch holds (0 for split parts, like Java's split batches,
     /// which are allocated outside the pool).
     pub(crate) reserved: usize,
+    /// Reported by [`expire_in_flight`](crate::RecordAccumulator::expire_in_flight): its records
+    /// have failed, but its request is still out; it stays in flight until answered or lost.
+    pub(crate) expired: bool,
 }
 
 impl Batch {

@@ -212,6 +212,7 @@ impl RecordAccumulator {
                 attempts: original.attempts,
                 retry_at: None,
                 reserved: 0,
+                expired: false,
             };
             self.queues
                 .entry(original.tp.clone())
@@ -226,12 +227,10 @@ impl RecordAccumulator {
 
     /// Fails queued batches that have existed `delivery.timeout.ms` since creation.
     ///
-    /// Rule: only queued batches expire here, scanning each queue from its head and stopping at
-    /// the first batch still in time (queues are in creation order). An in-flight batch is never
-    /// expired while its request is outstanding: when the request times out
-    /// (`request.timeout.ms`, tracked by the engine) the engine re-enqueues it, and the next
-    /// `expire` fails it if its delivery timeout has passed. This never fails a batch the broker
-    /// may still be appending behind the engine's back.
+    /// Rule: only queued batches are removed here, scanning each queue from its head and stopping
+    /// at the first batch still in time (queues are in creation order). In-flight batches are
+    /// reported by [`expire_in_flight`](Self::expire_in_flight) instead, which leaves them in
+    /// flight: the broker may still be appending them.
     pub fn expire(&mut self, now: Instant) -> Vec<ExpiredBatch> {
         let timeout = self.config.delivery_timeout;
         let mut expired = Vec::new();
@@ -247,6 +246,49 @@ impl RecordAccumulator {
             }
         }
         expired
+    }
+
+    /// Reports in-flight batches that have existed `delivery.timeout.ms` since creation, once
+    /// each, so the caller fails their records now: `delivery.timeout.ms` bounds every record,
+    /// queued or in flight (Java's `getExpiredInflightBatches`). Each batch stays in flight —
+    /// still counted against the partition's in-flight limit and still holding its memory —
+    /// until its request is answered or lost, because the broker may yet append it; its answer
+    /// then goes through [`complete`](Self::complete) or [`fail`](Self::fail) as usual (never
+    /// [`reenqueue`](Self::reenqueue): [`is_expired`](Self::is_expired) tells the caller).
+    pub fn expire_in_flight(&mut self, now: Instant) -> Vec<ExpiredBatch> {
+        let timeout = self.config.delivery_timeout;
+        let mut expired = Vec::new();
+        for b in self.in_flight.values_mut() {
+            if !b.expired && now >= b.created_at + timeout {
+                b.expired = true;
+                expired.push(FailedBatch {
+                    id: b.id,
+                    tp: b.tp.clone(),
+                    record_count: b.record_count(),
+                    ever_sent: true,
+                    reason: FailReason::DeliveryTimeout,
+                });
+            }
+        }
+        expired
+    }
+
+    /// Whether `id` is an in-flight batch already reported by
+    /// [`expire_in_flight`](Self::expire_in_flight).
+    pub fn is_expired(&self, id: BatchId) -> bool {
+        self.in_flight.get(&id).is_some_and(|b| b.expired)
+    }
+
+    /// Stops draining `tp` until [`release`](Self::release).
+    pub fn hold(&mut self, tp: &TopicPartition) {
+        self.queues.entry(tp.clone()).or_default().held = true;
+    }
+
+    /// Lets `tp` be drained again after [`hold`](Self::hold).
+    pub fn release(&mut self, tp: &TopicPartition) {
+        if let Some(q) = self.queues.get_mut(tp) {
+            q.held = false;
+        }
     }
 
     /// Aborting a transaction (Java `abortUndrainedBatches`): removes every queued batch

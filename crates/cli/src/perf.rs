@@ -28,7 +28,7 @@ use futures::stream::FuturesUnordered;
 
 use crate::interrupt::Interrupt;
 use crate::pipeline::{drain_all, drain_ready, drain_while, make_room};
-use crate::sink::{Delivered, OutRecord, Sink, failed};
+use crate::sink::{Delivered, DeliveryFailure, OutRecord, Sink, failed};
 use crate::{EXIT_FAILED, EXIT_INTERRUPTED, EXIT_OK};
 
 /// How many failure messages are printed before the rest are only counted.
@@ -411,6 +411,8 @@ impl PerfSummary {
 struct Tracker<'a, C> {
     stats: Stats,
     failed: u64,
+    /// Of `failed`, deliveries whose request was never answered (may have been written).
+    outcome_unknown: u64,
     record_bytes: u64,
     clock: &'a C,
     out: &'a mut dyn Write,
@@ -427,7 +429,10 @@ impl<C: Clock> Tracker<'_, C> {
         }
     }
 
-    fn done(&mut self, (result, seq, sent_at): (Result<Delivered, String>, u64, Duration)) {
+    fn done(
+        &mut self,
+        (result, seq, sent_at): (Result<Delivered, DeliveryFailure>, u64, Duration),
+    ) {
         let now = self.clock.now();
         match result {
             Ok(_) => {
@@ -436,7 +441,12 @@ impl<C: Clock> Tracker<'_, C> {
                     let _ = writeln!(self.out, "{line}");
                 }
             }
-            Err(e) => self.failure("delivery", seq, &e),
+            Err(e) => {
+                if e.outcome_unknown {
+                    self.outcome_unknown += 1;
+                }
+                self.failure("delivery", seq, &e.message);
+            }
         }
     }
 }
@@ -456,6 +466,7 @@ pub(crate) async fn run_perf<S: Sink, C: Clock>(
     let mut t = Tracker {
         stats: Stats::new(start, REPORTING_INTERVAL),
         failed: 0,
+        outcome_unknown: 0,
         record_bytes: opts.record_size as u64,
         clock,
         out,
@@ -547,7 +558,15 @@ pub(crate) async fn run_perf<S: Sink, C: Clock>(
     drain_all(&mut inflight, |c| t.done(c)).await;
     let _ = writeln!(t.out, "{}", t.stats.total_line(clock.now()));
     if t.failed > 0 {
-        let _ = writeln!(t.err, "{} records failed.", t.failed);
+        let _ = write!(t.err, "{} records failed.", t.failed);
+        if t.outcome_unknown > 0 {
+            let _ = write!(
+                t.err,
+                " {} of them may have been written (their requests were never answered).",
+                t.outcome_unknown
+            );
+        }
+        let _ = writeln!(t.err);
     }
     sink.close(opts.close_timeout).await;
     PerfSummary {

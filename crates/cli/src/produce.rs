@@ -35,7 +35,7 @@ use futures::StreamExt;
 
 use crate::interrupt::Interrupt;
 use crate::pipeline::{drain_all, drain_while};
-use crate::sink::{Delivered, OutRecord, Sink, failed};
+use crate::sink::{Delivered, DeliveryFailure, OutRecord, Sink, failed};
 use crate::{EXIT_FAILED, EXIT_INTERRUPTED, EXIT_OK};
 
 /// What one outstanding delivery costs the CLI beyond its record's bytes (its future, its
@@ -99,6 +99,8 @@ pub(crate) struct ProduceSummary {
     pub(crate) unsent_lines: Option<u64>,
     /// Ctrl-C stopped the run.
     pub(crate) interrupted: bool,
+    /// Of `failed`, records whose request was never answered: the broker may have written them.
+    pub(crate) outcome_unknown: u64,
 }
 
 impl ProduceSummary {
@@ -124,7 +126,7 @@ struct Tally<'w> {
 }
 
 impl Tally<'_> {
-    fn done(&mut self, (result, line, size): (Result<Delivered, String>, u64, u64)) {
+    fn done(&mut self, (result, line, size): (Result<Delivered, DeliveryFailure>, u64, u64)) {
         self.outstanding_bytes = self
             .outstanding_bytes
             .saturating_sub(size + DELIVERY_OVERHEAD);
@@ -139,6 +141,9 @@ impl Tally<'_> {
             }
             Err(e) => {
                 self.summary.failed += 1;
+                if e.outcome_unknown {
+                    self.summary.outcome_unknown += 1;
+                }
                 let _ = writeln!(self.err, "delivery failed for line {line}: {e}");
             }
         }
@@ -336,11 +341,19 @@ pub(crate) async fn run_produce<S: Sink, R: AsyncBufRead + Unpin>(
     drain_all(&mut inflight, |d| tally.done(d)).await;
     sink.close(opts.close_timeout).await;
     let s = tally.summary;
-    let _ = writeln!(
+    let _ = write!(
         tally.err,
         "{} records produced ({} bytes), {} failed",
         s.produced, s.bytes, s.failed
     );
+    if s.outcome_unknown > 0 {
+        let _ = write!(
+            tally.err,
+            " ({} of them may have been written: their requests were never answered)",
+            s.outcome_unknown
+        );
+    }
+    let _ = writeln!(tally.err);
     if opts.transactions.is_some() {
         let _ = write!(
             tally.err,
@@ -375,7 +388,7 @@ async fn end_transaction<S: Sink>(
     opts: &ProduceOptions,
     sink: &S,
     inflight: &mut FuturesUnordered<
-        impl std::future::Future<Output = (Result<Delivered, String>, u64, u64)>,
+        impl std::future::Future<Output = (Result<Delivered, DeliveryFailure>, u64, u64)>,
     >,
     tally: &mut Tally<'_>,
     force_abort: bool,
@@ -534,6 +547,22 @@ mod tests {
         assert!(err.contains("delivery failed for line 4: boom\n"), "{err}");
         assert!(
             err.ends_with("2 records produced (4 bytes), 2 failed\n"),
+            "{err}"
+        );
+    }
+
+    #[tokio::test]
+    async fn failures_of_unknown_outcome_are_counted_apart() {
+        let sink = FakeSink::new()
+            .fail_delivery(0, "NOT_LEADER_OR_FOLLOWER")
+            .fail_delivery_unknown(1, "delivery.timeout.ms expired; the outcome is unknown");
+        let (s, err) = run(&opts(), &sink, "a\nb\nc\n").await;
+        assert_eq!((s.produced, s.failed, s.outcome_unknown), (1, 2, 1));
+        assert!(
+            err.ends_with(
+                "1 records produced (1 bytes), 2 failed (1 of them may have been written: their \
+                 requests were never answered)\n"
+            ),
             "{err}"
         );
     }

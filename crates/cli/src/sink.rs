@@ -30,9 +30,24 @@ pub(crate) struct Delivered {
     pub(crate) offset: Option<i64>,
 }
 
+/// Why a record was not delivered.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub(crate) struct DeliveryFailure {
+    /// The producer's message.
+    pub(crate) message: String,
+    /// Its request was in flight and never answered: the broker may have written it.
+    pub(crate) outcome_unknown: bool,
+}
+
+impl std::fmt::Display for DeliveryFailure {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(&self.message)
+    }
+}
+
 /// The outcome of one accepted record; resolves once the broker answered
-/// (or the producer gave up). The error is the producer's message.
-pub(crate) type Pending = Pin<Box<dyn Future<Output = Result<Delivered, String>>>>;
+/// (or the producer gave up).
+pub(crate) type Pending = Pin<Box<dyn Future<Output = Result<Delivered, DeliveryFailure>>>>;
 
 /// `send` did not accept the record.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -153,7 +168,10 @@ impl Sink for ProducerSink {
                         partition: md.partition(),
                         offset: md.offset(),
                     })
-                    .map_err(|e| e.to_string())
+                    .map_err(|e| DeliveryFailure {
+                        outcome_unknown: e.outcome_unknown(),
+                        message: e.to_string(),
+                    })
             })),
             Err(e) => Err(Rejected {
                 fatal: is_fatal(&e),
@@ -224,7 +242,7 @@ pub(crate) mod fake {
     use std::rc::Rc;
     use std::time::Duration;
 
-    use super::{Delivered, OutRecord, Pending, Rejected, Sink};
+    use super::{Delivered, DeliveryFailure, OutRecord, Pending, Rejected, Sink};
 
     #[derive(Debug, Default)]
     pub(crate) struct State {
@@ -245,7 +263,7 @@ pub(crate) mod fake {
     pub(crate) struct FakeSink {
         pub(crate) state: Rc<RefCell<State>>,
         /// Deliveries that resolve to this error.
-        fail_delivery: HashMap<usize, String>,
+        fail_delivery: HashMap<usize, DeliveryFailure>,
         /// Sends that are rejected (`fatal` flag).
         reject: HashMap<usize, bool>,
         /// Deliveries stay pending for this many polls (models a round trip).
@@ -264,7 +282,25 @@ pub(crate) mod fake {
         }
 
         pub(crate) fn fail_delivery(mut self, index: usize, msg: &str) -> Self {
-            self.fail_delivery.insert(index, msg.to_owned());
+            self.fail_delivery.insert(
+                index,
+                DeliveryFailure {
+                    message: msg.to_owned(),
+                    outcome_unknown: false,
+                },
+            );
+            self
+        }
+
+        /// A delivery that fails with an unknown outcome (its request was never answered).
+        pub(crate) fn fail_delivery_unknown(mut self, index: usize, msg: &str) -> Self {
+            self.fail_delivery.insert(
+                index,
+                DeliveryFailure {
+                    message: msg.to_owned(),
+                    outcome_unknown: true,
+                },
+            );
             self
         }
 

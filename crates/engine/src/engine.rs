@@ -255,6 +255,10 @@ pub struct Engine {
     /// The sequence each drained batch was stamped with (idempotence), so a batch that leaves
     /// without an answer (aborted, expired) also leaves the sequence tracker.
     stamped: HashMap<BatchId, (TopicPartition, i32)>,
+    /// In-flight batches whose records were failed at `delivery.timeout.ms` while their request
+    /// was still out: their answer is bookkept (sequences, epoch) but reported to nobody, and an
+    /// idempotent producer holds their partition until then.
+    expired_in_flight: HashMap<BatchId, TopicPartition>,
     /// Per retried batch: the last error and how many times it was sent.
     last_error: HashMap<BatchId, (ErrorCode, u32)>,
     /// The broker and what went wrong the last time a connection was given up on (timeouts,
@@ -343,6 +347,7 @@ impl Engine {
             fatal: None,
             rewrites: HashMap::new(),
             stamped: HashMap::new(),
+            expired_in_flight: HashMap::new(),
             last_error: HashMap::new(),
             last_problem: None,
             flushes: HashMap::new(),
@@ -586,13 +591,21 @@ impl Engine {
     /// Fails every queued and in-flight batch with [`DeliveryError::Aborted`] (close timed out
     /// or the producer was dropped) and closes every connection.
     pub fn abort(&mut self) {
+        let in_flight: HashSet<BatchId> = self
+            .acc
+            .batches()
+            .into_iter()
+            .filter(|b| b.in_flight)
+            .map(|b| b.id)
+            .collect();
         for failed in self.acc.abort_all() {
-            self.push_failed(
-                failed.id,
-                failed.tp,
-                failed.record_count,
-                DeliveryError::Aborted,
-            );
+            // A request still out may have been written: say so, distinct from "never sent".
+            let error = if in_flight.contains(&failed.id) {
+                DeliveryError::ClosedInFlight
+            } else {
+                DeliveryError::Aborted
+            };
+            self.push_failed(failed.id, failed.tp, failed.record_count, error);
         }
         let ids: Vec<ConnId> = self.conns.keys().copied().collect();
         for id in ids {
@@ -878,10 +891,21 @@ impl Engine {
                     Some(_) => None,
                     None => Some(self.unsent_reason(&failed.tp.topic, failed.tp.partition)),
                 },
+                // Its last request was lost rather than refused: it may be in the log.
+                maybe_written: failed.ever_sent
+                    && matches!(
+                        last_error,
+                        Some(
+                            ErrorCode::REQUEST_TIMED_OUT
+                                | ErrorCode::NETWORK_EXCEPTION
+                                | ErrorCode::NOT_ENOUGH_REPLICAS_AFTER_APPEND
+                        )
+                    ),
             };
             self.note_expired(&failed);
             self.push_failed(failed.id, failed.tp, failed.record_count, error);
         }
+        self.expire_in_flight(now);
 
         // Metadata.
         if let Some(t) = self.metadata.poll_timeout().filter(|t| *t > now) {
@@ -1203,7 +1227,7 @@ impl Engine {
                     self.push_delivered(b.id, b.tp, offset, None, b.record_count);
                 }
                 ErrorCode::MESSAGE_TOO_LARGE | ErrorCode::RECORD_LIST_TOO_LARGE
-                    if b.record_count > 1 =>
+                    if b.record_count > 1 && !self.expired_in_flight.contains_key(&b.id) =>
                 {
                     self.split(b, now);
                 }
@@ -1258,7 +1282,10 @@ impl Engine {
         for b in batches {
             self.metadata
                 .handle_partition_error(&b.tp.topic, b.tp.partition, code, now);
-            let sequence_retry = self.idem.is_some()
+            // Its records already failed at delivery.timeout.ms: no retry, only the bookkeeping.
+            let expired = self.expired_in_flight.contains_key(&b.id);
+            let sequence_retry = !expired
+                && self.idem.is_some()
                 && matches!(
                     code,
                     ErrorCode::OUT_OF_ORDER_SEQUENCE_NUMBER | ErrorCode::UNKNOWN_PRODUCER_ID
@@ -1269,7 +1296,8 @@ impl Engine {
             // bumps its epoch, restarting the partition's sequences, and resends.
             // The same for OUT_OF_ORDER_SEQUENCE_NUMBER on the next batch: a real gap, closed by
             // the bump (Java `canRetry` retries every sequence error of an idempotent producer).
-            let reset_retry = self.idem.is_some()
+            let reset_retry = !expired
+                && self.idem.is_some()
                 && self.txn.is_none()
                 && matches!(
                     code,
@@ -1281,7 +1309,7 @@ impl Engine {
                 self.bump_epoch(&b.tp);
             }
             let retriable = code.is_retriable() || sequence_retry || reset_retry;
-            if retriable && b.attempts < self.config.retries {
+            if retriable && !expired && b.attempts < self.config.retries {
                 self.last_error.insert(b.id, (code, b.attempts + 1));
                 if self.acc.reenqueue(b.id, now).is_ok() {
                     self.dirty = true;
@@ -1523,6 +1551,9 @@ impl Engine {
         log_append_time: Option<i64>,
         record_count: i32,
     ) {
+        if self.settle_expired(batch, &tp) {
+            return;
+        }
         self.counters.records_sent += record_count as u64;
         *self
             .counters
@@ -1546,6 +1577,9 @@ impl Engine {
         record_count: i32,
         error: DeliveryError,
     ) {
+        if self.settle_expired(batch, &tp) {
+            return;
+        }
         self.counters.records_errored += record_count as u64;
         self.finish(batch);
         self.events.push_back(Event::Failed {
@@ -1554,6 +1588,62 @@ impl Engine {
             record_count,
             error,
         });
+    }
+
+    /// `delivery.timeout.ms` bounds in-flight batches too (Java's `getExpiredInflightBatches`):
+    /// their records fail now, with an outcome-unknown error, while the batch stays in flight
+    /// until its request is answered or lost. An idempotent producer sends nothing more to the
+    /// partition until then (its sequence is unresolved: the answer decides whether the epoch
+    /// must be bumped); in a transaction the expiry makes the transaction abortable.
+    fn expire_in_flight(&mut self, now: Instant) {
+        for failed in self.acc.expire_in_flight(now) {
+            let (last_error, attempts) = self
+                .last_error
+                .get(&failed.id)
+                .map_or((None, 0), |(code, sends)| (Some(*code), *sends));
+            let leader = self
+                .metadata
+                .cluster()
+                .leader_for(&failed.tp.topic, failed.tp.partition)
+                .map_or_else(|| "its leader".to_owned(), |l| format!("broker {l}"));
+            let error = DeliveryError::DeliveryTimeout {
+                topic: failed.tp.topic.clone(),
+                partition: failed.tp.partition,
+                attempts: attempts + 1,
+                last_error,
+                reason: Some(format!("its request to {leader} was not answered in time")),
+                maybe_written: true,
+            };
+            if self.txn.is_some() {
+                if let Some(m) = &mut self.idem {
+                    let _ = m.handle_batch_expired();
+                }
+            } else if self.idem.is_some() {
+                self.acc.hold(&failed.tp);
+            }
+            self.counters.records_errored += failed.record_count as u64;
+            self.expired_in_flight.insert(failed.id, failed.tp.clone());
+            self.events.push_back(Event::Failed {
+                batch: failed.id,
+                tp: failed.tp,
+                record_count: failed.record_count,
+                error,
+            });
+        }
+    }
+
+    /// For a batch whose records were already failed by [`expire_in_flight`]: its answer came
+    /// (or its request was lost); finish its bookkeeping silently. Returns whether it was one.
+    fn settle_expired(&mut self, batch: BatchId, tp: &TopicPartition) -> bool {
+        if self.expired_in_flight.remove(&batch).is_none() {
+            return false;
+        }
+        self.finish(batch);
+        if !self.expired_in_flight.values().any(|t| t == tp) {
+            self.acc.release(tp);
+        }
+        self.dirty = true;
+        true
     }
 
     fn finish(&mut self, batch: BatchId) {

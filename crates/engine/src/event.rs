@@ -51,7 +51,7 @@ pub enum DeliveryError {
         message: Option<String>,
     },
     /// `delivery.timeout.ms` passed before the batch was acknowledged.
-    #[error("delivery.timeout.ms expired for {topic}-{partition} after {attempts} attempt(s){}{}", last_error.map(|c| format!(", last error {c:?}")).unwrap_or_default(), reason.as_deref().map(|r| format!(": {r}")).unwrap_or_default())]
+    #[error("delivery.timeout.ms expired for {topic}-{partition} after {attempts} attempt(s){}{}{}", last_error.map(|c| format!(", last error {c:?}")).unwrap_or_default(), reason.as_deref().map(|r| format!(": {r}")).unwrap_or_default(), if *maybe_written { "; the outcome is unknown: its request was sent and not answered, so the broker may have written it" } else { "" })]
     DeliveryTimeout {
         /// Topic.
         topic: String,
@@ -64,10 +64,20 @@ pub enum DeliveryError {
         /// Why it could not be sent or answered, when no Kafka error says it: the partition had
         /// no leader, no producer id could be had, the leader's connection failed (and how).
         reason: Option<String>,
+        /// The batch's request was in flight when the timeout passed (or its last request was
+        /// lost unanswered): the broker may have written the records. `false`: they were never
+        /// written.
+        maybe_written: bool,
     },
     /// The producer was closed (or dropped) before the record could be delivered.
     #[error("producer closed before the record was delivered")]
     Aborted,
+    /// The producer was closed (or dropped) while the record's request was in flight.
+    #[error(
+        "producer closed while the record's request was in flight: the outcome is unknown, the \
+         broker may have written it"
+    )]
+    ClosedInFlight,
     /// The batch could not be encoded (compression failed).
     #[error("batch encoding failed: {0}")]
     Encode(String),
@@ -81,6 +91,19 @@ pub enum DeliveryError {
     /// sent.
     #[error("not sent: the transaction must be aborted ({0})")]
     TransactionAbortable(String),
+}
+
+impl DeliveryError {
+    /// Whether the broker may have written the records although they are reported failed
+    /// (their request was in flight and never answered): a retry by the application may
+    /// duplicate them. `false` means they were certainly not written.
+    pub fn outcome_unknown(&self) -> bool {
+        match self {
+            DeliveryError::DeliveryTimeout { maybe_written, .. } => *maybe_written,
+            DeliveryError::ClosedInFlight => true,
+            _ => false,
+        }
+    }
 }
 
 /// A transactional call that completes later.

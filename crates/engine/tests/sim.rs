@@ -1011,7 +1011,13 @@ fn close_then_abort_fails_what_is_left() {
     assert_eq!(sim.engine.append(&rec, sim.now), Err(SendError::Closed));
     sim.engine.abort();
     sim.settle();
-    assert!(matches!(sim.failed().as_slice(), [(id, DeliveryError::Aborted)] if *id == b));
+    // Its request was out (never answered): the broker may have written it.
+    let failed = sim.failed();
+    assert!(
+        matches!(failed.as_slice(), [(id, DeliveryError::ClosedInFlight)] if *id == b),
+        "{failed:?}"
+    );
+    assert!(failed[0].1.outcome_unknown());
     assert!(!sim.engine.has_incomplete());
 }
 
@@ -1688,5 +1694,167 @@ fn acks_zero_delivers_when_written_and_counts_unwritten_requests_in_flight() {
         ids.iter().all(|id| delivered.get(id) == Some(&None)),
         "{:?}",
         sim.events
+    );
+}
+
+// ------------------------------------------------------------------ delivery.timeout.ms bound
+
+/// A broker that never answers the first `silent` Produce requests (each on its own
+/// connection, which then stalls) and answers the rest.
+fn silent_on_first_produces(silent: u32) -> Broker {
+    let mut broker = Broker::new(1).topic("t", 1);
+    broker.hook = Some(Box::new(move |h, _, n| {
+        if h.api_key == ApiKey::PRODUCE && n <= silent {
+            Answer::Silence
+        } else {
+            Answer::Default
+        }
+    }));
+    broker
+}
+
+/// Produce requests the broker received (answered or not).
+fn produce_count(sim: &Sim) -> u32 {
+    sim.broker
+        .seen
+        .get(&ApiKey::PRODUCE.0)
+        .copied()
+        .unwrap_or(0)
+}
+
+/// The batch's failure, if it has failed.
+fn failure_of(sim: &Sim, batch: BatchId) -> Option<DeliveryError> {
+    sim.failed()
+        .into_iter()
+        .find_map(|(b, e)| (b == batch).then_some(e))
+}
+
+#[test]
+fn an_in_flight_batch_fails_exactly_at_the_delivery_timeout() {
+    // The report: a 10 s delivery timeout with a 7 s request timeout failed records at 14 s
+    // (the second request's timeout). The bound holds while the batch is in flight.
+    let mut c = config();
+    c.accumulator.delivery_timeout = Duration::from_secs(10);
+    c.request_timeout = Duration::from_secs(7);
+    let mut sim = Sim::new(c, silent_on_first_produces(u32::MAX));
+    let (b, _, _) = sim.append("t", None, b"x");
+    // The batch was created now (the append waited for metadata first).
+    let created = sim.now;
+    sim.run_for(Duration::from_millis(9_999));
+    assert_eq!(
+        failure_of(&sim, b),
+        None,
+        "still within delivery.timeout.ms"
+    );
+    assert_eq!(
+        produce_count(&sim),
+        2,
+        "sent, timed out at 7 s, sent again: in flight at the deadline"
+    );
+    sim.run_for(Duration::from_millis(1));
+    assert_eq!(sim.now - created, Duration::from_secs(10));
+    let err = failure_of(&sim, b).expect("failed at exactly delivery.timeout.ms");
+    assert!(
+        matches!(
+            err,
+            DeliveryError::DeliveryTimeout {
+                maybe_written: true,
+                ..
+            }
+        ),
+        "{err:?}"
+    );
+    assert!(err.outcome_unknown());
+    assert!(err.to_string().contains("may have written it"), "{err}");
+    // Reported once: the second request's later timeout adds no event.
+    sim.run_for(Duration::from_secs(10));
+    assert_eq!(
+        sim.events
+            .iter()
+            .filter(|e| matches!(e, Event::Failed { batch, .. } | Event::Delivered { batch, .. } if *batch == b))
+            .count(),
+        1
+    );
+    assert!(!sim.engine.has_incomplete());
+}
+
+#[test]
+fn a_queued_batch_never_sent_fails_at_the_delivery_timeout_as_not_written() {
+    let mut c = config();
+    c.accumulator.delivery_timeout = Duration::from_secs(3);
+    c.request_timeout = Duration::from_secs(1);
+    let mut sim = Sim::new(c, Broker::new(1).topic("t", 1));
+    let (_, _, _) = sim.append("t", None, b"warm-up");
+    sim.run_for(Duration::from_millis(20));
+    sim.broker.reachable = false;
+    let open: Vec<ConnId> = sim.open.drain().map(|(c, _)| c).collect();
+    for c in open {
+        sim.engine.handle_disconnect(c, sim.now);
+    }
+    let (b, _, _) = sim.append("t", None, b"x");
+    // The batch was created now (the append waited for metadata first).
+    let created = sim.now;
+    sim.run_for(Duration::from_secs(3));
+    assert_eq!(sim.now - created, Duration::from_secs(3));
+    let err = failure_of(&sim, b).expect("failed");
+    assert!(
+        !err.outcome_unknown(),
+        "never sent: certainly not written: {err}"
+    );
+}
+
+#[test]
+fn an_idempotent_partition_waits_for_its_expired_batch_then_goes_on_under_a_new_epoch() {
+    let mut c = config();
+    c.idempotence = true;
+    c.accumulator.delivery_timeout = Duration::from_secs(10);
+    c.request_timeout = Duration::from_secs(7);
+    // The first two Produce requests (the batch and its retry) are never answered.
+    let mut sim = Sim::new(c, silent_on_first_produces(2));
+    let (first, _, _) = sim.append("t", None, b"lost");
+    sim.run_for(Duration::from_secs(10));
+    assert!(
+        failure_of(&sim, first).is_some_and(|e| e.outcome_unknown()),
+        "{:?} {:?}",
+        sim.events,
+        sim.broker.order
+    );
+    // Sent after the expiry, while the expired batch's request is still out: held back.
+    let (second, _, _) = sim.append("t", None, b"after");
+    sim.run_for(Duration::from_secs(2));
+    assert_eq!(
+        produce_count(&sim),
+        2,
+        "nothing more is sent to the partition while its expired batch is unresolved"
+    );
+    assert!(!sim.delivered().contains_key(&second));
+    // The retry's request times out (lost): the gap it may leave is closed by an epoch bump,
+    // and the held record goes out under the new epoch from sequence 0.
+    sim.run_for(Duration::from_secs(10));
+    assert!(sim.delivered().contains_key(&second), "{:?}", sim.events);
+    let stored = sim.broker.stored("t", 0);
+    let after: Vec<&Stored> = stored
+        .iter()
+        .filter(|s| s.value.as_deref() == Some(b"after".as_slice()))
+        .collect();
+    assert_eq!(after.len(), 1, "{stored:?}");
+    assert_eq!((after[0].epoch, after[0].sequence), (1, 0), "{stored:?}");
+    assert!(!sim.engine.has_incomplete());
+}
+
+#[test]
+fn an_in_flight_expiry_makes_the_transaction_abortable() {
+    let mut c = txn_config();
+    c.accumulator.delivery_timeout = Duration::from_secs(10);
+    c.request_timeout = Duration::from_secs(7);
+    let mut sim = Sim::new(c, silent_on_first_produces(u32::MAX));
+    sim.init();
+    sim.engine.begin_transaction().unwrap();
+    let (b, _, _) = sim.append("t", None, b"x");
+    sim.run_for(Duration::from_secs(10));
+    assert!(failure_of(&sim, b).is_some_and(|e| e.outcome_unknown()));
+    assert_eq!(
+        sim.engine.commit_transaction().map_err(|f| f.kind),
+        Err(TxnFailureKind::Abortable)
     );
 }

@@ -71,3 +71,12 @@ pub enum ProduceError {
     #[error("Producer::new must be called within a tokio runtime")]
     NoRuntime,
 }
+
+impl ProduceError {
+    /// Whether the record may have been written although this error reports it failed: its
+    /// request was in flight, never answered, when `delivery.timeout.ms` passed or `close` gave
+    /// up. Sending it again may duplicate it; every other failure means it was not written.
+    pub fn outcome_unknown(&self) -> bool {
+        matches!(self, ProduceError::Delivery(e) if e.outcome_unknown())
+    }
+}

@@ -53,6 +53,53 @@ fn in_flight_batches_expire_only_after_coming_back() {
 }
 
 #[test]
+fn in_flight_batches_are_reported_once_at_the_delivery_timeout_and_stay_in_flight() {
+    let clock = Clock::new();
+    let mut c = config();
+    c.delivery_timeout = ms(1000);
+    c.max_in_flight_per_partition = 1;
+    let mut a = acc(c);
+    put(&mut a, 0, 1, 10, clock.at(0));
+    let id = pump(&mut a, clock.at(5)).by_leader[&0][0].id;
+    put(&mut a, 0, 1, 10, clock.at(6));
+    assert_eq!(
+        a.ready(clock.at(10)).next_wakeup,
+        Some(clock.at(1000)),
+        "the in-flight batch's delivery timeout is a wake-up"
+    );
+    assert!(a.expire_in_flight(clock.at(999)).is_empty());
+    let expired = a.expire_in_flight(clock.at(1000));
+    assert_eq!(expired.len(), 1);
+    assert_eq!(expired[0].id, id);
+    assert!(expired[0].ever_sent);
+    assert_eq!(expired[0].reason, FailReason::DeliveryTimeout);
+    assert!(a.is_expired(id));
+    assert!(
+        a.expire_in_flight(clock.at(5000)).is_empty(),
+        "reported once"
+    );
+    // Still in flight: it holds its slot (the partition stays muted at 1 in flight) and its
+    // memory until its request is answered.
+    assert_eq!(a.in_flight_count(&tp(0)), 1);
+    assert!(a.ready(clock.at(1000)).ready_partitions.is_empty());
+    a.complete(id).unwrap();
+    assert!(!a.is_expired(id));
+    assert_eq!(a.in_flight_count(&tp(0)), 0);
+    assert_eq!(a.ready(clock.at(1000)).ready_partitions, vec![tp(0)]);
+}
+
+#[test]
+fn a_held_partition_is_not_drained_until_released() {
+    let clock = Clock::new();
+    let mut a = acc(config());
+    put(&mut a, 0, 1, 10, clock.at(0));
+    a.hold(&tp(0));
+    assert!(a.ready(clock.at(10_000)).ready_partitions.is_empty());
+    a.release(&tp(0));
+    assert_eq!(a.ready(clock.at(10_000)).ready_partitions, vec![tp(0)]);
+}
+
+#[test]
 fn abort_all_returns_every_batch() {
     let clock = Clock::new();
     let mut a = acc(config());
