@@ -10,7 +10,22 @@
 //!
 //! The clusters log every request (`kafka.request.logger` at DEBUG, [`Shared::SingleRequestLog`]):
 //! each producer gets a unique `client.id`, and the node's log shows, from the broker's side,
-//! which APIs and versions it used and the epochs EndTxn carried and returned.
+//! which APIs and versions it used and the epochs EndTxn carried and returned. (The producer
+//! exposes no producer id, epoch or protocol of its own, so the broker's log is the evidence.)
+//!
+//! Where the two protocols differ, as Java does against the same broker:
+//!
+//! - fencing: classic AddPartitionsToTxn gets PRODUCER_FENCED (fatal at the commit); on v2 the
+//!   zombie's Produce v12 gets INVALID_PRODUCER_EPOCH, abortable (KIP-588), and the abort's
+//!   EndTxn then gets PRODUCER_FENCED (fatal);
+//! - a transaction the coordinator aborted on timeout: on v2 EndTxn(abort) from the old epoch is
+//!   accepted and the producer goes on; on the classic protocol it is answered PRODUCER_FENCED
+//!   (fatal, Java's EndTxnHandler too) and only a new instance goes on;
+//! - an abort after a Produce error bumps the epoch with InitProducerId on the classic protocol
+//!   (KIP-360), through EndTxn v5 on v2;
+//! - retries the broker asks for (CONCURRENT_TRANSACTIONS while the previous transaction's
+//!   markers are written: InitProducerId after an abort, TxnOffsetCommit v5 right after an
+//!   EndTxn) are logged too; the request counts only count successful requests.
 
 use std::collections::BTreeMap;
 use std::future::Future;
@@ -1123,6 +1138,23 @@ async fn abortable_error_then_next_transaction(case: Case) {
         .await
         .expect("abort after an abortable error");
 
+    // A transaction whose only record is refused: the broker never added a partition to it
+    // (the size check comes first), and the abort still completes.
+    p.begin_transaction().expect("begin");
+    let big = send(&p, record(&topic, 0, "big-alone", &"x".repeat(10_000))).await;
+    let refused = tokio::time::timeout(WAIT, big)
+        .await
+        .expect("the big record resolves");
+    assert!(refused.is_err(), "{refused:?}");
+    let failure = txn_failure(
+        bounded("commit", p.commit_transaction()).await,
+        "commit after a refused only record",
+    );
+    assert_eq!(failure.kind, TxnFailureKind::Abortable, "{failure:?}");
+    bounded("abort", p.abort_transaction())
+        .await
+        .expect("abort of a transaction whose only record was refused");
+
     for t in 0..2 {
         p.begin_transaction().expect("begin after abort");
         let d = send(&p, record(&topic, t, &format!("kept-{t}"), "k")).await;
@@ -1139,7 +1171,7 @@ async fn abortable_error_then_next_transaction(case: Case) {
     .into();
     assert_visible(&case, &topic, Isolation::ReadCommitted, &want);
 
-    let requests = logged_requests(&case, &txn_id, API_END_TXN, 3);
+    let requests = logged_requests(&case, &txn_id, API_END_TXN, 4);
     let summary: Vec<(i16, i16)> = requests
         .iter()
         .filter(|r| ![3, 10, 18].contains(&r.api_key))
@@ -1149,8 +1181,8 @@ async fn abortable_error_then_next_transaction(case: Case) {
     let ok: Vec<Logged> = requests.into_iter().filter(Logged::succeeded).collect();
     let inits = count(&ok, API_INIT_PRODUCER_ID);
     match case.proto {
-        // KIP-360: the abort is followed by an epoch bump.
-        Proto::V0 => assert_eq!(inits, 2, "{summary:?}"),
+        // KIP-360: each abort after a Produce error is followed by an epoch bump.
+        Proto::V0 => assert_eq!(inits, 3, "{summary:?}"),
         // KIP-890: EndTxn(abort) returns the next epoch; no InitProducerId.
         Proto::V2 => assert_eq!(inits, 1, "{summary:?}"),
     }
