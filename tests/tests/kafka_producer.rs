@@ -726,6 +726,73 @@ async fn an_oversized_record_fails_alone_and_the_records_behind_it_arrive() {
     assert_read_back("oversized", topic, &expect_ok, &metadata, &read, true);
 }
 
+/// acks=0 gets no answers, so Kafka reports a failed acks=0 Produce (here MESSAGE_TOO_LARGE) by
+/// closing the connection; requests already written behind it are lost, as with the Java client.
+/// The producer must notice the close, reconnect, and deliver what it sends afterwards.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn acks0_producer_recovers_when_kafka_closes_the_connection() {
+    const AFTER: usize = 50;
+    let topic = "kp-acks0-close";
+    create(topic, 1, &[("max.message.bytes", "4096")]);
+    let base = base_timestamp();
+    let p = producer(&[("acks", "0"), ("linger.ms", "0")]);
+    let oversized = p
+        .send(ProducerRecord::new(topic).with_value(vec![b'x'; 6000]))
+        .await
+        .expect("queued");
+    p.flush(WAIT).await.expect("flush");
+    let md = tokio::time::timeout(WAIT, oversized)
+        .await
+        .expect("resolves")
+        .expect("acks=0: delivered once written");
+    assert_eq!(md.offset(), None);
+    // Probes until one is in the log (the broker's segment on disk): the first ones may be
+    // written to the connection Kafka is closing. Bounded.
+    let mut probes = 0;
+    let deadline = tokio::time::Instant::now() + WAIT;
+    while stored_batches(topic, 0).is_empty() {
+        assert!(
+            tokio::time::Instant::now() < deadline,
+            "no acks=0 record reached Kafka after {probes} probes"
+        );
+        let f = p
+            .send(ProducerRecord::new(topic).with_value(format!("probe-{probes}")))
+            .await
+            .expect("queued");
+        p.flush(WAIT).await.expect("flush");
+        tokio::time::timeout(WAIT, f)
+            .await
+            .expect("resolves")
+            .expect("written");
+        probes += 1;
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+    let sent: Vec<Sent> = (0..AFTER)
+        .map(|i| Sent::plain(None, format!("after-{i}").into_bytes(), base + i as i64))
+        .collect();
+    let metadata = await_all(send_all(&p, topic, &sent).await).await;
+    p.close(WAIT).await;
+    assert!(metadata.iter().all(|md| md.offset().is_none()));
+    let stored: usize = stored_batches(topic, 0)
+        .iter()
+        .map(|b| b.count as usize)
+        .sum();
+    eprintln!("acks0 close: {probes} probes, {stored} records stored in all");
+    let read = read_both(topic, AFTER + 1, "none").await;
+    let values: Vec<Vec<u8>> = read.iter().filter_map(|c| c.value.clone()).collect();
+    let (probes_read, after) = values.split_at(values.len() - AFTER);
+    assert!(
+        !probes_read.is_empty() && probes_read.iter().all(|v| v.starts_with(b"probe-")),
+        "before the last {AFTER}: {probes_read:?}"
+    );
+    let want: Vec<Vec<u8>> = sent.iter().filter_map(|s| s.value.clone()).collect();
+    assert_eq!(
+        after,
+        want.as_slice(),
+        "every record sent after the reconnection"
+    );
+}
+
 /// A `producer_byte_rate` quota on the producer's `client.id`: Kafka answers Produce requests
 /// with `throttle_time_ms` > 0 (KIP-219) and the producer reports it in
 /// `produce-throttle-time-avg`/`-max`. Everything is still delivered.
