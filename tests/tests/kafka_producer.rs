@@ -9,16 +9,21 @@
 //!   the log segments on the broker's disk hold batches that really carry the codec (and a
 //!   producer id and sequences exactly when idempotence is on);
 //! - keyed records land on the Java murmur2 partition; keyless records stick and spread; an
-//!   explicit partition wins;
+//!   explicit partition wins; on a LogAppendTime topic the producer reports Kafka's timestamp;
 //! - broker limits: a topic's small `max.message.bytes` makes the producer split batches after
-//!   MESSAGE_TOO_LARGE, live; a `producer_byte_rate` client quota makes the broker throttle and
-//!   the producer reports the throttle times (`produce-throttle-time-avg`/`-max`);
+//!   MESSAGE_TOO_LARGE, live; a single record over it fails alone and, under idempotence, the
+//!   records pipelined behind it still arrive in order; an acks=0 producer reconnects after Kafka
+//!   closes the connection over a failed acks=0 request; a `producer_byte_rate` client quota makes
+//!   the broker throttle and the producer reports the throttle times
+//!   (`produce-throttle-time-avg`/`-max`);
 //! - the versions negotiated with Kafka 4.4's ApiVersions answer, pinned per API;
 //! - the `ferrokafka-cli` binary: `produce` (keys, headers, codec), `perf`, and transactional
 //!   `produce` read back by a `read_committed` consumer.
 //!
 //! Kafka vs Tansu: Kafka never answers acks=0 Produce requests, so pipelined acks=0 requests are
-//! tested here as a Java client would send them. Kafka applies time retention to the record
+//! tested here as a Java client would send them; a failed acks=0 request makes Kafka close the
+//! connection instead. A new topic's leaders are listed a moment before the broker can take
+//! Produce requests for them (see [`create`]). Kafka applies time retention to the record
 //! timestamps (7 days by default, checked every 5 minutes), so the records carry timestamps of
 //! the last minutes instead of a fixed date in the past. The librdkafka built here lacks zstd:
 //! zstd topics are read back by the Java consumer only.
