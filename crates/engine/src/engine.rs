@@ -1604,14 +1604,24 @@ impl Engine {
             let leader = self
                 .metadata
                 .cluster()
-                .leader_for(&failed.tp.topic, failed.tp.partition)
-                .map_or_else(|| "its leader".to_owned(), |l| format!("broker {l}"));
+                .leader_broker(&failed.tp.topic, failed.tp.partition)
+                .map_or_else(
+                    || "its leader".to_owned(),
+                    |b| format!("broker {} ({}:{})", b.id, b.host, b.port),
+                );
+            let problem = self
+                .last_problem
+                .as_deref()
+                .map(|p| format!(" (last connection problem: {p})"))
+                .unwrap_or_default();
             let error = DeliveryError::DeliveryTimeout {
                 topic: failed.tp.topic.clone(),
                 partition: failed.tp.partition,
                 attempts: attempts + 1,
                 last_error,
-                reason: Some(format!("its request to {leader} was not answered in time")),
+                reason: Some(format!(
+                    "its request to {leader} was not answered in time{problem}"
+                )),
                 maybe_written: true,
             };
             if self.txn.is_some() {
