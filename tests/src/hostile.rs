@@ -14,12 +14,13 @@ use std::thread::JoinHandle;
 use std::time::Duration;
 
 use bytes::BytesMut;
+pub use ferrokafka_wire::ApiKey;
 use ferrokafka_wire::frame::{decode_request, encode_response};
 use ferrokafka_wire::messages::{
     ApiVersionsResponse, InitProducerIdResponse, MetadataResponse, ProduceResponse, api_versions,
     metadata,
 };
-use ferrokafka_wire::{ApiKey, RequestBody, ResponseBody, SUPPORTED_APIS};
+use ferrokafka_wire::{RequestBody, ResponseBody, SUPPORTED_APIS};
 
 use crate::HarnessError;
 

@@ -12,7 +12,6 @@ mod pipeline;
 mod produce;
 mod sink;
 
-use std::process::ExitCode;
 use std::time::Duration;
 
 use clap::Parser;
@@ -39,13 +38,18 @@ const CLOSE_TIMEOUT: Duration = Duration::from_secs(30);
 const DEFAULT_BUFFER_MEMORY: u64 = 32 * 1024 * 1024;
 
 #[tokio::main]
-async fn main() -> ExitCode {
+async fn main() {
     let cli = match Cli::try_parse() {
         Ok(cli) => cli,
         // Help/version exit 0, usage errors exit 2 (clap's convention).
         Err(e) => e.exit(),
     };
-    ExitCode::from(run(cli).await)
+    let code = run(cli).await;
+    // Exit here rather than return: tokio's stdin reader is a blocking thread that may still be
+    // waiting for input (after Ctrl-C, or a fatal error with stdin still open), and dropping
+    // the runtime would wait for it forever.
+    let _ = std::io::Write::flush(&mut std::io::stdout());
+    std::process::exit(i32::from(code));
 }
 
 /// The first Ctrl-C raises `stop` (the command stops reading, flushes for a bounded time and

@@ -1,0 +1,266 @@
+//! The `ferrokafka-cli` binary as a user runs it: against Tansu (a real broker) and the harness's
+//! hostile brokers, its exit codes and what it prints on stderr. Every wait is bounded; nothing
+//! asserts on elapsed time.
+
+use std::io::{BufRead, BufReader, Write};
+use std::process::{Child, ChildStderr, Command, Stdio};
+use std::sync::mpsc;
+use std::time::Duration;
+
+use ferrokafka_tests::consume::{Isolation, read_back};
+use ferrokafka_tests::hostile::{ApiKey, Behaviour, HostileBroker};
+use ferrokafka_tests::tansu::Tansu;
+
+const WAIT: Duration = Duration::from_secs(60);
+
+fn cli() -> Command {
+    Command::new(env!("CARGO_BIN_EXE_ferrokafka-cli"))
+}
+
+/// Runs the CLI to completion with `stdin`; returns (exit code, stderr).
+fn run(args: &[&str], stdin: &[u8]) -> (Option<i32>, String) {
+    let mut child = cli()
+        .args(args)
+        .stdin(Stdio::piped())
+        .stdout(Stdio::null())
+        .stderr(Stdio::piped())
+        .spawn()
+        .expect("start ferrokafka-cli");
+    child
+        .stdin
+        .take()
+        .expect("piped")
+        .write_all(stdin)
+        .expect("write stdin");
+    let out = child.wait_with_output().expect("wait for ferrokafka-cli");
+    (
+        out.status.code(),
+        String::from_utf8_lossy(&out.stderr).into_owned(),
+    )
+}
+
+/// Lines of the child's stderr as they come, on a thread (so a test can wait for one).
+fn stderr_lines(stderr: ChildStderr) -> mpsc::Receiver<String> {
+    let (tx, rx) = mpsc::channel();
+    std::thread::spawn(move || {
+        for line in BufReader::new(stderr).lines() {
+            let Ok(line) = line else { return };
+            if tx.send(line).is_err() {
+                return;
+            }
+        }
+    });
+    rx
+}
+
+/// Waits (bounded) until a line containing `needle` arrives; returns everything read so far.
+fn wait_for_line(rx: &mpsc::Receiver<String>, needle: &str, seen: &mut Vec<String>) {
+    for _ in 0..600 {
+        match rx.recv_timeout(Duration::from_millis(100)) {
+            Ok(line) => {
+                let hit = line.contains(needle);
+                seen.push(line);
+                if hit {
+                    return;
+                }
+            }
+            Err(mpsc::RecvTimeoutError::Timeout) => {}
+            Err(mpsc::RecvTimeoutError::Disconnected) => break,
+        }
+    }
+    panic!("no stderr line with {needle:?}; got {seen:#?}");
+}
+
+fn interrupt(child: &Child) {
+    let ok = Command::new("kill")
+        .args(["-INT", &child.id().to_string()])
+        .status()
+        .expect("run kill")
+        .success();
+    assert!(ok, "kill -INT {}", child.id());
+}
+
+/// Waits (bounded) for the child to exit; returns its exit code.
+fn wait_exit(child: &mut Child) -> Option<i32> {
+    for _ in 0..600 {
+        if let Some(status) = child.try_wait().expect("try_wait") {
+            return status.code();
+        }
+        std::thread::sleep(Duration::from_millis(100));
+    }
+    let _ = child.kill();
+    panic!("ferrokafka-cli did not exit");
+}
+
+#[test]
+fn ctrl_c_stops_reading_flushes_and_prints_the_summary() {
+    let broker = Tansu::start().expect("tansu");
+    broker.create_topic("cli-ctrl-c", 1).expect("topic");
+    let mut child = cli()
+        .args(["produce", "-b", &broker.bootstrap(), "-t", "cli-ctrl-c"])
+        .args(["-X", "linger.ms=0"])
+        .stdin(Stdio::piped())
+        .stdout(Stdio::null())
+        .stderr(Stdio::piped())
+        .spawn()
+        .expect("start ferrokafka-cli");
+    let rx = stderr_lines(child.stderr.take().expect("piped"));
+    let mut stdin = child.stdin.take().expect("piped");
+    stdin.write_all(b"one\ntwo\nthree\n").expect("write");
+    stdin.flush().expect("flush");
+    // The three records are in the log; stdin stays open, so only Ctrl-C ends the run.
+    let stored = read_back(
+        &broker.bootstrap(),
+        "cli-ctrl-c",
+        3,
+        WAIT,
+        Isolation::ReadUncommitted,
+    )
+    .expect("read back");
+    assert_eq!(stored.len(), 3);
+    interrupt(&child);
+    let mut seen = Vec::new();
+    wait_for_line(&rx, "records produced", &mut seen);
+    let code = wait_exit(&mut child);
+    let text = seen.join("\n");
+    assert_eq!(code, Some(130), "{text}");
+    assert!(text.contains("interrupted after line 3"), "{text}");
+    assert!(text.contains("3 records produced"), "{text}");
+    drop(stdin);
+}
+
+#[test]
+fn a_second_ctrl_c_exits_without_waiting_for_deliveries() {
+    let broker = HostileBroker::start(Behaviour::SilentOn(ApiKey::PRODUCE)).unwrap();
+    let mut child = cli()
+        .args(["produce", "-b", &broker.bootstrap(), "-t", "t"])
+        .args(["-X", "linger.ms=0", "-X", "acks=1"])
+        .stdin(Stdio::piped())
+        .stdout(Stdio::null())
+        .stderr(Stdio::piped())
+        .spawn()
+        .expect("start ferrokafka-cli");
+    let rx = stderr_lines(child.stderr.take().expect("piped"));
+    let mut stdin = child.stdin.take().expect("piped");
+    stdin.write_all(b"never answered\n").expect("write");
+    stdin.flush().expect("flush");
+    let mut seen = Vec::new();
+    // The warning line comes first: the producer is up.
+    wait_for_line(&rx, "idempotence disabled", &mut seen);
+    interrupt(&child);
+    wait_for_line(&rx, "interrupted", &mut seen);
+    // The flush now waits on a broker that never answers; a second Ctrl-C ends it.
+    interrupt(&child);
+    let code = wait_exit(&mut child);
+    wait_for_line(&rx, "interrupted again", &mut seen);
+    assert_eq!(code, Some(130), "{seen:#?}");
+    drop(stdin);
+}
+
+#[test]
+fn x_transactional_id_produces_in_a_transaction() {
+    let broker = Tansu::start().expect("tansu");
+    broker.create_topic("cli-x-txn", 1).expect("topic");
+    let (code, err) = run(
+        &[
+            "produce",
+            "-b",
+            &broker.bootstrap(),
+            "-t",
+            "cli-x-txn",
+            "-X",
+            "transactional.id=cli-x-txn-id",
+            "--txn-records",
+            "2",
+        ],
+        b"a\nb\nc\n",
+    );
+    assert_eq!(code, Some(0), "{err}");
+    assert!(err.contains("3 records produced"), "{err}");
+    assert!(err.contains("2 transactions committed, 0 aborted"), "{err}");
+    let stored = read_back(
+        &broker.bootstrap(),
+        "cli-x-txn",
+        3,
+        WAIT,
+        Isolation::ReadCommitted,
+    )
+    .expect("read back");
+    assert_eq!(stored.len(), 3);
+}
+
+#[test]
+fn bad_arguments_fail_at_once_with_a_usage_error_naming_the_cause() {
+    let cases: [(&[&str], &str); 5] = [
+        (
+            &["produce", "-b", "tcp://127.0.0.1:9092", "-t", "t"],
+            "did you mean `127.0.0.1:9092`",
+        ),
+        (
+            &[
+                "produce",
+                "-b",
+                "127.0.0.1:9",
+                "-t",
+                "t",
+                "-X",
+                "transactional.id=",
+            ],
+            "`transactional.id`",
+        ),
+        (
+            &["produce", "-b", "127.0.0.1:9", "-t", "t", "-p", "-1"],
+            "-1 is not in 0..",
+        ),
+        (
+            &[
+                "perf",
+                "-b",
+                "127.0.0.1:9",
+                "-t",
+                "t",
+                "--num-records",
+                "-5",
+                "--record-size",
+                "1",
+            ],
+            "-5 is not in 0..",
+        ),
+        (
+            &["produce", "-b", "127.0.0.1:9", "-t", "t", "--abort"],
+            "need a transactional id",
+        ),
+    ];
+    for (args, needle) in cases {
+        let (code, err) = run(args, b"x\n");
+        assert_eq!(code, Some(2), "{args:?}: {err}");
+        assert!(err.contains(needle), "{args:?}: {err}");
+    }
+}
+
+#[test]
+fn after_a_fatal_error_the_lines_never_sent_are_counted() {
+    // Nothing listens: the first send fails after max.block.ms and the rest is never sent.
+    let (code, err) = run(
+        &[
+            "produce",
+            "-b",
+            "127.0.0.1:9",
+            "-t",
+            "t",
+            "-X",
+            "max.block.ms=300",
+        ],
+        b"1\n2\n3\n4\n",
+    );
+    assert_eq!(code, Some(1), "{err}");
+    assert!(
+        err.contains("stopping: the producer cannot accept more records"),
+        "{err}"
+    );
+    assert!(
+        err.contains("0 records produced (0 bytes), 1 failed"),
+        "{err}"
+    );
+    assert!(err.contains("3 input lines not sent"), "{err}");
+}
