@@ -10,7 +10,7 @@
 //   client per bootstrap address. Binary data travels as lowercase hex, a null as `-`.
 //
 // Commands:
-//   create-topic BOOT NAME PARTITIONS RF [k=v ...]      create and wait until every partition has a leader
+//   create-topic BOOT NAME PARTITIONS RF [k=v ...]      create and wait until every partition's leader serves it
 //   describe BOOT TOPIC                                  part P LEADER REPLICAS(csv) ISR(csv) per partition
 //   alter-topic BOOT TOPIC k=v [k=v ...]                 incremental topic config change
 //   quota BOOT CLIENT_ID producer_byte_rate=N            client-id quota (N = - removes it)
@@ -139,7 +139,19 @@ public final class FerroKafkaHelper {
                 TopicDescription d = a.describeTopics(List.of(f[2])).allTopicNames().get().get(f[2]);
                 if (d.partitions().size() == Integer.parseInt(f[3])
                         && d.partitions().stream().allMatch(p -> p.leader() != null && p.leader().id() >= 0)) {
-                    return;
+                    // Metadata names a leader a moment before that broker serves the partition
+                    // (early Produce requests get NOT_LEADER_OR_FOLLOWER): wait until every
+                    // leader answers ListOffsets for its partition.
+                    Map<TopicPartition, OffsetSpec> latest = new HashMap<>();
+                    for (TopicPartitionInfo p : d.partitions()) {
+                        latest.put(new TopicPartition(f[2], p.partition()), OffsetSpec.latest());
+                    }
+                    try {
+                        a.listOffsets(latest).all().get(10, TimeUnit.SECONDS);
+                        return;
+                    } catch (java.util.concurrent.ExecutionException | java.util.concurrent.TimeoutException e) {
+                        // Not served yet: look again.
+                    }
                 }
             } catch (java.util.concurrent.ExecutionException e) {
                 if (!(e.getCause() instanceof org.apache.kafka.common.errors.UnknownTopicOrPartitionException)) throw e;
