@@ -260,6 +260,24 @@ fn assert_visible(case: &Case, topic: &str, isolation: Isolation, want: &View) {
     );
 }
 
+/// Polls the group's committed offsets until `done` holds or [`WAIT`] passes; returns the last
+/// answer. `commit_transaction` returns once the coordinator logged the commit; the offsets
+/// become visible when the COMMIT marker reaches the offsets topic, a moment later.
+fn wait_committed(
+    case: &Case,
+    group: &str,
+    done: impl Fn(&[CommittedOffset]) -> bool,
+) -> Vec<CommittedOffset> {
+    let deadline = Instant::now() + WAIT;
+    loop {
+        let got = committed(case, group);
+        if done(&got) || Instant::now() >= deadline {
+            return got;
+        }
+        std::thread::sleep(Duration::from_millis(100));
+    }
+}
+
 /// The group's committed offsets, as the Java Admin client lists them.
 fn committed(case: &Case, group: &str) -> Vec<CommittedOffset> {
     JavaHelper::shared()
@@ -684,19 +702,19 @@ async fn offsets_commit_with_the_transaction(case: Case) {
             metadata: Some(String::new()),
         },
     ];
-    let got = committed(&case, &group);
     // A null metadata string is stored as "" by Kafka; accept either spelling for it.
-    let normalized: Vec<CommittedOffset> = got
-        .iter()
-        .cloned()
-        .map(|mut c| {
-            if c.metadata.is_none() {
-                c.metadata = Some(String::new());
-            }
-            c
-        })
-        .collect();
-    assert_eq!(normalized, want, "{got:?}");
+    let normalized = |got: Vec<CommittedOffset>| -> Vec<CommittedOffset> {
+        got.into_iter()
+            .map(|mut c| {
+                if c.metadata.is_none() {
+                    c.metadata = Some(String::new());
+                }
+                c
+            })
+            .collect()
+    };
+    let got = wait_committed(&case, &group, |got| normalized(got.to_vec()) == want);
+    assert_eq!(normalized(got.clone()), want, "{got:?}");
     assert_eq!(committed(&case, &aborted_group), Vec::new(), "aborted");
 
     // Offsets alone, no record: the transaction still reaches the coordinator (v2: through
@@ -714,7 +732,8 @@ async fn offsets_commit_with_the_transaction(case: Case) {
     bounded("commit", p.commit_transaction())
         .await
         .expect("commit offsets only");
-    let got = committed(&case, &group);
+    let moved = |got: &[CommittedOffset]| got.first().is_some_and(|c| c.offset == 43);
+    let got = wait_committed(&case, &group, moved);
     assert_eq!(
         got.iter()
             .map(|c| (c.partition, c.offset, c.metadata.clone()))
