@@ -23,6 +23,11 @@
 //!
 //! # Peer support (librdkafka 2.12.1 through rdkafka 0.39)
 //!
+//! - **Apache Kafka 4.4** (the reference): everything works, including `read_committed`: Kafka
+//!   lists aborted transactions in Fetch, so records of aborted transactions are hidden, and the
+//!   last stable offset holds back open ones. zstd batches are the one thing this librdkafka
+//!   build cannot read (it lacks zstd); the Java consumer ([`crate::kafka::JavaHelper::consume`])
+//!   reads them.
 //! - **Tansu 0.6.0**: librdkafka's consumer path (ApiVersions, Metadata, ListOffsets, Fetch, and
 //!   whatever librdkafka does for its idle `group.id`) works with the default settings; no
 //!   `api.version.request`/`broker.version.fallback` or fetch override is needed. Null vs empty
