@@ -11,10 +11,12 @@
 //!    elected preferred leader again;
 //! 5. the leader of a busy partition is frozen (SIGSTOP) with requests in flight, so they time out
 //!    (`request.timeout.ms`) while the controller fences it and elects another leader, then thawed:
-//!    a zombie leader that wakes up with produce requests in its socket buffers.
+//!    a zombie leader that wakes up with produce requests in its socket buffers;
+//! 6. the leader of each partition in turn is killed and restarted.
 //!
 //! Each test runs in phases the test thread advances from conditions it observes (records
-//! acknowledged, what the Java Admin client describes: leaders and ISRs), never from elapsed time.
+//! acknowledged or in flight; leaders and ISRs in every running node's metadata), never from
+//! elapsed time.
 //! The sender task keeps sending, paced, one record per partition in turn, noting the phase at
 //! each send; a watcher task per record notes the phase its delivery resolved in. Afterwards:
 //! every delivery resolved, all succeeded (`delivery.timeout.ms` is generous, and with unlimited
@@ -391,14 +393,21 @@ fn create_topic(cluster: &KafkaCluster, topic: &str, min_isr: &str) -> Vec<Parti
 
 /// Waits until the stream runs: [`WARM_UP`] records acknowledged and at least [`IN_FLIGHT`] of
 /// partition 0 waiting for their acknowledgement (so the fault that follows hits requests in
-/// flight). Polls every millisecond: records stay in flight for a few milliseconds only.
+/// flight).
 fn warm_up(progress: &Progress) {
+    wait_in_flight(progress, 0, WARM_UP);
+}
+
+/// Waits until `acked` records are acknowledged in all and at least [`IN_FLIGHT`] of `partition`
+/// wait for their acknowledgement. Polls every millisecond: records stay in flight for a few
+/// milliseconds only.
+fn wait_in_flight(progress: &Progress, partition: i32, acked: usize) {
     let deadline = Instant::now() + WAIT;
-    while progress.acked() < WARM_UP || progress.in_flight_in(0) < IN_FLIGHT {
+    while progress.acked() < acked || progress.in_flight_in(partition) < IN_FLIGHT {
         assert!(
             Instant::now() < deadline,
-            "gave up after {WAIT:?} waiting until {WARM_UP} records are acknowledged and \
-             {IN_FLIGHT} of partition 0 are in flight (sent {}, acknowledged {})",
+            "gave up after {WAIT:?} waiting until {acked} records are acknowledged and \
+             {IN_FLIGHT} of partition {partition} are in flight (sent {}, acknowledged {})",
             progress.sent(),
             progress.acked()
         );
@@ -940,6 +949,64 @@ fn leader_frozen_mid_stream_then_thawed() {
     );
     eprintln!(
         "leader_frozen_mid_stream_then_thawed: {:.1} s",
+        started.elapsed().as_secs_f64()
+    );
+}
+
+// ------------------------------------------------------------------------------------------
+// 6. The leader of each partition killed in turn (one node down at a time).
+
+#[test]
+fn leader_of_each_partition_killed_in_turn() {
+    let started = Instant::now();
+    let cluster = shared(Shared::ThreeNodes);
+    let _session = cluster.fault_session();
+    let topic = "faults-leaders-killed-in-turn";
+    let mut parts = create_topic(cluster, topic, "2");
+
+    let stream = Stream::start(cluster, topic, &[]);
+    let progress = stream.progress.clone();
+    let mut kills = Vec::new();
+    for round in 0..PARTITIONS {
+        let p = partition_of(round);
+        let victim = parts[round].leader;
+        wait_in_flight(&progress, p, progress.acked() + WARM_UP);
+        let in_flight = progress.in_flight_in(p);
+        cluster.kill(victim);
+        progress.next_phase();
+        kills.push((p, victim, in_flight));
+        wait_for_partitions(
+            cluster,
+            topic,
+            &format!("partition {p} has a new leader"),
+            |ps| ps[round].leader >= 0 && ps[round].leader != victim,
+        );
+        let from = progress.acked_in(p);
+        wait_acked_in(&progress, p, from, FLOWING, "by the new leader");
+        cluster
+            .restart(victim)
+            .unwrap_or_else(|e| panic!("restart node {victim}: {e}"));
+        progress.next_phase();
+        parts = wait_for_partitions(
+            cluster,
+            topic,
+            "the restarted node is back in sync",
+            full_isr,
+        );
+    }
+    let from = progress.acked_in(0);
+    wait_acked_in(&progress, 0, from, FLOWING, "after the last restart");
+
+    let (outcomes, retries) = stream.finish();
+    eprintln!(
+        "killed (partition, leader, records of it in flight) {kills:?}; sent {} records (per \
+         phase {:?}), record-retry-total {retries}",
+        outcomes.len(),
+        per_phase(&outcomes)
+    );
+    check_delivered_and_log(cluster, topic, &outcomes);
+    eprintln!(
+        "leader_of_each_partition_killed_in_turn: {:.1} s",
         started.elapsed().as_secs_f64()
     );
 }
