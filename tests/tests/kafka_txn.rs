@@ -761,6 +761,19 @@ async fn protocol_seen_by_the_broker(case: Case) {
     let mut want = View::new();
     for t in 0..TXNS {
         p.begin_transaction().expect("begin");
+        // Transaction 1 sends offsets after its records, transaction 2 before them.
+        let offsets = |t: usize| {
+            bounded(
+                "send_offsets",
+                p.send_offsets_to_transaction(
+                    vec![offset(&consumed, 0, 5 + t as i64, None)],
+                    GroupMetadata::new(group.clone()),
+                ),
+            )
+        };
+        if t == 2 {
+            offsets(t).await.expect("send_offsets_to_transaction");
+        }
         let mut futures = Vec::new();
         for part in 0..2 {
             let (k, v) = (format!("t{t}-{part}"), format!("v{t}"));
@@ -768,15 +781,7 @@ async fn protocol_seen_by_the_broker(case: Case) {
             want.entry(part).or_default().push((k, v));
         }
         if t == 1 {
-            bounded(
-                "send_offsets",
-                p.send_offsets_to_transaction(
-                    vec![offset(&consumed, 0, 5, None)],
-                    GroupMetadata::new(group.clone()),
-                ),
-            )
-            .await
-            .expect("send_offsets_to_transaction");
+            offsets(t).await.expect("send_offsets_to_transaction");
         }
         await_all(futures).await;
         bounded("commit", p.commit_transaction())
@@ -785,6 +790,16 @@ async fn protocol_seen_by_the_broker(case: Case) {
     }
     p.close(WAIT).await;
     assert_visible(&case, &topic, Isolation::ReadCommitted, &want);
+    let got = wait_committed(&case, &group, |got| {
+        got.first().is_some_and(|c| c.offset == 7)
+    });
+    assert_eq!(
+        got.iter()
+            .map(|c| (c.partition, c.offset))
+            .collect::<Vec<_>>(),
+        [(0, 7)],
+        "{got:?}"
+    );
 
     let requests = logged_requests(&case, &txn_id, API_END_TXN, TXNS);
     let summary: Vec<(i16, i16)> = requests
@@ -804,7 +819,7 @@ async fn protocol_seen_by_the_broker(case: Case) {
     let requests: Vec<Logged> = requests.into_iter().filter(Logged::succeeded).collect();
     assert_eq!(count(&requests, API_INIT_PRODUCER_ID), 1, "{summary:?}");
     assert_eq!(count(&requests, API_END_TXN), TXNS, "{summary:?}");
-    assert_eq!(count(&requests, API_TXN_OFFSET_COMMIT), 1, "{summary:?}");
+    assert_eq!(count(&requests, API_TXN_OFFSET_COMMIT), 2, "{summary:?}");
     let produce = versions(&requests, API_PRODUCE);
     assert!(produce.len() >= TXNS, "{summary:?}");
     let end_txns: Vec<&Logged> = requests
@@ -859,7 +874,7 @@ async fn protocol_seen_by_the_broker(case: Case) {
                 count(&requests, API_ADD_PARTITIONS_TO_TXN) >= TXNS,
                 "{summary:?}"
             );
-            assert_eq!(count(&requests, API_ADD_OFFSETS_TO_TXN), 1, "{summary:?}");
+            assert_eq!(count(&requests, API_ADD_OFFSETS_TO_TXN), 2, "{summary:?}");
             assert!(produce.iter().all(|&v| v <= 11), "{summary:?}");
             assert!(
                 versions(&requests, API_END_TXN).iter().all(|&v| v <= 4),
