@@ -50,12 +50,13 @@ pub struct PartitionInfo {
     pub leader: Option<i32>,
     /// Leader epoch; `None` when unknown (`-1`, or Metadata below v7).
     pub leader_epoch: Option<i32>,
-    /// Replica broker ids.
-    pub replicas: Vec<i32>,
+    /// Replica broker ids. (Boxed slices, not `Vec`s: a topic may have a million partitions,
+    /// and the model lives as long as the producer.)
+    pub replicas: Box<[i32]>,
     /// In-sync replica broker ids.
-    pub isr: Vec<i32>,
+    pub isr: Box<[i32]>,
     /// Offline replica broker ids.
-    pub offline: Vec<i32>,
+    pub offline: Box<[i32]>,
     /// Partition-level error of the response this came from.
     pub error: ErrorCode,
 }
@@ -66,9 +67,9 @@ impl PartitionInfo {
             index: p.partition_index,
             leader: (p.leader_id >= 0).then_some(p.leader_id),
             leader_epoch: (p.leader_epoch >= 0).then_some(p.leader_epoch),
-            replicas: p.replica_nodes.clone(),
-            isr: p.isr_nodes.clone(),
-            offline: p.offline_replicas.clone(),
+            replicas: p.replica_nodes.as_slice().into(),
+            isr: p.isr_nodes.as_slice().into(),
+            offline: p.offline_replicas.as_slice().into(),
             error: ErrorCode(p.error_code),
         }
     }
@@ -86,7 +87,28 @@ pub struct TopicInfo {
     /// Whether this is an internal topic such as `__consumer_offsets`.
     pub is_internal: bool,
     /// Partitions by index.
-    pub partitions: BTreeMap<i32, PartitionInfo>,
+    /// Partitions sorted by index, one entry per index (a sorted `Vec` rather than a map:
+    /// compact for topics of very many partitions; look one up with [`TopicInfo::partition`]).
+    pub partitions: Vec<PartitionInfo>,
+}
+
+impl TopicInfo {
+    /// The partition with this index.
+    pub fn partition(&self, index: i32) -> Option<&PartitionInfo> {
+        let at = self
+            .partitions
+            .binary_search_by_key(&index, |p| p.index)
+            .ok()?;
+        self.partitions.get(at)
+    }
+
+    fn partition_mut(&mut self, index: i32) -> Option<&mut PartitionInfo> {
+        let at = self
+            .partitions
+            .binary_search_by_key(&index, |p| p.index)
+            .ok()?;
+        self.partitions.get_mut(at)
+    }
 }
 
 /// The cluster as last described by Metadata responses and leader hints.
@@ -100,7 +122,9 @@ pub struct Cluster {
     /// Highest leader epoch seen per partition. Outlives a topic's entry in
     /// `topics` (a topic may come back after an error), and is only dropped
     /// when the topic is no longer of interest.
-    last_seen_epochs: BTreeMap<(String, i32), i32>,
+    /// Keyed by topic, then partition: one topic name per topic, not per partition (a topic
+    /// of a million partitions must not hold a million copies of its name).
+    last_seen_epochs: BTreeMap<String, BTreeMap<i32, i32>>,
 }
 
 impl Cluster {
@@ -141,7 +165,7 @@ impl Cluster {
         // A leader kept by the epoch rule (or learned from a KIP-951 hint) may
         // be missing from a lagging broker's list: keep its address too.
         for t in self.topics.values() {
-            for leader in t.partitions.values().filter_map(|p| p.leader) {
+            for leader in t.partitions.iter().filter_map(|p| p.leader) {
                 if !self.brokers.contains_key(&leader)
                     && let Some(b) = old_brokers.get(&leader)
                 {
@@ -159,15 +183,14 @@ impl Cluster {
         rejected: &mut Vec<(String, i32)>,
     ) -> TopicInfo {
         let error = ErrorCode(t.error_code);
-        let mut partitions = BTreeMap::new();
+        let mut partitions: Vec<PartitionInfo> = Vec::with_capacity(t.partitions.len());
         if error.is_none() {
             for p in &t.partitions {
                 let new = PartitionInfo::from_wire(p);
-                let key = (name.to_owned(), new.index);
-                let seen = self.last_seen_epochs.get(&key).copied();
+                let seen = self.last_seen_epoch(name, new.index);
                 let keep = match (new.leader_epoch, seen) {
                     (Some(e), Some(s)) if e < s => {
-                        rejected.push(key);
+                        rejected.push((name.to_owned(), new.index));
                         let old = self.partition(name, new.index).cloned();
                         // Nothing newer to keep: list the partition (so the count
                         // stays right) but without a leader until a fresh answer.
@@ -178,13 +201,18 @@ impl Cluster {
                         }))
                     }
                     (Some(e), _) => {
-                        self.last_seen_epochs.insert(key, e);
+                        self.note_epoch(name, new.index, e);
                         None
                     }
                     (None, _) => None,
                 };
-                partitions.insert(new.index, keep.unwrap_or(new));
+                partitions.push(keep.unwrap_or(new));
             }
+            // Brokers list partitions in order; sort anyway, and a repeated index keeps its
+            // last entry, as a map would.
+            partitions.reverse();
+            partitions.sort_by_key(|p| p.index);
+            partitions.dedup_by_key(|p| p.index);
         }
         TopicInfo {
             name: name.to_owned(),
@@ -213,17 +241,12 @@ impl Cluster {
         if leader_id < 0 || leader_epoch < 0 {
             return false;
         }
-        let key = (topic.to_owned(), partition);
-        let Some(current) = self
-            .topics
-            .get(topic)
-            .and_then(|t| t.partitions.get(&partition))
-        else {
+        let Some(current) = self.topics.get(topic).and_then(|t| t.partition(partition)) else {
             return false;
         };
         let known = current
             .leader_epoch
-            .max(self.last_seen_epochs.get(&key).copied());
+            .max(self.last_seen_epoch(topic, partition));
         if known.is_some_and(|e| leader_epoch <= e) {
             return false;
         }
@@ -245,20 +268,29 @@ impl Cluster {
         if let Some(p) = self
             .topics
             .get_mut(topic)
-            .and_then(|t| t.partitions.get_mut(&partition))
+            .and_then(|t| t.partition_mut(partition))
         {
             p.leader = Some(leader_id);
             p.leader_epoch = Some(leader_epoch);
             p.error = ErrorCode::NONE;
         }
-        self.last_seen_epochs.insert(key, leader_epoch);
+        self.note_epoch(topic, partition, leader_epoch);
         true
+    }
+
+    fn note_epoch(&mut self, topic: &str, partition: i32, epoch: i32) {
+        if let Some(epochs) = self.last_seen_epochs.get_mut(topic) {
+            epochs.insert(partition, epoch);
+        } else {
+            self.last_seen_epochs
+                .insert(topic.to_owned(), BTreeMap::from([(partition, epoch)]));
+        }
     }
 
     /// Keeps only the topics for which `keep` returns true (and their epochs).
     pub fn retain_topics(&mut self, mut keep: impl FnMut(&str) -> bool) {
         self.topics.retain(|name, _| keep(name));
-        self.last_seen_epochs.retain(|(name, _), _| keep(name));
+        self.last_seen_epochs.retain(|name, _| keep(name));
     }
 
     /// The leader broker id of a partition, if it has one.
@@ -282,7 +314,7 @@ impl Cluster {
     pub fn available_partitions(&self, topic: &str) -> Vec<i32> {
         self.topics.get(topic).map_or_else(Vec::new, |t| {
             t.partitions
-                .values()
+                .iter()
                 .filter(|p| p.leader.is_some())
                 .map(|p| p.index)
                 .collect()
@@ -311,13 +343,14 @@ impl Cluster {
 
     /// A partition of a topic.
     pub fn partition(&self, topic: &str, partition: i32) -> Option<&PartitionInfo> {
-        self.topics.get(topic)?.partitions.get(&partition)
+        self.topics.get(topic)?.partition(partition)
     }
 
     /// The highest leader epoch seen for a partition.
     pub fn last_seen_epoch(&self, topic: &str, partition: i32) -> Option<i32> {
         self.last_seen_epochs
-            .get(&(topic.to_owned(), partition))
+            .get(topic)
+            .and_then(|epochs| epochs.get(&partition))
             .copied()
     }
 

@@ -32,8 +32,8 @@ fn response_fills_the_model() {
     assert_eq!(c.leader_broker("t", 2).unwrap().host, "host-2");
     let p1 = c.partition("t", 1).unwrap();
     assert_eq!(p1.leader_epoch, Some(5));
-    assert_eq!(p1.offline, vec![1]);
-    assert_eq!(p1.replicas, vec![0, 1, 2]);
+    assert_eq!(*p1.offline, [1]);
+    assert_eq!(*p1.replicas, [0, 1, 2]);
     assert_eq!(c.topic("t").unwrap().topic_id, Uuid([7; 16]));
     assert_eq!(c.partition_count("nope"), None);
     assert!(c.available_partitions("nope").is_empty());
