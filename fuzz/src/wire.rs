@@ -175,6 +175,36 @@ pub fn response_create_topics(data: &[u8]) {
     body::<CreateTopicsResponse>(data);
 }
 
+/// Fuzzes `FetchRequest` at every version.
+pub fn request_fetch(data: &[u8]) {
+    body::<FetchRequest>(data);
+}
+
+/// Fuzzes `FetchResponse` at every version.
+pub fn response_fetch(data: &[u8]) {
+    body::<FetchResponse>(data);
+}
+
+/// Fuzzes `ListOffsetsRequest` at every version.
+pub fn request_list_offsets(data: &[u8]) {
+    body::<ListOffsetsRequest>(data);
+}
+
+/// Fuzzes `ListOffsetsResponse` at every version.
+pub fn response_list_offsets(data: &[u8]) {
+    body::<ListOffsetsResponse>(data);
+}
+
+/// Fuzzes `OffsetFetchRequest` at every version.
+pub fn request_offset_fetch(data: &[u8]) {
+    body::<OffsetFetchRequest>(data);
+}
+
+/// Fuzzes `OffsetFetchResponse` at every version.
+pub fn response_offset_fetch(data: &[u8]) {
+    body::<OffsetFetchResponse>(data);
+}
+
 /// The wire crate's fuzz targets.
 pub const TARGETS: &[Target] = &[
     ("wire_frame", frame),
@@ -220,4 +250,10 @@ pub const TARGETS: &[Target] = &[
     ),
     ("wire_request_create_topics", request_create_topics),
     ("wire_response_create_topics", response_create_topics),
+    ("wire_request_fetch", request_fetch),
+    ("wire_response_fetch", response_fetch),
+    ("wire_request_list_offsets", request_list_offsets),
+    ("wire_response_list_offsets", response_list_offsets),
+    ("wire_request_offset_fetch", request_offset_fetch),
+    ("wire_response_offset_fetch", response_offset_fetch),
 ];

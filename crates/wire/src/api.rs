@@ -9,8 +9,14 @@ pub struct ApiKey(pub i16);
 impl ApiKey {
     /// Produce (0).
     pub const PRODUCE: ApiKey = ApiKey(0);
+    /// Fetch (1).
+    pub const FETCH: ApiKey = ApiKey(1);
+    /// ListOffsets (2).
+    pub const LIST_OFFSETS: ApiKey = ApiKey(2);
     /// Metadata (3).
     pub const METADATA: ApiKey = ApiKey(3);
+    /// OffsetFetch (9).
+    pub const OFFSET_FETCH: ApiKey = ApiKey(9);
     /// FindCoordinator (10).
     pub const FIND_COORDINATOR: ApiKey = ApiKey(10);
     /// SaslHandshake (17).
@@ -36,6 +42,9 @@ impl ApiKey {
     pub fn name(self) -> Option<&'static str> {
         Some(match self {
             Self::PRODUCE => "Produce",
+            Self::FETCH => "Fetch",
+            Self::LIST_OFFSETS => "ListOffsets",
+            Self::OFFSET_FETCH => "OffsetFetch",
             Self::METADATA => "Metadata",
             Self::FIND_COORDINATOR => "FindCoordinator",
             Self::SASL_HANDSHAKE => "SaslHandshake",

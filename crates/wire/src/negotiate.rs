@@ -215,7 +215,8 @@ mod tests {
         let err = n.version(ApiKey::END_TXN).unwrap_err();
         assert!(err.to_string().contains("does not support EndTxn"), "{err}");
         assert!(matches!(
-            n.version(ApiKey(1)),
+            // LeaderAndIsr (4): a broker-to-broker API no client implements.
+            n.version(ApiKey(4)),
             Err(NegotiationError::NotSupportedByClient { .. })
         ));
     }

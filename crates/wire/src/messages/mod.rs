@@ -3,7 +3,10 @@
 //! | API | key | versions | flexible from |
 //! |---|---|---|---|
 //! | Produce | 0 | 3–13 | 9 |
+//! | Fetch | 1 | 4–12 (for the fake cluster) | 12 |
+//! | ListOffsets | 2 | 1–7 (for the fake cluster) | 6 |
 //! | Metadata | 3 | 0–13 | 9 |
+//! | OffsetFetch | 9 | 1–7 (for the fake cluster) | 6 |
 //! | FindCoordinator | 10 | 0–6 | 3 |
 //! | SaslHandshake | 17 | 0–1 | never |
 //! | ApiVersions | 18 | 0–4 | 3 |
@@ -17,18 +20,24 @@
 
 pub mod api_versions;
 pub mod create_topics;
+pub mod fetch;
 pub mod find_coordinator;
 pub mod init_producer_id;
+pub mod list_offsets;
 pub mod metadata;
+pub mod offset_fetch;
 pub mod produce;
 pub mod sasl;
 pub mod txn;
 
 pub use api_versions::{ApiVersionsRequest, ApiVersionsResponse};
 pub use create_topics::{CreateTopicsRequest, CreateTopicsResponse};
+pub use fetch::{FetchRequest, FetchResponse};
 pub use find_coordinator::{FindCoordinatorRequest, FindCoordinatorResponse};
 pub use init_producer_id::{InitProducerIdRequest, InitProducerIdResponse};
+pub use list_offsets::{ListOffsetsRequest, ListOffsetsResponse};
 pub use metadata::{MetadataRequest, MetadataResponse};
+pub use offset_fetch::{OffsetFetchRequest, OffsetFetchResponse};
 pub use produce::{ProduceRequest, ProduceResponse};
 pub use sasl::{
     SaslAuthenticateRequest, SaslAuthenticateResponse, SaslHandshakeRequest, SaslHandshakeResponse,
@@ -146,4 +155,7 @@ apis! {
     EndTxn: EndTxnRequest => EndTxnResponse;
     TxnOffsetCommit: TxnOffsetCommitRequest => TxnOffsetCommitResponse;
     SaslAuthenticate: SaslAuthenticateRequest => SaslAuthenticateResponse;
+    Fetch: FetchRequest => FetchResponse;
+    ListOffsets: ListOffsetsRequest => ListOffsetsResponse;
+    OffsetFetch: OffsetFetchRequest => OffsetFetchResponse;
 }

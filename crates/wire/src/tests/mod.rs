@@ -32,6 +32,12 @@ macro_rules! for_each_message {
         $m!(SaslAuthenticateResponse);
         $m!(CreateTopicsRequest);
         $m!(CreateTopicsResponse);
+        $m!(FetchRequest);
+        $m!(FetchResponse);
+        $m!(ListOffsetsRequest);
+        $m!(ListOffsetsResponse);
+        $m!(OffsetFetchRequest);
+        $m!(OffsetFetchResponse);
     };
 }
 pub(crate) use for_each_message;
