@@ -43,6 +43,7 @@ mod config;
 mod engine;
 mod event;
 mod metrics;
+pub mod sasl;
 
 pub use config::EngineConfig;
 pub use engine::{Appended, Engine, GroupMetadata, OffsetToCommit, OutgoingRecord, SendError};
