@@ -5,6 +5,30 @@ use std::time::Duration;
 use ferrokafka_accumulator::AccumulatorConfig;
 use ferrokafka_metadata::{BrokerAddress, MetadataConfig};
 
+use crate::sasl::{Credentials, Mechanism};
+
+/// SASL authentication of every connection (`security.protocol` `SASL_PLAINTEXT` or
+/// `SASL_SSL`; TLS itself is the driver's).
+#[derive(Debug, Clone, PartialEq, Eq)]
+#[non_exhaustive]
+pub struct SaslConfig {
+    /// `sasl.mechanism`.
+    pub mechanism: Mechanism,
+    /// User and password for PLAIN and SCRAM; OAUTHBEARER tokens come through
+    /// [`Engine::set_oauth_token`](crate::Engine::set_oauth_token).
+    pub credentials: Option<Credentials>,
+}
+
+impl SaslConfig {
+    /// A SASL setting.
+    pub fn new(mechanism: Mechanism, credentials: Option<Credentials>) -> Self {
+        Self {
+            mechanism,
+            credentials,
+        }
+    }
+}
+
 /// The sender's settings (Java names in the field docs). The facade builds this from its
 /// validated `ProducerConfig`; the engine trusts it.
 #[derive(Debug, Clone)]
@@ -42,6 +66,8 @@ pub struct EngineConfig {
     pub accumulator: AccumulatorConfig,
     /// The metadata policy's settings.
     pub metadata: MetadataConfig,
+    /// SASL on every connection, after ApiVersions and before anything else.
+    pub sasl: Option<SaslConfig>,
 }
 
 impl EngineConfig {
@@ -63,6 +89,7 @@ impl EngineConfig {
             max_block: Duration::from_secs(60),
             accumulator: AccumulatorConfig::default(),
             metadata: MetadataConfig::default(),
+            sasl: None,
         }
     }
 }

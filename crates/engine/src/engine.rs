@@ -27,6 +27,7 @@ use crate::config::EngineConfig;
 use crate::event::{ConnId, DeliveryError, Event, Io};
 use crate::metrics::Counters;
 
+mod auth;
 mod conn;
 mod txn;
 use txn::{CoordinatorKind, TxnCtx};
@@ -114,12 +115,19 @@ pub enum SendError {
     /// fatal error).
     #[error("{0}")]
     Transaction(String),
+    /// SASL authentication with the cluster failed (Java's `AuthenticationException`): the
+    /// message names the broker, the mechanism and what the broker said.
+    #[error("{0}")]
+    Authentication(String),
 }
 
 #[derive(Debug)]
 enum ConnState {
     Connecting,
     Negotiating,
+    /// SaslHandshake and SaslAuthenticate rounds (first authentication or KIP-368
+    /// re-authentication); nothing else is sent meanwhile.
+    Authenticating(Box<auth::Auth>),
     Ready(Box<Versions>),
 }
 
@@ -137,6 +145,8 @@ struct Versions {
     /// (Produce 12, EndTxn 5, TxnOffsetCommit 5): KIP-890 part 2 applies.
     transactions_v2: bool,
     produce_v2: Result<i16, NegotiationError>,
+    /// SaslAuthenticate version for KIP-368 re-authentication (0 without SASL).
+    sasl_authenticate: i16,
     end_txn_v2: Result<i16, NegotiationError>,
     txn_offset_commit_v2: Result<i16, NegotiationError>,
 }
@@ -157,6 +167,10 @@ struct Conn {
     /// Some brokers (Tansu) answer them anyway; such answers are skipped, not treated as a
     /// protocol violation.
     unanswered: VecDeque<i32>,
+    /// When the SASL session ends (KIP-368 `session_lifetime_ms`): re-authenticate before.
+    reauth_at: Option<Instant>,
+    /// `reauth_at` passed: no new requests until the connection re-authenticated.
+    reauth_due: bool,
     /// `Io::Send`s queued on this connection, and how many the driver reported written.
     sends_queued: u64,
     sends_written: u64,
@@ -170,7 +184,7 @@ impl Conn {
         self.correlator.in_flight() + self.acks0.len()
     }
     fn is_ready(&self) -> bool {
-        matches!(self.state, ConnState::Ready(_))
+        matches!(self.state, ConnState::Ready(_)) && !self.reauth_due
     }
 }
 
@@ -190,6 +204,8 @@ enum Pending {
         commit: bool,
         returns_identity: bool,
     },
+    SaslHandshake,
+    SaslAuthenticate,
 }
 
 #[derive(Debug, Clone)]
@@ -265,6 +281,13 @@ pub struct Engine {
     /// undecodable or out-of-step answers, what the driver reported): the cause named in
     /// errors that no Kafka error code explains.
     last_problem: Option<String>,
+    /// The last SASL authentication failure, until an authentication succeeds: `send` reports
+    /// it at once instead of waiting `max.block.ms` for metadata (Java's AuthenticationException).
+    auth_failure: Option<String>,
+    /// Random bytes from the driver, for SCRAM client nonces ([`Engine::add_entropy`]).
+    entropy: Vec<u8>,
+    /// The current OAUTHBEARER token ([`Engine::set_oauth_token`]).
+    oauth_token: Option<String>,
     flushes: HashMap<u64, HashSet<BatchId>>,
     next_flush: u64,
     counters: Counters,
@@ -350,6 +373,9 @@ impl Engine {
             expired_in_flight: HashMap::new(),
             last_error: HashMap::new(),
             last_problem: None,
+            auth_failure: None,
+            entropy: Vec::new(),
+            oauth_token: None,
             flushes: HashMap::new(),
             next_flush: 0,
             counters,
@@ -506,6 +532,9 @@ impl Engine {
         if self.topics.contains_key(topic) {
             return Ok(true);
         }
+        if let Some(failure) = &self.auth_failure {
+            return Err(SendError::Authentication(failure.clone()));
+        }
         match self
             .metadata
             .check_wait(topic, since, self.config.max_block, now)?
@@ -625,10 +654,9 @@ impl Engine {
             return;
         };
         c.state = ConnState::Negotiating;
-        let node = c.node;
-        if let Some(n) = self.nodes.get_mut(&node) {
-            n.failures = 0;
-        }
+        // The reconnect backoff resets once the connection is ready (negotiated, and
+        // authenticated with SASL), not when TCP connects: a broker that refuses the handshake
+        // must not be hammered.
         self.send_api_versions(conn, <ApiVersionsRequest as Message>::MAX_VERSION, now);
         self.dirty = true;
     }
@@ -739,6 +767,12 @@ impl Engine {
                 ResponseBody::EndTxn(resp),
             ) => {
                 self.handle_end_txn(commit, returns_identity, &resp, now);
+            }
+            (Pending::SaslHandshake, ResponseBody::SaslHandshake(resp)) => {
+                self.handle_sasl_handshake(conn, &resp, now);
+            }
+            (Pending::SaslAuthenticate, ResponseBody::SaslAuthenticate(resp)) => {
+                self.handle_sasl_authenticate(conn, &resp, now);
             }
             (Pending::Produce(batches), ResponseBody::Produce(resp)) => {
                 self.counters.produce_requests += 1;
@@ -873,6 +907,7 @@ impl Engine {
             |t: Instant| wake = Some(wake.map_or(t.max(floor), |w: Instant| w.min(t.max(floor))));
 
         self.check_timeouts(now, &mut wake_at);
+        self.reauthenticate_due(now, &mut wake_at);
 
         for failed in self.acc.expire(now) {
             let last_error = self.last_error.get(&failed.id).map(|(code, _)| *code);
@@ -1501,13 +1536,26 @@ impl Engine {
                     .version(ApiKey::TXN_OFFSET_COMMIT)
                     .is_ok_and(|v| v >= 5),
             produce_v2: negotiated.version_capped(ApiKey::PRODUCE, 12),
+            sasl_authenticate: negotiated.version(ApiKey::SASL_AUTHENTICATE).unwrap_or(0),
             end_txn_v2: negotiated.version(ApiKey::END_TXN),
             txn_offset_commit_v2: negotiated.version(ApiKey::TXN_OFFSET_COMMIT),
         };
-        if let Some(c) = self.conns.get_mut(&conn) {
+        if self.config.sasl.is_some() {
+            self.start_authentication(conn, Box::new(versions), &negotiated, now);
+        } else if let Some(c) = self.conns.get_mut(&conn) {
             c.state = ConnState::Ready(Box::new(versions));
+            self.connection_ready(conn);
         }
         self.dirty = true;
+    }
+
+    /// A connection can carry requests: its node's reconnect backoff starts over.
+    fn connection_ready(&mut self, conn: ConnId) {
+        if let Some(node) = self.conns.get(&conn).map(|c| c.node)
+            && let Some(n) = self.nodes.get_mut(&node)
+        {
+            n.failures = 0;
+        }
     }
 
     // ---------------------------------------------------------------- metadata

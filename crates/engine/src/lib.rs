@@ -45,7 +45,7 @@ mod event;
 mod metrics;
 pub mod sasl;
 
-pub use config::EngineConfig;
+pub use config::{EngineConfig, SaslConfig};
 pub use engine::{Appended, Engine, GroupMetadata, OffsetToCommit, OutgoingRecord, SendError};
 pub use event::{ConnId, DeliveryError, Event, Io, TxnCall, TxnFailure, TxnFailureKind};
 pub use ferrokafka_txn::StateKind as TxnStateKind;

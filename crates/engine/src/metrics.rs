@@ -41,4 +41,12 @@ pub struct Counters {
     pub buffer_available_bytes: u64,
     /// `buffer.memory`.
     pub buffer_total_bytes: u64,
+    /// Connections opened (attempted), for Java's `connection-creation-total`.
+    pub connections_created: u64,
+    /// SASL authentications that succeeded (first ones on a connection).
+    pub authentications_succeeded: u64,
+    /// SASL re-authentications (KIP-368) that succeeded.
+    pub reauthentications_succeeded: u64,
+    /// SASL authentications or re-authentications that failed.
+    pub authentications_failed: u64,
 }

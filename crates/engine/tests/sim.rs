@@ -9,9 +9,10 @@ use std::collections::{BTreeMap, HashMap};
 use std::time::{Duration, Instant};
 
 use bytes::BytesMut;
+use ferrokafka_engine::sasl::{Credentials, Mechanism};
 use ferrokafka_engine::{
     BatchId, ConnId, DeliveryError, Engine, EngineConfig, Event, GroupMetadata, Io, OffsetToCommit,
-    OutgoingRecord, SendError, TxnCall, TxnFailureKind, TxnStateKind,
+    OutgoingRecord, SaslConfig, SendError, TxnCall, TxnFailureKind, TxnStateKind,
 };
 use ferrokafka_metadata::BrokerAddress;
 use ferrokafka_records::{DecodeOptions, batches};
@@ -29,7 +30,8 @@ use ferrokafka_wire::messages::txn::{
 use ferrokafka_wire::messages::{
     AddOffsetsToTxnResponse, AddPartitionsToTxnResponse, ApiVersionsResponse, EndTxnResponse,
     FindCoordinatorResponse, InitProducerIdResponse, MetadataResponse, ProduceRequest,
-    ProduceResponse, RequestBody, ResponseBody, SUPPORTED_APIS, TxnOffsetCommitResponse,
+    ProduceResponse, RequestBody, ResponseBody, SUPPORTED_APIS, SaslAuthenticateResponse,
+    SaslHandshakeResponse, TxnOffsetCommitResponse,
 };
 use ferrokafka_wire::{ApiKey, ErrorCode};
 
@@ -1857,4 +1859,194 @@ fn an_in_flight_expiry_makes_the_transaction_abortable() {
         sim.engine.commit_transaction().map_err(|f| f.kind),
         Err(TxnFailureKind::Abortable)
     );
+}
+
+// ------------------------------------------------------------------ SASL
+
+/// A hook that plays a broker's SASL side for PLAIN: the mechanisms it enables, the one
+/// password it accepts for "alice", and the session lifetime it grants (KIP-368, 0: none).
+fn sasl_broker(
+    enabled: &'static [&'static str],
+    password: &'static str,
+    lifetime_ms: i64,
+) -> Broker {
+    let mut broker = Broker::new(1).topic("t", 1);
+    broker.hook = Some(Box::new(move |h, body, _| match body {
+        RequestBody::SaslHandshake(req) => {
+            let ok = enabled.contains(&req.mechanism.as_str());
+            Answer::With(ResponseBody::SaslHandshake(SaslHandshakeResponse {
+                error_code: if ok {
+                    0
+                } else {
+                    ErrorCode::UNSUPPORTED_SASL_MECHANISM.0
+                },
+                mechanisms: enabled.iter().map(|m| (*m).to_owned()).collect(),
+                ..Default::default()
+            }))
+        }
+        RequestBody::SaslAuthenticate(req) => {
+            let expected = format!("\0alice\0{password}");
+            let ok = req.auth_bytes.as_ref() == expected.as_bytes();
+            Answer::With(ResponseBody::SaslAuthenticate(SaslAuthenticateResponse {
+                error_code: if ok {
+                    0
+                } else {
+                    ErrorCode::SASL_AUTHENTICATION_FAILED.0
+                },
+                error_message: (!ok)
+                    .then(|| "Authentication failed: Invalid username or password".to_owned()),
+                session_lifetime_ms: if ok && h.api_version >= 1 {
+                    lifetime_ms
+                } else {
+                    0
+                },
+                ..Default::default()
+            }))
+        }
+        _ => Answer::Default,
+    }));
+    broker
+}
+
+fn sasl_config(mechanism: Mechanism, password: &str) -> EngineConfig {
+    let mut c = config();
+    c.sasl = Some(SaslConfig::new(
+        mechanism,
+        Some(Credentials {
+            username: "alice".into(),
+            password: password.into(),
+        }),
+    ));
+    c
+}
+
+#[test]
+fn plain_authenticates_every_connection_before_anything_else() {
+    let mut sim = Sim::new(
+        sasl_config(Mechanism::Plain, "right"),
+        sasl_broker(&["PLAIN"], "right", 0),
+    );
+    let (b, _, _) = sim.append("t", None, b"x");
+    sim.run_for(Duration::from_millis(50));
+    assert!(sim.delivered().contains_key(&b), "{:?}", sim.events);
+    let order = &sim.broker.order;
+    // Each connection: ApiVersions, SaslHandshake, SaslAuthenticate, then its requests.
+    let first_other = order
+        .iter()
+        .position(|k| *k == ApiKey::METADATA)
+        .expect("metadata");
+    assert_eq!(
+        &order[..first_other],
+        &[
+            ApiKey::API_VERSIONS,
+            ApiKey::SASL_HANDSHAKE,
+            ApiKey::SASL_AUTHENTICATE
+        ]
+    );
+    let c = sim.engine.counters();
+    assert_eq!(c.authentications_succeeded, c.connections_created);
+    assert_eq!(c.authentications_failed, 0);
+}
+
+#[test]
+fn a_wrong_password_fails_send_at_once_and_reconnects_back_off() {
+    let mut c = sasl_config(Mechanism::Plain, "wrong");
+    c.reconnect_backoff = Duration::from_millis(50);
+    c.reconnect_backoff_max = Duration::from_secs(1);
+    let mut sim = Sim::new(c, sasl_broker(&["PLAIN"], "right", 0));
+    let since = sim.now;
+    let rec = OutgoingRecord {
+        topic: "t",
+        partition: None,
+        key: None,
+        value: Some(b"x"),
+        headers: &[],
+        timestamp: 0,
+    };
+    assert!(matches!(
+        sim.engine.append(&rec, sim.now),
+        Err(SendError::TopicPending(_))
+    ));
+    sim.run_for(Duration::from_millis(20));
+    let err = sim
+        .engine
+        .check_topic("t", since, sim.now)
+        .expect_err("authentication failed");
+    let text = err.to_string();
+    assert!(matches!(err, SendError::Authentication(_)), "{err:?}");
+    assert!(text.contains("bootstrap broker b1:9092"), "{text}");
+    assert!(text.contains("PLAIN authentication refused"), "{text}");
+    assert!(text.contains("Invalid username or password"), "{text}");
+    assert!(!text.contains("wrong"), "the password stays out: {text}");
+    // Ten seconds of retrying: exponential backoff up to 1 s, not a storm.
+    sim.run_for(Duration::from_secs(10));
+    let c = sim.engine.counters();
+    assert!(
+        (5..=20).contains(&c.connections_created),
+        "{} connections",
+        c.connections_created
+    );
+    assert_eq!(c.authentications_failed, c.connections_created);
+    assert_eq!(c.authentications_succeeded, 0);
+}
+
+#[test]
+fn a_mechanism_the_broker_does_not_enable_is_named_with_what_it_offers() {
+    let mut sim = Sim::new(
+        sasl_config(Mechanism::ScramSha512, "x"),
+        sasl_broker(&["PLAIN", "SCRAM-SHA-256"], "x", 0),
+    );
+    sim.engine.add_entropy(&[7; 24]);
+    let since = sim.now;
+    let rec = OutgoingRecord {
+        topic: "t",
+        partition: None,
+        key: None,
+        value: Some(b"x"),
+        headers: &[],
+        timestamp: 0,
+    };
+    let _ = sim.engine.append(&rec, sim.now);
+    sim.run_for(Duration::from_millis(20));
+    let text = sim
+        .engine
+        .check_topic("t", since, sim.now)
+        .expect_err("not enabled")
+        .to_string();
+    assert!(
+        text.contains("SCRAM-SHA-512 is not enabled on the broker"),
+        "{text}"
+    );
+    assert!(text.contains("PLAIN, SCRAM-SHA-256"), "{text}");
+}
+
+#[test]
+fn sessions_are_reauthenticated_before_they_end_without_losing_records() {
+    let mut sim = Sim::new(
+        sasl_config(Mechanism::Plain, "right"),
+        sasl_broker(&["PLAIN"], "right", 1_000),
+    );
+    let mut ids = Vec::new();
+    for i in 0..50 {
+        let (b, _, _) = sim.append("t", None, format!("r{i}").as_bytes());
+        ids.push(b);
+        sim.run_for(Duration::from_millis(100));
+    }
+    sim.run_for(Duration::from_millis(200));
+    let delivered = sim.delivered();
+    assert!(
+        ids.iter().all(|b| delivered.contains_key(b)),
+        "{:?}",
+        sim.failed()
+    );
+    assert_eq!(sim.broker.stored("t", 0).len(), 50);
+    let c = sim.engine.counters();
+    // 5 s of sessions lasting 1 s, re-authenticated at 900 ms: several times on each
+    // connection (bootstrap and leader are one broker here, one or two connections).
+    assert!(
+        c.reauthentications_succeeded >= 4,
+        "{} re-authentications",
+        c.reauthentications_succeeded
+    );
+    assert_eq!(c.authentications_failed, 0);
 }

@@ -229,6 +229,7 @@ impl Engine {
             return;
         }
         self.next_conn += 1;
+        self.counters.connections_created += 1;
         let id = ConnId(self.next_conn);
         state.conn = Some(id);
         self.conns.insert(
@@ -245,6 +246,8 @@ impl Engine {
                 sent_at: VecDeque::new(),
                 opened_at: now,
                 throttled_until: None,
+                reauth_at: None,
+                reauth_due: false,
                 unanswered: VecDeque::new(),
                 sends_queued: 0,
                 sends_written: 0,
@@ -368,6 +371,8 @@ impl Engine {
             Pending::FindCoordinator(_) | Pending::EndTxn { .. } | Pending::AddOffsets => {
                 self.txn_request_lost(None, now);
             }
+            // The connection is dropped with them; the next one authenticates again.
+            Pending::SaslHandshake | Pending::SaslAuthenticate => {}
             Pending::AddPartitions => {
                 // The partitions are asked for again.
                 if let Some(m) = &mut self.idem {
