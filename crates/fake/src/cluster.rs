@@ -1,0 +1,878 @@
+//! The cluster state machine: brokers, topics, partitions, the transaction coordinator, the
+//! connections and their outgoing answers.
+//!
+//! # Method families (the poll order)
+//!
+//! - **Inputs**: [`Cluster::connect`] a client to a broker, then [`Cluster::handle_frame`] for
+//!   each request frame it sends (`now` and the wall-clock milliseconds passed in);
+//!   [`Cluster::disconnect`] when the client goes away.
+//! - **Outputs**: [`Cluster::poll_transmit`] gives the next answer due on a connection (answers
+//!   leave in request order: a delayed or held answer holds back the ones behind it, as a
+//!   Kafka broker's one-request-at-a-time connections do); [`Cluster::poll_timeout`] says when
+//!   the next delayed answer is due; [`Cluster::is_closed`] whether the fake closed the
+//!   connection (the driver then closes the socket).
+//! - **Commands**: topics ([`Cluster::create_topic`]), faults ([`Cluster::inject`],
+//!   [`Cluster::release_held`], [`Cluster::broker_down`], [`Cluster::move_leader`], ...).
+//! - **Inspection**: [`Cluster::records`], [`Cluster::producer_state`],
+//!   [`Cluster::transaction`], [`Cluster::high_watermark`], ...
+//!
+//! Nothing here reads a clock, sleeps or touches a socket.
+
+use std::collections::{BTreeMap, BTreeSet, VecDeque};
+use std::time::{Duration, Instant};
+
+use bytes::{Bytes, BytesMut};
+use ferrokafka_records::{DecodeOptions, Header, batches};
+use ferrokafka_wire::frame::{decode_request, encode_response};
+use ferrokafka_wire::messages::{ApiVersionsResponse, RequestBody, ResponseBody};
+use ferrokafka_wire::{ApiKey, ErrorCode, RequestHeader, Uuid};
+
+use crate::config::{ClusterConfig, TopicConfig};
+use crate::faults::{Applied, Fault, Faults};
+use crate::log::Log;
+use crate::producer_state::ProducerEntry;
+use crate::txn::{GroupOffsets, TxnState};
+
+/// A client connection to one broker.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash)]
+pub struct ConnId(pub u64);
+
+/// Why a connection cannot be opened.
+#[derive(Debug, Clone, PartialEq, Eq)]
+#[non_exhaustive]
+pub enum ConnectError {
+    /// No broker with this id.
+    UnknownBroker(i32),
+    /// The broker is down.
+    BrokerDown(i32),
+}
+
+impl std::fmt::Display for ConnectError {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self {
+            Self::UnknownBroker(id) => write!(f, "no broker {id} in the fake cluster"),
+            Self::BrokerDown(id) => write!(f, "broker {id} is down"),
+        }
+    }
+}
+
+impl std::error::Error for ConnectError {}
+
+/// Why a topic cannot be created.
+#[derive(Debug, Clone, PartialEq, Eq)]
+#[non_exhaustive]
+pub enum TopicError {
+    /// It exists.
+    AlreadyExists(String),
+    /// Zero or negative partitions, or an empty name.
+    Invalid(String),
+}
+
+impl std::fmt::Display for TopicError {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self {
+            Self::AlreadyExists(t) => write!(f, "topic {t} exists already"),
+            Self::Invalid(why) => write!(f, "invalid topic: {why}"),
+        }
+    }
+}
+
+impl std::error::Error for TopicError {}
+
+/// One broker.
+#[derive(Debug, Clone)]
+pub(crate) struct Broker {
+    pub(crate) host: String,
+    pub(crate) port: i32,
+    pub(crate) rack: Option<String>,
+    pub(crate) up: bool,
+}
+
+/// One partition.
+#[derive(Debug, Default)]
+pub(crate) struct Partition {
+    pub(crate) leader: i32,
+    pub(crate) leader_epoch: i32,
+    pub(crate) replicas: Vec<i32>,
+    pub(crate) log: Log,
+    pub(crate) producers: BTreeMap<i64, ProducerEntry>,
+}
+
+/// One topic.
+#[derive(Debug)]
+pub(crate) struct Topic {
+    pub(crate) id: Uuid,
+    pub(crate) config: TopicConfig,
+    pub(crate) partitions: Vec<Partition>,
+}
+
+#[derive(Debug)]
+struct Outgoing {
+    frame: Option<Bytes>,
+    not_before: Instant,
+    held: bool,
+    /// Close the connection once this entry is reached (after sending `frame`, if any).
+    close: bool,
+}
+
+#[derive(Debug)]
+struct Conn {
+    broker: i32,
+    out: VecDeque<Outgoing>,
+    closed: bool,
+}
+
+/// A record as stored, for inspection.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct StoredRecord {
+    /// Offset.
+    pub offset: i64,
+    /// Timestamp (the append time on a LogAppendTime topic).
+    pub timestamp: i64,
+    /// Key.
+    pub key: Option<Bytes>,
+    /// Value.
+    pub value: Option<Bytes>,
+    /// Headers.
+    pub headers: Vec<Header>,
+    /// Producer id of its batch, or -1.
+    pub producer_id: i64,
+    /// Producer epoch of its batch.
+    pub producer_epoch: i16,
+    /// Sequence, or -1.
+    pub sequence: i32,
+    /// Whether its batch is transactional.
+    pub transactional: bool,
+}
+
+/// A control record (transaction marker) as stored, for inspection.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct StoredMarker {
+    /// Offset.
+    pub offset: i64,
+    /// Producer id.
+    pub producer_id: i64,
+    /// Producer epoch the marker was written with.
+    pub producer_epoch: i16,
+    /// COMMIT (true) or ABORT (false).
+    pub commit: bool,
+}
+
+/// The in-memory cluster. See the [module docs](self) for its method families.
+#[derive(Debug)]
+pub struct Cluster {
+    pub(crate) config: ClusterConfig,
+    pub(crate) brokers: BTreeMap<i32, Broker>,
+    pub(crate) topics: BTreeMap<String, Topic>,
+    pub(crate) txns: BTreeMap<String, TxnState>,
+    pub(crate) groups: GroupOffsets,
+    pub(crate) next_producer_id: i64,
+    pub(crate) coordinator_overrides: BTreeMap<String, i32>,
+    pub(crate) throttle: BTreeMap<ApiKey, i32>,
+    pub(crate) min_insync_failing: BTreeSet<String>,
+    pub(crate) faults: Faults,
+    next_topic_id: u64,
+    conns: BTreeMap<ConnId, Conn>,
+    next_conn: u64,
+    requests_served: BTreeMap<ApiKey, u64>,
+}
+
+/// What the current request handler needs to know about its request.
+#[derive(Debug, Clone, Copy)]
+pub(crate) struct Ctx {
+    pub(crate) broker: i32,
+    pub(crate) version: i16,
+    pub(crate) wall_ms: i64,
+}
+
+impl Cluster {
+    /// A cluster as configured, with the configured topics created.
+    pub fn new(config: ClusterConfig) -> Self {
+        let brokers = config
+            .brokers
+            .iter()
+            .map(|b| {
+                (
+                    b.id,
+                    Broker {
+                        host: b.host.clone(),
+                        port: b.port,
+                        rack: b.rack.clone(),
+                        up: true,
+                    },
+                )
+            })
+            .collect();
+        let topics = config.topics.clone();
+        let mut cluster = Self {
+            config,
+            brokers,
+            topics: BTreeMap::new(),
+            txns: BTreeMap::new(),
+            groups: BTreeMap::new(),
+            next_producer_id: 1000,
+            coordinator_overrides: BTreeMap::new(),
+            throttle: BTreeMap::new(),
+            min_insync_failing: BTreeSet::new(),
+            faults: Faults::default(),
+            next_topic_id: 1,
+            conns: BTreeMap::new(),
+            next_conn: 1,
+            requests_served: BTreeMap::new(),
+        };
+        for (name, partitions, topic_config) in topics {
+            // Names and counts were validated by the builder; a duplicate keeps the first.
+            let _ = cluster.create_topic(&name, partitions, topic_config);
+        }
+        cluster
+    }
+
+    /// The configuration.
+    pub fn config(&self) -> &ClusterConfig {
+        &self.config
+    }
+
+    /// Broker ids, ascending.
+    pub fn broker_ids(&self) -> Vec<i32> {
+        self.brokers.keys().copied().collect()
+    }
+
+    /// Sets the address a broker advertises in Metadata and FindCoordinator (the TCP server
+    /// calls this once it has bound its listeners).
+    pub fn set_broker_address(&mut self, id: i32, host: &str, port: u16) {
+        if let Some(b) = self.brokers.get_mut(&id) {
+            b.host = host.to_owned();
+            b.port = i32::from(port);
+        }
+    }
+
+    // ----- topics -----
+
+    /// Creates a topic with `partitions` partitions, replicas spread over the brokers (up to
+    /// three), leaders round-robin.
+    pub fn create_topic(
+        &mut self,
+        name: &str,
+        partitions: i32,
+        config: TopicConfig,
+    ) -> Result<(), TopicError> {
+        if name.is_empty() || name.len() > 249 {
+            return Err(TopicError::Invalid(format!(
+                "name {name:?} must have 1 to 249 characters"
+            )));
+        }
+        if !(1..=100_000).contains(&partitions) {
+            return Err(TopicError::Invalid(format!(
+                "{partitions} partitions (1 to 100000 allowed)"
+            )));
+        }
+        if self.topics.contains_key(name) {
+            return Err(TopicError::AlreadyExists(name.to_owned()));
+        }
+        let ids: Vec<i32> = self.brokers.keys().copied().collect();
+        let rf = ids.len().min(3);
+        let parts = (0..partitions as usize)
+            .map(|p| {
+                let replicas: Vec<i32> = (0..rf).map(|r| ids[(p + r) % ids.len()]).collect();
+                Partition {
+                    leader: replicas.first().copied().unwrap_or(-1),
+                    leader_epoch: 0,
+                    replicas,
+                    ..Partition::default()
+                }
+            })
+            .collect();
+        let mut id = [0u8; 16];
+        id[..8].copy_from_slice(&0x6665_726b_6166_6b61u64.to_be_bytes());
+        id[8..].copy_from_slice(&self.next_topic_id.to_be_bytes());
+        self.next_topic_id += 1;
+        self.topics.insert(
+            name.to_owned(),
+            Topic {
+                id: Uuid(id),
+                config,
+                partitions: parts,
+            },
+        );
+        Ok(())
+    }
+
+    /// Topic names.
+    pub fn topic_names(&self) -> Vec<String> {
+        self.topics.keys().cloned().collect()
+    }
+
+    /// Number of partitions of a topic.
+    pub fn partition_count(&self, topic: &str) -> Option<i32> {
+        self.topics.get(topic).map(|t| t.partitions.len() as i32)
+    }
+
+    pub(crate) fn partition(&self, topic: &str, partition: i32) -> Option<&Partition> {
+        let t = self.topics.get(topic)?;
+        usize::try_from(partition)
+            .ok()
+            .and_then(|p| t.partitions.get(p))
+    }
+
+    pub(crate) fn partition_mut(&mut self, topic: &str, partition: i32) -> Option<&mut Partition> {
+        let t = self.topics.get_mut(topic)?;
+        usize::try_from(partition)
+            .ok()
+            .and_then(|p| t.partitions.get_mut(p))
+    }
+
+    // ----- connections -----
+
+    /// Opens a connection to broker `broker`.
+    pub fn connect(&mut self, broker: i32) -> Result<ConnId, ConnectError> {
+        let b = self
+            .brokers
+            .get(&broker)
+            .ok_or(ConnectError::UnknownBroker(broker))?;
+        if !b.up {
+            return Err(ConnectError::BrokerDown(broker));
+        }
+        let id = ConnId(self.next_conn);
+        self.next_conn += 1;
+        self.conns.insert(
+            id,
+            Conn {
+                broker,
+                out: VecDeque::new(),
+                closed: false,
+            },
+        );
+        Ok(id)
+    }
+
+    /// Forgets a connection (the client closed it).
+    pub fn disconnect(&mut self, conn: ConnId) {
+        self.conns.remove(&conn);
+    }
+
+    /// Whether the fake closed the connection (a dropped-connection fault, a broker taken
+    /// down, a request it cannot parse). The driver closes the socket once
+    /// [`Cluster::poll_transmit`] returns `None`.
+    pub fn is_closed(&self, conn: ConnId) -> bool {
+        self.conns.get(&conn).is_none_or(|c| c.closed)
+    }
+
+    /// The next answer due on `conn` at `now`, in request order.
+    pub fn poll_transmit(&mut self, conn: ConnId, now: Instant) -> Option<Bytes> {
+        let c = self.conns.get_mut(&conn)?;
+        loop {
+            let head = c.out.front()?;
+            if head.held || head.not_before > now {
+                return None;
+            }
+            let head = c.out.pop_front()?;
+            if head.close {
+                c.closed = true;
+                c.out.clear();
+            }
+            if let Some(frame) = head.frame {
+                return Some(frame);
+            }
+        }
+    }
+
+    /// When the next delayed answer on `conn` is due (`None`: nothing waits on time).
+    pub fn poll_timeout(&self, conn: ConnId) -> Option<Instant> {
+        let head = self.conns.get(&conn)?.out.front()?;
+        (!head.held).then_some(head.not_before)
+    }
+
+    /// Open connections.
+    pub fn connections(&self) -> Vec<ConnId> {
+        self.conns
+            .iter()
+            .filter(|(_, c)| !c.closed)
+            .map(|(id, _)| *id)
+            .collect()
+    }
+
+    /// How many requests of `api` the cluster has served (answered or not).
+    pub fn requests_served(&self, api: ApiKey) -> u64 {
+        self.requests_served.get(&api).copied().unwrap_or(0)
+    }
+
+    /// Handles one request frame (without its size prefix) received on `conn` at `now`;
+    /// `wall_ms` is the wall-clock time in epoch milliseconds (for LogAppendTime and markers).
+    /// The answer, if any, is queued for [`Cluster::poll_transmit`].
+    pub fn handle_frame(&mut self, conn: ConnId, frame: &[u8], now: Instant, wall_ms: i64) {
+        let Some(c) = self.conns.get(&conn) else {
+            return;
+        };
+        if c.closed {
+            return;
+        }
+        let broker = c.broker;
+        if !self.brokers.get(&broker).is_some_and(|b| b.up) {
+            self.close(conn);
+            return;
+        }
+        let Ok((api, version)) = RequestHeader::peek_api(frame) else {
+            self.close(conn);
+            return;
+        };
+        let Some((min, max)) = self.config.api_range(api) else {
+            // Kafka closes the connection on an API it does not serve.
+            self.close(conn);
+            return;
+        };
+        if api == ApiKey::API_VERSIONS && !(min..=max).contains(&version) {
+            // KIP-511: answer a too-new ApiVersions with a v0 body naming our range.
+            let Some(correlation_id) = frame.get(4..8).map(|b| {
+                let mut a = [0u8; 4];
+                a.copy_from_slice(b);
+                i32::from_be_bytes(a)
+            }) else {
+                self.close(conn);
+                return;
+            };
+            let mut body = self.api_versions_response();
+            body.error_code = ErrorCode::UNSUPPORTED_VERSION.0;
+            self.queue(conn, correlation_id, &body.into(), 0, now, None);
+            return;
+        }
+        if !(min..=max).contains(&version) {
+            self.close(conn);
+            return;
+        }
+        let Ok((header, body)) = decode_request(frame) else {
+            self.close(conn);
+            return;
+        };
+        *self.requests_served.entry(api).or_default() += 1;
+        let fault = self.faults.take(api, broker, None);
+        if fault == Some(Applied::DropConnection) {
+            self.close(conn);
+            return;
+        }
+        let ctx = Ctx {
+            broker,
+            version,
+            wall_ms,
+        };
+        let error = match &fault {
+            Some(Applied::Error(code)) => Some(*code),
+            _ => None,
+        };
+        let wait = self.config.response_delay;
+        let Some((response, extra)) = self.dispatch(ctx, body, error) else {
+            // acks=0: no answer; a drop-after-serving fault still closes.
+            if fault == Some(Applied::DropAfterServing) {
+                self.close(conn);
+            }
+            return;
+        };
+        let id = header.correlation_id;
+        match fault {
+            Some(Applied::DropAfterServing) => self.close(conn),
+            Some(Applied::Delay(d)) => self.queue(conn, id, &response, version, now + d, None),
+            Some(Applied::Hold) => self.queue(conn, id, &response, version, now, Some(true)),
+            _ => self.queue(conn, id, &response, version, now + wait + extra, None),
+        }
+    }
+
+    fn queue(
+        &mut self,
+        conn: ConnId,
+        correlation_id: i32,
+        body: &ResponseBody,
+        version: i16,
+        not_before: Instant,
+        held: Option<bool>,
+    ) {
+        let mut buf = BytesMut::new();
+        let frame = match encode_response(&mut buf, correlation_id, body, version) {
+            Ok(()) => Some(buf.freeze()),
+            // A response we cannot encode is a bug in a handler; close rather than lie.
+            Err(_) => None,
+        };
+        let close = frame.is_none();
+        if let Some(c) = self.conns.get_mut(&conn) {
+            c.out.push_back(Outgoing {
+                frame,
+                not_before,
+                held: held.unwrap_or(false),
+                close,
+            });
+        }
+    }
+
+    fn close(&mut self, conn: ConnId) {
+        if let Some(c) = self.conns.get_mut(&conn) {
+            c.closed = true;
+            c.out.clear();
+        }
+    }
+
+    fn dispatch(
+        &mut self,
+        ctx: Ctx,
+        body: RequestBody,
+        error: Option<ErrorCode>,
+    ) -> Option<(ResponseBody, Duration)> {
+        use crate::handlers::*;
+        let body: ResponseBody = match body {
+            RequestBody::ApiVersions(_) => {
+                let mut r = self.api_versions_response();
+                if let Some(e) = error {
+                    r.error_code = e.0;
+                }
+                r.into()
+            }
+            RequestBody::Metadata(r) => metadata::handle(self, ctx, &r, error).into(),
+            RequestBody::Produce(r) => produce::handle(self, ctx, &r, error)?.into(),
+            RequestBody::Fetch(r) => {
+                let (resp, any) = fetch::handle(self, ctx, &r, error);
+                let wait = if any {
+                    Duration::ZERO
+                } else {
+                    let ms = r.max_wait_ms.clamp(0, fetch::MAX_EMPTY_WAIT_MS);
+                    Duration::from_millis(ms as u64)
+                };
+                return Some((resp.into(), wait));
+            }
+            RequestBody::ListOffsets(r) => list_offsets::handle(self, ctx, &r, error).into(),
+            RequestBody::FindCoordinator(r) => {
+                find_coordinator::handle(self, ctx, &r, error).into()
+            }
+            RequestBody::InitProducerId(r) => init_producer_id::handle(self, ctx, &r, error).into(),
+            RequestBody::AddPartitionsToTxn(r) => {
+                add_partitions_to_txn::handle(self, ctx, &r, error).into()
+            }
+            RequestBody::AddOffsetsToTxn(r) => {
+                add_offsets_to_txn::handle(self, ctx, &r, error).into()
+            }
+            RequestBody::TxnOffsetCommit(r) => {
+                txn_offset_commit::handle(self, ctx, &r, error).into()
+            }
+            RequestBody::EndTxn(r) => end_txn::handle(self, ctx, &r, error).into(),
+            RequestBody::CreateTopics(r) => create_topics::handle(self, ctx, &r, error).into(),
+            RequestBody::OffsetFetch(r) => offset_fetch::handle(self, ctx, &r, error).into(),
+            // Never advertised (the fake does not authenticate): close rather than answer.
+            _ => return None,
+        };
+        Some((body, Duration::ZERO))
+    }
+
+    pub(crate) fn api_versions_response(&self) -> ApiVersionsResponse {
+        crate::handlers::api_versions::response(self)
+    }
+
+    /// Throttle time to report for `api`.
+    pub(crate) fn throttle_ms(&self, api: ApiKey) -> i32 {
+        self.throttle.get(&api).copied().unwrap_or(0)
+    }
+
+    /// Allocates a fresh producer id.
+    pub(crate) fn allocate_producer_id(&mut self) -> i64 {
+        let id = self.next_producer_id;
+        self.next_producer_id += 1;
+        id
+    }
+
+    /// The broker coordinating `key` (a group or a transactional id): an override, else a
+    /// stable hash of the key over the brokers that are up.
+    pub(crate) fn coordinator_for(&self, key: &str) -> Option<i32> {
+        if let Some(&b) = self.coordinator_overrides.get(key) {
+            return self.brokers.get(&b).is_some_and(|b| b.up).then_some(b);
+        }
+        let up: Vec<i32> = self
+            .brokers
+            .iter()
+            .filter(|(_, b)| b.up)
+            .map(|(id, _)| *id)
+            .collect();
+        if up.is_empty() {
+            return None;
+        }
+        // FNV-1a: stable across runs and platforms.
+        let mut h: u64 = 0xcbf2_9ce4_8422_2325;
+        for byte in key.bytes() {
+            h ^= u64::from(byte);
+            h = h.wrapping_mul(0x0100_0000_01b3);
+        }
+        Some(up[(h % up.len() as u64) as usize])
+    }
+
+    // ----- faults -----
+
+    /// Adds a fault rule (see [`Fault`]).
+    pub fn inject(&mut self, fault: Fault) {
+        self.faults.add(fault);
+    }
+
+    /// Fault rules not yet spent.
+    pub fn pending_faults(&self) -> usize {
+        self.faults.pending()
+    }
+
+    /// Removes every fault rule not yet spent.
+    pub fn clear_faults(&mut self) {
+        self.faults.clear();
+    }
+
+    /// Releases every held answer (they leave in order, after what was queued before them).
+    /// Returns how many were released.
+    pub fn release_held(&mut self) -> usize {
+        let mut n = 0;
+        for c in self.conns.values_mut() {
+            for o in &mut c.out {
+                if o.held {
+                    o.held = false;
+                    n += 1;
+                }
+            }
+        }
+        n
+    }
+
+    /// Answers currently held.
+    pub fn held(&self) -> usize {
+        self.conns
+            .values()
+            .flat_map(|c| c.out.iter())
+            .filter(|o| o.held)
+            .count()
+    }
+
+    /// Closes every connection to broker `broker` (the client sees the socket close).
+    pub fn drop_connections(&mut self, broker: i32) -> usize {
+        let ids: Vec<ConnId> = self
+            .conns
+            .iter()
+            .filter(|(_, c)| c.broker == broker && !c.closed)
+            .map(|(id, _)| *id)
+            .collect();
+        for id in &ids {
+            self.close(*id);
+        }
+        ids.len()
+    }
+
+    /// Takes broker `id` down: its connections close, new ones are refused, it leaves Metadata,
+    /// and each partition it led moves to another live replica with a bumped leader epoch
+    /// (or has no leader if none is up).
+    pub fn broker_down(&mut self, id: i32) {
+        let Some(b) = self.brokers.get_mut(&id) else {
+            return;
+        };
+        b.up = false;
+        self.drop_connections(id);
+        let up: BTreeSet<i32> = self
+            .brokers
+            .iter()
+            .filter(|(_, b)| b.up)
+            .map(|(i, _)| *i)
+            .collect();
+        for t in self.topics.values_mut() {
+            for p in &mut t.partitions {
+                if p.leader == id {
+                    p.leader = p
+                        .replicas
+                        .iter()
+                        .copied()
+                        .find(|r| up.contains(r))
+                        .unwrap_or(-1);
+                    p.leader_epoch += 1;
+                }
+            }
+        }
+    }
+
+    /// Brings broker `id` back up; partitions without a leader that it replicates elect it.
+    pub fn broker_up(&mut self, id: i32) {
+        let Some(b) = self.brokers.get_mut(&id) else {
+            return;
+        };
+        b.up = true;
+        for t in self.topics.values_mut() {
+            for p in &mut t.partitions {
+                if p.leader == -1 && p.replicas.contains(&id) {
+                    p.leader = id;
+                    p.leader_epoch += 1;
+                }
+            }
+        }
+    }
+
+    /// Whether broker `id` is up.
+    pub fn is_up(&self, id: i32) -> bool {
+        self.brokers.get(&id).is_some_and(|b| b.up)
+    }
+
+    /// Moves the leadership of a partition to broker `to` (added to the replicas if needed)
+    /// and bumps its leader epoch. Returns false if the partition or broker is unknown.
+    pub fn move_leader(&mut self, topic: &str, partition: i32, to: i32) -> bool {
+        if !self.brokers.contains_key(&to) {
+            return false;
+        }
+        let Some(p) = self.partition_mut(topic, partition) else {
+            return false;
+        };
+        if !p.replicas.contains(&to) {
+            p.replicas.push(to);
+        }
+        p.leader = to;
+        p.leader_epoch += 1;
+        true
+    }
+
+    /// Bumps a partition's leader epoch without moving it. Returns the new epoch.
+    pub fn bump_leader_epoch(&mut self, topic: &str, partition: i32) -> Option<i32> {
+        let p = self.partition_mut(topic, partition)?;
+        p.leader_epoch += 1;
+        Some(p.leader_epoch)
+    }
+
+    /// Makes the coordinator of `key` (a transactional id or a group) broker `broker`.
+    pub fn move_coordinator(&mut self, key: &str, broker: i32) {
+        self.coordinator_overrides.insert(key.to_owned(), broker);
+    }
+
+    /// Switches `min.insync.replicas` failure on or off for a topic: while on, acks=all
+    /// Produce requests to it fail with NOT_ENOUGH_REPLICAS and nothing is appended.
+    pub fn set_not_enough_replicas(&mut self, topic: &str, failing: bool) {
+        if failing {
+            self.min_insync_failing.insert(topic.to_owned());
+        } else {
+            self.min_insync_failing.remove(topic);
+        }
+    }
+
+    /// Reports `throttle_ms` in every answer to `api` (a client quota).
+    pub fn set_throttle(&mut self, api: ApiKey, throttle_ms: i32) {
+        if throttle_ms > 0 {
+            self.throttle.insert(api, throttle_ms);
+        } else {
+            self.throttle.remove(&api);
+        }
+    }
+
+    // ----- inspection -----
+
+    /// The partition's leader and leader epoch.
+    pub fn leader(&self, topic: &str, partition: i32) -> Option<(i32, i32)> {
+        self.partition(topic, partition)
+            .map(|p| (p.leader, p.leader_epoch))
+    }
+
+    /// The partition's high watermark.
+    pub fn high_watermark(&self, topic: &str, partition: i32) -> Option<i64> {
+        self.partition(topic, partition)
+            .map(|p| p.log.high_watermark())
+    }
+
+    /// The partition's last stable offset.
+    pub fn last_stable_offset(&self, topic: &str, partition: i32) -> Option<i64> {
+        self.partition(topic, partition)
+            .map(|p| p.log.last_stable_offset())
+    }
+
+    /// Every data record of a partition (control records excluded), in offset order, whether
+    /// committed, aborted or open.
+    pub fn records(&self, topic: &str, partition: i32) -> Vec<StoredRecord> {
+        let mut out = Vec::new();
+        let Some(p) = self.partition(topic, partition) else {
+            return out;
+        };
+        for stored in p.log.batches() {
+            for batch in batches(&stored.bytes, DecodeOptions::default()).flatten() {
+                if batch.is_control() {
+                    continue;
+                }
+                let h = *batch.header();
+                for r in batch.records().flatten() {
+                    out.push(StoredRecord {
+                        offset: r.offset,
+                        timestamp: r.timestamp,
+                        key: r.key.map(Bytes::copy_from_slice),
+                        value: r.value.map(Bytes::copy_from_slice),
+                        headers: r.headers.iter().map(|h| h.to_owned_header()).collect(),
+                        producer_id: h.producer_id,
+                        producer_epoch: h.producer_epoch,
+                        sequence: r.sequence,
+                        transactional: h.is_transactional(),
+                    });
+                }
+            }
+        }
+        out
+    }
+
+    /// The records a read_committed consumer sees: committed transactional records and
+    /// non-transactional ones, below the last stable offset.
+    pub fn committed_records(&self, topic: &str, partition: i32) -> Vec<StoredRecord> {
+        let Some(p) = self.partition(topic, partition) else {
+            return Vec::new();
+        };
+        let lso = p.log.last_stable_offset();
+        let aborted = p.log.aborted_between(0, lso);
+        self.records(topic, partition)
+            .into_iter()
+            .filter(|r| r.offset < lso)
+            .filter(|r| {
+                !r.transactional
+                    || !aborted.iter().any(|a| {
+                        a.producer_id == r.producer_id
+                            && a.first_offset <= r.offset
+                            && r.offset < a.last_offset
+                    })
+            })
+            .collect()
+    }
+
+    /// The transaction markers of a partition.
+    pub fn markers(&self, topic: &str, partition: i32) -> Vec<StoredMarker> {
+        let mut out = Vec::new();
+        let Some(p) = self.partition(topic, partition) else {
+            return out;
+        };
+        for stored in p.log.batches() {
+            for batch in batches(&stored.bytes, DecodeOptions::default()).flatten() {
+                let h = *batch.header();
+                let Some(controls) = batch.control_records() else {
+                    continue;
+                };
+                for (i, c) in controls.flatten().enumerate() {
+                    out.push(StoredMarker {
+                        offset: h.base_offset + i as i64,
+                        producer_id: h.producer_id,
+                        producer_epoch: h.producer_epoch,
+                        commit: c.kind == ferrokafka_records::ControlRecordType::Commit,
+                    });
+                }
+            }
+        }
+        out
+    }
+
+    /// What the partition's leader remembers of a producer id.
+    pub fn producer_state(
+        &self,
+        topic: &str,
+        partition: i32,
+        producer_id: i64,
+    ) -> Option<ProducerEntry> {
+        self.partition(topic, partition)?
+            .producers
+            .get(&producer_id)
+            .cloned()
+    }
+
+    /// The coordinator's state of a transactional id.
+    pub fn transaction(&self, transactional_id: &str) -> Option<TxnState> {
+        self.txns.get(transactional_id).cloned()
+    }
+
+    /// A group's committed offset for a partition.
+    pub fn committed_offset(&self, group: &str, topic: &str, partition: i32) -> Option<i64> {
+        self.groups
+            .get(group)?
+            .get(&(topic.to_owned(), partition))
+            .map(|c| c.offset)
+    }
+}

@@ -1,0 +1,49 @@
+//! AddOffsetsToTxn (key 25), v0–4.
+//!
+//! Checks the transactional id, producer id and epoch (PRODUCER_FENCED from v2), then adds
+//! the group to the transaction, which becomes Ongoing (Kafka also adds the partition of
+//! `__consumer_offsets` holding the group; the fake keeps offsets outside any log).
+
+use ferrokafka_wire::messages::{AddOffsetsToTxnRequest, AddOffsetsToTxnResponse};
+use ferrokafka_wire::{ApiKey, ErrorCode};
+
+use crate::cluster::{Cluster, Ctx};
+use crate::handlers::check_txn;
+use crate::txn::TxnStatus;
+
+pub(crate) fn handle(
+    cluster: &mut Cluster,
+    ctx: Ctx,
+    req: &AddOffsetsToTxnRequest,
+    error: Option<ErrorCode>,
+) -> AddOffsetsToTxnResponse {
+    let fenced = if ctx.version >= 2 {
+        ErrorCode::PRODUCER_FENCED
+    } else {
+        ErrorCode::INVALID_PRODUCER_EPOCH
+    };
+    let result = error.map_or_else(
+        || {
+            check_txn(
+                cluster,
+                ctx.broker,
+                &req.transactional_id,
+                req.producer_id,
+                req.producer_epoch,
+                fenced,
+            )
+        },
+        Err,
+    );
+    if result.is_ok()
+        && let Some(t) = cluster.txns.get_mut(&req.transactional_id)
+    {
+        t.groups.insert(req.group_id.clone());
+        t.status = TxnStatus::Ongoing;
+    }
+    AddOffsetsToTxnResponse {
+        throttle_time_ms: cluster.throttle_ms(ApiKey::ADD_OFFSETS_TO_TXN),
+        error_code: result.err().unwrap_or(ErrorCode::NONE).0,
+        ..AddOffsetsToTxnResponse::default()
+    }
+}

@@ -1,0 +1,52 @@
+//! One handler per API, each opening with the versions it serves and its behaviour.
+//!
+//! A handler gets the cluster, the request context (broker, version, wall clock) and an
+//! injected request-level error (from a fault rule), and returns the response body.
+
+pub(crate) mod add_offsets_to_txn;
+pub(crate) mod add_partitions_to_txn;
+pub(crate) mod api_versions;
+pub(crate) mod create_topics;
+pub(crate) mod end_txn;
+pub(crate) mod fetch;
+pub(crate) mod find_coordinator;
+pub(crate) mod init_producer_id;
+pub(crate) mod list_offsets;
+pub(crate) mod metadata;
+pub(crate) mod offset_fetch;
+pub(crate) mod produce;
+pub(crate) mod txn_offset_commit;
+
+use ferrokafka_wire::ErrorCode;
+
+use crate::cluster::Cluster;
+
+/// The checks every coordinator API makes on (transactional id, producer id, epoch): the
+/// broker must coordinate the id, the id must be known and mapped to this producer id, and the
+/// epoch must be current. `fenced` is the code for an old epoch at this API version
+/// (PRODUCER_FENCED from the versions that know it, INVALID_PRODUCER_EPOCH before).
+pub(crate) fn check_txn(
+    cluster: &Cluster,
+    broker: i32,
+    transactional_id: &str,
+    producer_id: i64,
+    producer_epoch: i16,
+    fenced: ErrorCode,
+) -> Result<(), ErrorCode> {
+    if cluster.coordinator_for(transactional_id) != Some(broker) {
+        return Err(ErrorCode::NOT_COORDINATOR);
+    }
+    let Some(t) = cluster.txns.get(transactional_id) else {
+        return Err(ErrorCode::INVALID_PRODUCER_ID_MAPPING);
+    };
+    if t.producer_id != producer_id {
+        return Err(ErrorCode::INVALID_PRODUCER_ID_MAPPING);
+    }
+    if producer_epoch < t.producer_epoch {
+        return Err(fenced);
+    }
+    if producer_epoch > t.producer_epoch {
+        return Err(ErrorCode::INVALID_PRODUCER_EPOCH);
+    }
+    Ok(())
+}
