@@ -175,6 +175,7 @@ pub struct Cluster {
     conns: BTreeMap<ConnId, Conn>,
     next_conn: u64,
     requests_served: BTreeMap<ApiKey, u64>,
+    versions_seen: BTreeMap<ApiKey, BTreeSet<i16>>,
 }
 
 /// What the current request handler needs to know about its request.
@@ -219,6 +220,7 @@ impl Cluster {
             conns: BTreeMap::new(),
             next_conn: 1,
             requests_served: BTreeMap::new(),
+            versions_seen: BTreeMap::new(),
         };
         for (name, partitions, topic_config) in topics {
             // Names and counts were validated by the builder; a duplicate keeps the first.
@@ -396,6 +398,14 @@ impl Cluster {
         self.requests_served.get(&api).copied().unwrap_or(0)
     }
 
+    /// Every (API, version) clients have used, e.g. to see what a client negotiated.
+    pub fn versions_seen(&self) -> Vec<(ApiKey, i16)> {
+        self.versions_seen
+            .iter()
+            .flat_map(|(k, vs)| vs.iter().map(move |v| (*k, *v)))
+            .collect()
+    }
+
     /// Handles one request frame (without its size prefix) received on `conn` at `now`;
     /// `wall_ms` is the wall-clock time in epoch milliseconds (for LogAppendTime and markers).
     /// The answer, if any, is queued for [`Cluster::poll_transmit`].
@@ -444,6 +454,7 @@ impl Cluster {
             return;
         };
         *self.requests_served.entry(api).or_default() += 1;
+        self.versions_seen.entry(api).or_default().insert(version);
         let fault = self.faults.take(api, broker, None);
         if fault == Some(Applied::DropConnection) {
             self.close(conn);

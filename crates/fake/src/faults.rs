@@ -186,8 +186,7 @@ impl Faults {
             r.api == api
                 && matches!(r.action, FaultAction::Errors(_))
                 && r.broker.is_none_or(|b| b == broker)
-                && r
-                    .partition
+                && r.partition
                     .as_ref()
                     .is_some_and(|(t, p)| t == topic && *p == partition)
         });

@@ -6,7 +6,9 @@
 //! partitions join the transaction, which becomes Ongoing. An injected error fails every
 //! partition.
 
-use ferrokafka_wire::messages::txn::{AddPartitionsToTxnPartitionResult, AddPartitionsToTxnTopicResult};
+use ferrokafka_wire::messages::txn::{
+    AddPartitionsToTxnPartitionResult, AddPartitionsToTxnTopicResult,
+};
 use ferrokafka_wire::messages::{AddPartitionsToTxnRequest, AddPartitionsToTxnResponse};
 use ferrokafka_wire::{ApiKey, ErrorCode};
 

@@ -7,7 +7,9 @@
 //! retries with v0.
 
 use ferrokafka_wire::messages::ApiVersionsResponse;
-use ferrokafka_wire::messages::api_versions::{ApiVersion, FinalizedFeatureKey, SupportedFeatureKey};
+use ferrokafka_wire::messages::api_versions::{
+    ApiVersion, FinalizedFeatureKey, SupportedFeatureKey,
+};
 
 use crate::cluster::Cluster;
 
@@ -28,7 +30,11 @@ pub(crate) fn response(cluster: &Cluster) -> ApiVersionsResponse {
             ..SupportedFeatureKey::default()
         }],
         finalized_features_epoch: 1,
-        finalized_features: vec![FinalizedFeatureKey::new("transaction.version", level, level)],
+        finalized_features: vec![FinalizedFeatureKey::new(
+            "transaction.version",
+            level,
+            level,
+        )],
         ..ApiVersionsResponse::default()
     }
 }

@@ -63,7 +63,11 @@ pub(crate) fn handle(
                 topic_id,
                 error_code: code.0,
                 error_message: message,
-                num_partitions: if code == ErrorCode::NONE { partitions } else { -1 },
+                num_partitions: if code == ErrorCode::NONE {
+                    partitions
+                } else {
+                    -1
+                },
                 replication_factor: if code == ErrorCode::NONE {
                     cluster.brokers.len().min(3) as i16
                 } else {

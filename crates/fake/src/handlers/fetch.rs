@@ -45,9 +45,12 @@ pub(crate) fn handle(
                 ..FetchPartitionData::default()
             };
             let injected = error.or_else(|| {
-                cluster
-                    .faults
-                    .take_partition_error(ApiKey::FETCH, ctx.broker, &t.topic, fp.partition)
+                cluster.faults.take_partition_error(
+                    ApiKey::FETCH,
+                    ctx.broker,
+                    &t.topic,
+                    fp.partition,
+                )
             });
             let code = match (injected, cluster.partition(&t.topic, fp.partition)) {
                 (Some(code), _) => code,
@@ -84,9 +87,8 @@ pub(crate) fn handle(
                         let chunks = p.log.read(fp.fetch_offset, limit, max);
                         if !chunks.is_empty() {
                             any_records = true;
-                            let mut buf = BytesMut::with_capacity(
-                                chunks.iter().map(bytes::Bytes::len).sum(),
-                            );
+                            let mut buf =
+                                BytesMut::with_capacity(chunks.iter().map(bytes::Bytes::len).sum());
                             for c in &chunks {
                                 buf.extend_from_slice(c);
                             }

@@ -7,7 +7,9 @@
 //! other timestamp the first record at or after it (or -1 if none).
 
 use ferrokafka_records::{DecodeOptions, batches};
-use ferrokafka_wire::messages::list_offsets::{ListOffsetsPartitionResponse, ListOffsetsTopicResponse};
+use ferrokafka_wire::messages::list_offsets::{
+    ListOffsetsPartitionResponse, ListOffsetsTopicResponse,
+};
 use ferrokafka_wire::messages::{ListOffsetsRequest, ListOffsetsResponse};
 use ferrokafka_wire::{ApiKey, ErrorCode};
 

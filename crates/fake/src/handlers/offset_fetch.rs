@@ -5,7 +5,9 @@
 //! null topic list (v2+). With `require_stable` (v7, KIP-447) a partition with offsets pending
 //! in an open transaction answers UNSTABLE_OFFSET_COMMIT.
 
-use ferrokafka_wire::messages::offset_fetch::{OffsetFetchResponsePartition, OffsetFetchResponseTopic};
+use ferrokafka_wire::messages::offset_fetch::{
+    OffsetFetchResponsePartition, OffsetFetchResponseTopic,
+};
 use ferrokafka_wire::messages::{OffsetFetchRequest, OffsetFetchResponse};
 use ferrokafka_wire::{ApiKey, ErrorCode};
 

@@ -6,7 +6,9 @@
 //! (INVALID_TXN_STATE otherwise) — except under transactions v2 at v5, where the group joins
 //! the transaction implicitly (KIP-890). The offsets stay pending until EndTxn commits them.
 
-use ferrokafka_wire::messages::txn::{TxnOffsetCommitResponsePartition, TxnOffsetCommitResponseTopic};
+use ferrokafka_wire::messages::txn::{
+    TxnOffsetCommitResponsePartition, TxnOffsetCommitResponseTopic,
+};
 use ferrokafka_wire::messages::{TxnOffsetCommitRequest, TxnOffsetCommitResponse};
 use ferrokafka_wire::{ApiKey, ErrorCode};
 
