@@ -7,20 +7,21 @@
 //! simulations that drive a client without sockets or threads.
 //!
 //! ```
-//! # #[cfg(feature = "server")] {
 //! use std::time::Duration;
 //! use ferrokafka::{Producer, ProducerConfig, ProducerRecord};
 //! use ferrokafka_fake::{ClusterConfig, FakeServer};
 //!
 //! /// The application under test: records an order as an event keyed by its id.
 //! async fn record_order(producer: &Producer, id: &str, amount: u32) -> Result<(), ferrokafka::ProduceError> {
-//!     let delivery = producer
-//!         .send(ProducerRecord::new("orders").with_key(id).with_value(amount.to_string()))
-//!         .await?;
+//!     let record = ProducerRecord::new("orders")
+//!         .with_key(id.to_owned())
+//!         .with_value(amount.to_string());
+//!     let delivery = producer.send(record).await?;
 //!     delivery.await?;
 //!     Ok(())
 //! }
 //!
+//! // The test: a fake cluster of three brokers, the application's producer pointed at it.
 //! # tokio::runtime::Runtime::new().unwrap().block_on(async {
 //! let fake = FakeServer::start(ClusterConfig::builder().brokers(3).topic("orders", 6).build())
 //!     .await
@@ -43,8 +44,10 @@
 //! assert_eq!(stored[0].value.as_deref(), Some(&b"250"[..]));
 //! producer.close(Duration::from_secs(5)).await;
 //! # });
-//! # }
 //! ```
+//!
+//! (The example needs the `server` feature and a tokio runtime; in a real test it is the body
+//! of a `#[tokio::test]`.)
 //!
 //! # What it implements
 //!
