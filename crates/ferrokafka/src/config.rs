@@ -21,11 +21,13 @@ use ferrokafka_records::{Compression, CompressionType};
 
 mod error;
 mod keys;
+mod security;
 #[cfg(test)]
 mod tests;
 
 pub use error::{ConfigError, ConfigWarning};
 pub use keys::KNOWN_KEYS;
+pub use security::{PemSource, Secret, SecurityConfig, SecurityProtocol, SslConfig, TokenSource};
 
 /// `acks`: how many replicas must acknowledge a write.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Default)]
@@ -127,6 +129,8 @@ pub struct ProducerConfig {
     pub connections_max_idle: Duration,
     /// `socket.connection.setup.timeout.ms` (default 10000).
     pub socket_connection_setup_timeout: Duration,
+    /// `security.protocol` with its `ssl.*` and `sasl.*` settings.
+    pub security: SecurityConfig,
     /// What the cross-checks changed (e.g. idempotence disabled, and why).
     pub warnings: Vec<ConfigWarning>,
 }
@@ -200,6 +204,9 @@ impl ProducerConfig {
 #[derive(Debug, Clone)]
 pub struct ProducerConfigBuilder {
     config: ProducerConfig,
+    security: security::Pending,
+    /// The application's OAUTHBEARER provider (a [`TokenSource::Provider`]).
+    oauth_provider: Option<TokenSource>,
     bootstrap: Option<String>,
     compression_type: CompressionType,
     idempotence: Option<bool>,
@@ -244,8 +251,11 @@ impl Default for ProducerConfigBuilder {
                 reconnect_backoff_max: Duration::from_millis(1000),
                 connections_max_idle: Duration::from_millis(540_000),
                 socket_connection_setup_timeout: Duration::from_millis(10_000),
+                security: SecurityConfig::default(),
                 warnings: Vec::new(),
             },
+            security: security::Pending::default(),
+            oauth_provider: None,
             bootstrap: None,
             compression_type: CompressionType::None,
             idempotence: None,
@@ -362,6 +372,17 @@ impl ProducerConfigBuilder {
         socket_connection_setup_timeout: Duration => socket_connection_setup_timeout;
     }
 
+    /// The application's OAUTHBEARER token provider (with `security.protocol=SASL_*` and
+    /// `sasl.mechanism=OAUTHBEARER`); without one, the built-in unsecured token of
+    /// `sasl.oauthbearer.config` is used (test clusters only).
+    pub fn oauth_token_provider(
+        mut self,
+        provider: std::sync::Arc<dyn crate::OAuthBearerTokenProvider>,
+    ) -> Self {
+        self.oauth_provider = Some(TokenSource::Provider(provider));
+        self
+    }
+
     /// Sets a Java-named property from its string value. An unknown key or malformed value is
     /// remembered and reported by [`build`](Self::build) (the first one wins).
     pub fn set(mut self, key: &str, value: &str) -> Self {
@@ -382,6 +403,11 @@ impl ProducerConfigBuilder {
         c.warnings.clear();
         let servers = self.bootstrap.ok_or(ConfigError::MissingBootstrapServers)?;
         c.bootstrap_servers = parse_bootstrap(&servers)?;
+        security::finish(&mut c.security, &self.security, self.oauth_provider)?;
+        if c.security.protocol.tls() && !c.security.ssl.verify_certificates {
+            c.warnings
+                .push(ConfigWarning::CertificateVerificationDisabled);
+        }
         check_ranges(&c)?;
         for (kind, level) in [
             (CompressionType::Gzip, c.gzip_level),

@@ -32,6 +32,21 @@ enum Input {
     Written(ConnId),
     /// The connection ended, and what the socket tasks saw.
     Closed(ConnId, String),
+    /// The TLS handshake failed, or the broker refused it with an alert.
+    TlsFailed(ConnId, String),
+    /// A new OAUTHBEARER token, or why the provider could not give one.
+    Token(Result<crate::OAuthBearerToken, String>),
+}
+
+/// What a connection reads from and writes to: TCP, or TLS over TCP.
+trait Stream: tokio::io::AsyncRead + tokio::io::AsyncWrite + Unpin + Send {}
+impl<T: tokio::io::AsyncRead + tokio::io::AsyncWrite + Unpin + Send> Stream for T {}
+
+/// The TLS problem inside an I/O error, if it is one (an alert from the broker, say).
+fn tls_cause(e: &std::io::Error) -> Option<String> {
+    e.get_ref()
+        .and_then(|inner| inner.downcast_ref::<rustls::Error>())
+        .map(ToString::to_string)
 }
 
 struct ConnHandle {
@@ -66,6 +81,14 @@ impl Drop for Guard {
 pub(crate) async fn run(shared: Arc<Shared>) {
     let _guard = Guard(shared.clone());
     let (tx, mut rx) = mpsc::unbounded_channel::<Input>();
+    // OAUTHBEARER: a token now and a fresh one at 80 % of each token's lifetime; the task
+    // ends with the driver.
+    let _tokens = shared
+        .config
+        .security
+        .oauth
+        .clone()
+        .map(|source| AbortOnDrop(tokio::spawn(refresh_tokens(source, tx.clone()))));
     let mut conns: HashMap<ConnId, ConnHandle> = HashMap::new();
     let mut connecting: HashMap<ConnId, AbortHandle> = HashMap::new();
     let mut inputs: Vec<Input> = Vec::new();
@@ -96,6 +119,20 @@ pub(crate) async fn run(shared: Arc<Shared>) {
                         conns.remove(&conn);
                         st.engine.handle_broken(conn, &reason, now);
                     }
+                    Input::TlsFailed(conn, reason) => {
+                        connecting.remove(&conn);
+                        conns.remove(&conn);
+                        st.engine.handle_tls_failed(conn, &reason, now);
+                    }
+                    Input::Token(Ok(token)) => st.engine.set_oauth_token(token.value),
+                    Input::Token(Err(e)) => st.engine.set_oauth_token_error(&e),
+                }
+            }
+            if st.engine.needs_entropy() {
+                // SCRAM client nonces: randomness from the operating system, four at a time.
+                let mut bytes = [0u8; 96];
+                if getrandom::fill(&mut bytes).is_ok() {
+                    st.engine.add_entropy(&bytes);
                 }
             }
             st.engine.handle_timeout(now);
@@ -167,6 +204,50 @@ pub(crate) async fn run(shared: Arc<Shared>) {
     }
 }
 
+/// Aborts a task when dropped.
+struct AbortOnDrop(tokio::task::JoinHandle<()>);
+
+impl Drop for AbortOnDrop {
+    fn drop(&mut self) {
+        self.0.abort();
+    }
+}
+
+/// Fetches OAUTHBEARER tokens for the engine: at once, then at 80 % of each token's lifetime;
+/// after a failure, again with a growing backoff (1 s to 30 s).
+async fn refresh_tokens(source: crate::config::TokenSource, tx: mpsc::UnboundedSender<Input>) {
+    use crate::config::TokenSource;
+    let mut backoff = std::time::Duration::from_secs(1);
+    loop {
+        let token = match &source {
+            TokenSource::Unsecured {
+                principal,
+                scope,
+                life_seconds,
+            } => Ok(crate::oauth::unsecured_jwt(
+                principal,
+                scope.as_deref(),
+                std::time::Duration::from_secs(*life_seconds),
+            )),
+            TokenSource::Provider(provider) => provider.token().await,
+        };
+        let wait = if let Ok(t) = &token {
+            backoff = std::time::Duration::from_secs(1);
+            t.lifetime
+                .mul_f64(0.8)
+                .max(std::time::Duration::from_secs(1))
+        } else {
+            let wait = backoff;
+            backoff = (backoff * 2).min(std::time::Duration::from_secs(30));
+            wait
+        };
+        if tx.send(Input::Token(token)).is_err() {
+            return;
+        }
+        tokio::time::sleep(wait).await;
+    }
+}
+
 async fn connect(
     conn: ConnId,
     host: String,
@@ -185,7 +266,27 @@ async fn connect(
         }
     };
     let _ = stream.set_nodelay(true);
-    let (read, mut write) = stream.into_split();
+    let stream: Box<dyn Stream> = match &shared.tls {
+        None => Box::new(stream),
+        Some(connector) => {
+            let name = match crate::tls::server_name(&host) {
+                Ok(name) => name,
+                Err(e) => {
+                    let _ = tx.send(Input::TlsFailed(conn, e));
+                    return;
+                }
+            };
+            match connector.connect(name, stream).await {
+                Ok(tls) => Box::new(tls),
+                Err(e) => {
+                    let reason = tls_cause(&e).unwrap_or_else(|| e.to_string());
+                    let _ = tx.send(Input::TlsFailed(conn, reason));
+                    return;
+                }
+            }
+        }
+    };
+    let (read, mut write) = tokio::io::split(stream);
     let (wtx, mut wrx) = mpsc::unbounded_channel::<Bytes>();
     let reader_tx = tx.clone();
     let reader = tokio::spawn(async move {
@@ -201,6 +302,11 @@ async fn connect(
                 }
                 // A frame over the size limit, or garbage where a size prefix should be.
                 Some(Err(FrameError::Decode(e))) => break format!("sent a bad frame: {e}"),
+                Some(Err(FrameError::Io(e))) if tls_cause(&e).is_some() => {
+                    let reason = tls_cause(&e).unwrap_or_default();
+                    let _ = reader_tx.send(Input::TlsFailed(conn, reason));
+                    return;
+                }
                 Some(Err(e)) => break format!("reading failed: {e}"),
                 None => break "the broker closed the connection".to_owned(),
             }

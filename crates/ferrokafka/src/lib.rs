@@ -78,9 +78,11 @@ pub mod config;
 mod driver;
 mod error;
 mod metrics;
+mod oauth;
 mod producer;
 mod record;
 pub mod serialize;
+mod tls;
 
 pub use config::{Acks, ConfigError, ConfigWarning, ProducerConfig, ProducerConfigBuilder};
 pub use error::ProduceError;
@@ -89,5 +91,6 @@ pub use ferrokafka_engine::{
 };
 pub use ferrokafka_records::{CompressionType, Header};
 pub use metrics::Metrics;
+pub use oauth::{OAuthBearerToken, OAuthBearerTokenProvider, TokenFuture};
 pub use producer::Producer;
 pub use record::{Callback, DeliveryFuture, ProducerRecord, RecordMetadata};

@@ -71,6 +71,24 @@ impl MetricsState {
             "produce-throttle-time-max",
             c.produce_throttle_time_max_ms as f64,
         );
+        // Java's network metrics: connections opened, SASL (re-)authentications.
+        put("connection-creation-total", c.connections_created as f64);
+        put(
+            "connection-creation-rate",
+            c.connections_created as f64 / secs,
+        );
+        put(
+            "successful-authentication-total",
+            c.authentications_succeeded as f64,
+        );
+        put(
+            "successful-reauthentication-total",
+            c.reauthentications_succeeded as f64,
+        );
+        put(
+            "failed-authentication-total",
+            c.authentications_failed as f64,
+        );
         let by_topic = c
             .records_sent_by_topic
             .iter()

@@ -37,6 +37,8 @@ pub(crate) struct Shared {
     pub(crate) handles_dropped: AtomicBool,
     /// Bytes handed to connection writers and not yet written to their sockets.
     pub(crate) unwritten: std::sync::atomic::AtomicUsize,
+    /// TLS for every connection (`security.protocol` `SSL` or `SASL_SSL`).
+    pub(crate) tls: Option<tokio_rustls::TlsConnector>,
     pub(crate) config: ProducerConfig,
 }
 
@@ -182,6 +184,14 @@ impl Producer {
             .map_err(|e| SendError::InvalidRecord(format!("partitioner: {e}")))?;
         let engine = Engine::new(engine_config(&config), partitioner, now)
             .map_err(SendError::InvalidRecord)?;
+        // Certificates and keys are read now, so a bad path or key fails here, naming its key.
+        let tls = if config.security.protocol.tls() {
+            Some(tokio_rustls::TlsConnector::from(crate::tls::client_config(
+                &config.security.ssl,
+            )?))
+        } else {
+            None
+        };
         let shared = Arc::new(Shared {
             state: Mutex::new(State {
                 engine,
@@ -196,6 +206,7 @@ impl Producer {
             shutdown: AtomicBool::new(false),
             handles_dropped: AtomicBool::new(false),
             unwritten: std::sync::atomic::AtomicUsize::new(0),
+            tls,
             config,
         });
         runtime.spawn(driver::run(shared.clone()));
@@ -570,5 +581,6 @@ fn engine_config(c: &ProducerConfig) -> EngineConfig {
     e.max_block = c.max_block;
     e.accumulator = c.to_accumulator_config();
     e.metadata = c.to_metadata_config();
+    e.sasl.clone_from(&c.security.sasl);
     e
 }

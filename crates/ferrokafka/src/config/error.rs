@@ -80,6 +80,8 @@ pub enum ConfigWarning {
         /// The value after.
         to_ms: u128,
     },
+    /// `enable.ssl.certificate.verification=false`: any broker certificate is accepted.
+    CertificateVerificationDisabled,
     /// A backoff maximum (`key`) below its base was raised to the base (a static backoff).
     BackoffMaxRaised {
         /// `retry.backoff.max.ms` or `reconnect.backoff.max.ms`.
@@ -105,6 +107,11 @@ impl std::fmt::Display for ConfigWarning {
                 f,
                 "`delivery.timeout.ms` raised from its default {from_ms} to {to_ms} \
                  (linger.ms + request.timeout.ms)"
+            ),
+            ConfigWarning::CertificateVerificationDisabled => f.write_str(
+                "enable.ssl.certificate.verification=false: broker certificates are NOT \
+                 verified; anyone between you and the brokers can read and change the traffic \
+                 (use this for test setups only)",
             ),
             ConfigWarning::BackoffMaxRaised {
                 key,

@@ -159,10 +159,12 @@ pub(super) fn apply(
             c.socket_connection_setup_timeout = millis("socket.connection.setup.timeout.ms", v)?;
         }
         other => {
-            return Err(ConfigError::UnknownKey {
-                key: other.to_owned(),
-                suggestion: suggest(other),
-            });
+            if !super::security::apply(&mut c.security, &mut b.security, other, v)? {
+                return Err(ConfigError::UnknownKey {
+                    key: other.to_owned(),
+                    suggestion: suggest(other),
+                });
+            }
         }
     }
     Ok(())
@@ -172,6 +174,7 @@ pub(super) fn apply(
 pub(super) fn suggest(key: &str) -> Option<&'static str> {
     let (best, dist) = KNOWN_KEYS
         .iter()
+        .chain(super::security::SECURITY_KEYS)
         .map(|k| (*k, levenshtein(key, k)))
         .min_by_key(|(_, d)| *d)?;
     (dist <= (best.len() / 3).max(2)).then_some(best)
