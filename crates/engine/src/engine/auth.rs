@@ -54,6 +54,21 @@ impl Engine {
         self.dirty = true;
     }
 
+    /// The OAUTHBEARER token provider failed: authentications fail with this until a token
+    /// comes (`send` reports it).
+    pub fn set_oauth_token_error(&mut self, error: &str) {
+        self.auth_failure = Some(format!(
+            "SASL authentication failed: the OAUTHBEARER token provider failed: {error}"
+        ));
+    }
+
+    /// The TLS handshake on `conn` failed (an untrusted or mismatched certificate, a refused
+    /// client certificate): an authentication failure like a SASL one (Java's
+    /// `SslAuthenticationException`), remembered for `send` and backed off.
+    pub fn handle_tls_failed(&mut self, conn: ConnId, reason: &str, now: Instant) {
+        self.fail_authentication(conn, &format!("TLS handshake failed: {reason}"), now);
+    }
+
     /// Whether a SCRAM exchange needs entropy the driver has not given yet.
     pub fn needs_entropy(&self) -> bool {
         matches!(
@@ -274,8 +289,11 @@ impl Engine {
     }
 
     fn authentication_failed(&mut self, conn: ConnId, why: &str, now: Instant) {
-        let what = format!("SASL authentication failed: {why}");
-        self.note_problem(conn, &what);
+        self.fail_authentication(conn, &format!("SASL authentication failed: {why}"), now);
+    }
+
+    fn fail_authentication(&mut self, conn: ConnId, what: &str, now: Instant) {
+        self.note_problem(conn, what);
         // The broker and the cause, as `note_problem` wrote them.
         self.auth_failure = self.last_problem.clone();
         self.counters.authentications_failed += 1;
