@@ -8,6 +8,10 @@
 //!     which only the facade turns on).
 //! (c) The sans-IO crates never read the clock, touch `std::net`, sleep or draw ambient
 //!     randomness: a text scan of their `src/` (line comments excluded).
+//! (d) The fake cluster (`ferrokafka-fake`) depends on wire and records only — never on the
+//!     producer crates, which may use it as a dev-dependency only (rule (a) covers both) — and
+//!     on tokio only as an *optional* dependency (its `server` feature); its `src/` is scanned
+//!     like the sans-IO crates except the server and the binary (`server.rs`, `main.rs`).
 
 use std::fmt;
 use std::path::{Path, PathBuf};
@@ -32,7 +36,14 @@ const ALLOWED: &[(&str, &[&str])] = &[
     ("ferrokafka-engine", BELOW_FACADE_NO_ENGINE),
     ("ferrokafka", BELOW_FACADE),
     ("ferrokafka-cli", FACADE_AND_BELOW),
+    (FAKE, &["ferrokafka-wire", "ferrokafka-records"]),
 ];
+/// The fake cluster: beside the producer crates, not above or below them.
+const FAKE: &str = "ferrokafka-fake";
+/// The I/O crates the fake may use, as optional dependencies only (feature `server`).
+const FAKE_OPTIONAL_IO: &[&str] = &["tokio"];
+/// Files of a scanned crate that may do I/O: (crate, path under `src/`).
+const SANS_IO_EXEMPT: &[(&str, &str)] = &[(FAKE, "server.rs"), (FAKE, "main.rs")];
 const BELOW_FACADE_NO_ENGINE: &[&str] = &[
     "ferrokafka-wire",
     "ferrokafka-records",
@@ -79,6 +90,7 @@ const SANS_IO: &[&str] = &[
     "ferrokafka-accumulator",
     "ferrokafka-txn",
     "ferrokafka-engine",
+    FAKE,
 ];
 /// What the sans-IO crates must not say, and why.
 const FORBIDDEN_TEXT: &[(&str, &str)] = &[
@@ -202,6 +214,15 @@ pub(crate) fn check_graph(packages: &[Package]) -> Vec<Violation> {
                     });
                 }
             }
+            if pkg.name == FAKE
+                && IO_CRATES.contains(&dep.name.as_str())
+                && !(dep.optional && FAKE_OPTIONAL_IO.contains(&dep.name.as_str()))
+            {
+                out.push(Violation::IoDependency {
+                    from: pkg.name.clone(),
+                    to: dep.name.clone(),
+                });
+            }
         }
     }
     out
@@ -255,7 +276,14 @@ fn check_sources(packages: &[Package], root: &Path) -> Result<(Vec<Violation>, u
         .filter(|p| SANS_IO.contains(&p.name.as_str()))
     {
         let mut files = Vec::new();
-        rust_files(&pkg.dir.join("src"), &mut files)?;
+        let src = pkg.dir.join("src");
+        rust_files(&src, &mut files)?;
+        files.retain(|f| {
+            let rel = f.strip_prefix(&src).unwrap_or(f);
+            !SANS_IO_EXEMPT
+                .iter()
+                .any(|(k, path)| *k == pkg.name && rel == Path::new(path))
+        });
         for file in files {
             let text = std::fs::read_to_string(&file)
                 .with_context(|| format!("read {}", file.display()))?;
@@ -517,6 +545,42 @@ mod tests {
                 ("ferrokafka-partition", "socket2"),
                 ("ferrokafka-accumulator", "tokio-util"),
                 ("ferrokafka-engine", "tokio"),
+            ]
+        );
+    }
+
+    #[test]
+    fn the_fake_depends_on_wire_and_records_and_on_tokio_only_optionally() {
+        let fake = |deps| pkg(FAKE, deps);
+        let mut graph = good_graph();
+        graph.push(fake(vec![
+            dep("ferrokafka-wire", Kind::Normal, false),
+            dep("ferrokafka-records", Kind::Normal, false),
+            dep("tokio", Kind::Normal, true),
+            dep("ferrokafka", Kind::Dev, false),
+        ]));
+        // The producer crates may test against the fake.
+        graph[6].deps.push(dep(FAKE, Kind::Dev, false));
+        assert_eq!(check_graph(&graph), vec![]);
+
+        let mut graph = good_graph();
+        graph.push(fake(vec![
+            dep("ferrokafka-txn", Kind::Normal, false),
+            dep("tokio", Kind::Normal, false),
+            dep("socket2", Kind::Normal, true),
+        ]));
+        graph[6].deps.push(dep(FAKE, Kind::Normal, false)); // engine -> fake
+        let got: Vec<String> = check_graph(&graph)
+            .iter()
+            .map(ToString::to_string)
+            .collect();
+        assert_eq!(
+            got,
+            vec![
+                "layering: ferrokafka-engine depends on ferrokafka-fake, which is not below it",
+                "layering: ferrokafka-fake depends on ferrokafka-txn, which is not below it",
+                "sans-IO: ferrokafka-fake (below the facade) depends on tokio; only the facade does I/O",
+                "sans-IO: ferrokafka-fake (below the facade) depends on socket2; only the facade does I/O",
             ]
         );
     }
