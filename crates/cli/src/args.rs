@@ -56,6 +56,11 @@ pub(crate) struct ProduceArgs {
     #[arg(short = 'X', long = "property", value_name = "PROP=VALUE", value_parser = parse_property)]
     pub(crate) properties: Vec<Property>,
 
+    /// Read producer properties from a Java-style `client.properties` file (`key=value` lines,
+    /// `#` comments); `-X` wins over it.
+    #[arg(short = 'F', long = "config-file", value_name = "FILE")]
+    pub(crate) config_file: Option<std::path::PathBuf>,
+
     /// Produce in transactions with this `transactional.id`.
     #[arg(long = "transactional-id", value_name = "ID")]
     pub(crate) transactional_id: Option<String>,
@@ -105,6 +110,10 @@ pub(crate) struct PerfArgs {
     /// Any producer property, `key=value` (e.g. `-X acks=1`). Repeatable.
     #[arg(short = 'X', long = "property", value_name = "PROP=VALUE", value_parser = parse_property)]
     pub(crate) properties: Vec<Property>,
+
+    /// Read producer properties from a Java-style `client.properties` file; `-X` wins over it.
+    #[arg(short = 'F', long = "config-file", value_name = "FILE")]
+    pub(crate) config_file: Option<std::path::PathBuf>,
 
     /// With `-X transactional.id=...`: commit a transaction every this many milliseconds
     /// (as Java's tool).
@@ -228,6 +237,102 @@ pub(crate) fn parse_throughput(s: &str) -> Result<f64, String> {
 
 /// The producer properties for a run: `-X` pairs in first-seen order (a repeated key
 /// keeps its last value), then the dedicated flags, which win over `-X`.
+/// Parses a Java `.properties` text: `key=value`, `key: value` or `key value` lines, `#` and
+/// `!` comments, a trailing `\` continues a line, and `\\ \t \n \r \= \: \uXXXX` escapes.
+pub(crate) fn parse_properties_file(text: &str) -> Result<Vec<Property>, String> {
+    let mut out = Vec::new();
+    let mut logical = String::new();
+    let mut first_line = 0;
+    for (n, raw) in text.lines().enumerate() {
+        let line = if logical.is_empty() {
+            first_line = n + 1;
+            raw.trim_start()
+        } else {
+            raw.trim_start()
+        };
+        if logical.is_empty() && (line.is_empty() || line.starts_with('#') || line.starts_with('!'))
+        {
+            continue;
+        }
+        // An odd number of trailing backslashes continues the line.
+        let trailing = line.chars().rev().take_while(|c| *c == '\\').count();
+        if trailing % 2 == 1 {
+            logical.push_str(&line[..line.len() - 1]);
+            continue;
+        }
+        logical.push_str(line);
+        let entry = std::mem::take(&mut logical);
+        let (key, value) = split_property_line(&entry);
+        let key = unescape(key).map_err(|e| format!("line {first_line}: {e}"))?;
+        if key.is_empty() {
+            return Err(format!("line {first_line}: a value without a key"));
+        }
+        let value = unescape(value).map_err(|e| format!("line {first_line}: {e}"))?;
+        out.push(Property { key, value });
+    }
+    if !logical.is_empty() {
+        let (key, value) = split_property_line(&logical);
+        out.push(Property {
+            key: unescape(key)?,
+            value: unescape(value)?,
+        });
+    }
+    Ok(out)
+}
+
+/// Splits at the first unescaped `=`, `:` or whitespace (Java `Properties.load`).
+fn split_property_line(line: &str) -> (&str, &str) {
+    let mut escaped = false;
+    for (i, c) in line.char_indices() {
+        if escaped {
+            escaped = false;
+            continue;
+        }
+        match c {
+            '\\' => escaped = true,
+            '=' | ':' => return (line[..i].trim_end(), line[i + 1..].trim_start()),
+            c if c.is_whitespace() => {
+                let rest = line[i..].trim_start();
+                let rest = rest
+                    .strip_prefix('=')
+                    .or_else(|| rest.strip_prefix(':'))
+                    .unwrap_or(rest);
+                return (&line[..i], rest.trim_start());
+            }
+            _ => {}
+        }
+    }
+    (line, "")
+}
+
+fn unescape(s: &str) -> Result<String, String> {
+    let mut out = String::with_capacity(s.len());
+    let mut chars = s.chars();
+    while let Some(c) = chars.next() {
+        if c != '\\' {
+            out.push(c);
+            continue;
+        }
+        match chars.next() {
+            Some('t') => out.push('\t'),
+            Some('n') => out.push('\n'),
+            Some('r') => out.push('\r'),
+            Some('f') => out.push('\u{c}'),
+            Some('u') => {
+                let hex: String = chars.by_ref().take(4).collect();
+                let code = u32::from_str_radix(&hex, 16)
+                    .ok()
+                    .and_then(char::from_u32)
+                    .ok_or_else(|| format!("bad escape \\u{hex}"))?;
+                out.push(code);
+            }
+            Some(other) => out.push(other),
+            None => {}
+        }
+    }
+    Ok(out)
+}
+
 pub(crate) fn producer_properties(
     brokers: &str,
     compression: Option<&str>,
@@ -572,6 +677,32 @@ mod tests {
                 expect("bootstrap.servers", "b:9092")
             ]
         );
+    }
+
+    #[test]
+    fn properties_files_parse_like_java() {
+        let text = "# comment\n! also\n\nsecurity.protocol=SASL_SSL\nsasl.mechanism : PLAIN\n\
+                    sasl.jaas.config=org.X required \\\n    username=\"a\" password=\"b\";\n\
+                    key\\=with\\:specials = v\\tw\nbare value\n";
+        let props = parse_properties_file(text).unwrap();
+        let kv: Vec<(&str, &str)> = props
+            .iter()
+            .map(|p| (p.key.as_str(), p.value.as_str()))
+            .collect();
+        assert_eq!(
+            kv,
+            vec![
+                ("security.protocol", "SASL_SSL"),
+                ("sasl.mechanism", "PLAIN"),
+                (
+                    "sasl.jaas.config",
+                    "org.X required username=\"a\" password=\"b\";"
+                ),
+                ("key=with:specials", "v\tw"),
+                ("bare", "value"),
+            ]
+        );
+        assert!(parse_properties_file("=v").unwrap_err().contains("line 1"));
     }
 
     #[test]

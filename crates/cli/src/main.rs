@@ -102,13 +102,37 @@ async fn open_sink(props: &[(String, String)]) -> Result<sink::ProducerSink, u8>
     Ok(sink)
 }
 
+/// `-F FILE`'s properties followed by the `-X` ones (which win).
+fn with_config_file(
+    file: Option<&std::path::Path>,
+    cli_properties: Vec<args::Property>,
+) -> Result<Vec<args::Property>, u8> {
+    let Some(path) = file else {
+        return Ok(cli_properties);
+    };
+    let text = std::fs::read_to_string(path).map_err(|e| {
+        eprintln!("ferrokafka-cli: cannot read {}: {e}", path.display());
+        EXIT_USAGE
+    })?;
+    let mut props = args::parse_properties_file(&text).map_err(|e| {
+        eprintln!("ferrokafka-cli: {}: {e}", path.display());
+        EXIT_USAGE
+    })?;
+    props.extend(cli_properties);
+    Ok(props)
+}
+
 async fn run(cli: Cli) -> u8 {
     let stop = interrupt::Interrupt::new();
     watch_ctrl_c(stop.clone());
     match cli.command {
         Command::Produce(a) => {
+            let properties = match with_config_file(a.config_file.as_deref(), a.properties) {
+                Ok(p) => p,
+                Err(code) => return code,
+            };
             let mut props =
-                args::producer_properties(&a.brokers, a.compression.as_deref(), &a.properties);
+                args::producer_properties(&a.brokers, a.compression.as_deref(), &properties);
             if let Some(id) = &a.transactional_id {
                 props.retain(|(k, _)| k != "transactional.id");
                 props.push(("transactional.id".to_owned(), id.clone()));
@@ -149,7 +173,11 @@ async fn run(cli: Cli) -> u8 {
             summary.exit_code()
         }
         Command::Perf(a) => {
-            let props = args::producer_properties(&a.brokers, None, &a.properties);
+            let properties = match with_config_file(a.config_file.as_deref(), a.properties) {
+                Ok(p) => p,
+                Err(code) => return code,
+            };
+            let props = args::producer_properties(&a.brokers, None, &properties);
             let transaction_duration = props
                 .iter()
                 .any(|(k, _)| k == "transactional.id")

@@ -264,3 +264,54 @@ fn after_a_fatal_error_the_lines_never_sent_are_counted() {
     );
     assert!(err.contains("3 input lines not sent"), "{err}");
 }
+
+#[test]
+fn a_properties_file_configures_the_producer_and_x_wins_over_it() {
+    let broker = Tansu::start().expect("tansu");
+    broker.create_topic("cli-props-file", 1).expect("topic");
+    let dir = std::env::temp_dir().join(format!("ferrokafka-cli-props-{}", std::process::id()));
+    std::fs::create_dir_all(&dir).unwrap();
+    let file = dir.join("client.properties");
+    std::fs::write(
+        &file,
+        "# like the Kafka tools' client.properties\nacks = 1\nlinger.ms=0\ncompression.type=zstd\n",
+    )
+    .unwrap();
+    let file = file.to_str().unwrap().to_owned();
+    let (code, err) = run(
+        &[
+            "produce",
+            "-b",
+            &broker.bootstrap(),
+            "-t",
+            "cli-props-file",
+            "-F",
+            &file,
+            "-X",
+            "compression.type=none",
+        ],
+        b"a\nb\n",
+    );
+    assert_eq!(code, Some(0), "{err}");
+    // acks=1 from the file turned idempotence off, with the warning Java logs.
+    assert!(
+        err.contains("idempotence disabled because `acks` is `1`"),
+        "{err}"
+    );
+    assert!(err.contains("2 records produced"), "{err}");
+
+    let (code, err) = run(
+        &[
+            "produce",
+            "-b",
+            "127.0.0.1:9",
+            "-t",
+            "t",
+            "-F",
+            "/nonexistent/client.properties",
+        ],
+        b"",
+    );
+    assert_eq!(code, Some(2), "{err}");
+    assert!(err.contains("/nonexistent/client.properties"), "{err}");
+}
