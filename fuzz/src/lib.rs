@@ -6,12 +6,16 @@
 //! A target must never panic, whatever the input: decoders return errors.
 
 pub mod records;
+pub mod sasl;
 pub mod wire;
 
 /// A named fuzz entry point.
 pub type Target = (&'static str, fn(&[u8]));
 
-/// Every fuzz target, wire and records.
+/// Every fuzz target: wire, records and SASL.
 pub fn all_targets() -> impl Iterator<Item = &'static Target> {
-    wire::TARGETS.iter().chain(records::TARGETS.iter())
+    wire::TARGETS
+        .iter()
+        .chain(records::TARGETS.iter())
+        .chain(sasl::TARGETS.iter())
 }
