@@ -243,7 +243,7 @@ impl Cluster {
     /// calls this once it has bound its listeners).
     pub fn set_broker_address(&mut self, id: i32, host: &str, port: u16) {
         if let Some(b) = self.brokers.get_mut(&id) {
-            b.host = host.to_owned();
+            host.clone_into(&mut b.host);
             b.port = i32::from(port);
         }
     }

@@ -27,7 +27,7 @@
 //!     .await
 //!     .unwrap();
 //! let config = ProducerConfig::builder()
-//!     .bootstrap_servers(&fake.bootstrap())
+//!     .bootstrap_servers(fake.bootstrap())
 //!     .build()
 //!     .unwrap();
 //! let producer = Producer::new(config).unwrap();

@@ -60,6 +60,7 @@ impl Log {
     }
 
     /// The first offset still held (nothing is ever deleted).
+    #[allow(clippy::unused_self)] // the log would know once retention exists
     pub(crate) fn log_start_offset(&self) -> i64 {
         0
     }

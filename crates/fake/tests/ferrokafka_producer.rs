@@ -38,7 +38,7 @@ async fn ferrokafka_produces_idempotently_and_reads_back_exactly() {
     .await
     .expect("fake");
     let config = ProducerConfig::builder()
-        .bootstrap_servers(&fake.bootstrap())
+        .bootstrap_servers(fake.bootstrap())
         .set("linger.ms", "2")
         .build()
         .expect("config");
@@ -92,7 +92,7 @@ async fn transactions(v2: bool) {
     .expect("fake");
     let txn_id = if v2 { "pay-v2" } else { "pay-v1" };
     let config = ProducerConfig::builder()
-        .bootstrap_servers(&fake.bootstrap())
+        .bootstrap_servers(fake.bootstrap())
         .set("transactional.id", txn_id)
         .build()
         .expect("config");

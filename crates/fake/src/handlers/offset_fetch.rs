@@ -25,21 +25,19 @@ pub(crate) fn handle(
             .then_some(ErrorCode::NOT_COORDINATOR)
     });
     let committed = cluster.groups.get(&req.group_id);
-    let wanted: Vec<(String, Vec<i32>)> = match &req.topics {
-        Some(list) => list
-            .iter()
+    let wanted: Vec<(String, Vec<i32>)> = if let Some(list) = &req.topics {
+        list.iter()
             .map(|t| (t.name.clone(), t.partition_indexes.clone()))
-            .collect(),
-        None => {
-            let mut all: Vec<(String, Vec<i32>)> = Vec::new();
-            for (topic, p) in committed.into_iter().flat_map(|g| g.keys()) {
-                match all.last_mut() {
-                    Some((t, ps)) if t == topic => ps.push(*p),
-                    _ => all.push((topic.clone(), vec![*p])),
-                }
+            .collect()
+    } else {
+        let mut all: Vec<(String, Vec<i32>)> = Vec::new();
+        for (topic, p) in committed.into_iter().flat_map(|g| g.keys()) {
+            match all.last_mut() {
+                Some((t, ps)) if t == topic => ps.push(*p),
+                _ => all.push((topic.clone(), vec![*p])),
             }
-            all
         }
+        all
     };
     let pending = |topic: &str, p: i32| {
         cluster.txns.values().any(|t| {

@@ -205,9 +205,8 @@ fn validate(raw: &[u8]) -> Result<BatchHeader, ErrorCode> {
         return Err(ErrorCode::CORRUPT_MESSAGE);
     }
     let mut iter = batches(raw, DecodeOptions::default());
-    let batch = match iter.next() {
-        Some(Ok(b)) => b,
-        _ => return Err(ErrorCode::CORRUPT_MESSAGE),
+    let Some(Ok(batch)) = iter.next() else {
+        return Err(ErrorCode::CORRUPT_MESSAGE);
     };
     if batch.raw().len() != raw.len() {
         // More than one batch (or trailing bytes): Kafka wants one batch per partition.
