@@ -480,9 +480,15 @@ impl Cluster {
         let id = header.correlation_id;
         match fault {
             Some(Applied::DropAfterServing) => self.close(conn),
-            Some(Applied::Delay(d)) => self.queue(conn, id, &response, version, now + d, None),
+            Some(Applied::Delay(d)) => {
+                let at = now.checked_add(d).unwrap_or(now);
+                self.queue(conn, id, &response, version, at, None);
+            }
             Some(Applied::Hold) => self.queue(conn, id, &response, version, now, Some(true)),
-            _ => self.queue(conn, id, &response, version, now + wait + extra, None),
+            _ => {
+                let at = now.checked_add(wait.saturating_add(extra)).unwrap_or(now);
+                self.queue(conn, id, &response, version, at, None);
+            }
         }
     }
 

@@ -220,7 +220,10 @@ fn validate(raw: &[u8]) -> Result<BatchHeader, ErrorCode> {
         }
         count += 1;
     }
-    if count != i64::from(header.record_count) || header.record_count < 1 {
+    if count != i64::from(header.record_count)
+        || header.record_count < 1
+        || header.last_offset_delta != header.record_count - 1
+    {
         return Err(ErrorCode::CORRUPT_MESSAGE);
     }
     Ok(header)
