@@ -5,6 +5,7 @@
 //! function, so the committed corpora are regression tests on stable Rust.
 //! A target must never panic, whatever the input: decoders return errors.
 
+pub mod fake;
 pub mod records;
 pub mod sasl;
 pub mod wire;
@@ -18,4 +19,5 @@ pub fn all_targets() -> impl Iterator<Item = &'static Target> {
         .iter()
         .chain(records::TARGETS.iter())
         .chain(sasl::TARGETS.iter())
+        .chain(fake::TARGETS.iter())
 }
