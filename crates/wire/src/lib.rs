@@ -41,5 +41,5 @@ pub use error::{DecodeError, DecodeErrorKind, EncodeError, EncodeErrorKind};
 pub use error_code::ErrorCode;
 pub use header::{RequestHeader, ResponseHeader};
 pub use message::{Message, Request};
-pub use messages::{RequestBody, ResponseBody, SUPPORTED_APIS};
+pub use messages::{RequestBody, ResponseBody, SERVER_ONLY_APIS, SUPPORTED_APIS};
 pub use types::Uuid;

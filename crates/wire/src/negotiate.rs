@@ -215,8 +215,8 @@ mod tests {
         let err = n.version(ApiKey::END_TXN).unwrap_err();
         assert!(err.to_string().contains("does not support EndTxn"), "{err}");
         assert!(matches!(
-            // LeaderAndIsr (4): a broker-to-broker API no client implements.
-            n.version(ApiKey(4)),
+            // Fetch: implemented for servers only, never negotiated by the producer.
+            n.version(ApiKey::FETCH),
             Err(NegotiationError::NotSupportedByClient { .. })
         ));
     }

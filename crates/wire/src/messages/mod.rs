@@ -17,6 +17,10 @@
 //! | EndTxn | 26 | 0–5 | 3 |
 //! | TxnOffsetCommit | 28 | 0–5 | 3 |
 //! | SaslAuthenticate | 36 | 0–2 | 2 |
+//!
+//! Fetch, ListOffsets and OffsetFetch are in [`SERVER_ONLY_APIS`], not [`SUPPORTED_APIS`]: the
+//! fake cluster serves them to the consumers that read back from it; the producer never
+//! negotiates them.
 
 pub mod api_versions;
 pub mod create_topics;
@@ -55,14 +59,26 @@ use crate::error::{DecodeError, DecodeErrorKind, EncodeError};
 use crate::message::{Message, Request};
 
 macro_rules! apis {
-    ($( $variant:ident : $req:ty => $resp:ty; )*) => {
-        $( impl Request for $req { type Response = $resp; } )*
-
-        /// Every API this crate implements, with the versions it supports
-        /// (the ranges a client advertises and negotiates with).
+    (
+        client { $( $cv:ident : $creq:ty => $cresp:ty; )* }
+        server_only { $( $sv:ident : $sreq:ty => $sresp:ty; )* }
+    ) => {
+        /// Every API the producer uses, with the versions this crate supports (the ranges a
+        /// client advertises and negotiates with).
         pub const SUPPORTED_APIS: &[(ApiKey, i16, i16)] = &[
-            $( (<$req as Message>::API_KEY, <$req as Message>::MIN_VERSION, <$req as Message>::MAX_VERSION), )*
+            $( (<$creq as Message>::API_KEY, <$creq as Message>::MIN_VERSION, <$creq as Message>::MAX_VERSION), )*
         ];
+
+        /// APIs this crate implements for servers only (the fake cluster serves them to
+        /// consumers; the producer never sends them, so it does not negotiate them).
+        pub const SERVER_ONLY_APIS: &[(ApiKey, i16, i16)] = &[
+            $( (<$sreq as Message>::API_KEY, <$sreq as Message>::MIN_VERSION, <$sreq as Message>::MAX_VERSION), )*
+        ];
+
+        apis!(@all $( $cv : $creq => $cresp; )* $( $sv : $sreq => $sresp; )*);
+    };
+    (@all $( $variant:ident : $req:ty => $resp:ty; )*) => {
+        $( impl Request for $req { type Response = $resp; } )*
 
         /// Whether `version` of API `key` is flexible; `None` for an API this crate
         /// does not know.
@@ -143,19 +159,23 @@ macro_rules! apis {
 }
 
 apis! {
-    Produce: ProduceRequest => ProduceResponse;
-    Metadata: MetadataRequest => MetadataResponse;
-    FindCoordinator: FindCoordinatorRequest => FindCoordinatorResponse;
-    SaslHandshake: SaslHandshakeRequest => SaslHandshakeResponse;
-    ApiVersions: ApiVersionsRequest => ApiVersionsResponse;
-    CreateTopics: CreateTopicsRequest => CreateTopicsResponse;
-    InitProducerId: InitProducerIdRequest => InitProducerIdResponse;
-    AddPartitionsToTxn: AddPartitionsToTxnRequest => AddPartitionsToTxnResponse;
-    AddOffsetsToTxn: AddOffsetsToTxnRequest => AddOffsetsToTxnResponse;
-    EndTxn: EndTxnRequest => EndTxnResponse;
-    TxnOffsetCommit: TxnOffsetCommitRequest => TxnOffsetCommitResponse;
-    SaslAuthenticate: SaslAuthenticateRequest => SaslAuthenticateResponse;
-    Fetch: FetchRequest => FetchResponse;
-    ListOffsets: ListOffsetsRequest => ListOffsetsResponse;
-    OffsetFetch: OffsetFetchRequest => OffsetFetchResponse;
+    client {
+        Produce: ProduceRequest => ProduceResponse;
+        Metadata: MetadataRequest => MetadataResponse;
+        FindCoordinator: FindCoordinatorRequest => FindCoordinatorResponse;
+        SaslHandshake: SaslHandshakeRequest => SaslHandshakeResponse;
+        ApiVersions: ApiVersionsRequest => ApiVersionsResponse;
+        CreateTopics: CreateTopicsRequest => CreateTopicsResponse;
+        InitProducerId: InitProducerIdRequest => InitProducerIdResponse;
+        AddPartitionsToTxn: AddPartitionsToTxnRequest => AddPartitionsToTxnResponse;
+        AddOffsetsToTxn: AddOffsetsToTxnRequest => AddOffsetsToTxnResponse;
+        EndTxn: EndTxnRequest => EndTxnResponse;
+        TxnOffsetCommit: TxnOffsetCommitRequest => TxnOffsetCommitResponse;
+        SaslAuthenticate: SaslAuthenticateRequest => SaslAuthenticateResponse;
+    }
+    server_only {
+        Fetch: FetchRequest => FetchResponse;
+        ListOffsets: ListOffsetsRequest => ListOffsetsResponse;
+        OffsetFetch: OffsetFetchRequest => OffsetFetchResponse;
+    }
 }
