@@ -71,8 +71,13 @@ fn client_error(context: impl Into<String>) -> impl FnOnce(KafkaError) -> Harnes
 }
 
 /// A consumer that is never in a group: a random `group.id` (librdkafka requires one), no
-/// commits, CRC checks on, end-of-partition events on.
-fn consumer(bootstrap: &str, isolation: Isolation) -> Result<BaseConsumer, HarnessError> {
+/// commits, CRC checks on, end-of-partition events on; `extra` properties are set last (they
+/// may override any of these, `bootstrap.servers` included).
+fn consumer(
+    bootstrap: &str,
+    isolation: Isolation,
+    extra: &[(String, String)],
+) -> Result<BaseConsumer, HarnessError> {
     let nanos = SystemTime::now()
         .duration_since(UNIX_EPOCH)
         .map_or(0, |d| d.as_nanos());
@@ -81,7 +86,8 @@ fn consumer(bootstrap: &str, isolation: Isolation) -> Result<BaseConsumer, Harne
         std::process::id(),
         UNIQUE.fetch_add(1, Ordering::Relaxed)
     );
-    ClientConfig::new()
+    let mut config = ClientConfig::new();
+    config
         .set("bootstrap.servers", bootstrap)
         .set("client.id", "ferrokafka-readback")
         .set("group.id", &group)
@@ -91,7 +97,11 @@ fn consumer(bootstrap: &str, isolation: Isolation) -> Result<BaseConsumer, Harne
         .set("enable.partition.eof", "true")
         .set("check.crcs", "true")
         .set("isolation.level", isolation.as_config())
-        .set("allow.auto.create.topics", "false")
+        .set("allow.auto.create.topics", "false");
+    for (k, v) in extra {
+        config.set(k, v);
+    }
+    config
         .create()
         .map_err(client_error(format!("create a consumer for {bootstrap}")))
 }
@@ -114,7 +124,7 @@ pub fn topic_partitions(
     topic: &str,
     timeout: Duration,
 ) -> Result<Vec<PartitionInfo>, HarnessError> {
-    let consumer = consumer(bootstrap, Isolation::ReadUncommitted)?;
+    let consumer = consumer(bootstrap, Isolation::ReadUncommitted, &[])?;
     partitions_with(&consumer, topic, timeout)
 }
 
@@ -183,8 +193,39 @@ pub fn read_back(
     timeout: Duration,
     isolation: Isolation,
 ) -> Result<Vec<Consumed>, HarnessError> {
+    read_back_with(
+        &[("bootstrap.servers".to_string(), bootstrap.to_string())],
+        topic,
+        expected,
+        timeout,
+        isolation,
+    )
+}
+
+/// [`read_back`] with client properties of the caller's: `bootstrap.servers` and whatever the
+/// cluster asks of its clients (`security.protocol`, `ssl.ca.location`,
+/// `ssl.certificate.location`, `ssl.key.location`, `sasl.mechanism`, `sasl.username`,
+/// `sasl.password`, `sasl.oauthbearer.config`, ...), set after the read-back's own settings.
+///
+/// The librdkafka built here has OpenSSL (the `ssl` feature of `rdkafka`), so SSL, SASL_SSL and
+/// SCRAM work; PLAIN and OAUTHBEARER's unsecured JWT
+/// (`enable.sasl.oauthbearer.unsecure.jwt=true`) are built into librdkafka; GSSAPI is not built.
+/// A failure to authenticate is retried by librdkafka until `timeout`, then reported with its
+/// last error.
+pub fn read_back_with(
+    props: &[(String, String)],
+    topic: &str,
+    expected: usize,
+    timeout: Duration,
+    isolation: Isolation,
+) -> Result<Vec<Consumed>, HarnessError> {
     let deadline = Instant::now() + timeout;
-    let consumer = consumer(bootstrap, isolation)?;
+    let bootstrap = props
+        .iter()
+        .rev()
+        .find(|(k, _)| k == "bootstrap.servers")
+        .map_or("", |(_, v)| v.as_str());
+    let consumer = consumer(bootstrap, isolation, props)?;
     let partitions = partitions_with(&consumer, topic, timeout)?;
     let mut assignment = TopicPartitionList::with_capacity(partitions.len());
     for p in &partitions {

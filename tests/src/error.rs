@@ -130,6 +130,12 @@ pub enum HarnessError {
         /// What it answered.
         message: String,
     },
+    /// Making test certificates or keys failed.
+    #[error("certificates: {detail}")]
+    Certificates {
+        /// What failed.
+        detail: String,
+    },
     /// Filesystem or process I/O.
     #[error("{context}: {source}")]
     Io {

@@ -374,6 +374,15 @@ pub struct KafkaOptions {
     /// Log every request (`kafka.request.logger` at DEBUG) into the node's log, so tests can
     /// see which APIs and versions a client (by `client.id`) used.
     pub request_log: bool,
+    /// Client listeners beside `PLAINTEXT` (which the harness, the Java helper and inter-broker
+    /// traffic keep using): `(name, security protocol)`, e.g. `("SASL_SSL", "SASL_SSL")` or
+    /// `("MTLS", "SSL")`. Each node gets a free loopback port per listener
+    /// ([`KafkaCluster::listener_bootstrap`]); the listener's own settings go in
+    /// [`KafkaOptions::broker_props`] as `listener.name.<name in lower case>.*`.
+    pub extra_listeners: Vec<(String, String)>,
+    /// Extra arguments to `kafka.tools.StorageTool format` (e.g. `--add-scram
+    /// SCRAM-SHA-256=[name=alice,password=...]`).
+    pub format_args: Vec<String>,
 }
 
 impl Default for KafkaOptions {
@@ -387,6 +396,8 @@ impl Default for KafkaOptions {
             broker_props: Vec::new(),
             detached: false,
             request_log: false,
+            extra_listeners: Vec::new(),
+            format_args: Vec::new(),
         }
     }
 }
@@ -423,6 +434,8 @@ impl KafkaOptions {
 struct Node {
     id: i32,
     port: u16,
+    /// `(listener name, port)` of each [`KafkaOptions::extra_listeners`] entry.
+    listener_ports: Vec<(String, u16)>,
     config: PathBuf,
     log: PathBuf,
     child: Option<Child>,
@@ -534,6 +547,10 @@ impl KafkaCluster {
             fs::create_dir_all(&node_dir)
                 .map_err(HarnessError::io(format!("create {}", node_dir.display())))?;
             let config = node_dir.join("server.properties");
+            let mut listener_ports = Vec::with_capacity(options.extra_listeners.len());
+            for (name, _) in &options.extra_listeners {
+                listener_ports.push((name.clone(), free_port()?));
+            }
             let props = node_properties(
                 &options,
                 id,
@@ -541,12 +558,14 @@ impl KafkaCluster {
                 controller_ports[i],
                 &voters,
                 &node_dir.join("data"),
+                &listener_ports,
             );
             fs::write(&config, props)
                 .map_err(HarnessError::io(format!("write {}", config.display())))?;
             nodes.push(Node {
                 id,
                 port: ports[i],
+                listener_ports,
                 config,
                 log: node_dir.join("node.log"),
                 child: None,
@@ -569,6 +588,7 @@ impl KafkaCluster {
                     "transaction.version={}",
                     options.transaction_version
                 ))
+                .args(&options.format_args)
                 .stdin(Stdio::null())
                 .stdout(Stdio::piped())
                 .stderr(Stdio::piped());
@@ -737,6 +757,24 @@ impl KafkaCluster {
         self.nodes
             .iter()
             .map(|n| format!("127.0.0.1:{}", lock(n).port))
+            .collect::<Vec<_>>()
+            .join(",")
+    }
+
+    /// `127.0.0.1:P1,...`: every node's port of the extra listener `name`
+    /// ([`KafkaOptions::extra_listeners`]). Panics if the cluster has no such listener.
+    pub fn listener_bootstrap(&self, name: &str) -> String {
+        self.nodes
+            .iter()
+            .map(|n| {
+                let node = lock(n);
+                let port = node
+                    .listener_ports
+                    .iter()
+                    .find(|(l, _)| l == name)
+                    .map_or_else(|| panic!("the cluster has no listener {name}"), |(_, p)| *p);
+                format!("127.0.0.1:{port}")
+            })
             .collect::<Vec<_>>()
             .join(",")
     }
@@ -972,6 +1010,7 @@ fn node_properties(
     controller_port: u16,
     voters: &str,
     data: &Path,
+    listener_ports: &[(String, u16)],
 ) -> String {
     let n = options.nodes;
     let rf = n.min(3);
@@ -983,18 +1022,28 @@ fn node_properties(
     set("process.roles", "broker,controller".into());
     set("node.id", id.to_string());
     set("controller.quorum.voters", voters.into());
+    let mut extra_addrs = String::new();
+    let mut extra_protocols = String::new();
+    for (name, protocol) in &options.extra_listeners {
+        if let Some((_, p)) = listener_ports.iter().find(|(l, _)| l == name) {
+            let _ = write!(extra_addrs, ",{name}://127.0.0.1:{p}");
+            let _ = write!(extra_protocols, ",{name}:{protocol}");
+        }
+    }
     set(
         "listeners",
-        format!("PLAINTEXT://127.0.0.1:{port},CONTROLLER://127.0.0.1:{controller_port}"),
+        format!(
+            "PLAINTEXT://127.0.0.1:{port},CONTROLLER://127.0.0.1:{controller_port}{extra_addrs}"
+        ),
     );
     set(
         "advertised.listeners",
-        format!("PLAINTEXT://127.0.0.1:{port}"),
+        format!("PLAINTEXT://127.0.0.1:{port}{extra_addrs}"),
     );
     set("controller.listener.names", "CONTROLLER".into());
     set(
         "listener.security.protocol.map",
-        "PLAINTEXT:PLAINTEXT,CONTROLLER:PLAINTEXT".into(),
+        format!("PLAINTEXT:PLAINTEXT,CONTROLLER:PLAINTEXT{extra_protocols}"),
     );
     set("inter.broker.listener.name", "PLAINTEXT".into());
     set("log.dirs", data.display().to_string());
@@ -1508,6 +1557,7 @@ mod tests {
             9093,
             "1@127.0.0.1:9093",
             Path::new("/d"),
+            &[],
         );
         assert!(one.contains("transaction.state.log.replication.factor=1\n"));
         assert!(one.contains("transaction.state.log.min.isr=1\n"));
@@ -1518,11 +1568,35 @@ mod tests {
             9095,
             "v",
             Path::new("/d"),
+            &[],
         );
         assert!(three.contains("node.id=2\n"));
         assert!(three.contains("offsets.topic.replication.factor=3\n"));
         assert!(three.contains("transaction.state.log.min.isr=2\n"));
         assert!(three.contains("num.io.threads=8\n"), "overrides win");
         assert!(three.contains("advertised.listeners=PLAINTEXT://127.0.0.1:9094\n"));
+        let secure = node_properties(
+            &KafkaOptions {
+                extra_listeners: vec![("SASL_SSL".into(), "SASL_SSL".into())],
+                ..KafkaOptions::single(2)
+            },
+            1,
+            9092,
+            9093,
+            "v",
+            Path::new("/d"),
+            &[("SASL_SSL".into(), 9099)],
+        );
+        assert!(secure.contains(
+            "listeners=PLAINTEXT://127.0.0.1:9092,CONTROLLER://127.0.0.1:9093,\
+             SASL_SSL://127.0.0.1:9099\n"
+        ));
+        assert!(secure.contains(
+            "advertised.listeners=PLAINTEXT://127.0.0.1:9092,SASL_SSL://127.0.0.1:9099\n"
+        ));
+        assert!(secure.contains(
+            "listener.security.protocol.map=PLAINTEXT:PLAINTEXT,CONTROLLER:PLAINTEXT,\
+             SASL_SSL:SASL_SSL\n"
+        ));
     }
 }

@@ -10,6 +10,8 @@
 //!   correlation ids, silent on one API).
 //! - [`mock`]: librdkafka's mock cluster, through the `rdkafka` crate, and typed fault helpers.
 //! - [`consume`]: an independent read-back consumer (librdkafka's) to check what was written.
+//! - [`security`]: certificates (rcgen) and a Kafka cluster with SSL, mTLS, SASL_PLAINTEXT and
+//!   SASL_SSL listeners (PLAIN, SCRAM-SHA-256/512, OAUTHBEARER), re-authentication listeners.
 //! - [`paths`]: where installed peers, logs and pid files live (`target/peers/`).
 //! - [`wire_client`]: a minimal blocking client over `ferrokafka-wire` for live tests and the demo.
 //!
@@ -26,6 +28,8 @@ pub mod kafka;
 pub mod mock;
 pub mod paths;
 pub mod raw;
+#[cfg(feature = "security")]
+pub mod security;
 pub mod tansu;
 pub mod wire_client;
 

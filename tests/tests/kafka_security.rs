@@ -1,0 +1,890 @@
+//! The ferrokafka `Producer` over TLS and SASL against Apache Kafka 4.4.0 (issue 13's evidence):
+//! one single-node cluster per run of this binary (`ferrokafka_tests::security::shared`) with a
+//! listener per security setup, certificates made by the harness (rcgen), SCRAM users created at
+//! format time, OAUTHBEARER checked by Kafka's unsecured JWT validator.
+//!
+//! Every producer is configured through the public config API with the Java (and librdkafka)
+//! property names only. What it writes is read back by librdkafka (`consume::read_back_with`)
+//! through the same listener with the same credentials; the first test checks the cluster itself
+//! with librdkafka's producer, so a failure there is the harness's, not ferrokafka's.
+//!
+//! - SSL with every trust form (`ssl.ca.location`, `ssl.ca.pem`, `ssl.truststore.location` with
+//!   `ssl.truststore.type=PEM`, `ssl.truststore.certificates`); mTLS with every client-identity
+//!   form (certificate and key files, PEM strings, a Java PEM keystore file, inline keystore
+//!   key and chain, an encrypted PKCS#8 key with `ssl.key.password`);
+//! - SASL_PLAINTEXT and SASL_SSL × PLAIN, SCRAM-SHA-256, SCRAM-SHA-512 (`sasl.username` /
+//!   `sasl.password` and `sasl.jaas.config`), OAUTHBEARER (`sasl.oauthbearer.config` and
+//!   `sasl.jaas.config` with `unsecuredLoginStringClaim_sub`); transactions over SASL_SSL;
+//! - failures: wrong password, unknown user, mechanism not enabled, untrusted CA, hostname
+//!   mismatch, expired client certificate, no client certificate on an mTLS listener: each a
+//!   clear error from `send` within `max.block.ms` (the text names the problem), no panic, a
+//!   bounded number of connections (`connection-creation-total`), and a new producer with the
+//!   right configuration then works; hostname checks off (`ssl.endpoint.identification.algorithm`
+//!   empty) and verification off (`enable.ssl.certificate.verification=false`) connect;
+//! - KIP-368 re-authentication: with `connections.max.reauth.ms` at 2.5 s on the broker, a
+//!   producer sending for several session lifetimes loses nothing, re-authenticates
+//!   (`successful-reauthentication-total` ≥ 2) and keeps its connections.
+
+use std::collections::BTreeMap;
+use std::time::Duration;
+
+use ferrokafka::{Producer, ProducerConfig, ProducerRecord};
+use ferrokafka_tests::consume::{Consumed, Isolation, read_back_with};
+use ferrokafka_tests::kafka::JavaHelper;
+use ferrokafka_tests::security::{
+    CLIENT_KEY_PASSWORD, Listener, MECHANISMS, OTHER_USER, PASSWORD, SecureKafka, USER, shared,
+};
+
+const WAIT: Duration = Duration::from_secs(60);
+/// `max.block.ms` of the producers that are meant to fail.
+const FAIL_BLOCK_MS: &str = "3000";
+/// Upper bound for a failing call: far above `max.block.ms`, only a guard against hangs.
+const FAIL_GUARD: Duration = Duration::from_secs(45);
+/// At most this many connections while failing for 3 s with the default reconnect backoff
+/// (50 ms doubling to 1 s: about 7 attempts).
+const MAX_FAILING_CONNECTIONS: f64 = 10.0;
+
+type Props = Vec<(String, String)>;
+
+fn kafka() -> &'static SecureKafka {
+    shared()
+}
+
+fn props(pairs: &[(&str, &str)]) -> Props {
+    pairs
+        .iter()
+        .map(|(k, v)| ((*k).to_string(), (*v).to_string()))
+        .collect()
+}
+
+fn path(p: &std::path::Path) -> String {
+    p.display().to_string()
+}
+
+/// Creates a topic (through PLAINTEXT) and waits until its leaders serve it.
+async fn create(topic: &str, partitions: u32) {
+    let topic = topic.to_string();
+    tokio::task::spawn_blocking(move || {
+        kafka()
+            .create_topic(&topic, partitions)
+            .unwrap_or_else(|e| panic!("create topic {topic}: {e}"));
+        let empty = JavaHelper::shared()
+            .expect("java helper")
+            .consume(
+                &kafka().plaintext_bootstrap(),
+                &topic,
+                Isolation::ReadUncommitted,
+                0,
+                WAIT,
+            )
+            .unwrap_or_else(|e| panic!("wait for the leaders of {topic}: {e}"));
+        assert!(empty.is_empty(), "new topic {topic} holds {empty:?}");
+    })
+    .await
+    .expect("create thread");
+}
+
+/// A producer for `listener` with `extra` settings; a configuration the producer refuses is a
+/// test failure naming the error.
+fn producer(listener: Listener, extra: &Props) -> Producer {
+    let mut all = props(&[("bootstrap.servers", &kafka().bootstrap(listener))]);
+    all.extend(extra.iter().cloned());
+    let config = ProducerConfig::from_properties(all.iter().map(|(k, v)| (k, v)))
+        .unwrap_or_else(|e| panic!("config for {}: {e}", listener.name()));
+    Producer::new(config).unwrap_or_else(|e| panic!("producer for {}: {e}", listener.name()))
+}
+
+/// The TLS trust every SSL test uses unless it says otherwise.
+fn trust_ca() -> Props {
+    props(&[("ssl.ca.location", &path(&kafka().files().ca))])
+}
+
+/// ferrokafka settings for SASL with `mechanism` as [`USER`] on `listener` (username and
+/// password, or librdkafka's unsecured-JWT `sasl.oauthbearer.config` for OAUTHBEARER).
+fn sasl(listener: Listener, mechanism: &str) -> Props {
+    let mut p = props(&[
+        ("security.protocol", listener.protocol()),
+        ("sasl.mechanism", mechanism),
+    ]);
+    if mechanism == "OAUTHBEARER" {
+        p.extend(props(&[(
+            "sasl.oauthbearer.config",
+            &format!("principal={USER}"),
+        )]));
+    } else {
+        p.extend(props(&[
+            ("sasl.username", USER),
+            ("sasl.password", PASSWORD),
+        ]));
+    }
+    if listener.tls() {
+        p.extend(trust_ca());
+    }
+    p
+}
+
+fn metric(p: &Producer, name: &str) -> f64 {
+    p.metrics()
+        .get(name)
+        .unwrap_or_else(|| panic!("the producer has no metric {name}"))
+}
+
+/// Sends `n` keyed records to partition 0 of `topic`, awaits every delivery.
+async fn produce(p: &Producer, topic: &str, label: &str, n: usize) -> Vec<(String, String)> {
+    let mut sent = Vec::with_capacity(n);
+    let mut futures = Vec::with_capacity(n);
+    for i in 0..n {
+        let (k, v) = (format!("{label}-k{i}"), format!("{label}-v{i}"));
+        let f = tokio::time::timeout(
+            WAIT,
+            p.send(
+                ProducerRecord::new(topic)
+                    .with_partition(0)
+                    .with_key(k.clone())
+                    .with_value(v.clone()),
+            ),
+        )
+        .await
+        .unwrap_or_else(|_| panic!("{label}: send #{i} did not return within {WAIT:?}"))
+        .unwrap_or_else(|e| panic!("{label}: send #{i}: {e}"));
+        futures.push(f);
+        sent.push((k, v));
+    }
+    for (i, f) in futures.into_iter().enumerate() {
+        tokio::time::timeout(WAIT, f)
+            .await
+            .unwrap_or_else(|_| panic!("{label}: delivery #{i} did not resolve within {WAIT:?}"))
+            .unwrap_or_else(|e| panic!("{label}: delivery #{i}: {e}"));
+    }
+    sent
+}
+
+fn key_values(records: &[Consumed]) -> Vec<(String, String)> {
+    records
+        .iter()
+        .map(|r| {
+            let s = |b: &Option<Vec<u8>>| {
+                String::from_utf8_lossy(b.as_deref().unwrap_or(b"-")).into_owned()
+            };
+            (s(&r.key), s(&r.value))
+        })
+        .collect()
+}
+
+/// Reads `topic` with librdkafka through `listener` with `mechanism` (ignored on SSL
+/// listeners) and the CA trusted.
+async fn read_back(
+    listener: Listener,
+    mechanism: &str,
+    topic: &str,
+    expected: usize,
+    isolation: Isolation,
+) -> Vec<Consumed> {
+    let client = kafka().rdkafka_props(listener, mechanism);
+    let topic = topic.to_string();
+    let label = format!("{} {mechanism}", listener.name());
+    tokio::task::spawn_blocking(move || {
+        read_back_with(&client, &topic, expected, WAIT, isolation)
+            .unwrap_or_else(|e| panic!("librdkafka read-back of {topic} over {label}: {e}"))
+    })
+    .await
+    .expect("read-back thread")
+}
+
+/// Produces `n` records through a producer built from `extra`, closes it, reads them back with
+/// librdkafka over the same listener and compares.
+async fn round_trip(listener: Listener, mechanism: &str, label: &str, extra: &Props, n: usize) {
+    let topic = format!("sec-{label}");
+    create(&topic, 1).await;
+    let p = producer(listener, extra);
+    let sent = produce(&p, &topic, label, n).await;
+    let auth = p.metrics().get("successful-authentication-total");
+    p.close(WAIT).await;
+    let read = read_back(listener, mechanism, &topic, n, Isolation::ReadUncommitted).await;
+    assert_eq!(key_values(&read), sent, "{label}: records read back");
+    if !listener.mechanisms().is_empty() {
+        assert!(
+            auth.is_some_and(|a| a >= 1.0),
+            "{label}: successful-authentication-total is {auth:?} after producing over SASL"
+        );
+    }
+}
+
+/// A producer with `extra` (and `max.block.ms` of [`FAIL_BLOCK_MS`]) must fail its first `send`
+/// to `topic` with an error whose text contains every one of `words` (case-insensitive); it must
+/// not open more than [`MAX_FAILING_CONNECTIONS`] connections meanwhile. Returns the error text.
+async fn expect_failure(
+    listener: Listener,
+    extra: &Props,
+    topic: &str,
+    label: &str,
+    words: &[&str],
+    count_failed_auth: bool,
+) -> String {
+    let mut all = extra.clone();
+    all.extend(props(&[("max.block.ms", FAIL_BLOCK_MS)]));
+    let p = producer(listener, &all);
+    let outcome = tokio::time::timeout(
+        FAIL_GUARD,
+        p.send(ProducerRecord::new(topic).with_key("k").with_value("v")),
+    )
+    .await
+    .unwrap_or_else(|_| panic!("{label}: send neither failed nor succeeded within {FAIL_GUARD:?}"));
+    let error = match outcome {
+        Ok(delivery) => {
+            // Queued after all: the delivery must fail instead (delivery.timeout.ms bounds it).
+            let resolved = tokio::time::timeout(FAIL_GUARD, delivery)
+                .await
+                .unwrap_or_else(|_| panic!("{label}: the record was queued and never resolved"));
+            match resolved {
+                Ok(md) => panic!("{label}: the record was delivered ({md:?}) despite {words:?}"),
+                Err(e) => e,
+            }
+        }
+        Err(e) => e,
+    };
+    let text = error.to_string();
+    let lower = text.to_lowercase();
+    for word in words {
+        assert!(
+            lower.contains(&word.to_lowercase()),
+            "{label}: the error does not mention {word:?}: {text}"
+        );
+    }
+    let connections = metric(&p, "connection-creation-total");
+    assert!(
+        connections <= MAX_FAILING_CONNECTIONS,
+        "{label}: {connections} connections opened while failing for {FAIL_BLOCK_MS} ms \
+         (a reconnect storm): {text}"
+    );
+    assert!(connections >= 1.0, "{label}: no connection was ever tried");
+    if count_failed_auth {
+        let failed = metric(&p, "failed-authentication-total");
+        assert!(
+            failed >= 1.0,
+            "{label}: failed-authentication-total is {failed} after: {text}"
+        );
+        assert_eq!(
+            metric(&p, "successful-authentication-total"),
+            0.0,
+            "{label}: an authentication succeeded"
+        );
+    }
+    tokio::time::timeout(FAIL_GUARD, p.close(Duration::from_secs(5)))
+        .await
+        .unwrap_or_else(|_| panic!("{label}: close did not return"));
+    eprintln!("[{label}] {text}");
+    text
+}
+
+// ---------------------------------------------------------------------------------------------
+// 0. The cluster itself, with librdkafka
+// ---------------------------------------------------------------------------------------------
+
+/// librdkafka produces and reads back through every listener and mechanism: the listeners,
+/// certificates, users and JWT validation of the harness work for a mainstream client.
+#[test]
+fn librdkafka_produces_and_reads_back_on_every_listener() {
+    use rdkafka::ClientConfig;
+    use rdkafka::producer::{BaseProducer, BaseRecord, Producer as _};
+
+    let version = rdkafka::util::get_rdkafka_version().1;
+    let mut cases: Vec<(Listener, &str)> = vec![(Listener::Ssl, "-"), (Listener::Mtls, "-")];
+    for l in [Listener::SaslPlaintext, Listener::SaslSsl] {
+        cases.extend(MECHANISMS.iter().map(|m| (l, *m)));
+    }
+    cases.push((Listener::PlainOnly, "PLAIN"));
+    cases.push((Listener::ReauthSsl, "SCRAM-SHA-512"));
+    for (listener, mechanism) in cases {
+        let label = format!("librdkafka-{}-{mechanism}", listener.name()).to_lowercase();
+        let topic = format!("sec-{label}");
+        kafka()
+            .create_topic(&topic, 1)
+            .unwrap_or_else(|e| panic!("create {topic}: {e}"));
+        let client = kafka().rdkafka_props(listener, mechanism);
+        let mut config = ClientConfig::new();
+        for (k, v) in &client {
+            config.set(k, v);
+        }
+        let producer: BaseProducer = config
+            .set("message.timeout.ms", "30000")
+            .create()
+            .unwrap_or_else(|e| panic!("{label}: librdkafka {version} producer: {e}"));
+        let sent: Vec<(String, String)> = (0..3)
+            .map(|i| (format!("{label}-k{i}"), format!("{label}-v{i}")))
+            .collect();
+        for (k, v) in &sent {
+            producer
+                .send(BaseRecord::to(&topic).partition(0).key(k).payload(v))
+                .unwrap_or_else(|(e, _)| panic!("{label}: enqueue: {e}"));
+        }
+        producer
+            .flush(Duration::from_secs(30))
+            .unwrap_or_else(|e| panic!("{label}: flush: {e}"));
+        let read = read_back_with(
+            &client,
+            &topic,
+            sent.len(),
+            WAIT,
+            Isolation::ReadUncommitted,
+        )
+        .unwrap_or_else(|e| panic!("{label}: read back: {e}"));
+        assert_eq!(key_values(&read), sent, "{label}");
+    }
+}
+
+// ---------------------------------------------------------------------------------------------
+// 1. TLS
+// ---------------------------------------------------------------------------------------------
+
+/// Server-verified TLS with each way of giving the trusted CA.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn ssl_with_every_trust_form() {
+    let files = kafka().files();
+    let certs = kafka().certs();
+    let forms: [(&str, Props); 5] = [
+        (
+            "ca-location",
+            props(&[("ssl.ca.location", &path(&files.ca))]),
+        ),
+        ("ca-pem", props(&[("ssl.ca.pem", &certs.ca)])),
+        (
+            "truststore-location",
+            props(&[
+                ("ssl.truststore.type", "PEM"),
+                ("ssl.truststore.location", &path(&files.ca)),
+            ]),
+        ),
+        (
+            "truststore-certificates",
+            props(&[
+                ("ssl.truststore.type", "PEM"),
+                ("ssl.truststore.certificates", &certs.ca),
+            ]),
+        ),
+        (
+            "https-explicit",
+            props(&[
+                ("ssl.ca.location", &path(&files.ca)),
+                ("ssl.endpoint.identification.algorithm", "https"),
+            ]),
+        ),
+    ];
+    for (form, mut p) in forms {
+        p.extend(props(&[("security.protocol", "SSL")]));
+        round_trip(Listener::Ssl, "-", &format!("ssl-{form}"), &p, 20).await;
+    }
+}
+
+/// mTLS (`ssl.client.auth=required`) with each way of giving the client certificate and key.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn mtls_with_every_client_identity_form() {
+    let files = kafka().files();
+    let certs = kafka().certs();
+    let forms: [(&str, Props); 5] = [
+        (
+            "files",
+            props(&[
+                ("ssl.certificate.location", &path(&files.client_cert)),
+                ("ssl.key.location", &path(&files.client_key)),
+            ]),
+        ),
+        (
+            "pem",
+            props(&[
+                ("ssl.certificate.pem", &certs.client.chain_pem),
+                ("ssl.key.pem", &certs.client.key_pem),
+            ]),
+        ),
+        (
+            "encrypted-key",
+            props(&[
+                ("ssl.certificate.location", &path(&files.client_cert)),
+                ("ssl.key.location", &path(&files.client_key_encrypted)),
+                ("ssl.key.password", CLIENT_KEY_PASSWORD),
+            ]),
+        ),
+        (
+            "keystore-location",
+            props(&[
+                ("ssl.keystore.type", "PEM"),
+                ("ssl.keystore.location", &path(&files.client_keystore)),
+            ]),
+        ),
+        (
+            "keystore-inline",
+            props(&[
+                ("ssl.keystore.type", "PEM"),
+                ("ssl.keystore.key", &certs.client.key_pem),
+                ("ssl.keystore.certificate.chain", &certs.client.chain_pem),
+            ]),
+        ),
+    ];
+    for (form, mut p) in forms {
+        p.extend(props(&[("security.protocol", "SSL")]));
+        p.extend(trust_ca());
+        round_trip(Listener::Mtls, "-", &format!("mtls-{form}"), &p, 20).await;
+    }
+}
+
+// ---------------------------------------------------------------------------------------------
+// 2. SASL
+// ---------------------------------------------------------------------------------------------
+
+/// Every mechanism over SASL_PLAINTEXT and SASL_SSL, credentials as `sasl.username` /
+/// `sasl.password` (librdkafka's `sasl.oauthbearer.config` for OAUTHBEARER).
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn sasl_every_mechanism_over_plaintext_and_ssl() {
+    for listener in [Listener::SaslPlaintext, Listener::SaslSsl] {
+        for mechanism in MECHANISMS {
+            let label = format!("{}-{mechanism}", listener.name()).to_lowercase();
+            round_trip(listener, mechanism, &label, &sasl(listener, mechanism), 30).await;
+        }
+    }
+}
+
+/// The same credentials through Java's `sasl.jaas.config` (parsed, never executed).
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn sasl_jaas_config_for_every_mechanism() {
+    let user_pass = format!("username=\"{USER}\" password=\"{PASSWORD}\";");
+    let jaas = [
+        (
+            "PLAIN",
+            format!("org.apache.kafka.common.security.plain.PlainLoginModule required {user_pass}"),
+        ),
+        (
+            "SCRAM-SHA-256",
+            format!("org.apache.kafka.common.security.scram.ScramLoginModule required {user_pass}"),
+        ),
+        (
+            "SCRAM-SHA-512",
+            format!("org.apache.kafka.common.security.scram.ScramLoginModule required {user_pass}"),
+        ),
+        (
+            "OAUTHBEARER",
+            format!(
+                "org.apache.kafka.common.security.oauthbearer.OAuthBearerLoginModule required \
+                 unsecuredLoginStringClaim_sub=\"{USER}\";"
+            ),
+        ),
+    ];
+    for listener in [Listener::SaslPlaintext, Listener::SaslSsl] {
+        for (mechanism, config) in &jaas {
+            let label = format!("jaas-{}-{mechanism}", listener.name()).to_lowercase();
+            let mut p = props(&[
+                ("security.protocol", listener.protocol()),
+                ("sasl.mechanism", mechanism),
+                ("sasl.jaas.config", config),
+            ]);
+            if listener.tls() {
+                p.extend(trust_ca());
+            }
+            round_trip(listener, mechanism, &label, &p, 10).await;
+        }
+    }
+}
+
+/// Transactions over SASL_SSL (SCRAM-SHA-512): a committed and an aborted transaction; a
+/// `read_committed` librdkafka consumer with the same credentials sees the committed records only.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn transactions_over_sasl_ssl() {
+    let listener = Listener::SaslSsl;
+    let mechanism = "SCRAM-SHA-512";
+    let topic = "sec-txn-sasl-ssl";
+    create(topic, 1).await;
+    let mut p = sasl(listener, mechanism);
+    p.extend(props(&[("transactional.id", "sec-txn-sasl-ssl")]));
+    let producer = producer(listener, &p);
+    tokio::time::timeout(WAIT, producer.init_transactions())
+        .await
+        .expect("init_transactions returns")
+        .unwrap_or_else(|e| panic!("init_transactions over SASL_SSL: {e}"));
+
+    producer.begin_transaction().expect("begin #1");
+    let committed = produce(&producer, topic, "committed", 10).await;
+    tokio::time::timeout(WAIT, producer.commit_transaction())
+        .await
+        .expect("commit returns")
+        .unwrap_or_else(|e| panic!("commit over SASL_SSL: {e}"));
+
+    producer.begin_transaction().expect("begin #2");
+    produce(&producer, topic, "aborted", 5).await;
+    tokio::time::timeout(WAIT, producer.abort_transaction())
+        .await
+        .expect("abort returns")
+        .unwrap_or_else(|e| panic!("abort over SASL_SSL: {e}"));
+
+    producer.begin_transaction().expect("begin #3");
+    let last = produce(&producer, topic, "last", 5).await;
+    tokio::time::timeout(WAIT, producer.commit_transaction())
+        .await
+        .expect("commit returns")
+        .unwrap_or_else(|e| panic!("second commit over SASL_SSL: {e}"));
+    producer.close(WAIT).await;
+
+    let read = read_back(listener, mechanism, topic, 15, Isolation::ReadCommitted).await;
+    let want: Vec<(String, String)> = committed.into_iter().chain(last).collect();
+    assert_eq!(key_values(&read), want, "read_committed over SASL_SSL");
+}
+
+// ---------------------------------------------------------------------------------------------
+// 3. Failures: clear, bounded, no storm, and the right configuration then works
+// ---------------------------------------------------------------------------------------------
+
+/// A wrong password for each password mechanism, over SASL_PLAINTEXT and SASL_SSL.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn wrong_password_is_a_clear_authentication_error() {
+    let topic = "sec-wrong-password";
+    create(topic, 1).await;
+    for listener in [Listener::SaslPlaintext, Listener::SaslSsl] {
+        for mechanism in ["PLAIN", "SCRAM-SHA-256", "SCRAM-SHA-512"] {
+            let label = format!("wrong-password-{}-{mechanism}", listener.name()).to_lowercase();
+            let mut p = sasl(listener, mechanism);
+            p.retain(|(k, _)| k != "sasl.password");
+            p.extend(props(&[("sasl.password", "not-the-password")]));
+            let text = expect_failure(
+                listener,
+                &p,
+                topic,
+                &label,
+                &["authentication", mechanism],
+                true,
+            )
+            .await;
+            assert!(
+                !text.contains("not-the-password"),
+                "{label}: the password is in the error: {text}"
+            );
+            assert!(
+                text.contains(&kafka().bootstrap(listener)),
+                "{label}: the error does not name the broker {}: {text}",
+                kafka().bootstrap(listener)
+            );
+            // The same settings with the right password work.
+            let good = producer(listener, &sasl(listener, mechanism));
+            produce(&good, topic, &label, 1).await;
+            good.close(WAIT).await;
+        }
+    }
+}
+
+/// A user the broker does not know, for each password mechanism.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn unknown_user_is_a_clear_authentication_error() {
+    let topic = "sec-unknown-user";
+    create(topic, 1).await;
+    let listener = Listener::SaslSsl;
+    for mechanism in ["PLAIN", "SCRAM-SHA-256", "SCRAM-SHA-512"] {
+        let label = format!("unknown-user-{mechanism}").to_lowercase();
+        let mut p = sasl(listener, mechanism);
+        p.retain(|(k, _)| k != "sasl.username");
+        p.extend(props(&[("sasl.username", "mallory")]));
+        expect_failure(
+            listener,
+            &p,
+            topic,
+            &label,
+            &["authentication", mechanism],
+            true,
+        )
+        .await;
+        let good = producer(listener, &sasl(listener, mechanism));
+        produce(&good, topic, &label, 1).await;
+        good.close(WAIT).await;
+    }
+    // A user the broker knows, with another user's password.
+    let mut p = sasl(listener, "SCRAM-SHA-256");
+    p.retain(|(k, _)| k != "sasl.username");
+    p.extend(props(&[("sasl.username", OTHER_USER)]));
+    expect_failure(
+        listener,
+        &p,
+        topic,
+        "other-users-password",
+        &["authentication"],
+        true,
+    )
+    .await;
+}
+
+/// SCRAM-SHA-256 on a listener that enables PLAIN only: Kafka refuses the handshake
+/// (UNSUPPORTED_SASL_MECHANISM, listing PLAIN); the error names the mechanism.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn mechanism_not_enabled_is_a_clear_error() {
+    let topic = "sec-mechanism-not-enabled";
+    create(topic, 1).await;
+    let listener = Listener::PlainOnly;
+    for mechanism in ["SCRAM-SHA-256", "SCRAM-SHA-512", "OAUTHBEARER"] {
+        let label = format!("not-enabled-{mechanism}").to_lowercase();
+        expect_failure(
+            listener,
+            &sasl(listener, mechanism),
+            topic,
+            &label,
+            &["mechanism", mechanism],
+            false,
+        )
+        .await;
+    }
+    let good = producer(listener, &sasl(listener, "PLAIN"));
+    produce(&good, topic, "not-enabled-then-plain", 1).await;
+    good.close(WAIT).await;
+}
+
+/// A CA that did not sign the broker's certificate, over SSL and SASL_SSL.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn untrusted_ca_is_a_clear_certificate_error() {
+    let topic = "sec-untrusted-ca";
+    create(topic, 1).await;
+    let other = path(&kafka().files().other_ca);
+    let mut ssl = props(&[("security.protocol", "SSL"), ("ssl.ca.location", &other)]);
+    expect_failure(
+        Listener::Ssl,
+        &ssl,
+        topic,
+        "untrusted-ca-ssl",
+        &["certificate"],
+        false,
+    )
+    .await;
+    let mut sasl_ssl = sasl(Listener::SaslSsl, "SCRAM-SHA-256");
+    sasl_ssl.retain(|(k, _)| k != "ssl.ca.location");
+    sasl_ssl.extend(props(&[("ssl.ca.location", &other)]));
+    expect_failure(
+        Listener::SaslSsl,
+        &sasl_ssl,
+        topic,
+        "untrusted-ca-sasl-ssl",
+        &["certificate"],
+        false,
+    )
+    .await;
+    // No CA given at all: the platform's roots do not know the test CA either.
+    expect_failure(
+        Listener::Ssl,
+        &props(&[("security.protocol", "SSL")]),
+        topic,
+        "platform-roots",
+        &["certificate"],
+        false,
+    )
+    .await;
+    // Verification off: connects to a broker nobody vouches for.
+    ssl.extend(props(&[("enable.ssl.certificate.verification", "false")]));
+    let p = producer(Listener::Ssl, &ssl);
+    produce(&p, topic, "verification-off", 1).await;
+    p.close(WAIT).await;
+    // The right CA works.
+    let mut good = trust_ca();
+    good.extend(props(&[("security.protocol", "SSL")]));
+    let p = producer(Listener::Ssl, &good);
+    produce(&p, topic, "untrusted-ca-then-right-ca", 1).await;
+    p.close(WAIT).await;
+}
+
+/// A CA-signed certificate for another host name: refused while hostname verification is on
+/// (the default, and `https`), accepted with `ssl.endpoint.identification.algorithm` empty.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn hostname_mismatch_is_a_clear_certificate_error() {
+    let topic = "sec-hostname-mismatch";
+    create(topic, 1).await;
+    let listener = Listener::WrongHost;
+    let mut p = trust_ca();
+    p.extend(props(&[("security.protocol", "SSL")]));
+    expect_failure(
+        listener,
+        &p,
+        topic,
+        "hostname-default",
+        &["certificate"],
+        false,
+    )
+    .await;
+    let mut https = p.clone();
+    https.extend(props(&[("ssl.endpoint.identification.algorithm", "https")]));
+    expect_failure(
+        listener,
+        &https,
+        topic,
+        "hostname-https",
+        &["certificate"],
+        false,
+    )
+    .await;
+    let mut off = p.clone();
+    off.extend(props(&[("ssl.endpoint.identification.algorithm", "")]));
+    let good = producer(listener, &off);
+    produce(&good, topic, "hostname-check-off", 5).await;
+    good.close(WAIT).await;
+}
+
+/// An expired client certificate (signed by the trusted CA) on the mTLS listener, and no client
+/// certificate at all: the broker refuses the handshake; the producer says so.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn expired_or_missing_client_certificate_is_a_clear_error() {
+    let topic = "sec-client-certificate";
+    create(topic, 1).await;
+    let files = kafka().files();
+    let listener = Listener::Mtls;
+    let mut expired = trust_ca();
+    expired.extend(props(&[
+        ("security.protocol", "SSL"),
+        ("ssl.certificate.location", &path(&files.expired_cert)),
+        ("ssl.key.location", &path(&files.expired_key)),
+    ]));
+    expect_failure(
+        listener,
+        &expired,
+        topic,
+        "expired-client-certificate",
+        &["certificate"],
+        false,
+    )
+    .await;
+    let mut none = trust_ca();
+    none.extend(props(&[("security.protocol", "SSL")]));
+    expect_failure(
+        listener,
+        &none,
+        topic,
+        "missing-client-certificate",
+        &["certificate"],
+        false,
+    )
+    .await;
+    let mut good = trust_ca();
+    good.extend(props(&[
+        ("security.protocol", "SSL"),
+        ("ssl.certificate.location", &path(&files.client_cert)),
+        ("ssl.key.location", &path(&files.client_key)),
+    ]));
+    let p = producer(listener, &good);
+    produce(&p, topic, "valid-client-certificate", 1).await;
+    p.close(WAIT).await;
+}
+
+/// `init_transactions` with a wrong password fails with the authentication error too (it is
+/// bounded by `max.block.ms`), and does not hang.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn init_transactions_reports_an_authentication_failure() {
+    let listener = Listener::SaslSsl;
+    let mut p = sasl(listener, "SCRAM-SHA-512");
+    p.retain(|(k, _)| k != "sasl.password");
+    p.extend(props(&[
+        ("sasl.password", "not-the-password"),
+        ("transactional.id", "sec-txn-wrong-password"),
+        ("max.block.ms", FAIL_BLOCK_MS),
+    ]));
+    let producer = producer(listener, &p);
+    let error = tokio::time::timeout(FAIL_GUARD, producer.init_transactions())
+        .await
+        .unwrap_or_else(|_| panic!("init_transactions did not return within {FAIL_GUARD:?}"))
+        .expect_err("init_transactions with a wrong password succeeded");
+    let text = error.to_string();
+    assert!(
+        text.to_lowercase().contains("authentication"),
+        "init_transactions error does not mention authentication: {text}"
+    );
+    assert!(!text.contains("not-the-password"), "password in: {text}");
+    assert!(
+        metric(&producer, "connection-creation-total") <= MAX_FAILING_CONNECTIONS,
+        "reconnect storm: {text}"
+    );
+    producer.close(Duration::from_secs(5)).await;
+}
+
+// ---------------------------------------------------------------------------------------------
+// 4. KIP-368 re-authentication
+// ---------------------------------------------------------------------------------------------
+
+/// Sends a record every 100 ms (each awaited) until the producer has re-authenticated
+/// `reauths` times (bounded by 20 session lifetimes); returns what it sent.
+async fn send_through_lifetimes(
+    p: &Producer,
+    topic: &str,
+    label: &str,
+    reauths: f64,
+) -> Vec<(String, String)> {
+    let lifetime = Duration::from_millis(kafka().reauth_ms());
+    let max_records = (lifetime.as_millis() * 20 / 100) as usize;
+    let mut sent = Vec::new();
+    for i in 0..max_records {
+        let (k, v) = (format!("{label}-k{i}"), format!("{label}-v{i}"));
+        let delivery = p
+            .send(
+                ProducerRecord::new(topic)
+                    .with_partition(0)
+                    .with_key(k.clone())
+                    .with_value(v.clone()),
+            )
+            .await
+            .unwrap_or_else(|e| panic!("{label}: send #{i}: {e}"));
+        tokio::time::timeout(WAIT, delivery)
+            .await
+            .unwrap_or_else(|_| panic!("{label}: delivery #{i} did not resolve"))
+            .unwrap_or_else(|e| panic!("{label}: delivery #{i} failed: {e}"));
+        sent.push((k, v));
+        if p.metrics()
+            .get("successful-reauthentication-total")
+            .is_some_and(|r| r >= reauths)
+        {
+            return sent;
+        }
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+    panic!(
+        "{label}: {} records over about 20 session lifetimes of {lifetime:?} and \
+         successful-reauthentication-total is {:?}, not {reauths}",
+        sent.len(),
+        p.metrics().get("successful-reauthentication-total")
+    );
+}
+
+/// With `connections.max.reauth.ms` low on the broker, producers sending for several session
+/// lifetimes lose nothing, re-authenticate each time and keep their connections, for each
+/// mechanism over SASL_SSL and SASL_PLAINTEXT.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn reauthentication_loses_nothing() {
+    let cases = [
+        (Listener::ReauthSsl, "SCRAM-SHA-256"),
+        (Listener::ReauthSsl, "OAUTHBEARER"),
+        (Listener::ReauthPlaintext, "PLAIN"),
+        (Listener::ReauthPlaintext, "SCRAM-SHA-512"),
+    ];
+    let mut results = BTreeMap::new();
+    for (listener, mechanism) in cases {
+        let label = format!("reauth-{}-{mechanism}", listener.name()).to_lowercase();
+        let topic = format!("sec-{label}");
+        create(&topic, 1).await;
+        let p = producer(listener, &sasl(listener, mechanism));
+        let sent = send_through_lifetimes(&p, &topic, &label, 3.0).await;
+        let reauths = metric(&p, "successful-reauthentication-total");
+        let connections = metric(&p, "connection-creation-total");
+        let auths = metric(&p, "successful-authentication-total");
+        assert_eq!(
+            metric(&p, "failed-authentication-total"),
+            0.0,
+            "{label}: a (re-)authentication failed"
+        );
+        p.close(WAIT).await;
+        assert!(reauths >= 2.0, "{label}: {reauths} re-authentications");
+        // Re-authentication happens on the open connection (KIP-368): no new connection per
+        // session lifetime (a bootstrap connection and the broker's own are allowed).
+        assert!(
+            connections <= 3.0,
+            "{label}: {connections} connections for {reauths} re-authentications: the producer \
+             reconnects instead of re-authenticating"
+        );
+        let read = read_back(
+            listener,
+            mechanism,
+            &topic,
+            sent.len(),
+            Isolation::ReadUncommitted,
+        )
+        .await;
+        assert_eq!(key_values(&read), sent, "{label}: records read back");
+        results.insert(label, (sent.len(), reauths, auths, connections));
+    }
+    eprintln!("re-authentication: (records, reauths, auths, connections) {results:?}");
+}
