@@ -184,6 +184,7 @@ pub(crate) struct Ctx {
     pub(crate) broker: i32,
     pub(crate) version: i16,
     pub(crate) wall_ms: i64,
+    pub(crate) now: Instant,
 }
 
 impl Cluster {
@@ -453,6 +454,7 @@ impl Cluster {
             self.close(conn);
             return;
         };
+        self.expire_transactions(now, wall_ms);
         *self.requests_served.entry(api).or_default() += 1;
         self.versions_seen.entry(api).or_default().insert(version);
         let fault = self.faults.take(api, broker, None);
@@ -464,6 +466,7 @@ impl Cluster {
             broker,
             version,
             wall_ms,
+            now,
         };
         let error = match &fault {
             Some(Applied::Error(code)) => Some(*code),
@@ -613,6 +616,29 @@ impl Cluster {
             h = h.wrapping_mul(0x0100_0000_01b3);
         }
         Some(up[(h % up.len() as u64) as usize])
+    }
+
+    /// Aborts every open transaction older than its timeout, as a coordinator does: the epoch
+    /// is bumped (fencing the producer, which learns it on its next coordinator call) and ABORT
+    /// markers carry the new epoch. Called before each request is handled, so a client or a
+    /// consumer always sees the outcome; call it directly to expire without a request.
+    /// Returns the transactional ids aborted.
+    pub fn expire_transactions(&mut self, now: Instant, wall_ms: i64) -> Vec<String> {
+        let expired: Vec<String> = self
+            .txns
+            .iter()
+            .filter(|(_, t)| t.expired(now))
+            .map(|(id, _)| id.clone())
+            .collect();
+        for id in &expired {
+            let Some(t) = self.txns.get_mut(id) else {
+                continue;
+            };
+            t.producer_epoch = t.producer_epoch.saturating_add(1);
+            let epoch = t.producer_epoch;
+            crate::handlers::end_txn::complete(self, id, false, wall_ms, epoch);
+        }
+        expired
     }
 
     // ----- faults -----

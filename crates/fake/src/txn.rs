@@ -4,6 +4,7 @@
 //! PrepareCommit/PrepareAbort states are never observable.
 
 use std::collections::{BTreeMap, BTreeSet};
+use std::time::{Duration, Instant};
 
 /// Where a transaction stands.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -53,10 +54,32 @@ pub struct TxnState {
     pub pending_offsets: Vec<PendingOffset>,
     /// Transaction timeout.
     pub timeout_ms: i32,
+    /// When the open transaction began (its first partition or group), for its timeout.
+    pub started_at: Option<Instant>,
     /// Transactions committed so far.
     pub commits: u64,
     /// Transactions aborted so far.
     pub aborts: u64,
+}
+
+impl TxnState {
+    /// Marks the transaction open (Ongoing), starting its timeout clock if it was not open.
+    pub(crate) fn begin(&mut self, now: Instant) {
+        if self.status != TxnStatus::Ongoing {
+            self.status = TxnStatus::Ongoing;
+            self.started_at = Some(now);
+        }
+    }
+
+    /// Whether the open transaction has outlived its timeout at `now`.
+    pub(crate) fn expired(&self, now: Instant) -> bool {
+        self.status == TxnStatus::Ongoing
+            && self.started_at.is_some_and(|t| {
+                let timeout = Duration::from_millis(u64::try_from(self.timeout_ms).unwrap_or(0));
+                t.checked_add(timeout)
+                    .is_some_and(|deadline| now >= deadline)
+            })
+    }
 }
 
 /// A committed offset of a group.

@@ -280,6 +280,56 @@ fn an_abort_leaves_records_invisible_below_the_last_stable_offset() {
 }
 
 #[test]
+fn a_transaction_older_than_its_timeout_is_aborted_and_its_producer_fenced() {
+    let mut c = Client::new(ClusterConfig::builder().topic("t", 1).build());
+    let (pid, epoch) = init_pid(&mut c, 1, Some("tx")); // timeout 60 s
+    let add = AddPartitionsToTxnRequest {
+        transactional_id: "tx".into(),
+        producer_id: pid,
+        producer_epoch: epoch,
+        topics: vec![AddPartitionsToTxnTopic {
+            name: "t".into(),
+            partitions: vec![0],
+            ..Default::default()
+        }],
+        ..Default::default()
+    };
+    c.send(1, add.into(), 3);
+    let stamp = ProducerStamp {
+        producer_id: pid,
+        producer_epoch: epoch,
+        base_sequence: 0,
+        transactional: true,
+    };
+    produce_result(c.send(1, produce("t", 0, batch(stamp, &["late"]), Some("tx")), 9));
+    c.now += Duration::from_secs(59);
+    assert!(c.cluster.expire_transactions(c.now, WALL).is_empty());
+    assert_eq!(c.cluster.last_stable_offset("t", 0), Some(0));
+    // Past the timeout, any request (here a consumer's Metadata) lets the coordinator abort.
+    c.now += Duration::from_secs(2);
+    c.send(1, MetadataRequest::default().into(), 12);
+    let state = c.cluster.transaction("tx").unwrap();
+    assert_eq!(
+        (state.status, state.producer_epoch),
+        (TxnStatus::CompleteAbort, epoch + 1)
+    );
+    assert_eq!(c.cluster.last_stable_offset("t", 0), Some(2));
+    assert!(c.cluster.committed_records("t", 0).is_empty());
+    // The producer's commit is fenced.
+    let end = EndTxnRequest {
+        transactional_id: "tx".into(),
+        producer_id: pid,
+        producer_epoch: epoch,
+        committed: true,
+        ..Default::default()
+    };
+    let Some(ResponseBody::EndTxn(r)) = c.send(1, end.into(), 3) else {
+        panic!()
+    };
+    assert_eq!(ErrorCode(r.error_code), ErrorCode::PRODUCER_FENCED);
+}
+
+#[test]
 fn faults_fail_delay_hold_and_drop() {
     let mut c = Client::new(ClusterConfig::builder().brokers(2).topic("t", 2).build());
     let plain = || batch(ProducerStamp::NONE, &["v"]);

@@ -9,7 +9,6 @@ use ferrokafka_wire::{ApiKey, ErrorCode};
 
 use crate::cluster::{Cluster, Ctx};
 use crate::handlers::check_txn;
-use crate::txn::TxnStatus;
 
 pub(crate) fn handle(
     cluster: &mut Cluster,
@@ -39,7 +38,7 @@ pub(crate) fn handle(
         && let Some(t) = cluster.txns.get_mut(&req.transactional_id)
     {
         t.groups.insert(req.group_id.clone());
-        t.status = TxnStatus::Ongoing;
+        t.begin(ctx.now);
     }
     AddOffsetsToTxnResponse {
         throttle_time_ms: cluster.throttle_ms(ApiKey::ADD_OFFSETS_TO_TXN),

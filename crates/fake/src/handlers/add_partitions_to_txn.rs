@@ -14,7 +14,6 @@ use ferrokafka_wire::{ApiKey, ErrorCode};
 
 use crate::cluster::{Cluster, Ctx};
 use crate::handlers::check_txn;
-use crate::txn::TxnStatus;
 
 pub(crate) fn handle(
     cluster: &mut Cluster,
@@ -82,7 +81,7 @@ pub(crate) fn handle(
                 txn.partitions.insert((t.name.clone(), p));
             }
         }
-        txn.status = TxnStatus::Ongoing;
+        txn.begin(ctx.now);
     }
     AddPartitionsToTxnResponse {
         throttle_time_ms: cluster.throttle_ms(ApiKey::ADD_PARTITIONS_TO_TXN),

@@ -114,6 +114,7 @@ pub(crate) fn complete(
     let partitions = std::mem::take(&mut t.partitions);
     let offsets = std::mem::take(&mut t.pending_offsets);
     t.groups.clear();
+    t.started_at = None;
     t.status = if commit {
         t.commits += 1;
         TxnStatus::CompleteCommit

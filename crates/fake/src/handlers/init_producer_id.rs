@@ -75,6 +75,7 @@ pub(crate) fn handle(
                 groups: Default::default(),
                 pending_offsets: Vec::new(),
                 timeout_ms: req.transaction_timeout_ms,
+                started_at: None,
                 commits: 0,
                 aborts: 0,
             },

@@ -27,7 +27,6 @@ use ferrokafka_wire::{ApiKey, ErrorCode};
 
 use crate::cluster::{Cluster, Ctx};
 use crate::producer_state::{BatchMetadata, ProducerEntry, Verdict, last_sequence};
-use crate::txn::TxnStatus;
 
 pub(crate) fn handle(
     cluster: &mut Cluster,
@@ -162,7 +161,7 @@ fn append(
         if !txn.partitions.contains(&key) {
             if v2 && header.producer_epoch == txn.producer_epoch {
                 txn.partitions.insert(key);
-                txn.status = TxnStatus::Ongoing;
+                txn.begin(ctx.now);
             } else {
                 return Err(ErrorCode::INVALID_TXN_STATE);
             }

@@ -13,7 +13,7 @@ use ferrokafka_wire::messages::{TxnOffsetCommitRequest, TxnOffsetCommitResponse}
 use ferrokafka_wire::{ApiKey, ErrorCode};
 
 use crate::cluster::{Cluster, Ctx};
-use crate::txn::{PendingOffset, TxnStatus};
+use crate::txn::PendingOffset;
 
 pub(crate) fn handle(
     cluster: &mut Cluster,
@@ -32,7 +32,7 @@ pub(crate) fn handle(
         && let Some(t) = cluster.txns.get_mut(&req.transactional_id)
     {
         t.groups.insert(req.group_id.clone());
-        t.status = TxnStatus::Ongoing;
+        t.begin(ctx.now);
         for topic in &req.topics {
             for p in &topic.partitions {
                 t.pending_offsets.retain(|o| {
