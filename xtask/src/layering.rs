@@ -361,6 +361,65 @@ fn load_packages() -> Result<Vec<Package>> {
     parse_metadata(&json)
 }
 
+/// Crates that link a system library or need tools beyond a C compiler: none may be in the
+/// facade's default build (`cargo build -p ferrokafka` must work with a Rust toolchain and a C
+/// compiler alone, on musl, aarch64 and Windows too).
+const SYSTEM_LIBRARY_CRATES: &[&str] = &[
+    "openssl-sys",
+    "rdkafka-sys",
+    "libz-sys",
+    "sasl2-sys",
+    "libsasl2-sys",
+    "krb5-sys",
+    "gssapi-sys",
+    "curl-sys",
+    "aws-lc-sys",
+    "aws-lc-fips-sys",
+];
+
+/// Crates of the facade's default build that compile C with the C compiler (reported, allowed).
+const C_COMPILED_CRATES: &[&str] = &["ring", "zstd-sys"];
+
+/// The facade's default normal dependencies: no crate that needs a system library.
+fn check_system_libraries() -> Result<(Vec<String>, Vec<String>)> {
+    let out = cargo()
+        .args([
+            "tree",
+            "-p",
+            "ferrokafka",
+            "-e",
+            "normal",
+            "--prefix",
+            "none",
+            "--format",
+            "{p}",
+        ])
+        .output()
+        .context("cannot run cargo tree")?;
+    if !out.status.success() {
+        bail!(
+            "cargo tree failed:\n{}",
+            String::from_utf8_lossy(&out.stderr)
+        );
+    }
+    let text = String::from_utf8_lossy(&out.stdout);
+    let names: std::collections::BTreeSet<&str> = text
+        .lines()
+        .filter_map(|l| l.split_whitespace().next())
+        .collect();
+    let bad = names
+        .iter()
+        .filter(|n| SYSTEM_LIBRARY_CRATES.contains(n))
+        .map(|n| (*n).to_owned())
+        .collect();
+    let c = names
+        .iter()
+        .filter(|n| C_COMPILED_CRATES.contains(n))
+        .map(|n| (*n).to_owned())
+        .collect();
+    Ok((bad, c))
+}
+
 /// Checks all three rules; prints each violation. Returns whether everything passed.
 pub(crate) fn check() -> Result<bool> {
     let root = crate::util::workspace_root();
@@ -377,6 +436,22 @@ pub(crate) fn check() -> Result<bool> {
     for v in &violations {
         println!("{v}");
     }
+    let (system, c_compiled) = check_system_libraries()?;
+    for name in &system {
+        println!(
+            "ferrokafka's default build depends on {name}, which needs a system library: \
+             `cargo build -p ferrokafka` must need nothing but Rust and a C compiler"
+        );
+    }
+    println!(
+        "check-layering: ferrokafka's default build links no system library; C compiled by the \
+         C compiler: {}",
+        if c_compiled.is_empty() {
+            "none".to_owned()
+        } else {
+            c_compiled.join(", ")
+        }
+    );
     if !missing.is_empty() {
         println!(
             "check-layering: note: not in the workspace: {}",
@@ -388,7 +463,7 @@ pub(crate) fn check() -> Result<bool> {
         .filter(|p| allowed_for(&p.name).is_some())
         .map(|p| p.deps.iter().filter(|d| d.kind != Kind::Dev).count())
         .sum();
-    if violations.is_empty() {
+    if violations.is_empty() && system.is_empty() {
         println!(
             "check-layering: OK ({} crates, {edges} dependency edges, {scanned} sans-IO source files)",
             packages
@@ -398,7 +473,10 @@ pub(crate) fn check() -> Result<bool> {
         );
         Ok(true)
     } else {
-        println!("check-layering: {} violation(s)", violations.len());
+        println!(
+            "check-layering: {} violation(s)",
+            violations.len() + system.len()
+        );
         Ok(false)
     }
 }
