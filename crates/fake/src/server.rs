@@ -127,6 +127,8 @@ fn wall_ms() -> i64 {
 async fn accept_loop(broker: i32, listener: TcpListener, shared: Arc<Shared>) {
     loop {
         let Ok((stream, _)) = listener.accept().await else {
+            // Out of descriptors, say: back off instead of spinning.
+            tokio::time::sleep(std::time::Duration::from_millis(10)).await;
             continue;
         };
         let conn = shared.lock().connect(broker);
