@@ -219,7 +219,6 @@ async fn expect_failure(
     topic: &str,
     label: &str,
     words: &[&str],
-    count_failed_auth: bool,
 ) -> String {
     let mut all = extra.clone();
     all.extend(props(&[("max.block.ms", FAIL_BLOCK_MS)]));
@@ -258,22 +257,22 @@ async fn expect_failure(
          (a reconnect storm): {text}"
     );
     assert!(connections >= 1.0, "{label}: no connection was ever tried");
-    if count_failed_auth {
-        let failed = metric(&p, "failed-authentication-total");
-        assert!(
-            failed >= 1.0,
-            "{label}: failed-authentication-total is {failed} after: {text}"
-        );
-        assert_eq!(
-            metric(&p, "successful-authentication-total"),
-            0.0,
-            "{label}: an authentication succeeded"
-        );
-    }
+    // As in Java, a refused TLS handshake and an unsupported mechanism are authentication
+    // failures too (SslAuthenticationException, UnsupportedSaslMechanismException).
+    let failed = metric(&p, "failed-authentication-total");
+    assert!(
+        failed >= 1.0,
+        "{label}: failed-authentication-total is {failed} after: {text}"
+    );
+    assert_eq!(
+        metric(&p, "successful-authentication-total"),
+        0.0,
+        "{label}: an authentication succeeded"
+    );
     tokio::time::timeout(FAIL_GUARD, p.close(Duration::from_secs(5)))
         .await
         .unwrap_or_else(|_| panic!("{label}: close did not return"));
-    eprintln!("[{label}] {text}");
+    eprintln!("[{label}] {connections} connection(s), {failed} failed authentication(s): {text}");
     text
 }
 
@@ -542,15 +541,8 @@ async fn wrong_password_is_a_clear_authentication_error() {
             let mut p = sasl(listener, mechanism);
             p.retain(|(k, _)| k != "sasl.password");
             p.extend(props(&[("sasl.password", "not-the-password")]));
-            let text = expect_failure(
-                listener,
-                &p,
-                topic,
-                &label,
-                &["authentication", mechanism],
-                true,
-            )
-            .await;
+            let text =
+                expect_failure(listener, &p, topic, &label, &["authentication", mechanism]).await;
             assert!(
                 !text.contains("not-the-password"),
                 "{label}: the password is in the error: {text}"
@@ -579,15 +571,7 @@ async fn unknown_user_is_a_clear_authentication_error() {
         let mut p = sasl(listener, mechanism);
         p.retain(|(k, _)| k != "sasl.username");
         p.extend(props(&[("sasl.username", "mallory")]));
-        expect_failure(
-            listener,
-            &p,
-            topic,
-            &label,
-            &["authentication", mechanism],
-            true,
-        )
-        .await;
+        expect_failure(listener, &p, topic, &label, &["authentication", mechanism]).await;
         let good = producer(listener, &sasl(listener, mechanism));
         produce(&good, topic, &label, 1).await;
         good.close(WAIT).await;
@@ -602,7 +586,6 @@ async fn unknown_user_is_a_clear_authentication_error() {
         topic,
         "other-users-password",
         &["authentication"],
-        true,
     )
     .await;
 }
@@ -622,7 +605,6 @@ async fn mechanism_not_enabled_is_a_clear_error() {
             topic,
             &label,
             &["mechanism", mechanism],
-            false,
         )
         .await;
     }
@@ -644,7 +626,6 @@ async fn untrusted_ca_is_a_clear_certificate_error() {
         topic,
         "untrusted-ca-ssl",
         &["certificate"],
-        false,
     )
     .await;
     let mut sasl_ssl = sasl(Listener::SaslSsl, "SCRAM-SHA-256");
@@ -656,7 +637,6 @@ async fn untrusted_ca_is_a_clear_certificate_error() {
         topic,
         "untrusted-ca-sasl-ssl",
         &["certificate"],
-        false,
     )
     .await;
     // No CA given at all: the platform's roots do not know the test CA either.
@@ -666,7 +646,6 @@ async fn untrusted_ca_is_a_clear_certificate_error() {
         topic,
         "platform-roots",
         &["certificate"],
-        false,
     )
     .await;
     // Verification off: connects to a broker nobody vouches for.
@@ -691,26 +670,10 @@ async fn hostname_mismatch_is_a_clear_certificate_error() {
     let listener = Listener::WrongHost;
     let mut p = trust_ca();
     p.extend(props(&[("security.protocol", "SSL")]));
-    expect_failure(
-        listener,
-        &p,
-        topic,
-        "hostname-default",
-        &["certificate"],
-        false,
-    )
-    .await;
+    expect_failure(listener, &p, topic, "hostname-default", &["certificate"]).await;
     let mut https = p.clone();
     https.extend(props(&[("ssl.endpoint.identification.algorithm", "https")]));
-    expect_failure(
-        listener,
-        &https,
-        topic,
-        "hostname-https",
-        &["certificate"],
-        false,
-    )
-    .await;
+    expect_failure(listener, &https, topic, "hostname-https", &["certificate"]).await;
     let mut off = p.clone();
     off.extend(props(&[("ssl.endpoint.identification.algorithm", "")]));
     let good = producer(listener, &off);
@@ -738,7 +701,6 @@ async fn expired_or_missing_client_certificate_is_a_clear_error() {
         topic,
         "expired-client-certificate",
         &["certificate"],
-        false,
     )
     .await;
     let mut none = trust_ca();
@@ -749,7 +711,6 @@ async fn expired_or_missing_client_certificate_is_a_clear_error() {
         topic,
         "missing-client-certificate",
         &["certificate"],
-        false,
     )
     .await;
     let mut good = trust_ca();
@@ -887,4 +848,314 @@ async fn reauthentication_loses_nothing() {
         results.insert(label, (sent.len(), reauths, auths, connections));
     }
     eprintln!("re-authentication: (records, reauths, auths, connections) {results:?}");
+}
+
+// ---------------------------------------------------------------------------------------------
+// 5. Secrets and key formats
+// ---------------------------------------------------------------------------------------------
+
+/// Passwords, keys and JAAS settings never show in the configuration's `Debug` output.
+#[test]
+fn secrets_stay_out_of_debug_output() {
+    let certs = kafka().certs();
+    let jaas = format!(
+        "org.apache.kafka.common.security.scram.ScramLoginModule required \
+         username=\"{USER}\" password=\"{PASSWORD}\";"
+    );
+    let key_body: String = certs
+        .client
+        .key_pem
+        .lines()
+        .filter(|l| !l.starts_with("-----"))
+        .collect();
+    let configs = [
+        props(&[
+            ("bootstrap.servers", "127.0.0.1:9"),
+            ("security.protocol", "SASL_SSL"),
+            ("sasl.mechanism", "SCRAM-SHA-256"),
+            ("sasl.username", USER),
+            ("sasl.password", PASSWORD),
+            ("ssl.certificate.pem", &certs.client.chain_pem),
+            ("ssl.key.pem", &certs.client_key_encrypted),
+            ("ssl.key.password", CLIENT_KEY_PASSWORD),
+        ]),
+        props(&[
+            ("bootstrap.servers", "127.0.0.1:9"),
+            ("security.protocol", "SASL_PLAINTEXT"),
+            ("sasl.mechanism", "SCRAM-SHA-512"),
+            ("sasl.jaas.config", &jaas),
+        ]),
+        props(&[
+            ("bootstrap.servers", "127.0.0.1:9"),
+            ("security.protocol", "SSL"),
+            ("ssl.keystore.type", "PEM"),
+            ("ssl.keystore.key", &certs.client.key_pem),
+            ("ssl.keystore.certificate.chain", &certs.client.chain_pem),
+        ]),
+    ];
+    for config in configs {
+        let built = ProducerConfig::from_properties(config.iter().map(|(k, v)| (k, v)))
+            .unwrap_or_else(|e| panic!("config: {e}"));
+        let debug = format!("{built:?}");
+        for secret in [PASSWORD, CLIENT_KEY_PASSWORD, key_body.as_str()] {
+            assert!(
+                !debug.contains(secret),
+                "a secret ({} chars) is in the Debug output of the configuration",
+                secret.len()
+            );
+        }
+        let keys_of_first_line = certs.client_key_encrypted.lines().nth(1).unwrap_or("-");
+        assert!(
+            !debug.contains(keys_of_first_line),
+            "the encrypted key is in the Debug output"
+        );
+    }
+}
+
+/// A wrong `ssl.key.password` is an error naming the key (when the configuration is built, the
+/// producer created or the first connection made), never a panic, and never shows the password.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn wrong_key_password_is_refused_naming_the_key() {
+    let files = kafka().files();
+    let mut p = props(&[
+        ("bootstrap.servers", &kafka().bootstrap(Listener::Mtls)),
+        ("security.protocol", "SSL"),
+        ("ssl.certificate.location", &path(&files.client_cert)),
+        ("ssl.key.location", &path(&files.client_key_encrypted)),
+        ("ssl.key.password", "not-the-key-password"),
+        ("max.block.ms", FAIL_BLOCK_MS),
+    ]);
+    p.extend(trust_ca());
+    let text = match ProducerConfig::from_properties(p.iter().map(|(k, v)| (k, v))) {
+        Err(e) => e.to_string(),
+        Ok(config) => match Producer::new(config) {
+            Err(e) => e.to_string(),
+            Ok(producer) => {
+                let sent = tokio::time::timeout(
+                    FAIL_GUARD,
+                    producer.send(ProducerRecord::new("sec-key-password").with_value("v")),
+                )
+                .await
+                .expect("send returns");
+                let text = match sent {
+                    Err(e) => e.to_string(),
+                    Ok(delivery) => match tokio::time::timeout(FAIL_GUARD, delivery)
+                        .await
+                        .expect("delivery resolves")
+                    {
+                        Ok(md) => panic!("delivered with a wrong key password: {md:?}"),
+                        Err(e) => e.to_string(),
+                    },
+                };
+                producer.close(Duration::from_secs(5)).await;
+                text
+            }
+        },
+    };
+    assert!(
+        text.contains("ssl.key"),
+        "the error does not name the key setting: {text}"
+    );
+    assert!(
+        !text.contains("not-the-key-password"),
+        "password in: {text}"
+    );
+    eprintln!("[wrong-key-password] {text}");
+}
+
+/// A keystore or truststore format the producer does not read (JKS, PKCS12) is refused with an
+/// error that names the key and says PEM is what it reads.
+#[test]
+fn unreadable_store_formats_are_refused_naming_pem() {
+    let files = kafka().files();
+    for (key, location_key) in [
+        ("ssl.keystore.type", "ssl.keystore.location"),
+        ("ssl.truststore.type", "ssl.truststore.location"),
+    ] {
+        for format in ["JKS", "PKCS12"] {
+            let p = props(&[
+                ("bootstrap.servers", "127.0.0.1:9"),
+                ("security.protocol", "SSL"),
+                (key, format),
+                (location_key, &path(&files.client_keystore)),
+            ]);
+            let text = match ProducerConfig::from_properties(p.iter().map(|(k, v)| (k, v))) {
+                Err(e) => e.to_string(),
+                Ok(config) => {
+                    // Producer::new needs a runtime; build one just for it.
+                    let rt = tokio::runtime::Builder::new_current_thread()
+                        .enable_all()
+                        .build()
+                        .expect("runtime");
+                    let _guard = rt.enter();
+                    match Producer::new(config) {
+                        Err(e) => e.to_string(),
+                        Ok(_) => panic!("{key}={format} accepted"),
+                    }
+                }
+            };
+            assert!(
+                text.contains(key) && text.contains("PEM"),
+                "{key}={format}: the error does not name the key and PEM: {text}"
+            );
+        }
+    }
+}
+
+// ---------------------------------------------------------------------------------------------
+// 6. The CLI
+// ---------------------------------------------------------------------------------------------
+
+/// The `ferrokafka-cli` binary of this build profile, built once per run (`cargo build -p
+/// ferrokafka-cli`; a test cannot depend on another package's binary).
+fn cli() -> &'static std::path::Path {
+    use std::path::{Path, PathBuf};
+    use std::process::{Command, Stdio};
+    use std::sync::OnceLock;
+    static CLI: OnceLock<PathBuf> = OnceLock::new();
+    CLI.get_or_init(|| {
+        // target/<profile>/deps/kafka_security-HASH → target/<profile>
+        let exe = std::env::current_exe().expect("test executable");
+        let profile_dir = exe
+            .parent()
+            .and_then(Path::parent)
+            .expect("target/<profile>/deps")
+            .to_path_buf();
+        let target = profile_dir.parent().expect("target dir").to_path_buf();
+        let cargo = std::env::var_os("CARGO").unwrap_or_else(|| "cargo".into());
+        let mut cmd = Command::new(cargo);
+        cmd.args([
+            "build",
+            "-q",
+            "-p",
+            "ferrokafka-cli",
+            "--bin",
+            "ferrokafka-cli",
+        ])
+        .arg("--target-dir")
+        .arg(&target)
+        .current_dir(ferrokafka_tests::paths::workspace_root())
+        .stdin(Stdio::null());
+        if profile_dir.file_name().is_some_and(|n| n == "release") {
+            cmd.arg("--release");
+        }
+        let out = cmd.output().expect("run cargo build");
+        assert!(
+            out.status.success(),
+            "cargo build -p ferrokafka-cli: {}",
+            String::from_utf8_lossy(&out.stderr)
+        );
+        let bin = profile_dir.join(format!("ferrokafka-cli{}", std::env::consts::EXE_SUFFIX));
+        assert!(bin.is_file(), "{} after the build", bin.display());
+        bin
+    })
+}
+
+/// Runs the CLI with `stdin` as its input; returns (exit code, stdout and stderr).
+async fn run_cli(args: Vec<String>, stdin: String) -> (Option<i32>, String) {
+    tokio::task::spawn_blocking(move || {
+        use std::io::Write;
+        use std::process::{Command, Stdio};
+        let mut child = Command::new(cli())
+            .args(&args)
+            .stdin(Stdio::piped())
+            .stdout(Stdio::piped())
+            .stderr(Stdio::piped())
+            .spawn()
+            .expect("start ferrokafka-cli");
+        let mut input = child.stdin.take().expect("piped");
+        input.write_all(stdin.as_bytes()).expect("write stdin");
+        drop(input);
+        let out = child.wait_with_output().expect("wait for ferrokafka-cli");
+        let text = format!(
+            "{}{}",
+            String::from_utf8_lossy(&out.stdout),
+            String::from_utf8_lossy(&out.stderr)
+        );
+        (out.status.code(), text)
+    })
+    .await
+    .expect("cli thread")
+}
+
+/// `ferrokafka-cli produce -F client.properties` over SASL_SSL with SCRAM-SHA-512 through
+/// `sasl.jaas.config` and a PEM truststore, as a Java `client.properties` file would say it;
+/// then `-X` overriding the password with a wrong one fails, naming the authentication problem
+/// and not the password.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn cli_produces_over_sasl_ssl_from_a_properties_file() {
+    let listener = Listener::SaslSsl;
+    let topic = "sec-cli-sasl-ssl";
+    create(topic, 1).await;
+    let file = kafka().files().dir.join("cli-client.properties");
+    std::fs::write(
+        &file,
+        format!(
+            "# a Java client.properties\n\
+             security.protocol=SASL_SSL\n\
+             sasl.mechanism=SCRAM-SHA-512\n\
+             sasl.jaas.config=org.apache.kafka.common.security.scram.ScramLoginModule required \
+             username=\"{USER}\" password=\"{PASSWORD}\";\n\
+             ssl.truststore.type=PEM\n\
+             ssl.truststore.location={}\n",
+            path(&kafka().files().ca)
+        ),
+    )
+    .expect("write client.properties");
+    let lines: Vec<String> = (0..20).map(|i| format!("k{i}:cli-v{i}")).collect();
+    let args = |extra: &[&str]| -> Vec<String> {
+        let mut a: Vec<String> = [
+            "produce",
+            "-b",
+            &kafka().bootstrap(listener),
+            "-t",
+            topic,
+            "-p",
+            "0",
+            "-K",
+            ":",
+            "-F",
+            &path(&file),
+        ]
+        .iter()
+        .map(|s| (*s).to_string())
+        .collect();
+        a.extend(extra.iter().map(|s| (*s).to_string()));
+        a
+    };
+    let (code, out) = run_cli(args(&[]), lines.join("\n") + "\n").await;
+    assert_eq!(code, Some(0), "{out}");
+    assert!(out.contains("20 records produced"), "{out}");
+    let read = read_back(
+        listener,
+        "SCRAM-SHA-512",
+        topic,
+        20,
+        Isolation::ReadUncommitted,
+    )
+    .await;
+    let want: Vec<(String, String)> = (0..20)
+        .map(|i| (format!("k{i}"), format!("cli-v{i}")))
+        .collect();
+    assert_eq!(key_values(&read), want, "CLI records read back");
+
+    let wrong_jaas = format!(
+        "sasl.jaas.config=org.apache.kafka.common.security.scram.ScramLoginModule required \
+         username=\"{USER}\" password=\"not-the-password\";"
+    );
+    let (code, out) = run_cli(
+        args(&["-X", &wrong_jaas, "-X", "max.block.ms=3000"]),
+        "k:v\n".to_string(),
+    )
+    .await;
+    assert_ne!(code, Some(0), "a wrong password succeeded: {out}");
+    assert!(
+        out.to_lowercase().contains("authentication"),
+        "the CLI does not say authentication failed: {out}"
+    );
+    assert!(
+        !out.contains("not-the-password"),
+        "the CLI shows the password"
+    );
+    eprintln!("[cli-wrong-password] exit {code:?}: {out}");
 }
