@@ -198,6 +198,14 @@ impl TxnFailure {
         }
     }
 
+    /// A failure that leaves the producer unusable (Java's fatal error), e.g. authentication.
+    pub(crate) fn fatal_with(message: String) -> Self {
+        Self {
+            kind: TxnFailureKind::Fatal,
+            message,
+        }
+    }
+
     pub(crate) fn aborted() -> Self {
         Self {
             kind: TxnFailureKind::Aborted,

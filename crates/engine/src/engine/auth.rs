@@ -298,6 +298,9 @@ impl Engine {
         self.auth_failure = self.last_problem.clone();
         self.counters.authentications_failed += 1;
         self.drop_conn(conn, now, true);
+        if let Some(reason) = self.auth_failure.clone() {
+            self.txn_authentication_failed(&reason);
+        }
     }
 
     /// KIP-368: connections whose session is about to end stop taking requests, and once

@@ -937,6 +937,25 @@ impl Engine {
         self.dirty = true;
     }
 
+    /// An authentication failure while transactional calls wait: they fail, and the producer
+    /// is fatal (Java's `TransactionManager.authenticationFailed`).
+    pub(super) fn txn_authentication_failed(&mut self, reason: &str) {
+        let Some(t) = &mut self.txn else {
+            return;
+        };
+        if t.waiting.is_empty() {
+            return;
+        }
+        let calls = std::mem::take(&mut t.waiting);
+        self.txn_fatal_local(reason);
+        for call in calls {
+            self.events.push_back(Event::Transaction {
+                call,
+                result: Err(TxnFailure::fatal_with(format!("{call} failed: {reason}"))),
+            });
+        }
+    }
+
     fn txn_fatal_local(&mut self, reason: &str) {
         self.fatal = Some(reason.to_owned());
         self.dirty = true;
