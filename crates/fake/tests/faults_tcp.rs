@@ -92,3 +92,37 @@ async fn ferrokafka_follows_a_leader_when_its_broker_goes_down() {
     let stored: usize = fake.with_cluster(|c| (0..3).map(|p| c.records("t", p).len()).sum());
     assert_eq!(stored, 60, "each record once");
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn ferrokafka_negotiates_down_to_the_versions_the_fake_advertises() {
+    let fake = FakeServer::start(
+        ClusterConfig::builder()
+            .topic("t", 1)
+            .api_versions(ApiKey::PRODUCE, 3, 8)
+            .api_versions(ApiKey::METADATA, 1, 7)
+            .build(),
+    )
+    .await
+    .expect("fake");
+    let config = ProducerConfig::builder()
+        .bootstrap_servers(fake.bootstrap())
+        .build()
+        .expect("config");
+    let producer = Producer::new(config).expect("producer");
+    producer
+        .send(ProducerRecord::new("t").with_value("v"))
+        .await
+        .expect("send")
+        .await
+        .expect("delivered");
+    producer.close(TIMEOUT).await;
+    let seen = fake.with_cluster(|c| c.versions_seen());
+    let used = |api| -> Vec<i16> {
+        seen.iter()
+            .filter(|(k, _)| *k == api)
+            .map(|(_, v)| *v)
+            .collect()
+    };
+    assert_eq!(used(ApiKey::PRODUCE), vec![8], "{seen:?}");
+    assert_eq!(used(ApiKey::METADATA), vec![7], "{seen:?}");
+}
