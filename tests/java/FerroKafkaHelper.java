@@ -20,6 +20,8 @@
 //   consume BOOT TOPIC ISOLATION EXPECTED TIMEOUT_MS     rec P OFFSET TS TSTYPE KEY VALUE HEADERS per record
 //        (assigns every partition from the beginning, reads until EXPECTED records and every
 //         partition's position reached its end offset — the last stable offset with read_committed)
+//   scram-upsert BOOT USER MECHANISM PASSWORD            create or change a SCRAM credential (4096 iterations)
+//   scram-delete BOOT USER MECHANISM                     delete a SCRAM credential
 //   quit
 import java.io.BufferedReader;
 import java.io.InputStreamReader;
@@ -114,6 +116,8 @@ public final class FerroKafkaHelper {
             case "elect-preferred": electPreferred(f); break;
             case "committed": committed(f, out); break;
             case "consume": consume(f, out); break;
+            case "scram-upsert": scramUpsert(f); break;
+            case "scram-delete": scramDelete(f); break;
             default: throw new IllegalArgumentException("unknown command " + f[0]);
         }
     }
@@ -168,6 +172,23 @@ public final class FerroKafkaHelper {
             b.append(n.id());
         }
         return b.toString();
+    }
+
+    private static ScramMechanism scramMechanism(String name) {
+        ScramMechanism m = ScramMechanism.fromMechanismName(name);
+        if (m == ScramMechanism.UNKNOWN) throw new IllegalArgumentException("no SCRAM mechanism " + name);
+        return m;
+    }
+
+    private static void scramUpsert(String[] f) throws Exception {
+        ScramCredentialInfo info = new ScramCredentialInfo(scramMechanism(f[3]), 4096);
+        admin(f[1]).alterUserScramCredentials(List.of(new UserScramCredentialUpsertion(f[2], info, f[4])))
+                .all().get(30, TimeUnit.SECONDS);
+    }
+
+    private static void scramDelete(String[] f) throws Exception {
+        admin(f[1]).alterUserScramCredentials(List.of(new UserScramCredentialDeletion(f[2], scramMechanism(f[3]))))
+                .all().get(30, TimeUnit.SECONDS);
     }
 
     private static void describe(String[] f, PrintStream out) throws Exception {

@@ -1403,6 +1403,30 @@ impl JavaHelper {
         .map(drop)
     }
 
+    /// Creates or changes `user`'s SCRAM credential for `mechanism` (`SCRAM-SHA-256` or
+    /// `SCRAM-SHA-512`, 4096 iterations) through the Admin client.
+    pub fn upsert_scram_user(
+        &mut self,
+        bootstrap: &str,
+        user: &str,
+        mechanism: &str,
+        password: &str,
+    ) -> Result<(), HarnessError> {
+        self.call(&["scram-upsert", bootstrap, user, mechanism, password])
+            .map(drop)
+    }
+
+    /// Deletes `user`'s SCRAM credential for `mechanism` through the Admin client.
+    pub fn delete_scram_user(
+        &mut self,
+        bootstrap: &str,
+        user: &str,
+        mechanism: &str,
+    ) -> Result<(), HarnessError> {
+        self.call(&["scram-delete", bootstrap, user, mechanism])
+            .map(drop)
+    }
+
     /// Elects the preferred leader (the first replica) of a partition; no-op when it leads.
     pub fn elect_preferred(
         &mut self,
