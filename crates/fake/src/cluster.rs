@@ -249,6 +249,15 @@ impl Cluster {
         }
     }
 
+    /// The broker advertised at `host:port` (a simulated network maps the addresses a client
+    /// dials to brokers with this).
+    pub fn broker_at(&self, host: &str, port: u16) -> Option<i32> {
+        self.brokers
+            .iter()
+            .find(|(_, b)| b.host == host && b.port == i32::from(port))
+            .map(|(id, _)| *id)
+    }
+
     // ----- topics -----
 
     /// Creates a topic with `partitions` partitions, replicas spread over the brokers (up to

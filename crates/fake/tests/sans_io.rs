@@ -409,6 +409,7 @@ fn leaders_move_brokers_go_down_and_topic_limits_hold() {
             .build(),
     );
     let plain = |v: &str| batch(ProducerStamp::NONE, &[v]);
+    assert_eq!(c.cluster.broker_at("127.0.0.1", 9093), Some(2));
     assert!(c.cluster.move_leader("t", 0, 2));
     assert_eq!(c.cluster.leader("t", 0), Some((2, 1)));
     assert_eq!(
