@@ -7,9 +7,15 @@ use bytes::{Bytes, BytesMut};
 use ferrokafka_fake::{Cluster, ClusterConfig, ConnId, Fault, TopicConfig, TxnStatus};
 use ferrokafka_records::{BatchBuilder, Compression, ProducerStamp};
 use ferrokafka_wire::frame::{decode_response, encode_request};
+use ferrokafka_wire::messages::create_topics::{CreatableTopic, CreatableTopicConfig};
 use ferrokafka_wire::messages::fetch::{FetchPartition, FetchTopic};
+use ferrokafka_wire::messages::list_offsets::{ListOffsetsPartition, ListOffsetsTopic};
+use ferrokafka_wire::messages::offset_fetch::OffsetFetchRequestTopic;
 use ferrokafka_wire::messages::produce::{PartitionProduceData, TopicProduceData};
 use ferrokafka_wire::messages::txn::AddPartitionsToTxnTopic;
+use ferrokafka_wire::messages::txn::{
+    TxnOffsetCommitRequestPartition, TxnOffsetCommitRequestTopic,
+};
 use ferrokafka_wire::messages::*;
 use ferrokafka_wire::{ApiKey, ErrorCode, RequestBody, ResponseBody};
 
@@ -482,4 +488,134 @@ fn api_versions_advertise_the_configured_ranges_and_transaction_version() {
     let conn = c.conn(1);
     c.cluster.handle_frame(conn, &[0, 0, 0xff], c.now, WALL);
     assert!(c.cluster.is_closed(conn));
+}
+
+#[test]
+fn offsets_sent_in_a_transaction_are_fetched_after_the_commit_and_list_offsets_answers() {
+    let mut c = Client::new(ClusterConfig::builder().build());
+    // CreateTopics with a config the fake honours.
+    let create = CreateTopicsRequest {
+        topics: vec![CreatableTopic {
+            name: "in".into(),
+            num_partitions: 2,
+            replication_factor: 1,
+            configs: vec![CreatableTopicConfig {
+                name: "message.timestamp.type".into(),
+                value: Some("LogAppendTime".into()),
+                ..Default::default()
+            }],
+            ..Default::default()
+        }],
+        ..Default::default()
+    };
+    let Some(ResponseBody::CreateTopics(r)) = c.send(1, create.clone().into(), 7) else {
+        panic!()
+    };
+    assert_eq!((r.topics[0].error_code, r.topics[0].num_partitions), (0, 2));
+    let Some(ResponseBody::CreateTopics(r)) = c.send(1, create.into(), 7) else {
+        panic!()
+    };
+    assert_eq!(
+        ErrorCode(r.topics[0].error_code),
+        ErrorCode::TOPIC_ALREADY_EXISTS
+    );
+
+    let (pid, epoch) = init_pid(&mut c, 1, Some("tx"));
+    let add = AddOffsetsToTxnRequest {
+        transactional_id: "tx".into(),
+        producer_id: pid,
+        producer_epoch: epoch,
+        group_id: "g".into(),
+        ..Default::default()
+    };
+    let Some(ResponseBody::AddOffsetsToTxn(r)) = c.send(1, add.into(), 3) else {
+        panic!()
+    };
+    assert_eq!(r.error_code, 0);
+    let commit = TxnOffsetCommitRequest {
+        transactional_id: "tx".into(),
+        group_id: "g".into(),
+        producer_id: pid,
+        producer_epoch: epoch,
+        topics: vec![TxnOffsetCommitRequestTopic {
+            name: "in".into(),
+            partitions: vec![TxnOffsetCommitRequestPartition {
+                partition_index: 1,
+                committed_offset: 42,
+                committed_metadata: Some("m".into()),
+                ..Default::default()
+            }],
+            ..Default::default()
+        }],
+        ..Default::default()
+    };
+    let Some(ResponseBody::TxnOffsetCommit(r)) = c.send(1, commit.into(), 3) else {
+        panic!()
+    };
+    assert_eq!(r.topics[0].partitions[0].error_code, 0);
+    let fetch = OffsetFetchRequest {
+        group_id: "g".into(),
+        topics: Some(vec![OffsetFetchRequestTopic {
+            name: "in".into(),
+            partition_indexes: vec![1],
+            ..Default::default()
+        }]),
+        require_stable: true,
+        ..Default::default()
+    };
+    let offset_fetch = |c: &mut Client| {
+        let Some(ResponseBody::OffsetFetch(r)) = c.send(1, fetch.clone().into(), 7) else {
+            panic!()
+        };
+        let p = &r.topics[0].partitions[0];
+        (ErrorCode(p.error_code), p.committed_offset)
+    };
+    assert_eq!(
+        offset_fetch(&mut c),
+        (ErrorCode::UNSTABLE_OFFSET_COMMIT, -1)
+    );
+    let end = EndTxnRequest {
+        transactional_id: "tx".into(),
+        producer_id: pid,
+        producer_epoch: epoch,
+        committed: true,
+        ..Default::default()
+    };
+    c.send(1, end.into(), 3);
+    assert_eq!(offset_fetch(&mut c), (ErrorCode::NONE, 42));
+
+    // ListOffsets: earliest and latest of a partition holding two records.
+    c.send(
+        1,
+        produce("in", 0, batch(ProducerStamp::NONE, &["a", "b"]), None),
+        9,
+    );
+    let list = |timestamp| -> RequestBody {
+        ListOffsetsRequest {
+            replica_id: -1,
+            isolation_level: 1,
+            topics: vec![ListOffsetsTopic {
+                name: "in".into(),
+                partitions: vec![ListOffsetsPartition {
+                    partition_index: 0,
+                    timestamp,
+                    ..Default::default()
+                }],
+                ..Default::default()
+            }],
+            ..Default::default()
+        }
+        .into()
+    };
+    for (timestamp, offset) in [(-2, 0), (-1, 2), (WALL, 0)] {
+        let Some(ResponseBody::ListOffsets(r)) = c.send(1, list(timestamp), 7) else {
+            panic!()
+        };
+        let p = &r.topics[0].partitions[0];
+        assert_eq!(
+            (p.error_code, p.offset),
+            (0, offset),
+            "timestamp {timestamp}"
+        );
+    }
 }
