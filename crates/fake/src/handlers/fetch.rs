@@ -7,7 +7,8 @@
 //! OFFSET_OUT_OF_RANGE beyond the high watermark. Otherwise whole batches from the one holding
 //! `fetch_offset`, up to the high watermark (read_uncommitted) or the last stable offset
 //! (read_committed, with the aborted transactions of the returned range listed so the consumer
-//! can skip their records), at most `partition_max_bytes` but at least one batch.
+//! can skip their records), at most `partition_max_bytes` per partition and `max_bytes` in all,
+//! except that the answer's first batch is returned whole (KIP-74).
 //!
 //! When nothing at all is returned, the answer waits `max_wait_ms` (capped at 100 ms) like a
 //! broker waiting for data, so that idle consumers do not spin.
@@ -33,6 +34,8 @@ pub(crate) fn handle(
 ) -> (FetchResponse, bool) {
     let read_committed = req.isolation_level == 1;
     let mut any_records = false;
+    // The answer's `max_bytes`, shared by its partitions in request order.
+    let mut budget = usize::try_from(req.max_bytes).unwrap_or(0);
     let mut responses = Vec::with_capacity(req.topics.len());
     for t in &req.topics {
         let mut parts = Vec::with_capacity(t.partitions.len());
@@ -83,8 +86,17 @@ pub(crate) fn handle(
                         ErrorCode::OFFSET_OUT_OF_RANGE
                     } else {
                         let limit = if read_committed { lso } else { hw };
-                        let max = usize::try_from(fp.partition_max_bytes).unwrap_or(0);
-                        let chunks = p.log.read(fp.fetch_offset, limit, max);
+                        let max = usize::try_from(fp.partition_max_bytes)
+                            .unwrap_or(0)
+                            .min(budget);
+                        let mut chunks = p.log.read(fp.fetch_offset, limit, max);
+                        // Only the first batch of the whole answer may exceed the limits
+                        // (KIP-74), so that a big batch never blocks a consumer.
+                        if any_records && chunks.first().is_some_and(|c| c.len() > budget) {
+                            chunks.clear();
+                        }
+                        let size: usize = chunks.iter().map(bytes::Bytes::len).sum();
+                        budget = budget.saturating_sub(size);
                         if !chunks.is_empty() {
                             any_records = true;
                             let mut buf =
