@@ -97,13 +97,17 @@ fn main() -> ExitCode {
             return ExitCode::FAILURE;
         }
     };
-    println!("bootstrap: {}", server.bootstrap());
+    // A reader that stops reading after the first line must not kill the server: write errors
+    // are ignored (println! would panic on a closed pipe).
+    let mut out = std::io::stdout().lock();
+    let _ = writeln!(out, "bootstrap: {}", server.bootstrap());
     for id in server.with_cluster(|c| c.broker_ids()) {
         if let Some(addr) = server.addr(id) {
-            println!("broker {id}: {addr}");
+            let _ = writeln!(out, "broker {id}: {addr}");
         }
     }
-    let _ = std::io::stdout().flush();
+    let _ = out.flush();
+    drop(out);
     if args.exit_on_eof {
         let _ = std::io::copy(&mut std::io::stdin().lock(), &mut std::io::sink());
     } else {

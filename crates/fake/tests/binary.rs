@@ -24,9 +24,8 @@ fn the_binary_serves_the_topics_it_was_given_and_prints_its_bootstrap() {
         .spawn()
         .expect("spawn ferrokafka-fake");
     let mut first = String::new();
-    BufReader::new(child.stdout.take().expect("stdout"))
-        .read_line(&mut first)
-        .expect("a first line");
+    let mut stdout = BufReader::new(child.stdout.take().expect("stdout"));
+    stdout.read_line(&mut first).expect("a first line");
     let bootstrap = first
         .trim()
         .strip_prefix("bootstrap: ")
@@ -57,6 +56,13 @@ fn the_binary_serves_the_topics_it_was_given_and_prints_its_bootstrap() {
         .map_err(|(e, _)| e)
         .expect("send");
     producer.flush(Duration::from_secs(10)).expect("delivered");
+
+    // The rest of its output names each broker.
+    let mut rest = String::new();
+    for _ in 0..3 {
+        stdout.read_line(&mut rest).expect("a broker line");
+    }
+    assert_eq!(rest.matches("broker ").count(), 3, "{rest}");
 
     // Closing stdin stops it.
     drop(child.stdin.take());
