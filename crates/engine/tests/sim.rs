@@ -2050,3 +2050,58 @@ fn sessions_are_reauthenticated_before_they_end_without_losing_records() {
     );
     assert_eq!(c.authentications_failed, 0);
 }
+
+#[test]
+fn oauthbearer_waits_for_the_first_token_then_authenticates_with_it() {
+    let mut broker = Broker::new(1).topic("t", 1);
+    broker.hook = Some(Box::new(|_, body, _| match body {
+        RequestBody::SaslHandshake(_) => {
+            Answer::With(ResponseBody::SaslHandshake(SaslHandshakeResponse {
+                mechanisms: vec!["OAUTHBEARER".into()],
+                ..Default::default()
+            }))
+        }
+        RequestBody::SaslAuthenticate(req) => {
+            let ok = req.auth_bytes.as_ref() == b"n,,\x01auth=Bearer the-token\x01\x01";
+            Answer::With(ResponseBody::SaslAuthenticate(SaslAuthenticateResponse {
+                error_code: if ok {
+                    0
+                } else {
+                    ErrorCode::SASL_AUTHENTICATION_FAILED.0
+                },
+                ..Default::default()
+            }))
+        }
+        _ => Answer::Default,
+    }));
+    let mut c = config();
+    c.sasl = Some(SaslConfig::new(Mechanism::OAuthBearer, None));
+    let mut sim = Sim::new(c, broker);
+    let rec = OutgoingRecord {
+        topic: "t",
+        partition: None,
+        key: None,
+        value: Some(b"x"),
+        headers: &[],
+        timestamp: 0,
+    };
+    let since = sim.now;
+    let _ = sim.engine.append(&rec, sim.now);
+    sim.run_for(Duration::from_millis(200));
+    // The handshake is done, the connection waits for a token; nothing failed.
+    assert_eq!(
+        sim.broker.order.last(),
+        Some(&ApiKey::SASL_HANDSHAKE),
+        "{:?}",
+        sim.broker.order
+    );
+    assert!(sim.engine.check_topic("t", since, sim.now).is_ok());
+    assert_eq!(sim.engine.counters().authentications_failed, 0);
+    sim.engine.set_oauth_token("the-token".into(), sim.now);
+    let (b, _, _) = sim.append("t", None, b"y");
+    sim.run_for(Duration::from_millis(50));
+    assert!(sim.delivered().contains_key(&b), "{:?}", sim.events);
+    let c = sim.engine.counters();
+    assert_eq!(c.authentications_succeeded, c.connections_created);
+    assert_eq!(c.authentications_failed, 0);
+}

@@ -84,8 +84,6 @@ pub(crate) async fn run(shared: Arc<Shared>) {
     // OAUTHBEARER: a token now and a fresh one at 80 % of each token's lifetime; the task
     // ends with the driver.
     let _tokens = shared
-        .config
-        .security
         .oauth
         .clone()
         .map(|source| AbortOnDrop(tokio::spawn(refresh_tokens(source, tx.clone()))));
@@ -124,8 +122,8 @@ pub(crate) async fn run(shared: Arc<Shared>) {
                         conns.remove(&conn);
                         st.engine.handle_tls_failed(conn, &reason, now);
                     }
-                    Input::Token(Ok(token)) => st.engine.set_oauth_token(token.value),
-                    Input::Token(Err(e)) => st.engine.set_oauth_token_error(&e),
+                    Input::Token(Ok(token)) => st.engine.set_oauth_token(token.value, now),
+                    Input::Token(Err(e)) => st.engine.set_oauth_token_error(&e, now),
                 }
             }
             if st.engine.needs_entropy() {
@@ -230,6 +228,11 @@ async fn refresh_tokens(source: crate::config::TokenSource, tx: mpsc::UnboundedS
                 std::time::Duration::from_secs(*life_seconds),
             )),
             TokenSource::Provider(provider) => provider.token().await,
+            // Made a provider by `Producer::new` (feature `oidc`); without the feature the
+            // configuration is refused before this.
+            TokenSource::Oidc { url, .. } => Err(format!(
+                "the built-in OIDC provider for {url} needs the `oidc` feature"
+            )),
         };
         let wait = if let Ok(t) = &token {
             backoff = std::time::Duration::from_secs(1);

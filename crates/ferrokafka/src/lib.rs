@@ -79,6 +79,8 @@ mod driver;
 mod error;
 mod metrics;
 mod oauth;
+#[cfg(feature = "oidc")]
+mod oidc;
 mod producer;
 mod record;
 pub mod serialize;

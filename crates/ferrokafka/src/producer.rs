@@ -39,6 +39,8 @@ pub(crate) struct Shared {
     pub(crate) unwritten: std::sync::atomic::AtomicUsize,
     /// TLS for every connection (`security.protocol` `SSL` or `SASL_SSL`).
     pub(crate) tls: Option<tokio_rustls::TlsConnector>,
+    /// Where OAUTHBEARER tokens come from (the built-in OIDC provider made ready).
+    pub(crate) oauth: Option<crate::config::TokenSource>,
     pub(crate) config: ProducerConfig,
 }
 
@@ -185,6 +187,7 @@ impl Producer {
         let engine = Engine::new(engine_config(&config), partitioner, now)
             .map_err(SendError::InvalidRecord)?;
         // Certificates and keys are read now, so a bad path or key fails here, naming its key.
+        let oauth = oauth_source(&config)?;
         let tls = if config.security.protocol.tls() {
             Some(tokio_rustls::TlsConnector::from(crate::tls::client_config(
                 &config.security.ssl,
@@ -207,6 +210,7 @@ impl Producer {
             handles_dropped: AtomicBool::new(false),
             unwritten: std::sync::atomic::AtomicUsize::new(0),
             tls,
+            oauth,
             config,
         });
         runtime.spawn(driver::run(shared.clone()));
@@ -563,6 +567,41 @@ fn entropy_seed() -> u64 {
             .map_or(0, |d| d.as_nanos()),
     );
     h.finish()
+}
+
+/// The OAUTHBEARER token source, with the built-in OIDC provider built (it reaches `https`
+/// endpoints with the producer's own trust settings).
+fn oauth_source(
+    config: &ProducerConfig,
+) -> Result<Option<crate::config::TokenSource>, ProduceError> {
+    #[cfg(feature = "oidc")]
+    if let Some(crate::config::TokenSource::Oidc {
+        url,
+        client_id,
+        client_secret,
+        scope,
+    }) = &config.security.oauth
+    {
+        let tls = crate::tls::client_config(&config.security.ssl)?;
+        let provider = crate::oidc::OidcTokenProvider::new(
+            url,
+            client_id.clone(),
+            client_secret.clone(),
+            scope.clone(),
+            tls,
+        )
+        .map_err(|e| {
+            ProduceError::Config(crate::ConfigError::InvalidValue {
+                key: "sasl.oauthbearer.token.endpoint.url",
+                value: url.clone(),
+                expected: e,
+            })
+        })?;
+        return Ok(Some(crate::config::TokenSource::Provider(
+            std::sync::Arc::new(provider),
+        )));
+    }
+    Ok(config.security.oauth.clone())
 }
 
 fn engine_config(c: &ProducerConfig) -> EngineConfig {

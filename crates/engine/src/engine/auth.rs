@@ -35,6 +35,8 @@ pub(super) struct Auth {
     exchange: Option<Exchange>,
     /// A KIP-368 re-authentication rather than the first one.
     reauth: bool,
+    /// OAUTHBEARER: the handshake is done but no token has come from the driver yet.
+    awaiting_token: bool,
 }
 
 impl Engine {
@@ -49,17 +51,51 @@ impl Engine {
 
     /// The OAUTHBEARER token for the next authentications (the driver refreshes it before it
     /// expires; a connection already authenticated keeps its session until re-authentication).
-    pub fn set_oauth_token(&mut self, token: String) {
+    pub fn set_oauth_token(&mut self, token: String, now: Instant) {
         self.oauth_token = Some(token);
         self.dirty = true;
+        if self
+            .auth_failure
+            .as_deref()
+            .is_some_and(|f| f.contains("token provider failed"))
+        {
+            self.auth_failure = None;
+        }
+        // Connections whose handshake waited for the first token go on now.
+        let waiting: Vec<ConnId> = self
+            .conns
+            .iter_mut()
+            .filter_map(|(&id, c)| match &mut c.state {
+                ConnState::Authenticating(a) if a.awaiting_token => {
+                    a.awaiting_token = false;
+                    Some(id)
+                }
+                _ => None,
+            })
+            .collect();
+        for conn in waiting {
+            if let Some(token) = self.oauth_token.clone() {
+                self.continue_exchange(conn, Exchange::oauth_bearer(&token), None, now);
+            }
+        }
     }
 
     /// The OAUTHBEARER token provider failed: authentications fail with this until a token
     /// comes (`send` reports it).
-    pub fn set_oauth_token_error(&mut self, error: &str) {
-        self.auth_failure = Some(format!(
-            "SASL authentication failed: the OAUTHBEARER token provider failed: {error}"
-        ));
+    pub fn set_oauth_token_error(&mut self, error: &str, now: Instant) {
+        let failure =
+            format!("SASL authentication failed: the OAUTHBEARER token provider failed: {error}");
+        self.auth_failure = Some(failure.clone());
+        // Connections waiting for a token give up (and back off) with that reason.
+        let waiting: Vec<ConnId> = self
+            .conns
+            .iter()
+            .filter(|(_, c)| matches!(&c.state, ConnState::Authenticating(a) if a.awaiting_token))
+            .map(|(&id, _)| id)
+            .collect();
+        for conn in waiting {
+            self.fail_authentication(conn, &failure, now);
+        }
     }
 
     /// The TLS handshake on `conn` failed (an untrusted or mismatched certificate, a refused
@@ -102,6 +138,7 @@ impl Engine {
                 authenticate_version,
                 exchange: None,
                 reauth: false,
+                awaiting_token: false,
             },
             now,
         );
@@ -140,6 +177,15 @@ impl Engine {
                 ),
                 now,
             );
+            return;
+        }
+        if mechanism == Mechanism::OAuthBearer && self.oauth_token.is_none() {
+            // The driver's first token is on its way: wait for it rather than fail.
+            if let Some(c) = self.conns.get_mut(&conn)
+                && let ConnState::Authenticating(a) = &mut c.state
+            {
+                a.awaiting_token = true;
+            }
             return;
         }
         let exchange = match self.new_exchange(mechanism) {
@@ -338,6 +384,7 @@ impl Engine {
                     authenticate_version,
                     exchange: None,
                     reauth: true,
+                    awaiting_token: false,
                 },
                 now,
             );

@@ -44,6 +44,11 @@ pub(super) const SECURITY_KEYS: &[&str] = &[
     "sasl.password",
     "sasl.jaas.config",
     "sasl.oauthbearer.config",
+    "sasl.oauthbearer.method",
+    "sasl.oauthbearer.token.endpoint.url",
+    "sasl.oauthbearer.client.id",
+    "sasl.oauthbearer.client.secret",
+    "sasl.oauthbearer.scope",
 ];
 
 /// A value that must not be shown: `Debug` prints `<redacted>`.
@@ -163,6 +168,18 @@ pub enum TokenSource {
     },
     /// The application's provider.
     Provider(Arc<dyn crate::OAuthBearerTokenProvider>),
+    /// The built-in OIDC client-credentials provider (`sasl.oauthbearer.method=oidc`,
+    /// feature `oidc`).
+    Oidc {
+        /// `sasl.oauthbearer.token.endpoint.url`.
+        url: String,
+        /// `sasl.oauthbearer.client.id`.
+        client_id: String,
+        /// `sasl.oauthbearer.client.secret`.
+        client_secret: Secret,
+        /// `sasl.oauthbearer.scope`.
+        scope: Option<String>,
+    },
 }
 
 impl fmt::Debug for TokenSource {
@@ -173,6 +190,11 @@ impl fmt::Debug for TokenSource {
                 .field("principal", principal)
                 .finish_non_exhaustive(),
             TokenSource::Provider(_) => f.write_str("Provider(..)"),
+            TokenSource::Oidc { url, client_id, .. } => f
+                .debug_struct("Oidc")
+                .field("url", url)
+                .field("client_id", client_id)
+                .finish_non_exhaustive(),
         }
     }
 }
@@ -193,6 +215,20 @@ impl PartialEq for TokenSource {
                 },
             ) => a == x && b == y && c == z,
             (TokenSource::Provider(a), TokenSource::Provider(b)) => Arc::ptr_eq(a, b),
+            (
+                TokenSource::Oidc {
+                    url: a,
+                    client_id: b,
+                    client_secret: c,
+                    scope: d,
+                },
+                TokenSource::Oidc {
+                    url: w,
+                    client_id: x,
+                    client_secret: y,
+                    scope: z,
+                },
+            ) => a == w && b == x && c == y && d == z,
             _ => false,
         }
     }
@@ -220,6 +256,11 @@ pub(super) struct Pending {
     password: Option<Secret>,
     jaas: Option<Secret>,
     oauthbearer_config: Option<Secret>,
+    oauthbearer_method: Option<String>,
+    token_endpoint: Option<String>,
+    client_id: Option<String>,
+    client_secret: Option<Secret>,
+    scope: Option<String>,
     truststore_type: Option<String>,
     keystore_type: Option<String>,
 }
@@ -344,6 +385,17 @@ pub(super) fn apply(
         "sasl.password" => p.password = Some(Secret(v.to_owned())),
         "sasl.jaas.config" => p.jaas = none_if_empty(v).map(Secret),
         "sasl.oauthbearer.config" => p.oauthbearer_config = none_if_empty(v).map(Secret),
+        "sasl.oauthbearer.method" => {
+            p.oauthbearer_method = match v.to_ascii_lowercase().as_str() {
+                "" | "default" => None,
+                "oidc" => Some("oidc".to_owned()),
+                _ => return Err(invalid("sasl.oauthbearer.method", v, "default or oidc")),
+            };
+        }
+        "sasl.oauthbearer.token.endpoint.url" => p.token_endpoint = none_if_empty(v),
+        "sasl.oauthbearer.client.id" => p.client_id = none_if_empty(v),
+        "sasl.oauthbearer.client.secret" => p.client_secret = none_if_empty(v).map(Secret),
+        "sasl.oauthbearer.scope" => p.scope = none_if_empty(v),
         _ => return Ok(false),
     }
     Ok(true)
@@ -463,8 +515,11 @@ pub(super) fn finish(
     };
     if mechanism == Mechanism::OAuthBearer {
         s.sasl = Some(SaslConfig::new(mechanism, None));
+        // Java: the token endpoint URL alone selects its OIDC login callback handler.
+        let oidc = p.oauthbearer_method.is_some() || p.token_endpoint.is_some();
         s.oauth = Some(match provider {
             Some(provider) => provider,
+            None if oidc => oidc_token_source(p, &jaas_option)?,
             None => unsecured_token_source(p, &jaas_option)?,
         });
         return Ok(());
@@ -510,6 +565,58 @@ pub(super) fn finish(
     ));
     s.oauth = None;
     Ok(())
+}
+
+/// The OIDC client-credentials settings (librdkafka's names; Java's JAAS options `clientId`,
+/// `clientSecret` and `scope` fill what is missing).
+fn oidc_token_source(
+    p: &Pending,
+    jaas_option: &dyn Fn(&str) -> Option<String>,
+) -> Result<TokenSource, ConfigError> {
+    if !cfg!(feature = "oidc") {
+        return Err(invalid(
+            "sasl.oauthbearer.method",
+            "oidc",
+            "the `oidc` cargo feature of ferrokafka (the built-in OIDC provider), or an \
+             OAuthBearerTokenProvider",
+        ));
+    }
+    let url = p.token_endpoint.clone().ok_or_else(|| {
+        invalid(
+            "sasl.oauthbearer.token.endpoint.url",
+            "",
+            "the identity provider's token endpoint (http:// or https://)",
+        )
+    })?;
+    if !(url.starts_with("https://") || url.starts_with("http://")) {
+        return Err(invalid(
+            "sasl.oauthbearer.token.endpoint.url",
+            &url,
+            "an http:// or https:// URL",
+        ));
+    }
+    let client_id = p
+        .client_id
+        .clone()
+        .or_else(|| jaas_option("clientId"))
+        .ok_or_else(|| invalid("sasl.oauthbearer.client.id", "", "the OIDC client id"))?;
+    let client_secret = p
+        .client_secret
+        .clone()
+        .or_else(|| jaas_option("clientSecret").map(Secret))
+        .ok_or_else(|| {
+            invalid(
+                "sasl.oauthbearer.client.secret",
+                "",
+                "the OIDC client secret",
+            )
+        })?;
+    Ok(TokenSource::Oidc {
+        url,
+        client_id,
+        client_secret,
+        scope: p.scope.clone().or_else(|| jaas_option("scope")),
+    })
 }
 
 /// The built-in unsecured token: librdkafka's `sasl.oauthbearer.config`
