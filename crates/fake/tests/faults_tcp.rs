@@ -126,3 +126,57 @@ async fn ferrokafka_negotiates_down_to_the_versions_the_fake_advertises() {
     assert_eq!(used(ApiKey::PRODUCE), vec![8], "{seen:?}");
     assert_eq!(used(ApiKey::METADATA), vec![7], "{seen:?}");
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_held_produce_answer_resolves_the_delivery_only_when_released() {
+    let fake = FakeServer::start(ClusterConfig::builder().topic("t", 1).build())
+        .await
+        .expect("fake");
+    fake.with_cluster(|c| c.inject(Fault::hold(ApiKey::PRODUCE)));
+    let config = ProducerConfig::builder()
+        .bootstrap_servers(fake.bootstrap())
+        .build()
+        .expect("config");
+    let producer = Producer::new(config).expect("producer");
+    let mut delivery = Box::pin(
+        producer
+            .send(ProducerRecord::new("t").with_value("held"))
+            .await
+            .expect("send"),
+    );
+    // Wait (bounded) until the fake holds the answer: the record is in the log already.
+    let mut held = false;
+    for _ in 0..1000 {
+        if fake.with_cluster(|c| c.held()) == 1 {
+            held = true;
+            break;
+        }
+        tokio::time::sleep(Duration::from_millis(10)).await;
+    }
+    assert!(held, "the Produce answer was never held");
+    assert_eq!(fake.with_cluster(|c| c.high_watermark("t", 0)), Some(1));
+    // The answer cannot have left: the delivery is still pending.
+    assert!(
+        futures_poll_once(delivery.as_mut()).await.is_none(),
+        "resolved before the answer was released"
+    );
+    assert_eq!(fake.with_cluster(|c| c.release_held()), 1);
+    let md = tokio::time::timeout(TIMEOUT, delivery)
+        .await
+        .expect("delivered after the release")
+        .expect("delivered");
+    assert_eq!(md.offset(), Some(0));
+    producer.close(TIMEOUT).await;
+}
+
+/// Polls a future once; `Some` if it was ready.
+async fn futures_poll_once<F: std::future::Future + Unpin>(f: F) -> Option<F::Output> {
+    let mut f = f;
+    std::future::poll_fn(|cx| {
+        std::task::Poll::Ready(match std::pin::Pin::new(&mut f).poll(cx) {
+            std::task::Poll::Ready(v) => Some(v),
+            std::task::Poll::Pending => None,
+        })
+    })
+    .await
+}
