@@ -33,6 +33,9 @@ use crate::log::Log;
 use crate::producer_state::ProducerEntry;
 use crate::txn::{GroupOffsets, TxnState};
 
+/// The most partitions the whole cluster holds (a bound on what requests can make it allocate).
+pub const MAX_PARTITIONS: usize = 100_000;
+
 /// A client connection to one broker.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash)]
 pub struct ConnId(pub u64);
@@ -280,6 +283,13 @@ impl Cluster {
         }
         if self.topics.contains_key(name) {
             return Err(TopicError::AlreadyExists(name.to_owned()));
+        }
+        // CreateTopics and auto-creation come from the wire: bound what they can allocate.
+        let total: usize = self.topics.values().map(|t| t.partitions.len()).sum();
+        if total + partitions as usize > MAX_PARTITIONS {
+            return Err(TopicError::Invalid(format!(
+                "the cluster would hold more than {MAX_PARTITIONS} partitions"
+            )));
         }
         let ids: Vec<i32> = self.brokers.keys().copied().collect();
         let rf = ids.len().min(3);

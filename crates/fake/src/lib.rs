@@ -98,7 +98,9 @@ pub mod producer_state;
 mod server;
 mod txn;
 
-pub use cluster::{Cluster, ConnId, ConnectError, StoredMarker, StoredRecord, TopicError};
+pub use cluster::{
+    Cluster, ConnId, ConnectError, MAX_PARTITIONS, StoredMarker, StoredRecord, TopicError,
+};
 pub use config::{BrokerConfig, ClusterBuilder, ClusterConfig, DEFAULT_API_VERSIONS, TopicConfig};
 pub use faults::{Fault, FaultAction};
 pub use producer_state::{BatchMetadata, ProducerEntry};
