@@ -1,7 +1,8 @@
 //! Produce (key 0), v3–12 (v13, topic ids, is not served).
 //!
 //! Per partition, in this order:
-//! - an injected error (request-level or for this partition) answers without appending;
+//! - an injected error (request-level or for this partition) answers without appending —
+//!   except NOT_ENOUGH_REPLICAS_AFTER_APPEND, which appends first, as Kafka does;
 //! - UNKNOWN_TOPIC_OR_PARTITION; NOT_LEADER_OR_FOLLOWER on a broker that does not lead it
 //!   (with the current leader as a hint from v10, KIP-951);
 //! - NOT_ENOUGH_REPLICAS for acks=all while the topic's `min.insync.replicas` switch is on;
@@ -45,6 +46,12 @@ pub(crate) fn handle(
                     .take_partition_error(ApiKey::PRODUCE, ctx.broker, &t.name, p.index)
             });
             let result = match injected {
+                // Kafka appends before it finds the ISR too small: so does the fake, and a
+                // retry is then a duplicate.
+                Some(ErrorCode::NOT_ENOUGH_REPLICAS_AFTER_APPEND) => {
+                    let _ = append(cluster, ctx, req, &t.name, p.index, p.records.as_deref());
+                    Err(ErrorCode::NOT_ENOUGH_REPLICAS_AFTER_APPEND)
+                }
                 Some(code) => Err(code),
                 None => append(cluster, ctx, req, &t.name, p.index, p.records.as_deref()),
             };
