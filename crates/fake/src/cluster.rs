@@ -161,7 +161,24 @@ pub struct StoredMarker {
     pub commit: bool,
 }
 
-/// The in-memory cluster. See the [module docs](self) for its method families.
+/// The in-memory cluster.
+///
+/// # Method families (the poll order)
+///
+/// - **Inputs**: [`Cluster::connect`] a client to a broker, then [`Cluster::handle_frame`] for
+///   each request frame it sends (`now` and the wall-clock milliseconds passed in);
+///   [`Cluster::disconnect`] when the client goes away.
+/// - **Outputs**: [`Cluster::poll_transmit`] gives the next answer due on a connection (answers
+///   leave in request order: a delayed or held answer holds back the ones behind it, as a
+///   Kafka broker's one-request-at-a-time connections do); [`Cluster::poll_timeout`] says when
+///   the next delayed answer is due; [`Cluster::is_closed`] whether the fake closed the
+///   connection (the driver then closes the socket).
+/// - **Commands**: topics ([`Cluster::create_topic`]), faults ([`Cluster::inject`],
+///   [`Cluster::release_held`], [`Cluster::broker_down`], [`Cluster::move_leader`], ...).
+/// - **Inspection**: [`Cluster::records`], [`Cluster::producer_state`],
+///   [`Cluster::transaction`], [`Cluster::high_watermark`], ...
+///
+/// Nothing here reads a clock, sleeps or touches a socket.
 #[derive(Debug)]
 pub struct Cluster {
     pub(crate) config: ClusterConfig,
