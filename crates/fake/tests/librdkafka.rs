@@ -9,8 +9,8 @@
 use std::collections::BTreeMap;
 use std::time::Duration;
 
-use ferrokafka_fake::{ClusterConfig, FakeServer};
-use ferrokafka_tests::consume::{Isolation, read_back};
+use ferrokafka_fake::{ClusterConfig, FakeServer, TopicConfig};
+use ferrokafka_tests::consume::{Isolation, TimestampType, read_back};
 use rdkafka::ClientConfig;
 use rdkafka::producer::{BaseProducer, BaseRecord, FutureProducer, FutureRecord, Producer};
 
@@ -169,5 +169,50 @@ fn librdkafka_transactions_commit_and_abort_and_read_committed_hides_the_aborted
     eprintln!(
         "librdkafka used: {:?}",
         fake.with_cluster(|c| c.versions_seen())
+    );
+}
+
+#[test]
+fn librdkafka_reads_the_append_time_of_a_log_append_time_topic() {
+    let rt = runtime();
+    let fake = rt
+        .block_on(FakeServer::start(
+            ClusterConfig::builder()
+                .topic_with(
+                    "stamped",
+                    1,
+                    TopicConfig {
+                        log_append_time: true,
+                        ..TopicConfig::default()
+                    },
+                )
+                .build(),
+        ))
+        .expect("fake");
+    let producer: BaseProducer = ClientConfig::new()
+        .set("bootstrap.servers", fake.bootstrap())
+        .create()
+        .expect("producer");
+    let record = BaseRecord::<(), _>::to("stamped")
+        .payload("v")
+        .timestamp(1_000);
+    producer.send(record).map_err(|(e, _)| e).expect("send");
+    producer.flush(TIMEOUT).expect("flush");
+    let records = read_back(
+        &fake.bootstrap(),
+        "stamped",
+        1,
+        TIMEOUT,
+        Isolation::ReadUncommitted,
+    )
+    .expect("read back");
+    assert_eq!(records.len(), 1);
+    assert_eq!(records[0].timestamp_type, TimestampType::LogAppendTime);
+    let stored = fake.with_cluster(|c| c.records("stamped", 0));
+    assert_eq!(records[0].timestamp, Some(stored[0].timestamp));
+    assert_ne!(
+        records[0].timestamp,
+        Some(1_000),
+        "the create time was replaced"
     );
 }
