@@ -1476,3 +1476,54 @@ async fn oidc_client_credentials_tokens_authenticate() {
     assert!(!text.contains("not-the-secret"), "{text}");
     p.close(WAIT).await;
 }
+
+// ---------------------------------------------------------------------------------------------
+// Host names
+// ---------------------------------------------------------------------------------------------
+
+/// Bootstrapping by host name (`localhost:PORT`): the broker's certificate is checked against
+/// a DNS name (its `localhost` SAN) for the bootstrap connection, and against the IP address
+/// Kafka advertises (`127.0.0.1`) afterwards; the wrong-host certificate is refused by name too.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn tls_by_host_name() {
+    let topic = "sec-localhost";
+    create(topic, 1).await;
+    let by_name = |listener: Listener| {
+        kafka()
+            .bootstrap(listener)
+            .replace("127.0.0.1:", "localhost:")
+    };
+    for listener in [Listener::Ssl, Listener::SaslSsl] {
+        let mut p = if listener == Listener::Ssl {
+            let mut p = trust_ca();
+            p.extend(props(&[("security.protocol", "SSL")]));
+            p
+        } else {
+            sasl(listener, "SCRAM-SHA-256")
+        };
+        p.extend(props(&[("bootstrap.servers", &by_name(listener))]));
+        let producer = producer(listener, &p);
+        let label = format!("localhost-{}", listener.name()).to_lowercase();
+        produce(&producer, topic, &label, 3).await;
+        producer.close(WAIT).await;
+    }
+    let mut wrong = trust_ca();
+    wrong.extend(props(&[
+        ("security.protocol", "SSL"),
+        ("bootstrap.servers", &by_name(Listener::WrongHost)),
+    ]));
+    let text = expect_failure(
+        Listener::WrongHost,
+        &wrong,
+        topic,
+        "localhost-wrong-host",
+        &["certificate"],
+    )
+    .await;
+    assert!(
+        text.contains("localhost"),
+        "the error does not name the host name checked: {text}"
+    );
+    let read = read_back(Listener::Ssl, "-", topic, 6, Isolation::ReadUncommitted).await;
+    assert_eq!(read.len(), 6, "records written by host name");
+}
