@@ -571,6 +571,7 @@ fn entropy_seed() -> u64 {
 
 /// The OAUTHBEARER token source, with the built-in OIDC provider built (it reaches `https`
 /// endpoints with the producer's own trust settings).
+#[cfg_attr(not(feature = "oidc"), allow(clippy::unnecessary_wraps))]
 fn oauth_source(
     config: &ProducerConfig,
 ) -> Result<Option<crate::config::TokenSource>, ProduceError> {
