@@ -1527,3 +1527,142 @@ async fn tls_by_host_name() {
     let read = read_back(Listener::Ssl, "-", topic, 6, Isolation::ReadUncommitted).await;
     assert_eq!(read.len(), 6, "records written by host name");
 }
+
+// ---------------------------------------------------------------------------------------------
+// Re-authentication under load and inside transactions
+// ---------------------------------------------------------------------------------------------
+
+/// Records pipelined without waiting (several Produce requests in flight) while the broker's
+/// session lifetime runs out again and again: the producer re-authenticates between requests
+/// without failing or duplicating any (idempotence is on by default), in order.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn reauthentication_under_pipelined_load_loses_nothing() {
+    let listener = Listener::ReauthSsl;
+    let mechanism = "SCRAM-SHA-512";
+    let topic = "sec-reauth-pipelined";
+    create(topic, 1).await;
+    let mut config = sasl(listener, mechanism);
+    config.extend(props(&[("linger.ms", "2"), ("batch.size", "16384")]));
+    let p = producer(listener, &config);
+    // At most 5000 records a second (a 10 ms pause every 50), at most 150,000 records.
+    let mut futures = Vec::new();
+    let mut sent = Vec::new();
+    for i in 0..150_000usize {
+        let value = format!("pipelined-{i:07}-{}", "x".repeat(64));
+        let f = p
+            .send(
+                ProducerRecord::new(topic)
+                    .with_partition(0)
+                    .with_value(value.clone()),
+            )
+            .await
+            .unwrap_or_else(|e| panic!("send #{i}: {e}"));
+        futures.push(f);
+        sent.push(value);
+        if i % 50 == 49 {
+            if p.metrics()
+                .get("successful-reauthentication-total")
+                .is_some_and(|r| r >= 3.0)
+            {
+                break;
+            }
+            tokio::time::sleep(Duration::from_millis(10)).await;
+        }
+    }
+    for (i, f) in futures.into_iter().enumerate() {
+        tokio::time::timeout(WAIT, f)
+            .await
+            .unwrap_or_else(|_| panic!("delivery #{i} did not resolve"))
+            .unwrap_or_else(|e| panic!("delivery #{i} failed across re-authentication: {e}"));
+    }
+    let reauths = metric(&p, "successful-reauthentication-total");
+    let connections = metric(&p, "connection-creation-total");
+    p.close(WAIT).await;
+    assert!(
+        reauths >= 3.0,
+        "{reauths} re-authentications over {} records",
+        sent.len()
+    );
+    assert!(
+        connections <= 3.0,
+        "{connections} connections for {reauths} re-authentications under load"
+    );
+    let read = read_back(
+        listener,
+        mechanism,
+        topic,
+        sent.len(),
+        Isolation::ReadUncommitted,
+    )
+    .await;
+    let values: Vec<String> = read
+        .iter()
+        .map(|r| String::from_utf8_lossy(r.value.as_deref().unwrap_or(b"-")).into_owned())
+        .collect();
+    assert!(
+        values == sent,
+        "{} records read back for {} sent (first difference at {:?})",
+        values.len(),
+        sent.len(),
+        values.iter().zip(&sent).position(|(a, b)| a != b)
+    );
+    eprintln!(
+        "[reauth-pipelined] {} records, {reauths} re-authentications, {connections} connections",
+        sent.len()
+    );
+}
+
+/// Transactions committed one after another over several session lifetimes (the coordinator's
+/// connection re-authenticates too): every committed record is read back by a `read_committed`
+/// consumer, and no transactional call fails.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn transactions_across_reauthentication() {
+    let listener = Listener::ReauthSsl;
+    let mechanism = "SCRAM-SHA-256";
+    let topic = "sec-reauth-txn";
+    create(topic, 1).await;
+    let mut config = sasl(listener, mechanism);
+    config.extend(props(&[("transactional.id", "sec-reauth-txn")]));
+    let p = producer(listener, &config);
+    tokio::time::timeout(WAIT, p.init_transactions())
+        .await
+        .expect("init_transactions returns")
+        .unwrap_or_else(|e| panic!("init_transactions: {e}"));
+    let mut sent = Vec::new();
+    let lifetime = Duration::from_millis(kafka().reauth_ms());
+    let max_txns = lifetime.as_millis() * 20 / 200;
+    let mut txns = 0;
+    while txns < max_txns {
+        p.begin_transaction()
+            .unwrap_or_else(|e| panic!("begin #{txns}: {e}"));
+        sent.extend(produce(&p, topic, &format!("txn{txns}"), 5).await);
+        tokio::time::timeout(WAIT, p.commit_transaction())
+            .await
+            .expect("commit returns")
+            .unwrap_or_else(|e| panic!("commit #{txns} across re-authentication: {e}"));
+        txns += 1;
+        if p.metrics()
+            .get("successful-reauthentication-total")
+            .is_some_and(|r| r >= 3.0)
+        {
+            break;
+        }
+        tokio::time::sleep(Duration::from_millis(200)).await;
+    }
+    let reauths = metric(&p, "successful-reauthentication-total");
+    p.close(WAIT).await;
+    assert!(
+        reauths >= 3.0,
+        "{reauths} re-authentications over {txns} transactions"
+    );
+    let read = read_back(
+        listener,
+        mechanism,
+        topic,
+        sent.len(),
+        Isolation::ReadCommitted,
+    )
+    .await;
+    assert_eq!(key_values(&read), sent, "committed records read back");
+    eprintln!("[reauth-txn] {txns} transactions, {reauths} re-authentications");
+}
