@@ -21,9 +21,28 @@
 //!   bounded number of connections (`connection-creation-total`), and a new producer with the
 //!   right configuration then works; hostname checks off (`ssl.endpoint.identification.algorithm`
 //!   empty) and verification off (`enable.ssl.certificate.verification=false`) connect;
+//!   `init_transactions` with a wrong password fails with the authentication error; a SCRAM
+//!   credential deleted through the Admin client while a producer runs makes its
+//!   re-authentication fail and its queued records expire naming the authentication failure;
+//!   bootstrapping by host name (`localhost`) checks the DNS name of the certificate;
 //! - KIP-368 re-authentication: with `connections.max.reauth.ms` at 2.5 s on the broker, a
 //!   producer sending for several session lifetimes loses nothing, re-authenticates
-//!   (`successful-reauthentication-total` ≥ 2) and keeps its connections.
+//!   (`successful-reauthentication-total` ≥ 2) and keeps its connections, for each mechanism,
+//!   also with Produce requests pipelined and with transactions committed across lifetimes;
+//! - secrets stay out of `Debug` output and errors; a wrong `ssl.key.password` names the key;
+//!   JKS and PKCS12 stores are refused naming PEM; the CLI produces over SASL_SSL from a Java
+//!   `client.properties` file (`-F`); the built-in OIDC client-credentials provider against a
+//!   loopback token endpoint.
+//!
+//! Observed error texts (ferrokafka at the time of writing), for the record:
+//! `bootstrap broker 127.0.0.1:P: SASL authentication failed: SCRAM-SHA-256 authentication
+//! refused (SASL_AUTHENTICATION_FAILED(58)): Authentication failed during authentication due to
+//! invalid credentials with SASL mechanism SCRAM-SHA-256`; `... SCRAM-SHA-256 is not enabled on
+//! the broker (UNSUPPORTED_SASL_MECHANISM(33); it offers: PLAIN)`; `... TLS handshake failed:
+//! invalid peer certificate: UnknownIssuer`; `... certificate not valid for name "127.0.0.1";
+//! certificate is only valid for DnsName("wrong-host.invalid")`; an expired client certificate:
+//! `... received fatal alert: CertificateUnknown` (Kafka's answer; with no client certificate
+//! it is `BadCertificate`).
 
 use std::collections::BTreeMap;
 use std::sync::{Arc, Mutex};
