@@ -432,6 +432,44 @@ mod tests {
         assert!(client_config(&ssl).is_ok());
     }
 
+    /// SEC1 (`EC PRIVATE KEY`) and PKCS#1 (`RSA PRIVATE KEY`) keys, as `openssl ecparam` and
+    /// `openssl genrsa -traditional` write them (test-only keys with self-signed certificates).
+    #[test]
+    fn sec1_and_pkcs1_keys_are_accepted() {
+        for (cert, key) in [
+            (
+                include_str!("tls_testdata/sec1-cert.pem"),
+                include_str!("tls_testdata/sec1-key.pem"),
+            ),
+            (
+                include_str!("tls_testdata/pkcs1-cert.pem"),
+                include_str!("tls_testdata/pkcs1-key.pem"),
+            ),
+        ] {
+            let mut ssl = SslConfig::default();
+            ssl.certificate = Some(("ssl.certificate.pem", PemSource::Inline(Secret::new(cert))));
+            ssl.key = Some(("ssl.key.pem", PemSource::Inline(Secret::new(key))));
+            ssl.verify_certificates = false;
+            assert!(client_config(&ssl).is_ok(), "{}", &key[..31]);
+        }
+        // A key that matches no certificate is refused naming the certificate setting.
+        let mut ssl = SslConfig::default();
+        ssl.certificate = Some((
+            "ssl.certificate.pem",
+            PemSource::Inline(Secret::new(include_str!("tls_testdata/sec1-cert.pem"))),
+        ));
+        ssl.key = Some((
+            "ssl.key.pem",
+            PemSource::Inline(Secret::new(include_str!("tls_testdata/pkcs1-key.pem"))),
+        ));
+        ssl.verify_certificates = false;
+        let e = client_config(&ssl).unwrap_err().to_string();
+        assert!(
+            e.contains("`ssl.certificate.location`") || e.contains("`ssl.key"),
+            "{e}"
+        );
+    }
+
     #[test]
     fn server_names_accept_hosts_and_addresses() {
         assert!(server_name("broker-1.example.com").is_ok());

@@ -507,3 +507,136 @@ fn a_bootstrap_url_is_refused_with_a_hint() {
         "{e}"
     );
 }
+
+#[test]
+fn every_security_key_is_validated_and_its_errors_name_it() {
+    let sasl = |extra: &[(&str, &str)]| {
+        let mut p = vec![
+            ("bootstrap.servers", "a:1"),
+            ("security.protocol", "SASL_SSL"),
+            ("sasl.mechanism", "PLAIN"),
+            ("sasl.username", "u"),
+            ("sasl.password", "p"),
+        ];
+        p.extend_from_slice(extra);
+        props(&p)
+    };
+    let cases: &[(&[(&str, &str)], &str)] = &[
+        (&[("security.protocol", "TLS")], "security.protocol"),
+        (
+            &[("ssl.endpoint.identification.algorithm", "dns")],
+            "ssl.endpoint.identification.algorithm",
+        ),
+        (
+            &[("enable.ssl.certificate.verification", "maybe")],
+            "enable.ssl.certificate.verification",
+        ),
+        (&[("sasl.mechanism", "GSSAPI")], "sasl.mechanism"),
+        (&[("sasl.mechanism", "scram-sha-256")], "sasl.mechanism"),
+        (&[("ssl.truststore.type", "JKS")], "ssl.truststore.type"),
+        (&[("ssl.keystore.type", "PKCS12")], "ssl.keystore.type"),
+        (
+            &[("sasl.oauthbearer.method", "saml")],
+            "sasl.oauthbearer.method",
+        ),
+        (
+            &[("ssl.certificate.location", "/c.pem")],
+            "ssl.key.location",
+        ),
+        (
+            &[("ssl.key.location", "/k.pem")],
+            "ssl.certificate.location",
+        ),
+        (
+            &[("sasl.jaas.config", "no module here")],
+            "sasl.jaas.config",
+        ),
+        (
+            &[
+                ("sasl.mechanism", "OAUTHBEARER"),
+                ("sasl.oauthbearer.config", "principal"),
+            ],
+            "sasl.oauthbearer.config",
+        ),
+        (
+            &[("sasl.mechanism", "OAUTHBEARER")],
+            "sasl.oauthbearer.config",
+        ),
+    ];
+    for (extra, key) in cases {
+        let e = sasl(extra).expect_err(&format!("{extra:?} is refused"));
+        assert!(
+            e.to_string().contains(&format!("`{key}`")),
+            "{extra:?}: {e}"
+        );
+    }
+    // Credentials: each one missing is named.
+    for (missing, key) in [
+        ("sasl.username", "sasl.username"),
+        ("sasl.password", "sasl.password"),
+    ] {
+        let p: Vec<(&str, &str)> = [
+            ("bootstrap.servers", "a:1"),
+            ("security.protocol", "SASL_PLAINTEXT"),
+            ("sasl.mechanism", "SCRAM-SHA-512"),
+            ("sasl.username", "u"),
+            ("sasl.password", "p"),
+        ]
+        .into_iter()
+        .filter(|(k, _)| *k != missing)
+        .collect();
+        let e = props(&p).unwrap_err();
+        assert!(e.to_string().contains(&format!("`{key}`")), "{e}");
+    }
+    // OIDC settings (the feature is on in the workspace's test builds).
+    let oidc = |extra: &[(&str, &str)]| {
+        let mut p = vec![
+            ("bootstrap.servers", "a:1"),
+            ("security.protocol", "SASL_SSL"),
+            ("sasl.mechanism", "OAUTHBEARER"),
+            ("sasl.oauthbearer.method", "oidc"),
+        ];
+        p.extend_from_slice(extra);
+        props(&p)
+    };
+    if cfg!(feature = "oidc") {
+        for (extra, key) in [
+            (&[][..], "sasl.oauthbearer.token.endpoint.url"),
+            (
+                &[("sasl.oauthbearer.token.endpoint.url", "ftp://idp/token")][..],
+                "sasl.oauthbearer.token.endpoint.url",
+            ),
+            (
+                &[("sasl.oauthbearer.token.endpoint.url", "https://idp/token")][..],
+                "sasl.oauthbearer.client.id",
+            ),
+            (
+                &[
+                    ("sasl.oauthbearer.token.endpoint.url", "https://idp/token"),
+                    ("sasl.oauthbearer.client.id", "c"),
+                ][..],
+                "sasl.oauthbearer.client.secret",
+            ),
+        ] {
+            let e = oidc(extra).unwrap_err();
+            assert!(
+                e.to_string().contains(&format!("`{key}`")),
+                "{extra:?}: {e}"
+            );
+        }
+        assert!(
+            oidc(&[
+                ("sasl.oauthbearer.token.endpoint.url", "https://idp/token"),
+                ("sasl.oauthbearer.client.id", "c"),
+                ("sasl.oauthbearer.client.secret", "s"),
+            ])
+            .is_ok()
+        );
+    } else {
+        let e = oidc(&[]).unwrap_err();
+        assert!(e.to_string().contains("`oidc` cargo feature"), "{e}");
+    }
+    // Unknown security-looking keys get a suggestion.
+    let e = props(&[("bootstrap.servers", "a:1"), ("sasl.mechanizm", "PLAIN")]).unwrap_err();
+    assert!(e.to_string().contains("sasl.mechanism"), "{e}");
+}
