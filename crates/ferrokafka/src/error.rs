@@ -2,7 +2,9 @@
 
 use std::time::Duration;
 
-use ferrokafka_engine::{DeliveryError, SendError, TxnFailure};
+use ferrokafka_engine::{DeliveryError, SendError, TxnFailure, TxnFailureKind};
+use ferrokafka_metadata::MetadataError;
+use ferrokafka_wire::ErrorCode;
 
 use crate::config::ConfigError;
 
@@ -78,5 +80,104 @@ impl ProduceError {
     /// up. Sending it again may duplicate it; every other failure means it was not written.
     pub fn outcome_unknown(&self) -> bool {
         matches!(self, ProduceError::Delivery(e) if e.outcome_unknown())
+    }
+
+    /// The Kafka error code behind this error, when a broker gave one (a refused batch, the
+    /// last error of a timed-out one, a topic error).
+    pub fn kafka_code(&self) -> Option<ErrorCode> {
+        match self {
+            ProduceError::Delivery(DeliveryError::Broker { code, .. }) => Some(*code),
+            ProduceError::Delivery(DeliveryError::DeliveryTimeout { last_error, .. }) => {
+                *last_error
+            }
+            ProduceError::Send(SendError::Metadata(MetadataError::TopicFailed {
+                error, ..
+            })) => Some(*error),
+            ProduceError::Send(SendError::Metadata(MetadataError::TopicNotAvailable {
+                last_error,
+                ..
+            })) => *last_error,
+            _ => None,
+        }
+    }
+
+    /// Whether the same call may succeed if made again later (Java's `RetriableException`):
+    /// timeouts (metadata, buffer, delivery, flush) and retriable broker errors. Configuration
+    /// errors, oversized records, authentication failures and a closed or fatal producer are
+    /// not.
+    pub fn is_retriable(&self) -> bool {
+        match self {
+            ProduceError::TopicNotAvailable { .. }
+            | ProduceError::BufferExhausted { .. }
+            | ProduceError::Timeout { .. }
+            | ProduceError::Delivery(DeliveryError::DeliveryTimeout { .. })
+            | ProduceError::Send(SendError::Metadata(MetadataError::TopicNotAvailable {
+                ..
+            })) => true,
+            ProduceError::Delivery(DeliveryError::Broker { code, .. }) => code.is_retriable(),
+            _ => false,
+        }
+    }
+
+    /// Whether the producer can no longer be used: it is closed, its idempotent or
+    /// transactional state failed for good (fenced, say); close it and make a new one.
+    pub fn is_fatal(&self) -> bool {
+        match self {
+            ProduceError::Send(SendError::Closed | SendError::Fatal(_))
+            | ProduceError::Delivery(DeliveryError::Fatal(_)) => true,
+            ProduceError::Transaction(f) => f.kind == TxnFailureKind::Fatal,
+            _ => false,
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn predicates_classify_errors_as_java_does() {
+        let broker = |code| {
+            ProduceError::Delivery(DeliveryError::Broker {
+                topic: "t".into(),
+                partition: 0,
+                code,
+                message: None,
+            })
+        };
+        let e = broker(ErrorCode::NOT_ENOUGH_REPLICAS);
+        assert_eq!(e.kafka_code(), Some(ErrorCode::NOT_ENOUGH_REPLICAS));
+        assert!(e.is_retriable() && !e.is_fatal());
+        let e = broker(ErrorCode::INVALID_RECORD);
+        assert!(!e.is_retriable() && !e.is_fatal());
+
+        let timeout = ProduceError::Delivery(DeliveryError::DeliveryTimeout {
+            topic: "t".into(),
+            partition: 0,
+            attempts: 2,
+            last_error: Some(ErrorCode::REQUEST_TIMED_OUT),
+            reason: None,
+            maybe_written: true,
+        });
+        assert!(timeout.is_retriable() && timeout.outcome_unknown());
+        assert_eq!(timeout.kafka_code(), Some(ErrorCode::REQUEST_TIMED_OUT));
+
+        let closed = ProduceError::Send(SendError::Closed);
+        assert!(closed.is_fatal() && !closed.is_retriable());
+        assert_eq!(closed.kafka_code(), None);
+        let auth = ProduceError::Send(SendError::Authentication("x".into()));
+        assert!(!auth.is_fatal() && !auth.is_retriable());
+        let too_large = ProduceError::Send(SendError::RecordTooLarge {
+            size: 2,
+            limit: 1,
+            setting: "max.request.size",
+        });
+        assert!(!too_large.is_retriable() && !too_large.is_fatal());
+        assert!(
+            ProduceError::BufferExhausted {
+                waited: std::time::Duration::ZERO
+            }
+            .is_retriable()
+        );
     }
 }
