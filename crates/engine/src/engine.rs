@@ -277,6 +277,10 @@ pub struct Engine {
     expired_in_flight: HashMap<BatchId, TopicPartition>,
     /// Per retried batch: the last error and how many times it was sent.
     last_error: HashMap<BatchId, (ErrorCode, u32)>,
+    /// Retried batches one of whose earlier attempts may be in the log (its answer was lost or
+    /// said NOT_ENOUGH_REPLICAS_AFTER_APPEND): their outcome stays unknown whatever the later
+    /// attempts say.
+    maybe_written: HashSet<BatchId>,
     /// The broker and what went wrong the last time a connection was given up on (timeouts,
     /// undecodable or out-of-step answers, what the driver reported): the cause named in
     /// errors that no Kafka error code explains.
@@ -372,6 +376,7 @@ impl Engine {
             stamped: HashMap::new(),
             expired_in_flight: HashMap::new(),
             last_error: HashMap::new(),
+            maybe_written: HashSet::new(),
             last_problem: None,
             auth_failure: None,
             entropy: Vec::new(),
@@ -926,16 +931,8 @@ impl Engine {
                     Some(_) => None,
                     None => Some(self.unsent_reason(&failed.tp.topic, failed.tp.partition)),
                 },
-                // Its last request was lost rather than refused: it may be in the log.
-                maybe_written: failed.ever_sent
-                    && matches!(
-                        last_error,
-                        Some(
-                            ErrorCode::REQUEST_TIMED_OUT
-                                | ErrorCode::NETWORK_EXCEPTION
-                                | ErrorCode::NOT_ENOUGH_REPLICAS_AFTER_APPEND
-                        )
-                    ),
+                // One of its requests was lost rather than refused: it may be in the log.
+                maybe_written: failed.ever_sent && self.maybe_written.remove(&failed.id),
             };
             self.note_expired(&failed);
             self.push_failed(failed.id, failed.tp, failed.record_count, error);
@@ -1295,6 +1292,10 @@ impl Engine {
                         self.last_error.insert(p.batch, e);
                     }
                 }
+                if self.maybe_written.remove(&outcome.original) {
+                    self.maybe_written
+                        .extend(outcome.parts.iter().map(|p| p.batch));
+                }
                 // The parts carry the original's stamp; the original id is gone.
                 self.stamped.remove(&outcome.original);
                 self.rewrites.remove(&outcome.original);
@@ -1346,6 +1347,14 @@ impl Engine {
             let retriable = code.is_retriable() || sequence_retry || reset_retry;
             if retriable && !expired && b.attempts < self.config.retries {
                 self.last_error.insert(b.id, (code, b.attempts + 1));
+                if matches!(
+                    code,
+                    ErrorCode::REQUEST_TIMED_OUT
+                        | ErrorCode::NETWORK_EXCEPTION
+                        | ErrorCode::NOT_ENOUGH_REPLICAS_AFTER_APPEND
+                ) {
+                    self.maybe_written.insert(b.id);
+                }
                 if self.acc.reenqueue(b.id, now).is_ok() {
                     self.dirty = true;
                 }
@@ -1706,6 +1715,7 @@ impl Engine {
 
     fn finish(&mut self, batch: BatchId) {
         self.last_error.remove(&batch);
+        self.maybe_written.remove(&batch);
         self.rewrites.remove(&batch);
         if let Some((tp, base)) = self.stamped.remove(&batch)
             && let Some(m) = &mut self.idem

@@ -191,6 +191,8 @@ pub struct Cluster {
     pub(crate) throttle: BTreeMap<ApiKey, i32>,
     pub(crate) min_insync_failing: BTreeSet<String>,
     pub(crate) faults: Faults,
+    /// A planted bug (see [`Cluster::plant_bug_append_duplicates`]).
+    pub(crate) planted_append_duplicates: bool,
     next_topic_id: u64,
     conns: BTreeMap<ConnId, Conn>,
     next_conn: u64,
@@ -237,6 +239,7 @@ impl Cluster {
             throttle: BTreeMap::new(),
             min_insync_failing: BTreeSet::new(),
             faults: Faults::default(),
+            planted_append_duplicates: false,
             next_topic_id: 1,
             conns: BTreeMap::new(),
             next_conn: 1,
@@ -805,6 +808,14 @@ impl Cluster {
         let p = self.partition_mut(topic, partition)?;
         p.leader_epoch += 1;
         Some(p.leader_epoch)
+    }
+
+    /// Test-only: plants a known bug — an idempotent duplicate is appended again instead of
+    /// being answered with its original offsets — so that the seeded simulation can show it
+    /// catches a broken invariant. Never call it in a real test.
+    #[doc(hidden)]
+    pub fn plant_bug_append_duplicates(&mut self) {
+        self.planted_append_duplicates = true;
     }
 
     /// Makes the coordinator of `key` (a transactional id or a group) broker `broker`.
