@@ -23,6 +23,7 @@ struct Args {
     keep: Option<Vec<usize>>,
     threads: usize,
     trace: bool,
+    range: bool,
 }
 
 fn parse(args: &[String]) -> Result<Args, String> {
@@ -33,6 +34,7 @@ fn parse(args: &[String]) -> Result<Args, String> {
         keep: None,
         threads: std::thread::available_parallelism().map_or(1, std::num::NonZero::get),
         trace: false,
+        range: false,
     };
     let mut seeds = None;
     let mut it = args.iter();
@@ -70,6 +72,7 @@ fn parse(args: &[String]) -> Result<Args, String> {
         }
     }
     out.count = seeds.unwrap_or(1);
+    out.range = seeds.is_some();
     Ok(out)
 }
 
@@ -161,9 +164,10 @@ fn main() -> ExitCode {
         .into_inner()
         .unwrap_or_else(std::sync::PoisonError::into_inner);
     failures.sort_by_key(|(s, _)| *s);
-    // Seeds failing on engine bugs already reported count as known, with the full schedule
-    // only (the list is for every fault class, unfiltered).
-    let full = args.classes.len() == CLASSES.len() && args.keep.is_none();
+    // In a range of seeds (`--seeds`), those failing on engine bugs already reported count as
+    // known, with the full schedule only (the list is for every fault class, unfiltered); a
+    // single `--seed` replay shows its failure.
+    let full = args.range && args.classes.len() == CLASSES.len() && args.keep.is_none();
     let (known, failures): (Vec<_>, Vec<_>) = failures
         .into_iter()
         .partition(|(seed, _)| full && known_failure(*seed).is_some());
@@ -187,7 +191,7 @@ fn main() -> ExitCode {
     );
     for (seed, failure) in &known {
         println!(
-            "known: seed {seed} ({}): {}",
+            "known: seed {seed} ({}; replay: cargo xtask sim --seed {seed}): {}",
             known_failure(*seed).unwrap_or_default(),
             failure.message.chars().take(120).collect::<String>()
         );

@@ -53,6 +53,10 @@ const STEPS: &[Step] = &[
         name: "cargo test --workspace",
         run: test,
     },
+    Step {
+        name: "cargo xtask sim --seeds 100000 (release, all cores)",
+        run: crate::sim::ci,
+    },
 ];
 
 fn secs(d: Duration) -> String {

@@ -1,7 +1,7 @@
 //! `cargo xtask <command>`: project automation for ferrokafka.
 //!
 //! Commands:
-//! - `ci`: fmt, clippy, check-layering, test — the one test command of the project.
+//! - `ci`: fmt, clippy, check-layering, test, sim — the one test command of the project.
 //! - `check-layering`: the crate dependency direction and the sans-IO rules.
 //! - `broker start [--kind tansu|kafka] [--nodes 1|3] [--port P] | stop | status`: a detached
 //!   Tansu broker or Apache Kafka cluster on loopback.
@@ -10,12 +10,14 @@
 //!   with `--brokers kafka`, on Apache Kafka with the Java producer too); `bench micro`: the
 //!   criterion benchmarks.
 //! - `demo [--kind tansu|kafka]`: start a broker, show negotiation and produce through it.
+//! - `sim [--seeds N] [--seed S] [--faults ...]`: the seeded simulation (release, all cores).
 
 mod bench;
 mod broker;
 mod ci;
 mod fuzz;
 mod layering;
+mod sim;
 mod util;
 
 use std::process::ExitCode;
@@ -26,7 +28,7 @@ const USAGE: &str = "\
 usage: cargo xtask <command>
 
 commands:
-  ci                          fmt --check, clippy -D warnings, check-layering, test (stops at the first failure)
+  ci                          fmt --check, clippy -D warnings, check-layering, test, sim (stops at the first failure)
   check-layering              check the crate dependency direction and the sans-IO rules
   broker start [--port P]     install Tansu (cached) and start it detached on 127.0.0.1:P (default 9092)
     [--kind kafka [--nodes 1|3] [--transaction-version 0|2]]
@@ -39,6 +41,10 @@ commands:
                               (median of alternating runs; --brokers kafka: on Apache Kafka, with
                               the Java producer too; `cargo xtask bench --help` for options)
   bench micro                 run the criterion benchmarks of the workspace
+  sim [--seeds N] [--seed S]  seeded simulation of the engine against the fake cluster, on all
+    [--faults c,..] [--keep i,..] [--trace]
+                              cores in release mode; a failure prints its replay command and a
+                              shrunk fault schedule (`--keep`); `--trace` prints one seed's run
   demo [--kind kafka]         start Tansu (or Apache Kafka), show version negotiation, produce
                               records with delivery reports and a throughput summary, stop it
 ";
@@ -72,6 +78,7 @@ fn run(args: &[String]) -> Result<ExitCode> {
         "fuzz" => fuzz::run(rest),
         "bench" => bench::run(rest),
         "demo" => broker::demo(rest),
+        "sim" => sim::run(rest),
         "help" | "-h" | "--help" => {
             print!("{USAGE}");
             Ok(ExitCode::SUCCESS)
