@@ -605,6 +605,10 @@ impl<'a> Sim<'a> {
                 if self.close_started.is_none() {
                     self.close_started = Some(self.now_ms());
                     self.engine.close();
+                    if self.sc.drop_at_end {
+                        self.log(|| "drop: close(0) aborts what is left".to_owned());
+                        self.engine.abort();
+                    }
                     self.blocked = Blocked::Closed;
                 }
                 return Ok(());

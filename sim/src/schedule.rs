@@ -239,6 +239,9 @@ pub struct Scenario {
     pub ops: Vec<(u64, Op)>,
     /// The fault schedule.
     pub faults: Vec<TimedFault>,
+    /// The application ends by dropping the producer (`close(0)`: queued records fail at once)
+    /// instead of a graceful close.
+    pub drop_at_end: bool,
 }
 
 const PRODUCE_CODES: &[ErrorCode] = &[
@@ -397,7 +400,7 @@ impl Scenario {
             }
         }
         faults.sort_by_key(|f| f.at_ms);
-        Self {
+        let mut scenario = Self {
             seed,
             mode,
             brokers,
@@ -415,6 +418,10 @@ impl Scenario {
             latency_ms: rng.range(0, 5),
             ops,
             faults,
-        }
+            drop_at_end: false,
+        };
+        // Drawn last, so that adding it left every other draw of a seed as it was.
+        scenario.drop_at_end = rng.chance(10);
+        scenario
     }
 }

@@ -32,6 +32,17 @@ fn seed_3883_a_batch_written_by_an_earlier_attempt_expires_as_maybe_written() {
     passes(3883, None);
 }
 
+/// `Engine::abort` (close timed out, producer dropped) reported a batch re-enqueued after a
+/// lost answer as `Aborted` ("never sent") although its earlier request may be in the log
+/// (fixed: `ClosedInFlight`, outcome unknown).
+#[test]
+fn seeds_5358_6847_a_dropped_producer_reports_a_possibly_written_batch_as_unknown() {
+    assert!(scenario(5358).drop_at_end);
+    passes(5358, None);
+    passes(6847, None);
+    passes(12905, None);
+}
+
 /// The fake refused a retried batch with an injected MESSAGE_TOO_LARGE although its log held
 /// the batch already (Kafka checks max.message.bytes first: a batch the log holds fit); the
 /// split parts were then written again (fixed in the fake: the retry is a duplicate).

@@ -633,8 +633,9 @@ impl Engine {
             .map(|b| b.id)
             .collect();
         for failed in self.acc.abort_all() {
-            // A request still out may have been written: say so, distinct from "never sent".
-            let error = if in_flight.contains(&failed.id) {
+            // A request still out, or an earlier one whose answer was lost, may have been
+            // written: say so, distinct from "never sent".
+            let error = if in_flight.contains(&failed.id) || self.maybe_written.remove(&failed.id) {
                 DeliveryError::ClosedInFlight
             } else {
                 DeliveryError::Aborted

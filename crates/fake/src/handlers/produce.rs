@@ -2,7 +2,9 @@
 //!
 //! Per partition, in this order:
 //! - an injected error (request-level or for this partition) answers without appending —
-//!   except NOT_ENOUGH_REPLICAS_AFTER_APPEND, which appends first, as Kafka does;
+//!   except NOT_ENOUGH_REPLICAS_AFTER_APPEND, which appends first, as Kafka does, and
+//!   MESSAGE_TOO_LARGE on an idempotent batch the log already holds (it fit: Kafka checks the
+//!   size before the producer state), which is answered as the duplicate it is;
 //! - UNKNOWN_TOPIC_OR_PARTITION; NOT_LEADER_OR_FOLLOWER on a broker that does not lead it
 //!   (with the current leader as a hint from v10, KIP-951);
 //! - NOT_ENOUGH_REPLICAS for acks=all while the topic's `min.insync.replicas` switch is on;
