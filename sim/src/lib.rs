@@ -138,6 +138,12 @@ pub struct Summary {
     pub committed: u64,
     /// Transactions aborted.
     pub aborted: u64,
+    /// Batches split after MESSAGE_TOO_LARGE.
+    pub splits: u64,
+    /// Records failed by `delivery.timeout.ms`.
+    pub timed_out: u64,
+    /// Transactional calls that completed with an error.
+    pub txn_errors: u64,
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -465,9 +471,13 @@ impl<'a> Sim<'a> {
                 let outcome = Outcome::Failed {
                     maybe_written: error.outcome_unknown(),
                 };
+                if matches!(error, DeliveryError::DeliveryTimeout { .. }) {
+                    self.summary.timed_out += u64::try_from(record_count).unwrap_or(0);
+                }
                 self.resolve(batch, outcome, Some(&error), record_count)
             }
             Event::Split(split) => {
+                self.summary.splits += 1;
                 let Some(members) = self.batches.remove(&split.original) else {
                     return Err(self.fail(format!("split of unknown batch {}", split.original)));
                 };
@@ -490,6 +500,9 @@ impl<'a> Sim<'a> {
     fn on_txn(&mut self, call: TxnCall, result: Result<(), TxnFailureKind>) -> Result<(), Failure> {
         if self.blocked == Blocked::Txn(call) {
             self.blocked = Blocked::No;
+        }
+        if result.is_err() {
+            self.summary.txn_errors += 1;
         }
         match (call, result) {
             (TxnCall::CommitTransaction, Ok(())) => {

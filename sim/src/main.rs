@@ -124,7 +124,7 @@ fn main() -> ExitCode {
     }
     let next = AtomicU64::new(0);
     let failures: Mutex<Vec<(u64, Failure)>> = Mutex::new(Vec::new());
-    let totals = Mutex::new((0u64, 0u64, 0u64, 0u64));
+    let totals = Mutex::new([0u64; 7]);
     std::thread::scope(|s| {
         for _ in 0..args.threads.max(1) {
             s.spawn(|| {
@@ -143,10 +143,20 @@ fn main() -> ExitCode {
                             let mut t = totals
                                 .lock()
                                 .unwrap_or_else(std::sync::PoisonError::into_inner);
-                            t.0 += sum.records;
-                            t.1 += sum.delivered;
-                            t.2 += sum.committed + sum.aborted;
-                            t.3 += sc.faults.len() as u64;
+                            for (i, v) in [
+                                sum.records,
+                                sum.delivered,
+                                sum.committed + sum.aborted,
+                                sc.faults.len() as u64,
+                                sum.splits,
+                                sum.timed_out,
+                                sum.txn_errors,
+                            ]
+                            .into_iter()
+                            .enumerate()
+                            {
+                                t[i] += v;
+                            }
                         }
                         Err(f) => failures
                             .lock()
@@ -178,14 +188,17 @@ fn main() -> ExitCode {
         .filter(|s| full && range.contains(s) && !known.iter().any(|(k, _)| k == s))
         .collect();
     println!(
-        "simulated {} seed(s) from {}: {} passed ({} records, {} delivered, {} transactions, {} faults), {} known engine bug(s), {} failed",
+        "simulated {} seed(s) from {}: {} passed ({} records, {} delivered, {} transactions, {} faults, {} splits, {} records timed out, {} transactional calls failed), {} known engine bug(s), {} failed",
         args.count,
         args.first,
         args.count - failures.len() as u64 - known.len() as u64,
-        totals.0,
-        totals.1,
-        totals.2,
-        totals.3,
+        totals[0],
+        totals[1],
+        totals[2],
+        totals[3],
+        totals[4],
+        totals[5],
+        totals[6],
         known.len(),
         failures.len()
     );
