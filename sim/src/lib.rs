@@ -14,7 +14,9 @@
 //!   is in it at least once; in both, each partition's records first appear in send order;
 //! - a record failed with an outcome that is not "unknown" was never written;
 //! - a committed transaction's records are all visible to read_committed, an aborted one's
-//!   none; a completed flush covered every record appended before it;
+//!   none; the consumer group's offset is the one the last committed transaction sent
+//!   (`send_offsets_to_transaction`), an aborted one's never; a completed flush covered every
+//!   record appended before it;
 //! - no panic (the caller catches it) and no livelock: bounded steps and simulated time.
 //!
 //! Same seed, same run: the only randomness is [`Rng`], seeded; no clock is read (the
@@ -28,8 +30,8 @@ use std::time::{Duration, Instant};
 
 use bytes::BytesMut;
 use ferrokafka_engine::{
-    BatchId, ConnId, DeliveryError, Engine, EngineConfig, Event, Io, OutgoingRecord, SendError,
-    TxnCall, TxnFailureKind,
+    BatchId, ConnId, DeliveryError, Engine, EngineConfig, Event, GroupMetadata, Io, OffsetToCommit,
+    OutgoingRecord, SendError, TxnCall, TxnFailureKind,
 };
 use ferrokafka_fake::{Cluster, ClusterConfig, ConnId as FakeConn, Fault};
 use ferrokafka_metadata::BrokerAddress;
@@ -44,6 +46,9 @@ pub const DEADLINE_SLACK_MS: u64 = 5;
 /// Steps (one step: apply what is due, settle both sides, check) before a run is a livelock.
 pub const MAX_STEPS: u64 = 200_000;
 const TOPIC: &str = "sim";
+/// The consumer group and input topic of `send_offsets_to_transaction`.
+const GROUP: &str = "sim-group";
+const INPUT: &str = "sim-input";
 const WALL0: i64 = 1_700_000_000_000;
 
 /// An idempotent producer writes a record twice: a local epoch bump (KIP-360, after a batch
@@ -67,17 +72,15 @@ pub const BUG_SEQUENCE_REUSE: &str =
 pub const KNOWN_FAILURES: &[(u64, &str)] = &[
     (2796, BUG_RENUMBER),
     (8223, BUG_RENUMBER),
-    (10542, BUG_SEQUENCE_REUSE),
     (20085, BUG_RENUMBER),
     (24781, BUG_RENUMBER),
     (25244, BUG_SEQUENCE_REUSE),
     (46716, BUG_RENUMBER),
-    (47130, BUG_SEQUENCE_REUSE),
     (48446, BUG_RENUMBER),
     (48809, BUG_RENUMBER),
     (53446, BUG_RENUMBER),
     (56918, BUG_RENUMBER),
-    (64317, BUG_SEQUENCE_REUSE),
+    (71813, BUG_SEQUENCE_REUSE),
     (71953, BUG_RENUMBER),
     (73612, BUG_RENUMBER),
     (84227, BUG_RENUMBER),
@@ -219,6 +222,11 @@ struct Sim<'a> {
     batches: HashMap<BatchId, Vec<(u32, i32)>>,
     txns: Vec<TxnEnd>,
     current_txn: Option<usize>,
+    /// Per transaction: the last offset `send_offsets_to_transaction` added to it.
+    txn_offsets: Vec<Option<i64>>,
+    sending_offset: Option<i64>,
+    /// The group's offset as of the last committed transaction that carried one.
+    committed_offset: Option<i64>,
     flushes: Vec<(u64, Vec<u32>)>,
     seen_hw: Vec<i64>,
     summary: Summary,
@@ -286,6 +294,9 @@ impl<'a> Sim<'a> {
             batches: HashMap::new(),
             txns: Vec::new(),
             current_txn: None,
+            txn_offsets: Vec::new(),
+            sending_offset: None,
+            committed_offset: None,
             flushes: Vec::new(),
             seen_hw: vec![-1; usize::try_from(sc.partitions).unwrap_or(0)],
             summary: Summary::default(),
@@ -505,6 +516,11 @@ impl<'a> Sim<'a> {
             self.summary.txn_errors += 1;
         }
         match (call, result) {
+            (TxnCall::SendOffsets, Ok(())) => {
+                if let (Some(t), Some(o)) = (self.current_txn, self.sending_offset.take()) {
+                    self.txn_offsets[t] = Some(o);
+                }
+            }
             (TxnCall::CommitTransaction, Ok(())) => {
                 if let Some(t) = self.current_txn.take() {
                     self.txns[t] = TxnEnd::Committed;
@@ -519,7 +535,7 @@ impl<'a> Sim<'a> {
                     self.check_txn(t)?;
                 }
             }
-            (TxnCall::CommitTransaction, Err(TxnFailureKind::Abortable)) => {
+            (TxnCall::CommitTransaction | TxnCall::SendOffsets, Err(TxnFailureKind::Abortable)) => {
                 // The application aborts and goes on.
                 if self.engine.abort_transaction().is_ok() {
                     self.blocked = Blocked::Txn(TxnCall::AbortTransaction);
@@ -527,9 +543,9 @@ impl<'a> Sim<'a> {
                     self.give_up_txn();
                 }
             }
-            (TxnCall::InitTransactions, Ok(())) => {}
+            (TxnCall::InitTransactions, Ok(()))
+            | (TxnCall::SendOffsets, Err(TxnFailureKind::Aborted)) => {}
             (_, Err(_)) => self.give_up_txn(),
-            _ => {}
         }
         Ok(())
     }
@@ -645,8 +661,26 @@ impl<'a> Sim<'a> {
                     self.flushes.push((token, pending));
                     self.blocked = Blocked::Flush(token, self.now_ms());
                 }
+                Op::SendOffsets { offset } => {
+                    let offsets = vec![OffsetToCommit {
+                        topic: INPUT.to_owned(),
+                        partition: 0,
+                        offset,
+                        leader_epoch: None,
+                        metadata: None,
+                    }];
+                    if self
+                        .engine
+                        .send_offsets_to_transaction(offsets, GroupMetadata::new(GROUP))
+                        .is_ok()
+                    {
+                        self.sending_offset = Some(offset);
+                        self.blocked = Blocked::Txn(TxnCall::SendOffsets);
+                    }
+                }
                 Op::Begin => {
                     if self.engine.begin_transaction().is_ok() {
+                        self.txn_offsets.push(None);
                         self.txns.push(TxnEnd::Open);
                         self.current_txn = Some(self.txns.len() - 1);
                     }
@@ -875,7 +909,32 @@ impl<'a> Sim<'a> {
 
     /// A finished transaction: committed → every record visible once to read_committed;
     /// aborted → none.
-    fn check_txn(&self, t: usize) -> Result<(), Failure> {
+    fn check_txn(&mut self, t: usize) -> Result<(), Failure> {
+        let group = self.cluster.committed_offset(GROUP, INPUT, 0);
+        match self.txns[t] {
+            TxnEnd::Committed => {
+                if let Some(o) = self.txn_offsets[t] {
+                    self.committed_offset = Some(o);
+                }
+                if group != self.committed_offset {
+                    return Err(self.fail(format!(
+                        "transaction {t} committed with offset {:?}: the group's offset is {group:?}, expected {:?}",
+                        self.txn_offsets[t], self.committed_offset
+                    )));
+                }
+            }
+            TxnEnd::Aborted if group != self.committed_offset => {
+                return Err(self.fail(format!(
+                    "transaction {t} aborted (offset {:?}): the group's offset moved to {group:?} from {:?}",
+                    self.txn_offsets[t], self.committed_offset
+                )));
+            }
+            _ => {}
+        }
+        self.check_records_of_txn(t)
+    }
+
+    fn check_records_of_txn(&self, t: usize) -> Result<(), Failure> {
         let mut visible: HashMap<u32, usize> = HashMap::new();
         for p in 0..self.sc.partitions {
             for id in self.log_ids(p, true)? {
@@ -920,7 +979,7 @@ impl<'a> Sim<'a> {
         Ok(())
     }
 
-    fn check_end(&self) -> Result<(), Failure> {
+    fn check_end(&mut self) -> Result<(), Failure> {
         if let Some(id) = self.recs.iter().position(|r| r.outcome.is_none()) {
             return Err(self.fail(format!("record {id} never resolved")));
         }
@@ -941,7 +1000,7 @@ impl<'a> Sim<'a> {
             }
         }
         for t in 0..self.txns.len() {
-            self.check_txn(t)?;
+            self.check_records_of_txn(t)?;
         }
         Ok(())
     }

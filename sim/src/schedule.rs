@@ -72,6 +72,11 @@ pub enum Op {
     Commit,
     /// `abort_transaction`, waited for.
     Abort,
+    /// `send_offsets_to_transaction` of one input partition's offset, waited for.
+    SendOffsets {
+        /// The offset.
+        offset: i64,
+    },
 }
 
 /// A fault class, the unit of `--faults`.
@@ -285,6 +290,7 @@ impl Scenario {
         let mut ops = Vec::new();
         let n = rng.range(20, 120);
         let mut in_txn = false;
+        let mut next_offset = 0i64;
         if mode == Mode::Transactional {
             ops.push((0, Op::Begin));
             in_txn = true;
@@ -307,6 +313,11 @@ impl Scenario {
                 } else {
                     in_txn = true;
                     Op::Begin
+                }
+            } else if mode == Mode::Transactional && in_txn && r < 11 {
+                next_offset += i64::try_from(rng.range(1, 10)).unwrap_or(1);
+                Op::SendOffsets {
+                    offset: next_offset,
                 }
             } else if r < 12 {
                 Op::Flush
