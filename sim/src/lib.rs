@@ -80,7 +80,6 @@ pub const KNOWN_FAILURES: &[(u64, &str)] = &[
     (48809, BUG_RENUMBER),
     (53446, BUG_RENUMBER),
     (56918, BUG_RENUMBER),
-    (71813, BUG_SEQUENCE_REUSE),
     (71953, BUG_RENUMBER),
     (73612, BUG_RENUMBER),
     (84227, BUG_RENUMBER),
@@ -264,6 +263,7 @@ impl<'a> Sim<'a> {
                 .brokers(sc.brokers)
                 .topic(TOPIC, sc.partitions)
                 .response_delay(Duration::from_millis(sc.latency_ms))
+                .transactions_v2(sc.transactions_v2)
                 .build(),
         );
         for id in cluster.broker_ids() {

@@ -247,6 +247,9 @@ pub struct Scenario {
     /// The application ends by dropping the producer (`close(0)`: queued records fail at once)
     /// instead of a graceful close.
     pub drop_at_end: bool,
+    /// The fake finalizes `transaction.version` 2 (KIP-890: Produce v12 adds partitions
+    /// implicitly, EndTxn v5 bumps the epoch).
+    pub transactions_v2: bool,
 }
 
 const PRODUCE_CODES: &[ErrorCode] = &[
@@ -430,9 +433,11 @@ impl Scenario {
             ops,
             faults,
             drop_at_end: false,
+            transactions_v2: false,
         };
         // Drawn last, so that adding it left every other draw of a seed as it was.
         scenario.drop_at_end = rng.chance(10);
+        scenario.transactions_v2 = mode == Mode::Transactional && rng.chance(50);
         scenario
     }
 }
