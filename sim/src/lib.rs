@@ -146,6 +146,8 @@ pub struct Summary {
     pub timed_out: u64,
     /// Transactional calls that completed with an error.
     pub txn_errors: u64,
+    /// The longest a record took to resolve after its `append`, in milliseconds.
+    pub slowest_ms: u64,
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -446,6 +448,8 @@ impl<'a> Sim<'a> {
             }
             r.outcome = Some(outcome);
             r.error = error.cloned();
+            let took = ms(self.now - self.start).saturating_sub(r.appended_ms);
+            self.summary.slowest_ms = self.summary.slowest_ms.max(took);
             match outcome {
                 Outcome::Delivered => self.summary.delivered += 1,
                 Outcome::Failed { .. } => self.summary.failed += 1,

@@ -125,6 +125,8 @@ fn main() -> ExitCode {
     let next = AtomicU64::new(0);
     let failures: Mutex<Vec<(u64, Failure)>> = Mutex::new(Vec::new());
     let totals = Mutex::new([0u64; 7]);
+    // The most any record's resolution took past its delivery.timeout.ms (negative: before).
+    let latest = Mutex::new(i64::MIN);
     std::thread::scope(|s| {
         for _ in 0..args.threads.max(1) {
             s.spawn(|| {
@@ -157,6 +159,12 @@ fn main() -> ExitCode {
                             {
                                 t[i] += v;
                             }
+                            let late = i64::try_from(sum.slowest_ms).unwrap_or(i64::MAX)
+                                - i64::try_from(sc.delivery_timeout_ms).unwrap_or(0);
+                            let mut l = latest
+                                .lock()
+                                .unwrap_or_else(std::sync::PoisonError::into_inner);
+                            *l = (*l).max(late);
                         }
                         Err(f) => failures
                             .lock()
@@ -202,6 +210,15 @@ fn main() -> ExitCode {
         known.len(),
         failures.len()
     );
+    let latest = latest
+        .into_inner()
+        .unwrap_or_else(std::sync::PoisonError::into_inner);
+    if latest > i64::MIN {
+        println!(
+            "slowest resolution: {latest:+} ms against delivery.timeout.ms (allowed: +{} ms)",
+            ferrokafka_sim::DEADLINE_SLACK_MS
+        );
+    }
     for (seed, failure) in &known {
         println!(
             "known: seed {seed} ({}; replay: cargo xtask sim --seed {seed}): {}",
