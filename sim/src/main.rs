@@ -5,7 +5,9 @@
 //! ferrokafka-sim [--seeds N] [--seed S] [--faults class,class,...] [--keep i,j,...]
 //! ```
 //! `--seeds N` runs seeds S..S+N (S defaults to 0); `--seed S` alone runs that seed; `--keep`
-//! replays only those faults of the seed's schedule (what a shrunk failure prints).
+//! replays only those faults of the seed's schedule (what a shrunk failure prints); `--trace`
+//! prints one seed's run step by step; `--plant duplicates` plants the fake's known bug
+//! (idempotent duplicates appended again) to watch the simulation catch it.
 
 use std::process::ExitCode;
 use std::sync::Mutex;
@@ -24,6 +26,7 @@ struct Args {
     threads: usize,
     trace: bool,
     range: bool,
+    plant: Plant,
 }
 
 fn parse(args: &[String]) -> Result<Args, String> {
@@ -35,6 +38,7 @@ fn parse(args: &[String]) -> Result<Args, String> {
         threads: std::thread::available_parallelism().map_or(1, std::num::NonZero::get),
         trace: false,
         range: false,
+        plant: Plant::default(),
     };
     let mut seeds = None;
     let mut it = args.iter();
@@ -59,6 +63,10 @@ fn parse(args: &[String]) -> Result<Args, String> {
                 }
             }
             "--trace" => out.trace = true,
+            "--plant" => match value()?.as_str() {
+                "duplicates" => out.plant.fake_appends_duplicates = true,
+                other => return Err(format!("unknown planted bug `{other}` (known: duplicates)")),
+            },
             "--keep" => {
                 let v = value()?;
                 let keep: Result<Vec<usize>, _> = if v.is_empty() {
@@ -111,7 +119,7 @@ fn main() -> ExitCode {
             sc = with_faults(&sc, keep);
         }
         println!("{sc:#?}");
-        let (result, trace) = ferrokafka_sim::run_traced(&sc, Plant::default());
+        let (result, trace) = ferrokafka_sim::run_traced(&sc, args.plant);
         for line in trace {
             println!("{line}");
         }
@@ -140,7 +148,7 @@ fn main() -> ExitCode {
                     if let Some(keep) = &args.keep {
                         sc = with_faults(&sc, keep);
                     }
-                    match run_catching(&sc, Plant::default()) {
+                    match run_catching(&sc, args.plant) {
                         Ok(sum) => {
                             let mut t = totals
                                 .lock()
@@ -242,7 +250,7 @@ fn main() -> ExitCode {
             "  replay: {}",
             replay_command(*seed, &args.classes, args.keep.as_deref())
         );
-        let (keep, last) = shrink(&sc, Plant::default(), failure.clone());
+        let (keep, last) = shrink(&sc, args.plant, failure.clone());
         // Indices are into the (possibly --keep-filtered) schedule; map back to the seed's.
         let original: Vec<usize> = match &args.keep {
             Some(k) => keep.iter().filter_map(|i| k.get(*i).copied()).collect(),
