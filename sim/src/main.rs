@@ -84,8 +84,11 @@ fn parse(args: &[String]) -> Result<Args, String> {
     Ok(out)
 }
 
-fn replay_command(seed: u64, classes: &[String], keep: Option<&[usize]>) -> String {
+fn replay_command(seed: u64, classes: &[String], keep: Option<&[usize]>, plant: Plant) -> String {
     let mut cmd = vec!["cargo xtask sim".to_owned(), format!("--seed {seed}")];
+    if plant.fake_appends_duplicates {
+        cmd.push("--plant duplicates".to_owned());
+    }
     if classes.len() != CLASSES.len() {
         let list = if classes.is_empty() {
             "none".to_owned()
@@ -248,7 +251,7 @@ fn main() -> ExitCode {
         println!("\nseed {seed} FAILED ({:?}): {failure}", sc.mode);
         println!(
             "  replay: {}",
-            replay_command(*seed, &args.classes, args.keep.as_deref())
+            replay_command(*seed, &args.classes, args.keep.as_deref(), args.plant)
         );
         let (keep, last) = shrink(&sc, args.plant, failure.clone());
         // Indices are into the (possibly --keep-filtered) schedule; map back to the seed's.
@@ -266,7 +269,7 @@ fn main() -> ExitCode {
         }
         println!(
             "  replay shrunk: {}",
-            replay_command(*seed, &args.classes, Some(&original))
+            replay_command(*seed, &args.classes, Some(&original), args.plant)
         );
     }
     if failures.is_empty() {
