@@ -762,6 +762,7 @@ impl<'a> Sim<'a> {
             FaultKind::CoordinatorMove { to } => {
                 if c.is_up(*to) {
                     c.move_coordinator("sim-txn", *to);
+                    c.move_coordinator(GROUP, *to);
                 }
             }
         }
