@@ -19,6 +19,19 @@
 //!   record appended before it;
 //! - no panic (the caller catches it) and no livelock: bounded steps and simulated time.
 //!
+//! A seed also draws the producer's settings (`linger.ms`, `batch.size`, `delivery.timeout.ms`,
+//! `request.timeout.ms`, `retry.backoff.ms`, `max.in.flight.requests.per.connection`), the
+//! cluster's (1–4 partitions on 3 brokers, answer latency, transactions v2, the highest Produce
+//! version served) and the faults: Produce errors per partition (NOT_LEADER_OR_FOLLOWER,
+//! REQUEST_TIMED_OUT, NOT_ENOUGH_REPLICAS, NOT_ENOUGH_REPLICAS_AFTER_APPEND, NETWORK_EXCEPTION,
+//! LEADER_NOT_AVAILABLE, KAFKA_STORAGE_ERROR, UNKNOWN_TOPIC_OR_PARTITION), coordinator errors on
+//! FindCoordinator, InitProducerId, AddPartitionsToTxn and EndTxn (CONCURRENT_TRANSACTIONS,
+//! NOT_COORDINATOR, COORDINATOR_LOAD_IN_PROGRESS, COORDINATOR_NOT_AVAILABLE), MESSAGE_TOO_LARGE
+//! (splits), connections dropped before or after serving a request, answers delayed per broker
+//! (so they reorder across connections; connections are also polled in a drawn order), leader
+//! moves and epoch bumps, brokers down and up, throttling, `min.insync.replicas` outages and
+//! coordinator moves ([`schedule::CLASSES`] names the classes `--faults` selects).
+//!
 //! Same seed, same run: the only randomness is [`Rng`], seeded; no clock is read (the
 //! `Instant` base is fixed once per run and only offsets matter).
 
@@ -266,6 +279,7 @@ impl<'a> Sim<'a> {
                 .topic(TOPIC, sc.partitions)
                 .response_delay(Duration::from_millis(sc.latency_ms))
                 .transactions_v2(sc.transactions_v2)
+                .api_versions(ApiKey::PRODUCE, 3, sc.produce_max_version)
                 .build(),
         );
         for id in cluster.broker_ids() {

@@ -250,6 +250,8 @@ pub struct Scenario {
     /// The fake finalizes `transaction.version` 2 (KIP-890: Produce v12 adds partitions
     /// implicitly, EndTxn v5 bumps the epoch).
     pub transactions_v2: bool,
+    /// The highest Produce version the fake advertises (older brokers: 3..=12).
+    pub produce_max_version: i16,
 }
 
 const PRODUCE_CODES: &[ErrorCode] = &[
@@ -434,10 +436,14 @@ impl Scenario {
             faults,
             drop_at_end: false,
             transactions_v2: false,
+            produce_max_version: 12,
         };
         // Drawn last, so that adding it left every other draw of a seed as it was.
         scenario.drop_at_end = rng.chance(10);
         scenario.transactions_v2 = mode == Mode::Transactional && rng.chance(50);
+        if rng.chance(20) {
+            scenario.produce_max_version = i16::try_from(rng.range(3, 11)).unwrap_or(12);
+        }
         scenario
     }
 }
