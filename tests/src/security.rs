@@ -254,8 +254,20 @@ impl SecureKafka {
     /// configured, `connections.max.reauth.ms = reauth_ms` on the re-authentication listeners)
     /// and writes the PEM files under its directory.
     pub fn start(reauth_ms: u64) -> Result<SecureKafka, HarnessError> {
+        SecureKafka::start_with(reauth_ms, |_| {})
+    }
+
+    /// [`SecureKafka::start`] with the cluster's options adjusted by `adjust` once the
+    /// listeners, certificates and SCRAM users are in them (e.g. a bigger heap and
+    /// `test_jvm: false` for benchmarks).
+    pub fn start_with(
+        reauth_ms: u64,
+        adjust: impl FnOnce(&mut KafkaOptions),
+    ) -> Result<SecureKafka, HarnessError> {
         let certs = Certs::generate()?;
-        let cluster = KafkaCluster::start(options(&certs, reauth_ms))?;
+        let mut options = options(&certs, reauth_ms);
+        adjust(&mut options);
+        let cluster = KafkaCluster::start(options)?;
         let files = write_files(&certs, &cluster.dir().join("certs"))?;
         Ok(SecureKafka {
             cluster,

@@ -9,7 +9,9 @@
 //! comparison, idempotence off and both transaction sizes, one table each, then all tables
 //! together (on all three brokers unless `--brokers` says otherwise). The extra modes use smaller
 //! record counts (see [`Mode`]) unless `--records` / `--tansu-records` / `--kafka-records` are
-//! given, so the suite stays within a few minutes per broker.
+//! given, so the suite stays within a few minutes per broker. `cargo xtask bench security`
+//! (issue 13, [`security`]) measures every client on PLAINTEXT, SSL and SASL_SSL listeners of
+//! one secured Kafka node and gives each client's overhead against PLAINTEXT.
 //!
 //! xtask links neither Rust client: it builds the `ferrokafka-bench` crate in release and runs
 //! its `bench-client` binary once per measurement, so each measurement's CPU time (user + sys,
@@ -62,6 +64,8 @@ use serde_json::Value;
 
 use crate::util::{cargo, take_option};
 
+mod security;
+
 const USAGE: &str = "\
 usage: cargo xtask bench [options]     ferrokafka vs librdkafka (and Java on Kafka), end to end
        cargo xtask bench idempotence [options]   the same with idempotence on, then off
@@ -70,6 +74,9 @@ usage: cargo xtask bench [options]     ferrokafka vs librdkafka (and Java on Kaf
        cargo xtask bench suite [options]         the default run, idempotence off, and both
                                                  transaction sizes, on mock, tansu and kafka
                                                  (unless --brokers is given)
+       cargo xtask bench security [options]      the cost of TLS and SASL: one Kafka node with
+                                                 PLAINTEXT, SSL and SASL_SSL listeners, every
+                                                 client on each (see below)
        cargo xtask bench micro         the criterion micro-benchmarks (cargo bench --workspace)
 
 options (the workload defaults are the spec's: 10-byte keys, 100-byte values, acks=all,
@@ -100,6 +107,12 @@ linger.ms=5, batch.size=1048576, no compression):
   --no-ferrokafka      build ferrokafka-bench without the ferrokafka client (librdkafka only)
   --jvm-opt OPT        option for the Java client's JVM, e.g. --jvm-opt -Xmx256m (repeatable;
                        default none: the JVM's defaults)
+
+bench security (Apache Kafka only, no --brokers; --kafka-records defaults to 2000000; librdkafka
+is built with OpenSSL, the bench crate's `ssl` feature):
+  --listeners LIST     comma-separated: plaintext, ssl, sasl_plaintext, sasl_ssl (default
+                       plaintext,ssl,sasl_ssl); ratios are against plaintext
+  --mechanism M        SASL mechanism: PLAIN, SCRAM-SHA-256, SCRAM-SHA-512 (default SCRAM-SHA-512)
 ";
 
 const TOPIC: &str = "ferrokafka-bench";
@@ -403,6 +416,7 @@ pub(crate) fn run(args: &[String]) -> Result<ExitCode> {
             print!("{USAGE}");
             return Ok(ExitCode::SUCCESS);
         }
+        Some("security") => return security::run(&args[1..]),
         Some(sub @ ("idempotence" | "txn" | "suite")) => (Some(sub), &args[1..]),
         _ => (None, args),
     };
@@ -881,6 +895,19 @@ fn start_kafka(opts: &Options) -> Result<KafkaCluster> {
     })
     .context("start Apache Kafka")?;
     let bootstrap = cluster.bootstrap();
+    create_kafka_topic(&bootstrap, opts)?;
+    println!(
+        "kafka {} up at {bootstrap} in {:.1} s ({})",
+        kafka::VERSION,
+        started.elapsed().as_secs_f64(),
+        cluster.dir().display()
+    );
+    Ok(cluster)
+}
+
+/// Creates the bench topic on the Kafka at `bootstrap` (a PLAINTEXT listener): replication 1,
+/// [`KAFKA_RETENTION_BYTES`] per partition.
+fn create_kafka_topic(bootstrap: &str, opts: &Options) -> Result<()> {
     let (retention, segment) = (
         KAFKA_RETENTION_BYTES.to_string(),
         KAFKA_SEGMENT_BYTES.to_string(),
@@ -889,7 +916,7 @@ fn start_kafka(opts: &Options) -> Result<KafkaCluster> {
     JavaHelper::start()
         .and_then(|mut helper| {
             helper.create_topic(
-                &bootstrap,
+                bootstrap,
                 TOPIC,
                 opts.partitions,
                 1,
@@ -900,13 +927,7 @@ fn start_kafka(opts: &Options) -> Result<KafkaCluster> {
             )
         })
         .context("create the Kafka topic")?;
-    println!(
-        "kafka {} up at {bootstrap} in {:.1} s ({})",
-        kafka::VERSION,
-        started.elapsed().as_secs_f64(),
-        cluster.dir().display()
-    );
-    Ok(cluster)
+    Ok(())
 }
 
 /// The `mock-cluster` child; closing its stdin stops it.
@@ -1057,6 +1078,21 @@ fn measure(
     broker: Broker,
     opts: &Options,
 ) -> Result<Sample> {
+    measure_at(bins, client, bootstrap, bootstrap, &[], broker, opts)
+}
+
+/// [`measure`] with the client connecting to `bootstrap` with `client_props` (`key=value`,
+/// after the `-X` ones) and the high watermarks read through `watermarks` (a PLAINTEXT listener
+/// of the same cluster).
+fn measure_at(
+    bins: &Bins,
+    client: &str,
+    bootstrap: &str,
+    watermarks: &str,
+    client_props: &[String],
+    broker: Broker,
+    opts: &Options,
+) -> Result<Sample> {
     let records = opts.records(broker);
     let mut cmd = if client == "java" {
         bins.java
@@ -1090,10 +1126,10 @@ fn measure(
     if let Some(n) = opts.transaction_size {
         cmd.args(["--transaction-size", &n.to_string()]);
     }
-    for kv in &opts.extra {
+    for kv in opts.extra.iter().chain(client_props) {
         cmd.args(["-X", kv]);
     }
-    let before = high_watermark_sum(&bins.client, bootstrap)?;
+    let before = high_watermark_sum(&bins.client, watermarks)?;
     let (status, stdout, stderr) = run_with_timeout(&mut cmd, opts.timeout)?;
     let Some(status) = status else {
         bail!(
@@ -1129,7 +1165,7 @@ fn measure(
              {records} records of {size} per transaction"
         );
     }
-    let stored = high_watermark_sum(&bins.client, bootstrap)? - before;
+    let stored = high_watermark_sum(&bins.client, watermarks)? - before;
     // The mock's offsets are exact: the records, plus the commit markers (one control record
     // per partition per transaction) of a mock that writes them (librdkafka 2.12's does not).
     // Kafka's are exact too, and it writes the markers. Tansu 0.6.0's high watermarks advance
