@@ -64,41 +64,11 @@ const GROUP: &str = "sim-group";
 const INPUT: &str = "sim-input";
 const WALL0: i64 = 1_700_000_000_000;
 
-/// An idempotent producer writes a record twice: a local epoch bump (KIP-360, after a batch
-/// failed for good or was lost) renumbers *every* partition's in-flight batches under the new
-/// epoch (`Engine::bump_epoch`), including batches whose earlier attempt is already in the log
-/// with its answer still delayed or lost; the broker cannot recognise the renumbered retry as a
-/// duplicate. (Java renumbers only the partitions whose sequences it resolved.)
-pub const BUG_RENUMBER: &str =
-    "engine: epoch bump renumbers a partition's possibly-written batches";
-/// An acknowledged record is not in the log: after a batch's sequence was given up (abort of a
-/// transaction, or a sequence reset) the producer reuses its sequence numbers under the same
-/// epoch while the earlier batch had been appended (its answer delayed or lost), so the broker
-/// answers the new batch as a duplicate of the old one with the old one's offset. (Java bumps
-/// the epoch, through InitProducerId in a transaction, before reusing sequences.)
-pub const BUG_SEQUENCE_REUSE: &str =
-    "engine: sequence numbers reused under the same epoch after a possibly-written batch";
-
 /// Seeds of `0..100_000` (all fault classes) that fail because of engine bugs found by the
-/// simulation and not fixed yet: `cargo xtask sim` reports them as known instead of failing,
-/// and says when one passes (remove it then). Each is also an ignored regression test.
-pub const KNOWN_FAILURES: &[(u64, &str)] = &[
-    (2796, BUG_RENUMBER),
-    (8223, BUG_RENUMBER),
-    (20085, BUG_RENUMBER),
-    (24781, BUG_RENUMBER),
-    (25244, BUG_SEQUENCE_REUSE),
-    (46716, BUG_RENUMBER),
-    (48446, BUG_RENUMBER),
-    (48809, BUG_RENUMBER),
-    (53446, BUG_RENUMBER),
-    (56918, BUG_RENUMBER),
-    (71953, BUG_RENUMBER),
-    (73612, BUG_RENUMBER),
-    (84227, BUG_RENUMBER),
-    (97559, BUG_RENUMBER),
-    (99493, BUG_RENUMBER),
-];
+/// simulation and not fixed yet, each with the bug: `cargo xtask sim` reports them as known
+/// instead of failing, and says when one passes (remove it then). Empty: the bugs found so far
+/// are fixed, and their seeds are regression tests (`sim/tests/regressions.rs`).
+pub const KNOWN_FAILURES: &[(u64, &str)] = &[];
 
 /// The known engine bug a seed (with every fault class) fails on, if any.
 pub fn known_failure(seed: u64) -> Option<&'static str> {

@@ -2,8 +2,7 @@
 //! shows the simulation can fail.
 
 use ferrokafka_sim::{
-    BUG_RENUMBER, BUG_SEQUENCE_REUSE, CLASSES, KNOWN_FAILURES, Mode, Plant, Scenario,
-    known_failure, run, run_catching, with_faults,
+    CLASSES, Mode, Plant, Scenario, known_failure, run, run_catching, with_faults,
 };
 
 fn scenario(seed: u64) -> Scenario {
@@ -108,30 +107,45 @@ fn a_planted_duplicate_append_in_the_fake_is_caught_within_500_seeds() {
     passes(seed, None);
 }
 
-/// Seeds beyond the CI range that fail on the same engine bugs, kept for their shapes:
-/// 116205, a transactional (v1) producer whose acknowledged record is answered as a duplicate of
-/// an aborted batch with the same sequence (`BUG_SEQUENCE_REUSE`); 175377, the idempotent form;
-/// 107598, an idempotent partition written out of order after MESSAGE_TOO_LARGE splits with
-/// answers delayed (the renumbering of `BUG_RENUMBER`, not analysed further).
-const BEYOND_CI_RANGE: &[(u64, &str)] = &[
-    (116_205, BUG_SEQUENCE_REUSE),
-    (175_377, BUG_SEQUENCE_REUSE),
-    (107_598, BUG_RENUMBER),
-];
-
-/// Engine bugs found by the simulation and not fixed yet (see `KNOWN_FAILURES`): run with
-/// `cargo test -p ferrokafka-sim -- --ignored` once a fix is in.
+/// An idempotent producer wrote records twice: a local epoch bump (KIP-360, after a batch failed
+/// for good) renumbered *every* partition's in-flight batches under the new epoch, including
+/// batches whose earlier attempt was already in the log with its answer delayed or lost, which
+/// the broker then took as new batches. Fixed: only partitions none of whose in-flight batches
+/// can be in the log are renumbered (a refused head batch; a gap is resolved once its partition
+/// has nothing in flight, as Java's `maybeResolveSequences`), the others finish under the old
+/// epoch and restart at 0. 2796 shrunk to two faults (a delay of broker 2's Produce answers and
+/// MESSAGE_TOO_LARGE on the other partition); 107598 beyond the CI range.
 #[test]
-#[ignore = "engine bugs found by the simulation, not fixed yet (KNOWN_FAILURES)"]
-fn known_engine_bug_seeds_pass() {
-    let failing: Vec<String> = KNOWN_FAILURES
-        .iter()
-        .chain(BEYOND_CI_RANGE)
-        .filter_map(|(seed, why)| {
-            run_catching(&scenario(*seed), Plant::default())
-                .err()
-                .map(|f| format!("seed {seed} ({why}): {f}"))
-        })
-        .collect();
-    assert!(failing.is_empty(), "{}", failing.join("\n"));
+fn seeds_2796_and_others_an_epoch_bump_renumbers_no_possibly_written_batch() {
+    passes(2796, Some(&[0, 1]));
+    for seed in [
+        2796, 8223, 20085, 24781, 46716, 48446, 48809, 53446, 56918, 71953, 73612, 84227, 97559,
+        99493, 107_598,
+    ] {
+        passes(seed, None);
+    }
+}
+
+/// An acknowledged record was not in the log: a batch appended by one attempt
+/// (NOT_ENOUGH_REPLICAS_AFTER_APPEND, or a lost answer) and refused on a later one
+/// (NOT_ENOUGH_REPLICAS) had its sequences given back as if never written, so the next batch
+/// reused them under the same epoch and was answered as a duplicate of the old one. Fixed: a
+/// batch once possibly written never gives its sequences back. 116205 is the transactional
+/// (v1) form, 175377 another idempotent one.
+#[test]
+fn seeds_25244_116205_175377_a_possibly_written_batch_keeps_its_sequences() {
+    passes(25244, None);
+    passes(116_205, None);
+    passes(175_377, None);
+}
+
+/// Found while fixing the two above: a batch split after MESSAGE_TOO_LARGE stayed one entry in
+/// the sequence tracker, so its first part's refusal failed (or gave back) the whole range
+/// while the other parts were in flight, and a later renumbering gave two batches one
+/// sequence (a record acknowledged as a duplicate of another). Fixed: the parts replace the
+/// original in the tracker, each with its slice of the range (Java `splitAndReenqueue`).
+#[test]
+fn seed_34387_split_parts_are_tracked_one_by_one() {
+    passes(34387, Some(&[2, 3, 6]));
+    passes(34387, None);
 }

@@ -4,8 +4,7 @@ use std::collections::{BTreeMap, HashMap, HashSet, VecDeque};
 use std::time::{Duration, Instant};
 
 use ferrokafka_accumulator::{
-    AppendError, BatchId, DrainedBatch, FailReason, FailedBatch, RecordAccumulator, StampRequest,
-    TopicPartition,
+    AppendError, BatchId, DrainedBatch, FailReason, RecordAccumulator, StampRequest, TopicPartition,
 };
 use ferrokafka_metadata::{Metadata, MetadataError};
 use ferrokafka_partition::{Appended as PartitionAppended, Partitioner, Partitions};
@@ -935,7 +934,7 @@ impl Engine {
                 // One of its requests was lost rather than refused: it may be in the log.
                 maybe_written: failed.ever_sent && self.maybe_written.remove(&failed.id),
             };
-            self.note_expired(&failed);
+            self.note_expired();
             self.push_failed(failed.id, failed.tp, failed.record_count, error);
         }
         self.expire_in_flight(now);
@@ -1004,6 +1003,7 @@ impl Engine {
             }
         }
         if can_drain {
+            self.resolve_sequences();
             self.drain(now, &mut wake_at);
         }
         if self.txn.is_some() {
@@ -1281,8 +1281,7 @@ impl Engine {
         match self.acc.split_and_reenqueue(b.id, limit) {
             Ok(outcome) => {
                 // Under idempotence the parts carry consecutive sequences from the original's
-                // base (records' split), so they go out in its place with no epoch bump; the
-                // tracker's entry for the original leaves with the first part's answer.
+                // base (records' split), so they go out in its place with no epoch bump.
                 for ids in self.flushes.values_mut() {
                     if ids.remove(&outcome.original) {
                         ids.extend(outcome.parts.iter().map(|p| p.batch));
@@ -1297,9 +1296,30 @@ impl Engine {
                     self.maybe_written
                         .extend(outcome.parts.iter().map(|p| p.batch));
                 }
-                // The parts carry the original's stamp; the original id is gone.
-                self.stamped.remove(&outcome.original);
-                self.rewrites.remove(&outcome.original);
+                // The parts take the original's place in the sequence tracker, each with its
+                // slice of the original's (possibly renumbered) range, so each is completed,
+                // failed or renumbered on its own (Java `splitAndReenqueue`).
+                let tracked = self.stamped.remove(&outcome.original);
+                let rewrite = self.rewrites.remove(&outcome.original);
+                if let Some((tp, base)) = tracked
+                    && let Some(idem) = &mut self.idem
+                {
+                    let counts: Vec<i32> = outcome.parts.iter().map(|p| p.record_count).collect();
+                    if let Ok(bases) = idem.sequences_mut().split(&tp, base, &counts) {
+                        for (part, part_base) in outcome.parts.iter().zip(bases) {
+                            self.stamped.insert(part.batch, (tp.clone(), part_base));
+                            if let Some(r) = rewrite {
+                                self.rewrites.insert(
+                                    part.batch,
+                                    Stamp {
+                                        producer: r.producer,
+                                        base_sequence: part_base,
+                                    },
+                                );
+                            }
+                        }
+                    }
+                }
                 self.events.push_back(Event::Split(outcome));
             }
             Err(_) => {
@@ -1343,7 +1363,9 @@ impl Engine {
                 && !sequence_retry
                 && b.attempts < self.config.retries;
             if reset_retry {
-                self.bump_epoch(&b.tp);
+                // The broker refused this head batch, so nothing of the partition behind it can
+                // have been appended either: renumbering its in-flight batches is safe.
+                self.bump_epoch(vec![b.tp.clone()]);
             }
             let retriable = code.is_retriable() || sequence_retry || reset_retry;
             if retriable && !expired && b.attempts < self.config.retries {
@@ -1364,12 +1386,16 @@ impl Engine {
             // A batch the broker refused was never appended: its sequences are given back and
             // the batches behind it renumbered (Java `adjustSequencesDueToFailedBatch`). One
             // that may have been appended (timeouts, lost connection) leaves a gap instead.
-            let maybe_appended = matches!(
-                code,
-                ErrorCode::REQUEST_TIMED_OUT
-                    | ErrorCode::NETWORK_EXCEPTION
-                    | ErrorCode::NOT_ENOUGH_REPLICAS_AFTER_APPEND
-            );
+            // An earlier attempt counts too: a batch appended once and then refused on a retry
+            // (NOT_ENOUGH_REPLICAS after NOT_ENOUGH_REPLICAS_AFTER_APPEND, or after a lost
+            // answer) is in the log, and its sequences must not be given to another batch.
+            let maybe_appended = self.maybe_written.contains(&b.id)
+                || matches!(
+                    code,
+                    ErrorCode::REQUEST_TIMED_OUT
+                        | ErrorCode::NETWORK_EXCEPTION
+                        | ErrorCode::NOT_ENOUGH_REPLICAS_AFTER_APPEND
+                );
             let released = !maybe_appended && self.release_refused(&b);
             if !released {
                 self.sequence_done(&b, false);
@@ -1380,9 +1406,9 @@ impl Engine {
                 if let Some(m) = &mut self.idem {
                     let _ = m.handle_produce_error(code);
                 }
-            } else if !released && self.idem.is_some() && b.stamp.base_sequence >= 0 {
-                self.bump_epoch(&b.tp);
             }
+            // Otherwise the gap it left is closed by an epoch bump once nothing of the partition
+            // is in flight any more (`resolve_sequences`).
             let _ = self.acc.fail(b.id);
             let error = DeliveryError::Broker {
                 topic: b.tp.topic.clone(),
@@ -1450,18 +1476,36 @@ impl Engine {
         };
     }
 
-    fn bump_epoch(&mut self, tp: &TopicPartition) {
-        if self.idem.is_none() {
+    /// Java `maybeResolveSequences`: a partition left with a gap by a batch that failed for good
+    /// (or expired after being sent) gets its epoch bump once none of its batches is in flight:
+    /// until then an unanswered batch may still land in the log, and renumbering it under the
+    /// new epoch would write it twice. New batches of the partition wait meanwhile
+    /// ([`stamp_for`]).
+    fn resolve_sequences(&mut self) {
+        if self.txn.is_some() {
             return;
         }
-        // Every partition with batches in flight is renumbered under the new epoch, not only
-        // `tp`: a partition left under the old epoch could take no new batch until all of its
-        // in-flight ones were answered, and its retries would mix epochs.
-        let mut affected: Vec<TopicPartition> =
-            self.stamped.values().map(|(p, _)| p.clone()).collect();
-        affected.push(tp.clone());
-        affected.sort();
-        affected.dedup();
+        let Some(idem) = &self.idem else {
+            return;
+        };
+        let seqs = idem.sequences();
+        let due: Vec<TopicPartition> = seqs
+            .unresolved_partitions()
+            .filter(|tp| {
+                seqs.in_flight(tp).is_empty() && !self.expired_in_flight.values().any(|t| t == *tp)
+            })
+            .cloned()
+            .collect();
+        if !due.is_empty() {
+            self.bump_epoch(due);
+        }
+    }
+
+    /// A local epoch bump (KIP-360) renumbering `affected` from 0. Only partitions none of whose
+    /// in-flight batches can be in the log are named (a refused head batch, or nothing in
+    /// flight); the others finish their in-flight batches under the old epoch and then restart
+    /// at 0 (Java renumbers only the partitions that asked for the bump).
+    fn bump_epoch(&mut self, affected: Vec<TopicPartition>) {
         let Some(idem) = &mut self.idem else {
             return;
         };
@@ -1730,20 +1774,14 @@ impl Engine {
         }
     }
 
-    fn note_expired(&mut self, failed: &FailedBatch) {
-        // A batch that expired after being sent leaves a hole in its partition's sequence:
-        // renumber under a new epoch (KIP-360).
-        if self.txn.is_some() {
-            if let Some(m) = &mut self.idem {
-                let _ = m.handle_batch_expired();
-            }
-            return;
-        }
-        if self.idem.is_some() && failed.ever_sent {
-            if let Some(idem) = &mut self.idem {
-                let _ = idem.handle_batch_expired();
-            }
-            self.bump_epoch(&failed.tp.clone());
+    /// In a transaction an expired batch makes it abortable. (An idempotent producer's sent
+    /// batch leaves a gap instead, marked by the tracker when the batch is finished:
+    /// `resolve_sequences` bumps the epoch once the partition is quiet.)
+    fn note_expired(&mut self) {
+        if self.txn.is_some()
+            && let Some(m) = &mut self.idem
+        {
+            let _ = m.handle_batch_expired();
         }
     }
 }
@@ -1778,6 +1816,11 @@ fn stamp_for(
         return Some(ProducerStamp::NONE);
     };
     let current = idem.producer();
+    let fresh = req.previous.is_none_or(|p| p.base_sequence < 0);
+    if fresh && !transactional && idem.sequences().is_unresolved(req.tp) {
+        // Numbered after a gap, it would be refused: wait for the epoch bump.
+        return None;
+    }
     if let Some(new) = rewrites.remove(&req.batch)
         && (new.producer.producer_id, new.producer.epoch) == (current.producer_id, current.epoch)
     {

@@ -174,6 +174,8 @@ impl<K: Ord + Clone> Sequences<K> {
         self.producer = producer;
         self.partitions
             .retain(|_, p| p.producer == producer || !p.in_flight.is_empty());
+        // Gaps belong to the old identity: under the new one every partition restarts at 0.
+        self.unresolved.clear();
         let pending = std::mem::take(&mut self.pending_rewrite);
         self.rewrite(pending)
     }
@@ -205,6 +207,13 @@ impl<K: Ord + Clone> Sequences<K> {
     /// Partitions where a sent batch failed for good (see [`Sequences::fail`]).
     pub fn unresolved_partitions(&self) -> impl Iterator<Item = &K> {
         self.unresolved.iter()
+    }
+
+    /// Whether `partition` has a gap left by a batch that failed for good (see
+    /// [`Sequences::fail`]). A new batch numbered after the gap would be refused as out of
+    /// sequence; an idempotent producer sends none until the epoch is bumped.
+    pub fn is_unresolved(&self, partition: &K) -> bool {
+        self.unresolved.contains(partition)
     }
 
     /// Stamps a batch of `record_count` records being drained for the first time: it gets the
@@ -282,8 +291,55 @@ impl<K: Ord + Clone> Sequences<K> {
             .get_mut(partition)
             .ok_or(SequenceError::UnknownBatch(base_sequence))?;
         let batch = take_batch(p, base_sequence)?;
-        self.unresolved.insert(partition.clone());
+        // A stale partition (batches of an older identity finishing) restarts at 0 under the
+        // current one anyway: its gap needs no bump.
+        if p.producer == self.producer {
+            self.unresolved.insert(partition.clone());
+        }
         Ok(batch)
+    }
+
+    /// Replaces the in-flight batch with `base_sequence` by the parts it was split into (Java
+    /// `splitAndReenqueue`): `part_counts` are the parts' record counts in order, summing to the
+    /// batch's; each part keeps its slice of the batch's sequence range and is then completed,
+    /// failed or released on its own. Returns the parts' base sequences.
+    pub fn split(
+        &mut self,
+        partition: &K,
+        base_sequence: i32,
+        part_counts: &[i32],
+    ) -> Result<Vec<i32>, SequenceError> {
+        let p = self
+            .partitions
+            .get_mut(partition)
+            .ok_or(SequenceError::UnknownBatch(base_sequence))?;
+        let idx = p
+            .in_flight
+            .iter()
+            .position(|b| b.base_sequence == base_sequence)
+            .ok_or(SequenceError::UnknownBatch(base_sequence))?;
+        let total: i64 = part_counts.iter().map(|c| i64::from(*c)).sum();
+        if part_counts.iter().any(|c| *c <= 0) || total != i64::from(p.in_flight[idx].record_count)
+        {
+            return Err(SequenceError::InvalidRecordCount(
+                i32::try_from(total).unwrap_or(i32::MAX),
+            ));
+        }
+        p.in_flight.remove(idx);
+        let mut bases = Vec::with_capacity(part_counts.len());
+        let mut base = base_sequence;
+        for (i, count) in part_counts.iter().enumerate() {
+            p.in_flight.insert(
+                idx + i,
+                InFlightBatch {
+                    base_sequence: base,
+                    record_count: *count,
+                },
+            );
+            bases.push(base);
+            base = increment_sequence(base, *count);
+        }
+        Ok(bases)
     }
 
     /// Removes the in-flight batch with `base_sequence` that the broker *refused* (so it was
@@ -328,13 +384,15 @@ impl<K: Ord + Clone> Sequences<K> {
     }
 
     /// Idempotent-only epoch bump (KIP-360): the epoch goes up by one without asking the broker,
-    /// and the in-flight batches of `affected` partitions (plus every unresolved one) are
-    /// renumbered from 0. At `i16::MAX` the identity is dropped instead
-    /// ([`EpochBump::NeedsNewProducerId`]) and the renumbering waits for the new id.
+    /// and the in-flight batches of `affected` partitions are renumbered from 0 (Java
+    /// `startSequencesAtBeginning`). Only partitions none of whose in-flight batches can be in
+    /// the log may be named: a renumbered batch is a new batch to the broker, so an earlier
+    /// attempt already appended would be appended again. Every other partition is left stale: its
+    /// in-flight batches finish under the old epoch, then it restarts at 0. At `i16::MAX` the
+    /// identity is dropped instead ([`EpochBump::NeedsNewProducerId`]) and the renumbering waits
+    /// for the new id.
     pub fn bump_epoch_locally(&mut self, affected: impl IntoIterator<Item = K>) -> EpochBump<K> {
         self.pending_rewrite.extend(affected);
-        let unresolved = std::mem::take(&mut self.unresolved);
-        self.pending_rewrite.extend(unresolved);
         if !self.producer.is_valid() || self.producer.epoch == i16::MAX {
             self.producer = ProducerIdAndEpoch::NONE;
             return EpochBump::NeedsNewProducerId;

@@ -146,7 +146,8 @@ fn local_epoch_bump_renumbers_affected_partitions_from_zero() {
     s.assign(&A, 4).unwrap(); // 5
     s.assign(&B, 1).unwrap(); // 0 on B
     s.fail(&A, 0).unwrap(); // gap on A
-    let bump = s.bump_epoch_locally(Vec::new());
+    assert!(s.is_unresolved(&A));
+    let bump = s.bump_epoch_locally([A]);
     let new = ProducerIdAndEpoch::new(77, 1);
     assert_eq!(
         bump,
@@ -192,6 +193,56 @@ fn local_epoch_bump_renumbers_affected_partitions_from_zero() {
             base_sequence: 0
         }
     );
+}
+
+#[test]
+fn a_bump_renumbers_only_the_named_partitions_and_leaves_the_others_stale() {
+    let mut s = seqs();
+    s.assign(&A, 2).unwrap(); // 0
+    s.assign(&B, 1).unwrap(); // 0 on B
+    s.assign(&B, 2).unwrap(); // 1 on B
+    s.fail(&B, 0).unwrap(); // gap on B, but B's batch at 1 may be in the log
+    assert!(s.is_unresolved(&B));
+    let EpochBump::Bumped { producer, rewrites } = s.bump_epoch_locally([A]) else {
+        panic!("bumped expected");
+    };
+    assert_eq!(producer, ProducerIdAndEpoch::new(77, 1));
+    assert_eq!(
+        rewrites
+            .iter()
+            .map(|r| (r.partition, r.old_base_sequence, r.new.base_sequence))
+            .collect::<Vec<_>>(),
+        vec![(A, 0, 0)],
+        "B's in-flight batch keeps its old stamp"
+    );
+    assert!(!s.is_unresolved(&B), "the gap belonged to the old epoch");
+    assert_eq!(bases(&s, &B), vec![1]);
+    assert_eq!(s.assign(&B, 1), Err(SequenceError::StaleInFlight));
+    s.complete(&B, 1).unwrap();
+    assert_eq!(s.assign(&B, 1).unwrap().base_sequence, 0);
+    assert_eq!(s.assign(&B, 1).unwrap().producer, producer);
+}
+
+#[test]
+fn split_parts_replace_the_batch_with_slices_of_its_range() {
+    let mut s = seqs();
+    s.assign(&A, 2).unwrap(); // 0..=1
+    s.assign(&A, 6).unwrap(); // 2..=7
+    s.assign(&A, 1).unwrap(); // 8
+    assert_eq!(s.split(&A, 2, &[3, 3]), Ok(vec![2, 5]));
+    assert_eq!(bases(&s, &A), vec![0, 2, 5, 8]);
+    assert!(s.split(&A, 2, &[1, 1]).is_err(), "counts must add up");
+    assert!(s.split(&A, 3, &[1]).is_err(), "no batch starts at 3");
+    // The first part refused: its three sequences come back, the later batches move down.
+    let rewrites = s.release_refused(&A, 2).unwrap();
+    assert_eq!(
+        rewrites
+            .iter()
+            .map(|r| (r.old_base_sequence, r.new.base_sequence))
+            .collect::<Vec<_>>(),
+        vec![(5, 2), (8, 5)]
+    );
+    assert_eq!(s.next_sequence(&A), 6);
 }
 
 #[test]

@@ -282,7 +282,7 @@ fn idempotent_producer_flow_and_local_epoch_bump() {
     m.sequences_mut().assign(&A, 2).unwrap();
     m.sequences_mut().assign(&A, 2).unwrap();
     m.sequences_mut().fail(&A, 0).unwrap();
-    let rewrites = m.bump_epoch_locally([]).unwrap();
+    let rewrites = m.bump_epoch_locally([A]).unwrap();
     assert_eq!(m.producer(), ProducerIdAndEpoch::new(5, i16::MAX));
     assert_eq!(rewrites.len(), 1);
     assert_eq!(rewrites[0].old_base_sequence, 2);
