@@ -49,6 +49,12 @@
 //! (The example needs the `server` feature and a tokio runtime; in a real test it is the body
 //! of a `#[tokio::test]`.)
 //!
+//! Without sockets, [`FakeServer::in_memory`] serves the cluster over in-memory connections
+//! ([`FakeServer::connect_in_memory`], or [`FakeServer::transport`] for a client's transport
+//! seam): a test on tokio's paused clock (`#[tokio::test(start_paused = true)]`) then runs
+//! client and cluster on simulated time, so timeouts take no real time and every run is the
+//! same.
+//!
 //! # What it implements
 //!
 //! | API | versions | notes |

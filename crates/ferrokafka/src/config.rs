@@ -19,6 +19,8 @@ use ferrokafka_metadata::{BrokerAddress, MetadataConfig, parse_bootstrap};
 use ferrokafka_partition::PartitionerConfig;
 use ferrokafka_records::{Compression, CompressionType};
 
+use crate::transport::{Transport, TransportChoice};
+
 mod error;
 mod keys;
 mod security;
@@ -133,6 +135,9 @@ pub struct ProducerConfig {
     pub security: SecurityConfig,
     /// What the cross-checks changed (e.g. idempotence disabled, and why).
     pub warnings: Vec<ConfigWarning>,
+    /// Where connections come from ([`ProducerConfigBuilder::transport`]; TCP by default).
+    /// Configurations compare equal only with the same transport instance.
+    pub(crate) transport: TransportChoice,
 }
 
 impl ProducerConfig {
@@ -253,6 +258,7 @@ impl Default for ProducerConfigBuilder {
                 socket_connection_setup_timeout: Duration::from_millis(10_000),
                 security: SecurityConfig::default(),
                 warnings: Vec::new(),
+                transport: TransportChoice::default(),
             },
             security: security::Pending::default(),
             oauth_provider: None,
@@ -380,6 +386,16 @@ impl ProducerConfigBuilder {
         provider: std::sync::Arc<dyn crate::OAuthBearerTokenProvider>,
     ) -> Self {
         self.oauth_provider = Some(TokenSource::Provider(provider));
+        self
+    }
+
+    /// Where the producer's connections come from (default: TCP,
+    /// [`TcpTransport`](crate::transport::TcpTransport)). TLS and SASL still apply on top of
+    /// the streams it returns. Meant for tests — in-memory connections to a fake cluster let a
+    /// producer run on tokio's paused clock — and for tunnels or proxies; see
+    /// [`crate::transport`].
+    pub fn transport(mut self, transport: impl Transport) -> Self {
+        self.config.transport = TransportChoice(Some(std::sync::Arc::new(transport)));
         self
     }
 

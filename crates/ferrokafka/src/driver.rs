@@ -1,27 +1,30 @@
-//! The tokio driver: pumps the engine, owns the sockets.
+//! The tokio driver: pumps the engine, owns the connections.
 //!
-//! One task runs [`run`]: it feeds socket input to the engine, performs the engine's I/O
+//! One task runs [`run`]: it feeds connection input to the engine, performs the engine's I/O
 //! requests, completes delivery futures, and sleeps until input arrives, a send wakes it or
-//! the engine's timer fires. Each connection has a reader task (frames → the driver) and a
-//! writer task (frames from the driver → the socket), so the driver itself never blocks on a
-//! socket.
+//! the engine's timer fires. Connections come from the configured
+//! [`Transport`](crate::transport::Transport) (TCP by default), with TLS on top when
+//! configured. Each connection has a reader task (frames → the driver) and a writer task
+//! (frames from the driver → the connection), so the driver itself never blocks on one.
+//!
+//! Time is tokio's clock ([`crate::producer::clock_now`]), so a paused test clock drives the
+//! engine's timers too.
 
 use std::collections::HashMap;
 use std::sync::Arc;
 use std::sync::atomic::Ordering;
-use std::time::Instant;
 
 use bytes::{Bytes, BytesMut};
 use ferrokafka_engine::{ConnId, Io};
 use ferrokafka_wire::frame::{DEFAULT_MAX_FRAME_SIZE, FrameCodec, FrameError};
 use futures::StreamExt;
 use tokio::io::AsyncWriteExt;
-use tokio::net::TcpStream;
 use tokio::sync::mpsc;
 use tokio::task::AbortHandle;
 use tokio_util::codec::FramedRead;
 
 use crate::producer::{Shared, apply_slot_actions};
+use crate::transport::BoxConnection;
 
 /// What the socket tasks tell the driver.
 enum Input {
@@ -37,10 +40,6 @@ enum Input {
     /// A new OAUTHBEARER token, or why the provider could not give one.
     Token(Result<crate::OAuthBearerToken, String>),
 }
-
-/// What a connection reads from and writes to: TCP, or TLS over TCP.
-trait Stream: tokio::io::AsyncRead + tokio::io::AsyncWrite + Unpin + Send {}
-impl<T: tokio::io::AsyncRead + tokio::io::AsyncWrite + Unpin + Send> Stream for T {}
 
 /// The TLS problem inside an I/O error, if it is one (an alert from the broker, say).
 fn tls_cause(e: &std::io::Error) -> Option<String> {
@@ -98,7 +97,7 @@ pub(crate) async fn run(shared: Arc<Shared>) {
         }
         let (timeout, finished) = {
             let mut st = shared.lock();
-            let now = Instant::now();
+            let now = crate::producer::clock_now();
             for input in inputs.drain(..) {
                 match input {
                     Input::Connected(conn, handle) => {
@@ -258,7 +257,7 @@ async fn connect(
     tx: mpsc::UnboundedSender<Input>,
     shared: Arc<Shared>,
 ) {
-    let stream = match TcpStream::connect((host.as_str(), port)).await {
+    let stream = match shared.transport.connect(&host, port).await {
         Ok(s) => s,
         Err(e) => {
             let _ = tx.send(Input::ConnectFailed(
@@ -268,9 +267,8 @@ async fn connect(
             return;
         }
     };
-    let _ = stream.set_nodelay(true);
-    let stream: Box<dyn Stream> = match &shared.tls {
-        None => Box::new(stream),
+    let stream: BoxConnection = match &shared.tls {
+        None => stream,
         Some(connector) => {
             let name = match crate::tls::server_name(&host) {
                 Ok(name) => name,

@@ -44,6 +44,10 @@
 //! `delivery.timeout.ms`, idempotence (on by default, as in Java 3.0+), `acks=0` resolving on
 //! write. Metrics use the Java names ([`Producer::metrics`]).
 //!
+//! Connections are TCP (with TLS and SASL when configured) unless
+//! [`ProducerConfigBuilder::transport`] supplies them: tests can connect the producer to an
+//! in-memory fake cluster and run it on tokio's paused clock (see [`transport`]).
+//!
 //! Configuration is [`ProducerConfig`]: the Java producer's settings and defaults, a typed
 //! builder and string properties (`set("linger.ms", "5")`), validated once, with Java's
 //! cross-checks:
@@ -85,6 +89,7 @@ mod producer;
 mod record;
 pub mod serialize;
 mod tls;
+pub mod transport;
 
 pub use config::{Acks, ConfigError, ConfigWarning, ProducerConfig, ProducerConfigBuilder};
 pub use error::ProduceError;

@@ -39,6 +39,8 @@ pub(crate) struct Shared {
     pub(crate) unwritten: std::sync::atomic::AtomicUsize,
     /// TLS for every connection (`security.protocol` `SSL` or `SASL_SSL`).
     pub(crate) tls: Option<tokio_rustls::TlsConnector>,
+    /// Opens the connections (TCP unless the configuration names another transport).
+    pub(crate) transport: Arc<dyn crate::transport::Transport>,
     /// Where OAUTHBEARER tokens come from (the built-in OIDC provider made ready).
     pub(crate) oauth: Option<crate::config::TokenSource>,
     pub(crate) config: ProducerConfig,
@@ -179,7 +181,7 @@ impl Producer {
     /// lazily, on the first send.
     pub fn new(config: ProducerConfig) -> Result<Self, ProduceError> {
         let runtime = tokio::runtime::Handle::try_current().map_err(|_| ProduceError::NoRuntime)?;
-        let now = Instant::now();
+        let now = clock_now();
         let mut pc: PartitionerConfig = config.partitioner_config();
         pc.seed = entropy_seed();
         let partitioner = ferrokafka_partition::by_name_with(&config.partitioner, &pc)
@@ -210,6 +212,7 @@ impl Producer {
             handles_dropped: AtomicBool::new(false),
             unwritten: std::sync::atomic::AtomicUsize::new(0),
             tls,
+            transport: config.transport.resolve(),
             oauth,
             config,
         });
@@ -256,7 +259,7 @@ impl Producer {
         record: ProducerRecord,
     ) -> Result<(std::sync::Arc<BatchSlot>, i32, i64), ProduceError> {
         let shared = self.shared();
-        let start = Instant::now();
+        let start = clock_now();
         let max_block = shared.config.max_block;
         let deadline = start.checked_add(max_block).unwrap_or(start + FAR_FUTURE);
         let timestamp = record.timestamp.unwrap_or_else(now_ms);
@@ -265,7 +268,7 @@ impl Producer {
             let notified = shared.progress.notified();
             tokio::pin!(notified);
             notified.as_mut().enable();
-            let now = Instant::now();
+            let now = clock_now();
             let outcome = {
                 let mut st = shared.lock();
                 if st.driver_gone {
@@ -345,7 +348,7 @@ impl Producer {
                     let wait_until = tokio::time::Instant::from_std(deadline);
                     // At the deadline the loop runs once more and reports the timeout.
                     let _ = tokio::time::timeout_at(wait_until, notified).await;
-                    if Instant::now() >= deadline + Duration::from_secs(1) {
+                    if clock_now() >= deadline + Duration::from_secs(1) {
                         // Safety net: never loop past the deadline without an answer.
                         return Err(ProduceError::TopicNotAvailable {
                             topic: record.topic.clone(),
@@ -514,7 +517,7 @@ impl Producer {
     /// A snapshot of the metrics, with the Java client's names.
     pub fn metrics(&self) -> Metrics {
         let st = self.shared().lock();
-        st.metrics.snapshot(&st.engine.counters(), Instant::now())
+        st.metrics.snapshot(&st.engine.counters(), clock_now())
     }
 
     /// Partition count of `topic` if its metadata is known.
@@ -550,6 +553,13 @@ impl Drop for FlushGuard<'_> {
     }
 }
 
+/// The producer's idea of "now" for the engine and every timeout: tokio's clock (the system's
+/// monotonic clock, unless a test paused it — then simulated time drives everything).
+pub(crate) fn clock_now() -> Instant {
+    tokio::time::Instant::now().into_std()
+}
+
+/// Wall-clock milliseconds since the epoch, for record timestamps.
 fn now_ms() -> i64 {
     SystemTime::now()
         .duration_since(UNIX_EPOCH)
