@@ -11,9 +11,31 @@ pub(crate) struct Cli {
     pub(crate) command: Command,
 }
 
+/// Examples printed after `produce --help`.
+const PRODUCE_EXAMPLES: &str = "\
+Examples:
+  # One record per line of stdin
+  printf 'hello\\nworld\\n' | ferrokafka-cli produce -b localhost:9092 -t events
+
+  # key:value lines, gzip, acks=1, a header on every record
+  ferrokafka-cli produce -P -b localhost:9092 -t events -K : -z gzip -X acks=1 -H source=cli < data.txt
+
+  # Records of a file separated by ';', each with the key 'user-7', echoed to stdout
+  ferrokafka-cli produce -b localhost:9092 -t events -l -D ';' -k user-7 -T batch.txt
+
+  # Each file is one record (e.g. JSON documents); stop after 100 records
+  ferrokafka-cli produce -b localhost:9092 -t docs -c 100 docs/*.json
+
+  # Transactions of 1,000 lines each, quietly (errors only)
+  ferrokafka-cli produce -q -b localhost:9092 -t events --transactional-id loader --txn-records 1000 < data.txt
+
+  # Report each delivery's partition and offset
+  ferrokafka-cli produce -v -b localhost:9092 -t events < data.txt";
+
 #[derive(Debug, Subcommand)]
 pub(crate) enum Command {
     /// Produce one record per stdin line (kcat -P style).
+    #[command(after_help = PRODUCE_EXAMPLES)]
     Produce(ProduceArgs),
     /// Producer throughput/latency test (kafka-producer-perf-test style).
     Perf(PerfArgs),
@@ -75,6 +97,52 @@ pub(crate) struct ProduceArgs {
     /// consumers). Needs a transactional id.
     #[arg(long = "abort")]
     pub(crate) abort: bool,
+
+    /// Producer mode, as kcat's `-P` (accepted for kcat command lines; `produce` always
+    /// produces).
+    #[arg(short = 'P')]
+    pub(crate) producer_mode: bool,
+
+    /// Record delimiter instead of a newline (escapes as for -K, `\n` included), for stdin
+    /// and for the `-l` file.
+    #[arg(short = 'D', long = "delimiter", value_name = "DELIM", value_parser = parse_record_delimiter)]
+    pub(crate) delimiter: Option<Delimiter>,
+
+    /// The key of every record.
+    #[arg(
+        short = 'k',
+        long = "key",
+        value_name = "KEY",
+        conflicts_with = "key_delimiter"
+    )]
+    pub(crate) key: Option<String>,
+
+    /// Read records from the one FILE given, separated by the delimiter, as from stdin
+    /// (without -l, each FILE is one record).
+    #[arg(short = 'l', requires = "files")]
+    pub(crate) file_records: bool,
+
+    /// Echo every record sent to stdout, as `tee` does.
+    #[arg(short = 'T')]
+    pub(crate) tee: bool,
+
+    /// Stop after producing N records.
+    #[arg(short = 'c', long = "count", value_name = "N", allow_negative_numbers = true,
+          value_parser = parse_count)]
+    pub(crate) count: Option<u64>,
+
+    /// Quiet: print errors only (no summary).
+    #[arg(short = 'q', long = "quiet", conflicts_with = "verbose")]
+    pub(crate) quiet: bool,
+
+    /// Verbose: print each delivery's partition and offset.
+    #[arg(short = 'v', long = "verbose")]
+    pub(crate) verbose: bool,
+
+    /// Files to produce instead of stdin: each file is one record, or, with -l, the one file
+    /// holds delimited records.
+    #[arg(value_name = "FILE")]
+    pub(crate) files: Vec<std::path::PathBuf>,
 }
 
 #[derive(Debug, Args)]
@@ -190,9 +258,23 @@ pub(crate) fn parse_codec(s: &str) -> Result<String, String> {
     }
 }
 
-/// Unescapes `\t`, `\r`, `\\` and `\xNN`; rejects empty delimiters and newlines
-/// (lines are split on `\n` first, so a newline could never match).
+/// A `-K` key delimiter: [`unescape_delimiter`], without newlines (records are split on
+/// `\n` first by default, so a newline could never match).
 pub(crate) fn parse_delimiter(s: &str) -> Result<Delimiter, String> {
+    let out = unescape_delimiter(s)?;
+    if out.contains(&b'\n') {
+        return Err("delimiter must not contain a newline (records are one per line)".to_owned());
+    }
+    Ok(Delimiter(out))
+}
+
+/// A `-D` record delimiter: [`unescape_delimiter`], newlines allowed.
+pub(crate) fn parse_record_delimiter(s: &str) -> Result<Delimiter, String> {
+    unescape_delimiter(s).map(Delimiter)
+}
+
+/// Unescapes `\t`, `\r`, `\n`, `\\` and `\xNN`; rejects empty delimiters.
+fn unescape_delimiter(s: &str) -> Result<Vec<u8>, String> {
     let mut out = Vec::with_capacity(s.len());
     let mut bytes = s.bytes();
     while let Some(b) = bytes.next() {
@@ -222,10 +304,7 @@ pub(crate) fn parse_delimiter(s: &str) -> Result<Delimiter, String> {
     if out.is_empty() {
         return Err("delimiter must not be empty".to_owned());
     }
-    if out.contains(&b'\n') {
-        return Err("delimiter must not contain a newline (records are one per line)".to_owned());
-    }
-    Ok(Delimiter(out))
+    Ok(out)
 }
 
 pub(crate) fn parse_throughput(s: &str) -> Result<f64, String> {
@@ -374,6 +453,60 @@ mod tests {
             Command::Perf(p) => p,
             Command::Produce(_) => panic!("expected perf"),
         }
+    }
+
+    #[test]
+    fn kcat_producer_flags() {
+        let p = produce(&[
+            "produce",
+            "-P",
+            "-b",
+            "h:1",
+            "-t",
+            "t",
+            "-l",
+            "-D",
+            "\\n--\\n",
+            "-k",
+            "key",
+            "-T",
+            "-c",
+            "7",
+            "-v",
+            "records.txt",
+        ]);
+        assert!(p.producer_mode && p.file_records && p.tee && p.verbose && !p.quiet);
+        assert_eq!(p.delimiter, Some(Delimiter(b"\n--\n".to_vec())));
+        assert_eq!(p.key.as_deref(), Some("key"));
+        assert_eq!(p.count, Some(7));
+        assert_eq!(p.files, vec![std::path::PathBuf::from("records.txt")]);
+        let p = produce(&["produce", "-b", "h:1", "-t", "t", "-q", "a.json", "b.json"]);
+        assert!(p.quiet && !p.file_records);
+        assert_eq!(p.files.len(), 2);
+        assert_eq!(p.delimiter, None);
+        for bad in [
+            &["-k", "k", "-K", ":"][..],
+            &["-q", "-v"],
+            &["-l"],
+            &["-c", "-1"],
+            &["-D", ""],
+        ] {
+            let mut args = vec!["produce", "-b", "h:1", "-t", "t"];
+            args.extend_from_slice(bad);
+            assert!(parse(&args).is_err(), "{bad:?} must be refused");
+        }
+    }
+
+    #[test]
+    fn produce_help_lists_the_kcat_flags_with_examples() {
+        let err = parse(&["produce", "--help"]).unwrap_err();
+        assert_eq!(err.kind(), ErrorKind::DisplayHelp);
+        let help = err.to_string();
+        for flag in ["-P", "-l", "-D", "-k", "-T", "-c", "-q", "-v", "[FILE]..."] {
+            assert!(help.contains(flag), "{flag} missing from:\n{help}");
+        }
+        assert!(help.contains("Examples:"), "{help}");
+        assert!(help.contains("-l -D ';' -k user-7 -T batch.txt"), "{help}");
     }
 
     #[test]

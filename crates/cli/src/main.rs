@@ -6,6 +6,7 @@
 #![forbid(unsafe_code)]
 
 mod args;
+mod input;
 mod interrupt;
 mod perf;
 mod pipeline;
@@ -127,6 +128,13 @@ async fn run(cli: Cli) -> u8 {
     watch_ctrl_c(stop.clone());
     match cli.command {
         Command::Produce(a) => {
+            if a.file_records && a.files.len() != 1 {
+                eprintln!(
+                    "ferrokafka-cli: -l reads records from one file; {} given",
+                    a.files.len()
+                );
+                return EXIT_USAGE;
+            }
             let properties = match with_config_file(a.config_file.as_deref(), a.properties) {
                 Ok(p) => p,
                 Err(code) => return code,
@@ -150,6 +158,16 @@ async fn run(cli: Cli) -> u8 {
                 records: a.txn_records,
                 abort: a.abort,
             });
+            let records_file = match a.files.first().filter(|_| a.file_records) {
+                Some(path) => match tokio::fs::File::open(path).await {
+                    Ok(f) => Some(f),
+                    Err(e) => {
+                        eprintln!("ferrokafka-cli: {}: {e}", path.display());
+                        return EXIT_USAGE;
+                    }
+                },
+                None => None,
+            };
             let sink = match open_sink(&props).await {
                 Ok(s) => s,
                 Err(code) => return code,
@@ -165,11 +183,27 @@ async fn run(cli: Cli) -> u8 {
                 interrupted_flush_timeout: INTERRUPTED_FLUSH_TIMEOUT,
                 close_timeout: CLOSE_TIMEOUT,
                 transactions,
-                count_unsent: !std::io::IsTerminal::is_terminal(&std::io::stdin()),
+                count_unsent: !a.files.is_empty()
+                    || !std::io::IsTerminal::is_terminal(&std::io::stdin()),
+                fixed_key: a.key.map(bytes::Bytes::from),
+                max_records: a.count,
+                tee: a.tee,
+                quiet: a.quiet,
+                verbose: a.verbose,
             };
-            let stdin = tokio::io::BufReader::new(tokio::io::stdin());
-            let summary =
-                produce::run_produce(&opts, &sink, stdin, &mut std::io::stderr(), &stop).await;
+            let delimiter = a.delimiter.map_or_else(|| b"\n".to_vec(), |d| d.0);
+            let (mut out, mut err) = (std::io::stdout(), std::io::stderr());
+            let summary = if let Some(file) = records_file {
+                let input = input::Delimited::new(tokio::io::BufReader::new(file), delimiter);
+                produce::run_produce(&opts, &sink, input, &mut out, &mut err, &stop).await
+            } else if a.files.is_empty() {
+                let stdin = tokio::io::BufReader::new(tokio::io::stdin());
+                let input = input::Delimited::new(stdin, delimiter);
+                produce::run_produce(&opts, &sink, input, &mut out, &mut err, &stop).await
+            } else {
+                let input = input::WholeFiles::new(a.files);
+                produce::run_produce(&opts, &sink, input, &mut out, &mut err, &stop).await
+            };
             summary.exit_code()
         }
         Command::Perf(a) => {

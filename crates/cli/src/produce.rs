@@ -2,7 +2,10 @@
 //!
 //! * Lines end at `\n`, which is stripped (a `\r` before it is kept, as kcat does);
 //!   a last line without `\n` is still a record; an empty line is a record with an
-//!   empty (not null) value.
+//!   empty (not null) value. `-D DELIM` separates records by another delimiter; files given
+//!   as arguments are one record each, or, with `-l`, one file read like stdin.
+//! * `-k KEY` gives every record the same key; `-c N` stops after N records; `-T` echoes each
+//!   record sent to stdout; `-q` prints errors only; `-v` reports each delivery.
 //! * With `-K DELIM` the line splits at the first DELIM into key and value. A line
 //!   without DELIM becomes a record with a null key and the whole line as value
 //!   (kcat's behaviour: the key is only set when the delimiter is found).
@@ -28,11 +31,10 @@ use std::io::Write;
 use std::time::Duration;
 
 use bytes::Bytes;
-use futures::stream::FuturesUnordered;
-use tokio::io::{AsyncBufRead, AsyncBufReadExt};
-
 use futures::StreamExt;
+use futures::stream::FuturesUnordered;
 
+use crate::input::RecordSource;
 use crate::interrupt::Interrupt;
 use crate::pipeline::{drain_all, drain_while};
 use crate::sink::{Delivered, DeliveryFailure, OutRecord, Sink, failed};
@@ -60,6 +62,16 @@ pub(crate) struct ProduceOptions {
     /// After a fatal error, read the rest of the input to count the lines never sent (off for
     /// a terminal, which would wait for the user).
     pub(crate) count_unsent: bool,
+    /// `-k`: the key of every record (instead of `-K` splitting, or none).
+    pub(crate) fixed_key: Option<Bytes>,
+    /// `-c`: stop after this many records.
+    pub(crate) max_records: Option<u64>,
+    /// `-T`: echo every record handed to the producer to `out`, followed by a newline.
+    pub(crate) tee: bool,
+    /// `-q`: no summary, errors only.
+    pub(crate) quiet: bool,
+    /// `-v`: one line per delivery (partition and offset).
+    pub(crate) verbose: bool,
 }
 
 /// How a transactional run cuts its input.
@@ -123,6 +135,7 @@ struct Tally<'w> {
     in_txn_delivered: (u64, u64),
     /// Bytes of the outstanding deliveries, for the memory bound.
     outstanding_bytes: u64,
+    verbose: bool,
 }
 
 impl Tally<'_> {
@@ -130,6 +143,18 @@ impl Tally<'_> {
         self.outstanding_bytes = self
             .outstanding_bytes
             .saturating_sub(size + DELIVERY_OVERHEAD);
+        if self.verbose
+            && let Ok(d) = &result
+        {
+            let offset = d
+                .offset
+                .map_or_else(|| "unknown".to_owned(), |o| o.to_string());
+            let _ = writeln!(
+                self.err,
+                "line {line}: delivered to partition {} at offset {offset}",
+                d.partition
+            );
+        }
         match result {
             Ok(_) if self.transactional => {
                 self.in_txn_delivered.0 += 1;
@@ -161,16 +186,15 @@ impl Tally<'_> {
     }
 }
 
-/// Reads `input` to its end (or until `stop`), counting lines.
-async fn count_lines<R: AsyncBufRead + Unpin>(input: &mut R, stop: &Interrupt) -> Option<u64> {
+/// Reads `input` to its end (or until `stop`), counting records.
+async fn count_lines<R: RecordSource>(input: &mut R, stop: &Interrupt) -> Option<u64> {
     let mut n = 0u64;
     let mut buf = Vec::new();
     loop {
-        buf.clear();
         tokio::select! {
-            read = input.read_until(b'\n', &mut buf) => match read {
-                Ok(0) => return Some(n),
-                Ok(_) => n += 1,
+            read = input.next_record(&mut buf) => match read {
+                Ok(false) => return Some(n),
+                Ok(true) => n += 1,
                 Err(_) => return None,
             },
             () = stop.wait() => return None,
@@ -179,10 +203,11 @@ async fn count_lines<R: AsyncBufRead + Unpin>(input: &mut R, stop: &Interrupt) -
 }
 
 /// Produces every line of `input`; reports on `err`; returns the summary.
-pub(crate) async fn run_produce<S: Sink, R: AsyncBufRead + Unpin>(
+pub(crate) async fn run_produce<S: Sink, R: RecordSource>(
     opts: &ProduceOptions,
     sink: &S,
     mut input: R,
+    out: &mut dyn Write,
     err: &mut dyn Write,
     stop: &Interrupt,
 ) -> ProduceSummary {
@@ -192,6 +217,7 @@ pub(crate) async fn run_produce<S: Sink, R: AsyncBufRead + Unpin>(
         transactional: opts.transactions.is_some(),
         in_txn_delivered: (0, 0),
         outstanding_bytes: 0,
+        verbose: opts.verbose,
     };
     // A fatal error stopped the run before the input ended.
     let mut stopped = false;
@@ -208,11 +234,13 @@ pub(crate) async fn run_produce<S: Sink, R: AsyncBufRead + Unpin>(
         return tally.summary;
     }
     loop {
-        buf.clear();
+        if opts.max_records.is_some_and(|max| line_no >= max) {
+            break;
+        }
         let read = drain_while(
             async {
                 tokio::select! {
-                    read = input.read_until(b'\n', &mut buf) => Some(read),
+                    read = input.next_record(&mut buf) => Some(read),
                     () = stop.wait() => None,
                 }
             },
@@ -229,8 +257,8 @@ pub(crate) async fn run_produce<S: Sink, R: AsyncBufRead + Unpin>(
             break;
         };
         match read {
-            Ok(0) => break,
-            Ok(_) => {}
+            Ok(false) => break,
+            Ok(true) => {}
             Err(e) => {
                 let _ = writeln!(tally.err, "error reading input after line {line_no}: {e}");
                 tally.summary.input_error = true;
@@ -238,10 +266,10 @@ pub(crate) async fn run_produce<S: Sink, R: AsyncBufRead + Unpin>(
             }
         }
         line_no += 1;
-        if buf.last() == Some(&b'\n') {
-            buf.pop();
-        }
-        let (key, value) = split_line(&buf, opts.key_delimiter.as_deref());
+        let (key, value) = match &opts.fixed_key {
+            Some(k) => (Some(k.clone()), Bytes::copy_from_slice(&buf)),
+            None => split_line(&buf, opts.key_delimiter.as_deref()),
+        };
         let size = (key.as_ref().map_or(0, Bytes::len) + value.len()) as u64;
         let record = OutRecord {
             topic: opts.topic.clone(),
@@ -280,6 +308,9 @@ pub(crate) async fn run_produce<S: Sink, R: AsyncBufRead + Unpin>(
             .is_some_and(|n| in_txn >= n);
         match sent {
             Ok(pending) => {
+                if opts.tee {
+                    let _ = out.write_all(&buf).and_then(|()| out.write_all(b"\n"));
+                }
                 let line = line_no;
                 tally.outstanding_bytes += weight;
                 inflight.push(async move { (pending.await, line, size) });
@@ -340,7 +371,14 @@ pub(crate) async fn run_produce<S: Sink, R: AsyncBufRead + Unpin>(
     }
     drain_all(&mut inflight, |d| tally.done(d)).await;
     sink.close(opts.close_timeout).await;
+    let _ = out.flush();
     let s = tally.summary;
+    if opts.quiet {
+        if stopped && let Some(n) = s.unsent_lines {
+            let _ = writeln!(tally.err, "{n} input lines not sent");
+        }
+        return s;
+    }
     let _ = write!(
         tally.err,
         "{} records produced ({} bytes), {} failed",
@@ -433,6 +471,7 @@ async fn end_transaction<S: Sink>(
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::input::Delimited;
     use crate::sink::fake::FakeSink;
 
     fn opts() -> ProduceOptions {
@@ -448,6 +487,11 @@ mod tests {
             close_timeout: Duration::from_secs(1),
             transactions: None,
             count_unsent: true,
+            fixed_key: None,
+            max_records: None,
+            tee: false,
+            quiet: false,
+            verbose: false,
         }
     }
 
@@ -456,9 +500,24 @@ mod tests {
     }
 
     async fn run(opts: &ProduceOptions, sink: &FakeSink, input: &str) -> (ProduceSummary, String) {
-        let mut err = Vec::new();
-        let s = run_produce(opts, sink, input.as_bytes(), &mut err, &Interrupt::new()).await;
-        (s, String::from_utf8(err).unwrap())
+        let (s, _, err) = run_with_out(opts, sink, input).await;
+        (s, err)
+    }
+
+    /// Runs on newline-delimited `input`; returns the summary, stdout and stderr.
+    async fn run_with_out(
+        opts: &ProduceOptions,
+        sink: &FakeSink,
+        input: &str,
+    ) -> (ProduceSummary, String, String) {
+        let (mut out, mut err) = (Vec::new(), Vec::new());
+        let input = Delimited::new(input.as_bytes(), b"\n".to_vec());
+        let s = run_produce(opts, sink, input, &mut out, &mut err, &Interrupt::new()).await;
+        (
+            s,
+            String::from_utf8(out).unwrap(),
+            String::from_utf8(err).unwrap(),
+        )
     }
 
     #[test]
@@ -521,6 +580,80 @@ mod tests {
             assert_eq!(r.headers, o.headers);
         }
         assert!(sink.state.borrow().closed);
+    }
+
+    #[tokio::test]
+    async fn one_key_for_every_record_with_k() {
+        let sink = FakeSink::new();
+        let mut o = opts();
+        o.fixed_key = Some(b("user-7"));
+        let (s, _) = run(&o, &sink, "a:1\nb\n").await;
+        assert_eq!(s.produced, 2);
+        assert_eq!(s.bytes, 3 + 6 + 1 + 6, "the key's bytes count");
+        let kv: Vec<_> = sink
+            .accepted()
+            .iter()
+            .map(|r| (r.key.clone(), r.value.clone()))
+            .collect();
+        assert_eq!(
+            kv,
+            vec![
+                (Some(b("user-7")), Some(b("a:1"))),
+                (Some(b("user-7")), Some(b("b"))),
+            ]
+        );
+    }
+
+    #[tokio::test]
+    async fn c_stops_after_n_records_and_leaves_the_rest_unread() {
+        let sink = FakeSink::new();
+        let mut o = opts();
+        o.max_records = Some(2);
+        let (s, err) = run(&o, &sink, "a\nb\nc\nd\n").await;
+        assert_eq!(s.produced, 2);
+        assert_eq!(s.exit_code(), EXIT_OK);
+        assert_eq!(sink.state.borrow().sends, 2);
+        assert_eq!(err, "2 records produced (2 bytes), 0 failed\n");
+        o.max_records = Some(0);
+        let sink = FakeSink::new();
+        let (s, _) = run(&o, &sink, "a\n").await;
+        assert_eq!((s.produced, sink.state.borrow().sends), (0, 0));
+    }
+
+    #[tokio::test]
+    async fn t_echoes_the_records_sent_but_not_the_rejected_ones() {
+        let sink = FakeSink::new().reject(1, false);
+        let mut o = opts();
+        o.tee = true;
+        o.key_delimiter = Some(b":".to_vec());
+        let (s, out, _) = run_with_out(&o, &sink, "k:v\nrejected\nlast").await;
+        assert_eq!((s.produced, s.failed), (2, 1));
+        assert_eq!(
+            out, "k:v\nlast\n",
+            "the record as read, key delimiter included"
+        );
+    }
+
+    #[tokio::test]
+    async fn q_prints_errors_only_and_v_each_delivery() {
+        let sink = FakeSink::new().fail_delivery(1, "boom");
+        let mut o = opts();
+        o.quiet = true;
+        let (s, err) = run(&o, &sink, "a\nb\nc\n").await;
+        assert_eq!((s.produced, s.failed), (2, 1));
+        assert_eq!(err, "delivery failed for line 2: boom\n");
+
+        let sink = FakeSink::new();
+        let mut o = opts();
+        o.verbose = true;
+        o.partition = Some(0);
+        let (_, err) = run(&o, &sink, "a\nb\n").await;
+        assert_eq!(
+            err,
+            "line 1: delivered to partition 0 at offset 0\n\
+             line 2: delivered to partition 0 at offset 1\n\
+             2 records produced (2 bytes), 0 failed\n"
+        );
     }
 
     #[tokio::test]
@@ -634,10 +767,17 @@ mod tests {
             .unwrap();
         // `feed` stays open: without the interrupt the run would wait for more input.
         let stop = Interrupt::new();
-        let mut err = Vec::new();
+        let (mut out, mut err) = (Vec::new(), Vec::new());
         let o = opts();
         let (s, ()) = tokio::join!(
-            run_produce(&o, &sink, tokio::io::BufReader::new(input), &mut err, &stop),
+            run_produce(
+                &o,
+                &sink,
+                Delimited::new(tokio::io::BufReader::new(input), b"\n".to_vec()),
+                &mut out,
+                &mut err,
+                &stop
+            ),
             async {
                 for _ in 0..10_000 {
                     if sink.state.borrow().sends == 3 {
@@ -693,6 +833,7 @@ mod tests {
 #[cfg(test)]
 mod txn_tests {
     use super::*;
+    use crate::input::Delimited;
     use crate::sink::fake::FakeSink;
 
     async fn run_txn(
@@ -712,11 +853,23 @@ mod txn_tests {
             close_timeout: Duration::from_secs(1),
             transactions: Some(TxnOptions { records, abort }),
             count_unsent: true,
+            fixed_key: None,
+            max_records: None,
+            tee: false,
+            quiet: false,
+            verbose: false,
         };
         let sink = FakeSink::new().slow(2);
         let mut err = Vec::new();
-        let summary =
-            run_produce(&opts, &sink, input.as_bytes(), &mut err, &Interrupt::new()).await;
+        let summary = run_produce(
+            &opts,
+            &sink,
+            Delimited::new(input.as_bytes(), b"\n".to_vec()),
+            &mut Vec::new(),
+            &mut err,
+            &Interrupt::new(),
+        )
+        .await;
         (summary, sink, String::from_utf8(err).unwrap())
     }
 
@@ -752,6 +905,11 @@ mod txn_tests {
                 abort: false,
             }),
             count_unsent: true,
+            fixed_key: None,
+            max_records: None,
+            tee: false,
+            quiet: false,
+            verbose: false,
         };
         // The second commit fails: lines 1-2 committed, 3-4 written but not committed, 5-6
         // never sent.
@@ -760,7 +918,8 @@ mod txn_tests {
         let s = run_produce(
             &opts,
             &sink,
-            "a\nb\nc\nd\ne\nf\n".as_bytes(),
+            Delimited::new("a\nb\nc\nd\ne\nf\n".as_bytes(), b"\n".to_vec()),
+            &mut Vec::new(),
             &mut err,
             &Interrupt::new(),
         )

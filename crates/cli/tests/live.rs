@@ -315,3 +315,137 @@ fn a_properties_file_configures_the_producer_and_x_wins_over_it() {
     assert_eq!(code, Some(2), "{err}");
     assert!(err.contains("/nonexistent/client.properties"), "{err}");
 }
+
+/// Runs the CLI to completion with `stdin`; returns (exit code, stdout, stderr).
+fn run_out(args: &[&str], stdin: &[u8]) -> (Option<i32>, String, String) {
+    let mut child = cli()
+        .args(args)
+        .stdin(Stdio::piped())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .expect("start ferrokafka-cli");
+    child
+        .stdin
+        .take()
+        .expect("piped")
+        .write_all(stdin)
+        .expect("write stdin");
+    let out = child.wait_with_output().expect("wait for ferrokafka-cli");
+    (
+        out.status.code(),
+        String::from_utf8_lossy(&out.stdout).into_owned(),
+        String::from_utf8_lossy(&out.stderr).into_owned(),
+    )
+}
+
+#[test]
+fn kcat_flags_file_records_delimiter_key_tee_count_verbose_and_quiet() {
+    let broker = Tansu::start().expect("tansu");
+    broker.create_topic("cli-kcat-flags", 1).expect("topic");
+    let dir = std::env::temp_dir().join(format!("ferrokafka-cli-kcat-{}", std::process::id()));
+    std::fs::create_dir_all(&dir).unwrap();
+    let records = dir.join("records.txt");
+    std::fs::write(&records, "alpha;beta\ngamma;delta;epsilon").unwrap();
+    let doc1 = dir.join("doc1.json");
+    std::fs::write(&doc1, "{\"a\": 1,\n \"b\": 2}\n").unwrap();
+    let doc2 = dir.join("doc2.json");
+    std::fs::write(&doc2, "[]").unwrap();
+    let bootstrap = broker.bootstrap();
+    let topic = "cli-kcat-flags";
+
+    // -l FILE with -D: records split on ';' only; -k keys them all; -c stops after 3; -T echoes
+    // them on stdout; -v reports each delivery; -P is accepted.
+    let records_path = records.to_str().unwrap();
+    let (code, out, err) = run_out(
+        &[
+            "produce",
+            "-P",
+            "-b",
+            &bootstrap,
+            "-t",
+            topic,
+            "-l",
+            "-D",
+            ";",
+            "-k",
+            "user-7",
+            "-T",
+            "-c",
+            "3",
+            "-v",
+            records_path,
+        ],
+        b"stdin is not read with -l\n",
+    );
+    assert_eq!(code, Some(0), "{err}");
+    assert_eq!(
+        out, "alpha\nbeta\ngamma\ndelta\n",
+        "-T echoes what was sent"
+    );
+    for (line, offset) in [(1, 0), (2, 1), (3, 2)] {
+        assert!(
+            err.contains(&format!(
+                "line {line}: delivered to partition 0 at offset {offset}"
+            )),
+            "{err}"
+        );
+    }
+    assert!(err.contains("3 records produced"), "{err}");
+
+    // Files without -l: each whole file is one record; -q prints nothing on success.
+    let (code, out, err) = run_out(
+        &[
+            "produce",
+            "-q",
+            "-b",
+            &bootstrap,
+            "-t",
+            topic,
+            doc1.to_str().unwrap(),
+            doc2.to_str().unwrap(),
+        ],
+        b"",
+    );
+    assert_eq!(code, Some(0), "{err}");
+    assert_eq!((out.as_str(), err.as_str()), ("", ""), "quiet on success");
+
+    let stored =
+        read_back(&bootstrap, topic, 5, WAIT, Isolation::ReadUncommitted).expect("read back");
+    type KeyValue<'a> = (Option<&'a [u8]>, Option<&'a [u8]>);
+    let got: Vec<KeyValue<'_>> = stored
+        .iter()
+        .map(|r| (r.key.as_deref(), r.value.as_deref()))
+        .collect();
+    let key: &[u8] = b"user-7";
+    assert_eq!(
+        got,
+        vec![
+            (Some(key), Some(&b"alpha"[..])),
+            (Some(key), Some(&b"beta\ngamma"[..])),
+            (Some(key), Some(&b"delta"[..])),
+            (None, Some(&b"{\"a\": 1,\n \"b\": 2}\n"[..])),
+            (None, Some(&b"[]"[..])),
+        ]
+    );
+
+    // Usage errors at once: -l with two files, -l without a file, -k with -K, -q with -v, a
+    // missing -l file.
+    for (args, needle) in [
+        (vec!["-l", records_path, doc1.to_str().unwrap()], "one file"),
+        (vec!["-l"], "FILE"),
+        (vec!["-k", "k", "-K", ":"], "cannot be used with"),
+        (vec!["-q", "-v"], "cannot be used with"),
+        (
+            vec!["-l", "/nonexistent/records.txt"],
+            "/nonexistent/records.txt",
+        ),
+    ] {
+        let mut full = vec!["produce", "-b", "127.0.0.1:9", "-t", "t"];
+        full.extend(args.iter().copied());
+        let (code, err) = run(&full, b"");
+        assert_eq!(code, Some(2), "{args:?}: {err}");
+        assert!(err.contains(needle), "{args:?}: {err}");
+    }
+    std::fs::remove_dir_all(&dir).unwrap();
+}
