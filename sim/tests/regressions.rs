@@ -149,3 +149,18 @@ fn seed_34387_split_parts_are_tracked_one_by_one() {
     passes(34387, Some(&[2, 3, 6]));
     passes(34387, None);
 }
+
+/// Found by 500,000 seeds after the fixes above: a batch refused with MESSAGE_TOO_LARGE gave its
+/// sequences back (the batch behind it renumbered into its base), and then its bookkeeping
+/// failed that base again in the tracker, dropping the renumbered batch; the gap that left was
+/// closed by epoch bumps while that batch kept its old stamp (fenced, and another batch
+/// answered as a duplicate of it). Fixed: a batch's sequence is settled once (completed,
+/// failed or given back) and forgotten. 473566 shrunk to its one fault.
+#[test]
+fn seeds_151848_204058_473566_a_refused_batch_settles_its_sequence_once() {
+    passes(473_566, Some(&[1]));
+    passes(204_058, Some(&[3, 7, 9]));
+    for seed in [151_848, 204_058, 473_566] {
+        passes(seed, None);
+    }
+}

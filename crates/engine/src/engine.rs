@@ -1443,6 +1443,9 @@ impl Engine {
         }
         match idem.sequences_mut().release_refused(&b.tp, base) {
             Ok(rewrites) => {
+                // Its range now belongs to the batches behind it: `finish` must not fail it
+                // again (that would drop the batch renumbered into its base).
+                self.stamped.remove(&b.id);
                 for r in rewrites {
                     note_rewrite(&mut self.rewrites, &mut self.stamped, r);
                 }
@@ -1462,6 +1465,9 @@ impl Engine {
 
     fn sequence_done(&mut self, b: &SentBatch, ok: bool) {
         let base = self.tracked_base(b);
+        // Settled here, once: `finish` must not fail the same base again later, when another
+        // batch may have been renumbered into it.
+        self.stamped.remove(&b.id);
         let Some(idem) = &mut self.idem else {
             return;
         };
