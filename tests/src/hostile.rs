@@ -219,7 +219,7 @@ fn answer(
                 .map(|name| metadata::MetadataResponseTopic {
                     name: Some(name),
                     partitions: if behaviour == Behaviour::TopicsWithoutPartitions {
-                        Vec::new()
+                        Vec::new().into()
                     } else {
                         vec![metadata::MetadataResponsePartition {
                             partition_index: 0,
@@ -228,6 +228,7 @@ fn answer(
                             isr_nodes: vec![0],
                             ..Default::default()
                         }]
+                        .into()
                     },
                     ..Default::default()
                 })

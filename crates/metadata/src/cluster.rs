@@ -6,6 +6,7 @@
 //! lower than one we have seen) must not undo what we know, so for that
 //! partition the previous information is kept.
 
+use std::borrow::Cow;
 use std::collections::BTreeMap;
 
 use ferrokafka_wire::messages::metadata::{
@@ -62,15 +63,30 @@ pub struct PartitionInfo {
 }
 
 impl PartitionInfo {
-    fn from_wire(p: &MetadataResponsePartition) -> Self {
+    /// From a partition of a response; an owned one gives up its replica lists.
+    fn from_wire(p: Cow<'_, MetadataResponsePartition>) -> Self {
+        let (index, leader, epoch, error) =
+            (p.partition_index, p.leader_id, p.leader_epoch, p.error_code);
+        let (replicas, isr, offline) = match p {
+            Cow::Borrowed(p) => (
+                p.replica_nodes.as_slice().into(),
+                p.isr_nodes.as_slice().into(),
+                p.offline_replicas.as_slice().into(),
+            ),
+            Cow::Owned(p) => (
+                p.replica_nodes.into_boxed_slice(),
+                p.isr_nodes.into_boxed_slice(),
+                p.offline_replicas.into_boxed_slice(),
+            ),
+        };
         Self {
-            index: p.partition_index,
-            leader: (p.leader_id >= 0).then_some(p.leader_id),
-            leader_epoch: (p.leader_epoch >= 0).then_some(p.leader_epoch),
-            replicas: p.replica_nodes.as_slice().into(),
-            isr: p.isr_nodes.as_slice().into(),
-            offline: p.offline_replicas.as_slice().into(),
-            error: ErrorCode(p.error_code),
+            index,
+            leader: (leader >= 0).then_some(leader),
+            leader_epoch: (epoch >= 0).then_some(epoch),
+            replicas,
+            isr,
+            offline,
+            error: ErrorCode(error),
         }
     }
 }
@@ -111,6 +127,124 @@ impl TopicInfo {
     }
 }
 
+/// A topic of the model and what outlives its partitions.
+#[derive(Debug, Clone, PartialEq, Eq)]
+struct Topic {
+    info: TopicInfo,
+    /// Highest leader epoch seen per partition, as `(partition, epoch)` sorted by
+    /// partition. Outlives the partitions in `info` (a topic may come back after an
+    /// error), and is only dropped with the topic, when it is no longer of interest.
+    /// (A sorted boxed slice, not a map: 8 bytes a partition, and none for a topic
+    /// of many partitions that a map would spread over half-empty nodes.)
+    epochs: Box<[(i32, i32)]>,
+}
+
+impl Topic {
+    fn epoch(&self, partition: i32) -> Option<i32> {
+        epoch_in(&self.epochs, partition)
+    }
+
+    /// Records `epoch` as the highest seen for `partition`.
+    fn note_epoch(&mut self, partition: i32, epoch: i32) {
+        match self.epochs.binary_search_by_key(&partition, |&(p, _)| p) {
+            Ok(at) => self.epochs[at].1 = epoch,
+            Err(at) => {
+                let mut epochs = Vec::with_capacity(self.epochs.len() + 1);
+                epochs.extend_from_slice(&self.epochs[..at]);
+                epochs.push((partition, epoch));
+                epochs.extend_from_slice(&self.epochs[at..]);
+                self.epochs = epochs.into_boxed_slice();
+            }
+        }
+    }
+}
+
+fn epoch_in(epochs: &[(i32, i32)], partition: i32) -> Option<i32> {
+    let at = epochs.binary_search_by_key(&partition, |&(p, _)| p).ok()?;
+    Some(epochs[at].1)
+}
+
+/// The epochs one answer records for one topic, kept apart from those seen before
+/// until the topic is merged: a sorted `Vec` while the partitions come in
+/// increasing order (as brokers send them), a map once one does not.
+enum Noted {
+    Sorted(Vec<(i32, i32)>),
+    Unordered(BTreeMap<i32, i32>),
+}
+
+impl Noted {
+    fn get(&self, partition: i32) -> Option<i32> {
+        match self {
+            Self::Sorted(v) => epoch_in(v, partition),
+            Self::Unordered(m) => m.get(&partition).copied(),
+        }
+    }
+
+    fn insert(&mut self, partition: i32, epoch: i32) {
+        match self {
+            Self::Sorted(v) => match v.binary_search_by_key(&partition, |&(p, _)| p) {
+                Ok(at) => v[at].1 = epoch,
+                Err(at) if at == v.len() => v.push((partition, epoch)),
+                Err(_) => {
+                    let mut m: BTreeMap<i32, i32> = v.drain(..).collect();
+                    m.insert(partition, epoch);
+                    *self = Self::Unordered(m);
+                }
+            },
+            Self::Unordered(m) => {
+                m.insert(partition, epoch);
+            }
+        }
+    }
+
+    /// `before` updated with these epochs, which are never lower.
+    fn merge_into(self, before: Box<[(i32, i32)]>) -> Box<[(i32, i32)]> {
+        let noted = match self {
+            Self::Sorted(v) => v,
+            Self::Unordered(m) => m.into_iter().collect(),
+        };
+        if noted.is_empty() {
+            return before;
+        }
+        if before.is_empty() {
+            return noted.into_boxed_slice();
+        }
+        let mut len = 0;
+        union(&before, &noted, |_| len += 1);
+        let mut out = Vec::with_capacity(len);
+        union(&before, &noted, |e| out.push(e));
+        out.into_boxed_slice()
+    }
+}
+
+/// Calls `emit` with the union of two runs sorted by partition, in order; a partition in
+/// both takes its epoch from `b`.
+fn union(a: &[(i32, i32)], b: &[(i32, i32)], mut emit: impl FnMut((i32, i32))) {
+    let (mut i, mut j) = (0, 0);
+    loop {
+        match (a.get(i), b.get(j)) {
+            (Some(&x), Some(&y)) if x.0 < y.0 => {
+                emit(x);
+                i += 1;
+            }
+            (Some(&x), Some(&y)) if x.0 == y.0 => {
+                emit(y);
+                i += 1;
+                j += 1;
+            }
+            (_, Some(&y)) => {
+                emit(y);
+                j += 1;
+            }
+            (Some(&x), None) => {
+                emit(x);
+                i += 1;
+            }
+            (None, None) => break,
+        }
+    }
+}
+
 /// The cluster as last described by Metadata responses and leader hints.
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
 pub struct Cluster {
@@ -118,13 +252,10 @@ pub struct Cluster {
     /// Cluster id (Metadata v2+).
     id: Option<String>,
     controller: Option<i32>,
-    topics: BTreeMap<String, TopicInfo>,
-    /// Highest leader epoch seen per partition. Outlives a topic's entry in
-    /// `topics` (a topic may come back after an error), and is only dropped
-    /// when the topic is no longer of interest.
-    /// Keyed by topic, then partition: one topic name per topic, not per partition (a topic
-    /// of a million partitions must not hold a million copies of its name).
-    last_seen_epochs: BTreeMap<String, BTreeMap<i32, i32>>,
+    /// Topics with the epochs seen for their partitions, by name. (One map, one copy
+    /// of each name as key, and none per partition: a topic may have a million
+    /// partitions, and a cluster tens of thousands of topics.)
+    topics: BTreeMap<String, Topic>,
 }
 
 impl Cluster {
@@ -144,7 +275,30 @@ impl Cluster {
     /// are ignored.
     ///
     /// Returns the partitions whose stale answer was rejected.
+    ///
+    /// Topics and partitions the response keeps encoded (as a decoded one does)
+    /// are decoded one at a time, but the response keeps their bytes while the
+    /// model is built; [`Cluster::update_owned`] frees them as it goes.
     pub fn update(&mut self, resp: &MetadataResponse) -> Vec<(String, i32)> {
+        self.merge(Cow::Borrowed(resp), &mut |_, _, _| {})
+    }
+
+    /// [`Cluster::update`] with a response it may consume: the encoded topics
+    /// and partitions of a decoded response are freed as they are merged, so the
+    /// answer and the model built from it never both exist in full.
+    pub fn update_owned(&mut self, resp: MetadataResponse) -> Vec<(String, i32)> {
+        self.merge(Cow::Owned(resp), &mut |_, _, _| {})
+    }
+
+    /// [`Cluster::update`], also calling `on_error(topic, partition, code)` for
+    /// each error code other than `NONE` in the response: a topic's with
+    /// `partition` `None`, then its partitions' (even under a topic error) in
+    /// response order. Topics with a null name are skipped.
+    pub(crate) fn merge(
+        &mut self,
+        resp: Cow<'_, MetadataResponse>,
+        on_error: &mut dyn FnMut(&str, Option<i32>, ErrorCode),
+    ) -> Vec<(String, i32)> {
         let old_brokers = std::mem::replace(
             &mut self.brokers,
             resp.brokers
@@ -156,16 +310,24 @@ impl Cluster {
         self.id.clone_from(&resp.cluster_id);
         self.controller = (resp.controller_id >= 0).then_some(resp.controller_id);
         let mut rejected = Vec::new();
-        for t in &resp.topics {
-            if let Some(name) = &t.name {
-                let info = self.merge_topic(name, t, &mut rejected);
-                self.topics.insert(name.clone(), info);
+        match resp {
+            Cow::Borrowed(resp) => {
+                for t in &resp.topics {
+                    self.merge_topic(&t, t.partitions.iter(), &mut rejected, on_error);
+                }
+            }
+            Cow::Owned(resp) => {
+                for mut t in resp.topics {
+                    let partitions = std::mem::take(&mut t.partitions);
+                    let partitions = partitions.into_iter().map(Cow::Owned);
+                    self.merge_topic(&t, partitions, &mut rejected, on_error);
+                }
             }
         }
         // A leader kept by the epoch rule (or learned from a KIP-951 hint) may
         // be missing from a lagging broker's list: keep its address too.
         for t in self.topics.values() {
-            for leader in t.partitions.iter().filter_map(|p| p.leader) {
+            for leader in t.info.partitions.iter().filter_map(|p| p.leader) {
                 if !self.brokers.contains_key(&leader)
                     && let Some(b) = old_brokers.get(&leader)
                 {
@@ -176,51 +338,85 @@ impl Cluster {
         rejected
     }
 
-    fn merge_topic(
+    /// Replaces the entry of topic `t` (unless its name is null), reading its
+    /// partitions from `partitions` one at a time.
+    fn merge_topic<'p>(
         &mut self,
-        name: &str,
         t: &MetadataResponseTopic,
+        partitions: impl ExactSizeIterator<Item = Cow<'p, MetadataResponsePartition>>,
         rejected: &mut Vec<(String, i32)>,
-    ) -> TopicInfo {
+        on_error: &mut dyn FnMut(&str, Option<i32>, ErrorCode),
+    ) {
+        let Some(name) = &t.name else {
+            return;
+        };
         let error = ErrorCode(t.error_code);
-        let mut partitions: Vec<PartitionInfo> = Vec::with_capacity(t.partitions.len());
-        if error.is_none() {
-            for p in &t.partitions {
-                let new = PartitionInfo::from_wire(p);
-                let seen = self.last_seen_epoch(name, new.index);
-                let keep = match (new.leader_epoch, seen) {
-                    (Some(e), Some(s)) if e < s => {
-                        rejected.push((name.to_owned(), new.index));
-                        let old = self.partition(name, new.index).cloned();
-                        // Nothing newer to keep: list the partition (so the count
-                        // stays right) but without a leader until a fresh answer.
-                        Some(old.unwrap_or(PartitionInfo {
-                            leader: None,
-                            leader_epoch: Some(s),
-                            ..new.clone()
-                        }))
-                    }
-                    (Some(e), _) => {
-                        self.note_epoch(name, new.index, e);
-                        None
-                    }
-                    (None, _) => None,
-                };
-                partitions.push(keep.unwrap_or(new));
-            }
-            // Brokers list partitions in order; sort anyway, and a repeated index keeps its
-            // last entry, as a map would.
-            partitions.reverse();
-            partitions.sort_by_key(|p| p.index);
-            partitions.dedup_by_key(|p| p.index);
+        let (old, before) = match self.topics.remove(name) {
+            Some(old) => (Some(old.info), old.epochs),
+            None => (None, Box::default()),
+        };
+        if !error.is_none() {
+            on_error(name, None, error);
         }
-        TopicInfo {
-            name: name.to_owned(),
+        let mut kept: Vec<PartitionInfo> = Vec::new();
+        let mut noted = Noted::Sorted(Vec::new());
+        if error.is_none() {
+            kept.reserve_exact(partitions.len());
+            noted = Noted::Sorted(Vec::with_capacity(partitions.len()));
+        }
+        for p in partitions {
+            if p.error_code != 0 {
+                on_error(name, Some(p.partition_index), ErrorCode(p.error_code));
+            }
+            if !error.is_none() {
+                // A topic error leaves no partitions in the model (their errors count all
+                // the same).
+                continue;
+            }
+            let new = PartitionInfo::from_wire(p);
+            // Epochs noted by this answer are never lower than those seen before.
+            let seen = noted
+                .get(new.index)
+                .or_else(|| epoch_in(&before, new.index));
+            let keep = match (new.leader_epoch, seen) {
+                (Some(e), Some(s)) if e < s => {
+                    rejected.push((name.to_owned(), new.index));
+                    let old = old.as_ref().and_then(|o| o.partition(new.index)).cloned();
+                    // Nothing newer to keep: list the partition (so the count
+                    // stays right) but without a leader until a fresh answer.
+                    Some(old.unwrap_or(PartitionInfo {
+                        leader: None,
+                        leader_epoch: Some(s),
+                        ..new.clone()
+                    }))
+                }
+                (Some(e), _) => {
+                    noted.insert(new.index, e);
+                    None
+                }
+                (None, _) => None,
+            };
+            kept.push(keep.unwrap_or(new));
+        }
+        // Brokers list partitions in order; sort anyway, and a repeated index keeps its
+        // last entry, as a map would. (Only when needed: a stable sort of a million
+        // partitions takes a scratch copy of them.)
+        if !kept.windows(2).all(|w| w[0].index < w[1].index) {
+            kept.reverse();
+            kept.sort_by_key(|p| p.index);
+            kept.dedup_by_key(|p| p.index);
+        }
+        // The previous partitions are no longer needed.
+        drop(old);
+        let info = TopicInfo {
+            name: name.clone(),
             topic_id: t.topic_id,
             error,
             is_internal: t.is_internal,
-            partitions,
-        }
+            partitions: kept,
+        };
+        let epochs = noted.merge_into(before);
+        self.topics.insert(name.clone(), Topic { info, epochs });
     }
 
     /// Applies a KIP-951 leader hint from a Produce (v10+) response: if
@@ -241,7 +437,7 @@ impl Cluster {
         if leader_id < 0 || leader_epoch < 0 {
             return false;
         }
-        let Some(current) = self.topics.get(topic).and_then(|t| t.partition(partition)) else {
+        let Some(current) = self.partition(topic, partition) else {
             return false;
         };
         let known = current
@@ -268,7 +464,7 @@ impl Cluster {
         if let Some(p) = self
             .topics
             .get_mut(topic)
-            .and_then(|t| t.partition_mut(partition))
+            .and_then(|t| t.info.partition_mut(partition))
         {
             p.leader = Some(leader_id);
             p.leader_epoch = Some(leader_epoch);
@@ -279,18 +475,14 @@ impl Cluster {
     }
 
     fn note_epoch(&mut self, topic: &str, partition: i32, epoch: i32) {
-        if let Some(epochs) = self.last_seen_epochs.get_mut(topic) {
-            epochs.insert(partition, epoch);
-        } else {
-            self.last_seen_epochs
-                .insert(topic.to_owned(), BTreeMap::from([(partition, epoch)]));
+        if let Some(t) = self.topics.get_mut(topic) {
+            t.note_epoch(partition, epoch);
         }
     }
 
     /// Keeps only the topics for which `keep` returns true (and their epochs).
     pub fn retain_topics(&mut self, mut keep: impl FnMut(&str) -> bool) {
         self.topics.retain(|name, _| keep(name));
-        self.last_seen_epochs.retain(|name, _| keep(name));
     }
 
     /// The leader broker id of a partition, if it has one.
@@ -305,14 +497,14 @@ impl Cluster {
 
     /// The number of partitions of a topic known without a topic-level error.
     pub fn partition_count(&self, topic: &str) -> Option<usize> {
-        let t = self.topics.get(topic)?;
+        let t = self.topic(topic)?;
         (t.error.is_none() && !t.partitions.is_empty()).then_some(t.partitions.len())
     }
 
     /// Indices of the partitions of `topic` that have a leader, ascending (Java:
     /// `Cluster.availablePartitionsForTopic`).
     pub fn available_partitions(&self, topic: &str) -> Vec<i32> {
-        self.topics.get(topic).map_or_else(Vec::new, |t| {
+        self.topic(topic).map_or_else(Vec::new, |t| {
             t.partitions
                 .iter()
                 .filter(|p| p.leader.is_some())
@@ -333,25 +525,22 @@ impl Cluster {
 
     /// A topic by name.
     pub fn topic(&self, name: &str) -> Option<&TopicInfo> {
-        self.topics.get(name)
+        self.topics.get(name).map(|t| &t.info)
     }
 
     /// All known topics, by name.
     pub fn topics(&self) -> impl Iterator<Item = &TopicInfo> {
-        self.topics.values()
+        self.topics.values().map(|t| &t.info)
     }
 
     /// A partition of a topic.
     pub fn partition(&self, topic: &str, partition: i32) -> Option<&PartitionInfo> {
-        self.topics.get(topic)?.partition(partition)
+        self.topic(topic)?.partition(partition)
     }
 
     /// The highest leader epoch seen for a partition.
     pub fn last_seen_epoch(&self, topic: &str, partition: i32) -> Option<i32> {
-        self.last_seen_epochs
-            .get(topic)
-            .and_then(|epochs| epochs.get(&partition))
-            .copied()
+        self.topics.get(topic)?.epoch(partition)
     }
 
     /// The cluster id (Metadata v2+).

@@ -61,7 +61,8 @@
 //!             name: Some("orders".into()),
 //!             error_code: 3, // UNKNOWN_TOPIC_OR_PARTITION: being auto-created
 //!             ..Default::default()
-//!         }],
+//!         }]
+//!         .into(),
 //!         ..Default::default()
 //!     };
 //!     let later = start + Duration::from_millis(20);

@@ -4,6 +4,7 @@
 //! `now` passed in; outputs are [`Metadata::poll_request`] and
 //! [`Metadata::poll_timeout`].
 
+use std::borrow::Cow;
 use std::collections::{BTreeMap, BTreeSet};
 use std::time::{Duration, Instant};
 
@@ -301,7 +302,21 @@ impl Metadata {
     /// a failure. Topic or partition errors that mean stale metadata ask for
     /// another update, spaced by a backoff that grows while the answers make
     /// no progress.
+    ///
+    /// The response's bytes stay in memory while the model is built from it;
+    /// [`Metadata::handle_response_owned`] frees them as it goes.
     pub fn handle_response(&mut self, resp: &MetadataResponse, now: Instant) {
+        self.handle(Cow::Borrowed(resp), now);
+    }
+
+    /// [`Metadata::handle_response`] with a response it may consume (see
+    /// [`Cluster::update_owned`]): a large answer then costs little more than the
+    /// model built from it.
+    pub fn handle_response_owned(&mut self, resp: MetadataResponse, now: Instant) {
+        self.handle(Cow::Owned(resp), now);
+    }
+
+    fn handle(&mut self, resp: Cow<'_, MetadataResponse>, now: Instant) {
         self.observe(now);
         if resp.error_code != 0 {
             self.handle_failure(now);
@@ -312,8 +327,15 @@ impl Metadata {
         self.last_success = Some(now);
         self.last_attempt = Some(now);
         self.expire_idle(now);
-        let rejected = self.cluster.update(resp);
+        // Stale-metadata errors of the topics of interest, as (topic, partition):
+        // noted while merging, handled once the model is up to date.
+        let mut reported: Vec<(String, Option<i32>)> = Vec::new();
         let interest = &self.topics;
+        let rejected = self.cluster.merge(resp, &mut |topic, partition, code| {
+            if is_stale_metadata_error(code) && interest.contains_key(topic) {
+                reported.push((topic.to_owned(), partition));
+            }
+        });
         self.cluster.retain_topics(|t| interest.contains_key(t));
 
         let progress = self.made_progress();
@@ -331,24 +353,16 @@ impl Metadata {
             self.satisfied_version = sent_version;
         }
 
-        let mut stale = false;
-        for t in &resp.topics {
-            let Some(name) = t.name.as_ref().filter(|n| self.topics.contains_key(*n)) else {
-                continue;
-            };
-            if is_stale_metadata_error(ErrorCode(t.error_code)) {
-                self.stale_topics.insert(name.clone());
-                stale = true;
-            }
-            for p in &t.partitions {
-                if is_stale_metadata_error(ErrorCode(p.error_code)) {
-                    let known = self.cluster.partition(name, p.partition_index);
-                    let key = (name.clone(), p.partition_index);
-                    self.stale_partitions.insert(
-                        key,
-                        known.map_or((None, None), |k| (k.leader, k.leader_epoch)),
-                    );
-                    stale = true;
+        let stale = !reported.is_empty();
+        for (name, partition) in reported {
+            match partition {
+                None => {
+                    self.stale_topics.insert(name);
+                }
+                Some(partition) => {
+                    let known = self.cluster.partition(&name, partition);
+                    let before = known.map_or((None, None), |k| (k.leader, k.leader_epoch));
+                    self.stale_partitions.insert((name, partition), before);
                 }
             }
         }

@@ -102,6 +102,21 @@ fn bench_metadata_decode(c: &mut Criterion) {
                 b.iter(|| MetadataResponse::decode_body(black_box(&bytes), version).unwrap());
             },
         );
+        // Topics and partitions stay encoded until read: decoding and then reading
+        // every partition is what a consumer of the answer pays.
+        group.bench_function(
+            format!("v{version}/10brokers-50topics-600partitions/read"),
+            |b| {
+                b.iter(|| {
+                    let resp = MetadataResponse::decode_body(black_box(&bytes), version).unwrap();
+                    resp.topics
+                        .into_iter()
+                        .flat_map(|t| t.partitions)
+                        .map(|p| p.replica_nodes.len())
+                        .sum::<usize>()
+                });
+            },
+        );
     }
     group.finish();
 }

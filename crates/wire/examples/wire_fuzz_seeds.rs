@@ -70,9 +70,11 @@ fn metadata_response() -> MetadataResponse {
                 replica_nodes: vec![1],
                 isr_nodes: vec![1],
                 ..Default::default()
-            }],
+            }]
+            .into(),
             ..Default::default()
-        }],
+        }]
+        .into(),
         ..Default::default()
     }
 }

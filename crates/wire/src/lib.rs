@@ -2,6 +2,8 @@
 //!
 //! - [`primitives`]: varints, fixed-width integers, length prefixes.
 //! - [`types`]: the [`Wire`](types::Wire) trait for field types, classic and compact.
+//! - [`lazy`]: [`LazyArray`], an array field kept encoded until read (the topics
+//!   and partitions of a Metadata answer, which can be very large).
 //! - [`messages`]: every request and response a producer needs, each declared once
 //!   (fields, versions, nullability, tags, defaults) with the `wire_struct!`
 //!   declaration language; encoding, sizing and decoding follow from it.
@@ -24,6 +26,7 @@ pub mod error;
 pub mod error_code;
 pub mod frame;
 pub mod header;
+pub mod lazy;
 #[doc(hidden)]
 pub mod macros;
 pub mod message;
@@ -40,6 +43,7 @@ pub use api::ApiKey;
 pub use error::{DecodeError, DecodeErrorKind, EncodeError, EncodeErrorKind};
 pub use error_code::ErrorCode;
 pub use header::{RequestHeader, ResponseHeader};
+pub use lazy::LazyArray;
 pub use message::{Message, Request};
 pub use messages::{RequestBody, ResponseBody, SERVER_ONLY_APIS, SUPPORTED_APIS};
 pub use types::Uuid;

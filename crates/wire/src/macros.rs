@@ -24,9 +24,10 @@
 //! - `= expr`: the default (otherwise `Default::default()`).
 //!
 //! The macro derives the struct, `Default`, the [`Wire`](crate::types::Wire)
-//! implementation (encode, size, decode, including the tagged-field section and
-//! unknown tags) and, in tests, a proptest strategy that generates only values
-//! valid at a given version. [`api_message!`] then attaches the API key, the
+//! implementation (encode, size, decode, and skip: decode's checks without
+//! building the value; all including the tagged-field section and unknown tags)
+//! and, in tests, a proptest strategy that generates only values valid at a
+//! given version. [`api_message!`] then attaches the API key, the
 //! supported versions and the flexible versions to a top-level structure.
 //! Adding a version to a message is a change to its range and to the ranges
 //! of the fields that version adds.
@@ -234,6 +235,77 @@ macro_rules! wire_struct {
                     }
                 }
                 Ok((rest, out))
+            }
+
+            // `decode` without building anything: the same checks in the same order,
+            // hence the same errors.
+            #[allow(unused_mut, unused_variables)]
+            fn skip(
+                input: &[u8],
+                ctx: $crate::types::Ctx,
+                _nullable: bool,
+            ) -> $crate::primitives::PResult<'_, ()> {
+                let mut rest = input;
+                $(
+                    $crate::macros::when_untagged!([$($tag)?] {
+                        if $crate::types::in_range($($ver)*, ctx.version) {
+                            let nullable = $crate::macros::nullable_in!([$($($nv)*)?], ctx.version);
+                            let (r, ()) = <$ty>::skip(rest, ctx, nullable).map_err(|e| {
+                                e.map(|e| e.at(stringify!($name), ctx.version, stringify!($field)))
+                            })?;
+                            rest = r;
+                        }
+                    });
+                )*
+                if ctx.flexible {
+                    let at = |e: nom::Err<$crate::error::DecodeError>| {
+                        e.map(|e| e.at(stringify!($name), ctx.version, "tagged fields"))
+                    };
+                    let (r, count) = $crate::primitives::get_uvarint(rest).map_err(at)?;
+                    if (count as usize).saturating_mul(2) > r.len() {
+                        return Err(nom::Err::Error(
+                            $crate::error::DecodeError::new(
+                                $crate::error::DecodeErrorKind::InvalidLength(i64::from(count)),
+                            )
+                            .at(stringify!($name), ctx.version, "tagged fields"),
+                        ));
+                    }
+                    rest = r;
+                    for _ in 0..count {
+                        let (r, tag) = $crate::primitives::get_uvarint(rest).map_err(at)?;
+                        let (r, size) = $crate::primitives::get_uvarint(r).map_err(at)?;
+                        let (r, data) = $crate::primitives::take(r, size as usize).map_err(at)?;
+                        rest = r;
+                        let mut handled = false;
+                        $(
+                            $crate::macros::when_tagged!([$($tag)?] {
+                                if !handled
+                                    && tag == $crate::macros::first!($($tag)?)
+                                    && $crate::types::in_range($($ver)*, ctx.version)
+                                {
+                                    let nullable =
+                                        $crate::macros::nullable_in!([$($($nv)*)?], ctx.version);
+                                    let (left, ()) = <$ty>::skip(data, ctx, nullable).map_err(|e| {
+                                        e.map(|e| e.at(stringify!($name), ctx.version, stringify!($field)))
+                                    })?;
+                                    if !left.is_empty() {
+                                        return Err(nom::Err::Error(
+                                            $crate::error::DecodeError::new(
+                                                $crate::error::DecodeErrorKind::TaggedFieldSize { tag },
+                                            )
+                                            .at(stringify!($name), ctx.version, stringify!($field)),
+                                        ));
+                                    }
+                                    handled = true;
+                                }
+                            });
+                        )*
+                        // Unknown tags (`!handled`) are kept as bytes by `decode`: nothing
+                        // to check.
+                        let _ = handled;
+                    }
+                }
+                Ok((rest, ()))
             }
         }
 

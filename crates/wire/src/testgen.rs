@@ -5,7 +5,8 @@ use bytes::Bytes;
 use proptest::prelude::*;
 use proptest::strategy::BoxedStrategy;
 
-use crate::types::{Ctx, TaggedFields, Uuid};
+use crate::lazy::LazyArray;
+use crate::types::{Ctx, TaggedFields, Uuid, Wire};
 
 /// A type proptest can generate for a version.
 pub(crate) trait Gen: Sized {
@@ -53,6 +54,29 @@ impl Gen for Bytes {
 impl<T: Gen + std::fmt::Debug + 'static> Gen for Vec<T> {
     fn strategy(ctx: Ctx, _nullable: bool) -> BoxedStrategy<Self> {
         proptest::collection::vec(T::strategy(ctx, false), 0..3).boxed()
+    }
+}
+
+/// Both forms: built from a `Vec`, and kept encoded (the `Vec` encoded and decoded at
+/// `ctx`, as a decoded message holds it).
+impl<T: Gen + Wire + std::fmt::Debug + Clone + 'static> Gen for LazyArray<T> {
+    fn strategy(ctx: Ctx, _nullable: bool) -> BoxedStrategy<Self> {
+        (Vec::<T>::strategy(ctx, false), any::<bool>())
+            .prop_map(move |(v, keep_encoded)| {
+                let built = LazyArray::from(v);
+                if !keep_encoded {
+                    return built;
+                }
+                let mut buf = Vec::new();
+                built
+                    .encode(&mut buf, ctx, false)
+                    .expect("generated values encode");
+                let (rest, lazy) =
+                    LazyArray::decode(&buf, ctx, false).expect("encoded values decode");
+                assert!(rest.is_empty());
+                lazy
+            })
+            .boxed()
     }
 }
 

@@ -44,6 +44,14 @@ pub trait Wire: Sized {
     fn encoded_len(&self, ctx: Ctx) -> usize;
     /// Parses a value.
     fn decode(input: &[u8], ctx: Ctx, nullable: bool) -> PResult<'_, Self>;
+    /// Checks that a value decodes and returns the input after it, without building
+    /// the value: [`Wire::decode`] without its allocations, accepting and refusing the
+    /// same inputs with the same errors. Arrays kept encoded
+    /// ([`LazyArray`](crate::lazy::LazyArray)) check their elements with it.
+    fn skip(input: &[u8], ctx: Ctx, nullable: bool) -> PResult<'_, ()> {
+        let (rest, _) = Self::decode(input, ctx, nullable)?;
+        Ok((rest, ()))
+    }
 }
 
 /// A type with a null form, so that `Option<Self>` is a nullable field.
@@ -54,6 +62,20 @@ pub trait Nullable: Wire {
     fn null_len(ctx: Ctx) -> usize;
     /// Parses a value or the null marker.
     fn decode_nullable(input: &[u8], ctx: Ctx) -> PResult<'_, Option<Self>>;
+    /// [`Nullable::decode_nullable`] without building the value (as [`Wire::skip`]);
+    /// returns whether a value (not the null marker) was there.
+    fn skip_nullable(input: &[u8], ctx: Ctx) -> PResult<'_, bool> {
+        let (rest, value) = Self::decode_nullable(input, ctx)?;
+        Ok((rest, value.is_some()))
+    }
+}
+
+/// [`Wire::skip`] for a type that is never null where it is not nullable.
+pub(crate) fn skip_non_null<T: Nullable>(input: &[u8], ctx: Ctx) -> PResult<'_, ()> {
+    match T::skip_nullable(input, ctx)? {
+        (rest, true) => Ok((rest, ())),
+        (_, false) => err(DecodeErrorKind::UnexpectedNull),
+    }
 }
 
 fn err<T>(kind: DecodeErrorKind) -> PResult<'static, T> {
@@ -138,7 +160,7 @@ impl Wire for Uuid {
 /// The limits are the Java client's in both forms: strings up to `i16::MAX` bytes,
 /// byte strings and arrays up to `i32::MAX` items, even where a compact prefix
 /// could express more, because brokers refuse anything longer.
-fn check_len(len: usize, wide: bool) -> Result<(), EncodeError> {
+pub(crate) fn check_len(len: usize, wide: bool) -> Result<(), EncodeError> {
     let max = if wide {
         i32::MAX as usize
     } else {
@@ -166,6 +188,9 @@ impl Wire for String {
             (_, None) => err(DecodeErrorKind::UnexpectedNull),
         }
     }
+    fn skip(input: &[u8], ctx: Ctx, _n: bool) -> PResult<'_, ()> {
+        skip_non_null::<Self>(input, ctx)
+    }
 }
 
 impl Nullable for String {
@@ -183,6 +208,17 @@ impl Nullable for String {
         let (rest, bytes) = p::take(rest, len)?;
         match std::str::from_utf8(bytes) {
             Ok(s) => Ok((rest, Some(s.to_owned()))),
+            Err(_) => err(DecodeErrorKind::InvalidUtf8),
+        }
+    }
+    fn skip_nullable(input: &[u8], ctx: Ctx) -> PResult<'_, bool> {
+        let (rest, len) = p::get_length(input, ctx.flexible, false, 1)?;
+        let Some(len) = len else {
+            return Ok((rest, false));
+        };
+        let (rest, bytes) = p::take(rest, len)?;
+        match std::str::from_utf8(bytes) {
+            Ok(_) => Ok((rest, true)),
             Err(_) => err(DecodeErrorKind::InvalidUtf8),
         }
     }
@@ -204,6 +240,9 @@ impl Wire for Bytes {
             (_, None) => err(DecodeErrorKind::UnexpectedNull),
         }
     }
+    fn skip(input: &[u8], ctx: Ctx, _n: bool) -> PResult<'_, ()> {
+        skip_non_null::<Self>(input, ctx)
+    }
 }
 
 impl Nullable for Bytes {
@@ -220,6 +259,14 @@ impl Nullable for Bytes {
         };
         let (rest, bytes) = p::take(rest, len)?;
         Ok((rest, Some(Bytes::copy_from_slice(bytes))))
+    }
+    fn skip_nullable(input: &[u8], ctx: Ctx) -> PResult<'_, bool> {
+        let (rest, len) = p::get_length(input, ctx.flexible, true, 1)?;
+        let Some(len) = len else {
+            return Ok((rest, false));
+        };
+        let (rest, _) = p::take(rest, len)?;
+        Ok((rest, true))
     }
 }
 
@@ -242,6 +289,28 @@ impl<T: Wire> Wire for Vec<T> {
             (_, None) => err(DecodeErrorKind::UnexpectedNull),
         }
     }
+    fn skip(input: &[u8], ctx: Ctx, _n: bool) -> PResult<'_, ()> {
+        skip_non_null::<Self>(input, ctx)
+    }
+}
+
+/// Checks an array (count, then each element with [`Wire::skip`]) as decoding it
+/// would; returns `None` for the null marker, else the element count.
+pub(crate) fn skip_array<T: Wire>(input: &[u8], ctx: Ctx) -> PResult<'_, Option<usize>> {
+    let (mut rest, count) = p::get_length(input, ctx.flexible, true, 1)?;
+    let Some(count) = count else {
+        return Ok((rest, None));
+    };
+    for _ in 0..count {
+        let before = rest.len();
+        let (r, ()) = T::skip(rest, ctx, false)?;
+        if r.len() == before {
+            // As in decoding: a zero-sized element would let a count repeat without bound.
+            return err(DecodeErrorKind::Malformed);
+        }
+        rest = r;
+    }
+    Ok((rest, Some(count)))
 }
 
 /// Most elements reserved up front when decoding an array.
@@ -276,6 +345,10 @@ impl<T: Wire> Nullable for Vec<T> {
         }
         Ok((rest, Some(out)))
     }
+    fn skip_nullable(input: &[u8], ctx: Ctx) -> PResult<'_, bool> {
+        let (rest, count) = skip_array::<T>(input, ctx)?;
+        Ok((rest, count.is_some()))
+    }
 }
 
 impl<T: Nullable> Wire for Option<T> {
@@ -299,6 +372,12 @@ impl<T: Nullable> Wire for Option<T> {
         match T::decode_nullable(input, ctx)? {
             (_, None) if !nullable => err(DecodeErrorKind::UnexpectedNull),
             ok => Ok(ok),
+        }
+    }
+    fn skip(input: &[u8], ctx: Ctx, nullable: bool) -> PResult<'_, ()> {
+        match T::skip_nullable(input, ctx)? {
+            (_, false) if !nullable => err(DecodeErrorKind::UnexpectedNull),
+            (rest, _) => Ok((rest, ())),
         }
     }
 }

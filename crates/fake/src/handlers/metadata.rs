@@ -57,7 +57,7 @@ pub(crate) fn handle(
         brokers,
         cluster_id: Some(cluster.config.cluster_id.clone()),
         controller_id: cluster.broker_ids().first().copied().unwrap_or(-1),
-        topics,
+        topics: topics.into(),
         ..MetadataResponse::default()
     }
 }

@@ -1,6 +1,13 @@
 //! The cluster model: filling it from responses, KIP-320 epochs, KIP-951 hints.
 
-use ferrokafka_metadata::Cluster;
+use std::collections::BTreeMap;
+
+use bytes::BytesMut;
+use ferrokafka_metadata::{Cluster, PartitionInfo, TopicInfo};
+use ferrokafka_wire::message::Message;
+use ferrokafka_wire::messages::metadata::{
+    MetadataResponse, MetadataResponsePartition, MetadataResponseTopic,
+};
 use ferrokafka_wire::{ErrorCode, Uuid};
 use proptest::prelude::*;
 
@@ -202,4 +209,237 @@ proptest! {
             }
         }
     }
+}
+
+/// The merge rule in its plainest form (maps everywhere, the response read by
+/// reference), to check the model and both ways of merging against.
+#[derive(Default)]
+struct Reference {
+    topics: BTreeMap<String, TopicInfo>,
+    epochs: BTreeMap<(String, i32), i32>,
+}
+
+impl Reference {
+    fn update(&mut self, resp: &MetadataResponse) -> Vec<(String, i32)> {
+        let mut rejected = Vec::new();
+        for t in &resp.topics {
+            let Some(name) = t.name.clone() else {
+                continue;
+            };
+            let error = ErrorCode(t.error_code);
+            // A repeated index keeps its last entry.
+            let mut partitions = BTreeMap::new();
+            if error.is_none() {
+                for p in &t.partitions {
+                    let new = PartitionInfo {
+                        index: p.partition_index,
+                        leader: (p.leader_id >= 0).then_some(p.leader_id),
+                        leader_epoch: (p.leader_epoch >= 0).then_some(p.leader_epoch),
+                        replicas: p.replica_nodes.as_slice().into(),
+                        isr: p.isr_nodes.as_slice().into(),
+                        offline: p.offline_replicas.as_slice().into(),
+                        error: ErrorCode(p.error_code),
+                    };
+                    let key = (name.clone(), new.index);
+                    let info = match (new.leader_epoch, self.epochs.get(&key).copied()) {
+                        (Some(e), Some(s)) if e < s => {
+                            rejected.push(key);
+                            let old = self.topics.get(&name).and_then(|o| o.partition(new.index));
+                            old.cloned().unwrap_or(PartitionInfo {
+                                leader: None,
+                                leader_epoch: Some(s),
+                                ..new
+                            })
+                        }
+                        (Some(e), _) => {
+                            self.epochs.insert(key, e);
+                            new
+                        }
+                        (None, _) => new,
+                    };
+                    partitions.insert(info.index, info);
+                }
+            }
+            let info = TopicInfo {
+                name: name.clone(),
+                topic_id: t.topic_id,
+                error,
+                is_internal: t.is_internal,
+                partitions: partitions.into_values().collect(),
+            };
+            self.topics.insert(name, info);
+        }
+        rejected
+    }
+
+    /// A hint whose leader is a known broker.
+    fn hint(&mut self, topic: &str, partition: i32, leader: i32, epoch: i32) -> bool {
+        let key = (topic.to_owned(), partition);
+        let seen = self.epochs.get(&key).copied();
+        let Some(p) = self
+            .topics
+            .get_mut(topic)
+            .and_then(|t| t.partitions.iter_mut().find(|p| p.index == partition))
+        else {
+            return false;
+        };
+        if leader < 0 || epoch < 0 || p.leader_epoch.max(seen).is_some_and(|e| epoch <= e) {
+            return false;
+        }
+        p.leader = Some(leader);
+        p.leader_epoch = Some(epoch);
+        p.error = ErrorCode::NONE;
+        self.epochs.insert(key, epoch);
+        true
+    }
+
+    fn retain(&mut self, keep: &str) {
+        self.topics.retain(|t, _| keep.contains(t.as_str()));
+        self.epochs.retain(|(t, _), _| keep.contains(t.as_str()));
+    }
+}
+
+/// A partition of a generated answer: index, leader, epoch, error.
+type PartitionSpec = (i32, i32, i32, i16);
+/// A topic of a generated answer: name index (3 = null name), error, partitions in answer order.
+type TopicSpec = (u8, i16, Vec<PartitionSpec>);
+
+/// One step of [`merging_matches_the_plain_rule_by_value_and_by_reference`].
+#[derive(Debug, Clone)]
+enum Step {
+    /// An answer at a version, encoded and decoded so that it is read as a decoded
+    /// answer is.
+    Answer(i16, Vec<TopicSpec>),
+    Hint(u8, i32, i32, i32),
+    Retain(String),
+}
+
+fn step() -> impl Strategy<Value = Step> {
+    let partition = (
+        0i32..6,
+        -1i32..3,
+        -1i32..10,
+        prop_oneof![Just(0i16), Just(6), Just(9)],
+    );
+    let topic = (
+        0u8..4,
+        prop_oneof![4 => Just(0i16), 1 => Just(3)],
+        proptest::collection::vec(partition, 0..8),
+    );
+    prop_oneof![
+        4 => (prop_oneof![Just(5i16), Just(12)], proptest::collection::vec(topic, 0..4))
+            .prop_map(|(v, ts)| Step::Answer(v, ts)),
+        2 => (0u8..3, 0i32..6, -1i32..3, -1i32..12).prop_map(|(t, p, l, e)| Step::Hint(t, p, l, e)),
+        1 => "[abc]{0,3}".prop_map(Step::Retain),
+    ]
+}
+
+const NAMES: [&str; 3] = ["a", "b", "c"];
+
+fn answer(version: i16, topics: &[TopicSpec]) -> MetadataResponse {
+    let topics = topics
+        .iter()
+        // A null name needs v12.
+        .filter(|(t, _, _)| version >= 12 || usize::from(*t) < NAMES.len())
+        .map(|(t, error, parts)| MetadataResponseTopic {
+            name: NAMES.get(usize::from(*t)).map(|n| (*n).to_owned()),
+            error_code: *error,
+            partitions: parts
+                .iter()
+                .map(|&(index, leader, epoch, error)| MetadataResponsePartition {
+                    error_code: error,
+                    ..part(index, leader, epoch)
+                })
+                .collect(),
+            ..Default::default()
+        })
+        .collect();
+    let built = response(topics);
+    let mut bytes = BytesMut::new();
+    built.encode_body(&mut bytes, version).unwrap();
+    let decoded = MetadataResponse::decode_body(&bytes, version).unwrap();
+    assert!(decoded.topics.is_empty() || decoded.topics.is_encoded());
+    decoded
+}
+
+proptest! {
+    #![proptest_config(ProptestConfig { cases: 512, ..ProptestConfig::default() })]
+
+    /// Merging by reference and by value give the same model and the same rejected
+    /// partitions, and both agree with the plain rule: epochs per partition, answers
+    /// in any order, repeated indices (the last one counts), topic errors, hints.
+    #[test]
+    fn merging_matches_the_plain_rule_by_value_and_by_reference(
+        steps in proptest::collection::vec(step(), 0..12)
+    ) {
+        let mut by_ref = Cluster::default();
+        let mut by_value = Cluster::default();
+        let mut plain = Reference::default();
+        for step in steps {
+            match step {
+                Step::Answer(version, topics) => {
+                    let resp = answer(version, &topics);
+                    let rejected = by_ref.update(&resp);
+                    prop_assert_eq!(&by_value.update_owned(resp.clone()), &rejected);
+                    prop_assert_eq!(&plain.update(&resp), &rejected);
+                }
+                Step::Hint(t, p, leader, epoch) => {
+                    let applied = by_ref.apply_leader_hint(NAMES[usize::from(t)], p, leader, epoch, &[]);
+                    prop_assert_eq!(
+                        by_value.apply_leader_hint(NAMES[usize::from(t)], p, leader, epoch, &[]),
+                        applied
+                    );
+                    prop_assert_eq!(plain.hint(NAMES[usize::from(t)], p, leader, epoch), applied);
+                }
+                Step::Retain(keep) => {
+                    by_ref.retain_topics(|t| keep.contains(t));
+                    by_value.retain_topics(|t| keep.contains(t));
+                    plain.retain(&keep);
+                }
+            }
+            prop_assert_eq!(&by_ref, &by_value);
+            let topics: Vec<&TopicInfo> = by_ref.topics().collect();
+            let expected: Vec<&TopicInfo> = plain.topics.values().collect();
+            prop_assert_eq!(topics, expected);
+            for name in NAMES {
+                for p in -1..7 {
+                    prop_assert_eq!(
+                        by_ref.last_seen_epoch(name, p),
+                        plain.epochs.get(&(name.to_owned(), p)).copied()
+                    );
+                }
+            }
+        }
+    }
+}
+
+#[test]
+fn many_partitions_out_of_order_merge_like_in_order() {
+    // 20,000 partitions answered in decreasing order, then again in a shuffled order
+    // with older epochs for some: the same model as the increasing answers give.
+    let n = 20_000;
+    let parts = |order: &mut dyn Iterator<Item = i32>, epoch: &dyn Fn(i32) -> i32| {
+        order.map(|i| part(i, i % 3, epoch(i))).collect::<Vec<_>>()
+    };
+    let mut sorted = Cluster::default();
+    let mut unsorted = Cluster::default();
+    sorted.update(&response(vec![topic("t", parts(&mut (0..n), &|_| 5))]));
+    unsorted.update(&response(vec![topic(
+        "t",
+        parts(&mut (0..n).rev(), &|_| 5),
+    )]));
+    assert_eq!(sorted, unsorted);
+    let epoch = |i: i32| if i % 7 == 0 { 4 } else { 6 };
+    let rejected = sorted.update(&response(vec![topic("t", parts(&mut (0..n), &epoch))]));
+    let shuffled = (0..n).map(|i| (i * 7919) % n);
+    let rejected_too = unsorted.update(&response(vec![topic(
+        "t",
+        parts(&mut { shuffled }, &epoch),
+    )]));
+    assert_eq!(sorted, unsorted);
+    assert_eq!(rejected.len(), rejected_too.len());
+    assert_eq!(rejected.len(), (0..n).filter(|i| i % 7 == 0).count());
+    assert_eq!(sorted.last_seen_epoch("t", 7), Some(5));
+    assert_eq!(sorted.last_seen_epoch("t", 8), Some(6));
+    assert_eq!(sorted.partition_count("t"), Some(n as usize));
 }

@@ -180,6 +180,64 @@ fn only_stale_metadata_errors_request_updates() {
 }
 
 #[test]
+fn stale_partition_errors_in_an_answer_ask_again() {
+    let clock = Clock::new();
+    // The answer's topic error for the named topic, partition 1's error, and whether
+    // another update is due after it.
+    let cases = [
+        (
+            "t",
+            ErrorCode::NONE,
+            ErrorCode::NOT_LEADER_OR_FOLLOWER,
+            true,
+        ),
+        ("t", ErrorCode::NONE, ErrorCode::LEADER_NOT_AVAILABLE, true),
+        ("t", ErrorCode::NONE, ErrorCode::UNKNOWN_LEADER_EPOCH, false),
+        ("t", ErrorCode::NONE, ErrorCode::NONE, false),
+        // Partition errors count even under a topic error.
+        (
+            "t",
+            ErrorCode::TOPIC_AUTHORIZATION_FAILED,
+            ErrorCode::NOT_LEADER_OR_FOLLOWER,
+            true,
+        ),
+        // Only topics of interest count.
+        (
+            "other",
+            ErrorCode::NONE,
+            ErrorCode::NOT_LEADER_OR_FOLLOWER,
+            false,
+        ),
+    ];
+    for by_value in [false, true] {
+        for (name, topic_error, partition_error, due) in cases {
+            let mut m = warmed(&clock);
+            m.add_topic("t", clock.at(0));
+            m.poll_request(clock.at(0)).unwrap();
+            let mut p1 = part(1, 1, 3);
+            p1.error_code = partition_error.0;
+            let mut named = topic(name, vec![part(0, 1, 3), p1]);
+            named.error_code = topic_error.0;
+            let mut topics = vec![named];
+            if name != "t" {
+                topics.push(topic("t", vec![part(0, 1, 3), part(1, 1, 3)]));
+            }
+            let resp = response(topics);
+            if by_value {
+                m.handle_response_owned(resp, clock.at(10));
+            } else {
+                m.handle_response(&resp, clock.at(10));
+            }
+            assert_eq!(
+                m.update_due(clock.at(10)),
+                due,
+                "{name}: {topic_error} / {partition_error}, by value: {by_value}"
+            );
+        }
+    }
+}
+
+#[test]
 fn failure_backs_off_exponentially() {
     let clock = Clock::new();
     let mut m = Metadata::new(MetadataConfig::default(), clock.at(0));
@@ -572,6 +630,68 @@ proptest! {
                     prop_assert!(probe.poll_request(now).is_none(), "request ready before the timer");
                 }
             }
+        }
+    }
+}
+
+proptest! {
+    #![proptest_config(ProptestConfig { cases: 256, ..ProptestConfig::default() })]
+
+    /// `handle_response_owned` (which consumes the answer while merging it) leaves the
+    /// policy exactly as `handle_response` does, stale partitions and topics included.
+    #[test]
+    fn answers_by_value_and_by_reference_are_handled_alike(
+        ops in proptest::collection::vec(op(), 0..60)
+    ) {
+        let clock = Clock::new();
+        let mut t = 0u64;
+        let mut by_ref = Metadata::new(MetadataConfig::default(), clock.at(t));
+        let mut by_value = by_ref.clone();
+        for op in ops {
+            let now = clock.at(t);
+            for m in [&mut by_ref, &mut by_value] {
+                match &op {
+                    Op::Advance(_) | Op::Respond { .. } => {}
+                    Op::Add(i) => { m.add_topic(&format!("t{i}"), now); }
+                    Op::Touch(i) => m.touch(&format!("t{i}"), now),
+                    Op::Poll => { m.poll_request(now); }
+                    Op::Fail => m.handle_failure(now),
+                    Op::PartitionError(i) => {
+                        m.handle_partition_error(&format!("t{i}"), 0, ErrorCode::NOT_LEADER_OR_FOLLOWER, now);
+                    }
+                    Op::Hint { leader, epoch } => {
+                        m.handle_leader_hint("t0", 0, *leader, *epoch, &[endpoint(*leader, "h", 1)]);
+                    }
+                    Op::RequestUpdate => m.request_update(),
+                }
+            }
+            match op {
+                Op::Advance(d) => t += d,
+                Op::Respond { leader, epoch, err } => {
+                    // Topic errors, or partition 1 with a stale-metadata error when the
+                    // epoch is odd; plus a topic nobody asked for.
+                    let mut topics: Vec<_> = by_ref
+                        .topics()
+                        .chain(["other"])
+                        .map(|n| if err { topic_err(n, 5) } else {
+                            let mut p1 = part(1, 1, 2);
+                            if epoch % 2 == 1 {
+                                p1.error_code = ErrorCode::NOT_LEADER_OR_FOLLOWER.0;
+                            }
+                            topic(n, vec![part(0, leader, epoch), p1])
+                        })
+                        .collect();
+                    topics.rotate_left(1);
+                    let mut bytes = bytes::BytesMut::new();
+                    ferrokafka_wire::Message::encode_body(&response(topics), &mut bytes, 12).unwrap();
+                    let resp: ferrokafka_wire::messages::MetadataResponse =
+                        ferrokafka_wire::Message::decode_body(&bytes, 12).unwrap();
+                    by_ref.handle_response(&resp, now);
+                    by_value.handle_response_owned(resp, now);
+                }
+                _ => {}
+            }
+            prop_assert_eq!(format!("{by_ref:?}"), format!("{by_value:?}"));
         }
     }
 }

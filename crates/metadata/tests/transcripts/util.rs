@@ -60,7 +60,7 @@ pub(crate) fn topic(
 ) -> MetadataResponseTopic {
     MetadataResponseTopic {
         name: Some(name.to_owned()),
-        partitions,
+        partitions: partitions.into(),
         ..Default::default()
     }
 }
@@ -80,7 +80,7 @@ pub(crate) fn response(topics: Vec<MetadataResponseTopic>) -> MetadataResponse {
         brokers: (0..3).map(broker).collect(),
         cluster_id: Some("cluster-a".into()),
         controller_id: 0,
-        topics,
+        topics: topics.into(),
         ..Default::default()
     }
 }

@@ -5,6 +5,7 @@
 //! (lookup by id), v13 adds a top-level error code (KIP-1102).
 
 use crate::api::ApiKey;
+use crate::lazy::LazyArray;
 use crate::macros::{api_message, wire_struct};
 use crate::types::Uuid;
 
@@ -45,8 +46,8 @@ wire_struct! {
         cluster_id: Option<String> [2..] null [2..],
         /// Controller broker id, -1 if unknown.
         controller_id: i32 [1..] = -1,
-        /// Topics.
-        topics: Vec<MetadataResponseTopic> [..],
+        /// Topics, kept encoded until read (a cluster can have very many).
+        topics: LazyArray<MetadataResponseTopic> [..],
         /// Cluster authorized operations (v8–10).
         cluster_authorized_operations: i32 [8..=10] = i32::MIN,
         /// Top-level error (v13+).
@@ -80,8 +81,8 @@ wire_struct! {
         topic_id: Uuid [10..],
         /// Whether the topic is internal.
         is_internal: bool [1..],
-        /// Partitions.
-        partitions: Vec<MetadataResponsePartition> [..],
+        /// Partitions, kept encoded until read (a topic can have a million).
+        partitions: LazyArray<MetadataResponsePartition> [..],
         /// Topic authorized operations (v8+).
         topic_authorized_operations: i32 [8..] = i32::MIN,
     }

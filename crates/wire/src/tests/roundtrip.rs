@@ -1,16 +1,42 @@
 //! proptest: for every message and every version, encode → decode is the
 //! identity, the computed size equals the bytes written, and every truncation or
-//! random input decodes to an error, never a panic.
+//! random input decodes to an error, never a panic; `skip` (decode's checks without
+//! building the value) accepts and refuses exactly what decode does, with the same errors.
 
 use bytes::BytesMut;
 use proptest::prelude::*;
 use proptest::test_runner::{Config, TestRunner};
 
+use crate::error::{DecodeError, DecodeErrorKind};
 use crate::message::Message;
 use crate::messages::*;
 use crate::testgen::Gen;
 
 const CASES: u32 = 96;
+
+/// [`Wire::skip`] over a body, as [`Message::decode_body_prefix`] reports decoding:
+/// the unread length, or the error.
+fn skip_body<T: Message>(input: &[u8], version: i16) -> Result<usize, DecodeError> {
+    match T::skip(input, T::ctx(version), false) {
+        Ok((rest, ())) => Ok(rest.len()),
+        Err(nom::Err::Error(e) | nom::Err::Failure(e)) => Err(e),
+        Err(nom::Err::Incomplete(_)) => {
+            Err(DecodeError::new(DecodeErrorKind::Truncated).at(T::NAME, version, "(end)"))
+        }
+    }
+}
+
+/// Skipping and decoding `input` end alike: same unread length, or the same error.
+fn skip_agrees<T: Message>(input: &[u8], version: i16) -> Result<(), TestCaseError> {
+    let decoded = T::decode_body_prefix(input, version).map(|(_, unread)| unread);
+    prop_assert_eq!(
+        skip_body::<T>(input, version),
+        decoded,
+        "skip and decode disagree on {:02x?}",
+        input
+    );
+    Ok(())
+}
 
 fn roundtrip<T: Message + Gen>() -> usize {
     let mut checked = 0;
@@ -29,12 +55,22 @@ fn roundtrip<T: Message + Gen>() -> usize {
                 let back = T::decode_body(&buf, version)
                     .map_err(|e| TestCaseError::fail(format!("{e} for {:02x?}", &buf[..])))?;
                 prop_assert_eq!(&back, &msg);
+                skip_agrees::<T>(&buf, version)?;
                 // Every strict prefix is an error (never a panic, never Ok).
                 for cut in 0..buf.len() {
                     prop_assert!(
                         T::decode_body(&buf[..cut], version).is_err(),
                         "prefix {cut} decoded"
                     );
+                    skip_agrees::<T>(&buf[..cut], version)?;
+                }
+                // So is any byte set to 0xff (a negative or huge length, a bad boolean, an
+                // overlong varint...), as far as skipping and decoding agreeing goes.
+                let mut bad = buf.to_vec();
+                for at in 0..bad.len() {
+                    let was = std::mem::replace(&mut bad[at], 0xff);
+                    skip_agrees::<T>(&bad, version)?;
+                    bad[at] = was;
                 }
                 Ok(())
             })
@@ -58,7 +94,7 @@ fn random_input_never_panics<T: Message>() {
             ),
             |(version, bytes)| {
                 let _ = T::decode_body(&bytes, version);
-                Ok(())
+                skip_agrees::<T>(&bytes, version)
             },
         )
         .unwrap();
