@@ -731,7 +731,7 @@ impl Engine {
                 self.handle_api_versions(conn, version, &resp, now);
             }
             (Pending::Metadata, ResponseBody::Metadata(resp)) => {
-                self.metadata.handle_response(&resp, now);
+                self.metadata.handle_response_owned(resp, now);
                 self.on_metadata_updated();
             }
             (Pending::InitProducerId, ResponseBody::InitProducerId(resp)) => {
