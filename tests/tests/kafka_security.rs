@@ -1685,3 +1685,77 @@ async fn transactions_across_reauthentication() {
     assert_eq!(key_values(&read), sent, "committed records read back");
     eprintln!("[reauth-txn] {txns} transactions, {reauths} re-authentications");
 }
+
+/// Everything a tracing subscriber wrote, for the secrets check.
+#[derive(Clone, Default)]
+struct CapturedLog(Arc<Mutex<Vec<u8>>>);
+
+impl std::io::Write for CapturedLog {
+    fn write(&mut self, buf: &[u8]) -> std::io::Result<usize> {
+        self.0.lock().unwrap().extend_from_slice(buf);
+        Ok(buf.len())
+    }
+    fn flush(&mut self) -> std::io::Result<()> {
+        Ok(())
+    }
+}
+
+impl<'a> tracing_subscriber::fmt::MakeWriter<'a> for CapturedLog {
+    type Writer = CapturedLog;
+    fn make_writer(&'a self) -> Self::Writer {
+        self.clone()
+    }
+}
+
+/// The producer's tracing output at TRACE, on one thread, for a send with the right password
+/// and one with a wrong password, over SASL_SSL with SCRAM-SHA-512: spans and events name the
+/// broker, the mechanism and the failure, never a password.
+#[test]
+fn tracing_output_of_sasl_sends_never_shows_a_password() {
+    const WRONG: &str = "wrong-password-in-a-trace-test";
+    let runtime = tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build()
+        .expect("runtime");
+    runtime.block_on(create("sec-tracing", 1));
+    let log = CapturedLog::default();
+    let subscriber = tracing_subscriber::fmt()
+        .with_writer(log.clone())
+        .with_max_level(tracing::Level::TRACE)
+        .with_ansi(false)
+        .finish();
+    tracing::subscriber::with_default(subscriber, || {
+        runtime.block_on(async {
+            let p = producer(Listener::SaslSsl, &sasl(Listener::SaslSsl, "SCRAM-SHA-512"));
+            produce(&p, "sec-tracing", "tracing", 1).await;
+            p.close(WAIT).await;
+            let mut wrong = sasl(Listener::SaslSsl, "SCRAM-SHA-512");
+            wrong.retain(|(k, _)| k != "sasl.password");
+            wrong.extend(props(&[("sasl.password", WRONG)]));
+            expect_failure(
+                Listener::SaslSsl,
+                &wrong,
+                "sec-tracing",
+                "tracing-wrong",
+                &["SCRAM"],
+            )
+            .await;
+        });
+    });
+    let text = String::from_utf8(log.0.lock().unwrap().clone()).expect("utf-8");
+    for secret in [PASSWORD, WRONG] {
+        assert!(!text.contains(secret), "the password {secret:?} was logged");
+    }
+    assert!(
+        text.contains("authenticated") && text.contains("mechanism=\"SCRAM-SHA-512\""),
+        "no authentication event:\n{text}"
+    );
+    assert!(
+        text.contains("authentication failed") && text.contains("SASL_AUTHENTICATION_FAILED"),
+        "no authentication failure event:\n{text}"
+    );
+    assert!(
+        text.contains("kafka_request{api=Produce"),
+        "no Produce request span:\n{text}"
+    );
+}

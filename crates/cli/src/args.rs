@@ -135,7 +135,8 @@ pub(crate) struct ProduceArgs {
     #[arg(short = 'q', long = "quiet", conflicts_with = "verbose")]
     pub(crate) quiet: bool,
 
-    /// Verbose: print each delivery's partition and offset.
+    /// Verbose: print each delivery's partition and offset, and the producer's tracing output
+    /// at debug level (connections, requests, retries) on stderr.
     #[arg(short = 'v', long = "verbose")]
     pub(crate) verbose: bool,
 

@@ -128,6 +128,14 @@ async fn run(cli: Cli) -> u8 {
     watch_ctrl_c(stop.clone());
     match cli.command {
         Command::Produce(a) => {
+            if a.verbose {
+                // The producer's own story (connections, requests, retries) at debug.
+                let _ = tracing_subscriber::fmt()
+                    .with_writer(std::io::stderr)
+                    .with_ansi(std::io::IsTerminal::is_terminal(&std::io::stderr()))
+                    .with_max_level(tracing_subscriber::filter::LevelFilter::DEBUG)
+                    .try_init();
+            }
             if a.file_records && a.files.len() != 1 {
                 eprintln!(
                     "ferrokafka-cli: -l reads records from one file; {} given",

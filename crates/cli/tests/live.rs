@@ -392,6 +392,10 @@ fn kcat_flags_file_records_delimiter_key_tee_count_verbose_and_quiet() {
         );
     }
     assert!(err.contains("3 records produced"), "{err}");
+    assert!(
+        err.contains("kafka_request{api=Produce"),
+        "-v shows the producer's tracing at debug: {err}"
+    );
 
     // Files without -l: each whole file is one record; -q prints nothing on success.
     let (code, out, err) = run_out(

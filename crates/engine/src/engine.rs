@@ -160,6 +160,11 @@ struct Conn {
     /// Send times of the requests awaiting an answer, oldest first (parallel to the
     /// correlator's queue).
     sent_at: VecDeque<Instant>,
+    /// The tracing span of each request awaiting an answer (parallel to `sent_at`): its answer
+    /// is handled inside it.
+    request_spans: VecDeque<tracing::Span>,
+    /// The connection's tracing span (broker id and address).
+    span: tracing::Span,
     opened_at: Instant,
     throttled_until: Option<Instant>,
     /// Correlation ids of requests sent expecting no answer (acks=0 Produce), newest last.
@@ -267,6 +272,8 @@ pub struct Engine {
     /// New stamps for in-flight batches renumbered by an epoch bump or a refused batch ahead
     /// of them, taken at their next drain.
     rewrites: HashMap<BatchId, Stamp>,
+    /// The producer state (idempotence/transactions) last reported to tracing.
+    traced_state: Option<ferrokafka_txn::StateKind>,
     /// The sequence each drained batch was stamped with (idempotence), so a batch that leaves
     /// without an answer (aborted, expired) also leaves the sequence tracker.
     stamped: HashMap<BatchId, (TopicPartition, i32)>,
@@ -372,6 +379,7 @@ impl Engine {
             init_in_flight: false,
             fatal: None,
             rewrites: HashMap::new(),
+            traced_state: None,
             stamped: HashMap::new(),
             expired_in_flight: HashMap::new(),
             last_error: HashMap::new(),
@@ -703,12 +711,21 @@ impl Engine {
             }
         };
         let sent = c.sent_at.pop_front();
+        let request_span = c
+            .request_spans
+            .pop_front()
+            .unwrap_or_else(tracing::Span::none);
+        let _entered = request_span.enter();
         if let Some(sent) = sent {
             let rtt = now.saturating_duration_since(sent);
             self.counters.request_latency_total += rtt;
             self.counters.request_latency_max = self.counters.request_latency_max.max(rtt);
             self.counters.requests_timed += 1;
         }
+        tracing::debug!(
+            rtt_ms = sent.map(|t| now.saturating_duration_since(t).as_millis()),
+            "answer received"
+        );
         let body = match matched.response {
             Ok((_, body)) => body,
             Err(e) => {
@@ -731,8 +748,9 @@ impl Engine {
                 self.handle_api_versions(conn, version, &resp, now);
             }
             (Pending::Metadata, ResponseBody::Metadata(resp)) => {
+                let before = self.leaders_snapshot();
                 self.metadata.handle_response_owned(resp, now);
-                self.on_metadata_updated();
+                self.on_metadata_updated(&before);
             }
             (Pending::InitProducerId, ResponseBody::InitProducerId(resp)) => {
                 self.init_in_flight = false;
@@ -1014,6 +1032,17 @@ impl Engine {
             if t > now {
                 wake_at(t);
             }
+        }
+        if let Some(m) = &self.idem
+            && self.traced_state != Some(m.state().kind())
+        {
+            let to = m.state().kind();
+            if matches!(to, ferrokafka_txn::StateKind::FatalError) {
+                tracing::error!(state = ?m.state(), "the producer is in a fatal state");
+            } else {
+                tracing::debug!(from = ?self.traced_state, to = ?to, "producer state changed");
+            }
+            self.traced_state = Some(to);
         }
         self.next_wake = wake;
     }
@@ -1369,6 +1398,13 @@ impl Engine {
             }
             let retriable = code.is_retriable() || sequence_retry || reset_retry;
             if retriable && !expired && b.attempts < self.config.retries {
+                tracing::info!(
+                    topic = %b.tp.topic,
+                    partition = b.tp.partition,
+                    error = ?code,
+                    attempt = b.attempts + 1,
+                    "retrying a batch"
+                );
                 self.last_error.insert(b.id, (code, b.attempts + 1));
                 if matches!(
                     code,
@@ -1515,6 +1551,12 @@ impl Engine {
         let Some(idem) = &mut self.idem else {
             return;
         };
+        tracing::info!(
+            producer_id = idem.producer().producer_id,
+            from_epoch = idem.producer().epoch,
+            partitions = ?affected,
+            "bumping the producer epoch (KIP-360)"
+        );
         match idem.bump_epoch_locally(affected) {
             Ok(rewrites) => {
                 for r in rewrites {
@@ -1547,6 +1589,15 @@ impl Engine {
                 self.fatal = Some(format!("InitProducerId failed with {code:?}"));
             }
             Ok(_) => {
+                if idem.producer().is_valid() {
+                    tracing::info!(
+                        producer_id = idem.producer().producer_id,
+                        epoch = idem.producer().epoch,
+                        "producer id assigned"
+                    );
+                } else if code != ErrorCode::NONE {
+                    tracing::info!(error = ?code, "InitProducerId failed; retrying");
+                }
                 for r in idem.take_rewrites() {
                     note_rewrite(&mut self.rewrites, &mut self.stamped, r);
                 }
@@ -1600,6 +1651,16 @@ impl Engine {
             end_txn_v2: negotiated.version(ApiKey::END_TXN),
             txn_offset_commit_v2: negotiated.version(ApiKey::TXN_OFFSET_COMMIT),
         };
+        if let Some(c) = self.conns.get(&conn) {
+            tracing::debug!(
+                parent: &c.span,
+                produce = ?versions.produce,
+                metadata = ?versions.metadata,
+                init_producer_id = ?versions.init_producer_id,
+                transactions_v2 = versions.transactions_v2,
+                "API versions negotiated"
+            );
+        }
         if self.config.sasl.is_some() {
             self.start_authentication(conn, Box::new(versions), &negotiated, now);
         } else if let Some(c) = self.conns.get_mut(&conn) {
@@ -1611,6 +1672,9 @@ impl Engine {
 
     /// A connection can carry requests: its node's reconnect backoff starts over.
     fn connection_ready(&mut self, conn: ConnId) {
+        if let Some(c) = self.conns.get(&conn) {
+            tracing::debug!(parent: &c.span, "connection ready");
+        }
         if let Some(node) = self.conns.get(&conn).map(|c| c.node)
             && let Some(n) = self.nodes.get_mut(&node)
         {
@@ -1620,11 +1684,58 @@ impl Engine {
 
     // ---------------------------------------------------------------- metadata
 
-    fn on_metadata_updated(&mut self) {
+    /// Leaders of every partition of the topics in use, for tracing what a Metadata answer
+    /// changed.
+    fn leaders_snapshot(&self) -> Vec<(String, Vec<Option<i32>>)> {
+        if !tracing::enabled!(tracing::Level::INFO) {
+            return Vec::new();
+        }
+        let cluster = self.metadata.cluster();
+        self.topics
+            .iter()
+            .map(|(t, cache)| {
+                let leaders = (0..cache.count as i32)
+                    .map(|p| cluster.leader_for(t, p))
+                    .collect();
+                (t.clone(), leaders)
+            })
+            .collect()
+    }
+
+    fn on_metadata_updated(&mut self, before: &[(String, Vec<Option<i32>>)]) {
         self.cluster_generation += 1;
         let names: Vec<String> = self.topics.keys().cloned().collect();
         for t in names {
             self.refresh_topic_cache(&t);
+        }
+        if tracing::enabled!(tracing::Level::INFO) {
+            let cluster = self.metadata.cluster();
+            for (topic, leaders) in before {
+                let moved: Vec<(i32, Option<i32>, Option<i32>)> = leaders
+                    .iter()
+                    .enumerate()
+                    .filter_map(|(p, old)| {
+                        let p = p as i32;
+                        let new = cluster.leader_for(topic, p);
+                        (new != *old).then_some((p, *old, new))
+                    })
+                    .collect();
+                if !moved.is_empty() {
+                    tracing::info!(
+                        topic = %topic,
+                        partitions = moved.len(),
+                        "partition leaders changed"
+                    );
+                    for (p, old, new) in moved {
+                        tracing::debug!(topic = %topic, partition = p, old = ?old, new = ?new, "leader moved");
+                    }
+                }
+            }
+            tracing::debug!(
+                brokers = cluster.brokers().count(),
+                topics = self.topics.len(),
+                "metadata updated"
+            );
         }
         // Nodes no longer in the cluster keep their connections until they fail.
         self.dirty = true;
@@ -1688,6 +1799,13 @@ impl Engine {
         if self.settle_expired(batch, &tp) {
             return;
         }
+        tracing::warn!(
+            topic = %tp.topic,
+            partition = tp.partition,
+            records = record_count,
+            error = %error,
+            "delivery failed"
+        );
         self.counters.records_errored += record_count as u64;
         self.finish(batch);
         self.events.push_back(Event::Failed {

@@ -324,6 +324,13 @@ impl Engine {
             .ok()
             .filter(|&ms| ms > 0)
             .map(|ms| now + Duration::from_millis(ms - ms / 10));
+        tracing::debug!(
+            parent: &c.span,
+            mechanism = self.config.sasl.as_ref().map(|s| s.mechanism.name()),
+            reauthentication = reauth,
+            session_lifetime_ms,
+            "authenticated"
+        );
         if reauth {
             self.counters.reauthentications_succeeded += 1;
         } else {
@@ -339,6 +346,9 @@ impl Engine {
     }
 
     fn fail_authentication(&mut self, conn: ConnId, what: &str, now: Instant) {
+        if let Some(c) = self.conns.get(&conn) {
+            tracing::warn!(parent: &c.span, problem = %what, "authentication failed");
+        }
         self.note_problem(conn, what);
         // The broker and the cause, as `note_problem` wrote them.
         self.auth_failure = self.last_problem.clone();

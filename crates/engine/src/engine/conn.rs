@@ -91,10 +91,18 @@ impl Engine {
             return Err(pending);
         };
         let mut buf = BytesMut::new();
-        let id = c
-            .correlator
-            .register(body.api_key(), version, true, pending);
+        let api = body.api_key();
+        let id = c.correlator.register(api, version, true, pending);
         if encode_request(&mut buf, id, Some(&self.config.client_id), body, version).is_ok() {
+            let span = tracing::debug_span!(
+                parent: &c.span,
+                "kafka_request",
+                api = %api,
+                version,
+                correlation_id = id
+            );
+            tracing::trace!(parent: &span, bytes = buf.len(), "request queued");
+            c.request_spans.push_back(span);
             c.sent_at.push_back(now);
             c.sends_queued += 1;
             self.io.push_back(Io::Send {
@@ -109,6 +117,8 @@ impl Engine {
         let mut all = c.correlator.fail_all();
         let mine = all.pop().expect("just registered");
         c.sent_at.clear();
+        c.request_spans.clear();
+        tracing::warn!(parent: &c.span, api = %api, version, "request could not be encoded");
         for other in all {
             self.fail_pending(other, now);
         }
@@ -136,6 +146,13 @@ impl Engine {
         if encode_request(&mut buf, id, Some(&self.config.client_id), body, version).is_err() {
             return None;
         }
+        tracing::trace!(
+            parent: &c.span,
+            api = %body.api_key(),
+            version,
+            correlation_id = id,
+            "request queued (no answer expected)"
+        );
         c.sends_queued += 1;
         self.io.push_back(Io::Send {
             conn,
@@ -150,6 +167,7 @@ impl Engine {
         if ms > 0
             && let Some(c) = self.conns.get_mut(&conn)
         {
+            tracing::debug!(parent: &c.span, throttle_ms = ms, "throttled by the broker");
             c.throttled_until = Some(now + Duration::from_millis(ms as u64));
         }
     }
@@ -232,15 +250,21 @@ impl Engine {
         self.counters.connections_created += 1;
         let id = ConnId(self.next_conn);
         state.conn = Some(id);
+        let addr = if host.contains(':') {
+            format!("[{host}]:{port}")
+        } else {
+            format!("{host}:{port}")
+        };
+        let span =
+            tracing::debug_span!("kafka_connection", broker = node, addr = %addr, conn = id.0);
+        tracing::debug!(parent: &span, "connecting");
         self.conns.insert(
             id,
             Conn {
                 node,
-                addr: if host.contains(':') {
-                    format!("[{host}]:{port}")
-                } else {
-                    format!("{host}:{port}")
-                },
+                addr,
+                span,
+                request_spans: VecDeque::new(),
                 state: ConnState::Connecting,
                 correlator: Correlator::new(),
                 sent_at: VecDeque::new(),
@@ -307,6 +331,7 @@ impl Engine {
         let Some(c) = self.conns.get(&conn) else {
             return;
         };
+        tracing::info!(parent: &c.span, problem = %what, "giving up on the connection");
         let broker = if c.node < 0 {
             format!("bootstrap broker {}", c.addr)
         } else {
@@ -320,6 +345,11 @@ impl Engine {
         let Some(mut c) = self.conns.remove(&conn) else {
             return;
         };
+        tracing::debug!(
+            parent: &c.span,
+            unanswered = c.sent_at.len(),
+            "connection closed"
+        );
         self.dirty = true;
         if close {
             self.io.push_back(Io::Close { conn });

@@ -373,6 +373,10 @@ impl Engine {
             t.ended = None;
         }
         for (call, result) in done {
+            match &result {
+                Ok(()) => tracing::debug!(call = ?call, "transactional call completed"),
+                Err(e) => tracing::warn!(call = ?call, error = ?e, "transactional call failed"),
+            }
             self.events.push_back(Event::Transaction { call, result });
         }
     }
