@@ -54,6 +54,9 @@ pub struct EngineConfig {
     pub reconnect_backoff_max: Duration,
     /// `socket.connection.setup.timeout.ms`.
     pub connection_setup_timeout: Duration,
+    /// `connections.max.idle.ms`: a connection with nothing in flight and no request for this
+    /// long is closed (reopened when needed).
+    pub connections_max_idle: Duration,
     /// `enable.idempotence`.
     pub idempotence: bool,
     /// `transactional.id`: enables transactions (implies idempotence).
@@ -83,6 +86,7 @@ impl EngineConfig {
             reconnect_backoff: Duration::from_millis(50),
             reconnect_backoff_max: Duration::from_secs(1),
             connection_setup_timeout: Duration::from_secs(10),
+            connections_max_idle: Duration::from_secs(540),
             idempotence: false,
             transactional_id: None,
             transaction_timeout: Duration::from_secs(60),

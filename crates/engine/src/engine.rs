@@ -160,6 +160,8 @@ struct Conn {
     /// Send times of the requests awaiting an answer, oldest first (parallel to the
     /// correlator's queue).
     sent_at: VecDeque<Instant>,
+    /// When a request was last queued or an answer last arrived (`connections.max.idle.ms`).
+    last_used: Instant,
     /// The tracing span of each request awaiting an answer (parallel to `sent_at`): its answer
     /// is handled inside it.
     request_spans: VecDeque<tracing::Span>,
@@ -410,6 +412,7 @@ impl Engine {
     /// Counters for the metrics.
     pub fn counters(&self) -> Counters {
         let mut c = self.counters.clone();
+        c.connections_open = self.conns.len() as u64;
         c.buffer_available_bytes = self
             .config
             .accumulator
@@ -710,6 +713,7 @@ impl Engine {
                 return;
             }
         };
+        c.last_used = now;
         let sent = c.sent_at.pop_front();
         let request_span = c
             .request_spans
@@ -1222,7 +1226,7 @@ impl Engine {
         if acks_zero {
             // No answer will come: the records are delivered once the driver reports the
             // request written (`handle_written`).
-            match self.send_unanswered(conn, &RequestBody::Produce(req), version) {
+            match self.send_unanswered(conn, &RequestBody::Produce(req), version, now) {
                 Some(send_no) => {
                     self.counters.produce_requests += 1;
                     if let Some(c) = self.conns.get_mut(&conn) {

@@ -43,6 +43,11 @@ pub struct Counters {
     pub buffer_total_bytes: u64,
     /// Connections opened (attempted), for Java's `connection-creation-total`.
     pub connections_created: u64,
+    /// Connections closed (broken, timed out, idle or at close), for Java's
+    /// `connection-close-total`.
+    pub connections_closed: u64,
+    /// Connections open (or opening) now, for Java's `connection-count`.
+    pub connections_open: u64,
     /// SASL authentications that succeeded (first ones on a connection).
     pub authentications_succeeded: u64,
     /// SASL re-authentications (KIP-368) that succeeded.

@@ -77,6 +77,9 @@ impl MetricsState {
             "connection-creation-rate",
             c.connections_created as f64 / secs,
         );
+        put("connection-close-total", c.connections_closed as f64);
+        put("connection-close-rate", c.connections_closed as f64 / secs);
+        put("connection-count", c.connections_open as f64);
         put(
             "successful-authentication-total",
             c.authentications_succeeded as f64,

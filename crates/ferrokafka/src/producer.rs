@@ -625,6 +625,7 @@ fn engine_config(c: &ProducerConfig) -> EngineConfig {
     e.reconnect_backoff = c.reconnect_backoff;
     e.reconnect_backoff_max = c.reconnect_backoff_max;
     e.connection_setup_timeout = c.socket_connection_setup_timeout;
+    e.connections_max_idle = c.connections_max_idle;
     e.idempotence = c.enable_idempotence;
     e.transaction_timeout = c.transaction_timeout;
     e.transactional_id.clone_from(&c.transactional_id);

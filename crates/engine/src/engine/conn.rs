@@ -104,6 +104,7 @@ impl Engine {
             tracing::trace!(parent: &span, bytes = buf.len(), "request queued");
             c.request_spans.push_back(span);
             c.sent_at.push_back(now);
+            c.last_used = now;
             c.sends_queued += 1;
             self.io.push_back(Io::Send {
                 conn,
@@ -132,6 +133,7 @@ impl Engine {
         conn: ConnId,
         body: &RequestBody,
         version: i16,
+        now: Instant,
     ) -> Option<u64> {
         let c = self.conns.get_mut(&conn)?;
         // Not remembered: `expects_response = false`.
@@ -154,6 +156,7 @@ impl Engine {
             "request queued (no answer expected)"
         );
         c.sends_queued += 1;
+        c.last_used = now;
         self.io.push_back(Io::Send {
             conn,
             data: buf.freeze(),
@@ -265,6 +268,7 @@ impl Engine {
                 addr,
                 span,
                 request_spans: VecDeque::new(),
+                last_used: now,
                 state: ConnState::Connecting,
                 correlator: Correlator::new(),
                 sent_at: VecDeque::new(),
@@ -287,7 +291,21 @@ impl Engine {
 
     pub(super) fn check_timeouts(&mut self, now: Instant, wake_at: &mut impl FnMut(Instant)) {
         let mut expired = Vec::new();
+        let mut idle = Vec::new();
         for (&id, c) in &self.conns {
+            // `connections.max.idle.ms`: nothing in flight, nothing unwritten, no request since.
+            if c.is_ready()
+                && c.sent_at.is_empty()
+                && c.acks0.is_empty()
+                && c.sends_written >= c.sends_queued
+            {
+                let deadline = c.last_used + self.config.connections_max_idle;
+                if deadline <= now {
+                    idle.push(id);
+                    continue;
+                }
+                wake_at(deadline);
+            }
             let (deadline, what) = match c.state {
                 ConnState::Connecting => (
                     c.opened_at + self.config.connection_setup_timeout,
@@ -323,6 +341,31 @@ impl Engine {
             self.note_problem(id, &what);
             self.drop_conn(id, now, true);
         }
+        for id in idle {
+            self.close_idle(id);
+        }
+    }
+
+    /// Closes a connection idle for `connections.max.idle.ms`. Unlike a broken one it costs its
+    /// broker no reconnect backoff and says nothing about leaders: the next request to the
+    /// broker simply opens a new one.
+    fn close_idle(&mut self, conn: ConnId) {
+        let Some(c) = self.conns.remove(&conn) else {
+            return;
+        };
+        tracing::debug!(
+            parent: &c.span,
+            idle_ms = self.config.connections_max_idle.as_millis(),
+            "closing an idle connection (connections.max.idle.ms)"
+        );
+        self.counters.connections_closed += 1;
+        self.io.push_back(Io::Close { conn });
+        if let Some(node) = self.nodes.get_mut(&c.node)
+            && node.conn == Some(conn)
+        {
+            node.conn = None;
+        }
+        self.dirty = true;
     }
 
     /// Remembers why the engine gave up on `conn` (the broker and what went wrong), for the
@@ -350,6 +393,7 @@ impl Engine {
             unanswered = c.sent_at.len(),
             "connection closed"
         );
+        self.counters.connections_closed += 1;
         self.dirty = true;
         if close {
             self.io.push_back(Io::Close { conn });
