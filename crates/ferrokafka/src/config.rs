@@ -138,6 +138,8 @@ pub struct ProducerConfig {
     /// Where connections come from ([`ProducerConfigBuilder::transport`]; TCP by default).
     /// Configurations compare equal only with the same transport instance.
     pub(crate) transport: TransportChoice,
+    /// Interceptors, in order ([`ProducerConfigBuilder::interceptor`]). Compared by identity.
+    pub(crate) interceptors: crate::interceptor::Interceptors,
 }
 
 impl ProducerConfig {
@@ -259,6 +261,7 @@ impl Default for ProducerConfigBuilder {
                 security: SecurityConfig::default(),
                 warnings: Vec::new(),
                 transport: TransportChoice::default(),
+                interceptors: crate::interceptor::Interceptors::default(),
             },
             security: security::Pending::default(),
             oauth_provider: None,
@@ -386,6 +389,20 @@ impl ProducerConfigBuilder {
         provider: std::sync::Arc<dyn crate::OAuthBearerTokenProvider>,
     ) -> Self {
         self.oauth_provider = Some(TokenSource::Provider(provider));
+        self
+    }
+
+    /// Adds an interceptor (Java `interceptor.classes`): it sees every record before it is
+    /// queued and every outcome; interceptors run in the order added. See
+    /// [`crate::interceptor`].
+    pub fn interceptor(
+        mut self,
+        interceptor: impl crate::interceptor::ProducerInterceptor,
+    ) -> Self {
+        self.config
+            .interceptors
+            .0
+            .push(std::sync::Arc::new(interceptor));
         self
     }
 

@@ -81,6 +81,7 @@
 pub mod config;
 mod driver;
 mod error;
+pub mod interceptor;
 mod metrics;
 mod oauth;
 #[cfg(feature = "oidc")]

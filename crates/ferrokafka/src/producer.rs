@@ -233,7 +233,16 @@ impl Producer {
     /// Errors here mean the record was not queued: too large, unknown partition, topic not
     /// available in time, closed producer.
     pub async fn send(&self, record: ProducerRecord) -> Result<DeliveryFuture, ProduceError> {
-        let (slot, index, ts) = self.enqueue(record).await?;
+        let (slot, index, ts) = self.intercepted_enqueue(record).await?;
+        let interceptors = &self.shared().config.interceptors;
+        if !interceptors.is_empty() {
+            let interceptors = interceptors.clone();
+            slot.add_callback(
+                index,
+                ts,
+                Box::new(move |outcome| interceptors.on_acknowledgement(outcome.as_ref())),
+            );
+        }
         Ok(DeliveryFuture::new(slot, index, ts))
     }
 
@@ -248,10 +257,38 @@ impl Producer {
     where
         F: FnOnce(Result<crate::RecordMetadata, ProduceError>) + Send + 'static,
     {
-        let (slot, index, ts) = self.enqueue(record).await?;
-        let cb: Callback = Box::new(callback);
+        let (slot, index, ts) = self.intercepted_enqueue(record).await?;
+        let interceptors = &self.shared().config.interceptors;
+        let cb: Callback = if interceptors.is_empty() {
+            Box::new(callback)
+        } else {
+            // Java: interceptors see the outcome before the record's own callback.
+            let interceptors = interceptors.clone();
+            Box::new(move |outcome| {
+                interceptors.on_acknowledgement(outcome.as_ref());
+                callback(outcome);
+            })
+        };
         slot.add_callback(index, ts, cb);
         Ok(())
+    }
+
+    /// [`enqueue`](Self::enqueue) after the interceptors' `on_send`; a failure to queue is
+    /// their acknowledgement too.
+    async fn intercepted_enqueue(
+        &self,
+        record: ProducerRecord,
+    ) -> Result<(std::sync::Arc<BatchSlot>, i32, i64), ProduceError> {
+        let interceptors = &self.shared().config.interceptors;
+        if interceptors.is_empty() {
+            return self.enqueue(record).await;
+        }
+        let record = interceptors.on_send(record);
+        let queued = self.enqueue(record).await;
+        if let Err(e) = &queued {
+            interceptors.on_acknowledgement(Err(e));
+        }
+        queued
     }
 
     async fn enqueue(
@@ -436,7 +473,10 @@ impl Producer {
             st.fail_all_slots(&mut actions);
         }
         apply_slot_actions(actions);
-        shared.shutdown.store(true, Ordering::SeqCst);
+        if !shared.shutdown.swap(true, Ordering::SeqCst) {
+            // Every outcome is decided: the interceptors hear about the close once.
+            shared.config.interceptors.close();
+        }
         shared.wake_driver.notify_one();
     }
 
