@@ -123,6 +123,8 @@ struct Conn {
     broker: i32,
     out: VecDeque<Outgoing>,
     closed: bool,
+    /// A hang fault hit it: nothing more is read from it.
+    hung: bool,
 }
 
 /// A record as stored, for inspection.
@@ -382,6 +384,7 @@ impl Cluster {
                 broker,
                 out: VecDeque::new(),
                 closed: false,
+                hung: false,
             },
         );
         Ok(id)
@@ -453,7 +456,7 @@ impl Cluster {
         let Some(c) = self.conns.get(&conn) else {
             return;
         };
-        if c.closed {
+        if c.closed || c.hung {
             return;
         }
         let broker = c.broker;
@@ -499,6 +502,12 @@ impl Cluster {
         let fault = self.faults.take(api, broker, None);
         if fault == Some(Applied::DropConnection) {
             self.close(conn);
+            return;
+        }
+        if fault == Some(Applied::Hang) {
+            if let Some(c) = self.conns.get_mut(&conn) {
+                c.hung = true;
+            }
             return;
         }
         let ctx = Ctx {

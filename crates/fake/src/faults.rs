@@ -1,5 +1,5 @@
 //! Fault injection: rules that match the next requests of an API (optionally on one broker,
-//! optionally for one partition) and fail, delay, hold or drop them.
+//! optionally for one partition) and fail, delay, hold, drop or hang them.
 //!
 //! A rule matches at most `count` requests and is then spent. Rules are checked in the order
 //! they were added; the first that matches a request applies. A partition-scoped error fails
@@ -26,11 +26,15 @@ pub enum FaultAction {
     /// Serve the request, then close the connection without answering (the client cannot
     /// know whether it was applied).
     DropAfterServing,
+    /// Neither serve nor answer the request, and read nothing more from the connection, which
+    /// stays open (a hung broker): answers queued before it still leave, later requests on it
+    /// are ignored (not served, not counted). The client's request timeout is its way out.
+    Hang,
 }
 
 /// One fault rule; build with [`Fault::fail`], [`Fault::delay`], [`Fault::hold`],
-/// [`Fault::drop_connection`] and narrow with [`Fault::on_broker`] / [`Fault::on_partition`] /
-/// [`Fault::times`].
+/// [`Fault::drop_connection`], [`Fault::drop_after_serving`], [`Fault::hang`] and narrow with
+/// [`Fault::on_broker`] / [`Fault::on_partition`] / [`Fault::times`].
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Fault {
     pub(crate) api: ApiKey,
@@ -84,6 +88,12 @@ impl Fault {
         Self::new(api, FaultAction::DropAfterServing, 1)
     }
 
+    /// Hangs the connection on the next request of `api`: that request is neither served nor
+    /// answered, and nothing after it on the connection is read (see [`FaultAction::Hang`]).
+    pub fn hang(api: ApiKey) -> Self {
+        Self::new(api, FaultAction::Hang, 1)
+    }
+
     /// Only requests sent to broker `id`.
     pub fn on_broker(mut self, id: i32) -> Self {
         self.broker = Some(id);
@@ -117,6 +127,7 @@ pub(crate) enum Applied {
     Hold,
     DropConnection,
     DropAfterServing,
+    Hang,
 }
 
 impl Faults {
@@ -165,6 +176,7 @@ impl Faults {
             FaultAction::Hold => Applied::Hold,
             FaultAction::DropConnection => Applied::DropConnection,
             FaultAction::DropAfterServing => Applied::DropAfterServing,
+            FaultAction::Hang => Applied::Hang,
         };
         rule.matched += 1;
         rule.remaining -= 1;

@@ -77,7 +77,7 @@
 //!
 //! # Faults and inspection
 //!
-//! [`Fault`] rules fail, delay, hold or drop the next requests of an API (per broker, per
+//! [`Fault`] rules fail, delay, hold, drop or hang the next requests of an API (per broker, per
 //! partition); [`Cluster::broker_down`], [`Cluster::move_leader`],
 //! [`Cluster::bump_leader_epoch`], [`Cluster::set_not_enough_replicas`],
 //! [`Cluster::set_throttle`] change the cluster. [`Cluster::records`],

@@ -399,6 +399,42 @@ fn faults_fail_delay_hold_and_drop() {
 }
 
 #[test]
+fn a_hang_serves_and_answers_nothing_more_on_its_connection() {
+    let mut c = Client::new(ClusterConfig::builder().topic("t", 1).build());
+    let plain = || batch(ProducerStamp::NONE, &["v"]);
+    // An answer queued before the hang still leaves.
+    c.cluster
+        .inject(Fault::delay(ApiKey::METADATA, Duration::from_millis(10)));
+    assert!(c.send(1, MetadataRequest::default().into(), 12).is_none());
+    c.cluster.inject(Fault::hang(ApiKey::PRODUCE));
+    assert!(c.send(1, produce("t", 0, plain(), None), 9).is_none());
+    // Read by nobody: neither served nor counted.
+    assert!(c.send(1, produce("t", 0, plain(), None), 9).is_none());
+    assert!(c.send(1, MetadataRequest::default().into(), 12).is_none());
+    assert_eq!(c.cluster.requests_served(ApiKey::PRODUCE), 1);
+    assert_eq!(c.cluster.requests_served(ApiKey::METADATA), 1);
+    assert_eq!(c.cluster.high_watermark("t", 0), Some(0));
+    let conn = c.conn(1);
+    assert!(!c.cluster.is_closed(conn), "a hung connection stays open");
+    c.now += Duration::from_millis(10);
+    assert!(matches!(
+        c.receive(conn, ApiKey::METADATA, 12),
+        Some(ResponseBody::Metadata(_))
+    ));
+    c.now += Duration::from_secs(3600);
+    assert!(c.cluster.poll_timeout(conn).is_none());
+    assert!(c.cluster.poll_transmit(conn, c.now).is_none());
+    assert_eq!(c.cluster.pending_faults(), 0);
+    // Another connection is served.
+    let other = c.cluster.connect(1).expect("connect");
+    assert_eq!(
+        produce_result(c.send_on(other, produce("t", 0, plain(), None), 9)).0,
+        ErrorCode::NONE
+    );
+    assert_eq!(c.cluster.high_watermark("t", 0), Some(1));
+}
+
+#[test]
 fn leaders_move_brokers_go_down_and_topic_limits_hold() {
     let mut c = Client::new(
         ClusterConfig::builder()
