@@ -57,6 +57,9 @@ pub struct EngineConfig {
     /// `connections.max.idle.ms`: a connection with nothing in flight and no request for this
     /// long is closed (reopened when needed).
     pub connections_max_idle: Duration,
+    /// `client.rack` when `partitioner.rack.aware` is on (KIP-1123): keyless records go to
+    /// partitions whose leader is in this rack, when any is available.
+    pub preferred_rack: Option<String>,
     /// `enable.idempotence`.
     pub idempotence: bool,
     /// `transactional.id`: enables transactions (implies idempotence).
@@ -87,6 +90,7 @@ impl EngineConfig {
             reconnect_backoff_max: Duration::from_secs(1),
             connection_setup_timeout: Duration::from_secs(10),
             connections_max_idle: Duration::from_secs(540),
+            preferred_rack: None,
             idempotence: false,
             transactional_id: None,
             transaction_timeout: Duration::from_secs(60),

@@ -1751,7 +1751,12 @@ impl Engine {
             Some(n) if n > 0 => {
                 let cache = TopicCache {
                     count: n as u32,
-                    available: cluster.available_partitions(topic),
+                    available: rack_preferred(
+                        cluster,
+                        topic,
+                        cluster.available_partitions(topic),
+                        self.config.preferred_rack.as_deref(),
+                    ),
                     partitions: (0..n as i32)
                         .map(|p| TopicPartition::new(topic, p))
                         .collect(),
@@ -1985,6 +1990,31 @@ fn init_producer_id_result(
     } else {
         Err(code)
     }
+}
+
+/// KIP-1123: of the partitions with a leader, those led by a broker in `rack`, unless there
+/// are none (or no rack is preferred): then all of them. Keyed records never look at this list
+/// (their partition is the key's hash over every partition), so only keyless ones change.
+fn rack_preferred(
+    cluster: &ferrokafka_metadata::Cluster,
+    topic: &str,
+    available: Vec<i32>,
+    rack: Option<&str>,
+) -> Vec<i32> {
+    let Some(rack) = rack else {
+        return available;
+    };
+    let local: Vec<i32> = available
+        .iter()
+        .copied()
+        .filter(|&p| {
+            cluster
+                .leader_broker(topic, p)
+                .and_then(|b| b.rack.as_deref())
+                == Some(rack)
+        })
+        .collect();
+    if local.is_empty() { available } else { local }
 }
 
 fn bootstrap_node(index: usize) -> i32 {

@@ -117,6 +117,11 @@ pub struct ProducerConfig {
     pub partitioner_availability_timeout: Duration,
     /// `partitioner.ignore.keys` (default false).
     pub partitioner_ignore_keys: bool,
+    /// `partitioner.rack.aware` (default false, KIP-1123): with `client.rack` set, keyless
+    /// records go to partitions whose leader is in the client's rack when there are any.
+    pub partitioner_rack_aware: bool,
+    /// `client.rack` (default empty): the rack (availability zone) the client runs in.
+    pub client_rack: String,
     /// `enable.idempotence` (default true), after the cross-checks.
     pub enable_idempotence: bool,
     /// `transactional.id` (default none).
@@ -251,6 +256,8 @@ impl Default for ProducerConfigBuilder {
                 partitioner_adaptive_partitioning: true,
                 partitioner_availability_timeout: Duration::ZERO,
                 partitioner_ignore_keys: false,
+                partitioner_rack_aware: false,
+                client_rack: String::new(),
                 enable_idempotence: true,
                 transactional_id: None,
                 transaction_timeout: Duration::from_millis(60_000),
@@ -296,6 +303,13 @@ impl ProducerConfigBuilder {
     /// `client.id`.
     pub fn client_id(mut self, id: impl Into<String>) -> Self {
         self.config.client_id = id.into();
+        self
+    }
+
+    /// `client.rack`: the rack (availability zone) the client runs in; with
+    /// `partitioner.rack.aware`, keyless records prefer partitions led in this rack.
+    pub fn client_rack(mut self, rack: impl Into<String>) -> Self {
+        self.config.client_rack = rack.into();
         self
     }
 
@@ -369,6 +383,8 @@ impl ProducerConfigBuilder {
         partitioner_availability_timeout: Duration => partitioner_availability_timeout;
         /// `partitioner.ignore.keys`.
         partitioner_ignore_keys: bool => partitioner_ignore_keys;
+        /// `partitioner.rack.aware`.
+        partitioner_rack_aware: bool => partitioner_rack_aware;
         /// `transaction.timeout.ms`.
         transaction_timeout: Duration => transaction_timeout;
         /// `reconnect.backoff.ms`.

@@ -33,6 +33,8 @@ pub const KNOWN_KEYS: &[&str] = &[
     "partitioner.adaptive.partitioning.enable",
     "partitioner.availability.timeout.ms",
     "partitioner.ignore.keys",
+    "partitioner.rack.aware",
+    "client.rack",
     "enable.idempotence",
     "transactional.id",
     "transaction.timeout.ms",
@@ -140,6 +142,10 @@ pub(super) fn apply(
         "partitioner.availability.timeout.ms" => {
             c.partitioner_availability_timeout = millis("partitioner.availability.timeout.ms", v)?;
         }
+        "partitioner.rack.aware" => {
+            c.partitioner_rack_aware = boolean("partitioner.rack.aware", v)?;
+        }
+        "client.rack" => v.clone_into(&mut c.client_rack),
         "partitioner.ignore.keys" => {
             c.partitioner_ignore_keys = boolean("partitioner.ignore.keys", v)?;
         }

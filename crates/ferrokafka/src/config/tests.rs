@@ -396,6 +396,8 @@ fn builder_and_properties_agree() {
         .partitioner_adaptive_partitioning(false)
         .partitioner_availability_timeout(ms(50))
         .partitioner_ignore_keys(true)
+        .partitioner_rack_aware(true)
+        .client_rack("use1-az2")
         .transaction_timeout(ms(30_000))
         .reconnect_backoff(ms(10))
         .reconnect_backoff_max(ms(100))
@@ -426,6 +428,8 @@ fn builder_and_properties_agree() {
         ("partitioner.adaptive.partitioning.enable", "false"),
         ("partitioner.availability.timeout.ms", "50"),
         ("partitioner.ignore.keys", "true"),
+        ("partitioner.rack.aware", "true"),
+        ("client.rack", "use1-az2"),
         ("transaction.timeout.ms", "30000"),
         ("reconnect.backoff.ms", "10"),
         ("reconnect.backoff.max.ms", "100"),
