@@ -60,6 +60,12 @@ pub struct EngineConfig {
     /// `client.rack` when `partitioner.rack.aware` is on (KIP-1123): keyless records go to
     /// partitions whose leader is in this rack, when any is available.
     pub preferred_rack: Option<String>,
+    /// `metadata.recovery.strategy=rebootstrap` (KIP-899, the default): when no known broker
+    /// can be reached, or no Metadata answer came for `rebootstrap_trigger`, or a broker answers
+    /// REBOOTSTRAP_REQUIRED, metadata is fetched from the bootstrap servers again.
+    pub rebootstrap: bool,
+    /// `metadata.recovery.rebootstrap.trigger.ms` (KIP-1102).
+    pub rebootstrap_trigger: Duration,
     /// `enable.idempotence`.
     pub idempotence: bool,
     /// `transactional.id`: enables transactions (implies idempotence).
@@ -91,6 +97,8 @@ impl EngineConfig {
             connection_setup_timeout: Duration::from_secs(10),
             connections_max_idle: Duration::from_secs(540),
             preferred_rack: None,
+            rebootstrap: true,
+            rebootstrap_trigger: Duration::from_secs(300),
             idempotence: false,
             transactional_id: None,
             transaction_timeout: Duration::from_secs(60),

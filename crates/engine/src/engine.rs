@@ -306,6 +306,11 @@ pub struct Engine {
     next_wake: Option<Instant>,
     dirty: bool,
     bootstrap_cursor: usize,
+    /// Since when metadata has been wanted without an answer (KIP-1102's trigger).
+    metadata_wanted_since: Option<Instant>,
+    /// Re-bootstrapping (KIP-899): new connections for metadata go to the bootstrap servers,
+    /// not the brokers of the last known metadata, until a Metadata answer comes.
+    rebootstrapping: bool,
 }
 
 impl std::fmt::Debug for Engine {
@@ -396,6 +401,8 @@ impl Engine {
             next_wake: None,
             dirty: true,
             bootstrap_cursor: 0,
+            metadata_wanted_since: None,
+            rebootstrapping: false,
         })
     }
 
@@ -752,7 +759,20 @@ impl Engine {
                 self.handle_api_versions(conn, version, &resp, now);
             }
             (Pending::Metadata, ResponseBody::Metadata(resp)) => {
+                if ErrorCode(resp.error_code) == ErrorCode::REBOOTSTRAP_REQUIRED {
+                    // KIP-1102 (Metadata v13): this broker says our metadata is too stale.
+                    self.metadata.handle_failure(now);
+                    if self.config.rebootstrap {
+                        self.start_rebootstrap("a broker answered REBOOTSTRAP_REQUIRED");
+                    }
+                    return;
+                }
                 let before = self.leaders_snapshot();
+                self.metadata_wanted_since = None;
+                if self.rebootstrapping {
+                    tracing::info!(brokers = resp.brokers.len(), "rebootstrapped");
+                    self.rebootstrapping = false;
+                }
                 self.metadata.handle_response_owned(resp, now);
                 self.on_metadata_updated(&before);
             }
@@ -966,8 +986,26 @@ impl Engine {
             wake_at(t);
         }
         let wants_metadata = self.metadata.update_due(now) && !self.metadata.is_in_flight();
+        if wants_metadata && self.config.rebootstrap && !self.rebootstrapping {
+            let since = *self.metadata_wanted_since.get_or_insert(now);
+            let due = since + self.config.rebootstrap_trigger;
+            if due <= now {
+                self.start_rebootstrap(
+                    "no Metadata answer within metadata.recovery.rebootstrap.trigger.ms",
+                );
+            } else {
+                wake_at(due);
+            }
+        }
         if wants_metadata {
-            if let Some(conn) = self.least_loaded_ready(now) {
+            // While rebootstrapping, metadata comes from a bootstrap server only.
+            let ready = if self.rebootstrapping {
+                self.least_loaded_ready(now)
+                    .filter(|c| self.conns.get(c).is_some_and(|c| c.node < 0))
+            } else {
+                self.least_loaded_ready(now)
+            };
+            if let Some(conn) = ready {
                 if let Some(req) = self.metadata.poll_request(now) {
                     self.send_metadata(conn, req, now);
                 }
@@ -1671,6 +1709,25 @@ impl Engine {
             c.state = ConnState::Ready(Box::new(versions));
             self.connection_ready(conn);
         }
+        self.dirty = true;
+    }
+
+    /// KIP-899: metadata comes from the bootstrap servers again. Connections for metadata go to
+    /// them (not to the brokers of the last known metadata) until a Metadata answer arrives.
+    pub(super) fn start_rebootstrap(&mut self, why: &str) {
+        if self.rebootstrapping {
+            return;
+        }
+        tracing::info!(reason = why, "rebootstrapping from bootstrap.servers");
+        self.rebootstrapping = true;
+        self.counters.rebootstraps += 1;
+        // The bootstrap servers may be tried at once.
+        for i in 0..self.config.bootstrap.len() {
+            if let Some(n) = self.nodes.get_mut(&bootstrap_node(i)) {
+                n.retry_at = None;
+            }
+        }
+        self.metadata.request_update();
         self.dirty = true;
     }
 

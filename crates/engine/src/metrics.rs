@@ -48,6 +48,8 @@ pub struct Counters {
     pub connections_closed: u64,
     /// Connections open (or opening) now, for Java's `connection-count`.
     pub connections_open: u64,
+    /// Times metadata was fetched from the bootstrap servers again (KIP-899).
+    pub rebootstraps: u64,
     /// SASL authentications that succeeded (first ones on a connection).
     pub authentications_succeeded: u64,
     /// SASL re-authentications (KIP-368) that succeeded.

@@ -166,6 +166,27 @@ impl ClusterBuilder {
         self
     }
 
+    /// Brokers with these ids (at least one; duplicates dropped), for example to stand up a
+    /// second cluster whose brokers differ from a first one's.
+    pub fn broker_ids(mut self, ids: &[i32]) -> Self {
+        let mut ids: Vec<i32> = ids.to_vec();
+        ids.sort_unstable();
+        ids.dedup();
+        if ids.is_empty() {
+            ids.push(1);
+        }
+        self.config.brokers = ids
+            .into_iter()
+            .map(|id| BrokerConfig {
+                id,
+                host: "127.0.0.1".into(),
+                port: 9091 + id,
+                rack: None,
+            })
+            .collect();
+        self
+    }
+
     /// Puts broker `id` in `rack`.
     pub fn rack(mut self, id: i32, rack: &str) -> Self {
         if let Some(b) = self.config.brokers.iter_mut().find(|b| b.id == id) {

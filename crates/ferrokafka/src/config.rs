@@ -63,6 +63,19 @@ impl Acks {
     }
 }
 
+/// `metadata.recovery.strategy` (KIP-899): what to do when the brokers of the last known
+/// metadata cannot be reached or metadata cannot be refreshed.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Default)]
+#[non_exhaustive]
+pub enum MetadataRecoveryStrategy {
+    /// `none`: keep trying the brokers of the last known metadata.
+    None,
+    /// `rebootstrap` (the default, as in the Java 4.x client): fetch metadata from
+    /// `bootstrap.servers` again, so a cluster replaced behind its bootstrap address is found.
+    #[default]
+    Rebootstrap,
+}
+
 /// A validated producer configuration. Build one with [`ProducerConfig::builder`] or
 /// [`ProducerConfig::from_properties`]; every field is named after its Java setting.
 #[derive(Debug, Clone, PartialEq)]
@@ -108,6 +121,11 @@ pub struct ProducerConfig {
     pub metadata_max_age: Duration,
     /// `metadata.max.idle.ms` (default 300000, at least 5000).
     pub metadata_max_idle: Duration,
+    /// `metadata.recovery.strategy` (default `rebootstrap`).
+    pub metadata_recovery_strategy: MetadataRecoveryStrategy,
+    /// `metadata.recovery.rebootstrap.trigger.ms` (default 300000): rebootstrap when no
+    /// metadata could be obtained for this long (KIP-1102).
+    pub metadata_recovery_rebootstrap_trigger: Duration,
     /// `partitioner` / `partitioner.class` (default empty = the built-in partitioner): a Java
     /// class name or a librdkafka partitioner name, as `ferrokafka_partition::by_name_with` takes.
     pub partitioner: String,
@@ -252,6 +270,8 @@ impl Default for ProducerConfigBuilder {
                 max_in_flight_requests_per_connection: 5,
                 metadata_max_age: Duration::from_millis(300_000),
                 metadata_max_idle: Duration::from_millis(300_000),
+                metadata_recovery_strategy: MetadataRecoveryStrategy::Rebootstrap,
+                metadata_recovery_rebootstrap_trigger: Duration::from_millis(300_000),
                 partitioner: String::new(),
                 partitioner_adaptive_partitioning: true,
                 partitioner_availability_timeout: Duration::ZERO,
@@ -377,6 +397,10 @@ impl ProducerConfigBuilder {
         metadata_max_age: Duration => metadata_max_age;
         /// `metadata.max.idle.ms`.
         metadata_max_idle: Duration => metadata_max_idle;
+        /// `metadata.recovery.strategy`.
+        metadata_recovery_strategy: MetadataRecoveryStrategy => metadata_recovery_strategy;
+        /// `metadata.recovery.rebootstrap.trigger.ms`.
+        metadata_recovery_rebootstrap_trigger: Duration => metadata_recovery_rebootstrap_trigger;
         /// `partitioner.adaptive.partitioning.enable`.
         partitioner_adaptive_partitioning: bool => partitioner_adaptive_partitioning;
         /// `partitioner.availability.timeout.ms`.
@@ -522,6 +546,10 @@ fn check_ranges(c: &ProducerConfig) -> Result<(), ConfigError> {
         ("retry.backoff.max.ms", c.retry_backoff_max),
         ("metadata.max.age.ms", c.metadata_max_age),
         ("metadata.max.idle.ms", c.metadata_max_idle),
+        (
+            "metadata.recovery.rebootstrap.trigger.ms",
+            c.metadata_recovery_rebootstrap_trigger,
+        ),
         (
             "partitioner.availability.timeout.ms",
             c.partitioner_availability_timeout,

@@ -92,7 +92,10 @@ pub mod serialize;
 mod tls;
 pub mod transport;
 
-pub use config::{Acks, ConfigError, ConfigWarning, ProducerConfig, ProducerConfigBuilder};
+pub use config::{
+    Acks, ConfigError, ConfigWarning, MetadataRecoveryStrategy, ProducerConfig,
+    ProducerConfigBuilder,
+};
 pub use error::ProduceError;
 pub use ferrokafka_engine::{
     DeliveryError, GroupMetadata, OffsetToCommit, SendError, TxnFailure, TxnFailureKind,

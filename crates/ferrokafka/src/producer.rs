@@ -666,6 +666,9 @@ fn engine_config(c: &ProducerConfig) -> EngineConfig {
     e.reconnect_backoff_max = c.reconnect_backoff_max;
     e.connection_setup_timeout = c.socket_connection_setup_timeout;
     e.connections_max_idle = c.connections_max_idle;
+    e.rebootstrap =
+        c.metadata_recovery_strategy == crate::config::MetadataRecoveryStrategy::Rebootstrap;
+    e.rebootstrap_trigger = c.metadata_recovery_rebootstrap_trigger;
     e.preferred_rack =
         (c.partitioner_rack_aware && !c.client_rack.is_empty()).then(|| c.client_rack.clone());
     e.idempotence = c.enable_idempotence;

@@ -205,11 +205,24 @@ impl Engine {
         if self.conns.values().any(|c| !c.is_ready()) {
             return; // one is on its way
         }
+        let bootstrap: Vec<i32> = (0..self.config.bootstrap.len())
+            .map(bootstrap_node)
+            .collect();
         let mut candidates: Vec<i32> = self.metadata.cluster().brokers().map(|b| b.id).collect();
-        if candidates.is_empty() {
-            candidates = (0..self.config.bootstrap.len())
-                .map(bootstrap_node)
-                .collect();
+        if candidates.is_empty() || self.rebootstrapping {
+            candidates.clone_from(&bootstrap);
+        } else if self.config.rebootstrap
+            && self.conns.is_empty()
+            && candidates.iter().all(|node| {
+                self.nodes
+                    .get(node)
+                    .is_some_and(|s| s.failures > 0 && s.retry_at.is_some_and(|t| t > now))
+            })
+        {
+            // KIP-899: no broker of the last known metadata can be reached (each failed and
+            // waits for its backoff): start over from the bootstrap servers.
+            self.start_rebootstrap("no broker of the known metadata is reachable");
+            candidates = bootstrap;
         }
         let n = candidates.len();
         let mut earliest: Option<Instant> = None;

@@ -28,6 +28,8 @@ pub const KNOWN_KEYS: &[&str] = &[
     "max.in.flight.requests.per.connection",
     "metadata.max.age.ms",
     "metadata.max.idle.ms",
+    "metadata.recovery.strategy",
+    "metadata.recovery.rebootstrap.trigger.ms",
     "partitioner",
     "partitioner.class",
     "partitioner.adaptive.partitioning.enable",
@@ -134,6 +136,23 @@ pub(super) fn apply(
         }
         "metadata.max.age.ms" => c.metadata_max_age = millis("metadata.max.age.ms", v)?,
         "metadata.max.idle.ms" => c.metadata_max_idle = millis("metadata.max.idle.ms", v)?,
+        "metadata.recovery.strategy" => {
+            c.metadata_recovery_strategy = match v.to_ascii_lowercase().as_str() {
+                "rebootstrap" => super::MetadataRecoveryStrategy::Rebootstrap,
+                "none" => super::MetadataRecoveryStrategy::None,
+                _ => {
+                    return Err(invalid(
+                        "metadata.recovery.strategy",
+                        v,
+                        "rebootstrap or none",
+                    ));
+                }
+            };
+        }
+        "metadata.recovery.rebootstrap.trigger.ms" => {
+            c.metadata_recovery_rebootstrap_trigger =
+                millis("metadata.recovery.rebootstrap.trigger.ms", v)?;
+        }
         "partitioner" | "partitioner.class" => v.clone_into(&mut c.partitioner),
         "partitioner.adaptive.partitioning.enable" => {
             c.partitioner_adaptive_partitioning =

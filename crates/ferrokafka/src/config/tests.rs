@@ -190,6 +190,11 @@ fn bad_values_name_key_and_value() {
         ),
         ("partitioner.availability.timeout.ms", "x", "milliseconds"),
         ("partitioner.ignore.keys", "1", "true or false"),
+        (
+            "metadata.recovery.strategy",
+            "sometimes",
+            "rebootstrap or none",
+        ),
         ("enable.idempotence", "on", "true or false"),
         ("transaction.timeout.ms", "x", "milliseconds"),
         ("reconnect.backoff.ms", "x", "milliseconds"),
@@ -397,6 +402,8 @@ fn builder_and_properties_agree() {
         .partitioner_availability_timeout(ms(50))
         .partitioner_ignore_keys(true)
         .partitioner_rack_aware(true)
+        .metadata_recovery_strategy(crate::MetadataRecoveryStrategy::None)
+        .metadata_recovery_rebootstrap_trigger(ms(60_000))
         .client_rack("use1-az2")
         .transaction_timeout(ms(30_000))
         .reconnect_backoff(ms(10))
@@ -429,6 +436,8 @@ fn builder_and_properties_agree() {
         ("partitioner.availability.timeout.ms", "50"),
         ("partitioner.ignore.keys", "true"),
         ("partitioner.rack.aware", "true"),
+        ("metadata.recovery.strategy", "none"),
+        ("metadata.recovery.rebootstrap.trigger.ms", "60000"),
         ("client.rack", "use1-az2"),
         ("transaction.timeout.ms", "30000"),
         ("reconnect.backoff.ms", "10"),
