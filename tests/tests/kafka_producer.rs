@@ -438,7 +438,7 @@ async fn every_acks_level_and_codec_round_trips() {
             ]);
             let futures = send_all(&p, &topic, &sent).await;
             let metadata = await_all(futures).await;
-            let requests = p.metrics().get("request-total").unwrap_or(0.0);
+            let requests = p.metrics().get("produce-request-total").unwrap_or(0.0);
             p.close(WAIT).await;
             assert!(requests > 3.0, "{label}: only {requests} Produce requests");
             for (s, md) in sent.iter().zip(&metadata) {
@@ -723,7 +723,7 @@ async fn an_oversized_record_fails_alone_and_the_records_behind_it_arrive() {
     p.close(WAIT).await;
     eprintln!(
         "oversized: {} Produce requests, {:?} records retried",
-        m.get("request-total").unwrap_or(0.0),
+        m.get("produce-request-total").unwrap_or(0.0),
         m.get("record-retry-total")
     );
     assert_eq!(m.get("record-error-total"), Some(2.0));

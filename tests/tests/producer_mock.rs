@@ -732,7 +732,7 @@ fn retriable_errors(error: RDKafkaRespErr, mode: Mode) {
         producer.flush(WAIT).await.expect("flush");
         let outcomes = collect(pending, WAIT).await;
         let retries = metric(&producer, "record-retry-total");
-        let requests = metric(&producer, "request-total");
+        let requests = metric(&producer, "produce-request-total");
         producer.close(Duration::from_secs(5)).await;
         (outcomes, retries, requests)
     });
@@ -1042,9 +1042,9 @@ fn pipelined_behind_a_failed_batch(first_error: RDKafkaRespErr) -> (Outcomes, f6
         errors.extend([RDKafkaRespErr::RD_KAFKA_RESP_ERR_OUT_OF_ORDER_SEQUENCE_NUMBER; 4]);
         inject_produce_errors(&mock, &errors);
         // Two ~420-byte records per 1024-byte batch: five batches.
-        let before = metric(&producer, "request-total");
+        let before = metric(&producer, "produce-request-total");
         send(WARM..RECORDS).await;
-        let requests = metric(&producer, "request-total") - before;
+        let requests = metric(&producer, "produce-request-total") - before;
         let retried = metric(&producer, "record-retry-total");
         set_round_trip_time(&mock, None, Duration::ZERO).expect("rtt");
         producer.close(Duration::from_secs(5)).await;
@@ -1122,12 +1122,12 @@ fn message_too_large_splits(mode: Mode, compressed: bool) -> Vec<i32> {
         let mut pending = Vec::new();
         // Produce requests needed by `range` (sent at once, then flushed).
         let mut phase = async |range: Range<usize>| {
-            let before = metric(&producer, "request-total");
+            let before = metric(&producer, "produce-request-total");
             for i in range {
                 pending.push((i, producer.send(compressible(i)).await.expect("send")));
             }
             producer.flush(WAIT).await.expect("flush");
-            metric(&producer, "request-total") - before
+            metric(&producer, "produce-request-total") - before
         };
         phase(0..WARM).await;
         // The same load twice, the second time with one MESSAGE_TOO_LARGE.

@@ -519,7 +519,7 @@ async fn every_acks_level_and_codec_round_trips() {
         if *acks == "0" {
             p.flush(WAIT).await.expect("flush");
             assert_eq!(
-                p.metrics().get("request-total"),
+                p.metrics().get("produce-request-total"),
                 Some(1.0),
                 "{label}: expected one Produce request"
             );
@@ -527,7 +527,7 @@ async fn every_acks_level_and_codec_round_trips() {
         let metadata = await_all(futures).await;
         if *acks != "0" {
             assert!(
-                p.metrics().get("request-total").unwrap() > 3.0,
+                p.metrics().get("produce-request-total").unwrap() > 3.0,
                 "{label}: batch.size=4096 should need several Produce requests"
             );
         }
@@ -618,7 +618,7 @@ async fn acks0_pipelined_requests_all_reach_tansu() {
     );
     let futures = send_all(&p, "acks0", &sent).await;
     let metadata = await_all(futures).await;
-    let requests = p.metrics().get("request-total").unwrap();
+    let requests = p.metrics().get("produce-request-total").unwrap();
     p.close(WAIT).await;
     assert!(
         requests > 3.0,
@@ -1226,7 +1226,7 @@ async fn metrics_count_what_was_sent() {
     let latency = m.get("request-latency-avg").expect("request-latency-avg");
     assert!(latency > 0.0, "request-latency-avg {latency}");
     assert!(m.get("request-latency-max").unwrap() >= latency, "{all:?}");
-    assert!(m.get("request-total").unwrap() >= 1.0, "{all:?}");
+    assert!(m.get("produce-request-total").unwrap() >= 1.0, "{all:?}");
     assert!(m.get("record-send-rate").unwrap() > 0.0, "{all:?}");
     p.close(WAIT).await;
 }

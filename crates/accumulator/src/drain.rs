@@ -45,6 +45,8 @@ pub struct DrainedBatch {
     pub stamp: ProducerStamp,
     /// Compressed size / uncompressed size of its records (1.0 without compression).
     pub compression_ratio: f32,
+    /// How long since the batch was created (Java's `record-queue-time`).
+    pub queue_time: std::time::Duration,
 }
 
 /// The result of one [`RecordAccumulator::drain`].
@@ -199,6 +201,7 @@ impl RecordAccumulator {
                     attempts: batch.attempts,
                     stamp: s,
                     compression_ratio: closed.compression_ratio(),
+                    queue_time: now.saturating_duration_since(batch.created_at),
                 });
                 batch.contents = Contents::Closed(closed);
                 batch.retry_at = None;

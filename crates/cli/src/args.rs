@@ -189,6 +189,10 @@ pub(crate) struct PerfArgs {
     #[arg(long = "transaction-duration-ms", value_name = "MS", default_value_t = 3000,
           value_parser = clap::value_parser!(u64).range(1..))]
     pub(crate) transaction_duration_ms: u64,
+
+    /// Print the producer's metrics at the end of the run, as kafka-producer-perf-test does.
+    #[arg(long = "print-metrics")]
+    pub(crate) print_metrics: bool,
 }
 
 /// A `-H` header.

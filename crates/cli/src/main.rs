@@ -246,6 +246,7 @@ async fn run(cli: Cli) -> u8 {
                 interrupted_flush_timeout: INTERRUPTED_FLUSH_TIMEOUT,
                 close_timeout: CLOSE_TIMEOUT,
                 transaction_duration,
+                print_metrics: a.print_metrics,
             };
             let clock = perf::SystemClock::new();
             let summary = perf::run_perf(

@@ -386,6 +386,23 @@ pub(crate) struct PerfOptions {
     /// With `transactional.id` (through `-X`): commit a transaction every this long (Java's
     /// `--transaction-duration-ms`).
     pub(crate) transaction_duration: Option<Duration>,
+    /// `--print-metrics`: the producer's metrics on `out` before it closes.
+    pub(crate) print_metrics: bool,
+}
+
+/// Java's `ToolsUtils.printMetrics` layout: a header, then `name : value` with three decimals,
+/// names padded to the longest.
+fn print_metrics(out: &mut dyn Write, metrics: &[(String, f64)]) {
+    let width = metrics
+        .iter()
+        .map(|(n, _)| n.len())
+        .max()
+        .unwrap_or(0)
+        .max(11);
+    let _ = writeln!(out, "\n{:<width$}   Value", "Metric Name");
+    for (name, value) in metrics {
+        let _ = writeln!(out, "{name:<width$} : {value:.3}");
+    }
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -567,6 +584,9 @@ pub(crate) async fn run_perf<S: Sink, C: Clock>(
             );
         }
         let _ = writeln!(t.err);
+    }
+    if opts.print_metrics {
+        print_metrics(t.out, &sink.metrics());
     }
     sink.close(opts.close_timeout).await;
     PerfSummary {
@@ -776,6 +796,7 @@ mod tests {
             interrupted_flush_timeout: Duration::from_secs(1),
             close_timeout: Duration::from_secs(1),
             transaction_duration: None,
+            print_metrics: false,
         }
     }
 
@@ -802,6 +823,29 @@ mod tests {
         let out = String::from_utf8(out).unwrap();
         assert!(out.starts_with("0 records sent"), "{out}");
         assert!(sink.state.borrow().closed);
+    }
+
+    #[tokio::test]
+    async fn print_metrics_lists_every_metric_after_the_total_line_as_java_does() {
+        let clock = FakeClock::default();
+        let sink = FakeSink::new();
+        let mut o = opts(3, 10, -1.0);
+        o.print_metrics = true;
+        let (_, out, _) = run(&o, &sink, &clock).await;
+        let name = "producer-topic-metrics:byte-rate:{client-id=fake, topic=t}";
+        let width = name.len();
+        let expected = format!(
+            "\n{:<width$}   Value\n{:<width$} : 3.000\n{name} : 12.500\n",
+            "Metric Name", "producer-metrics:record-send-total:{client-id=fake}"
+        );
+        assert!(out.ends_with(&expected), "{out}");
+        assert!(
+            out.starts_with("3 records sent"),
+            "the total line comes first: {out}"
+        );
+        o.print_metrics = false;
+        let (_, out, _) = run(&o, &FakeSink::new(), &clock).await;
+        assert!(!out.contains("Metric Name"), "{out}");
     }
 
     #[tokio::test]

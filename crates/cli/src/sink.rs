@@ -90,6 +90,11 @@ pub(crate) trait Sink {
 
     /// `commit_transaction` (`commit`) or `abort_transaction`.
     async fn end_transaction(&self, commit: bool) -> Result<(), String>;
+
+    /// The producer's metrics as Java's tools name them (`group:name:{tags}`), with values.
+    fn metrics(&self) -> Vec<(String, f64)> {
+        Vec::new()
+    }
 }
 
 /// `call failed: message`, unless the producer's message already starts with the call's name
@@ -110,6 +115,7 @@ pub(crate) fn failed(call: &str, message: &str) -> String {
 #[derive(Debug)]
 pub(crate) struct ProducerSink {
     producer: ferrokafka::Producer,
+    client_id: String,
 }
 
 /// Opens the real producer from ordered `(key, value)` properties (inside the runtime); also
@@ -127,9 +133,20 @@ pub(crate) async fn open(
     .map_err(|e| OpenError::Config(e.to_string()))?;
     // What the cross-checks changed (idempotence turned off by acks=1, ...), as Java logs it.
     let warnings = config.warnings().iter().map(ToString::to_string).collect();
+    let client_id = if config.client_id.is_empty() {
+        "ferrokafka".to_owned()
+    } else {
+        config.client_id.clone()
+    };
     let producer =
         ferrokafka::Producer::new(config).map_err(|e| OpenError::Other(e.to_string()))?;
-    Ok((ProducerSink { producer }, warnings))
+    Ok((
+        ProducerSink {
+            producer,
+            client_id,
+        },
+        warnings,
+    ))
 }
 
 /// Whether a refused send means later records cannot succeed either.
@@ -146,6 +163,21 @@ fn is_fatal(e: &ferrokafka::ProduceError) -> bool {
 }
 
 impl Sink for ProducerSink {
+    fn metrics(&self) -> Vec<(String, f64)> {
+        self.producer
+            .metrics()
+            .all()
+            .into_iter()
+            .map(|m| {
+                let mut tags = format!("client-id={}", self.client_id);
+                if let Some((key, value)) = m.tag {
+                    tags = format!("{tags}, {key}={value}");
+                }
+                (format!("{}:{}:{{{tags}}}", m.group, m.name), m.value)
+            })
+            .collect()
+    }
+
     async fn send(&self, record: OutRecord) -> Result<Pending, Rejected> {
         let mut rec = ferrokafka::ProducerRecord::new(record.topic);
         if let Some(p) = record.partition {
@@ -409,6 +441,20 @@ pub(crate) mod fake {
 
         async fn close(&self, _timeout: Duration) {
             self.state.borrow_mut().closed = true;
+        }
+
+        fn metrics(&self) -> Vec<(String, f64)> {
+            let sent = f64::from(u32::try_from(self.state.borrow().accepted.len()).unwrap_or(0));
+            vec![
+                (
+                    "producer-metrics:record-send-total:{client-id=fake}".to_owned(),
+                    sent,
+                ),
+                (
+                    "producer-topic-metrics:byte-rate:{client-id=fake, topic=t}".to_owned(),
+                    12.5,
+                ),
+            ]
         }
     }
 }

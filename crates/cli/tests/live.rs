@@ -453,3 +453,56 @@ fn kcat_flags_file_records_delimiter_key_tee_count_verbose_and_quiet() {
     }
     std::fs::remove_dir_all(&dir).unwrap();
 }
+
+#[test]
+fn perf_print_metrics_lists_the_java_metric_groups() {
+    let broker = Tansu::start().expect("tansu");
+    broker.create_topic("cli-perf-metrics", 2).expect("topic");
+    let (code, out, err) = run_out(
+        &[
+            "perf",
+            "-b",
+            &broker.bootstrap(),
+            "-t",
+            "cli-perf-metrics",
+            "--num-records",
+            "500",
+            "--record-size",
+            "100",
+            "--print-metrics",
+            "-X",
+            "client.id=perf-client",
+        ],
+        b"",
+    );
+    assert_eq!(code, Some(0), "{err}");
+    assert!(out.starts_with("500 records sent"), "{out}");
+    let metric = |name: &str| -> f64 {
+        let line = out
+            .lines()
+            .find(|l| l.starts_with(name))
+            .unwrap_or_else(|| panic!("no {name} in:\n{out}"));
+        line.rsplit(" : ")
+            .next()
+            .and_then(|v| v.trim().parse().ok())
+            .unwrap_or_else(|| panic!("no value in {line}"))
+    };
+    assert!(out.contains("Metric Name"), "{out}");
+    assert_eq!(
+        metric("producer-metrics:record-send-total:{client-id=perf-client}"),
+        500.0
+    );
+    assert!(metric("producer-metrics:request-latency-avg:{client-id=perf-client}") >= 0.0);
+    assert_eq!(
+        metric(
+            "producer-topic-metrics:record-send-total:{client-id=perf-client, topic=cli-perf-metrics}"
+        ),
+        500.0
+    );
+    assert!(
+        out.lines().any(|l| l.starts_with(
+            "producer-node-metrics:request-total:{client-id=perf-client, node-id=node-"
+        )),
+        "{out}"
+    );
+}

@@ -420,6 +420,7 @@ impl Engine {
     pub fn counters(&self) -> Counters {
         let mut c = self.counters.clone();
         c.connections_open = self.conns.len() as u64;
+        c.requests_in_flight = self.conns.values().map(|c| c.sent_at.len() as u64).sum();
         c.buffer_available_bytes = self
             .config
             .accumulator
@@ -523,6 +524,15 @@ impl Engine {
                 other => SendError::InvalidRecord(other.to_string()),
             })?;
         let bytes = record.key.map_or(0, <[u8]>::len) + record.value.map_or(0, <[u8]>::len);
+        let size = (bytes
+            + record
+                .headers
+                .iter()
+                .map(|h| h.key.len() + h.value.as_ref().map_or(0, |v| v.len()))
+                .sum::<usize>()) as u64;
+        self.counters.records_appended += 1;
+        self.counters.record_bytes_total += size;
+        self.counters.record_bytes_max = self.counters.record_bytes_max.max(size);
         self.partitioner.on_append(
             &precord,
             &PartitionAppended::new(partition, bytes, result.batch_is_full),
@@ -540,6 +550,11 @@ impl Engine {
             partition,
             wake_sender: wake,
         })
+    }
+
+    /// Whether `topic`'s partitions are known (a `send` to it waits for memory, not metadata).
+    pub fn has_topic(&self, topic: &str) -> bool {
+        self.topics.contains_key(topic)
     }
 
     /// For a `send` that has waited for `topic` since `since`: `Ok(true)` when its metadata is
@@ -721,7 +736,24 @@ impl Engine {
             }
         };
         c.last_used = now;
+        let node = c.node;
         let sent = c.sent_at.pop_front();
+        let rtt = sent.map(|t| now.saturating_duration_since(t));
+        for n in [
+            &mut self.counters.network,
+            self.counters.by_node.entry(node).or_default(),
+        ] {
+            n.responses += 1;
+            n.incoming_bytes += frame.len() as u64 + 4;
+            if let Some(rtt) = rtt {
+                n.latency_total += rtt;
+                n.latency_max = n.latency_max.max(rtt);
+                n.latencies += 1;
+            }
+        }
+        let Some(c) = self.conns.get_mut(&conn) else {
+            return;
+        };
         let request_span = c
             .request_spans
             .pop_front()
@@ -769,6 +801,7 @@ impl Engine {
                 }
                 let before = self.leaders_snapshot();
                 self.metadata_wanted_since = None;
+                self.counters.last_metadata_at = Some(now);
                 if self.rebootstrapping {
                     tracing::info!(brokers = resp.brokers.len(), "rebootstrapped");
                     self.rebootstrapping = false;
@@ -1217,14 +1250,27 @@ impl Engine {
             self.counters.batches_sent += 1;
             self.counters.records_in_requests += b.record_count as u64;
             self.counters.batch_bytes += b.bytes.len() as u64;
+            self.counters.batch_bytes_max = self.counters.batch_bytes_max.max(b.bytes.len() as u64);
+            let topic = self
+                .counters
+                .by_topic
+                .entry(b.tp.topic.clone())
+                .or_default();
+            topic.bytes += b.bytes.len() as u64;
             if b.compression_ratio > 0.0 {
                 // compression-rate-avg: compressed / uncompressed bytes.
                 #[allow(clippy::cast_precision_loss)] // batch sizes are far below 2^52
                 let uncompressed = b.bytes.len() as f64 / f64::from(b.compression_ratio);
                 self.counters.uncompressed_bytes += uncompressed as u64;
+                topic.uncompressed_bytes += uncompressed as u64;
             }
             if b.attempts > 0 {
                 self.counters.records_retried += b.record_count as u64;
+                topic.records_retried += b.record_count as u64;
+            } else {
+                self.counters.queue_time_total += b.queue_time;
+                self.counters.queue_time_max = self.counters.queue_time_max.max(b.queue_time);
+                self.counters.queue_time_batches += 1;
             }
             let part = PartitionProduceData {
                 index: b.tp.partition,
@@ -1351,6 +1397,7 @@ impl Engine {
         let limit = self.config.accumulator.batch_size;
         match self.acc.split_and_reenqueue(b.id, limit) {
             Ok(outcome) => {
+                self.counters.batch_splits += 1;
                 // Under idempotence the parts carry consecutive sequences from the original's
                 // base (records' split), so they go out in its place with no epoch bump.
                 for ids in self.flushes.values_mut() {
@@ -1845,6 +1892,11 @@ impl Engine {
             .records_sent_by_topic
             .entry(tp.topic.clone())
             .or_default() += record_count as u64;
+        self.counters
+            .by_topic
+            .entry(tp.topic.clone())
+            .or_default()
+            .records_sent += record_count as u64;
         self.finish(batch);
         self.events.push_back(Event::Delivered {
             batch,
@@ -1873,6 +1925,11 @@ impl Engine {
             "delivery failed"
         );
         self.counters.records_errored += record_count as u64;
+        self.counters
+            .by_topic
+            .entry(tp.topic.clone())
+            .or_default()
+            .records_errored += record_count as u64;
         self.finish(batch);
         self.events.push_back(Event::Failed {
             batch,

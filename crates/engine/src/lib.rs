@@ -49,6 +49,6 @@ pub use config::{EngineConfig, SaslConfig};
 pub use engine::{Appended, Engine, GroupMetadata, OffsetToCommit, OutgoingRecord, SendError};
 pub use event::{ConnId, DeliveryError, Event, Io, TxnCall, TxnFailure, TxnFailureKind};
 pub use ferrokafka_txn::StateKind as TxnStateKind;
-pub use metrics::Counters;
+pub use metrics::{Counters, NodeCounters, TopicCounters};
 
 pub use ferrokafka_accumulator::{BatchId, SplitOutcome, SplitPart, TopicPartition};

@@ -50,10 +50,77 @@ pub struct Counters {
     pub connections_open: u64,
     /// Times metadata was fetched from the bootstrap servers again (KIP-899).
     pub rebootstraps: u64,
+    /// Largest batch sent, in bytes (`batch-size-max`).
+    pub batch_bytes_max: u64,
+    /// Batches split after MESSAGE_TOO_LARGE (`batch-split-total`).
+    pub batch_splits: u64,
+    /// Records appended, their bytes (key + value + headers) and the largest
+    /// (`record-size-avg/max`).
+    pub records_appended: u64,
+    /// Sum of the appended records' sizes.
+    pub record_bytes_total: u64,
+    /// Largest appended record.
+    pub record_bytes_max: u64,
+    /// Sum and maximum of the batches' time in the accumulator before their first send, and
+    /// how many (`record-queue-time-avg/max`).
+    pub queue_time_total: Duration,
+    /// Longest queue time.
+    pub queue_time_max: Duration,
+    /// Batches whose queue time was measured.
+    pub queue_time_batches: u64,
+    /// Every request and answer, all connections (`request-total`, `response-total`,
+    /// `request-size-avg/max`, `outgoing-byte-total`, `incoming-byte-total`).
+    pub network: NodeCounters,
+    /// The same per broker id (`producer-node-metrics`; bootstrap connections are negative).
+    pub by_node: BTreeMap<i32, NodeCounters>,
+    /// Per topic (`producer-topic-metrics`).
+    pub by_topic: BTreeMap<String, TopicCounters>,
+    /// Requests sent and not answered yet (`requests-in-flight`).
+    pub requests_in_flight: u64,
+    /// When the last Metadata answer arrived (`metadata-age`), if one did.
+    pub last_metadata_at: Option<std::time::Instant>,
     /// SASL authentications that succeeded (first ones on a connection).
     pub authentications_succeeded: u64,
     /// SASL re-authentications (KIP-368) that succeeded.
     pub reauthentications_succeeded: u64,
     /// SASL authentications or re-authentications that failed.
     pub authentications_failed: u64,
+}
+
+/// Request and byte counts of one broker (or of all of them).
+#[derive(Debug, Clone, Default, PartialEq)]
+#[non_exhaustive]
+pub struct NodeCounters {
+    /// Requests sent.
+    pub requests: u64,
+    /// Answers received.
+    pub responses: u64,
+    /// Bytes of the requests sent.
+    pub outgoing_bytes: u64,
+    /// Bytes of the answers received.
+    pub incoming_bytes: u64,
+    /// Largest request sent.
+    pub request_bytes_max: u64,
+    /// Sum of the round trips measured, and their number.
+    pub latency_total: Duration,
+    /// Longest round trip.
+    pub latency_max: Duration,
+    /// Round trips measured.
+    pub latencies: u64,
+}
+
+/// Per-topic counts (`producer-topic-metrics`).
+#[derive(Debug, Clone, Default, PartialEq)]
+#[non_exhaustive]
+pub struct TopicCounters {
+    /// Records acknowledged.
+    pub records_sent: u64,
+    /// Records that failed.
+    pub records_errored: u64,
+    /// Records in batches sent again.
+    pub records_retried: u64,
+    /// Bytes of the batches sent (as sent, compressed).
+    pub bytes: u64,
+    /// Uncompressed bytes of those batches (for `compression-rate`).
+    pub uncompressed_bytes: u64,
 }

@@ -92,6 +92,7 @@ pub(crate) async fn run(shared: Arc<Shared>) {
     let mut ios: Vec<Io> = Vec::new();
     let mut actions = Vec::new();
     loop {
+        let busy_from = crate::producer::clock_now();
         while let Ok(input) = rx.try_recv() {
             inputs.push(input);
         }
@@ -189,6 +190,8 @@ pub(crate) async fn run(shared: Arc<Shared>) {
                 None => std::future::pending::<()>().await,
             }
         };
+        let waiting_from = crate::producer::clock_now();
+        shared.measured.note_io(waiting_from - busy_from);
         tokio::select! {
             input = rx.recv() => {
                 if let Some(input) = input {
@@ -198,6 +201,9 @@ pub(crate) async fn run(shared: Arc<Shared>) {
             () = shared.wake_driver.notified() => {}
             () = sleep => {}
         }
+        shared
+            .measured
+            .note_io_wait(crate::producer::clock_now() - waiting_from);
     }
 }
 

@@ -101,7 +101,7 @@ pub use ferrokafka_engine::{
     DeliveryError, GroupMetadata, OffsetToCommit, SendError, TxnFailure, TxnFailureKind,
 };
 pub use ferrokafka_records::{CompressionType, Header};
-pub use metrics::Metrics;
+pub use metrics::{MetricValue, Metrics};
 pub use oauth::{OAuthBearerToken, OAuthBearerTokenProvider, TokenFuture};
 pub use producer::Producer;
 pub use record::{Callback, DeliveryFuture, ProducerRecord, RecordMetadata};

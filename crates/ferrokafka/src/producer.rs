@@ -44,6 +44,8 @@ pub(crate) struct Shared {
     /// Where OAUTHBEARER tokens come from (the built-in OIDC provider made ready).
     pub(crate) oauth: Option<crate::config::TokenSource>,
     pub(crate) config: ProducerConfig,
+    /// What the facade and the driver measure for the metrics (the engine counts the rest).
+    pub(crate) measured: crate::metrics::Measured,
 }
 
 pub(crate) struct State {
@@ -213,6 +215,7 @@ impl Producer {
             unwritten: std::sync::atomic::AtomicUsize::new(0),
             tls,
             transport: config.transport.resolve(),
+            measured: crate::metrics::Measured::default(),
             oauth,
             config,
         });
@@ -361,9 +364,15 @@ impl Producer {
                         }
                     }
                     Err(SendError::WouldBlock) if now < deadline => Err(None),
-                    Err(SendError::WouldBlock) => Err(Some(ProduceError::BufferExhausted {
-                        waited: now - start,
-                    })),
+                    Err(SendError::WouldBlock) => {
+                        shared
+                            .measured
+                            .buffer_exhausted
+                            .fetch_add(1, Ordering::Relaxed);
+                        Err(Some(ProduceError::BufferExhausted {
+                            waited: now - start,
+                        }))
+                    }
                     Err(e) => Err(Some(e.into())),
                 }
             };
@@ -384,7 +393,24 @@ impl Producer {
                     }
                     let wait_until = tokio::time::Instant::from_std(deadline);
                     // At the deadline the loop runs once more and reports the timeout.
+                    let waited_from = clock_now();
+                    shared.measured.waiting.fetch_add(1, Ordering::Relaxed);
                     let _ = tokio::time::timeout_at(wait_until, notified).await;
+                    shared.measured.waiting.fetch_sub(1, Ordering::Relaxed);
+                    // Java's bufferpool-wait-time measures waits for memory; a wait for metadata
+                    // is metadata-wait-time.
+                    let waited = crate::metrics::nanos(clock_now() - waited_from);
+                    if self.shared().lock().engine.has_topic(&record.topic) {
+                        shared
+                            .measured
+                            .bufferpool_wait_ns
+                            .fetch_add(waited, Ordering::Relaxed);
+                    } else {
+                        shared
+                            .measured
+                            .metadata_wait_ns
+                            .fetch_add(waited, Ordering::Relaxed);
+                    }
                     if clock_now() >= deadline + Duration::from_secs(1) {
                         // Safety net: never loop past the deadline without an answer.
                         return Err(ProduceError::TopicNotAvailable {
@@ -401,6 +427,17 @@ impl Producer {
     /// Sends everything queued now, regardless of `linger.ms`, and waits until those records
     /// are delivered or failed (Java `flush`). On timeout the records stay queued.
     pub async fn flush(&self, timeout: Duration) -> Result<(), ProduceError> {
+        let started = clock_now();
+        let result = self.flush_inner(timeout).await;
+        let took = crate::metrics::nanos(clock_now() - started);
+        self.shared()
+            .measured
+            .flush_ns
+            .fetch_add(took, Ordering::Relaxed);
+        result
+    }
+
+    async fn flush_inner(&self, timeout: Duration) -> Result<(), ProduceError> {
         let shared = self.shared();
         let token = shared.lock().engine.begin_flush();
         // A dropped `flush` future must not leave the flush running (linger.ms would be
@@ -488,6 +525,24 @@ impl Producer {
         call: TxnCall,
         start: impl FnOnce(&mut Engine) -> Result<(), TxnFailure>,
     ) -> Result<(), ProduceError> {
+        let started = clock_now();
+        let result = self.transactional_inner(call, start).await;
+        let slot = match call {
+            TxnCall::InitTransactions => 0,
+            TxnCall::SendOffsets => 2,
+            TxnCall::CommitTransaction => 3,
+            TxnCall::AbortTransaction => 4,
+        };
+        let took = crate::metrics::nanos(clock_now() - started);
+        self.shared().measured.txn_ns[slot].fetch_add(took, Ordering::Relaxed);
+        result
+    }
+
+    async fn transactional_inner(
+        &self,
+        call: TxnCall,
+        start: impl FnOnce(&mut Engine) -> Result<(), TxnFailure>,
+    ) -> Result<(), ProduceError> {
         let shared = self.shared();
         let (tx, rx) = oneshot::channel();
         {
@@ -520,11 +575,16 @@ impl Producer {
 
     /// Java `beginTransaction` (local, immediate).
     pub fn begin_transaction(&self) -> Result<(), ProduceError> {
-        self.shared()
+        let started = clock_now();
+        let result = self
+            .shared()
             .lock()
             .engine
             .begin_transaction()
-            .map_err(ProduceError::Transaction)
+            .map_err(ProduceError::Transaction);
+        let took = crate::metrics::nanos(clock_now() - started);
+        self.shared().measured.txn_ns[1].fetch_add(took, Ordering::Relaxed);
+        result
     }
 
     /// Java `sendOffsetsToTransaction` (KIP-447): the consumed offsets become part of the
@@ -557,7 +617,8 @@ impl Producer {
     /// A snapshot of the metrics, with the Java client's names.
     pub fn metrics(&self) -> Metrics {
         let st = self.shared().lock();
-        st.metrics.snapshot(&st.engine.counters(), clock_now())
+        st.metrics
+            .snapshot(&st.engine.counters(), &self.shared().measured, clock_now())
     }
 
     /// Partition count of `topic` if its metadata is known.

@@ -102,6 +102,8 @@ impl Engine {
                 correlation_id = id
             );
             tracing::trace!(parent: &span, bytes = buf.len(), "request queued");
+            let node = c.node;
+            note_request(&mut self.counters, node, buf.len());
             c.request_spans.push_back(span);
             c.sent_at.push_back(now);
             c.last_used = now;
@@ -157,6 +159,8 @@ impl Engine {
         );
         c.sends_queued += 1;
         c.last_used = now;
+        let node = c.node;
+        note_request(&mut self.counters, node, buf.len());
         self.io.push_back(Io::Send {
             conn,
             data: buf.freeze(),
@@ -476,5 +480,18 @@ impl Engine {
                 self.txn_request_lost(group.as_deref(), now);
             }
         }
+    }
+}
+
+/// Counts a request of `bytes` (size prefix included) to `node`, overall and per node.
+fn note_request(counters: &mut crate::metrics::Counters, node: i32, bytes: usize) {
+    let bytes = bytes as u64;
+    for n in [
+        &mut counters.network,
+        counters.by_node.entry(node).or_default(),
+    ] {
+        n.requests += 1;
+        n.outgoing_bytes += bytes;
+        n.request_bytes_max = n.request_bytes_max.max(bytes);
     }
 }
