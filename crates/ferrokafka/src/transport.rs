@@ -74,12 +74,93 @@ pub trait Transport: Send + Sync + 'static {
 pub struct TcpTransport;
 
 impl Transport for TcpTransport {
+    /// Resolves `host` on every connection attempt (so a DNS name in `bootstrap.servers` or
+    /// an advertised listener that moves to another address is followed), then tries every
+    /// address it resolves to, in order, until one accepts (`client.dns.lookup=use_all_dns_ips`,
+    /// the Java default).
     fn connect<'a>(&'a self, host: &'a str, port: u16) -> ConnectFuture<'a> {
         Box::pin(async move {
-            let stream = tokio::net::TcpStream::connect((host, port)).await?;
+            let addrs: Vec<std::net::SocketAddr> = tokio::net::lookup_host((host, port))
+                .await
+                .map_err(|e| io::Error::new(e.kind(), format!("resolving {host}: {e}")))?
+                .collect();
+            let stream = connect_first(&addrs)
+                .await
+                .map_err(|e| io::Error::new(e.kind(), format!("{host}:{port} ({e})")))?;
             let _ = stream.set_nodelay(true);
             Ok(Box::new(stream) as BoxConnection)
         })
+    }
+}
+
+/// Connects to the first of `addrs` that accepts; the error lists every address and why it
+/// failed.
+async fn connect_first(addrs: &[std::net::SocketAddr]) -> io::Result<tokio::net::TcpStream> {
+    let mut failures = Vec::new();
+    let mut kind = io::ErrorKind::NotFound;
+    for addr in addrs {
+        match tokio::net::TcpStream::connect(addr).await {
+            Ok(stream) => return Ok(stream),
+            Err(e) => {
+                kind = e.kind();
+                failures.push(format!("{addr}: {e}"));
+            }
+        }
+    }
+    Err(io::Error::new(
+        kind,
+        if failures.is_empty() {
+            "the name resolved to no address".to_owned()
+        } else {
+            format!("no address accepted: {}", failures.join("; "))
+        },
+    ))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[tokio::test]
+    async fn every_resolved_address_is_tried_in_order() {
+        // A port nothing listens on (bound, then released), then one that accepts.
+        let closed = std::net::TcpListener::bind("127.0.0.1:0")
+            .unwrap()
+            .local_addr()
+            .unwrap();
+        let open = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+        let open_addr = open.local_addr().unwrap();
+        let stream = connect_first(&[closed, open_addr])
+            .await
+            .expect("the second address");
+        assert_eq!(stream.peer_addr().unwrap(), open_addr);
+
+        let e = connect_first(&[closed]).await.unwrap_err();
+        assert!(e.to_string().contains(&closed.to_string()), "{e}");
+        let e = connect_first(&[]).await.unwrap_err();
+        assert!(e.to_string().contains("no address"), "{e}");
+    }
+
+    #[tokio::test]
+    async fn a_name_is_resolved_on_every_connection_and_its_errors_name_it() {
+        let open = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+        let port = open.local_addr().unwrap().port();
+        let accepted = tokio::spawn(async move {
+            for _ in 0..2 {
+                let _ = open.accept().await.unwrap();
+            }
+        });
+        for _ in 0..2 {
+            TcpTransport
+                .connect("localhost", port)
+                .await
+                .expect("localhost");
+        }
+        accepted.await.unwrap();
+        let Err(e) = TcpTransport.connect("no-such-host.invalid", 9092).await else {
+            panic!("an .invalid name resolves to nothing");
+        };
+        assert!(e.to_string().contains("no-such-host.invalid"), "{e}");
     }
 }
 

@@ -37,6 +37,7 @@ pub const KNOWN_KEYS: &[&str] = &[
     "partitioner.ignore.keys",
     "partitioner.rack.aware",
     "client.rack",
+    "client.dns.lookup",
     "enable.idempotence",
     "transactional.id",
     "transaction.timeout.ms",
@@ -165,6 +166,20 @@ pub(super) fn apply(
             c.partitioner_rack_aware = boolean("partitioner.rack.aware", v)?;
         }
         "client.rack" => v.clone_into(&mut c.client_rack),
+        // Every connection resolves its host again and tries each address in turn (the TCP
+        // transport): Java's default, `use_all_dns_ips`, is the only behaviour.
+        "client.dns.lookup" => match v {
+            "use_all_dns_ips" => {}
+            "resolve_canonical_bootstrap_servers_only" => {
+                return Err(invalid(
+                    "client.dns.lookup",
+                    v,
+                    "use_all_dns_ips (resolve_canonical_bootstrap_servers_only, a reverse lookup \
+                     for Kerberos, is not supported)",
+                ));
+            }
+            _ => return Err(invalid("client.dns.lookup", v, "use_all_dns_ips")),
+        },
         "partitioner.ignore.keys" => {
             c.partitioner_ignore_keys = boolean("partitioner.ignore.keys", v)?;
         }

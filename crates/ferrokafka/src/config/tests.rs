@@ -191,6 +191,12 @@ fn bad_values_name_key_and_value() {
         ("partitioner.availability.timeout.ms", "x", "milliseconds"),
         ("partitioner.ignore.keys", "1", "true or false"),
         (
+            "client.dns.lookup",
+            "resolve_canonical_bootstrap_servers_only",
+            "not supported",
+        ),
+        ("client.dns.lookup", "default", "use_all_dns_ips"),
+        (
             "metadata.recovery.strategy",
             "sometimes",
             "rebootstrap or none",
@@ -439,6 +445,7 @@ fn builder_and_properties_agree() {
         ("metadata.recovery.strategy", "none"),
         ("metadata.recovery.rebootstrap.trigger.ms", "60000"),
         ("client.rack", "use1-az2"),
+        ("client.dns.lookup", "use_all_dns_ips"),
         ("transaction.timeout.ms", "30000"),
         ("reconnect.backoff.ms", "10"),
         ("reconnect.backoff.max.ms", "100"),
