@@ -129,6 +129,17 @@ impl ProduceError {
             _ => false,
         }
     }
+
+    /// Whether the open transaction must be aborted (`abort_transaction`), after which the
+    /// producer goes on (Java's abortable errors): a record of the transaction failed, or a
+    /// transactional call was refused for a reason the abort clears.
+    pub fn is_abortable(&self) -> bool {
+        match self {
+            ProduceError::Transaction(f) => f.kind == TxnFailureKind::Abortable,
+            ProduceError::Delivery(DeliveryError::TransactionAbortable(_)) => true,
+            _ => false,
+        }
+    }
 }
 
 #[cfg(test)]
@@ -163,7 +174,12 @@ mod tests {
         assert_eq!(timeout.kafka_code(), Some(ErrorCode::REQUEST_TIMED_OUT));
 
         let closed = ProduceError::Send(SendError::Closed);
-        assert!(closed.is_fatal() && !closed.is_retriable());
+        assert!(closed.is_fatal() && !closed.is_retriable() && !closed.is_abortable());
+        let in_failed_txn = ProduceError::Delivery(DeliveryError::TransactionAbortable(
+            "a record failed".into(),
+        ));
+        assert!(in_failed_txn.is_abortable() && !in_failed_txn.is_fatal());
+        assert!(!timeout.is_abortable());
         assert_eq!(closed.kafka_code(), None);
         let auth = ProduceError::Send(SendError::Authentication("x".into()));
         assert!(!auth.is_fatal() && !auth.is_retriable());

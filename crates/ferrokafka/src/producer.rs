@@ -181,6 +181,25 @@ impl std::fmt::Debug for Producer {
 impl Producer {
     /// Starts a producer: spawns its I/O task on the current tokio runtime. Connections open
     /// lazily, on the first send.
+    /// # Example
+    ///
+    /// ```
+    /// use ferrokafka::{Producer, ProducerConfig};
+    /// # use ferrokafka_fake::{ClusterConfig, FakeServer};
+    /// # #[tokio::main(flavor = "current_thread")]
+    /// # async fn main() -> Result<(), Box<dyn std::error::Error>> {
+    /// # let fake = FakeServer::in_memory(ClusterConfig::builder().build());
+    /// let config = ProducerConfig::builder()
+    ///     .bootstrap_servers("broker-1.fake.invalid:9092") // your brokers
+    /// #   .transport(fake.transport())
+    ///     .set("linger.ms", "5")
+    ///     .build()?;
+    /// // Inside a tokio runtime: the producer's I/O runs on a task of its own.
+    /// let producer = Producer::new(config)?;
+    /// # drop(producer);
+    /// # Ok(())
+    /// # }
+    /// ```
     pub fn new(config: ProducerConfig) -> Result<Self, ProduceError> {
         let runtime = tokio::runtime::Handle::try_current().map_err(|_| ProduceError::NoRuntime)?;
         let now = clock_now();
@@ -235,6 +254,34 @@ impl Producer {
     /// exhausted, at most `max.block.ms` in all (Java's `send` blocks the thread instead).
     /// Errors here mean the record was not queued: too large, unknown partition, topic not
     /// available in time, closed producer.
+    /// # Example
+    ///
+    /// ```
+    /// # use std::time::Duration;
+    /// # use ferrokafka::{Producer, ProducerConfig, ProducerRecord};
+    /// # use ferrokafka_fake::{ClusterConfig, FakeServer};
+    /// # #[tokio::main(flavor = "current_thread")]
+    /// # async fn main() -> Result<(), ferrokafka::ProduceError> {
+    /// # // An in-memory fake cluster stands in for Kafka here; point `bootstrap_servers` at
+    /// # // your brokers (and drop `transport`) in real code.
+    /// # let fake = FakeServer::in_memory(ClusterConfig::builder().topic("events", 3).build());
+    /// # let config = ProducerConfig::builder()
+    /// #     .bootstrap_servers(fake.bootstrap())
+    /// #     .transport(fake.transport())
+    /// #     .build()
+    /// #     .unwrap();
+    /// # let producer = Producer::new(config)?;
+    /// // Queued: `send` returns once the record is in a batch, before it is written.
+    /// let delivery = producer
+    ///     .send(ProducerRecord::new("events").with_key("user-7").with_value("clicked"))
+    ///     .await?;
+    /// // The delivery report: where the record was written.
+    /// let written = delivery.await?;
+    /// assert_eq!(written.topic(), "events");
+    /// assert_eq!(written.offset(), Some(0));
+    /// # Ok(())
+    /// # }
+    /// ```
     pub async fn send(&self, record: ProducerRecord) -> Result<DeliveryFuture, ProduceError> {
         let (slot, index, ts) = self.intercepted_enqueue(record).await?;
         let interceptors = &self.shared().config.interceptors;
@@ -252,6 +299,35 @@ impl Producer {
     /// Like [`send`](Self::send), but `callback` runs with the outcome instead of a future
     /// (on the producer's I/O task; keep it short). Errors before queueing are returned and
     /// the callback is not called.
+    /// # Example
+    ///
+    /// ```
+    /// # use std::time::Duration;
+    /// # use ferrokafka::{Producer, ProducerConfig, ProducerRecord};
+    /// # use ferrokafka_fake::{ClusterConfig, FakeServer};
+    /// # #[tokio::main(flavor = "current_thread")]
+    /// # async fn main() -> Result<(), ferrokafka::ProduceError> {
+    /// # // An in-memory fake cluster stands in for Kafka here; point `bootstrap_servers` at
+    /// # // your brokers (and drop `transport`) in real code.
+    /// # let fake = FakeServer::in_memory(ClusterConfig::builder().topic("events", 3).build());
+    /// # let config = ProducerConfig::builder()
+    /// #     .bootstrap_servers(fake.bootstrap())
+    /// #     .transport(fake.transport())
+    /// #     .build()
+    /// #     .unwrap();
+    /// # let producer = Producer::new(config)?;
+    /// let (tx, rx) = tokio::sync::oneshot::channel();
+    /// producer
+    ///     .send_with_callback(ProducerRecord::new("events").with_value("v"), move |outcome| {
+    ///         // Runs on the producer's I/O task once the record's fate is known: keep it short.
+    ///         let _ = tx.send(outcome.map(|written| written.partition()));
+    ///     })
+    ///     .await?;
+    /// let partition = rx.await.expect("the callback ran")?;
+    /// assert!((0..3).contains(&partition));
+    /// # Ok(())
+    /// # }
+    /// ```
     pub async fn send_with_callback<F>(
         &self,
         record: ProducerRecord,
@@ -426,6 +502,36 @@ impl Producer {
 
     /// Sends everything queued now, regardless of `linger.ms`, and waits until those records
     /// are delivered or failed (Java `flush`). On timeout the records stay queued.
+    /// # Example
+    ///
+    /// ```
+    /// # use std::time::Duration;
+    /// # use ferrokafka::{Producer, ProducerConfig, ProducerRecord};
+    /// # use ferrokafka_fake::{ClusterConfig, FakeServer};
+    /// # #[tokio::main(flavor = "current_thread")]
+    /// # async fn main() -> Result<(), ferrokafka::ProduceError> {
+    /// # // An in-memory fake cluster stands in for Kafka here; point `bootstrap_servers` at
+    /// # // your brokers (and drop `transport`) in real code.
+    /// # let fake = FakeServer::in_memory(ClusterConfig::builder().topic("events", 3).build());
+    /// # let config = ProducerConfig::builder()
+    /// #     .bootstrap_servers(fake.bootstrap())
+    /// #     .transport(fake.transport())
+    /// #     .build()
+    /// #     .unwrap();
+    /// # let producer = Producer::new(config)?;
+    /// let mut deliveries = Vec::new();
+    /// for i in 0..100 {
+    ///     let record = ProducerRecord::new("events").with_value(format!("event {i}"));
+    ///     deliveries.push(producer.send(record).await?);
+    /// }
+    /// // Sends what is queued now (ignoring linger.ms) and waits for every outcome.
+    /// producer.flush(Duration::from_secs(30)).await?;
+    /// for d in deliveries {
+    ///     assert!(d.await.is_ok(), "every record is delivered once flush returns");
+    /// }
+    /// # Ok(())
+    /// # }
+    /// ```
     pub async fn flush(&self, timeout: Duration) -> Result<(), ProduceError> {
         let started = clock_now();
         let result = self.flush_inner(timeout).await;
@@ -474,6 +580,32 @@ impl Producer {
 
     /// Closes the producer: no more sends; what is queued is sent and awaited up to `timeout`;
     /// whatever is left then fails with `Aborted`. Every future resolves.
+    /// # Example
+    ///
+    /// ```
+    /// # use std::time::Duration;
+    /// # use ferrokafka::{Producer, ProducerConfig, ProducerRecord};
+    /// # use ferrokafka_fake::{ClusterConfig, FakeServer};
+    /// # #[tokio::main(flavor = "current_thread")]
+    /// # async fn main() -> Result<(), ferrokafka::ProduceError> {
+    /// # // An in-memory fake cluster stands in for Kafka here; point `bootstrap_servers` at
+    /// # // your brokers (and drop `transport`) in real code.
+    /// # let fake = FakeServer::in_memory(ClusterConfig::builder().topic("events", 3).build());
+    /// # let config = ProducerConfig::builder()
+    /// #     .bootstrap_servers(fake.bootstrap())
+    /// #     .transport(fake.transport())
+    /// #     .build()
+    /// #     .unwrap();
+    /// # let producer = Producer::new(config)?;
+    /// let delivery = producer.send(ProducerRecord::new("events").with_value("last")).await?;
+    /// // Delivers what is queued (for at most the timeout), then shuts the producer down.
+    /// producer.close(Duration::from_secs(30)).await;
+    /// assert!(delivery.await.is_ok());
+    /// // A closed producer refuses new records.
+    /// assert!(producer.send(ProducerRecord::new("events").with_value("late")).await.is_err());
+    /// # Ok(())
+    /// # }
+    /// ```
     pub async fn close(&self, timeout: Duration) {
         let shared = self.shared();
         shared.lock().engine.close();
@@ -568,12 +700,68 @@ impl Producer {
     /// Java `initTransactions`: finds the transaction coordinator, gets the producer id and
     /// epoch (fencing older producers with the same `transactional.id`) and completes any
     /// transaction a previous instance left open. Needs `transactional.id`.
+    /// # Example
+    ///
+    /// ```
+    /// # use std::time::Duration;
+    /// # use ferrokafka::{Producer, ProducerConfig, ProducerRecord};
+    /// # use ferrokafka_fake::{ClusterConfig, FakeServer};
+    /// # #[tokio::main(flavor = "current_thread")]
+    /// # async fn main() -> Result<(), ferrokafka::ProduceError> {
+    /// # // An in-memory fake cluster stands in for Kafka here; point `bootstrap_servers` at
+    /// # // your brokers (and drop `transport`) in real code.
+    /// # let fake = FakeServer::in_memory(ClusterConfig::builder().topic("events", 3).build());
+    /// # let config = ProducerConfig::builder()
+    /// #     .bootstrap_servers(fake.bootstrap())
+    /// #     .transport(fake.transport())
+    /// #     .set("transactional.id", "orders-service-1")
+    /// #     .build()
+    /// #     .unwrap();
+    /// # let producer = Producer::new(config)?;
+    /// // Once per producer, before the first transaction (fences older instances of the same
+    /// // transactional.id).
+    /// producer.init_transactions().await?;
+    /// producer.begin_transaction()?;
+    /// producer.send(ProducerRecord::new("events").with_value("a")).await?;
+    /// producer.commit_transaction().await?;
+    /// # Ok(())
+    /// # }
+    /// ```
     pub async fn init_transactions(&self) -> Result<(), ProduceError> {
         self.transactional(TxnCall::InitTransactions, Engine::init_transactions)
             .await
     }
 
     /// Java `beginTransaction` (local, immediate).
+    /// # Example
+    ///
+    /// ```
+    /// # use std::time::Duration;
+    /// # use ferrokafka::{Producer, ProducerConfig, ProducerRecord};
+    /// # use ferrokafka_fake::{ClusterConfig, FakeServer};
+    /// # #[tokio::main(flavor = "current_thread")]
+    /// # async fn main() -> Result<(), ferrokafka::ProduceError> {
+    /// # // An in-memory fake cluster stands in for Kafka here; point `bootstrap_servers` at
+    /// # // your brokers (and drop `transport`) in real code.
+    /// # let fake = FakeServer::in_memory(ClusterConfig::builder().topic("events", 3).build());
+    /// # let config = ProducerConfig::builder()
+    /// #     .bootstrap_servers(fake.bootstrap())
+    /// #     .transport(fake.transport())
+    /// #     .set("transactional.id", "orders-service-1")
+    /// #     .build()
+    /// #     .unwrap();
+    /// # let producer = Producer::new(config)?;
+    /// producer.init_transactions().await?;
+    /// for batch in [["a", "b"], ["c", "d"]] {
+    ///     producer.begin_transaction()?;
+    ///     for value in batch {
+    ///         producer.send(ProducerRecord::new("events").with_value(value)).await?;
+    ///     }
+    ///     producer.commit_transaction().await?;
+    /// }
+    /// # Ok(())
+    /// # }
+    /// ```
     pub fn begin_transaction(&self) -> Result<(), ProduceError> {
         let started = clock_now();
         let result = self
@@ -589,6 +777,44 @@ impl Producer {
 
     /// Java `sendOffsetsToTransaction` (KIP-447): the consumed offsets become part of the
     /// transaction and are committed to `group` with it.
+    /// # Example
+    ///
+    /// ```
+    /// # use std::time::Duration;
+    /// # use ferrokafka::{Producer, ProducerConfig, ProducerRecord};
+    /// # use ferrokafka_fake::{ClusterConfig, FakeServer};
+    /// # #[tokio::main(flavor = "current_thread")]
+    /// # async fn main() -> Result<(), ferrokafka::ProduceError> {
+    /// # // An in-memory fake cluster stands in for Kafka here; point `bootstrap_servers` at
+    /// # // your brokers (and drop `transport`) in real code.
+    /// # let fake = FakeServer::in_memory(ClusterConfig::builder().topic("events", 3).build());
+    /// # let config = ProducerConfig::builder()
+    /// #     .bootstrap_servers(fake.bootstrap())
+    /// #     .transport(fake.transport())
+    /// #     .set("transactional.id", "orders-service-1")
+    /// #     .build()
+    /// #     .unwrap();
+    /// # let producer = Producer::new(config)?;
+    /// use ferrokafka::{GroupMetadata, OffsetToCommit};
+    /// producer.init_transactions().await?;
+    /// producer.begin_transaction()?;
+    /// // Consume-transform-produce: the output records...
+    /// producer.send(ProducerRecord::new("events").with_value("transformed")).await?;
+    /// // ...and the input offsets they came from, committed atomically with them.
+    /// let consumed = OffsetToCommit {
+    ///     topic: "input".into(),
+    ///     partition: 0,
+    ///     offset: 42, // the next offset to consume
+    ///     leader_epoch: None,
+    ///     metadata: None,
+    /// };
+    /// producer
+    ///     .send_offsets_to_transaction(vec![consumed], GroupMetadata::new("transformer"))
+    ///     .await?;
+    /// producer.commit_transaction().await?;
+    /// # Ok(())
+    /// # }
+    /// ```
     pub async fn send_offsets_to_transaction(
         &self,
         offsets: Vec<OffsetToCommit>,
@@ -602,6 +828,37 @@ impl Producer {
 
     /// Java `commitTransaction`: sends everything of the transaction, then commits it. An
     /// abortable error (a record failed) means `abort_transaction` next.
+    /// # Example
+    ///
+    /// ```
+    /// # use std::time::Duration;
+    /// # use ferrokafka::{Producer, ProducerConfig, ProducerRecord};
+    /// # use ferrokafka_fake::{ClusterConfig, FakeServer};
+    /// # #[tokio::main(flavor = "current_thread")]
+    /// # async fn main() -> Result<(), ferrokafka::ProduceError> {
+    /// # // An in-memory fake cluster stands in for Kafka here; point `bootstrap_servers` at
+    /// # // your brokers (and drop `transport`) in real code.
+    /// # let fake = FakeServer::in_memory(ClusterConfig::builder().topic("events", 3).build());
+    /// # let config = ProducerConfig::builder()
+    /// #     .bootstrap_servers(fake.bootstrap())
+    /// #     .transport(fake.transport())
+    /// #     .set("transactional.id", "orders-service-1")
+    /// #     .build()
+    /// #     .unwrap();
+    /// # let producer = Producer::new(config)?;
+    /// producer.init_transactions().await?;
+    /// producer.begin_transaction()?;
+    /// producer.send(ProducerRecord::new("events").with_value("debit")).await?;
+    /// producer.send(ProducerRecord::new("events").with_value("credit")).await?;
+    /// match producer.commit_transaction().await {
+    ///     Ok(()) => {} // both records are visible to read_committed consumers
+    ///     // A record failed: abort, and the transaction can be retried.
+    ///     Err(e) if e.is_abortable() => producer.abort_transaction().await?,
+    ///     Err(e) => return Err(e),
+    /// }
+    /// # Ok(())
+    /// # }
+    /// ```
     pub async fn commit_transaction(&self) -> Result<(), ProduceError> {
         self.transactional(TxnCall::CommitTransaction, Engine::commit_transaction)
             .await
@@ -609,12 +866,63 @@ impl Producer {
 
     /// Java `abortTransaction`: records not sent yet fail with `TransactionAborted`, what is in
     /// flight is awaited, then the transaction is aborted.
+    /// # Example
+    ///
+    /// ```
+    /// # use std::time::Duration;
+    /// # use ferrokafka::{Producer, ProducerConfig, ProducerRecord};
+    /// # use ferrokafka_fake::{ClusterConfig, FakeServer};
+    /// # #[tokio::main(flavor = "current_thread")]
+    /// # async fn main() -> Result<(), ferrokafka::ProduceError> {
+    /// # // An in-memory fake cluster stands in for Kafka here; point `bootstrap_servers` at
+    /// # // your brokers (and drop `transport`) in real code.
+    /// # let fake = FakeServer::in_memory(ClusterConfig::builder().topic("events", 3).build());
+    /// # let config = ProducerConfig::builder()
+    /// #     .bootstrap_servers(fake.bootstrap())
+    /// #     .transport(fake.transport())
+    /// #     .set("transactional.id", "orders-service-1")
+    /// #     .build()
+    /// #     .unwrap();
+    /// # let producer = Producer::new(config)?;
+    /// producer.init_transactions().await?;
+    /// producer.begin_transaction()?;
+    /// producer.send(ProducerRecord::new("events").with_value("never visible")).await?;
+    /// // Changed our mind: read_committed consumers never see the record.
+    /// producer.abort_transaction().await?;
+    /// # Ok(())
+    /// # }
+    /// ```
     pub async fn abort_transaction(&self) -> Result<(), ProduceError> {
         self.transactional(TxnCall::AbortTransaction, Engine::abort_transaction)
             .await
     }
 
     /// A snapshot of the metrics, with the Java client's names.
+    /// # Example
+    ///
+    /// ```
+    /// # use std::time::Duration;
+    /// # use ferrokafka::{Producer, ProducerConfig, ProducerRecord};
+    /// # use ferrokafka_fake::{ClusterConfig, FakeServer};
+    /// # #[tokio::main(flavor = "current_thread")]
+    /// # async fn main() -> Result<(), ferrokafka::ProduceError> {
+    /// # // An in-memory fake cluster stands in for Kafka here; point `bootstrap_servers` at
+    /// # // your brokers (and drop `transport`) in real code.
+    /// # let fake = FakeServer::in_memory(ClusterConfig::builder().topic("events", 3).build());
+    /// # let config = ProducerConfig::builder()
+    /// #     .bootstrap_servers(fake.bootstrap())
+    /// #     .transport(fake.transport())
+    /// #     .build()
+    /// #     .unwrap();
+    /// # let producer = Producer::new(config)?;
+    /// producer.send(ProducerRecord::new("events").with_value("v")).await?.await?;
+    /// let m = producer.metrics();
+    /// assert_eq!(m.get("record-send-total"), Some(1.0));
+    /// assert_eq!(m.topic("events", "record-send-total"), Some(1.0));
+    /// println!("request latency: {:?} ms", m.get("request-latency-avg"));
+    /// # Ok(())
+    /// # }
+    /// ```
     pub fn metrics(&self) -> Metrics {
         let st = self.shared().lock();
         st.metrics
@@ -622,6 +930,29 @@ impl Producer {
     }
 
     /// Partition count of `topic` if its metadata is known.
+    /// # Example
+    ///
+    /// ```
+    /// # use std::time::Duration;
+    /// # use ferrokafka::{Producer, ProducerConfig, ProducerRecord};
+    /// # use ferrokafka_fake::{ClusterConfig, FakeServer};
+    /// # #[tokio::main(flavor = "current_thread")]
+    /// # async fn main() -> Result<(), ferrokafka::ProduceError> {
+    /// # // An in-memory fake cluster stands in for Kafka here; point `bootstrap_servers` at
+    /// # // your brokers (and drop `transport`) in real code.
+    /// # let fake = FakeServer::in_memory(ClusterConfig::builder().topic("events", 3).build());
+    /// # let config = ProducerConfig::builder()
+    /// #     .bootstrap_servers(fake.bootstrap())
+    /// #     .transport(fake.transport())
+    /// #     .build()
+    /// #     .unwrap();
+    /// # let producer = Producer::new(config)?;
+    /// assert_eq!(producer.partition_count("events"), None, "not looked up yet");
+    /// producer.send(ProducerRecord::new("events").with_value("v")).await?.await?;
+    /// assert_eq!(producer.partition_count("events"), Some(3));
+    /// # Ok(())
+    /// # }
+    /// ```
     pub fn partition_count(&self, topic: &str) -> Option<usize> {
         self.shared()
             .lock()
