@@ -3,7 +3,7 @@
 //! (and to make room when the queue is full), `flush` at the end.
 //!
 //! Transactional runs (`--transaction-size`): `init_transactions`, then per transaction
-//! `begin_transaction`, the sends as above, [`drain`], `commit_transaction`. The drain comes
+//! `begin_transaction`, the sends as above, `drain`, `commit_transaction`. The drain comes
 //! first because rdkafka 0.39's `commit_transaction` starts with its own `flush`, which, with
 //! anything outstanding, polls in steps of 100 ms that always last their full 100 ms (see the
 //! note on `poll` in `send_range`): every commit would take 100 ms or more (measured on the

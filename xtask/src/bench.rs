@@ -36,7 +36,7 @@
 //!   keeps at most [`KAFKA_RETENTION_BYTES`] per partition so the series does not fill the disk.
 //!   The clients are librdkafka, ferrokafka and java unless `--clients` says otherwise.
 //!
-//! For each broker the clients alternate (L F [J] L F [J] ...) `--runs` times; the table gives
+//! For each broker the clients alternate (L F \[J\] L F \[J\] ...) `--runs` times; the table gives
 //! each metric's median and the ratios ferrokafka / librdkafka and ferrokafka / java. A
 //! measurement counts only when the client saw every delivery succeed and the topic's high
 //! watermarks (read before and after by `bench-client --watermarks`, in a separate process)

@@ -53,6 +53,16 @@
 //! in sequence order; ordering across retries then relies on idempotence (the broker rejects the
 //! later in-flight batches as out of sequence, and they come back to queue behind the retry).
 //!
+//! # When to use this crate alone
+//!
+//! With `ferrokafka-records` beneath it, the crate is a producer's batching without its
+//! sender. Pick it without the rest of ferrokafka when you write a producer, or a proxy or
+//! bridge that re-batches records per partition, on another I/O stack (blocking threads, an
+//! embedded or WASM runtime, your own connection handling) and want the Java client's
+//! `batch.size`, `linger.ms`, `buffer.memory`, retry ordering, splitting and delivery timeouts
+//! rather than your own. You map partitions to leaders, send what [`RecordAccumulator::drain`]
+//! returns and report each batch's outcome; the example below does all of it without a broker.
+//!
 //! # Example
 //!
 //! ```

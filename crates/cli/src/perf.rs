@@ -36,7 +36,7 @@ const MAX_PRINTED_FAILURES: u64 = 10;
 
 pub(crate) const REPORTING_INTERVAL: Duration = Duration::from_secs(5);
 
-/// Time source; tests use [`FakeClock`] so nothing really sleeps.
+/// Time source; tests use `FakeClock` so nothing really sleeps.
 pub(crate) trait Clock {
     /// Monotonic time since an arbitrary origin.
     fn now(&self) -> Duration;

@@ -1,6 +1,6 @@
 //! The one seam between the CLI and a producer.
 //!
-//! `produce` and `perf` only talk to a [`Sink`]. Unit tests use [`fake::FakeSink`];
+//! `produce` and `perf` only talk to a [`Sink`]. Unit tests use `fake::FakeSink`;
 //! the binary uses [`ProducerSink`], the adapter over `ferrokafka::Producer`
 //! (at the end of this file).
 

@@ -55,6 +55,83 @@
 //! client and cluster on simulated time, so timeouts take no real time and every run is the
 //! same.
 //!
+//! # When to use this crate alone
+//!
+//! Nothing here needs the rest of ferrokafka: the crate's only Kafka dependencies are the wire
+//! and record codecs. Pick it on its own when
+//!
+//! * you test an application built on another client (librdkafka or `rdkafka`, the Java
+//!   client, franz-go, kcat): start a [`FakeServer`] in the test, or run the `ferrokafka-fake`
+//!   binary (`cargo run -p ferrokafka-fake --features server -- --brokers 3 --topic orders:6`
+//!   prints `bootstrap: HOST:PORT,...`), and use faults to reach the error paths a real cluster
+//!   seldom shows;
+//! * you write a client, a proxy or a simulation and want a broker that runs in your thread on
+//!   your clock: [`Cluster`] takes request frames and `now`, queues answer frames, and never
+//!   opens a socket, starts a thread or reads a clock. The default build (no `server` feature)
+//!   does not even depend on tokio.
+//!
+//! Driving the sans-IO [`Cluster`] by hand, as a client's test or a simulation would:
+//!
+//! ```
+//! use std::time::Instant;
+//! use bytes::{Bytes, BytesMut};
+//! use ferrokafka_fake::{Cluster, ClusterConfig, ConnId, Fault};
+//! use ferrokafka_records::{BatchBuilder, Compression, ProducerStamp};
+//! use ferrokafka_wire::frame::{decode_response, encode_request};
+//! use ferrokafka_wire::messages::ProduceRequest;
+//! use ferrokafka_wire::messages::produce::{PartitionProduceData, TopicProduceData};
+//! use ferrokafka_wire::{ApiKey, ErrorCode, ResponseBody};
+//!
+//! const WALL_MS: i64 = 1_700_000_000_000; // wall-clock time, also passed in
+//!
+//! /// Sends one Produce v9 frame on `conn` and reads the partition's error code and base offset.
+//! fn produce(cluster: &mut Cluster, conn: ConnId, id: i32, records: Bytes, now: Instant)
+//!     -> (ErrorCode, i64)
+//! {
+//!     let request = ProduceRequest {
+//!         acks: -1,
+//!         timeout_ms: 1000,
+//!         topic_data: vec![TopicProduceData {
+//!             name: "orders".into(),
+//!             partition_data: vec![PartitionProduceData {
+//!                 index: 1,
+//!                 records: Some(records),
+//!                 ..Default::default()
+//!             }],
+//!             ..Default::default()
+//!         }],
+//!         ..Default::default()
+//!     };
+//!     let mut frame = BytesMut::new();
+//!     encode_request(&mut frame, id, Some("my-test"), &request.into(), 9).unwrap();
+//!     // Frames go in without their 4-byte size prefix and come out with it, as on a socket.
+//!     cluster.handle_frame(conn, &frame[4..], now, WALL_MS);
+//!     let answer = cluster.poll_transmit(conn, now).expect("answered at once");
+//!     let Ok((_, ResponseBody::Produce(r))) = decode_response(&answer[4..], ApiKey::PRODUCE, 9)
+//!     else { panic!("not a Produce answer") };
+//!     let p = &r.responses[0].partition_responses[0];
+//!     (ErrorCode(p.error_code), p.base_offset)
+//! }
+//!
+//! let mut cluster = Cluster::new(ClusterConfig::builder().brokers(3).topic("orders", 2).build());
+//! let (leader, _epoch) = cluster.leader("orders", 1).unwrap();
+//! let conn = cluster.connect(leader).unwrap();
+//! let now = Instant::now(); // the caller's clock: the cluster never reads one
+//!
+//! let mut batch = BatchBuilder::new(Compression::NONE, 1024);
+//! batch.append(WALL_MS, Some(b"order-17"), Some(b"250"), &[]).unwrap();
+//! let records = batch.close(ProducerStamp::NONE).unwrap().into_bytes();
+//!
+//! // The next Produce fails as if leadership had just moved; the retry is stored.
+//! cluster.inject(Fault::fail(ApiKey::PRODUCE, &[ErrorCode::NOT_LEADER_OR_FOLLOWER]));
+//! assert_eq!(produce(&mut cluster, conn, 1, records.clone(), now).0, ErrorCode::NOT_LEADER_OR_FOLLOWER);
+//! assert_eq!(produce(&mut cluster, conn, 2, records, now), (ErrorCode::NONE, 0));
+//!
+//! let stored = cluster.records("orders", 1);
+//! assert_eq!(stored.len(), 1);
+//! assert_eq!(stored[0].key.as_deref(), Some(&b"order-17"[..]));
+//! ```
+//!
 //! # What it implements
 //!
 //! | API | versions | notes |
@@ -90,7 +167,24 @@
 //! producer crates, so it cannot share their bugs — and on tokio only behind the `server`
 //! feature; `cargo xtask check-layering` enforces both and scans the sans-IO sources for clock
 //! reads.
+//!
+//! # The `server` feature
+//!
+//! `server` adds [`FakeServer`] (the cluster served on loopback TCP, or over in-memory
+//! connections for tests on tokio's paused clock) and the `ferrokafka-fake` binary. It is the
+//! one part of the crate that uses tokio, hence off by default; a test crate turns it on with
+//! `ferrokafka-fake = { ..., features = ["server"] }` in its `[dev-dependencies]`.
+#![cfg_attr(
+    not(feature = "server"),
+    doc = "
+These docs were built without `server`: `FakeServer` is not documented here (build them with
+`cargo doc -p ferrokafka-fake --features server`).
 
+[`FakeServer`]: #the-server-feature
+[`FakeServer::in_memory`]: #the-server-feature
+[`FakeServer::connect_in_memory`]: #the-server-feature
+[`FakeServer::transport`]: #the-server-feature"
+)]
 #![forbid(unsafe_code)]
 #![warn(missing_docs)]
 

@@ -39,6 +39,18 @@
 //! whether to proceed, keep waiting, or fail the record with
 //! [`MetadataError::TopicNotAvailable`].
 //!
+//! # When to use this crate alone
+//!
+//! With `ferrokafka-wire` for the messages, the crate is the metadata half of any Kafka client.
+//! Pick it without the rest of ferrokafka when you write a client of your own (a consumer, an
+//! admin or monitoring tool, a proxy that routes by partition leader) and want the Java
+//! client's behaviour instead of a cache you refresh by hand: only the topics in use are asked
+//! about; an answer is asked for again when it is too old, when a request met stale metadata,
+//! or with Java's exponential backoff after an answer that fixed nothing; leader epochs never
+//! go backwards; and a send to an unknown topic waits a bounded time. Your code sends the
+//! requests it returns and passes the clock in, as in the example below; the crate only
+//! decides.
+//!
 //! # Driving it
 //!
 //! ```

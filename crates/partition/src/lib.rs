@@ -9,6 +9,29 @@
 //! comes from a [`RandomSource`] handed to each partitioner when it is built; time-dependent
 //! inputs (how long a leader has been stalled) come in as numbers in [`PartitionLoad`].
 //!
+//! # When to use this crate alone
+//!
+//! The crate depends on no other Kafka code (only `thiserror`). Pick it without the rest of
+//! ferrokafka when a key must land where another client puts it:
+//!
+//! * a producer built on another library or in another stack that must agree with Java or
+//!   librdkafka producers writing the same topics (a migration, dual writes), so that each key
+//!   keeps one partition and its order;
+//! * a stream processor, a test or a repair tool that computes which partition holds a key
+//!   (to read it back, or to co-partition two topics) without producing anything;
+//! * a producer of your own that wants Java's uniform sticky and adaptive placement of keyless
+//!   records.
+//!
+//! For a key alone, the hash functions are enough:
+//!
+//! ```
+//! use ferrokafka_partition::hash::murmur2_partition;
+//!
+//! // The partition of key "kafka" in a 12-partition topic, for a Java producer with the
+//! // default partitioner and for librdkafka's `murmur2` and `murmur2_random`.
+//! assert_eq!(murmur2_partition(b"kafka", 12), 4);
+//! ```
+//!
 //! # Using a partitioner
 //!
 //! 1. Build one with [`by_name`] / [`by_name_with`] (config names as the Java client and

@@ -20,6 +20,55 @@
 //!
 //! Layout reference: KIP-98 (message format v2) and the Java client's `DefaultRecordBatch` /
 //! `DefaultRecord`. The byte layout is summarised in [`header`].
+//!
+//! # When to use this crate alone
+//!
+//! The crate depends on no protocol code and does no I/O: bytes in, bytes out. Pick it without
+//! the rest of ferrokafka when record batches are what you handle, not requests:
+//!
+//! * a consumer, log reader or dump tool that decodes the `Records` field of a Fetch answer or
+//!   the contents of a log segment, with CRC checks and bounded decompression;
+//! * a proxy, mirror or test broker that checks batches, assigns their base offset or re-stamps
+//!   producer identity without touching the records (the fake cluster of `ferrokafka-fake`
+//!   is built on it);
+//! * another client, or a test, that needs byte-exact v2 batches with the Java client's codecs
+//!   and compression levels.
+//!
+//! Building a batch, then reading it back as a consumer would:
+//!
+//! ```
+//! use ferrokafka_records::{
+//!     BatchBuilder, Compression, CompressionType, DecodeOptions, Header, ProducerStamp, batches,
+//! };
+//!
+//! // Two records in one zstd batch (16 KiB reserved up front, like `batch.size`).
+//! let mut builder = BatchBuilder::new(Compression::of(CompressionType::Zstd), 16 * 1024);
+//! let headers = [Header::new("source", Some("web"))];
+//! builder.append(1_700_000_000_000, Some(b"user-1"), Some(b"clicked"), &headers)?;
+//! builder.append(1_700_000_000_007, None, Some(b"tick"), &[])?;
+//!
+//! // Closing compresses, writes the 61-byte header and the CRC-32C; the stamp is the producer
+//! // identity (here an idempotent producer: id 42, epoch 0, first sequence 0).
+//! let batch = builder.close(ProducerStamp::idempotent(42, 0, 0))?;
+//! assert_eq!(batch.record_count(), 2);
+//!
+//! // `batch.bytes()` is what goes into a Produce request; decoding checks CRC and magic.
+//! let mut read = Vec::new();
+//! for decoded in batches(batch.bytes(), DecodeOptions::default()) {
+//!     let decoded = decoded?;
+//!     assert_eq!(decoded.compression(), CompressionType::Zstd);
+//!     assert_eq!(decoded.header().producer_id, 42);
+//!     // Records borrow from the batch (from its decompressed buffer here).
+//!     for record in decoded.records() {
+//!         let record = record?;
+//!         let text = |b: Option<&[u8]>| b.map(|b| String::from_utf8_lossy(b).into_owned());
+//!         read.push((record.offset, record.sequence, text(record.key), text(record.value)));
+//!     }
+//! }
+//! let s = |t: &str| Some(t.to_owned());
+//! assert_eq!(read, [(0, 0, s("user-1"), s("clicked")), (1, 1, None, s("tick"))]);
+//! # Ok::<(), Box<dyn std::error::Error>>(())
+//! ```
 
 #![forbid(unsafe_code)]
 #![warn(missing_docs)]

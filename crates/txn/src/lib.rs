@@ -40,7 +40,19 @@
 //!
 //! Public calls are checked against the state and fail with a [`TxnError`] naming the call and
 //! the state (or the abortable/fatal reason).
-
+//!
+//! # When to use this crate alone
+//!
+//! With `ferrokafka-wire` for error codes, the crate is the Java client's idempotence and
+//! transaction rules without a sender. Pick it without the rest of ferrokafka when you write
+//! an idempotent or transactional producer on another I/O stack and want its state machine,
+//! its sequence bookkeeping and its epoch bumps rather than a re-derivation of KIP-98, KIP-360,
+//! KIP-588 and KIP-890; or when you only need [`classify()`] to tell, for an API and an error
+//! code, whether to resend, find the coordinator again, abort the transaction or give up on the
+//! producer.
+//!
+//! The example drives one transaction that fails and is aborted, with no broker: each call
+//! returns what the manager wants sent next, and each answer is fed back in.
 //!
 //! ```
 //! use ferrokafka_txn::{CoordinatorRequest, ProducerIdAndEpoch, TransactionManager, TxnError};

@@ -1,12 +1,22 @@
 //! Frames: every request and response travels as an int32 big-endian size (not
 //! counting itself) followed by a header and a body.
 //!
-//! - [`split_frame`] cuts one complete frame off a receive buffer (sans-IO), and
-//!   [`FrameCodec`] (feature `codec`) wraps it as a tokio-util `Decoder`/`Encoder`.
+//! - [`split_frame`] cuts one complete frame off a receive buffer (sans-IO).
 //! - [`encode_request`] assembles size + header + body with the right header version.
 //! - [`Correlator`] hands out correlation ids and matches responses to requests.
 //!   A broker answers the requests of one connection in order, so an answer
 //!   whose id is not the oldest outstanding one is a protocol violation.
+//!
+// `FrameCodec` exists only with the `codec` feature: link to it only when it is documented.
+#![cfg_attr(
+    feature = "codec",
+    doc = "[`FrameCodec`] (feature `codec`) wraps [`split_frame`] as a tokio-util `Decoder`/`Encoder`."
+)]
+#![cfg_attr(
+    not(feature = "codec"),
+    doc = "The feature `codec` adds `FrameCodec`, which wraps [`split_frame`] as a tokio-util \
+           `Decoder`/`Encoder` (these docs were built without it)."
+)]
 
 use std::collections::VecDeque;
 

@@ -1,6 +1,6 @@
 //! The declaration language for protocol structures.
 //!
-//! Every message and nested structure is declared once with [`wire_struct!`]:
+//! Every message and nested structure is declared once with `wire_struct!`:
 //!
 //! ```text
 //! wire_struct! {
@@ -27,7 +27,7 @@
 //! implementation (encode, size, decode, and skip: decode's checks without
 //! building the value; all including the tagged-field section and unknown tags)
 //! and, in tests, a proptest strategy that generates only values valid at a
-//! given version. [`api_message!`] then attaches the API key, the
+//! given version. `api_message!` then attaches the API key, the
 //! supported versions and the flexible versions to a top-level structure.
 //! Adding a version to a message is a change to its range and to the ranges
 //! of the fields that version adds.
