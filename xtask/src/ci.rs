@@ -28,6 +28,19 @@ fn clippy() -> Result<bool> {
     ]))
 }
 
+/// Rustdoc with every warning an error (broken or private intra-doc links, bad code block
+/// attributes, ...), for the library and binary targets of every member, without their
+/// dependencies' docs. The dependencies' metadata is the one the clippy step just built; only the
+/// members are checked again (clippy's metadata of them is not reusable) and documented: about
+/// 17 s on two cores.
+fn doc() -> Result<bool> {
+    status(
+        cargo()
+            .args(["doc", "--workspace", "--no-deps"])
+            .env("RUSTDOCFLAGS", "-D warnings"),
+    )
+}
+
 fn layering() -> Result<bool> {
     crate::layering::check()
 }
@@ -44,6 +57,10 @@ const STEPS: &[Step] = &[
     Step {
         name: "cargo clippy --workspace --all-targets -- -D warnings",
         run: clippy,
+    },
+    Step {
+        name: "RUSTDOCFLAGS=\"-D warnings\" cargo doc --workspace --no-deps",
+        run: doc,
     },
     Step {
         name: "cargo xtask check-layering",

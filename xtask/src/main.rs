@@ -1,7 +1,7 @@
 //! `cargo xtask <command>`: project automation for ferrokafka.
 //!
 //! Commands:
-//! - `ci`: fmt, clippy, check-layering, test, sim — the one test command of the project.
+//! - `ci`: fmt, clippy, doc, check-layering, test, sim — the one test command of the project.
 //! - `check-layering`: the crate dependency direction and the sans-IO rules.
 //! - `broker start [--kind tansu|kafka] [--nodes 1|3] [--port P] | stop | status`: a detached
 //!   Tansu broker or Apache Kafka cluster on loopback.
@@ -28,7 +28,7 @@ const USAGE: &str = "\
 usage: cargo xtask <command>
 
 commands:
-  ci                          fmt --check, clippy -D warnings, check-layering, test, sim (stops at the first failure)
+  ci                          fmt --check, clippy -D warnings, doc -D warnings, check-layering, test, sim (stops at the first failure)
   check-layering              check the crate dependency direction and the sans-IO rules
   broker start [--port P]     install Tansu (cached) and start it detached on 127.0.0.1:P (default 9092)
     [--kind kafka [--nodes 1|3] [--transaction-version 0|2]]
