@@ -1251,11 +1251,7 @@ impl Engine {
             self.counters.records_in_requests += b.record_count as u64;
             self.counters.batch_bytes += b.bytes.len() as u64;
             self.counters.batch_bytes_max = self.counters.batch_bytes_max.max(b.bytes.len() as u64);
-            let topic = self
-                .counters
-                .by_topic
-                .entry(b.tp.topic.clone())
-                .or_default();
+            let topic = crate::metrics::topic_counters(&mut self.counters.by_topic, &b.tp.topic);
             topic.bytes += b.bytes.len() as u64;
             if b.compression_ratio > 0.0 {
                 // compression-rate-avg: compressed / uncompressed bytes.
@@ -1887,16 +1883,8 @@ impl Engine {
             return;
         }
         self.counters.records_sent += record_count as u64;
-        *self
-            .counters
-            .records_sent_by_topic
-            .entry(tp.topic.clone())
-            .or_default() += record_count as u64;
-        self.counters
-            .by_topic
-            .entry(tp.topic.clone())
-            .or_default()
-            .records_sent += record_count as u64;
+        crate::metrics::topic_counters(&mut self.counters.by_topic, &tp.topic).records_sent +=
+            record_count as u64;
         self.finish(batch);
         self.events.push_back(Event::Delivered {
             batch,
@@ -1925,11 +1913,8 @@ impl Engine {
             "delivery failed"
         );
         self.counters.records_errored += record_count as u64;
-        self.counters
-            .by_topic
-            .entry(tp.topic.clone())
-            .or_default()
-            .records_errored += record_count as u64;
+        crate::metrics::topic_counters(&mut self.counters.by_topic, &tp.topic).records_errored +=
+            record_count as u64;
         self.finish(batch);
         self.events.push_back(Event::Failed {
             batch,

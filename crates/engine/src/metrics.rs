@@ -13,8 +13,6 @@ pub struct Counters {
     pub records_errored: u64,
     /// Records in batches sent again after a retriable error.
     pub records_retried: u64,
-    /// Records acknowledged, per topic.
-    pub records_sent_by_topic: BTreeMap<String, u64>,
     /// Produce requests answered (or written, with acks=0).
     pub produce_requests: u64,
     /// Batches in those requests.
@@ -85,6 +83,17 @@ pub struct Counters {
     pub reauthentications_succeeded: u64,
     /// SASL authentications or re-authentications that failed.
     pub authentications_failed: u64,
+}
+
+/// The counters of `topic` in `by_topic`, created on first use (no allocation once it exists).
+pub(crate) fn topic_counters<'a>(
+    by_topic: &'a mut BTreeMap<String, TopicCounters>,
+    topic: &str,
+) -> &'a mut TopicCounters {
+    if !by_topic.contains_key(topic) {
+        by_topic.insert(topic.to_owned(), TopicCounters::default());
+    }
+    by_topic.get_mut(topic).expect("inserted above")
 }
 
 /// Request and byte counts of one broker (or of all of them).
