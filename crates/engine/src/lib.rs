@@ -30,11 +30,26 @@
 //! (KIP-219).
 //!
 //! Idempotence: an InitProducerId before the first drain; batches are stamped with producer
-//! id, epoch and sequence at drain (retries keep their stamp); a batch failing for good bumps
-//! the epoch locally and renumbers the partition's in-flight batches (KIP-360).
+//! id, epoch and sequence at drain (retries keep their stamp); a sequence gap left by a batch
+//! that failed for good is closed by a local epoch bump (KIP-360) once nothing of its partition
+//! is in flight, and only partitions none of whose in-flight batches can be in the log are
+//! renumbered.
 //!
-//! The tests in `tests/` drive the engine in one thread against a scripted broker with a
-//! simulated clock.
+//! Operability: `tracing` spans per connection and request; idle connections close after
+//! `connections.max.idle.ms`; re-bootstrap (KIP-899/KIP-1102); rack-aware keyless partitioning
+//! (KIP-1123); [`Counters`] for the Java metric set.
+//!
+//! # When to use this crate alone
+//!
+//! When you want a Kafka producer without tokio, or inside an I/O model of your own: an
+//! event loop (mio, io_uring, an embedded runtime), a deterministic simulation, or a test that
+//! steps time by hand. You bring the sockets (or an in-memory peer such as `ferrokafka-fake`'s
+//! sans-IO `Cluster`) and the clock; the engine brings everything Kafka-specific. Most
+//! applications want the `ferrokafka` facade, which drives this engine on tokio.
+//!
+//! The tests in `tests/` drive the engine in one thread against the fake cluster
+//! (`ferrokafka-fake`, sans-IO) with a simulated clock; `sim/` does the same for seeded random
+//! fault schedules.
 
 #![forbid(unsafe_code)]
 #![warn(missing_docs)]
