@@ -353,11 +353,21 @@ fn run_tool(cmd: &mut Command, tool: &str, install_hint: &str) -> Result<String,
 // Clusters
 // ---------------------------------------------------------------------------------------------
 
+/// `broker.rack` of nodes 1, 2 and 3 of [`KafkaOptions::three_nodes`].
+pub const THREE_NODE_RACKS: [&str; 3] = ["rack-a", "rack-b", "rack-c"];
+
 /// How to start a cluster.
 #[derive(Debug, Clone)]
 pub struct KafkaOptions {
-    /// Combined broker+controller nodes (ids 1..=nodes).
+    /// Combined broker+controller nodes (ids `first_node_id..first_node_id + nodes`).
     pub nodes: u8,
+    /// The first node's id (default 1). A second cluster with other ids looks to a client like
+    /// different brokers, not the same ones moved (a cluster replaced behind its bootstrap
+    /// address). Every cluster gets its own cluster id and free ports anyway.
+    pub first_node_id: i32,
+    /// `broker.rack` of each node in id order (`racks[0]` for the first node); nodes past the
+    /// end of the list (all, when it is empty) have no rack.
+    pub racks: Vec<String>,
     /// The `transaction.version` feature level formatted into storage: 2 (Kafka 4's default,
     /// KIP-890 transactions v2) or 0 (the classic protocol).
     pub transaction_version: u8,
@@ -389,6 +399,8 @@ impl Default for KafkaOptions {
     fn default() -> Self {
         KafkaOptions {
             nodes: 1,
+            first_node_id: 1,
+            racks: Vec::new(),
             transaction_version: 2,
             port: None,
             heap_mb: 512,
@@ -413,11 +425,15 @@ impl KafkaOptions {
 
     /// Three nodes (replication factor 3 possible), transactions v2, settings for fault tests:
     /// a follower falls out of the ISR 3 s after it stops fetching, a dead broker is fenced
-    /// after 3 s.
+    /// after 3 s. Each node is in a rack of its own ([`THREE_NODE_RACKS`]: node 1 in `rack-a`,
+    /// 2 in `rack-b`, 3 in `rack-c`), so Metadata reports racks for rack-aware clients; with one
+    /// broker per rack, rack-aware replica placement still puts a partition's replicas on
+    /// distinct brokers, as the fault tests expect.
     pub fn three_nodes() -> Self {
         KafkaOptions {
             nodes: 3,
             heap_mb: 384,
+            racks: THREE_NODE_RACKS.iter().map(ToString::to_string).collect(),
             ..KafkaOptions::default()
         }
     }
@@ -536,13 +552,14 @@ impl KafkaCluster {
             });
             controller_ports.push(free_port()?);
         }
+        let id_of = |i: usize| options.first_node_id + i32::try_from(i).expect("at most 9 nodes");
         let voters = (0..n)
-            .map(|i| format!("{}@127.0.0.1:{}", i + 1, controller_ports[i]))
+            .map(|i| format!("{}@127.0.0.1:{}", id_of(i), controller_ports[i]))
             .collect::<Vec<_>>()
             .join(",");
         let mut nodes = Vec::with_capacity(n);
         for i in 0..n {
-            let id = i32::try_from(i + 1).expect("small");
+            let id = id_of(i);
             let node_dir = dir.join(format!("node-{id}"));
             fs::create_dir_all(&node_dir)
                 .map_err(HarnessError::io(format!("create {}", node_dir.display())))?;
@@ -779,7 +796,7 @@ impl KafkaCluster {
             .join(",")
     }
 
-    /// The node ids, `1..=nodes`.
+    /// The node ids, `first_node_id..first_node_id + nodes`.
     pub fn node_ids(&self) -> Vec<i32> {
         self.nodes.iter().map(|n| lock(n).id).collect()
     }
@@ -1021,6 +1038,12 @@ fn node_properties(
     };
     set("process.roles", "broker,controller".into());
     set("node.id", id.to_string());
+    if let Some(rack) = usize::try_from(id - options.first_node_id)
+        .ok()
+        .and_then(|i| options.racks.get(i))
+    {
+        set("broker.rack", rack.clone());
+    }
     set("controller.quorum.voters", voters.into());
     let mut extra_addrs = String::new();
     let mut extra_protocols = String::new();
@@ -1599,6 +1622,29 @@ mod tests {
         assert!(three.contains("transaction.state.log.min.isr=2\n"));
         assert!(three.contains("num.io.threads=8\n"), "overrides win");
         assert!(three.contains("advertised.listeners=PLAINTEXT://127.0.0.1:9094\n"));
+        assert!(
+            three.contains("broker.rack=rack-b\n"),
+            "node 2 is in rack-b"
+        );
+        assert!(!one.contains("broker.rack"), "no racks unless asked for");
+        let moved = node_properties(
+            &KafkaOptions {
+                first_node_id: 101,
+                racks: vec!["x".into()],
+                ..KafkaOptions::three_nodes()
+            },
+            102,
+            9096,
+            9097,
+            "v",
+            Path::new("/d"),
+            &[],
+        );
+        assert!(moved.contains("node.id=102\n"));
+        assert!(
+            !moved.contains("broker.rack"),
+            "only the first node has a rack"
+        );
         let secure = node_properties(
             &KafkaOptions {
                 extra_listeners: vec![("SASL_SSL".into(), "SASL_SSL".into())],

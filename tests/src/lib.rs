@@ -13,6 +13,8 @@
 //! - [`security`]: certificates (rcgen) and a Kafka cluster with SSL, mTLS, SASL_PLAINTEXT and
 //!   SASL_SSL listeners (PLAIN, SCRAM-SHA-256/512, OAUTHBEARER), re-authentication listeners.
 //! - [`paths`]: where installed peers, logs and pid files live (`target/peers/`).
+//! - [`proxy`]: a loopback TCP proxy whose target can be switched while it runs (a bootstrap
+//!   address whose cluster is replaced).
 //! - [`wire_client`]: a minimal blocking client over `ferrokafka-wire` for live tests and the demo.
 //!
 //! This crate is a test crate: it is never a dependency of anything a user builds.
@@ -27,6 +29,7 @@ pub mod kafka;
 #[cfg(feature = "mock")]
 pub mod mock;
 pub mod paths;
+pub mod proxy;
 pub mod raw;
 #[cfg(feature = "security")]
 pub mod security;

@@ -14,6 +14,10 @@
 //!    a zombie leader that wakes up with produce requests in its socket buffers;
 //! 6. the leader of each partition in turn is killed and restarted.
 //!
+//! Two more tests (`kafka_faults/cluster_changes.rs`) use the same cluster for what depends on
+//! its shape: 7. rack-aware partitioning (its nodes are in racks `rack-a`, `rack-b`, `rack-c`)
+//! and 8. a whole cluster replaced behind the bootstrap address (re-bootstrap).
+//!
 //! Each test runs in phases the test thread advances from conditions it observes (records
 //! acknowledged or in flight; leaders and ISRs in every running node's metadata), never from
 //! elapsed time.
@@ -40,6 +44,9 @@ use ferrokafka_tests::kafka::{JavaHelper, KafkaCluster, PartitionState, Shared, 
 use ferrokafka_tests::wire_client::WireClient;
 use tokio::runtime::Runtime;
 use tokio::task::JoinHandle;
+
+#[path = "kafka_faults/cluster_changes.rs"]
+mod cluster_changes;
 
 /// Partitions of every test topic; record `i` goes to partition `i % PARTITIONS`.
 const PARTITIONS: usize = 3;
