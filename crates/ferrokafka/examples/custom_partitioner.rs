@@ -6,15 +6,15 @@
 //! BOOTSTRAP=localhost:9092 cargo run -p ferrokafka --example custom_partitioner -- [TOPIC] [PARTITIONS]
 //! ```
 //!
-//! The producer has no hook for a partitioner of your own: its `partitioner` setting chooses one
-//! of the built-in ones by name (Java's default murmur2 and round robin, librdkafka's seven).
-//! An application rule is applied before `send`: compute the partition and set it with
-//! [`ProducerRecord::with_partition`], which bypasses the configured partitioner.
+//! The rule is a [`Partitioner`] of the application's own, handed to the producer with
+//! `ProducerConfigBuilder::custom_partitioner` (Java's `partitioner.class`): the producer asks it
+//! for every record without an explicit partition, with the topic's partition count from the
+//! cluster's metadata. Its hash must be stable across processes and versions of the program, or
+//! a key's records end up on two partitions: `std`'s `DefaultHasher` promises neither, so this
+//! uses Kafka's murmur2.
 //!
-//! The rule needs the topic's partition count. The producer does not offer to look it up before
-//! the first send (Java has `partitionsFor`), so it is an argument here; `partition_count` checks
-//! it against the cluster's metadata once the first record has gone out. A partition beyond the
-//! topic's fails `send` at once.
+//! After the first send the example checks the topic has the `PARTITIONS` the caller expects
+//! (the rule needs at least 2).
 //!
 //! `BOOTSTRAP` defaults to `localhost:9092`, `TOPIC` to `ferrokafka-example-partitioned`,
 //! `PARTITIONS` to 3 (at least 2). Output: one `delivered KEY to TOPIC/PARTITION@OFFSET` line per
@@ -22,28 +22,23 @@
 
 use std::time::Duration;
 
+use ferrokafka::partitioner::{Partitioner, Partitions, Record, murmur2};
 use ferrokafka::{Producer, ProducerConfig, ProducerRecord};
 
-/// The partition for `key` among `partitions` (at least 2).
-fn partition_for(key: &str, partitions: i32) -> i32 {
-    if key.starts_with("vip-") {
-        0
-    } else {
-        let others = u64::from(partitions.unsigned_abs() - 1);
-        1 + (fnv1a(key.as_bytes()) % others) as i32
-    }
-}
+/// Keys starting with `vip-` go to partition 0 (say, one with a dedicated, faster consumer);
+/// every other key is hashed over the remaining partitions.
+struct VipFirst;
 
-/// 32-bit FNV-1a. A partitioner's hash must give the same answer in every process and every
-/// version of the program, or a key's records end up on two partitions: `std`'s `DefaultHasher`
-/// promises neither (and `HashMap`'s `RandomState` is seeded per process).
-fn fnv1a(bytes: &[u8]) -> u64 {
-    let mut hash: u32 = 0x811c_9dc5;
-    for &b in bytes {
-        hash ^= u32::from(b);
-        hash = hash.wrapping_mul(0x0100_0193);
+impl Partitioner for VipFirst {
+    fn partition(&mut self, record: &Record<'_>, partitions: &Partitions<'_>) -> i32 {
+        let key = record.key.unwrap_or_default();
+        let count = partitions.count();
+        if key.starts_with(b"vip-") || count < 2 {
+            0
+        } else {
+            1 + (murmur2(key) % (count - 1)) as i32
+        }
     }
-    u64::from(hash)
 }
 
 #[tokio::main]
@@ -63,6 +58,8 @@ async fn main() -> Result<(), Box<dyn std::error::Error>> {
     let config = ProducerConfig::builder()
         .bootstrap_servers(&bootstrap)
         .client_id("custom-partitioner-example")
+        // One `VipFirst` per producer made from this configuration.
+        .custom_partitioner(|| VipFirst)
         .set("max.block.ms", "10000")
         .build()?;
     let producer = Producer::new(config)?;
@@ -78,12 +75,10 @@ async fn main() -> Result<(), Box<dyn std::error::Error>> {
     ];
     let mut deliveries = Vec::new();
     for (round, customer) in (0..2).flat_map(|round| customers.map(|c| (round, c))) {
-        let partition = partition_for(customer, partitions);
         let record = ProducerRecord::new(&topic)
             .with_key(customer)
-            .with_value(format!("event {round} of {customer}"))
-            .with_partition(partition);
-        deliveries.push((customer, partition, producer.send(record).await?));
+            .with_value(format!("event {round} of {customer}"));
+        deliveries.push((customer, producer.send(record).await?));
         if deliveries.len() == 1 {
             // The first send waited for the topic's metadata: check the count we were given.
             let actual = producer.partition_count(&topic);
@@ -96,9 +91,9 @@ async fn main() -> Result<(), Box<dyn std::error::Error>> {
     }
 
     let mut failed = 0;
-    for (key, chosen, delivery) in deliveries {
+    for (key, delivery) in deliveries {
         match delivery.await {
-            Ok(md) if md.partition() == chosen => println!(
+            Ok(md) if (md.partition() == 0) == key.starts_with("vip-") => println!(
                 "delivered {key} to {}/{}@{}",
                 md.topic(),
                 md.partition(),
@@ -106,7 +101,10 @@ async fn main() -> Result<(), Box<dyn std::error::Error>> {
             ),
             Ok(md) => {
                 failed += 1;
-                eprintln!("{key} went to partition {}, not {chosen}", md.partition());
+                eprintln!(
+                    "{key} went to partition {}, against the rule",
+                    md.partition()
+                );
             }
             Err(e) => {
                 failed += 1;

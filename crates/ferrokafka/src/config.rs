@@ -63,6 +63,29 @@ impl Acks {
     }
 }
 
+/// Makes the application's partitioner for each producer.
+type MakePartitioner = dyn Fn() -> Box<dyn crate::partitioner::Partitioner> + Send + Sync;
+
+/// The application's partitioner factory, if any. Compared by identity.
+#[derive(Clone, Default)]
+pub(crate) struct CustomPartitioner(pub(crate) Option<std::sync::Arc<MakePartitioner>>);
+
+impl std::fmt::Debug for CustomPartitioner {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(if self.0.is_some() { "Custom" } else { "None" })
+    }
+}
+
+impl PartialEq for CustomPartitioner {
+    fn eq(&self, other: &Self) -> bool {
+        match (&self.0, &other.0) {
+            (None, None) => true,
+            (Some(a), Some(b)) => std::sync::Arc::ptr_eq(a, b),
+            _ => false,
+        }
+    }
+}
+
 /// `metadata.recovery.strategy` (KIP-899): what to do when the brokers of the last known
 /// metadata cannot be reached or metadata cannot be refreshed.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Default)]
@@ -163,6 +186,9 @@ pub struct ProducerConfig {
     pub(crate) transport: TransportChoice,
     /// Interceptors, in order ([`ProducerConfigBuilder::interceptor`]). Compared by identity.
     pub(crate) interceptors: crate::interceptor::Interceptors,
+    /// The application's partitioner ([`ProducerConfigBuilder::custom_partitioner`]), which
+    /// replaces `partitioner`. Compared by identity.
+    pub(crate) custom_partitioner: CustomPartitioner,
 }
 
 impl ProducerConfig {
@@ -289,6 +315,7 @@ impl Default for ProducerConfigBuilder {
                 warnings: Vec::new(),
                 transport: TransportChoice::default(),
                 interceptors: crate::interceptor::Interceptors::default(),
+                custom_partitioner: CustomPartitioner::default(),
             },
             security: security::Pending::default(),
             oauth_provider: None,
@@ -349,6 +376,21 @@ impl ProducerConfigBuilder {
     /// `partitioner`: a Java class name or librdkafka partitioner name.
     pub fn partitioner(mut self, name: impl Into<String>) -> Self {
         self.config.partitioner = name.into();
+        self
+    }
+
+    /// A partitioner of the application's own (Java's `partitioner.class` set to your class):
+    /// `make` builds one for each producer made from this configuration. It replaces the
+    /// `partitioner` setting; a record's explicit partition still wins over it. See
+    /// [`crate::partitioner`] for the trait and an example.
+    pub fn custom_partitioner<P, F>(mut self, make: F) -> Self
+    where
+        P: crate::partitioner::Partitioner + 'static,
+        F: Fn() -> P + Send + Sync + 'static,
+    {
+        self.config.custom_partitioner = CustomPartitioner(Some(std::sync::Arc::new(move || {
+            Box::new(make()) as Box<dyn crate::partitioner::Partitioner>
+        })));
         self
     }
 

@@ -87,6 +87,7 @@ mod metrics;
 mod oauth;
 #[cfg(feature = "oidc")]
 mod oidc;
+pub mod partitioner;
 mod producer;
 mod record;
 pub mod serialize;

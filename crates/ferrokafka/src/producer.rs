@@ -205,8 +205,11 @@ impl Producer {
         let now = clock_now();
         let mut pc: PartitionerConfig = config.partitioner_config();
         pc.seed = entropy_seed();
-        let partitioner = ferrokafka_partition::by_name_with(&config.partitioner, &pc)
-            .map_err(|e| SendError::InvalidRecord(format!("partitioner: {e}")))?;
+        let partitioner = match &config.custom_partitioner.0 {
+            Some(make) => make(),
+            None => ferrokafka_partition::by_name_with(&config.partitioner, &pc)
+                .map_err(|e| SendError::InvalidRecord(format!("partitioner: {e}")))?,
+        };
         let engine = Engine::new(engine_config(&config), partitioner, now)
             .map_err(SendError::InvalidRecord)?;
         // Certificates and keys are read now, so a bad path or key fails here, naming its key.
