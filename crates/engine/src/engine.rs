@@ -1764,12 +1764,6 @@ impl Engine {
         tracing::info!(reason = why, "rebootstrapping from bootstrap.servers");
         self.rebootstrapping = true;
         self.counters.rebootstraps += 1;
-        // The bootstrap servers may be tried at once.
-        for i in 0..self.config.bootstrap.len() {
-            if let Some(n) = self.nodes.get_mut(&bootstrap_node(i)) {
-                n.retry_at = None;
-            }
-        }
         self.metadata.request_update();
         self.dirty = true;
     }

@@ -217,6 +217,9 @@ impl Engine {
             candidates.clone_from(&bootstrap);
         } else if self.config.rebootstrap
             && self.conns.is_empty()
+            // Brokers that refuse our credentials are reachable: starting over from the
+            // bootstrap servers would only add a second reconnect schedule.
+            && self.auth_failure.is_none()
             && candidates.iter().all(|node| {
                 self.nodes
                     .get(node)
