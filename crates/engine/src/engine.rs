@@ -306,6 +306,9 @@ pub struct Engine {
     next_wake: Option<Instant>,
     dirty: bool,
     bootstrap_cursor: usize,
+    /// Partitions whose head batch was refused as out of sequence (or for an unknown producer
+    /// id) this round: one epoch bump renumbers them all before the next drain.
+    pending_bumps: Vec<TopicPartition>,
     /// Since when metadata has been wanted without an answer (KIP-1102's trigger).
     metadata_wanted_since: Option<Instant>,
     /// Re-bootstrapping (KIP-899): new connections for metadata go to the bootstrap servers,
@@ -401,6 +404,7 @@ impl Engine {
             next_wake: None,
             dirty: true,
             bootstrap_cursor: 0,
+            pending_bumps: Vec::new(),
             metadata_wanted_since: None,
             rebootstrapping: false,
         })
@@ -1476,10 +1480,14 @@ impl Engine {
                 )
                 && !sequence_retry
                 && b.attempts < self.config.retries;
-            if reset_retry {
+            if reset_retry && !self.pending_bumps.contains(&b.tp) {
                 // The broker refused this head batch, so nothing of the partition behind it can
-                // have been appended either: renumbering its in-flight batches is safe.
-                self.bump_epoch(vec![b.tp.clone()]);
+                // have been appended either: renumbering its in-flight batches is safe. One bump
+                // for every partition that asks in this round (`resolve_sequences`, before the
+                // next drain), not one each: a second bump would leave the first one's
+                // renumbered batches under an epoch already passed.
+                self.pending_bumps.push(b.tp.clone());
+                self.dirty = true;
             }
             let retriable = code.is_retriable() || sequence_retry || reset_retry;
             if retriable && !expired && b.attempts < self.config.retries {
@@ -1616,13 +1624,18 @@ impl Engine {
             return;
         };
         let seqs = idem.sequences();
-        let due: Vec<TopicPartition> = seqs
+        let mut due: Vec<TopicPartition> = seqs
             .unresolved_partitions()
             .filter(|tp| {
                 seqs.in_flight(tp).is_empty() && !self.expired_in_flight.values().any(|t| t == *tp)
             })
             .cloned()
             .collect();
+        for tp in std::mem::take(&mut self.pending_bumps) {
+            if !due.contains(&tp) {
+                due.push(tp);
+            }
+        }
         if !due.is_empty() {
             self.bump_epoch(due);
         }
@@ -2041,15 +2054,15 @@ fn stamp_for(
     let Some(idem) = idem else {
         return Some(ProducerStamp::NONE);
     };
-    let current = idem.producer();
     let fresh = req.previous.is_none_or(|p| p.base_sequence < 0);
     if fresh && !transactional && idem.sequences().is_unresolved(req.tp) {
         // Numbered after a gap, it would be refused: wait for the epoch bump.
         return None;
     }
-    if let Some(new) = rewrites.remove(&req.batch)
-        && (new.producer.producer_id, new.producer.epoch) == (current.producer_id, current.epoch)
-    {
+    // The latest renumbering of this batch, even under an epoch a later bump has passed (its
+    // partition then finishes its in-flight batches under that epoch before restarting at 0):
+    // its original stamp would no longer match the tracker.
+    if let Some(new) = rewrites.remove(&req.batch) {
         return Some(to_producer_stamp(new, transactional));
     }
     if let Some(prev) = req.previous
