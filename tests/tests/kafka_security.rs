@@ -1725,6 +1725,9 @@ fn tracing_output_of_sasl_sends_never_shows_a_password() {
         .with_ansi(false)
         .finish();
     tracing::subscriber::with_default(subscriber, || {
+        // Callsites first hit by tests running in parallel (no subscriber on their threads)
+        // cached "never"; recompute with this thread's subscriber in place.
+        tracing::callsite::rebuild_interest_cache();
         runtime.block_on(async {
             let p = producer(Listener::SaslSsl, &sasl(Listener::SaslSsl, "SCRAM-SHA-512"));
             produce(&p, "sec-tracing", "tracing", 1).await;

@@ -60,6 +60,9 @@ fn traced_run(level: tracing::Level, faults: Vec<Fault>, values: &[&str]) -> Str
         .build()
         .expect("runtime");
     tracing::subscriber::with_default(subscriber(&out, level), || {
+        // Callsites first hit by the other test of this binary (on another thread) may have
+        // cached an interest without this subscriber: recompute it.
+        tracing::callsite::rebuild_interest_cache();
         runtime.block_on(async {
             let fake =
                 FakeServer::in_memory(ClusterConfig::builder().brokers(1).topic("t", 1).build());
