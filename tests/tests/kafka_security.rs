@@ -1724,9 +1724,14 @@ fn tracing_output_of_sasl_sends_never_shows_a_password() {
         .with_max_level(tracing::Level::TRACE)
         .with_ansi(false)
         .finish();
+    // tracing-core computes a new callsite's interest with the registering thread's own
+    // subscriber while only one dispatcher is registered: a callsite first hit by a test running
+    // in parallel (no subscriber on its thread) would be cached as "never" for this one too — the
+    // "authentication failed" event went missing that way. A second registered dispatcher, alive
+    // for the whole test, makes it ask every registered dispatcher instead.
+    let _second_dispatcher = tracing::Dispatch::new(tracing::subscriber::NoSubscriber::default());
     tracing::subscriber::with_default(subscriber, || {
-        // Callsites first hit by tests running in parallel (no subscriber on their threads)
-        // cached "never"; recompute with this thread's subscriber in place.
+        // Callsites hit before this subscriber existed: recompute their interest.
         tracing::callsite::rebuild_interest_cache();
         runtime.block_on(async {
             let p = producer(Listener::SaslSsl, &sasl(Listener::SaslSsl, "SCRAM-SHA-512"));

@@ -59,9 +59,13 @@ fn traced_run(level: tracing::Level, faults: Vec<Fault>, values: &[&str]) -> Str
         .start_paused(true)
         .build()
         .expect("runtime");
+    // tracing-core computes a new callsite's interest with the registering thread's own
+    // subscriber while only one dispatcher is registered: a callsite first hit by another test's
+    // thread would be cached as "never" for this one too. A second registered dispatcher, alive
+    // for the whole run, makes it ask every registered dispatcher instead.
+    let _second_dispatcher = tracing::Dispatch::new(tracing::subscriber::NoSubscriber::default());
     tracing::subscriber::with_default(subscriber(&out, level), || {
-        // Callsites first hit by the other test of this binary (on another thread) may have
-        // cached an interest without this subscriber: recompute it.
+        // Callsites hit before this subscriber existed: recompute their interest.
         tracing::callsite::rebuild_interest_cache();
         runtime.block_on(async {
             let fake =
