@@ -22,9 +22,11 @@ use std::sync::OnceLock;
 
 use bytes::{Buf, BufMut, Bytes};
 
-use crate::error::{DecodeError, DecodeErrorKind, EncodeError};
+use crate::error::EncodeError;
 use crate::primitives::{self as p, PResult};
-use crate::types::{Ctx, Nullable, Wire, check_len, skip_array, skip_non_null};
+use crate::types::{
+    Ctx, Nullable, Wire, array_element, check_len, decode_non_null, skip_array, skip_non_null,
+};
 
 /// Encoded bytes kept per chunk (a chunk ends after the element that reaches this
 /// size). Consuming iteration frees a chunk as soon as its last element is decoded.
@@ -257,6 +259,22 @@ impl<T: Wire + Clone> IntoIterator for LazyArray<T> {
     }
 }
 
+/// Decodes the next of the `left` elements from `chunk` (what is left of the chunk being read);
+/// returns it and the bytes it took. `None` when no element is left.
+fn next_encoded<T: Wire>(chunk: &[u8], ctx: Ctx, left: &mut usize) -> Option<(T, usize)> {
+    if *left == 0 {
+        return None;
+    }
+    let Ok((rest, item)) = T::decode(chunk, ctx, false) else {
+        // Not reachable: these bytes decoded in this context when the array was decoded,
+        // and decoding depends on nothing else.
+        *left = 0;
+        return None;
+    };
+    *left -= 1;
+    Some((item, chunk.len() - rest.len()))
+}
+
 /// Iterator over a [`LazyArray`] by reference ([`LazyArray::iter`]).
 pub struct Iter<'a, T> {
     inner: IterRepr<'a, T>,
@@ -284,20 +302,11 @@ impl<'a, T: Wire + Clone> Iterator for Iter<'a, T> {
                 ctx,
                 left,
             } => {
-                if *left == 0 {
-                    return None;
-                }
-                if current.is_empty() {
+                if current.is_empty() && *left > 0 {
                     *current = chunks.next()?;
                 }
-                let Ok((rest, item)) = T::decode(current, *ctx, false) else {
-                    // Not reachable: these bytes decoded in this context when the
-                    // array was decoded, and decoding depends on nothing else.
-                    *left = 0;
-                    return None;
-                };
-                *current = rest;
-                *left -= 1;
+                let (item, used) = next_encoded(current, *ctx, left)?;
+                *current = &current[used..];
                 Some(Cow::Owned(item))
             }
         }
@@ -341,19 +350,10 @@ impl<T: Wire> Iterator for IntoIter<T> {
                 ctx,
                 left,
             } => {
-                if *left == 0 {
-                    return None;
-                }
-                if current.is_empty() {
+                if current.is_empty() && *left > 0 {
                     *current = chunks.next()?;
                 }
-                let Ok((rest, item)) = T::decode(current, *ctx, false) else {
-                    // Not reachable, as in `Iter::next`.
-                    *left = 0;
-                    return None;
-                };
-                let used = current.len() - rest.len();
-                *left -= 1;
+                let (item, used) = next_encoded(current, *ctx, left)?;
                 if used == current.len() {
                     // The chunk's last element: free the chunk before handing it out.
                     *current = Bytes::new();
@@ -374,10 +374,6 @@ impl<T: Wire> Iterator for IntoIter<T> {
 }
 
 impl<T: Wire> ExactSizeIterator for IntoIter<T> {}
-
-fn err<T>(kind: DecodeErrorKind) -> PResult<'static, T> {
-    Err(nom::Err::Error(DecodeError::new(kind)))
-}
 
 impl<T: Wire + Clone> Wire for LazyArray<T> {
     fn encode<B: BufMut>(&self, buf: &mut B, ctx: Ctx, _n: bool) -> Result<(), EncodeError> {
@@ -404,10 +400,7 @@ impl<T: Wire + Clone> Wire for LazyArray<T> {
     }
 
     fn decode(input: &[u8], ctx: Ctx, _n: bool) -> PResult<'_, Self> {
-        match Self::decode_nullable(input, ctx)? {
-            (rest, Some(v)) => Ok((rest, v)),
-            (_, None) => err(DecodeErrorKind::UnexpectedNull),
-        }
+        decode_non_null(input, ctx)
     }
 
     fn skip(input: &[u8], ctx: Ctx, _n: bool) -> PResult<'_, ()> {
@@ -438,14 +431,8 @@ impl<T: Wire + Clone> Nullable for LazyArray<T> {
         // Where the chunk being gathered starts.
         let mut chunk = rest;
         for _ in 0..len {
-            let before = rest.len();
             // Checked without being built: only the bytes are kept.
-            let (r, ()) = T::skip(rest, ctx, false)?;
-            if r.len() == before {
-                // A zero-sized element would let a count repeat without bound.
-                return err(DecodeErrorKind::Malformed);
-            }
-            rest = r;
+            (rest, ()) = array_element(rest, |r| T::skip(r, ctx, false))?;
             let used = chunk.len() - rest.len();
             if used >= CHUNK {
                 chunks.push(Bytes::copy_from_slice(&chunk[..used]));
@@ -477,260 +464,4 @@ impl<T: Wire + Clone> Nullable for LazyArray<T> {
 }
 
 #[cfg(test)]
-mod tests {
-    use bytes::BytesMut;
-
-    use super::*;
-    use crate::message::Message;
-    use crate::messages::metadata::{
-        MetadataResponse, MetadataResponsePartition, MetadataResponseTopic,
-    };
-
-    const FLEX: Ctx = Ctx {
-        version: 12,
-        flexible: true,
-    };
-
-    fn encode<W: Wire>(w: &W, ctx: Ctx) -> Vec<u8> {
-        let mut buf = Vec::new();
-        w.encode(&mut buf, ctx, false).unwrap();
-        assert_eq!(buf.len(), w.encoded_len(ctx), "computed size");
-        buf
-    }
-
-    fn decode<W: Wire>(bytes: &[u8], ctx: Ctx) -> W {
-        let (rest, w) = W::decode(bytes, ctx, false).unwrap();
-        assert!(rest.is_empty());
-        w
-    }
-
-    fn partition(i: i32) -> MetadataResponsePartition {
-        MetadataResponsePartition {
-            partition_index: i,
-            leader_id: i % 3,
-            leader_epoch: i,
-            replica_nodes: vec![0, 1, 2],
-            isr_nodes: vec![i % 3],
-            offline_replicas: vec![],
-            ..Default::default()
-        }
-    }
-
-    #[test]
-    fn decoded_arrays_keep_bytes_in_chunks_and_read_back_equal() {
-        // 40,000 partitions of ~40 bytes: some two dozen chunks.
-        let built: LazyArray<MetadataResponsePartition> = (0..40_000).map(partition).collect();
-        assert!(!built.is_encoded());
-        let bytes = encode(&built, FLEX);
-        let lazy: LazyArray<MetadataResponsePartition> = decode(&bytes, FLEX);
-        assert!(lazy.is_encoded());
-        assert_eq!(lazy.len(), 40_000);
-        let Repr::Encoded(e) = &lazy.repr else {
-            panic!("kept encoded")
-        };
-        assert!(e.chunks.len() > 10);
-        assert!(
-            e.chunks
-                .iter()
-                .all(|c| !c.is_empty() && c.len() < 2 * CHUNK)
-        );
-        // Equal whatever the form, and every way of reading gives the same elements.
-        assert_eq!(lazy, built);
-        assert_eq!(built, lazy);
-        assert!(lazy.iter().map(|p| p.partition_index).eq(0..40_000));
-        assert_eq!(lazy.iter().len(), 40_000);
-        assert_eq!(lazy.to_vec(), built.as_slice());
-        assert_eq!(lazy.clone().into_iter().len(), 40_000);
-        assert!(
-            lazy.clone()
-                .into_iter()
-                .map(|p| p.partition_index)
-                .eq(0..40_000)
-        );
-        assert_eq!(lazy[39_999], partition(39_999));
-        assert!(!lazy.is_encoded(), "indexing decoded the elements");
-        assert_eq!(lazy.iter().nth(7).unwrap().as_ref(), &partition(7));
-        assert_eq!(format!("{lazy:?}"), format!("{built:?}"));
-        // The same bytes again, copied rather than re-encoded.
-        assert_eq!(encode(&lazy, FLEX), bytes);
-    }
-
-    #[test]
-    fn kept_bytes_reencode_at_other_versions() {
-        let built: LazyArray<MetadataResponsePartition> = (0..100).map(partition).collect();
-        for (from, to) in [(12, 4), (4, 12), (12, 5), (7, 12), (9, 8)] {
-            let ctx = |v: i16| MetadataResponse::ctx(v);
-            let lazy: LazyArray<MetadataResponsePartition> =
-                decode(&encode(&built, ctx(from)), ctx(from));
-            assert!(lazy.is_encoded());
-            let direct = encode(
-                &built
-                    .iter()
-                    .map(|p| {
-                        // What survives at the lower of the two versions.
-                        let mut p = p.into_owned();
-                        if from.min(to) < 7 {
-                            p.leader_epoch = -1;
-                        }
-                        if from.min(to) < 5 {
-                            p.offline_replicas = vec![];
-                        }
-                        p
-                    })
-                    .collect::<LazyArray<_>>(),
-                ctx(to),
-            );
-            assert_eq!(encode(&lazy, ctx(to)), direct, "v{from} -> v{to}");
-        }
-    }
-
-    #[test]
-    fn mutation_decodes_first() {
-        let built: LazyArray<i32> = (0..10).collect();
-        let mut lazy: LazyArray<i32> = decode(&encode(&built, FLEX), FLEX);
-        lazy.push(10);
-        assert!(!lazy.is_encoded());
-        assert_eq!(lazy.into_vec(), (0..=10).collect::<Vec<_>>());
-        let empty: LazyArray<i32> = decode(&[1], FLEX);
-        assert!(empty.is_empty());
-        assert_eq!(empty, LazyArray::default());
-    }
-
-    #[test]
-    fn consuming_iteration_frees_the_chunks_it_has_passed() {
-        let built: LazyArray<i32> = (0..100_000).collect();
-        let lazy: LazyArray<i32> = decode(&encode(&built, FLEX), FLEX);
-        let mut it = lazy.into_iter();
-        let IntoIterRepr::Encoded { chunks, .. } = &it.inner else {
-            panic!("kept encoded")
-        };
-        let total = chunks.len();
-        assert!(total > 4);
-        // The first chunk's elements, and the first element of the next.
-        let per_chunk = CHUNK / 4;
-        for i in 0..=per_chunk {
-            assert_eq!(it.next(), Some(i as i32));
-        }
-        let IntoIterRepr::Encoded {
-            chunks, current, ..
-        } = &it.inner
-        else {
-            panic!("kept encoded")
-        };
-        assert_eq!(
-            chunks.len(),
-            total - 2,
-            "first chunk gone, second being read"
-        );
-        assert_eq!(current.len(), CHUNK - 4);
-        assert_eq!(it.len(), 100_000 - per_chunk - 1);
-        assert_eq!(it.last(), Some(99_999));
-    }
-
-    /// A Metadata v1 response: no brokers, controller 0, one topic "t" whose
-    /// partition array is `partitions` (count included).
-    fn metadata_v1(partitions: &[u8]) -> Vec<u8> {
-        let mut b = vec![0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 1, 0, 0, 0, 1, b't', 0];
-        b.extend_from_slice(partitions);
-        b
-    }
-
-    /// A v1 partition: no error, `index`, leader 0, replicas `[0]`, isr `[0]`.
-    fn partition_v1(index: i32) -> Vec<u8> {
-        let mut b = vec![0, 0];
-        b.extend_from_slice(&index.to_be_bytes());
-        b.extend_from_slice(&[0, 0, 0, 0, 0, 0, 0, 1, 0, 0, 0, 0, 0, 0, 0, 1, 0, 0, 0, 0]);
-        b
-    }
-
-    #[test]
-    fn malformed_elements_fail_at_decode_time() {
-        // Well-formed: two partitions.
-        let mut two = vec![0, 0, 0, 2];
-        two.extend(partition_v1(0));
-        two.extend(partition_v1(1));
-        let ok = MetadataResponse::decode_body(&metadata_v1(&two), 1).unwrap();
-        let parts = &ok.topics[0].partitions;
-        assert!(parts.is_encoded());
-        assert_eq!(
-            parts.iter().map(|p| p.partition_index).collect::<Vec<_>>(),
-            [0, 1]
-        );
-
-        // The second partition cut short: an error naming it, at decode time.
-        for cut in 1..partition_v1(1).len() {
-            let bytes = metadata_v1(&two[..two.len() - cut]);
-            let err = MetadataResponse::decode_body(&bytes, 1).unwrap_err();
-            assert!(
-                matches!(
-                    err.kind(),
-                    DecodeErrorKind::Truncated | DecodeErrorKind::InvalidLength(_)
-                ),
-                "{err}"
-            );
-            assert_eq!(
-                err.location().unwrap().structure,
-                "MetadataResponsePartition"
-            );
-            assert_eq!(err.message(), Some("MetadataResponse"));
-        }
-
-        // A replica count far beyond the bytes left.
-        let mut bad = vec![0, 0, 0, 1];
-        let mut p = partition_v1(0);
-        p[10..14].copy_from_slice(&0x7fff_ffffi32.to_be_bytes());
-        bad.extend(p);
-        let err = MetadataResponse::decode_body(&metadata_v1(&bad), 1).unwrap_err();
-        assert_eq!(*err.kind(), DecodeErrorKind::InvalidLength(0x7fff_ffff));
-        let at = err.location().unwrap();
-        assert_eq!(
-            (at.structure, at.field),
-            ("MetadataResponsePartition", "replica_nodes")
-        );
-
-        // A partition count far beyond the bytes left.
-        let err =
-            MetadataResponse::decode_body(&metadata_v1(&[0x7f, 0xff, 0xff, 0xff]), 1).unwrap_err();
-        assert_eq!(*err.kind(), DecodeErrorKind::InvalidLength(0x7fff_ffff));
-        let at = err.location().unwrap();
-        assert_eq!(
-            (at.structure, at.field),
-            ("MetadataResponseTopic", "partitions")
-        );
-
-        // A topic count far beyond the bytes left (v12: compact count 2^28).
-        let err = MetadataResponse::decode_body(
-            &[
-                0, 0, 0, 0, 1, 0, 0xff, 0xff, 0xff, 0xff, 0x80, 0x80, 0x80, 0x80, 0x01,
-            ],
-            12,
-        )
-        .unwrap_err();
-        assert!(
-            matches!(err.kind(), DecodeErrorKind::InvalidLength(_)),
-            "{err}"
-        );
-        assert_eq!(err.location().unwrap().field, "topics");
-    }
-
-    #[test]
-    fn flexible_truncations_fail_at_decode_time() {
-        let topic = MetadataResponseTopic {
-            name: Some("t".into()),
-            partitions: (0..3).map(partition).collect(),
-            ..Default::default()
-        };
-        let resp = MetadataResponse {
-            topics: vec![topic].into(),
-            ..Default::default()
-        };
-        for version in [9, 12, 13] {
-            let mut buf = BytesMut::new();
-            resp.encode_body(&mut buf, version).unwrap();
-            assert_eq!(MetadataResponse::decode_body(&buf, version).unwrap(), resp);
-            for cut in 0..buf.len() {
-                assert!(MetadataResponse::decode_body(&buf[..cut], version).is_err());
-            }
-        }
-    }
-}
+mod tests;

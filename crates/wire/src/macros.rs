@@ -184,24 +184,12 @@ macro_rules! wire_struct {
                     });
                 )*
                 if ctx.flexible {
-                    let at = |e: nom::Err<$crate::error::DecodeError>| {
-                        e.map(|e| e.at(stringify!($name), ctx.version, "tagged fields"))
-                    };
-                    let (r, count) = $crate::primitives::get_uvarint(rest).map_err(at)?;
-                    // Each tagged field takes at least two bytes (tag and size).
-                    if (count as usize).saturating_mul(2) > r.len() {
-                        return Err(nom::Err::Error(
-                            $crate::error::DecodeError::new(
-                                $crate::error::DecodeErrorKind::InvalidLength(i64::from(count)),
-                            )
-                            .at(stringify!($name), ctx.version, "tagged fields"),
-                        ));
-                    }
+                    let (r, count) =
+                        $crate::macros::tagged_count(rest, stringify!($name), ctx.version)?;
                     rest = r;
                     for _ in 0..count {
-                        let (r, tag) = $crate::primitives::get_uvarint(rest).map_err(at)?;
-                        let (r, size) = $crate::primitives::get_uvarint(r).map_err(at)?;
-                        let (r, data) = $crate::primitives::take(r, size as usize).map_err(at)?;
+                        let (r, (tag, data)) =
+                            $crate::macros::tagged_field(rest, stringify!($name), ctx.version)?;
                         rest = r;
                         let mut handled = false;
                         $(
@@ -258,23 +246,12 @@ macro_rules! wire_struct {
                     });
                 )*
                 if ctx.flexible {
-                    let at = |e: nom::Err<$crate::error::DecodeError>| {
-                        e.map(|e| e.at(stringify!($name), ctx.version, "tagged fields"))
-                    };
-                    let (r, count) = $crate::primitives::get_uvarint(rest).map_err(at)?;
-                    if (count as usize).saturating_mul(2) > r.len() {
-                        return Err(nom::Err::Error(
-                            $crate::error::DecodeError::new(
-                                $crate::error::DecodeErrorKind::InvalidLength(i64::from(count)),
-                            )
-                            .at(stringify!($name), ctx.version, "tagged fields"),
-                        ));
-                    }
+                    let (r, count) =
+                        $crate::macros::tagged_count(rest, stringify!($name), ctx.version)?;
                     rest = r;
                     for _ in 0..count {
-                        let (r, tag) = $crate::primitives::get_uvarint(rest).map_err(at)?;
-                        let (r, size) = $crate::primitives::get_uvarint(r).map_err(at)?;
-                        let (r, data) = $crate::primitives::take(r, size as usize).map_err(at)?;
+                        let (r, (tag, data)) =
+                            $crate::macros::tagged_field(rest, stringify!($name), ctx.version)?;
                         rest = r;
                         let mut handled = false;
                         $(
@@ -410,6 +387,39 @@ macro_rules! api_message {
             }
         }
     };
+}
+
+use crate::error::{DecodeError, DecodeErrorKind};
+
+/// Reads the count of a flexible structure's tagged fields (for the generated decoders).
+/// Each tagged field takes at least two bytes (tag and size), so a count the bytes left
+/// cannot hold is an error before anything is read.
+pub(crate) fn tagged_count<'a>(
+    input: &'a [u8],
+    structure: &'static str,
+    version: i16,
+) -> crate::primitives::PResult<'a, u32> {
+    let at = |e: DecodeError| e.at(structure, version, "tagged fields");
+    let (rest, count) = crate::primitives::get_uvarint(input).map_err(|e| e.map(at))?;
+    if (count as usize).saturating_mul(2) > rest.len() {
+        return Err(nom::Err::Error(at(DecodeError::new(
+            DecodeErrorKind::InvalidLength(i64::from(count)),
+        ))));
+    }
+    Ok((rest, count))
+}
+
+/// Reads one tagged field: its tag and its bytes (for the generated decoders).
+pub(crate) fn tagged_field<'a>(
+    input: &'a [u8],
+    structure: &'static str,
+    version: i16,
+) -> crate::primitives::PResult<'a, (u32, &'a [u8])> {
+    let at = |e: nom::Err<DecodeError>| e.map(|e| e.at(structure, version, "tagged fields"));
+    let (rest, tag) = crate::primitives::get_uvarint(input).map_err(at)?;
+    let (rest, size) = crate::primitives::get_uvarint(rest).map_err(at)?;
+    let (rest, data) = crate::primitives::take(rest, size as usize).map_err(at)?;
+    Ok((rest, (tag, data)))
 }
 
 #[allow(unused_imports)]

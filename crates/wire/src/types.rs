@@ -78,7 +78,28 @@ pub(crate) fn skip_non_null<T: Nullable>(input: &[u8], ctx: Ctx) -> PResult<'_, 
     }
 }
 
-fn err<T>(kind: DecodeErrorKind) -> PResult<'static, T> {
+/// Decodes a value that must not be null: the null marker is an error.
+pub(crate) fn decode_non_null<T: Nullable>(input: &[u8], ctx: Ctx) -> PResult<'_, T> {
+    match T::decode_nullable(input, ctx)? {
+        (rest, Some(v)) => Ok((rest, v)),
+        (_, None) => err(DecodeErrorKind::UnexpectedNull),
+    }
+}
+
+/// Reads one array element with `read` (a decode or a skip). An element that takes no bytes
+/// is malformed: it would let an array's count repeat without bound.
+pub(crate) fn array_element<'a, R>(
+    input: &'a [u8],
+    read: impl FnOnce(&'a [u8]) -> PResult<'a, R>,
+) -> PResult<'a, R> {
+    let (rest, item) = read(input)?;
+    if rest.len() == input.len() {
+        return err(DecodeErrorKind::Malformed);
+    }
+    Ok((rest, item))
+}
+
+pub(crate) fn err<T>(kind: DecodeErrorKind) -> PResult<'static, T> {
     Err(nom::Err::Error(DecodeError::new(kind)))
 }
 
@@ -284,10 +305,7 @@ impl<T: Wire> Wire for Vec<T> {
             + self.iter().map(|i| i.encoded_len(ctx)).sum::<usize>()
     }
     fn decode(input: &[u8], ctx: Ctx, _n: bool) -> PResult<'_, Self> {
-        match Self::decode_nullable(input, ctx)? {
-            (rest, Some(v)) => Ok((rest, v)),
-            (_, None) => err(DecodeErrorKind::UnexpectedNull),
-        }
+        decode_non_null(input, ctx)
     }
     fn skip(input: &[u8], ctx: Ctx, _n: bool) -> PResult<'_, ()> {
         skip_non_null::<Self>(input, ctx)
@@ -302,13 +320,7 @@ pub(crate) fn skip_array<T: Wire>(input: &[u8], ctx: Ctx) -> PResult<'_, Option<
         return Ok((rest, None));
     };
     for _ in 0..count {
-        let before = rest.len();
-        let (r, ()) = T::skip(rest, ctx, false)?;
-        if r.len() == before {
-            // As in decoding: a zero-sized element would let a count repeat without bound.
-            return err(DecodeErrorKind::Malformed);
-        }
-        rest = r;
+        (rest, ()) = array_element(rest, |r| T::skip(r, ctx, false))?;
     }
     Ok((rest, Some(count)))
 }
@@ -334,14 +346,9 @@ impl<T: Wire> Nullable for Vec<T> {
         // memory than its wire size: reserve a little and let real elements grow it.
         let mut out = Vec::with_capacity(count.min(MAX_PRESIZE));
         for _ in 0..count {
-            let before = rest.len();
-            let (r, item) = T::decode(rest, ctx, false)?;
-            if r.len() == before {
-                // A zero-sized element would let a count repeat without bound.
-                return err(DecodeErrorKind::Malformed);
-            }
+            let item;
+            (rest, item) = array_element(rest, |r| T::decode(r, ctx, false))?;
             out.push(item);
-            rest = r;
         }
         Ok((rest, Some(out)))
     }
