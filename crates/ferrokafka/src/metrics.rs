@@ -64,20 +64,22 @@ fn avg(sum: f64, n: u64) -> f64 {
     if n == 0 { 0.0 } else { sum / n as f64 }
 }
 
+/// A Java meter: `{name}-total`, the count so far, and `{name}-rate`, per second since start.
+fn meter(put: &mut impl FnMut(&str, f64), name: &str, count: u64, secs: f64) {
+    put(&format!("{name}-total"), count as f64);
+    put(&format!("{name}-rate"), count as f64 / secs);
+}
+
 fn ms(d: Duration) -> f64 {
     d.as_secs_f64() * 1000.0
 }
 
 /// The `producer-node-metrics` of one broker (or the network part of `producer-metrics`).
-fn network(n: &NodeCounters, secs: f64, put: &mut dyn FnMut(&str, f64)) {
-    put("request-total", n.requests as f64);
-    put("request-rate", n.requests as f64 / secs);
-    put("response-total", n.responses as f64);
-    put("response-rate", n.responses as f64 / secs);
-    put("outgoing-byte-total", n.outgoing_bytes as f64);
-    put("outgoing-byte-rate", n.outgoing_bytes as f64 / secs);
-    put("incoming-byte-total", n.incoming_bytes as f64);
-    put("incoming-byte-rate", n.incoming_bytes as f64 / secs);
+fn network(n: &NodeCounters, secs: f64, mut put: &mut dyn FnMut(&str, f64)) {
+    meter(&mut put, "request", n.requests, secs);
+    meter(&mut put, "response", n.responses, secs);
+    meter(&mut put, "outgoing-byte", n.outgoing_bytes, secs);
+    meter(&mut put, "incoming-byte", n.incoming_bytes, secs);
     put("request-size-avg", avg(n.outgoing_bytes as f64, n.requests));
     put("request-size-max", n.request_bytes_max as f64);
     put("request-latency-avg", avg(ms(n.latency_total), n.latencies));
@@ -100,12 +102,9 @@ impl MetricsState {
             values.insert(k.to_owned(), v);
         };
         // Records.
-        put("record-send-rate", c.records_sent as f64 / secs);
-        put("record-send-total", c.records_sent as f64);
-        put("record-error-rate", c.records_errored as f64 / secs);
-        put("record-error-total", c.records_errored as f64);
-        put("record-retry-rate", c.records_retried as f64 / secs);
-        put("record-retry-total", c.records_retried as f64);
+        meter(&mut put, "record-send", c.records_sent, secs);
+        meter(&mut put, "record-error", c.records_errored, secs);
+        meter(&mut put, "record-retry", c.records_retried, secs);
         put(
             "record-size-avg",
             avg(c.record_bytes_total as f64, c.records_appended),
@@ -119,8 +118,7 @@ impl MetricsState {
         // Batches and requests.
         put("batch-size-avg", avg(c.batch_bytes as f64, c.batches_sent));
         put("batch-size-max", c.batch_bytes_max as f64);
-        put("batch-split-total", c.batch_splits as f64);
-        put("batch-split-rate", c.batch_splits as f64 / secs);
+        meter(&mut put, "batch-split", c.batch_splits, secs);
         // Not a Java metric: Produce requests alone (answered, or written with acks=0).
         put("produce-request-total", c.produce_requests as f64);
         put(
@@ -177,8 +175,7 @@ impl MetricsState {
             "connection-creation-rate",
             c.connections_created as f64 / secs,
         );
-        put("connection-close-total", c.connections_closed as f64);
-        put("connection-close-rate", c.connections_closed as f64 / secs);
+        meter(&mut put, "connection-close", c.connections_closed, secs);
         put("connection-count", c.connections_open as f64);
         put(
             "successful-authentication-total",
@@ -200,8 +197,7 @@ impl MetricsState {
         put("io-wait-time-ns-total", load(&m.io_wait_ns));
         put("io-wait-time-ns-avg", avg(load(&m.io_wait_ns), selects));
         put("io-wait-ratio", load(&m.io_wait_ns) / 1e9 / secs);
-        put("select-total", selects as f64);
-        put("select-rate", selects as f64 / secs);
+        meter(&mut put, "select", selects, secs);
         // Calls.
         put("flush-time-ns-total", load(&m.flush_ns));
         for (i, name) in [
@@ -236,14 +232,10 @@ impl MetricsState {
                 let mut put = |k: &str, v: f64| {
                     group.insert(k.to_owned(), v);
                 };
-                put("record-send-total", t.records_sent as f64);
-                put("record-send-rate", t.records_sent as f64 / secs);
-                put("record-error-total", t.records_errored as f64);
-                put("record-error-rate", t.records_errored as f64 / secs);
-                put("record-retry-total", t.records_retried as f64);
-                put("record-retry-rate", t.records_retried as f64 / secs);
-                put("byte-total", t.bytes as f64);
-                put("byte-rate", t.bytes as f64 / secs);
+                meter(&mut put, "record-send", t.records_sent, secs);
+                meter(&mut put, "record-error", t.records_errored, secs);
+                meter(&mut put, "record-retry", t.records_retried, secs);
+                meter(&mut put, "byte", t.bytes, secs);
                 put(
                     "compression-rate",
                     if t.uncompressed_bytes == 0 {
