@@ -112,14 +112,7 @@ impl BuiltInPartitioner {
                 }
             }
         }
-        let available = partitions.available_count();
-        if available > 0 {
-            partitions
-                .nth_available(r as usize % available)
-                .unwrap_or_default()
-        } else {
-            (r % partitions.count()) as i32
-        }
+        partitions.pick(r)
     }
 }
 
@@ -243,16 +236,8 @@ fn build_load_stats(
 mod tests {
     use super::*;
     use crate::SplitMix64;
+    use crate::random::Script;
     use std::collections::VecDeque;
-
-    /// Replays fixed values, then zeros.
-    #[derive(Debug)]
-    struct Script(VecDeque<u32>);
-    impl RandomSource for Script {
-        fn next_u32(&mut self) -> u32 {
-            self.0.pop_front().unwrap_or(0)
-        }
-    }
 
     #[test]
     fn keyed_records_use_java_murmur2() {

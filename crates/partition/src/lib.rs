@@ -242,6 +242,18 @@ impl<'a> Partitions<'a> {
         }
     }
 
+    /// The partition an unsigned draw `n` picks: the `n mod k`-th of the `k` partitions with a
+    /// leader, or `n mod count` when none has one (as Java's partitioners spread records).
+    pub fn pick(&self, n: u32) -> i32 {
+        let available = self.available_count();
+        if available > 0 {
+            self.nth_available(n as usize % available)
+                .unwrap_or_default()
+        } else {
+            (n % self.count) as i32
+        }
+    }
+
     /// Whether `partition` exists and has a leader.
     pub fn is_available(&self, partition: i32) -> bool {
         if !self.contains(partition) {

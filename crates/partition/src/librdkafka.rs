@@ -202,15 +202,8 @@ impl Partitioner for LibrdkafkaPartitioner {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::random::Script;
     use std::collections::VecDeque;
-
-    #[derive(Debug)]
-    struct Script(VecDeque<u32>);
-    impl RandomSource for Script {
-        fn next_u32(&mut self) -> u32 {
-            self.0.pop_front().unwrap_or(0)
-        }
-    }
 
     fn part(kind: LibrdkafkaKind, key: Option<&[u8]>, n: u32) -> i32 {
         let mut p = LibrdkafkaPartitioner::new(kind, Script(VecDeque::new()));

@@ -70,3 +70,15 @@ mod tests {
         }
     }
 }
+
+/// A scripted source for tests: replays fixed values, then zeros.
+#[cfg(test)]
+#[derive(Debug)]
+pub(crate) struct Script(pub(crate) std::collections::VecDeque<u32>);
+
+#[cfg(test)]
+impl RandomSource for Script {
+    fn next_u32(&mut self) -> u32 {
+        self.0.pop_front().unwrap_or(0)
+    }
+}

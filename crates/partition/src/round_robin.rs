@@ -36,14 +36,7 @@ impl Partitioner for RoundRobinPartitioner {
             0
         };
         let positive = to_positive(value);
-        let available = partitions.available_count();
-        if available > 0 {
-            partitions
-                .nth_available(positive as usize % available)
-                .unwrap_or_default()
-        } else {
-            (positive % partitions.count()) as i32
-        }
+        partitions.pick(positive)
     }
 }
 
