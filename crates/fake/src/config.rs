@@ -154,16 +154,9 @@ impl Default for ClusterBuilder {
 
 impl ClusterBuilder {
     /// `n` brokers with ids 1..=n (n is at least 1).
-    pub fn brokers(mut self, n: i32) -> Self {
-        self.config.brokers = (1..=n.max(1))
-            .map(|id| BrokerConfig {
-                id,
-                host: "127.0.0.1".into(),
-                port: 9091 + id,
-                rack: None,
-            })
-            .collect();
-        self
+    pub fn brokers(self, n: i32) -> Self {
+        let ids: Vec<i32> = (1..=n.max(1)).collect();
+        self.broker_ids(&ids)
     }
 
     /// Brokers with these ids (at least one; duplicates dropped), for example to stand up a

@@ -8,7 +8,7 @@ use ferrokafka_wire::messages::{AddOffsetsToTxnRequest, AddOffsetsToTxnResponse}
 use ferrokafka_wire::{ApiKey, ErrorCode};
 
 use crate::cluster::{Cluster, Ctx};
-use crate::handlers::check_txn;
+use crate::handlers::check_txn_add;
 
 pub(crate) fn handle(
     cluster: &mut Cluster,
@@ -16,23 +16,13 @@ pub(crate) fn handle(
     req: &AddOffsetsToTxnRequest,
     error: Option<ErrorCode>,
 ) -> AddOffsetsToTxnResponse {
-    let fenced = if ctx.version >= 2 {
-        ErrorCode::PRODUCER_FENCED
-    } else {
-        ErrorCode::INVALID_PRODUCER_EPOCH
-    };
-    let result = error.map_or_else(
-        || {
-            check_txn(
-                cluster,
-                ctx.broker,
-                &req.transactional_id,
-                req.producer_id,
-                req.producer_epoch,
-                fenced,
-            )
-        },
-        Err,
+    let result = check_txn_add(
+        cluster,
+        ctx,
+        &req.transactional_id,
+        req.producer_id,
+        req.producer_epoch,
+        error,
     );
     if result.is_ok()
         && let Some(t) = cluster.txns.get_mut(&req.transactional_id)

@@ -13,7 +13,7 @@ use ferrokafka_wire::messages::{AddPartitionsToTxnRequest, AddPartitionsToTxnRes
 use ferrokafka_wire::{ApiKey, ErrorCode};
 
 use crate::cluster::{Cluster, Ctx};
-use crate::handlers::check_txn;
+use crate::handlers::check_txn_add;
 
 pub(crate) fn handle(
     cluster: &mut Cluster,
@@ -21,23 +21,13 @@ pub(crate) fn handle(
     req: &AddPartitionsToTxnRequest,
     error: Option<ErrorCode>,
 ) -> AddPartitionsToTxnResponse {
-    let fenced = if ctx.version >= 2 {
-        ErrorCode::PRODUCER_FENCED
-    } else {
-        ErrorCode::INVALID_PRODUCER_EPOCH
-    };
-    let common = error.map_or_else(
-        || {
-            check_txn(
-                cluster,
-                ctx.broker,
-                &req.transactional_id,
-                req.producer_id,
-                req.producer_epoch,
-                fenced,
-            )
-        },
-        Err,
+    let common = check_txn_add(
+        cluster,
+        ctx,
+        &req.transactional_id,
+        req.producer_id,
+        req.producer_epoch,
+        error,
     );
     let unknown: Vec<(String, i32)> = req
         .topics

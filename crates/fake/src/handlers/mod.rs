@@ -19,7 +19,35 @@ pub(crate) mod txn_offset_commit;
 
 use ferrokafka_wire::ErrorCode;
 
-use crate::cluster::Cluster;
+use crate::cluster::{Cluster, Ctx};
+
+/// [`check_txn`] for AddPartitionsToTxn and AddOffsetsToTxn: an injected `error` answers
+/// instead; an old epoch is PRODUCER_FENCED from version 2 on, INVALID_PRODUCER_EPOCH before.
+pub(crate) fn check_txn_add(
+    cluster: &Cluster,
+    ctx: Ctx,
+    transactional_id: &str,
+    producer_id: i64,
+    producer_epoch: i16,
+    error: Option<ErrorCode>,
+) -> Result<(), ErrorCode> {
+    if let Some(code) = error {
+        return Err(code);
+    }
+    let fenced = if ctx.version >= 2 {
+        ErrorCode::PRODUCER_FENCED
+    } else {
+        ErrorCode::INVALID_PRODUCER_EPOCH
+    };
+    check_txn(
+        cluster,
+        ctx.broker,
+        transactional_id,
+        producer_id,
+        producer_epoch,
+        fenced,
+    )
+}
 
 /// The checks every coordinator API makes on (transactional id, producer id, epoch): the
 /// broker must coordinate the id, the id must be known and mapped to this producer id, and the
