@@ -9,51 +9,15 @@
 
 use std::time::Duration;
 
-use ferrokafka_records::{
-    BatchBuilder, Compression, CompressionType, DecodeOptions, ProducerStamp, batches,
-};
+#[path = "../benches/workload/mod.rs"]
+mod workload;
+use workload::{KEY_LEN, VALUE_LEN, build, records_for, values};
 
-const KEY_LEN: usize = 10;
-const VALUE_LEN: usize = 100;
+use ferrokafka_records::{Compression, CompressionType, DecodeOptions, batches};
 
 fn cpu_ns() -> Option<u64> {
     let s = std::fs::read_to_string("/proc/thread-self/schedstat").ok()?;
     s.split_whitespace().next()?.parse().ok()
-}
-
-fn values(n: usize) -> Vec<[u8; VALUE_LEN]> {
-    let text = b"ferrokafka record payload: the quick brown fox jumps over the lazy dog ".repeat(2);
-    (0..n)
-        .map(|i| {
-            let mut v = [0u8; VALUE_LEN];
-            v.copy_from_slice(&text[..VALUE_LEN]);
-            v[..8].copy_from_slice(&(i as u64).to_le_bytes());
-            v
-        })
-        .collect()
-}
-
-fn records_for(batch_size: usize) -> usize {
-    let mut b = BatchBuilder::new(Compression::NONE, batch_size);
-    let (key, value) = ([7u8; KEY_LEN], [1u8; VALUE_LEN]);
-    let mut n = 0;
-    while b.has_room_for(batch_size, 0, Some(&key), Some(&value), &[]) {
-        b.append(0, Some(&key), Some(&value), &[]).unwrap();
-        n += 1;
-    }
-    n
-}
-
-fn build(c: Compression, vals: &[[u8; VALUE_LEN]], cap: usize) -> bytes::Bytes {
-    let mut b = BatchBuilder::new(c, cap);
-    let key = *b"key-000000";
-    for (i, v) in vals.iter().enumerate() {
-        b.append(1_700_000_000_000 + i as i64, Some(&key), Some(v), &[])
-            .unwrap();
-    }
-    b.close(ProducerStamp::idempotent(1, 0, 0))
-        .unwrap()
-        .into_bytes()
 }
 
 /// Runs `f` repeatedly for about `budget` of CPU time; returns CPU ns per call.
