@@ -106,6 +106,7 @@ pub mod primitives;
 mod testgen;
 #[cfg(test)]
 mod tests;
+pub mod topic;
 pub mod types;
 
 pub use api::ApiKey;
@@ -115,4 +116,5 @@ pub use header::{RequestHeader, ResponseHeader};
 pub use lazy::LazyArray;
 pub use message::{Message, Request};
 pub use messages::{RequestBody, ResponseBody, SERVER_ONLY_APIS, SUPPORTED_APIS};
+pub use topic::{Topic, TopicPartition};
 pub use types::Uuid;
