@@ -98,10 +98,8 @@ pub use config::{
     Acks, ConfigError, ConfigWarning, MetadataRecoveryStrategy, ProducerConfig,
     ProducerConfigBuilder,
 };
-pub use error::ProduceError;
-pub use ferrokafka_engine::{
-    DeliveryError, GroupMetadata, OffsetToCommit, SendError, TxnFailure, TxnFailureKind,
-};
+pub use error::{ErrorKind, ProduceError};
+pub use ferrokafka_engine::{GroupMetadata, OffsetToCommit};
 pub use ferrokafka_records::{CompressionType, Header};
 pub use metrics::{MetricValue, Metrics};
 pub use oauth::{OAuthBearerToken, OAuthBearerTokenProvider, TokenFuture};
