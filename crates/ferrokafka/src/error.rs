@@ -74,7 +74,8 @@ pub enum ErrorKind {
     TopicFailed,
     /// `buffer.memory` stayed exhausted for `max.block.ms`; the record was not queued.
     BufferExhausted,
-    /// `flush`, `close` or a transactional call did not finish within its timeout.
+    /// `flush` or a transactional call did not finish within its timeout (`waited` says how
+    /// long); the work goes on in the background.
     Timeout,
     /// `delivery.timeout.ms` passed before the record was acknowledged; `kafka_code` is the
     /// last error seen, `outcome_unknown` says whether it may have been written.
@@ -373,7 +374,7 @@ impl ProduceError {
     }
 
     /// How long the call waited before giving up, when it waited (`max.block.ms` for metadata
-    /// or buffer memory; the timeout given to `flush`, `close` or a transactional call).
+    /// or buffer memory; the timeout of `flush` or of a transactional call).
     pub fn waited(&self) -> Option<Duration> {
         match &*self.repr {
             Repr::TopicNotAvailable { waited, .. }

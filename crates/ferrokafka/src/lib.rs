@@ -44,6 +44,11 @@
 //! `delivery.timeout.ms`, idempotence (on by default, as in Java 3.0+), `acks=0` resolving on
 //! write. Metrics use the Java names ([`Producer::metrics`]).
 //!
+//! Every call and every delivery fails with one type, [`ProduceError`]: branch on its
+//! [`kind`](ProduceError::kind) ([`ErrorKind`]) and ask its predicates (`is_retriable`,
+//! `is_abortable`, `is_fatal`, `outcome_unknown`) what to do; configuration fails earlier, with
+//! [`ConfigError`].
+//!
 //! Connections are TCP (with TLS and SASL when configured) unless
 //! [`ProducerConfigBuilder::transport`] supplies them: tests can connect the producer to an
 //! in-memory fake cluster and run it on tokio's paused clock (see [`transport`]).
