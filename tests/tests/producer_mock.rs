@@ -52,7 +52,7 @@ use std::sync::atomic::{AtomicUsize, Ordering};
 use std::time::{Duration, Instant};
 
 use ferrokafka::{
-    DeliveryError, DeliveryFuture, ProduceError, Producer, ProducerConfig, ProducerRecord,
+    DeliveryFuture, ErrorKind, ProduceError, Producer, ProducerConfig, ProducerRecord,
     RecordMetadata,
 };
 use ferrokafka_tests::consume::{Consumed, Isolation, by_partition, read_back};
@@ -885,8 +885,8 @@ fn retries_three_outlasts_three_errors() {
 #[test]
 fn retries_two_gives_up_after_three_attempts() {
     match retries_bound("2") {
-        Err(ProduceError::Delivery(DeliveryError::Broker { code, .. })) => {
-            assert_eq!(code, ErrorCode::NOT_ENOUGH_REPLICAS);
+        Err(e) if e.kind() == ErrorKind::Broker => {
+            assert_eq!(e.kafka_code(), Some(ErrorCode::NOT_ENOUGH_REPLICAS));
         }
         other => panic!("expected a NOT_ENOUGH_REPLICAS broker error, got {other:?}"),
     }
@@ -949,11 +949,7 @@ fn init_producer_id_fatal_error_fails_records_promptly() {
             let e = r.as_ref().expect_err("no record can be delivered");
             let text = e.to_string();
             assert!(
-                matches!(
-                    e,
-                    ProduceError::Delivery(DeliveryError::Fatal(_))
-                        | ProduceError::Send(ferrokafka::SendError::Fatal(_))
-                ),
+                matches!(e.kind(), ErrorKind::Fatal | ErrorKind::ProducerFenced),
                 "record {i}: {e:?}"
             );
             assert!(
@@ -1304,11 +1300,12 @@ fn message_too_large_split_of_a_compressed_batch_keeps_batch_size_parts() {
 
 fn expect_delivery_timeout(i: usize, result: &Result<RecordMetadata, ProduceError>) {
     match result {
-        Err(ProduceError::Delivery(DeliveryError::DeliveryTimeout {
-            topic, partition, ..
-        })) => {
-            assert_eq!(topic, TOPIC, "record {i}");
-            assert!((0..PARTITIONS).contains(partition), "record {i}");
+        Err(e) if e.kind() == ErrorKind::DeliveryTimeout => {
+            assert_eq!(e.topic(), Some(TOPIC), "record {i}");
+            assert!(
+                e.partition().is_some_and(|p| (0..PARTITIONS).contains(&p)),
+                "record {i}"
+            );
         }
         other => panic!("record {i}: expected DeliveryTimeout, got {other:?}"),
     }
@@ -1398,13 +1395,10 @@ fn delivery_timeout_with_broker_down(mode: Mode, brokers: i32) {
         // loaded machine the write can win that race. Never delivered, never left pending.
         for (i, result) in &outcomes {
             assert!(
+                // Aborted and ClosedInFlight are the Closed kind of a delivery.
                 matches!(
-                    result,
-                    Err(ProduceError::Delivery(
-                        DeliveryError::Aborted
-                            | DeliveryError::DeliveryTimeout { .. }
-                            | DeliveryError::ClosedInFlight
-                    ))
+                    result.as_ref().map_err(ProduceError::kind),
+                    Err(ErrorKind::Closed | ErrorKind::DeliveryTimeout)
                 ),
                 "record {i} after close: {result:?}"
             );
@@ -1498,8 +1492,9 @@ fn retriable_errors_until_delivery_timeout() {
     assert!(retries >= 5.0, "retried until the timeout: {retries}");
     for e in &errors {
         match e {
-            ProduceError::Delivery(DeliveryError::DeliveryTimeout { last_error, .. }) => {
-                assert_eq!(*last_error, Some(ErrorCode::NOT_ENOUGH_REPLICAS), "{e}");
+            e if e.kind() == ErrorKind::DeliveryTimeout => {
+                // The last error of a delivery timeout.
+                assert_eq!(e.kafka_code(), Some(ErrorCode::NOT_ENOUGH_REPLICAS), "{e}");
             }
             other => panic!("expected DeliveryTimeout, got {other:?}"),
         }
@@ -1515,15 +1510,15 @@ fn retriable_errors_until_delivery_timeout() {
 fn delivery_timeout_reports_the_attempts() {
     let (errors, _, retries) = retriable_until_delivery_timeout();
     for e in &errors {
-        match e {
-            ProduceError::Delivery(DeliveryError::DeliveryTimeout { attempts, .. }) => {
+        match e.attempts() {
+            Some(attempts) if e.kind() == ErrorKind::DeliveryTimeout => {
                 assert!(
-                    *attempts >= 2,
+                    attempts >= 2,
                     "the batch was sent {} times but the error says: {e}",
                     retries + 1.0
                 );
             }
-            other => panic!("expected DeliveryTimeout, got {other:?}"),
+            _ => panic!("expected DeliveryTimeout, got {e:?}"),
         }
     }
 }
@@ -1565,10 +1560,8 @@ fn slow_broker_fails_at_delivery_timeout() {
     eprintln!("slow broker: {outcome:?} after {elapsed:?}");
     assert!(
         matches!(
-            outcome,
-            Err(ProduceError::Delivery(
-                DeliveryError::DeliveryTimeout { .. }
-            ))
+            outcome.as_ref().map_err(ProduceError::kind),
+            Err(ErrorKind::DeliveryTimeout)
         ),
         "{outcome:?}"
     );
@@ -1621,19 +1614,15 @@ fn non_retriable(error: RDKafkaRespErr, code: ErrorCode, mode: Mode) {
                 }
                 delivered.push((i, md));
             }
-            Err(ProduceError::Delivery(e @ DeliveryError::Broker { .. })) => {
-                let DeliveryError::Broker {
-                    topic,
-                    code: got,
-                    partition,
-                    ..
-                } = &e
+            Err(e) if e.kind() == ErrorKind::Broker => {
+                let (Some(got), Some(topic), Some(partition)) =
+                    (e.kafka_code(), e.topic(), e.partition())
                 else {
-                    unreachable!()
+                    panic!("record {i}: a broker error names its code, topic and partition: {e:?}")
                 };
-                assert_eq!(*got, code, "record {i}: {e}");
+                assert_eq!(got, code, "record {i}: {e}");
                 assert_eq!(topic, TOPIC);
-                assert!((0..PARTITIONS).contains(partition));
+                assert!((0..PARTITIONS).contains(&partition));
                 let name = code.name().expect("a known code");
                 assert!(e.to_string().contains(name), "{e} names {name}");
                 failed.push(i);

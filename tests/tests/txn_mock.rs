@@ -57,8 +57,8 @@ use std::ops::Range;
 use std::time::{Duration, Instant};
 
 use ferrokafka::{
-    DeliveryError, DeliveryFuture, GroupMetadata, OffsetToCommit, ProduceError, Producer,
-    ProducerConfig, ProducerRecord, RecordMetadata, SendError, TxnFailureKind,
+    DeliveryFuture, ErrorKind, GroupMetadata, OffsetToCommit, ProduceError, Producer,
+    ProducerConfig, ProducerRecord, RecordMetadata,
 };
 use ferrokafka_tests::consume::{Isolation, by_partition, read_back};
 use ferrokafka_tests::mock::{
@@ -184,9 +184,15 @@ async fn send_lenient(
 /// A refusal of `send` after a fatal transactional error. `SendError::Closed` is accepted here
 /// although it is wrong (see `send_after_a_fatal_error_names_it`).
 fn refused_as_fatal(e: &ProduceError) -> bool {
+    // A transactional refusal (invalid state, abortable, fatal or fenced), a fatal
+    // idempotent state, or Closed.
     matches!(
-        e,
-        ProduceError::Send(SendError::Transaction(_) | SendError::Fatal(_) | SendError::Closed)
+        e.kind(),
+        ErrorKind::InvalidState
+            | ErrorKind::TransactionAbortable
+            | ErrorKind::Fatal
+            | ErrorKind::ProducerFenced
+            | ErrorKind::Closed
     )
 }
 
@@ -208,15 +214,25 @@ fn all_delivered(outcomes: Outcomes) -> Vec<(usize, RecordMetadata)> {
 }
 
 /// The kind of a failed transactional call.
-fn txn_kind(what: &str, result: Result<(), ProduceError>) -> TxnFailureKind {
+fn txn_kind(what: &str, result: Result<(), ProduceError>) -> ErrorKind {
     match result {
-        Err(ProduceError::Transaction(f)) => {
-            eprintln!("{what}: {:?}: {}", f.kind, f.message);
-            f.kind
+        Err(f) if TXN_KINDS.contains(&f.kind()) => {
+            eprintln!("{what}: {:?}: {f}", f.kind());
+            f.kind()
         }
         other => panic!("{what}: expected a transactional failure, got {other:?}"),
     }
 }
+
+/// What a failed transactional call reports (Java: abortable, fatal or fenced, illegal state).
+const TXN_KINDS: [ErrorKind; 6] = [
+    ErrorKind::TransactionAbortable,
+    ErrorKind::TransactionAborted,
+    ErrorKind::Fatal,
+    ErrorKind::ProducerFenced,
+    ErrorKind::InvalidState,
+    ErrorKind::NotTransactional,
+];
 
 /// Calls a transactional operation until it stops timing out (max.block.ms); at most three
 /// times (the call goes on in the background, and calling again awaits the same outcome).
@@ -227,7 +243,7 @@ where
 {
     for attempt in 1..=3 {
         match bounded(what, call()).await {
-            Err(ProduceError::Timeout { .. }) => {
+            Err(e) if e.kind() == ErrorKind::Timeout => {
                 eprintln!("{what}: attempt {attempt} timed out, calling again");
             }
             other => return other,
@@ -391,7 +407,7 @@ fn init_producer_id_authorization_failure_is_abortable_and_init_can_be_called_ag
         // authorization failure (so that init can be retried once the ACLs are fixed).
         assert_eq!(
             txn_kind("init_transactions", init(&p).await),
-            TxnFailureKind::Abortable
+            ErrorKind::TransactionAbortable
         );
         assert!(
             p.begin_transaction().is_err(),
@@ -418,18 +434,18 @@ fn init_producer_id_fenced_is_fatal() {
     let rt = runtime();
     rt.block_on(async {
         let p = txn_producer(&bootstrap);
-        assert_eq!(
+        assert!(matches!(
             txn_kind("init_transactions", init(&p).await),
-            TxnFailureKind::Fatal
-        );
+            ErrorKind::Fatal | ErrorKind::ProducerFenced
+        ));
         // Fatal is sticky: nothing works any more.
-        assert_eq!(
+        assert!(matches!(
             txn_kind("init_transactions again", init(&p).await),
-            TxnFailureKind::Fatal
-        );
+            ErrorKind::Fatal | ErrorKind::ProducerFenced
+        ));
         assert!(matches!(
             p.begin_transaction(),
-            Err(ProduceError::Transaction(f)) if f.kind == TxnFailureKind::Fatal
+            Err(f) if matches!(f.kind(), ErrorKind::Fatal | ErrorKind::ProducerFenced)
         ));
         assert!(bounded("send", p.send(record(0, None))).await.is_err());
         p.close(Duration::from_secs(5)).await;
@@ -498,13 +514,14 @@ fn add_partitions_topic_authorization_failed_is_abortable() {
         let (pending, refused) = send_lenient(&p, 0..20, None).await;
         for (i, e) in &refused {
             assert!(
-                matches!(e, ProduceError::Send(SendError::Transaction(m)) if m.contains("TOPIC_AUTHORIZATION_FAILED")),
+                e.kind() == ErrorKind::TransactionAbortable
+                    && e.to_string().contains("TOPIC_AUTHORIZATION_FAILED"),
                 "send {i} refused with {e:?}"
             );
         }
         assert_eq!(
             txn_kind("commit 1", commit(&p).await),
-            TxnFailureKind::Abortable
+            ErrorKind::TransactionAbortable
         );
         // Abortable: the transaction may only be aborted.
         assert!(p.begin_transaction().is_err());
@@ -521,10 +538,8 @@ fn add_partitions_topic_authorization_failed_is_abortable() {
     // at the abort.
     all_failed(&failed, "TransactionAbortable or TransactionAborted", |e| {
         matches!(
-            e,
-            ProduceError::Delivery(
-                DeliveryError::TransactionAbortable(_) | DeliveryError::TransactionAborted
-            )
+            e.kind(),
+            ErrorKind::TransactionAbortable | ErrorKind::TransactionAborted
         )
     });
     assert_log(&bootstrap, &delivered, &none());
@@ -545,11 +560,17 @@ fn add_partitions_fatal(error: RDKafkaRespErr) {
         for (i, e) in &refused {
             assert!(refused_as_fatal(e), "send {i} refused with {e:?}");
         }
-        assert_eq!(txn_kind("commit", commit(&p).await), TxnFailureKind::Fatal);
-        assert_eq!(txn_kind("abort", abort(&p).await), TxnFailureKind::Fatal);
+        assert!(matches!(
+            txn_kind("commit", commit(&p).await),
+            ErrorKind::Fatal | ErrorKind::ProducerFenced
+        ));
+        assert!(matches!(
+            txn_kind("abort", abort(&p).await),
+            ErrorKind::Fatal | ErrorKind::ProducerFenced
+        ));
         assert!(matches!(
             p.begin_transaction(),
-            Err(ProduceError::Transaction(f)) if f.kind == TxnFailureKind::Fatal
+            Err(f) if matches!(f.kind(), ErrorKind::Fatal | ErrorKind::ProducerFenced)
         ));
         let failed = outcomes(pending).await;
         p.close(Duration::from_secs(5)).await;
@@ -558,8 +579,8 @@ fn add_partitions_fatal(error: RDKafkaRespErr) {
     drop(rt);
     all_failed(&failed, "a failed delivery", |e| {
         matches!(
-            e,
-            ProduceError::Delivery(DeliveryError::Fatal(_) | DeliveryError::TransactionAborted)
+            e.kind(),
+            ErrorKind::Fatal | ErrorKind::ProducerFenced | ErrorKind::TransactionAborted
         )
     });
     assert_log_empty(&bootstrap);
@@ -634,12 +655,18 @@ fn end_txn_producer_fenced_is_fatal() {
         inject_errors(&mock, Api::EndTxn, &[E::RD_KAFKA_RESP_ERR_PRODUCER_FENCED]);
         p.begin_transaction().expect("begin");
         let pending = send_range(&p, 0..20, None).await;
-        assert_eq!(txn_kind("commit", commit(&p).await), TxnFailureKind::Fatal);
+        assert!(matches!(
+            txn_kind("commit", commit(&p).await),
+            ErrorKind::Fatal | ErrorKind::ProducerFenced
+        ));
         assert!(matches!(
             p.begin_transaction(),
-            Err(ProduceError::Transaction(f)) if f.kind == TxnFailureKind::Fatal
+            Err(f) if matches!(f.kind(), ErrorKind::Fatal | ErrorKind::ProducerFenced)
         ));
-        assert_eq!(txn_kind("abort", abort(&p).await), TxnFailureKind::Fatal);
+        assert!(matches!(
+            txn_kind("abort", abort(&p).await),
+            ErrorKind::Fatal | ErrorKind::ProducerFenced
+        ));
         // The records were written before EndTxn (a real broker would abort them later).
         let written = all_delivered(outcomes(pending).await);
         p.close(Duration::from_secs(5)).await;
@@ -748,7 +775,7 @@ fn produce_invalid_record_in_transaction_is_abortable() {
         let failed = outcomes(pending).await;
         assert_eq!(
             txn_kind("commit 1", commit(&p).await),
-            TxnFailureKind::Abortable
+            ErrorKind::TransactionAbortable
         );
         abort(&p).await.expect("abort 1");
         // The abort bumps the epoch (KIP-360; the mock's InitProducerId is v4); the next
@@ -762,11 +789,9 @@ fn produce_invalid_record_in_transaction_is_abortable() {
         (failed, delivered)
     });
     drop(rt);
-    all_failed(
-        &failed,
-        "INVALID_RECORD",
-        |e| matches!(e, ProduceError::Delivery(DeliveryError::Broker { code, .. }) if code.0 == 87),
-    );
+    all_failed(&failed, "INVALID_RECORD", |e| {
+        e.kind() == ErrorKind::Broker && e.kafka_code().is_some_and(|code| code.0 == 87)
+    });
     assert_log(&bootstrap, &delivered, &none());
 }
 
@@ -1155,15 +1180,21 @@ fn fenced(stage: FencedAt) {
         if stage == FencedAt::Produce {
             // The Produce error itself is abortable (INVALID_PRODUCER_EPOCH on Produce, KIP-588);
             // the abort's EndTxn is then refused, which is fatal.
-            assert_eq!(kind, TxnFailureKind::Abortable);
-            assert_eq!(txn_kind("abort", abort(&a).await), TxnFailureKind::Fatal);
+            assert_eq!(kind, ErrorKind::TransactionAbortable);
+            assert!(matches!(
+                txn_kind("abort", abort(&a).await),
+                ErrorKind::Fatal | ErrorKind::ProducerFenced
+            ));
         } else {
-            assert_eq!(kind, TxnFailureKind::Fatal);
-            assert_eq!(txn_kind("abort", abort(&a).await), TxnFailureKind::Fatal);
+            assert!(matches!(kind, ErrorKind::Fatal | ErrorKind::ProducerFenced));
+            assert!(matches!(
+                txn_kind("abort", abort(&a).await),
+                ErrorKind::Fatal | ErrorKind::ProducerFenced
+            ));
         }
         assert!(matches!(
             a.begin_transaction(),
-            Err(ProduceError::Transaction(f)) if f.kind == TxnFailureKind::Fatal
+            Err(f) if matches!(f.kind(), ErrorKind::Fatal | ErrorKind::ProducerFenced)
         ));
         a.close(Duration::from_secs(5)).await;
         failed
@@ -1218,7 +1249,10 @@ fn send_after_a_fatal_error_names_it() {
         inject_errors(&mock, Api::EndTxn, &[E::RD_KAFKA_RESP_ERR_PRODUCER_FENCED]);
         p.begin_transaction().expect("begin");
         let pending = send_range(&p, 0..5, None).await;
-        assert_eq!(txn_kind("commit", commit(&p).await), TxnFailureKind::Fatal);
+        assert!(matches!(
+            txn_kind("commit", commit(&p).await),
+            ErrorKind::Fatal | ErrorKind::ProducerFenced
+        ));
         drop(outcomes(pending).await);
         let refused = bounded("send", p.send(record(9, None)))
             .await
@@ -1226,8 +1260,8 @@ fn send_after_a_fatal_error_names_it() {
         assert!(
             matches!(
                 &refused,
-                ProduceError::Send(SendError::Transaction(m) | SendError::Fatal(m))
-                    if m.contains("PRODUCER_FENCED")
+                e if e.kind() == ErrorKind::ProducerFenced
+                    && e.to_string().contains("PRODUCER_FENCED")
             ),
             "send after PRODUCER_FENCED: {refused:?}"
         );
@@ -1262,13 +1296,10 @@ fn commit_timeout_then_called_again_succeeds() {
             let started = Instant::now();
             let r = bounded("commit", p.commit_transaction()).await;
             assert!(
-                matches!(
-                    r,
-                    Err(ProduceError::Timeout {
-                        operation: "commit_transaction",
-                        ..
-                    })
-                ),
+                // "{operation} did not finish within ..."
+                r.as_ref().is_err_and(|e| e.kind() == ErrorKind::Timeout
+                    && e.to_string()
+                        .starts_with("commit_transaction did not finish")),
                 "attempt {attempt}: {r:?}"
             );
             assert!(
@@ -1279,7 +1310,7 @@ fn commit_timeout_then_called_again_succeeds() {
         // Still committing: no new transaction yet.
         assert!(matches!(
             p.begin_transaction(),
-            Err(ProduceError::Transaction(f)) if f.kind == TxnFailureKind::InvalidState
+            Err(f) if f.kind() == ErrorKind::InvalidState
         ));
     });
     mock.broker_up(1).expect("broker up");
@@ -1324,7 +1355,7 @@ fn abort_with_produce_requests_in_flight() {
     for (i, r) in &outcomes1 {
         match r {
             Ok(_) => written += 1,
-            Err(ProduceError::Delivery(DeliveryError::TransactionAborted)) => aborted_unsent += 1,
+            Err(e) if e.kind() == ErrorKind::TransactionAborted => aborted_unsent += 1,
             Err(e) => panic!("record {i}: {e:?}"),
         }
     }
@@ -1445,11 +1476,11 @@ fn send_offsets_group_authorization_failed_is_abortable() {
         let pending = send_range(&p, 0..20, None).await;
         assert_eq!(
             txn_kind("send_offsets", send_offsets(&p).await),
-            TxnFailureKind::Abortable
+            ErrorKind::TransactionAbortable
         );
         assert_eq!(
             txn_kind("commit 1", commit(&p).await),
-            TxnFailureKind::Abortable
+            ErrorKind::TransactionAbortable
         );
         abort(&p).await.expect("abort 1");
         let aborted: BTreeSet<usize> = outcomes(pending)
@@ -1504,7 +1535,7 @@ fn produce_error_during_commit_then_abort_then_same_partition() {
         // The commit flushes the lingering batch, which the broker refuses.
         assert_eq!(
             txn_kind("commit 2", commit(&p).await),
-            TxnFailureKind::Abortable
+            ErrorKind::TransactionAbortable
         );
         abort(&p).await.expect("abort 2");
         let failed = outcomes(pending).await;
@@ -1532,11 +1563,9 @@ fn produce_error_during_commit_then_abort_then_same_partition() {
         (failed, delivered)
     });
     drop(rt);
-    all_failed(
-        &failed,
-        "INVALID_RECORD",
-        |e| matches!(e, ProduceError::Delivery(DeliveryError::Broker { code, .. }) if code.0 == 87),
-    );
+    all_failed(&failed, "INVALID_RECORD", |e| {
+        e.kind() == ErrorKind::Broker && e.kafka_code().is_some_and(|code| code.0 == 87)
+    });
     assert_log(&bootstrap, &delivered, &none());
 }
 
@@ -1686,7 +1715,7 @@ fn produce_producer_id_error_is_abortable(error: RDKafkaRespErr) {
         let failed = outcomes(pending).await;
         assert_eq!(
             txn_kind("commit 2", commit(&p).await),
-            TxnFailureKind::Abortable
+            ErrorKind::TransactionAbortable
         );
         abort(&p).await.expect("abort 2");
         delivered.extend(committed_txn(&p, 200..260).await);
@@ -1695,7 +1724,7 @@ fn produce_producer_id_error_is_abortable(error: RDKafkaRespErr) {
     });
     drop(rt);
     all_failed(&failed, "the injected error", |e| {
-        matches!(e, ProduceError::Delivery(DeliveryError::Broker { .. }))
+        e.kind() == ErrorKind::Broker
     });
     assert_log(&bootstrap, &delivered, &none());
 }
@@ -1745,7 +1774,7 @@ fn end_txn_unknown_producer_id_is_abortable() {
         let pending = send_range(&p, 0..20, None).await;
         assert_eq!(
             txn_kind("commit 1", commit(&p).await),
-            TxnFailureKind::Abortable
+            ErrorKind::TransactionAbortable
         );
         abort(&p).await.expect("abort 1");
         let written: BTreeSet<usize> = outcomes(pending)
@@ -1786,7 +1815,7 @@ fn produce_abortable_error_with_requests_in_flight() {
         pending.extend(more);
         for (i, e) in &refused {
             assert!(
-                matches!(e, ProduceError::Send(SendError::Transaction(_))),
+                e.kind() == ErrorKind::TransactionAbortable,
                 "send {i}: {e:?}"
             );
         }
@@ -1800,7 +1829,7 @@ fn produce_abortable_error_with_requests_in_flight() {
         assert!(failures > 0);
         assert_eq!(
             txn_kind("commit 2", commit(&p).await),
-            TxnFailureKind::Abortable
+            ErrorKind::TransactionAbortable
         );
         abort(&p).await.expect("abort 2");
         let written: BTreeSet<usize> = outcomes2.iter().map(|(i, _)| *i).collect();
@@ -1841,7 +1870,7 @@ fn abort_whose_epoch_bump_fails_reports_the_error() {
         drop(outcomes(pending).await);
         assert_eq!(
             txn_kind("commit 1", commit(&p).await),
-            TxnFailureKind::Abortable
+            ErrorKind::TransactionAbortable
         );
         inject_errors(
             &mock,
@@ -1852,7 +1881,7 @@ fn abort_whose_epoch_bump_fails_reports_the_error() {
         let first = bounded("abort 1", p.abort_transaction()).await;
         eprintln!("abort 1: {first:?} after {:?}", started.elapsed());
         assert!(
-            matches!(&first, Err(ProduceError::Transaction(f)) if f.kind == TxnFailureKind::Abortable),
+            matches!(&first, Err(f) if f.kind() == ErrorKind::TransactionAbortable),
             "the abort reports the failed epoch bump: {first:?}"
         );
         abort(&p).await.expect("abort again");

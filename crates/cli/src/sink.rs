@@ -149,16 +149,13 @@ pub(crate) async fn open(
     ))
 }
 
-/// Whether a refused send means later records cannot succeed either.
+/// Whether a refused send means later records cannot succeed either: every refusal but one
+/// of the record itself (invalid, too large, not serializable).
 fn is_fatal(e: &ferrokafka::ProduceError) -> bool {
-    use ferrokafka::{ProduceError, SendError};
+    use ferrokafka::ErrorKind;
     !matches!(
-        e,
-        ProduceError::Send(
-            SendError::RecordTooLarge { .. }
-                | SendError::Partition(_)
-                | SendError::InvalidRecord(_)
-        ) | ProduceError::Serialization { .. }
+        e.kind(),
+        ErrorKind::InvalidRecord | ErrorKind::RecordTooLarge | ErrorKind::Serialization
     )
 }
 

@@ -23,7 +23,8 @@ use std::collections::BTreeMap;
 use std::time::Duration;
 
 use ferrokafka::{
-    GroupMetadata, OffsetToCommit, ProduceError, Producer, ProducerConfig, ProducerRecord,
+    ErrorKind, GroupMetadata, OffsetToCommit, ProduceError, Producer, ProducerConfig,
+    ProducerRecord,
 };
 
 /// A record as a consumer returns it.
@@ -206,7 +207,13 @@ async fn main() -> Result<(), Box<dyn std::error::Error>> {
                     offsets.join(" ")
                 );
             }
-            // Fenced by a newer instance, or an unrecoverable error: this producer is done.
+            // A newer instance with the same transactional.id took over: it goes on with the
+            // work, this one steps down.
+            Err(e) if e.kind() == ErrorKind::ProducerFenced => {
+                producer.close(Duration::from_secs(10)).await;
+                return Err(format!("fenced by a newer instance: {e}").into());
+            }
+            // An unrecoverable error: this producer is done.
             Err(e) if e.is_fatal() => {
                 producer.close(Duration::from_secs(10)).await;
                 return Err(format!("fatal, giving up: {e}").into());

@@ -79,7 +79,7 @@ async fn main() -> Result<(), Box<dyn std::error::Error>> {
     let mut deliveries = Vec::new();
     for order in &orders {
         // Key: the customer, so one customer's orders stay in order on one partition.
-        // `serialized` runs both serializers; a failure is `ProduceError::Serialization`,
+        // `serialized` runs both serializers; a failure has `kind()` `ErrorKind::Serialization`,
         // returned before anything is queued.
         let record = ProducerRecord::serialized(
             &topic,

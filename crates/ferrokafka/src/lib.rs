@@ -44,6 +44,11 @@
 //! `delivery.timeout.ms`, idempotence (on by default, as in Java 3.0+), `acks=0` resolving on
 //! write. Metrics use the Java names ([`Producer::metrics`]).
 //!
+//! Every call and every delivery fails with one type, [`ProduceError`]: branch on its
+//! [`kind`](ProduceError::kind) ([`ErrorKind`]) and ask its predicates (`is_retriable`,
+//! `is_abortable`, `is_fatal`, `outcome_unknown`) what to do; configuration fails earlier, with
+//! [`ConfigError`].
+//!
 //! Connections are TCP (with TLS and SASL when configured) unless
 //! [`ProducerConfigBuilder::transport`] supplies them: tests can connect the producer to an
 //! in-memory fake cluster and run it on tokio's paused clock (see [`transport`]).
@@ -98,10 +103,8 @@ pub use config::{
     Acks, ConfigError, ConfigWarning, MetadataRecoveryStrategy, ProducerConfig,
     ProducerConfigBuilder,
 };
-pub use error::ProduceError;
-pub use ferrokafka_engine::{
-    DeliveryError, GroupMetadata, OffsetToCommit, SendError, TxnFailure, TxnFailureKind,
-};
+pub use error::{ErrorKind, ProduceError};
+pub use ferrokafka_engine::{GroupMetadata, OffsetToCommit};
 pub use ferrokafka_records::{CompressionType, Header};
 pub use metrics::{MetricValue, Metrics};
 pub use oauth::{OAuthBearerToken, OAuthBearerTokenProvider, TokenFuture};

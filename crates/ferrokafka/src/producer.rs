@@ -90,7 +90,7 @@ impl State {
                     if let Some(slot) = self.slots.remove(&batch) {
                         out.push((
                             slot,
-                            SlotAction::Complete(BatchOutcome::Failed(ProduceError::Delivery(
+                            SlotAction::Complete(BatchOutcome::Failed(ProduceError::delivery(
                                 error,
                             ))),
                         ));
@@ -126,7 +126,7 @@ impl State {
         for (_, slot) in self.slots.drain() {
             out.push((
                 slot,
-                SlotAction::Complete(BatchOutcome::Failed(ProduceError::Delivery(
+                SlotAction::Complete(BatchOutcome::Failed(ProduceError::delivery(
                     ferrokafka_engine::DeliveryError::Aborted,
                 ))),
             ));
@@ -201,17 +201,18 @@ impl Producer {
     /// # }
     /// ```
     pub fn new(config: ProducerConfig) -> Result<Self, ProduceError> {
-        let runtime = tokio::runtime::Handle::try_current().map_err(|_| ProduceError::NoRuntime)?;
+        let runtime =
+            tokio::runtime::Handle::try_current().map_err(|_| ProduceError::no_runtime())?;
         let now = clock_now();
         let mut pc: PartitionerConfig = config.partitioner_config();
         pc.seed = entropy_seed();
         let partitioner = match &config.custom_partitioner.0 {
             Some(make) => make(),
             None => ferrokafka_partition::by_name_with(&config.partitioner, &pc)
-                .map_err(|e| SendError::InvalidRecord(format!("partitioner: {e}")))?,
+                .map_err(|e| ProduceError::setup(format!("partitioner: {e}")))?,
         };
-        let engine = Engine::new(engine_config(&config), partitioner, now)
-            .map_err(SendError::InvalidRecord)?;
+        let engine =
+            Engine::new(engine_config(&config), partitioner, now).map_err(ProduceError::setup)?;
         // Certificates and keys are read now, so a bad path or key fails here, naming its key.
         let oauth = oauth_source(&config)?;
         let tls = if config.security.protocol.tls() {
@@ -391,7 +392,7 @@ impl Producer {
             let outcome = {
                 let mut st = shared.lock();
                 if st.driver_gone {
-                    return Err(SendError::Closed.into());
+                    return Err(ProduceError::closed());
                 }
                 let out = OutgoingRecord {
                     topic: &record.topic,
@@ -425,10 +426,10 @@ impl Producer {
                                 last_error,
                                 listed_without_partitions,
                                 ..
-                            })) => Err(Some(ProduceError::TopicNotAvailable {
+                            })) => Err(Some(ProduceError::topic_not_available(
                                 topic,
                                 waited,
-                                detail: last_error
+                                last_error
                                     .map(|e| format!("last error {e:?}"))
                                     .or_else(|| {
                                         listed_without_partitions.then(|| {
@@ -438,8 +439,8 @@ impl Producer {
                                     .or_else(|| {
                                         st.engine.last_connection_problem().map(str::to_owned)
                                     }),
-                            })),
-                            Err(e) => Err(Some(e.into())),
+                            ))),
+                            Err(e) => Err(Some(ProduceError::send(e))),
                         }
                     }
                     Err(SendError::WouldBlock) if now < deadline => Err(None),
@@ -448,11 +449,9 @@ impl Producer {
                             .measured
                             .buffer_exhausted
                             .fetch_add(1, Ordering::Relaxed);
-                        Err(Some(ProduceError::BufferExhausted {
-                            waited: now - start,
-                        }))
+                        Err(Some(ProduceError::buffer_exhausted(now - start)))
                     }
-                    Err(e) => Err(Some(e.into())),
+                    Err(e) => Err(Some(ProduceError::send(e))),
                 }
             };
             match outcome {
@@ -492,11 +491,11 @@ impl Producer {
                     }
                     if clock_now() >= deadline + Duration::from_secs(1) {
                         // Safety net: never loop past the deadline without an answer.
-                        return Err(ProduceError::TopicNotAvailable {
-                            topic: record.topic.clone(),
-                            waited: max_block,
-                            detail: None,
-                        });
+                        return Err(ProduceError::topic_not_available(
+                            record.topic.clone(),
+                            max_block,
+                            None,
+                        ));
                     }
                 }
             }
@@ -564,7 +563,7 @@ impl Producer {
                     return Ok(());
                 }
                 if st.driver_gone {
-                    return Err(SendError::Closed.into());
+                    return Err(ProduceError::closed());
                 }
             }
             if tokio::time::timeout_at(deadline, notified).await.is_err() {
@@ -573,10 +572,7 @@ impl Producer {
                     return Ok(());
                 }
                 st.engine.cancel_flush(token);
-                return Err(ProduceError::Timeout {
-                    operation: "flush",
-                    timeout,
-                });
+                return Err(ProduceError::timeout("flush", timeout));
             }
         }
     }
@@ -683,20 +679,17 @@ impl Producer {
         {
             let mut st = shared.lock();
             if st.driver_gone {
-                return Err(SendError::Closed.into());
+                return Err(ProduceError::closed());
             }
-            start(&mut st.engine).map_err(ProduceError::Transaction)?;
+            start(&mut st.engine).map_err(ProduceError::transaction)?;
             st.txn_waiters.entry(call).or_default().push(tx);
         }
         shared.wake_driver.notify_one();
         let timeout = shared.config.max_block;
         match tokio::time::timeout(timeout, rx).await {
-            Ok(Ok(result)) => result.map_err(ProduceError::Transaction),
-            Ok(Err(_)) => Err(SendError::Closed.into()),
-            Err(_) => Err(ProduceError::Timeout {
-                operation: call.name(),
-                timeout,
-            }),
+            Ok(Ok(result)) => result.map_err(ProduceError::transaction),
+            Ok(Err(_)) => Err(ProduceError::closed()),
+            Err(_) => Err(ProduceError::timeout(call.name(), timeout)),
         }
     }
 
@@ -772,7 +765,7 @@ impl Producer {
             .lock()
             .engine
             .begin_transaction()
-            .map_err(ProduceError::Transaction);
+            .map_err(ProduceError::transaction);
         let took = crate::metrics::nanos(clock_now() - started);
         self.shared().measured.txn_ns[1].fetch_add(took, Ordering::Relaxed);
         result
@@ -1037,7 +1030,7 @@ fn oauth_source(
             tls,
         )
         .map_err(|e| {
-            ProduceError::Config(crate::ConfigError::InvalidValue {
+            ProduceError::from(crate::ConfigError::InvalidValue {
                 key: "sasl.oauthbearer.token.endpoint.url",
                 value: url.clone(),
                 expected: e,

@@ -90,20 +90,18 @@ impl ProducerRecord {
     {
         let mut rec = Self::new(topic);
         if let Some(k) = key {
-            rec.key = Some(key_serializer.serialize(&rec.topic, k).map_err(|e| {
-                ProduceError::Serialization {
-                    what: "key",
-                    message: e.0,
-                }
-            })?);
+            rec.key = Some(
+                key_serializer
+                    .serialize(&rec.topic, k)
+                    .map_err(|e| ProduceError::serialization("key", e.0))?,
+            );
         }
         if let Some(v) = value {
-            rec.value = Some(value_serializer.serialize(&rec.topic, v).map_err(|e| {
-                ProduceError::Serialization {
-                    what: "value",
-                    message: e.0,
-                }
-            })?);
+            rec.value = Some(
+                value_serializer
+                    .serialize(&rec.topic, v)
+                    .map_err(|e| ProduceError::serialization("value", e.0))?,
+            );
         }
         Ok(rec)
     }

@@ -420,7 +420,9 @@ fn replaced(old: &KafkaCluster, new: &KafkaCluster) {
         (after, outcome(stuck, "none-new").await)
     });
     match &stuck {
-        Err(ProduceError::Delivery(e)) if e.to_string().contains("delivery.timeout.ms") => {}
+        Err(e)
+            if e.kind() == ferrokafka::ErrorKind::DeliveryTimeout
+                && e.to_string().contains("delivery.timeout.ms") => {}
         other => panic!(
             "with metadata.recovery.strategy=none the record must time out (the old broker is \
              gone), got {other:?}"
