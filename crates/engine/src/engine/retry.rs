@@ -1,0 +1,114 @@
+//! Retry decisions: a batch a broker refused (or whose request was lost) goes back to its
+//! queue, triggers an epoch bump, or fails for good, with its sequences settled accordingly.
+
+use std::time::Instant;
+
+use ferrokafka_wire::ErrorCode;
+
+use super::{Engine, SentBatch};
+use crate::event::DeliveryError;
+
+impl Engine {
+    /// Retriable errors go back to the queue (order kept); the rest fail their records.
+    pub(super) fn requeue_or_fail(
+        &mut self,
+        batches: Vec<SentBatch>,
+        code: ErrorCode,
+        message: Option<String>,
+        now: Instant,
+    ) {
+        for b in batches {
+            self.metadata
+                .handle_partition_error(&b.tp.topic, b.tp.partition, code, now);
+            // Its records already failed at delivery.timeout.ms: no retry, only the bookkeeping.
+            let expired = self.expired_in_flight.contains_key(&b.id);
+            let sequence_retry = !expired
+                && self.idem.is_some()
+                && matches!(
+                    code,
+                    ErrorCode::OUT_OF_ORDER_SEQUENCE_NUMBER | ErrorCode::UNKNOWN_PRODUCER_ID
+                )
+                && self.is_behind_earlier_batch(&b);
+            // Java (KIP-360): UNKNOWN_PRODUCER_ID for the partition's next batch means the broker
+            // lost the producer's state (e.g. retention removed it); an idempotent producer
+            // bumps its epoch, restarting the partition's sequences, and resends.
+            // The same for OUT_OF_ORDER_SEQUENCE_NUMBER on the next batch: a real gap, closed by
+            // the bump (Java `canRetry` retries every sequence error of an idempotent producer).
+            let reset_retry = !expired
+                && self.idem.is_some()
+                && self.txn.is_none()
+                && matches!(
+                    code,
+                    ErrorCode::UNKNOWN_PRODUCER_ID | ErrorCode::OUT_OF_ORDER_SEQUENCE_NUMBER
+                )
+                && !sequence_retry
+                && b.attempts < self.config.retries;
+            if reset_retry && !self.pending_bumps.contains(&b.tp) {
+                // The broker refused this head batch, so nothing of the partition behind it can
+                // have been appended either: renumbering its in-flight batches is safe. One bump
+                // for every partition that asks in this round (`resolve_sequences`, before the
+                // next drain), not one each: a second bump would leave the first one's
+                // renumbered batches under an epoch already passed.
+                self.pending_bumps.push(b.tp.clone());
+                self.dirty = true;
+            }
+            let retriable = code.is_retriable() || sequence_retry || reset_retry;
+            if retriable && !expired && b.attempts < self.config.retries {
+                tracing::info!(
+                    topic = %b.tp.topic,
+                    partition = b.tp.partition,
+                    error = ?code,
+                    attempt = b.attempts + 1,
+                    "retrying a batch"
+                );
+                self.last_error.insert(b.id, (code, b.attempts + 1));
+                if matches!(
+                    code,
+                    ErrorCode::REQUEST_TIMED_OUT
+                        | ErrorCode::NETWORK_EXCEPTION
+                        | ErrorCode::NOT_ENOUGH_REPLICAS_AFTER_APPEND
+                ) {
+                    self.maybe_written.insert(b.id);
+                }
+                if self.acc.reenqueue(b.id, now).is_ok() {
+                    self.dirty = true;
+                }
+                continue;
+            }
+            // A batch the broker refused was never appended: its sequences are given back and
+            // the batches behind it renumbered (Java `adjustSequencesDueToFailedBatch`). One
+            // that may have been appended (timeouts, lost connection) leaves a gap instead.
+            // An earlier attempt counts too: a batch appended once and then refused on a retry
+            // (NOT_ENOUGH_REPLICAS after NOT_ENOUGH_REPLICAS_AFTER_APPEND, or after a lost
+            // answer) is in the log, and its sequences must not be given to another batch.
+            let maybe_appended = self.maybe_written.contains(&b.id)
+                || matches!(
+                    code,
+                    ErrorCode::REQUEST_TIMED_OUT
+                        | ErrorCode::NETWORK_EXCEPTION
+                        | ErrorCode::NOT_ENOUGH_REPLICAS_AFTER_APPEND
+                );
+            let released = !maybe_appended && self.release_refused(&b);
+            if !released {
+                self.sequence_done(&b, false);
+            }
+            if self.txn.is_some() {
+                // Inside a transaction a lost batch makes the transaction abortable (or the
+                // producer fatal); the epoch bump, if any, follows the abort.
+                if let Some(m) = &mut self.idem {
+                    let _ = m.handle_produce_error(code);
+                }
+            }
+            // Otherwise the gap it left is closed by an epoch bump once nothing of the partition
+            // is in flight any more (`resolve_sequences`).
+            let _ = self.acc.fail(b.id);
+            let error = DeliveryError::Broker {
+                topic: b.tp.topic.clone(),
+                partition: b.tp.partition,
+                code,
+                message: message.clone(),
+            };
+            self.push_failed(b.id, b.tp, b.record_count, error);
+        }
+    }
+}
