@@ -15,8 +15,7 @@ use ferrokafka_accumulator::{BatchId, RecordAccumulator, TopicPartition};
 use ferrokafka_metadata::Metadata;
 use ferrokafka_partition::Partitioner;
 use ferrokafka_records::ProducerStamp;
-use ferrokafka_txn::{ProducerIdAndEpoch, Stamp, TransactionManager};
-use ferrokafka_wire::ErrorCode;
+use ferrokafka_txn::{ProducerIdAndEpoch, TransactionManager};
 use ferrokafka_wire::frame::Correlator;
 
 use crate::config::EngineConfig;
@@ -24,6 +23,7 @@ use crate::event::{ConnId, Event, Io};
 use crate::metrics::Counters;
 
 mod auth;
+mod batches;
 mod cluster;
 mod commands;
 mod conn;
@@ -36,6 +36,7 @@ mod run;
 mod txn;
 mod versions;
 
+use batches::Batches;
 use cluster::bootstrap_node;
 pub use commands::{Appended, OutgoingRecord, SendError};
 use txn::{CoordinatorKind, TxnCtx};
@@ -195,24 +196,11 @@ pub struct Engine {
     txn_v2: bool,
     init_in_flight: bool,
     fatal: Option<String>,
-    /// New stamps for in-flight batches renumbered by an epoch bump or a refused batch ahead
-    /// of them, taken at their next drain.
-    rewrites: HashMap<BatchId, Stamp>,
+    /// Per-batch state of drained batches: tracked sequences, pending renumberings, expiry,
+    /// last error, whether an attempt may be in the log.
+    batches: Batches,
     /// The producer state (idempotence/transactions) last reported to tracing.
     traced_state: Option<ferrokafka_txn::StateKind>,
-    /// The sequence each drained batch was stamped with (idempotence), so a batch that leaves
-    /// without an answer (aborted, expired) also leaves the sequence tracker.
-    stamped: HashMap<BatchId, (TopicPartition, i32)>,
-    /// In-flight batches whose records were failed at `delivery.timeout.ms` while their request
-    /// was still out: their answer is bookkept (sequences, epoch) but reported to nobody, and an
-    /// idempotent producer holds their partition until then.
-    expired_in_flight: HashMap<BatchId, TopicPartition>,
-    /// Per retried batch: the last error and how many times it was sent.
-    last_error: HashMap<BatchId, (ErrorCode, u32)>,
-    /// Retried batches one of whose earlier attempts may be in the log (its answer was lost or
-    /// said NOT_ENOUGH_REPLICAS_AFTER_APPEND): their outcome stays unknown whatever the later
-    /// attempts say.
-    maybe_written: HashSet<BatchId>,
     /// The broker and what went wrong the last time a connection was given up on (timeouts,
     /// undecodable or out-of-step answers, what the driver reported): the cause named in
     /// errors that no Kafka error code explains.
@@ -312,12 +300,8 @@ impl Engine {
             txn_v2: false,
             init_in_flight: false,
             fatal: None,
-            rewrites: HashMap::new(),
+            batches: Batches::default(),
             traced_state: None,
-            stamped: HashMap::new(),
-            expired_in_flight: HashMap::new(),
-            last_error: HashMap::new(),
-            maybe_written: HashSet::new(),
             last_problem: None,
             auth_failure: None,
             entropy: Vec::new(),

@@ -322,7 +322,7 @@ impl Engine {
         for failed in self.acc.abort_all() {
             // A request still out, or an earlier one whose answer was lost, may have been
             // written: say so, distinct from "never sent".
-            let error = if in_flight.contains(&failed.id) || self.maybe_written.remove(&failed.id) {
+            let error = if in_flight.contains(&failed.id) || self.batches.maybe_written(failed.id) {
                 DeliveryError::ClosedInFlight
             } else {
                 DeliveryError::Aborted

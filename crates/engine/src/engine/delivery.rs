@@ -67,14 +67,14 @@ impl Engine {
     /// attempts of a retried batch, or why it was never answered.
     pub(super) fn expire_queued(&mut self, now: Instant) {
         for failed in self.acc.expire(now) {
-            let last_error = self.last_error.get(&failed.id).map(|(code, _)| *code);
+            let last_error = self.batches.last_error(failed.id).map(|(code, _)| code);
             let error = DeliveryError::DeliveryTimeout {
                 topic: failed.tp.topic.clone(),
                 partition: failed.tp.partition,
                 attempts: self
-                    .last_error
-                    .get(&failed.id)
-                    .map_or(0, |(_, sends)| *sends),
+                    .batches
+                    .last_error(failed.id)
+                    .map_or(0, |(_, sends)| sends),
                 last_error,
                 // NETWORK_EXCEPTION is ours (a lost connection), never a broker's answer: say
                 // what was lost.
@@ -84,7 +84,7 @@ impl Engine {
                     None => Some(self.unsent_reason(&failed.tp.topic, failed.tp.partition)),
                 },
                 // One of its requests was lost rather than refused: it may be in the log.
-                maybe_written: failed.ever_sent && self.maybe_written.remove(&failed.id),
+                maybe_written: failed.ever_sent && self.batches.maybe_written(failed.id),
             };
             self.note_expired();
             self.push_failed(failed.id, failed.tp, failed.record_count, error);
@@ -99,9 +99,9 @@ impl Engine {
     pub(super) fn expire_in_flight(&mut self, now: Instant) {
         for failed in self.acc.expire_in_flight(now) {
             let (last_error, attempts) = self
-                .last_error
-                .get(&failed.id)
-                .map_or((None, 0), |(code, sends)| (Some(*code), *sends));
+                .batches
+                .last_error(failed.id)
+                .map_or((None, 0), |(code, sends)| (Some(code), sends));
             let leader = self
                 .metadata
                 .cluster()
@@ -133,7 +133,7 @@ impl Engine {
                 self.acc.hold(&failed.tp);
             }
             self.counters.records_errored += failed.record_count as u64;
-            self.expired_in_flight.insert(failed.id, failed.tp.clone());
+            self.batches.mark_expired(failed.id, failed.tp.clone());
             self.events.push_back(Event::Failed {
                 batch: failed.id,
                 tp: failed.tp,
@@ -146,11 +146,11 @@ impl Engine {
     /// For a batch whose records were already failed by [`expire_in_flight`](Self::expire_in_flight): its answer came
     /// (or its request was lost); finish its bookkeeping silently. Returns whether it was one.
     pub(super) fn settle_expired(&mut self, batch: BatchId, tp: &TopicPartition) -> bool {
-        if self.expired_in_flight.remove(&batch).is_none() {
+        if !self.batches.settle_expired(batch) {
             return false;
         }
         self.finish(batch);
-        if !self.expired_in_flight.values().any(|t| t == tp) {
+        if !self.batches.has_expired_on(tp) {
             self.acc.release(tp);
         }
         self.dirty = true;
@@ -158,10 +158,7 @@ impl Engine {
     }
 
     pub(super) fn finish(&mut self, batch: BatchId) {
-        self.last_error.remove(&batch);
-        self.maybe_written.remove(&batch);
-        self.rewrites.remove(&batch);
-        if let Some((tp, base)) = self.stamped.remove(&batch)
+        if let Some((tp, base)) = self.batches.finish(batch)
             && let Some(m) = &mut self.idem
         {
             // Already gone if the batch was answered; otherwise (aborted, expired) it leaves a

@@ -1,13 +1,12 @@
 //! Idempotence: stamping batches with producer id, epoch and sequence at drain, settling
 //! sequences, renumbering after refusals and epoch bumps (KIP-360), and InitProducerId.
 
-use std::collections::HashMap;
-
-use ferrokafka_accumulator::{BatchId, StampRequest, TopicPartition};
+use ferrokafka_accumulator::{StampRequest, TopicPartition};
 use ferrokafka_records::ProducerStamp;
 use ferrokafka_txn::{ProducerIdAndEpoch, Stamp, TransactionManager};
 use ferrokafka_wire::ErrorCode;
 
+use super::batches::Batches;
 use super::{Engine, SentBatch};
 
 impl Engine {
@@ -36,9 +35,9 @@ impl Engine {
             Ok(rewrites) => {
                 // Its range now belongs to the batches behind it: `finish` must not fail it
                 // again (that would drop the batch renumbered into its base).
-                self.stamped.remove(&b.id);
-                for r in rewrites {
-                    note_rewrite(&mut self.rewrites, &mut self.stamped, r);
+                self.batches.untrack(b.id);
+                for r in &rewrites {
+                    self.batches.note_rewrite(r);
                 }
                 true
             }
@@ -49,8 +48,8 @@ impl Engine {
     /// The base sequence the tracker holds for `b`: the one it was sent with, or its
     /// renumbered one if an epoch bump or a refused batch ahead of it moved it since.
     pub(super) fn tracked_base(&self, b: &SentBatch) -> i32 {
-        self.stamped
-            .get(&b.id)
+        self.batches
+            .sequence(b.id)
             .map_or(b.stamp.base_sequence, |(_, base)| *base)
     }
 
@@ -58,7 +57,7 @@ impl Engine {
         let base = self.tracked_base(b);
         // Settled here, once: `finish` must not fail the same base again later, when another
         // batch may have been renumbered into it.
-        self.stamped.remove(&b.id);
+        self.batches.untrack(b.id);
         let Some(idem) = &mut self.idem else {
             return;
         };
@@ -88,9 +87,7 @@ impl Engine {
         let seqs = idem.sequences();
         let mut due: Vec<TopicPartition> = seqs
             .unresolved_partitions()
-            .filter(|tp| {
-                seqs.in_flight(tp).is_empty() && !self.expired_in_flight.values().any(|t| t == *tp)
-            })
+            .filter(|tp| seqs.in_flight(tp).is_empty() && !self.batches.has_expired_on(tp))
             .cloned()
             .collect();
         for tp in std::mem::take(&mut self.pending_bumps) {
@@ -119,8 +116,8 @@ impl Engine {
         );
         match idem.bump_epoch_locally(affected) {
             Ok(rewrites) => {
-                for r in rewrites {
-                    note_rewrite(&mut self.rewrites, &mut self.stamped, r);
+                for r in &rewrites {
+                    self.batches.note_rewrite(r);
                 }
             }
             // Not READY (a new producer id is on its way after an exhausted epoch): the new id
@@ -129,8 +126,8 @@ impl Engine {
             Err(e) => self.fatal = Some(e.to_string()),
         }
         if let Some(idem) = &mut self.idem {
-            for r in idem.take_rewrites() {
-                note_rewrite(&mut self.rewrites, &mut self.stamped, r);
+            for r in &idem.take_rewrites() {
+                self.batches.note_rewrite(r);
             }
             if !idem.producer().is_valid() {
                 let _ = idem.start_idempotent_init();
@@ -158,8 +155,8 @@ impl Engine {
                 } else if code != ErrorCode::NONE {
                     tracing::info!(error = ?code, "InitProducerId failed; retrying");
                 }
-                for r in idem.take_rewrites() {
-                    note_rewrite(&mut self.rewrites, &mut self.stamped, r);
+                for r in &idem.take_rewrites() {
+                    self.batches.note_rewrite(r);
                 }
                 if !idem.producer().is_valid() {
                     let _ = idem.start_idempotent_init();
@@ -171,21 +168,6 @@ impl Engine {
     }
 }
 
-/// Records that an in-flight batch of `r.partition` was renumbered: its next drain takes the
-/// new stamp, and the sequence tracker is told the new number if it leaves unanswered.
-pub(super) fn note_rewrite(
-    rewrites: &mut HashMap<BatchId, Stamp>,
-    stamped: &mut HashMap<BatchId, (TopicPartition, i32)>,
-    r: ferrokafka_txn::Rewrite<TopicPartition>,
-) {
-    for (batch, (tp, base)) in stamped.iter_mut() {
-        if *tp == r.partition && *base == r.old_base_sequence {
-            *base = r.new.base_sequence;
-            rewrites.insert(*batch, r.new);
-        }
-    }
-}
-
 /// The stamp for a batch at drain: none without idempotence; a fresh sequence on first drain;
 /// on a retry the new stamp a renumbering gave it, else its own (even under an older epoch, as
 /// Java: the broker still accepts it on that partition). `None` defers the batch: a new batch
@@ -193,7 +175,7 @@ pub(super) fn note_rewrite(
 /// flight) waits, rather than go out without a sequence.
 pub(super) fn stamp_for(
     idem: Option<&mut TransactionManager<TopicPartition>>,
-    rewrites: &mut HashMap<BatchId, Stamp>,
+    batches: &mut Batches,
     req: &StampRequest<'_>,
     transactional: bool,
 ) -> Option<ProducerStamp> {
@@ -208,7 +190,7 @@ pub(super) fn stamp_for(
     // The latest renumbering of this batch, even under an epoch a later bump has passed (its
     // partition then finishes its in-flight batches under that epoch before restarting at 0):
     // its original stamp would no longer match the tracker.
-    if let Some(new) = rewrites.remove(&req.batch) {
+    if let Some(new) = batches.take_rewrite(req.batch) {
         return Some(to_producer_stamp(new, transactional));
     }
     if let Some(prev) = req.previous

@@ -4,8 +4,7 @@
 use std::collections::{HashMap, HashSet};
 use std::time::Instant;
 
-use ferrokafka_accumulator::{DrainedBatch, FailReason, TopicPartition};
-use ferrokafka_txn::Stamp;
+use ferrokafka_accumulator::{BatchId, DrainedBatch, FailReason, TopicPartition};
 use ferrokafka_wire::ErrorCode;
 use ferrokafka_wire::messages::produce::{
     PartitionProduceData, PartitionProduceResponse, TopicProduceData,
@@ -72,17 +71,16 @@ impl Engine {
                 .filter(|l| sendable.contains_key(l))
         };
         let idem = &mut self.idem;
-        let rewrites = &mut self.rewrites;
-        let stamped = &mut self.stamped;
+        let batches = &mut self.batches;
         let drained = self.acc.drain_deferrable(
             &ready.ready_partitions,
             leader_of,
             self.config.accumulator.max_request_size,
             now,
             |req| {
-                let stamp = stamp_for(idem.as_mut(), rewrites, req, transactional)?;
+                let stamp = stamp_for(idem.as_mut(), batches, req, transactional)?;
                 if stamp.base_sequence >= 0 {
-                    stamped.insert(req.batch, (req.tp.clone(), stamp.base_sequence));
+                    batches.track(req.batch, req.tp.clone(), stamp.base_sequence);
                 }
                 Some(stamp)
             },
@@ -269,7 +267,7 @@ impl Engine {
                     self.push_delivered(b.id, b.tp, offset, None, b.record_count);
                 }
                 ErrorCode::MESSAGE_TOO_LARGE | ErrorCode::RECORD_LIST_TOO_LARGE
-                    if b.record_count > 1 && !self.expired_in_flight.contains_key(&b.id) =>
+                    if b.record_count > 1 && !self.batches.is_expired(b.id) =>
                 {
                     self.split(b, now);
                 }
@@ -297,39 +295,19 @@ impl Engine {
                         ids.extend(outcome.parts.iter().map(|p| p.batch));
                     }
                 }
-                if let Some(e) = self.last_error.remove(&outcome.original) {
-                    for p in &outcome.parts {
-                        self.last_error.insert(p.batch, e);
-                    }
-                }
-                if self.maybe_written.remove(&outcome.original) {
-                    self.maybe_written
-                        .extend(outcome.parts.iter().map(|p| p.batch));
-                }
                 // The parts take the original's place in the sequence tracker, each with its
                 // slice of the original's (possibly renumbered) range, so each is completed,
                 // failed or renumbered on its own (Java `splitAndReenqueue`).
-                let tracked = self.stamped.remove(&outcome.original);
-                let rewrite = self.rewrites.remove(&outcome.original);
-                if let Some((tp, base)) = tracked
-                    && let Some(idem) = &mut self.idem
-                {
-                    let counts: Vec<i32> = outcome.parts.iter().map(|p| p.record_count).collect();
-                    if let Ok(bases) = idem.sequences_mut().split(&tp, base, &counts) {
-                        for (part, part_base) in outcome.parts.iter().zip(bases) {
-                            self.stamped.insert(part.batch, (tp.clone(), part_base));
-                            if let Some(r) = rewrite {
-                                self.rewrites.insert(
-                                    part.batch,
-                                    Stamp {
-                                        producer: r.producer,
-                                        base_sequence: part_base,
-                                    },
-                                );
-                            }
-                        }
+                let counts: Vec<i32> = outcome.parts.iter().map(|p| p.record_count).collect();
+                let bases = match (self.batches.sequence(outcome.original), &mut self.idem) {
+                    (Some((tp, base)), Some(idem)) => {
+                        idem.sequences_mut().split(tp, *base, &counts).ok()
                     }
-                }
+                    _ => None,
+                };
+                let parts: Vec<BatchId> = outcome.parts.iter().map(|p| p.batch).collect();
+                self.batches
+                    .split(outcome.original, &parts, bases.as_deref());
                 self.events.push_back(Event::Split(outcome));
             }
             Err(_) => {

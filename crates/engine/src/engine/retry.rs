@@ -21,7 +21,7 @@ impl Engine {
             self.metadata
                 .handle_partition_error(&b.tp.topic, b.tp.partition, code, now);
             // Its records already failed at delivery.timeout.ms: no retry, only the bookkeeping.
-            let expired = self.expired_in_flight.contains_key(&b.id);
+            let expired = self.batches.is_expired(b.id);
             let sequence_retry = !expired
                 && self.idem.is_some()
                 && matches!(
@@ -61,15 +61,14 @@ impl Engine {
                     attempt = b.attempts + 1,
                     "retrying a batch"
                 );
-                self.last_error.insert(b.id, (code, b.attempts + 1));
-                if matches!(
+                let maybe_written = matches!(
                     code,
                     ErrorCode::REQUEST_TIMED_OUT
                         | ErrorCode::NETWORK_EXCEPTION
                         | ErrorCode::NOT_ENOUGH_REPLICAS_AFTER_APPEND
-                ) {
-                    self.maybe_written.insert(b.id);
-                }
+                );
+                self.batches
+                    .note_retry(b.id, code, b.attempts + 1, maybe_written);
                 if self.acc.reenqueue(b.id, now).is_ok() {
                     self.dirty = true;
                 }
@@ -81,7 +80,7 @@ impl Engine {
             // An earlier attempt counts too: a batch appended once and then refused on a retry
             // (NOT_ENOUGH_REPLICAS after NOT_ENOUGH_REPLICAS_AFTER_APPEND, or after a lost
             // answer) is in the log, and its sequences must not be given to another batch.
-            let maybe_appended = self.maybe_written.contains(&b.id)
+            let maybe_appended = self.batches.maybe_written(b.id)
                 || matches!(
                     code,
                     ErrorCode::REQUEST_TIMED_OUT

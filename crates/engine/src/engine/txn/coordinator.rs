@@ -17,7 +17,7 @@ use ferrokafka_wire::messages::{
 use ferrokafka_wire::{ApiKey, ErrorCode};
 
 use super::{CoordinatorKind, OffsetsStage};
-use crate::engine::idempotence::{init_producer_id_result, note_rewrite};
+use crate::engine::idempotence::init_producer_id_result;
 use crate::engine::{ConnState, Engine, Pending, duration_ms_i32};
 use crate::event::{Event, TxnCall, TxnFailure};
 
@@ -436,8 +436,8 @@ impl Engine {
         };
         match m.handle_init_producer_id(init_producer_id_result(code, id, epoch)) {
             Ok(class) => {
-                for r in m.take_rewrites() {
-                    note_rewrite(&mut self.rewrites, &mut self.stamped, r);
+                for r in &m.take_rewrites() {
+                    self.batches.note_rewrite(r);
                 }
                 self.after_coordinator_error(class, None, now);
             }
@@ -498,8 +498,8 @@ impl Engine {
         };
         match m.handle_end_txn(response) {
             Ok(ErrorClass::Success) => {
-                for r in m.take_rewrites() {
-                    note_rewrite(&mut self.rewrites, &mut self.stamped, r);
+                for r in &m.take_rewrites() {
+                    self.batches.note_rewrite(r);
                 }
                 if let Some(t) = &mut self.txn {
                     t.ended = Some(commit);
