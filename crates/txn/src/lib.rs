@@ -106,9 +106,10 @@ pub mod state;
 
 pub use classify::{ClassifyContext, ErrorClass, classify};
 pub use error::{Call, FailureReason, SequenceError, TxnError};
+pub use ferrokafka_records::{ProducerStamp, increment_sequence};
 pub use manager::{CoordinatorRequest, TransactionManager};
 pub use sequence::{
     EpochBump, InFlightBatch, MAX_IN_FLIGHT_PER_PARTITION, ProducerIdAndEpoch, Rewrite, Sequences,
-    Stamp, increment_sequence, is_next_sequence,
+    is_next_sequence,
 };
 pub use state::{StateKind, TxnState};

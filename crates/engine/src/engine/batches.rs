@@ -8,7 +8,8 @@
 use std::collections::HashMap;
 
 use ferrokafka_accumulator::{BatchId, TopicPartition};
-use ferrokafka_txn::{Rewrite, Stamp};
+use ferrokafka_records::ProducerStamp;
+use ferrokafka_txn::Rewrite;
 use ferrokafka_wire::ErrorCode;
 
 /// What the engine knows about one batch.
@@ -20,7 +21,7 @@ struct BatchState {
     sequence: Option<(TopicPartition, i32)>,
     /// A new stamp from a renumbering (epoch bump, refused batch ahead of it), taken at its
     /// next drain.
-    rewrite: Option<Stamp>,
+    rewrite: Option<ProducerStamp>,
     /// Its records were failed at `delivery.timeout.ms` while its request was out: the answer
     /// is bookkept but reported to nobody (the partition of an idempotent producer is held
     /// until then).
@@ -74,7 +75,7 @@ impl Batches {
     }
 
     /// The renumbering waiting for `batch`'s drain, if any (taken).
-    pub(super) fn take_rewrite(&mut self, batch: BatchId) -> Option<Stamp> {
+    pub(super) fn take_rewrite(&mut self, batch: BatchId) -> Option<ProducerStamp> {
         self.by_id.get_mut(&batch)?.rewrite.take()
     }
 
@@ -145,9 +146,9 @@ impl Batches {
                 (&state.sequence, bases.and_then(|b| b.get(i).copied()))
             {
                 p.sequence = Some((tp.clone(), base));
-                p.rewrite = state.rewrite.map(|r| Stamp {
-                    producer: r.producer,
+                p.rewrite = state.rewrite.map(|r| ProducerStamp {
                     base_sequence: base,
+                    ..r
                 });
             }
             self.by_id.insert(*part, p);

@@ -3,7 +3,7 @@
 
 use ferrokafka_accumulator::{StampRequest, TopicPartition};
 use ferrokafka_records::ProducerStamp;
-use ferrokafka_txn::{ProducerIdAndEpoch, Stamp, TransactionManager};
+use ferrokafka_txn::{ProducerIdAndEpoch, TransactionManager};
 use ferrokafka_wire::ErrorCode;
 
 use super::batches::Batches;
@@ -191,26 +191,14 @@ pub(super) fn stamp_for(
     // partition then finishes its in-flight batches under that epoch before restarting at 0):
     // its original stamp would no longer match the tracker.
     if let Some(new) = batches.take_rewrite(req.batch) {
-        return Some(to_producer_stamp(new, transactional));
+        return Some(new);
     }
     if let Some(prev) = req.previous
         && prev.base_sequence >= 0
     {
         return Some(prev);
     }
-    idem.sequences_mut()
-        .assign(req.tp, req.record_count)
-        .ok()
-        .map(|stamp| to_producer_stamp(stamp, transactional))
-}
-
-pub(super) fn to_producer_stamp(s: Stamp, transactional: bool) -> ProducerStamp {
-    ProducerStamp {
-        producer_id: s.producer.producer_id,
-        producer_epoch: s.producer.epoch,
-        base_sequence: s.base_sequence,
-        transactional,
-    }
+    idem.sequences_mut().assign(req.tp, req.record_count).ok()
 }
 
 /// An InitProducerId answer as the txn crate takes it: the identity, or the error code.
