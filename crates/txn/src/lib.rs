@@ -43,7 +43,8 @@
 //!
 //! # When to use this crate alone
 //!
-//! With `ferrokafka-wire` for error codes, the crate is the Java client's idempotence and
+//! With `ferrokafka-wire` for error codes and `ferrokafka-records` for the batch-header stamp
+//! ([`ProducerStamp`]), the crate is the Java client's idempotence and
 //! transaction rules without a sender. Pick it without the rest of ferrokafka when you write
 //! an idempotent or transactional producer on another I/O stack and want its state machine,
 //! its sequence bookkeeping and its epoch bumps rather than a re-derivation of KIP-98, KIP-360,
