@@ -16,7 +16,6 @@ use ferrokafka_metadata::Metadata;
 use ferrokafka_partition::Partitioner;
 use ferrokafka_records::ProducerStamp;
 use ferrokafka_txn::{ProducerIdAndEpoch, TransactionManager};
-use ferrokafka_wire::frame::Correlator;
 
 use crate::config::EngineConfig;
 use crate::event::{ConnId, Event, Io};
@@ -24,6 +23,7 @@ use crate::metrics::Counters;
 
 mod auth;
 mod batches;
+mod broker;
 mod cluster;
 mod commands;
 mod conn;
@@ -37,88 +37,12 @@ mod txn;
 mod versions;
 
 use batches::Batches;
+use broker::{BrokerConn, ConnState, Pending};
 use cluster::bootstrap_node;
 pub use commands::{Appended, OutgoingRecord, SendError};
-use txn::{CoordinatorKind, TxnCtx};
+use txn::TxnCtx;
 pub use txn::{GroupMetadata, OffsetToCommit};
 use versions::Versions;
-
-/// How many acks=0 correlation ids a connection remembers (see `Conn::unanswered`).
-const MAX_UNANSWERED_IDS: usize = 4096;
-
-#[derive(Debug)]
-enum ConnState {
-    Connecting,
-    Negotiating,
-    /// SaslHandshake and SaslAuthenticate rounds (first authentication or KIP-368
-    /// re-authentication); nothing else is sent meanwhile.
-    Authenticating(Box<auth::Auth>),
-    Ready(Box<Versions>),
-}
-
-#[derive(Debug)]
-struct Conn {
-    node: i32,
-    /// `host:port`, for error messages.
-    addr: String,
-    state: ConnState,
-    correlator: Correlator<Pending>,
-    /// Send times of the requests awaiting an answer, oldest first (parallel to the
-    /// correlator's queue).
-    sent_at: VecDeque<Instant>,
-    /// When a request was last queued or an answer last arrived (`connections.max.idle.ms`).
-    last_used: Instant,
-    /// The tracing span of each request awaiting an answer (parallel to `sent_at`): its answer
-    /// is handled inside it.
-    request_spans: VecDeque<tracing::Span>,
-    /// The connection's tracing span (broker id and address).
-    span: tracing::Span,
-    opened_at: Instant,
-    throttled_until: Option<Instant>,
-    /// Correlation ids of requests sent expecting no answer (acks=0 Produce), newest last.
-    /// Some brokers (Tansu) answer them anyway; such answers are skipped, not treated as a
-    /// protocol violation.
-    unanswered: VecDeque<i32>,
-    /// When the SASL session ends (KIP-368 `session_lifetime_ms`): re-authenticate before.
-    reauth_at: Option<Instant>,
-    /// `reauth_at` passed: no new requests until the connection re-authenticated.
-    reauth_due: bool,
-    /// `Io::Send`s queued on this connection, and how many the driver reported written.
-    sends_queued: u64,
-    sends_written: u64,
-    /// acks=0 requests not yet written, with the number of their `Io::Send`: their batches
-    /// are delivered when the driver reports the write (and count as in flight until then).
-    acks0: VecDeque<(u64, Vec<SentBatch>)>,
-}
-
-impl Conn {
-    fn in_flight(&self) -> usize {
-        self.correlator.in_flight() + self.acks0.len()
-    }
-    fn is_ready(&self) -> bool {
-        matches!(self.state, ConnState::Ready(_)) && !self.reauth_due
-    }
-}
-
-#[derive(Debug)]
-enum Pending {
-    ApiVersions {
-        version: i16,
-    },
-    Metadata,
-    InitProducerId,
-    Produce(Vec<SentBatch>),
-    FindCoordinator(CoordinatorKind),
-    AddPartitions,
-    AddOffsets,
-    TxnOffsetCommit,
-    EndTxn {
-        commit: bool,
-        returns_identity: bool,
-    },
-    SaslHandshake,
-    SaslAuthenticate,
-}
 
 #[derive(Debug, Clone)]
 struct SentBatch {
@@ -180,7 +104,7 @@ pub struct Engine {
     topics: HashMap<String, TopicCache>,
     cluster_generation: u64,
     nodes: BTreeMap<i32, Node>,
-    conns: HashMap<ConnId, Conn>,
+    conns: HashMap<ConnId, BrokerConn>,
     next_conn: u64,
     io: VecDeque<Io>,
     events: VecDeque<Event>,

@@ -6,7 +6,7 @@ use std::time::Instant;
 use ferrokafka_accumulator::{BatchId, TopicPartition};
 use ferrokafka_wire::ErrorCode;
 
-use super::{Conn, Engine};
+use super::{BrokerConn, Engine};
 use crate::event::{DeliveryError, Event};
 
 impl Engine {
@@ -202,7 +202,7 @@ impl Engine {
             .nodes
             .get(&leader)
             .and_then(|n| n.conn)
-            .is_some_and(|c| self.conns.get(&c).is_some_and(Conn::is_ready));
+            .is_some_and(|c| self.conns.get(&c).is_some_and(BrokerConn::is_ready));
         if ready {
             format!("sent to its leader (broker {leader}) without an answer in time{problem}")
         } else {

@@ -43,13 +43,8 @@ impl Engine {
         let Some(c) = self.conns.get_mut(&conn) else {
             return;
         };
-        if let Some(id) = frame
-            .get(..4)
-            .map(|b| i32::from_be_bytes([b[0], b[1], b[2], b[3]]))
-            && let Some(pos) = c.unanswered.iter().position(|&u| u == id)
-        {
+        if c.skip_unanswered(frame) {
             // An answer to an acks=0 request: nothing waits for it.
-            c.unanswered.drain(..=pos);
             return;
         }
         let matched = match c.correlator.match_response(frame) {
@@ -60,9 +55,8 @@ impl Engine {
                 return;
             }
         };
-        c.last_used = now;
         let node = c.node;
-        let sent = c.sent_at.pop_front();
+        let (sent, request_span) = c.answered(now);
         let rtt = sent.map(|t| now.saturating_duration_since(t));
         for n in [
             &mut self.counters.network,
@@ -76,13 +70,6 @@ impl Engine {
                 n.latencies += 1;
             }
         }
-        let Some(c) = self.conns.get_mut(&conn) else {
-            return;
-        };
-        let request_span = c
-            .request_spans
-            .pop_front()
-            .unwrap_or_else(tracing::Span::none);
         let _entered = request_span.enter();
         if let Some(sent) = sent {
             let rtt = now.saturating_duration_since(sent);
@@ -215,12 +202,7 @@ impl Engine {
         let Some(c) = self.conns.get_mut(&conn) else {
             return;
         };
-        c.sends_written += 1;
-        let written = c.sends_written;
-        let mut done = Vec::new();
-        while c.acks0.front().is_some_and(|(n, _)| *n <= written) {
-            done.extend(c.acks0.pop_front().expect("front checked").1);
-        }
+        let done = c.written();
         if done.is_empty() {
             return;
         }
