@@ -1,5 +1,5 @@
 //! One broker connection as a state machine of its own ([`BrokerConn`]): connecting →
-//! ApiVersions → [SASL] → ready. It owns its correlator (the requests awaiting an answer and
+//! ApiVersions → (SASL) → ready. It owns its correlator (the requests awaiting an answer and
 //! their contexts, [`Pending`]), their send times and tracing spans, the acks=0 bookkeeping
 //! (ids whose stray answers are skipped, batches delivered once written), the broker's throttle
 //! and the SASL re-authentication timer; the engine asks it rather than reach into its fields.

@@ -13,6 +13,7 @@ use ferrokafka_txn::{StateKind, TxnState};
 use super::Engine;
 use crate::event::{Event, TxnCall, TxnFailure};
 
+mod answers;
 mod coordinator;
 
 /// Which coordinator a FindCoordinator looks for.
