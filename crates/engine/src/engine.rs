@@ -150,6 +150,8 @@ pub struct Engine {
     /// Re-bootstrapping (KIP-899): new connections for metadata go to the bootstrap servers,
     /// not the brokers of the last known metadata, until a Metadata answer comes.
     rebootstrapping: bool,
+    /// State of the retry-jitter PRNG (`EngineConfig::retry_jitter_seed`).
+    jitter: Option<u64>,
 }
 
 impl std::fmt::Debug for Engine {
@@ -205,6 +207,7 @@ impl Engine {
         for i in 0..config.bootstrap.len() {
             nodes.insert(bootstrap_node(i), Node::default());
         }
+        let config_jitter = config.retry_jitter_seed;
         Ok(Self {
             config,
             acc,
@@ -239,6 +242,7 @@ impl Engine {
             pending_bumps: Vec::new(),
             metadata_wanted_since: None,
             rebootstrapping: false,
+            jitter: config_jitter,
         })
     }
 

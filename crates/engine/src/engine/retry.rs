@@ -69,7 +69,8 @@ impl Engine {
                 );
                 self.batches
                     .note_retry(b.id, code, b.attempts + 1, maybe_written);
-                if self.acc.reenqueue(b.id, now).is_ok() {
+                let jitter = self.next_jitter();
+                if self.acc.reenqueue_with_jitter(b.id, now, jitter).is_ok() {
                     self.dirty = true;
                 }
                 continue;
@@ -109,5 +110,37 @@ impl Engine {
             };
             self.push_failed(b.id, b.tp, b.record_count, error);
         }
+    }
+    /// The next retry-jitter sample in `[-1, 1]` (0 without a seed).
+    fn next_jitter(&mut self) -> f64 {
+        self.jitter.as_mut().map_or(0.0, jitter_sample)
+    }
+}
+
+/// A sample in `[-1, 1]` from a splitmix64 generator at `state` (advanced): enough for spreading
+/// retries, and deterministic for a given seed.
+fn jitter_sample(state: &mut u64) -> f64 {
+    *state = state.wrapping_add(0x9E37_79B9_7F4A_7C15);
+    let mut z = *state;
+    z = (z ^ (z >> 30)).wrapping_mul(0xBF58_476D_1CE4_E5B9);
+    z = (z ^ (z >> 27)).wrapping_mul(0x94D0_49BB_1331_11EB);
+    z ^= z >> 31;
+    #[allow(clippy::cast_precision_loss)] // 53 bits: exact in an f64
+    let unit = (z >> 11) as f64 / (1u64 << 53) as f64;
+    unit * 2.0 - 1.0
+}
+
+#[cfg(test)]
+mod tests {
+    use super::jitter_sample;
+
+    #[test]
+    fn jitter_samples_are_in_range_spread_and_reproducible() {
+        let (mut a, mut b) = (7_u64, 7_u64);
+        let xs: Vec<f64> = (0..1000).map(|_| jitter_sample(&mut a)).collect();
+        let ys: Vec<f64> = (0..1000).map(|_| jitter_sample(&mut b)).collect();
+        assert_eq!(xs, ys, "same seed, same samples");
+        assert!(xs.iter().all(|x| (-1.0..=1.0).contains(x)));
+        assert!(xs.iter().any(|&x| x < -0.5) && xs.iter().any(|&x| x > 0.5));
     }
 }
