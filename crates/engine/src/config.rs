@@ -80,6 +80,12 @@ pub struct EngineConfig {
     pub metadata: MetadataConfig,
     /// SASL on every connection, after ApiVersions and before anything else.
     pub sasl: Option<SaslConfig>,
+    /// Seed of the small PRNG that draws each retry's backoff jitter (±20 % of
+    /// `retry.backoff.ms · 2^(attempts−1)`, capped at `retry.backoff.max.ms`, as Java since
+    /// KIP-580); a given seed gives reproducible runs and simulations. `None` (the default)
+    /// retries after exactly the exponential backoff: jitter moves retry times, which some
+    /// paused-clock tests of the facade pin.
+    pub retry_jitter_seed: Option<u64>,
 }
 
 impl EngineConfig {
@@ -106,6 +112,7 @@ impl EngineConfig {
             accumulator: AccumulatorConfig::default(),
             metadata: MetadataConfig::default(),
             sasl: None,
+            retry_jitter_seed: None,
         }
     }
 }

@@ -43,7 +43,8 @@
 //!
 //! # When to use this crate alone
 //!
-//! With `ferrokafka-wire` for error codes, the crate is the Java client's idempotence and
+//! With `ferrokafka-wire` for error codes and `ferrokafka-records` for the batch-header stamp
+//! ([`ProducerStamp`]), the crate is the Java client's idempotence and
 //! transaction rules without a sender. Pick it without the rest of ferrokafka when you write
 //! an idempotent or transactional producer on another I/O stack and want its state machine,
 //! its sequence bookkeeping and its epoch bumps rather than a re-derivation of KIP-98, KIP-360,
@@ -106,9 +107,10 @@ pub mod state;
 
 pub use classify::{ClassifyContext, ErrorClass, classify};
 pub use error::{Call, FailureReason, SequenceError, TxnError};
+pub use ferrokafka_records::{ProducerStamp, increment_sequence};
 pub use manager::{CoordinatorRequest, TransactionManager};
 pub use sequence::{
     EpochBump, InFlightBatch, MAX_IN_FLIGHT_PER_PARTITION, ProducerIdAndEpoch, Rewrite, Sequences,
-    Stamp, increment_sequence, is_next_sequence,
+    is_next_sequence,
 };
 pub use state::{StateKind, TxnState};

@@ -70,7 +70,11 @@ impl<K: Ord + Clone> TransactionManager<K> {
             transactions_v2: false,
             epoch_bump_required: false,
             last_abortable: None,
-            sequences: Sequences::new(max_in_flight)?,
+            sequences: {
+                let mut s = Sequences::new(max_in_flight)?;
+                s.set_transactional(transactional);
+                s
+            },
             partitions: TxnPartitions::new(),
             rewrites: Vec::new(),
         })

@@ -19,6 +19,8 @@
 
 use std::collections::{BTreeMap, BTreeSet, VecDeque};
 
+use ferrokafka_records::{ProducerStamp, increment_sequence};
+
 use crate::error::SequenceError;
 
 /// The broker's limit on in-flight batches per partition for an idempotent producer.
@@ -49,21 +51,29 @@ impl ProducerIdAndEpoch {
     pub const fn is_valid(self) -> bool {
         self.producer_id >= 0 && self.epoch >= 0
     }
+
+    /// The batch-header stamp of a batch under this identity starting at `base_sequence`.
+    pub const fn stamp(self, base_sequence: i32, transactional: bool) -> ProducerStamp {
+        ProducerStamp {
+            producer_id: self.producer_id,
+            producer_epoch: self.epoch,
+            base_sequence,
+            transactional,
+        }
+    }
+}
+
+impl From<ProducerStamp> for ProducerIdAndEpoch {
+    /// The identity a stamp carries.
+    fn from(stamp: ProducerStamp) -> Self {
+        ProducerIdAndEpoch::new(stamp.producer_id, stamp.producer_epoch)
+    }
 }
 
 impl Default for ProducerIdAndEpoch {
     fn default() -> Self {
         Self::NONE
     }
-}
-
-/// What a batch is stamped with at drain: identity and base sequence.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
-pub struct Stamp {
-    /// Producer id and epoch.
-    pub producer: ProducerIdAndEpoch,
-    /// Sequence of the batch's first record.
-    pub base_sequence: i32,
 }
 
 /// One batch in flight on a partition.
@@ -90,7 +100,7 @@ pub struct Rewrite<K> {
     /// Its base sequence under the old identity.
     pub old_base_sequence: i32,
     /// Its new stamp.
-    pub new: Stamp,
+    pub new: ProducerStamp,
 }
 
 /// The result of [`Sequences::bump_epoch_locally`].
@@ -107,12 +117,6 @@ pub enum EpochBump<K> {
     /// The epoch was already `i16::MAX`: the identity is dropped and InitProducerId must be sent
     /// again; the affected partitions are renumbered when the new id is set.
     NeedsNewProducerId,
-}
-
-/// `seq + delta` with the broker's wrap from `i32::MAX` to 0 (`delta >= 0`).
-pub fn increment_sequence(seq: i32, delta: i32) -> i32 {
-    let sum = i64::from(seq) + i64::from(delta);
-    (sum % (i64::from(i32::MAX) + 1)) as i32
 }
 
 /// The broker's check that `next` directly follows `last`.
@@ -139,6 +143,8 @@ struct PartitionSequences {
 #[derive(Debug, Clone)]
 pub struct Sequences<K> {
     producer: ProducerIdAndEpoch,
+    /// Whether the stamps handed out carry the transactional flag.
+    transactional: bool,
     max_in_flight: usize,
     partitions: BTreeMap<K, PartitionSequences>,
     /// Partitions to renumber from 0 once a new identity is known (after an exhausted epoch).
@@ -155,11 +161,18 @@ impl<K: Ord + Clone> Sequences<K> {
         }
         Ok(Sequences {
             producer: ProducerIdAndEpoch::NONE,
+            transactional: false,
             max_in_flight,
             partitions: BTreeMap::new(),
             pending_rewrite: BTreeSet::new(),
             unresolved: BTreeSet::new(),
         })
+    }
+
+    /// Makes the stamps it hands out ([`Sequences::assign`], [`Rewrite::new`]) transactional
+    /// (a transactional producer's batches) or not (the default).
+    pub fn set_transactional(&mut self, transactional: bool) {
+        self.transactional = transactional;
     }
 
     /// The current identity.
@@ -219,7 +232,11 @@ impl<K: Ord + Clone> Sequences<K> {
     /// Stamps a batch of `record_count` records being drained for the first time: it gets the
     /// partition's next sequence, which then advances by `record_count` (wrapping), and the batch
     /// joins the in-flight list. Retries keep their stamp and must not call this again.
-    pub fn assign(&mut self, partition: &K, record_count: i32) -> Result<Stamp, SequenceError> {
+    pub fn assign(
+        &mut self,
+        partition: &K,
+        record_count: i32,
+    ) -> Result<ProducerStamp, SequenceError> {
         if !self.producer.is_valid() {
             return Err(SequenceError::NoProducerId);
         }
@@ -257,10 +274,7 @@ impl<K: Ord + Clone> Sequences<K> {
             base_sequence,
             record_count,
         });
-        Ok(Stamp {
-            producer,
-            base_sequence,
-        })
+        Ok(producer.stamp(base_sequence, self.transactional))
     }
 
     /// Removes the in-flight batch with `base_sequence` after the broker acknowledged it.
@@ -354,6 +368,7 @@ impl<K: Ord + Clone> Sequences<K> {
         base_sequence: i32,
     ) -> Result<Vec<Rewrite<K>>, SequenceError> {
         let producer = self.producer;
+        let transactional = self.transactional;
         let p = self
             .partitions
             .get_mut(partition)
@@ -370,10 +385,7 @@ impl<K: Ord + Clone> Sequences<K> {
             rewrites.push(Rewrite {
                 partition: partition.clone(),
                 old_base_sequence: later.base_sequence,
-                new: Stamp {
-                    producer: p.producer,
-                    base_sequence: base,
-                },
+                new: p.producer.stamp(base, transactional),
             });
             later.base_sequence = base;
             base = increment_sequence(base, later.record_count);
@@ -405,6 +417,7 @@ impl<K: Ord + Clone> Sequences<K> {
     /// Renumbers the in-flight batches of `partitions` from 0 under the current identity.
     fn rewrite(&mut self, partitions: BTreeSet<K>) -> Vec<Rewrite<K>> {
         let producer = self.producer;
+        let transactional = self.transactional;
         let mut out = Vec::new();
         for tp in partitions {
             self.unresolved.remove(&tp);
@@ -416,10 +429,7 @@ impl<K: Ord + Clone> Sequences<K> {
                 out.push(Rewrite {
                     partition: tp.clone(),
                     old_base_sequence: b.base_sequence,
-                    new: Stamp {
-                        producer,
-                        base_sequence: next,
-                    },
+                    new: producer.stamp(next, transactional),
                 });
                 b.base_sequence = next;
                 next = increment_sequence(next, b.record_count);

@@ -217,7 +217,7 @@ proptest! {
                     match s.assign(&tp, n) {
                         Ok(st) => {
                             prop_assert_eq!(st.base_sequence, before_next);
-                            prop_assert_eq!(st.producer, s.producer());
+                            prop_assert_eq!(ProducerIdAndEpoch::from(st), s.producer());
                             prop_assert_eq!(s.next_sequence(&tp), increment_sequence(before_next, n));
                         }
                         Err(SequenceError::TooManyInFlight { limit }) => {

@@ -2,7 +2,7 @@
 //! in-flight ordering and limits, epoch bumps and new identities.
 
 use ferrokafka_txn::{
-    EpochBump, InFlightBatch, ProducerIdAndEpoch, Rewrite, SequenceError, Sequences, Stamp,
+    EpochBump, InFlightBatch, ProducerIdAndEpoch, Rewrite, SequenceError, Sequences,
     increment_sequence, is_next_sequence,
 };
 
@@ -43,13 +43,7 @@ fn first_batch_starts_at_zero_and_advances_by_record_count() {
     let mut s = seqs();
     assert_eq!(s.next_sequence(&A), 0);
     let st = s.assign(&A, 3).unwrap();
-    assert_eq!(
-        st,
-        Stamp {
-            producer: P,
-            base_sequence: 0
-        }
-    );
+    assert_eq!(st, P.stamp(0, false));
     assert_eq!(s.assign(&A, 10).unwrap().base_sequence, 3);
     assert_eq!(s.next_sequence(&A), 13);
     assert_eq!(
@@ -157,42 +151,24 @@ fn local_epoch_bump_renumbers_affected_partitions_from_zero() {
                 Rewrite {
                     partition: A,
                     old_base_sequence: 2,
-                    new: Stamp {
-                        producer: new,
-                        base_sequence: 0
-                    }
+                    new: new.stamp(0, false)
                 },
                 Rewrite {
                     partition: A,
                     old_base_sequence: 5,
-                    new: Stamp {
-                        producer: new,
-                        base_sequence: 3
-                    }
+                    new: new.stamp(3, false)
                 },
             ]
         }
     );
     assert_eq!(s.unresolved_partitions().count(), 0);
     assert_eq!(s.next_sequence(&A), 7);
-    assert_eq!(
-        s.assign(&A, 1).unwrap(),
-        Stamp {
-            producer: new,
-            base_sequence: 7
-        }
-    );
+    assert_eq!(s.assign(&A, 1).unwrap(), new.stamp(7, false));
     // B still has a batch in flight under epoch 0: a new batch waits, then restarts at 0.
     assert_eq!(s.next_sequence(&B), 0);
     assert_eq!(s.assign(&B, 1), Err(SequenceError::StaleInFlight));
     s.complete(&B, 0).unwrap();
-    assert_eq!(
-        s.assign(&B, 1).unwrap(),
-        Stamp {
-            producer: new,
-            base_sequence: 0
-        }
-    );
+    assert_eq!(s.assign(&B, 1).unwrap(), new.stamp(0, false));
 }
 
 #[test]
@@ -220,7 +196,7 @@ fn a_bump_renumbers_only_the_named_partitions_and_leaves_the_others_stale() {
     assert_eq!(s.assign(&B, 1), Err(SequenceError::StaleInFlight));
     s.complete(&B, 1).unwrap();
     assert_eq!(s.assign(&B, 1).unwrap().base_sequence, 0);
-    assert_eq!(s.assign(&B, 1).unwrap().producer, producer);
+    assert_eq!(ProducerIdAndEpoch::from(s.assign(&B, 1).unwrap()), producer);
 }
 
 #[test]
@@ -263,7 +239,11 @@ fn epoch_exhaustion_needs_a_new_producer_id() {
             .collect::<Vec<_>>(),
         vec![(0, 0), (2, 2)]
     );
-    assert!(rewrites.iter().all(|r| r.new.producer == fresh));
+    assert!(
+        rewrites
+            .iter()
+            .all(|r| ProducerIdAndEpoch::from(r.new) == fresh)
+    );
     assert_eq!(s.assign(&A, 1).unwrap().base_sequence, 4);
 }
 
@@ -300,18 +280,12 @@ fn a_refused_batch_gives_its_sequences_back() {
             Rewrite {
                 partition: A,
                 old_base_sequence: 5,
-                new: Stamp {
-                    producer: P,
-                    base_sequence: 3
-                },
+                new: P.stamp(3, false),
             },
             Rewrite {
                 partition: A,
                 old_base_sequence: 9,
-                new: Stamp {
-                    producer: P,
-                    base_sequence: 7
-                },
+                new: P.stamp(7, false),
             },
         ]
     );

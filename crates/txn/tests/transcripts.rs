@@ -41,7 +41,10 @@ fn commit_then_begin_again() {
     m.send().unwrap();
     m.send_offsets_to_transaction().unwrap();
     let stamp = m.sequences_mut().assign(&A, 10).unwrap();
-    assert_eq!((stamp.producer, stamp.base_sequence), (PID, 0));
+    assert_eq!(
+        (ProducerIdAndEpoch::from(stamp), stamp.base_sequence),
+        (PID, 0)
+    );
     m.sequences_mut().complete(&A, 0).unwrap();
     m.commit_transaction().unwrap();
     assert_eq!(
@@ -110,7 +113,7 @@ fn abortable_produce_error_bumps_the_epoch_after_the_abort() {
     assert_eq!(m.sequences().next_sequence(&A), 0);
     m.begin_transaction().unwrap();
     assert_eq!(
-        m.sequences_mut().assign(&A, 1).unwrap().producer,
+        ProducerIdAndEpoch::from(m.sequences_mut().assign(&A, 1).unwrap()),
         bumped(PID)
     );
 }
@@ -299,7 +302,10 @@ fn idempotent_producer_flow_and_local_epoch_bump() {
     let rewrites = m.take_rewrites();
     assert_eq!(rewrites.len(), 1);
     assert_eq!(
-        (rewrites[0].partition, rewrites[0].new.producer),
+        (
+            rewrites[0].partition,
+            ProducerIdAndEpoch::from(rewrites[0].new)
+        ),
         (A, fresh)
     );
     assert_eq!(rewrites[0].new.base_sequence, 0);

@@ -1,19 +1,16 @@
 //! Connections and requests: opening, negotiating (ApiVersions), timing out and dropping
 //! connections; encoding requests and queueing them as `Io::Send`.
 
-use std::collections::VecDeque;
-use std::time::{Duration, Instant};
+use std::time::Instant;
 
 use bytes::BytesMut;
 use ferrokafka_wire::ErrorCode;
-use ferrokafka_wire::frame::{Correlator, encode_request};
+use ferrokafka_wire::frame::encode_request;
 use ferrokafka_wire::messages::{
     ApiVersionsRequest, InitProducerIdRequest, MetadataRequest, RequestBody,
 };
 
-use super::{
-    Conn, ConnState, Engine, MAX_UNANSWERED_IDS, Pending, TxnCtx, bootstrap_node, duration_ms_i32,
-};
+use super::{BrokerConn, ConnState, Engine, Pending, TxnCtx, bootstrap_node, duration_ms_i32};
 use crate::event::{ConnId, Io};
 
 impl Engine {
@@ -104,10 +101,7 @@ impl Engine {
             tracing::trace!(parent: &span, bytes = buf.len(), "request queued");
             let node = c.node;
             note_request(&mut self.counters, node, buf.len());
-            c.request_spans.push_back(span);
-            c.sent_at.push_back(now);
-            c.last_used = now;
-            c.sends_queued += 1;
+            c.queued_answered(span, now);
             self.io.push_back(Io::Send {
                 conn,
                 data: buf.freeze(),
@@ -142,10 +136,6 @@ impl Engine {
         let id = c
             .correlator
             .register(body.api_key(), version, false, Pending::Metadata);
-        c.unanswered.push_back(id);
-        if c.unanswered.len() > MAX_UNANSWERED_IDS {
-            c.unanswered.pop_front();
-        }
         let mut buf = BytesMut::new();
         if encode_request(&mut buf, id, Some(&self.config.client_id), body, version).is_err() {
             return None;
@@ -157,25 +147,21 @@ impl Engine {
             correlation_id = id,
             "request queued (no answer expected)"
         );
-        c.sends_queued += 1;
-        c.last_used = now;
+        let send_no = c.queued_unanswered(id, now);
         let node = c.node;
         note_request(&mut self.counters, node, buf.len());
         self.io.push_back(Io::Send {
             conn,
             data: buf.freeze(),
         });
-        Some(c.sends_queued)
+        Some(send_no)
     }
 
     // ---------------------------------------------------------------- connections
 
     pub(super) fn throttle(&mut self, conn: ConnId, ms: i32, now: Instant) {
-        if ms > 0
-            && let Some(c) = self.conns.get_mut(&conn)
-        {
-            tracing::debug!(parent: &c.span, throttle_ms = ms, "throttled by the broker");
-            c.throttled_until = Some(now + Duration::from_millis(ms as u64));
+        if let Some(c) = self.conns.get_mut(&conn) {
+            c.throttle(ms, now);
         }
     }
 
@@ -281,27 +267,8 @@ impl Engine {
         let span =
             tracing::debug_span!("kafka_connection", broker = node, addr = %addr, conn = id.0);
         tracing::debug!(parent: &span, "connecting");
-        self.conns.insert(
-            id,
-            Conn {
-                node,
-                addr,
-                span,
-                request_spans: VecDeque::new(),
-                last_used: now,
-                state: ConnState::Connecting,
-                correlator: Correlator::new(),
-                sent_at: VecDeque::new(),
-                opened_at: now,
-                throttled_until: None,
-                reauth_at: None,
-                reauth_due: false,
-                unanswered: VecDeque::new(),
-                sends_queued: 0,
-                sends_written: 0,
-                acks0: VecDeque::new(),
-            },
-        );
+        self.conns
+            .insert(id, BrokerConn::new(node, addr, span, now));
         self.io.push_back(Io::Connect {
             conn: id,
             host,
@@ -314,12 +281,7 @@ impl Engine {
         let mut idle = Vec::new();
         for (&id, c) in &self.conns {
             // `connections.max.idle.ms`: nothing in flight, nothing unwritten, no request since.
-            if c.is_ready()
-                && c.sent_at.is_empty()
-                && c.acks0.is_empty()
-                && c.sends_written >= c.sends_queued
-            {
-                let deadline = c.last_used + self.config.connections_max_idle;
+            if let Some(deadline) = c.idle_deadline(self.config.connections_max_idle) {
                 if deadline <= now {
                     idle.push(id);
                     continue;
@@ -395,12 +357,7 @@ impl Engine {
             return;
         };
         tracing::info!(parent: &c.span, problem = %what, "giving up on the connection");
-        let broker = if c.node < 0 {
-            format!("bootstrap broker {}", c.addr)
-        } else {
-            format!("broker {} ({})", c.node, c.addr)
-        };
-        self.last_problem = Some(format!("{broker}: {what}"));
+        self.last_problem = Some(format!("{}: {what}", c.describe()));
     }
 
     /// Forgets a connection: its unanswered requests fail (retriable), its node backs off.

@@ -1,0 +1,163 @@
+//! Per-batch state of the engine: one record per batch that was drained (or retried), owning
+//! everything the engine remembers about it beyond the accumulator — the sequence the tracker
+//! holds for it, a renumbering waiting for its next drain, whether its records already expired
+//! while its request was out, its last error and send count, and whether an earlier attempt may
+//! be in the log. A batch's record ends with the batch ([`Batches::finish`]), so nothing about
+//! it outlives its one outcome.
+
+use std::collections::HashMap;
+
+use ferrokafka_accumulator::{BatchId, TopicPartition};
+use ferrokafka_records::ProducerStamp;
+use ferrokafka_txn::Rewrite;
+use ferrokafka_wire::ErrorCode;
+
+/// What the engine knows about one batch.
+#[derive(Debug, Default, Clone)]
+struct BatchState {
+    /// The partition and base sequence the sequence tracker holds for the batch (idempotence):
+    /// the one it was drained with, or its renumbering. `None` once its sequence is settled
+    /// (answered, released) or when it carries none.
+    sequence: Option<(TopicPartition, i32)>,
+    /// A new stamp from a renumbering (epoch bump, refused batch ahead of it), taken at its
+    /// next drain.
+    rewrite: Option<ProducerStamp>,
+    /// Its records were failed at `delivery.timeout.ms` while its request was out: the answer
+    /// is bookkept but reported to nobody (the partition of an idempotent producer is held
+    /// until then).
+    expired: Option<TopicPartition>,
+    /// The last error it was retried for, and how many times it was sent.
+    last_error: Option<(ErrorCode, u32)>,
+    /// An earlier attempt's answer was lost or said NOT_ENOUGH_REPLICAS_AFTER_APPEND: it may be
+    /// in the log whatever later attempts say.
+    maybe_written: bool,
+}
+
+/// The per-batch records, by batch.
+#[derive(Debug, Default)]
+pub(super) struct Batches {
+    by_id: HashMap<BatchId, BatchState>,
+}
+
+impl Batches {
+    fn entry(&mut self, batch: BatchId) -> &mut BatchState {
+        self.by_id.entry(batch).or_default()
+    }
+
+    /// The partition and base sequence the tracker holds for `batch`, if any.
+    pub(super) fn sequence(&self, batch: BatchId) -> Option<&(TopicPartition, i32)> {
+        self.by_id.get(&batch)?.sequence.as_ref()
+    }
+
+    /// `batch` was drained with base sequence `base` of `tp`.
+    pub(super) fn track(&mut self, batch: BatchId, tp: TopicPartition, base: i32) {
+        self.entry(batch).sequence = Some((tp, base));
+    }
+
+    /// `batch`'s sequence is settled (or its range given to the batches behind it): it leaves
+    /// the tracker's view. Returns what it held.
+    pub(super) fn untrack(&mut self, batch: BatchId) -> Option<(TopicPartition, i32)> {
+        self.by_id.get_mut(&batch)?.sequence.take()
+    }
+
+    /// A batch of `r.partition` was renumbered: whichever batch holds its old base takes the new
+    /// one, and the new stamp at its next drain.
+    pub(super) fn note_rewrite(&mut self, r: &Rewrite<TopicPartition>) {
+        for state in self.by_id.values_mut() {
+            if let Some((tp, base)) = &mut state.sequence
+                && *tp == r.partition
+                && *base == r.old_base_sequence
+            {
+                *base = r.new.base_sequence;
+                state.rewrite = Some(r.new);
+            }
+        }
+    }
+
+    /// The renumbering waiting for `batch`'s drain, if any (taken).
+    pub(super) fn take_rewrite(&mut self, batch: BatchId) -> Option<ProducerStamp> {
+        self.by_id.get_mut(&batch)?.rewrite.take()
+    }
+
+    /// Whether `batch`'s records already expired while its request was out.
+    pub(super) fn is_expired(&self, batch: BatchId) -> bool {
+        self.by_id.get(&batch).is_some_and(|s| s.expired.is_some())
+    }
+
+    /// `batch`'s records expired while its request to `tp`'s leader was out.
+    pub(super) fn mark_expired(&mut self, batch: BatchId, tp: TopicPartition) {
+        self.entry(batch).expired = Some(tp);
+    }
+
+    /// Ends the expiry of `batch` (its answer came or its request was lost); false if it had
+    /// not expired.
+    pub(super) fn settle_expired(&mut self, batch: BatchId) -> bool {
+        self.by_id
+            .get_mut(&batch)
+            .and_then(|s| s.expired.take())
+            .is_some()
+    }
+
+    /// Whether an expired batch of `tp` still awaits its answer.
+    pub(super) fn has_expired_on(&self, tp: &TopicPartition) -> bool {
+        self.by_id
+            .values()
+            .any(|s| s.expired.as_ref().is_some_and(|t| t == tp))
+    }
+
+    /// The last error `batch` was retried for and how many times it was sent.
+    pub(super) fn last_error(&self, batch: BatchId) -> Option<(ErrorCode, u32)> {
+        self.by_id.get(&batch)?.last_error
+    }
+
+    /// `batch` goes back to its queue after `code`, having been sent `sends` times;
+    /// `maybe_written` if this attempt may be in the log.
+    pub(super) fn note_retry(
+        &mut self,
+        batch: BatchId,
+        code: ErrorCode,
+        sends: u32,
+        maybe_written: bool,
+    ) {
+        let state = self.entry(batch);
+        state.last_error = Some((code, sends));
+        state.maybe_written |= maybe_written;
+    }
+
+    /// Whether an earlier attempt of `batch` may be in the log.
+    pub(super) fn maybe_written(&self, batch: BatchId) -> bool {
+        self.by_id.get(&batch).is_some_and(|s| s.maybe_written)
+    }
+
+    /// `original` was split into `parts`: each part inherits its last error and whether it
+    /// may be written, and, given `bases` (the parts' slices of the original's tracked range),
+    /// the tracked sequence and the pending renumbering.
+    pub(super) fn split(&mut self, original: BatchId, parts: &[BatchId], bases: Option<&[i32]>) {
+        let Some(state) = self.by_id.remove(&original) else {
+            return;
+        };
+        for (i, part) in parts.iter().enumerate() {
+            let mut p = BatchState {
+                last_error: state.last_error,
+                maybe_written: state.maybe_written,
+                ..BatchState::default()
+            };
+            if let (Some((tp, _)), Some(base)) =
+                (&state.sequence, bases.and_then(|b| b.get(i).copied()))
+            {
+                p.sequence = Some((tp.clone(), base));
+                p.rewrite = state.rewrite.map(|r| ProducerStamp {
+                    base_sequence: base,
+                    ..r
+                });
+            }
+            self.by_id.insert(*part, p);
+        }
+    }
+
+    /// `batch` got its outcome: its record ends. Returns the sequence the tracker still held
+    /// for it (a batch that left without an answer: aborted, expired), to fail there.
+    pub(super) fn finish(&mut self, batch: BatchId) -> Option<(TopicPartition, i32)> {
+        self.by_id.remove(&batch)?.sequence
+    }
+}

@@ -1,0 +1,341 @@
+//! Commands: what the application asks of the engine (append a record, flush, close, abort),
+//! and the types they take and return.
+
+use std::collections::HashSet;
+use std::time::Instant;
+
+use ferrokafka_accumulator::{AppendError, BatchId};
+use ferrokafka_metadata::MetadataError;
+use ferrokafka_partition::{Appended as PartitionAppended, Partitions};
+use ferrokafka_records::Header;
+
+use super::Engine;
+use crate::event::{ConnId, DeliveryError, Io};
+
+/// A record handed to [`Engine::append`]. Key and value are already serialized.
+#[derive(Debug, Clone, Copy)]
+pub struct OutgoingRecord<'a> {
+    /// Topic.
+    pub topic: &'a str,
+    /// Explicit partition; `None` lets the partitioner choose.
+    pub partition: Option<i32>,
+    /// Key bytes.
+    pub key: Option<&'a [u8]>,
+    /// Value bytes.
+    pub value: Option<&'a [u8]>,
+    /// Headers, in order.
+    pub headers: &'a [Header],
+    /// Create time in milliseconds since the epoch (the engine has no clock).
+    pub timestamp: i64,
+}
+
+/// Where an appended record went.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[non_exhaustive]
+pub struct Appended {
+    /// Its batch: delivery events name it.
+    pub batch: BatchId,
+    /// Its index in the batch (offset = base offset + index).
+    pub index: i32,
+    /// The chosen partition.
+    pub partition: i32,
+    /// Whether the sender has new work (a batch became full or a new one started): the
+    /// driver should pump the engine soon.
+    pub wake_sender: bool,
+}
+
+/// Why [`Engine::append`] did not take a record.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[non_exhaustive]
+pub enum SendError {
+    /// The topic's metadata is not known yet; it has been requested. Retry after the engine
+    /// progressed, and ask [`Engine::check_topic`] whether to keep waiting.
+    #[error("metadata for topic `{0}` not available yet")]
+    TopicPending(String),
+    /// `buffer.memory` is exhausted; retry after deliveries freed memory, up to `max.block.ms`.
+    #[error("buffer.memory exhausted")]
+    WouldBlock,
+    /// The record can never be sent.
+    #[error(
+        "record of {size} bytes is larger than {setting} = {limit}; it was not sent (RecordTooLargeException)"
+    )]
+    RecordTooLarge {
+        /// Upper bound of the record's size in a batch of its own.
+        size: usize,
+        /// The limit.
+        limit: usize,
+        /// The setting.
+        setting: &'static str,
+    },
+    /// The producer is closing.
+    #[error("producer is closed")]
+    Closed,
+    /// The explicit partition does not exist, or the partitioner failed.
+    #[error(transparent)]
+    Partition(#[from] ferrokafka_partition::Error),
+    /// The record itself is invalid (e.g. a timestamp below -1).
+    #[error("invalid record: {0}")]
+    InvalidRecord(String),
+    /// Waiting for the topic's metadata failed (not available within `max.block.ms`, or a
+    /// non-retriable topic error such as authorization).
+    #[error(transparent)]
+    Metadata(#[from] MetadataError),
+    /// The idempotent producer is in a fatal state.
+    #[error("idempotent producer failed: {0}")]
+    Fatal(String),
+    /// The transaction state does not allow sending (no transaction begun, abortable or
+    /// fatal error).
+    #[error("{0}")]
+    Transaction(String),
+    /// SASL authentication with the cluster failed (Java's `AuthenticationException`): the
+    /// message names the broker, the mechanism and what the broker said.
+    #[error("{0}")]
+    Authentication(String),
+}
+
+impl Engine {
+    /// Partitions and appends one record. On `Err(TopicPending | WouldBlock)` nothing was
+    /// appended: retry once the engine made progress.
+    pub fn append(
+        &mut self,
+        record: &OutgoingRecord<'_>,
+        now: Instant,
+    ) -> Result<Appended, SendError> {
+        if let Some(reason) = &self.fatal {
+            return Err(SendError::Fatal(reason.clone()));
+        }
+        if self.txn.is_some()
+            && let Some(m) = &self.idem
+        {
+            // Refused before waiting for metadata: no transaction is open, or it failed (a
+            // fatal error names its cause rather than the shutdown it causes).
+            m.send()
+                .map_err(|e| SendError::Transaction(e.to_string()))?;
+        }
+        if self.acc.is_closing() {
+            return Err(SendError::Closed);
+        }
+        let Some(cache) = self.topics.get(record.topic) else {
+            if self.metadata.add_topic(record.topic, now) {
+                self.dirty = true;
+            }
+            // The metadata may already know it (added earlier, answer arrived).
+            if self
+                .metadata
+                .cluster()
+                .partition_count(record.topic)
+                .is_some()
+            {
+                self.refresh_topic_cache(record.topic);
+                return self.append(record, now);
+            }
+            return Err(SendError::TopicPending(record.topic.to_owned()));
+        };
+        let partitions = Partitions::new(cache.count, &cache.available)?;
+        let mut precord = ferrokafka_partition::Record::new(record.topic, record.key)
+            .with_value_len(record.value.map_or(0, <[u8]>::len));
+        if let Some(p) = record.partition {
+            precord = precord.with_partition(p);
+        }
+        let partition =
+            ferrokafka_partition::select_partition(&mut self.partitioner, &precord, &partitions)?;
+        let Some(tp) = usize::try_from(partition)
+            .ok()
+            .and_then(|p| cache.partitions.get(p))
+        else {
+            return Err(SendError::InvalidRecord(format!(
+                "partition {partition} of `{}` is not in its metadata",
+                record.topic
+            )));
+        };
+        if self.txn.is_some()
+            && let Some(m) = &mut self.idem
+        {
+            m.add_partition(tp)
+                .map_err(|e| SendError::Transaction(e.to_string()))?;
+        }
+        let result = self
+            .acc
+            .append(
+                tp,
+                record.timestamp,
+                record.key,
+                record.value,
+                record.headers,
+                now,
+            )
+            .map_err(|e| match e {
+                AppendError::WouldBlock { .. } => SendError::WouldBlock,
+                AppendError::RecordTooLarge {
+                    size,
+                    limit,
+                    setting,
+                } => SendError::RecordTooLarge {
+                    size,
+                    limit,
+                    setting,
+                },
+                AppendError::Closed => SendError::Closed,
+                other => SendError::InvalidRecord(other.to_string()),
+            })?;
+        let bytes = record.key.map_or(0, <[u8]>::len) + record.value.map_or(0, <[u8]>::len);
+        let size = (bytes
+            + record
+                .headers
+                .iter()
+                .map(|h| h.key.len() + h.value.as_ref().map_or(0, |v| v.len()))
+                .sum::<usize>()) as u64;
+        self.counters.records_appended += 1;
+        self.counters.record_bytes_total += size;
+        self.counters.record_bytes_max = self.counters.record_bytes_max.max(size);
+        self.partitioner.on_append(
+            &precord,
+            &PartitionAppended::new(partition, bytes, result.batch_is_full),
+        );
+        if result.batch_is_full {
+            self.partitioner.on_batch_closed(record.topic, partition);
+        }
+        let wake = result.batch_is_full || result.new_batch_created;
+        if wake {
+            self.dirty = true;
+        }
+        Ok(Appended {
+            batch: result.handle.batch,
+            index: result.handle.index,
+            partition,
+            wake_sender: wake,
+        })
+    }
+
+    /// Whether `topic`'s partitions are known (a `send` to it waits for memory, not metadata).
+    pub fn has_topic(&self, topic: &str) -> bool {
+        self.topics.contains_key(topic)
+    }
+
+    /// For a `send` that has waited for `topic` since `since`: `Ok(true)` when its metadata is
+    /// known (append again), `Ok(false)` to keep waiting, or the error to fail the send with
+    /// (`max.block.ms` passed, or a non-retriable topic error).
+    pub fn check_topic(
+        &mut self,
+        topic: &str,
+        since: Instant,
+        now: Instant,
+    ) -> Result<bool, SendError> {
+        if self.topics.contains_key(topic) {
+            return Ok(true);
+        }
+        if let Some(failure) = &self.auth_failure {
+            return Err(SendError::Authentication(failure.clone()));
+        }
+        match self
+            .metadata
+            .check_wait(topic, since, self.config.max_block, now)?
+        {
+            Some(_) => {
+                self.refresh_topic_cache(topic);
+                Ok(true)
+            }
+            None => Ok(false),
+        }
+    }
+
+    /// Starts a flush: every batch existing now becomes ready regardless of `linger.ms`.
+    /// Returns a token for [`flush_complete`](Self::flush_complete).
+    pub fn begin_flush(&mut self) -> u64 {
+        self.acc.begin_flush();
+        let ids: HashSet<BatchId> = self.acc.batches().into_iter().map(|b| b.id).collect();
+        self.next_flush += 1;
+        self.flushes.insert(self.next_flush, ids);
+        self.dirty = true;
+        self.next_flush
+    }
+
+    /// Whether every batch that existed when flush `token` began is finished. A finished
+    /// flush is ended (so `linger.ms` applies again once no other flush runs).
+    pub fn flush_complete(&mut self, token: u64) -> bool {
+        match self.flushes.get(&token) {
+            Some(ids) if ids.is_empty() => {
+                self.flushes.remove(&token);
+                self.acc.flush_done();
+                true
+            }
+            Some(_) => false,
+            None => true,
+        }
+    }
+
+    /// Abandons flush `token` (its caller timed out).
+    pub fn cancel_flush(&mut self, token: u64) {
+        if self.flushes.remove(&token).is_some() {
+            self.acc.flush_done();
+        }
+    }
+
+    /// Starts closing: no more appends; everything queued is sent at once.
+    pub fn close(&mut self) {
+        // Java aborts an open transaction on close rather than leave it to the coordinator's
+        // timeout (which would hold read_committed consumers at the last stable offset).
+        if self.txn.is_some()
+            && matches!(
+                self.transaction_state(),
+                Some(
+                    ferrokafka_txn::StateKind::InTransaction
+                        | ferrokafka_txn::StateKind::AbortableError
+                )
+            )
+        {
+            let _ = self.abort_transaction();
+        }
+        self.closed = true;
+        self.acc.close();
+        self.dirty = true;
+    }
+
+    /// Whether anything is still to be done before a close can end: records queued or in
+    /// flight, or a transaction completing.
+    pub fn has_pending_work(&self) -> bool {
+        self.acc.has_incomplete()
+            || matches!(
+                self.transaction_state(),
+                Some(
+                    ferrokafka_txn::StateKind::CommittingTransaction
+                        | ferrokafka_txn::StateKind::AbortingTransaction
+                )
+            )
+    }
+
+    /// Whether records are still queued or in flight.
+    pub fn has_incomplete(&self) -> bool {
+        self.acc.has_incomplete()
+    }
+
+    /// Fails every queued and in-flight batch with [`DeliveryError::Aborted`] (close timed out
+    /// or the producer was dropped) and closes every connection.
+    pub fn abort(&mut self) {
+        let in_flight: HashSet<BatchId> = self
+            .acc
+            .batches()
+            .into_iter()
+            .filter(|b| b.in_flight)
+            .map(|b| b.id)
+            .collect();
+        for failed in self.acc.abort_all() {
+            // A request still out, or an earlier one whose answer was lost, may have been
+            // written: say so, distinct from "never sent".
+            let error = if in_flight.contains(&failed.id) || self.batches.maybe_written(failed.id) {
+                DeliveryError::ClosedInFlight
+            } else {
+                DeliveryError::Aborted
+            };
+            self.push_failed(failed.id, failed.tp, failed.record_count, error);
+        }
+        let ids: Vec<ConnId> = self.conns.keys().copied().collect();
+        for id in ids {
+            self.conns.remove(&id);
+            self.io.push_back(Io::Close { conn: id });
+        }
+        for node in self.nodes.values_mut() {
+            node.conn = None;
+        }
+    }
+}

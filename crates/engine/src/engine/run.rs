@@ -1,0 +1,134 @@
+//! The sender's round (`Engine::run`, called by `poll_io` when anything changed): the poll order
+//! of expiry, metadata, producer identity, transactions, sequences and drain, and the next wake.
+
+use std::time::{Duration, Instant};
+
+use ferrokafka_txn::TransactionManager;
+
+use super::Engine;
+use crate::event::DeliveryError;
+
+impl Engine {
+    pub(super) fn run(&mut self, now: Instant) {
+        let mut wake: Option<Instant> = None;
+        // A wake in the past would make the driver spin: whatever could run now just ran, so
+        // anything "due" is waiting on something else (a connection, a backoff) that has its
+        // own wake. Clamp to a millisecond ahead.
+        let floor = now + Duration::from_millis(1);
+        let mut wake_at =
+            |t: Instant| wake = Some(wake.map_or(t.max(floor), |w: Instant| w.min(t.max(floor))));
+
+        self.check_timeouts(now, &mut wake_at);
+        self.reauthenticate_due(now, &mut wake_at);
+
+        self.expire_queued(now);
+        self.expire_in_flight(now);
+
+        // Metadata.
+        if let Some(t) = self.metadata.poll_timeout().filter(|t| *t > now) {
+            wake_at(t);
+        }
+        let wants_metadata = self.metadata.update_due(now) && !self.metadata.is_in_flight();
+        if wants_metadata && self.config.rebootstrap && !self.rebootstrapping {
+            let since = *self.metadata_wanted_since.get_or_insert(now);
+            let due = since + self.config.rebootstrap_trigger;
+            if due <= now {
+                self.start_rebootstrap(
+                    "no Metadata answer within metadata.recovery.rebootstrap.trigger.ms",
+                );
+            } else {
+                wake_at(due);
+            }
+        }
+        if wants_metadata {
+            // While rebootstrapping, metadata comes from a bootstrap server only.
+            let ready = if self.rebootstrapping {
+                self.least_loaded_ready(now)
+                    .filter(|c| self.conns.get(c).is_some_and(|c| c.node < 0))
+            } else {
+                self.least_loaded_ready(now)
+            };
+            if let Some(conn) = ready {
+                if let Some(req) = self.metadata.poll_request(now) {
+                    self.send_metadata(conn, req, now);
+                }
+            } else {
+                self.connect_any(now, &mut wake_at);
+            }
+        }
+
+        // Idempotence: a producer id before anything is drained.
+        let mut can_drain = true;
+        if self.txn.is_some() {
+            self.drive_txn(now, &mut wake_at);
+        }
+        if let Some(idem) = &self.idem
+            && !idem.producer().is_valid()
+        {
+            can_drain = false;
+            if self.txn.is_none() && !self.init_in_flight && self.fatal.is_none() {
+                if let Some(conn) = self.least_loaded_ready(now) {
+                    self.send_init_producer_id(conn, now);
+                } else {
+                    self.connect_any(now, &mut wake_at);
+                }
+            }
+        }
+        let txn_fatal = match self.idem.as_ref().map(TransactionManager::state) {
+            Some(ferrokafka_txn::TxnState::FatalError(reason)) => Some(reason.to_string()),
+            _ => None,
+        };
+        if let Some(reason) = self.fatal.clone().or(txn_fatal) {
+            for failed in self.acc.abort_all() {
+                self.push_failed(
+                    failed.id,
+                    failed.tp,
+                    failed.record_count,
+                    DeliveryError::Fatal(reason.clone()),
+                );
+            }
+            can_drain = false;
+        }
+
+        if let Some(ferrokafka_txn::TxnState::AbortableError(reason)) =
+            self.idem.as_ref().map(TransactionManager::state)
+            && self.txn.is_some()
+        {
+            // Java `abortUndrainedBatches`: nothing more of a failed transaction is sent.
+            let reason = reason.to_string();
+            for failed in self.acc.abort_queued() {
+                self.push_failed(
+                    failed.id,
+                    failed.tp,
+                    failed.record_count,
+                    DeliveryError::TransactionAbortable(reason.clone()),
+                );
+            }
+        }
+        if can_drain {
+            self.resolve_sequences();
+            self.drain(now, &mut wake_at);
+        }
+        if self.txn.is_some() {
+            // Deliveries or errors during this run may have decided a pending call.
+            self.resolve_txn_calls();
+        }
+        for t in self.nodes.values().filter_map(|n| n.retry_at) {
+            if t > now {
+                wake_at(t);
+            }
+        }
+        if let Some(m) = &self.idem
+            && self.traced_state != Some(m.state().kind())
+        {
+            let to = m.state().kind();
+            if matches!(to, ferrokafka_txn::StateKind::FatalError) {
+                tracing::error!(state = ?m.state(), "the producer is in a fatal state");
+            } else {
+                tracing::debug!(from = ?self.traced_state, to = ?to, "producer state changed");
+            }
+            self.traced_state = Some(to);
+        }
+        self.next_wake = wake;
+    }
+}
