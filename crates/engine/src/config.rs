@@ -82,9 +82,9 @@ pub struct EngineConfig {
     pub sasl: Option<SaslConfig>,
     /// Seed of the small PRNG that draws each retry's backoff jitter (±20 % of
     /// `retry.backoff.ms · 2^(attempts−1)`, capped at `retry.backoff.max.ms`, as Java since
-    /// KIP-580); a given seed gives reproducible runs and simulations. `None` (the default)
-    /// retries after exactly the exponential backoff: jitter moves retry times, which some
-    /// paused-clock tests of the facade pin.
+    /// KIP-580); a given seed gives reproducible runs and simulations. The facade seeds it
+    /// for every producer, as Java always jitters. `None` (the default here) retries after
+    /// exactly the exponential backoff, for drivers and simulations that pin retry times.
     pub retry_jitter_seed: Option<u64>,
 }
 

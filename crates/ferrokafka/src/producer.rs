@@ -1066,5 +1066,7 @@ fn engine_config(c: &ProducerConfig) -> EngineConfig {
     e.accumulator = c.to_accumulator_config();
     e.metadata = c.to_metadata_config();
     e.sasl.clone_from(&c.security.sasl);
+    // Java spreads retries of many producers apart with ±20 % jitter (KIP-580).
+    e.retry_jitter_seed = Some(entropy_seed());
     e
 }

@@ -171,8 +171,18 @@ impl Engine {
     }
 
     pub(super) fn least_loaded_ready(&self, now: Instant) -> Option<ConnId> {
+        self.least_loaded_ready_where(now, |_| true)
+    }
+
+    /// [`least_loaded_ready`](Self::least_loaded_ready) among the connections `usable` accepts.
+    pub(super) fn least_loaded_ready_where(
+        &self,
+        now: Instant,
+        usable: impl Fn(&BrokerConn) -> bool,
+    ) -> Option<ConnId> {
         self.conns
             .iter()
+            .filter(|(_, c)| usable(c))
             .filter(|(_, c)| c.is_ready() && c.throttled_until.is_none_or(|t| t <= now))
             .filter(|(_, c)| c.in_flight() < self.config.max_in_flight_per_connection)
             .min_by_key(|(id, c)| (c.in_flight(), **id))
@@ -192,7 +202,14 @@ impl Engine {
         {
             wake_at(t);
         }
-        if self.conns.values().any(|c| !c.is_ready()) {
+        // While rebootstrapping only a bootstrap server will do: a broker of the old metadata
+        // that is still connecting (or ready) does not count.
+        let rebootstrapping = self.rebootstrapping;
+        if self
+            .conns
+            .values()
+            .any(|c| !c.is_ready() && (!rebootstrapping || c.node < 0))
+        {
             return; // one is on its way
         }
         let bootstrap: Vec<i32> = (0..self.config.bootstrap.len())

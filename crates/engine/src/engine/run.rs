@@ -43,8 +43,7 @@ impl Engine {
         if wants_metadata {
             // While rebootstrapping, metadata comes from a bootstrap server only.
             let ready = if self.rebootstrapping {
-                self.least_loaded_ready(now)
-                    .filter(|c| self.conns.get(c).is_some_and(|c| c.node < 0))
+                self.least_loaded_ready_where(now, |c| c.node < 0)
             } else {
                 self.least_loaded_ready(now)
             };
