@@ -1,0 +1,130 @@
+//! What the producer handles and the driver task share: the engine and the delivery slots
+//! behind one lock, the notifications between them, and how engine events reach the slots.
+
+#[allow(clippy::wildcard_imports)]
+use super::*;
+
+/// State shared by the producer handles, the driver task and nothing else.
+pub(crate) struct Shared {
+    pub(crate) state: Mutex<State>,
+    /// Wakes the driver: a batch became ready, a flush or close started.
+    pub(crate) wake_driver: Notify,
+    /// Signalled by the driver after every pump: sends waiting for metadata or memory, flushes
+    /// and closes re-check their condition.
+    pub(crate) progress: Notify,
+    /// Set once the driver must finish (closed and drained, or aborted).
+    pub(crate) shutdown: AtomicBool,
+    /// Set when the last `Producer` handle is dropped.
+    pub(crate) handles_dropped: AtomicBool,
+    /// Bytes handed to connection writers and not yet written to their sockets.
+    pub(crate) unwritten: std::sync::atomic::AtomicUsize,
+    /// TLS for every connection (`security.protocol` `SSL` or `SASL_SSL`).
+    pub(crate) tls: Option<tokio_rustls::TlsConnector>,
+    /// Opens the connections (TCP unless the configuration names another transport).
+    pub(crate) transport: Arc<dyn crate::transport::Transport>,
+    /// Where OAUTHBEARER tokens come from (the built-in OIDC provider made ready).
+    pub(crate) oauth: Option<crate::config::TokenSource>,
+    pub(crate) config: ProducerConfig,
+    /// What the facade and the driver measure for the metrics (the engine counts the rest).
+    pub(crate) measured: crate::metrics::Measured,
+}
+
+pub(crate) struct State {
+    pub(crate) engine: Engine,
+    pub(crate) slots: HashMap<BatchId, Arc<BatchSlot>>,
+    pub(crate) topics: HashMap<String, Arc<str>>,
+    pub(crate) metrics: MetricsState,
+    /// The last connection failure, to explain a metadata timeout.
+    pub(crate) driver_gone: bool,
+    /// Callers awaiting a transactional call's outcome.
+    pub(crate) txn_waiters: HashMap<TxnCall, Vec<oneshot::Sender<Result<(), TxnFailure>>>>,
+}
+
+impl Shared {
+    pub(crate) fn lock(&self) -> MutexGuard<'_, State> {
+        self.state.lock().unwrap_or_else(PoisonError::into_inner)
+    }
+}
+
+impl State {
+    /// Applies engine events to the slots; returns the slots to complete outside the lock.
+    pub(crate) fn take_events(&mut self, out: &mut Vec<(Arc<BatchSlot>, SlotAction)>) {
+        while let Some(event) = self.engine.poll_event() {
+            match event {
+                Event::Delivered {
+                    batch,
+                    base_offset,
+                    log_append_time,
+                    ..
+                } => {
+                    if let Some(slot) = self.slots.remove(&batch) {
+                        out.push((
+                            slot,
+                            SlotAction::Complete(BatchOutcome::Delivered {
+                                base_offset,
+                                log_append_time,
+                            }),
+                        ));
+                    }
+                }
+                Event::Failed { batch, error, .. } => {
+                    if let Some(slot) = self.slots.remove(&batch) {
+                        out.push((
+                            slot,
+                            SlotAction::Complete(BatchOutcome::Failed(ProduceError::delivery(
+                                error,
+                            ))),
+                        ));
+                    }
+                }
+                Event::Split(outcome) => {
+                    if let Some(slot) = self.slots.remove(&outcome.original) {
+                        let mut parts = Vec::new();
+                        for p in &outcome.parts {
+                            let part = BatchSlot::new(slot.topic().clone(), slot.partition());
+                            self.slots.insert(p.batch, part.clone());
+                            parts.push((p.first_index, p.record_count, part));
+                        }
+                        out.push((slot, SlotAction::Split(parts)));
+                    }
+                }
+                Event::Transaction { call, result } => {
+                    for waiter in self.txn_waiters.remove(&call).unwrap_or_default() {
+                        let _ = waiter.send(result.clone());
+                    }
+                }
+                _ => {}
+            }
+        }
+    }
+
+    /// Fails every waiting slot (the driver is gone).
+    pub(crate) fn fail_all_slots(&mut self, out: &mut Vec<(Arc<BatchSlot>, SlotAction)>) {
+        // Dropping the senders ends waiting transactional calls with `Closed`.
+        self.txn_waiters.clear();
+        self.engine.abort();
+        self.take_events(out);
+        for (_, slot) in self.slots.drain() {
+            out.push((
+                slot,
+                SlotAction::Complete(BatchOutcome::Failed(ProduceError::delivery(
+                    ferrokafka_engine::DeliveryError::Aborted,
+                ))),
+            ));
+        }
+    }
+}
+
+pub(crate) enum SlotAction {
+    Complete(BatchOutcome),
+    Split(Vec<(i32, i32, Arc<BatchSlot>)>),
+}
+
+pub(crate) fn apply_slot_actions(actions: Vec<(Arc<BatchSlot>, SlotAction)>) {
+    for (slot, action) in actions {
+        match action {
+            SlotAction::Complete(outcome) => slot.complete(outcome),
+            SlotAction::Split(parts) => slot.split(parts),
+        }
+    }
+}
