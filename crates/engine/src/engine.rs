@@ -16,6 +16,7 @@ use ferrokafka_metadata::Metadata;
 use ferrokafka_partition::Partitioner;
 use ferrokafka_records::ProducerStamp;
 use ferrokafka_txn::{ProducerIdAndEpoch, TransactionManager};
+use ferrokafka_wire::Topic;
 
 use crate::config::EngineConfig;
 use crate::event::{ConnId, Event, Io};
@@ -101,7 +102,7 @@ pub struct Engine {
     acc: RecordAccumulator,
     metadata: Metadata,
     partitioner: Box<dyn Partitioner>,
-    topics: HashMap<String, TopicCache>,
+    topics: HashMap<Topic, TopicCache>,
     cluster_generation: u64,
     nodes: BTreeMap<i32, Node>,
     conns: HashMap<ConnId, BrokerConn>,

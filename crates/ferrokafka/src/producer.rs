@@ -11,6 +11,7 @@ use ferrokafka_engine::{
 };
 use ferrokafka_metadata::MetadataError;
 use ferrokafka_partition::PartitionerConfig;
+use ferrokafka_wire::Topic;
 use tokio::sync::Notify;
 use tokio::sync::oneshot;
 
@@ -108,7 +109,6 @@ impl Producer {
             state: Mutex::new(State {
                 engine,
                 slots: HashMap::new(),
-                topics: HashMap::new(),
                 metrics: MetricsState::new(now),
                 driver_gone: false,
                 txn_waiters: HashMap::new(),
@@ -286,14 +286,15 @@ impl Producer {
                 };
                 match st.engine.append(&out, now) {
                     Ok(appended) => {
-                        let State { slots, topics, .. } = &mut *st;
+                        let State { slots, engine, .. } = &mut *st;
                         let slot = slots
                             .entry(appended.batch)
                             .or_insert_with(|| {
-                                let topic = topics
-                                    .entry(record.topic.clone())
-                                    .or_insert_with(|| Arc::from(record.topic.as_str()))
-                                    .clone();
+                                // The engine's shared name (the record's topic is known to it
+                                // once it took the record).
+                                let topic = engine
+                                    .topic(&record.topic)
+                                    .unwrap_or_else(|| Topic::new(&record.topic));
                                 BatchSlot::new(topic, appended.partition)
                             })
                             .clone();

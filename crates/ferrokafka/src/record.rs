@@ -7,6 +7,7 @@ use std::task::{Context, Poll, Waker};
 
 use bytes::Bytes;
 use ferrokafka_records::Header;
+use ferrokafka_wire::Topic;
 
 use crate::error::ProduceError;
 use crate::serialize::Serializer;
@@ -130,7 +131,7 @@ impl ProducerRecord {
 /// Where a record was written (Java `RecordMetadata`).
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct RecordMetadata {
-    topic: Arc<str>,
+    topic: Topic,
     partition: i32,
     offset: Option<i64>,
     timestamp: i64,
@@ -184,13 +185,13 @@ enum SlotState {
 
 /// Shared state of one batch: its records' futures and callbacks wait here.
 pub(crate) struct BatchSlot {
-    topic: Arc<str>,
+    topic: Topic,
     partition: i32,
     state: Mutex<SlotState>,
 }
 
 impl BatchSlot {
-    pub(crate) fn new(topic: Arc<str>, partition: i32) -> Arc<Self> {
+    pub(crate) fn new(topic: Topic, partition: i32) -> Arc<Self> {
         Arc::new(Self {
             topic,
             partition,
@@ -201,7 +202,7 @@ impl BatchSlot {
         })
     }
 
-    pub(crate) fn topic(&self) -> &Arc<str> {
+    pub(crate) fn topic(&self) -> &Topic {
         &self.topic
     }
 

@@ -117,6 +117,12 @@ impl PartialEq<Topic> for str {
     }
 }
 
+impl PartialEq<Topic> for String {
+    fn eq(&self, other: &Topic) -> bool {
+        **self == *other.0
+    }
+}
+
 impl PartialEq<Topic> for &str {
     fn eq(&self, other: &Topic) -> bool {
         *self == &*other.0

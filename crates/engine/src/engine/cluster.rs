@@ -2,6 +2,7 @@
 //! preference (KIP-1123) and re-bootstrapping (KIP-899).
 
 use ferrokafka_accumulator::TopicPartition;
+use ferrokafka_wire::Topic;
 
 use super::{Engine, TopicCache};
 
@@ -21,7 +22,7 @@ impl Engine {
 
     /// Leaders of every partition of the topics in use, for tracing what a Metadata answer
     /// changed.
-    pub(super) fn leaders_snapshot(&self) -> Vec<(String, Vec<Option<i32>>)> {
+    pub(super) fn leaders_snapshot(&self) -> Vec<(Topic, Vec<Option<i32>>)> {
         if !tracing::enabled!(tracing::Level::INFO) {
             return Vec::new();
         }
@@ -37,9 +38,9 @@ impl Engine {
             .collect()
     }
 
-    pub(super) fn on_metadata_updated(&mut self, before: &[(String, Vec<Option<i32>>)]) {
+    pub(super) fn on_metadata_updated(&mut self, before: &[(Topic, Vec<Option<i32>>)]) {
         self.cluster_generation += 1;
-        let names: Vec<String> = self.topics.keys().cloned().collect();
+        let names: Vec<Topic> = self.topics.keys().cloned().collect();
         for t in names {
             self.refresh_topic_cache(&t);
         }
@@ -80,6 +81,11 @@ impl Engine {
         let cluster = self.metadata.cluster();
         match cluster.partition_count(topic) {
             Some(n) if n > 0 => {
+                // One shared name per topic, kept across metadata updates.
+                let name = self
+                    .topics
+                    .get_key_value(topic)
+                    .map_or_else(|| Topic::new(topic), |(name, _)| name.clone());
                 let cache = TopicCache {
                     count: n as u32,
                     available: rack_preferred(
@@ -89,10 +95,10 @@ impl Engine {
                         self.config.preferred_rack.as_deref(),
                     ),
                     partitions: (0..n as i32)
-                        .map(|p| TopicPartition::new(topic, p))
+                        .map(|p| TopicPartition::new(name.clone(), p))
                         .collect(),
                 };
-                self.topics.insert(topic.to_owned(), cache);
+                self.topics.insert(name, cache);
             }
             _ => {
                 self.topics.remove(topic);

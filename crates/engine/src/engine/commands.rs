@@ -8,6 +8,7 @@ use ferrokafka_accumulator::{AppendError, BatchId};
 use ferrokafka_metadata::MetadataError;
 use ferrokafka_partition::{Appended as PartitionAppended, Partitions};
 use ferrokafka_records::Header;
+use ferrokafka_wire::Topic;
 
 use super::Engine;
 use crate::event::{ConnId, DeliveryError, Io};
@@ -210,6 +211,14 @@ impl Engine {
     /// Whether `topic`'s partitions are known (a `send` to it waits for memory, not metadata).
     pub fn has_topic(&self, topic: &str) -> bool {
         self.topics.contains_key(topic)
+    }
+
+    /// The engine's shared name of `topic` once its partitions are known: delivery reports
+    /// hold this one instead of a copy of the name per batch.
+    pub fn topic(&self, topic: &str) -> Option<Topic> {
+        self.topics
+            .get_key_value(topic)
+            .map(|(name, _)| name.clone())
     }
 
     /// For a `send` that has waited for `topic` since `since`: `Ok(true)` when its metadata is

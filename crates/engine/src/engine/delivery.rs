@@ -69,7 +69,7 @@ impl Engine {
         for failed in self.acc.expire(now) {
             let last_error = self.batches.last_error(failed.id).map(|(code, _)| code);
             let error = DeliveryError::DeliveryTimeout {
-                topic: failed.tp.topic.clone(),
+                topic: failed.tp.topic.to_string(),
                 partition: failed.tp.partition,
                 attempts: self
                     .batches
@@ -116,7 +116,7 @@ impl Engine {
                 .map(|p| format!(" (last connection problem: {p})"))
                 .unwrap_or_default();
             let error = DeliveryError::DeliveryTimeout {
-                topic: failed.tp.topic.clone(),
+                topic: failed.tp.topic.to_string(),
                 partition: failed.tp.partition,
                 attempts: attempts + 1,
                 last_error,

@@ -170,7 +170,7 @@ impl Engine {
             match topic_data.iter_mut().find(|t| t.name == b.tp.topic) {
                 Some(t) => t.partition_data.push(part),
                 None => topic_data.push(TopicProduceData {
-                    name: b.tp.topic.clone(),
+                    name: b.tp.topic.to_string(),
                     partition_data: vec![part],
                     ..Default::default()
                 }),

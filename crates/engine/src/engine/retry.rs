@@ -103,7 +103,7 @@ impl Engine {
             // is in flight any more (`resolve_sequences`).
             let _ = self.acc.fail(b.id);
             let error = DeliveryError::Broker {
-                topic: b.tp.topic.clone(),
+                topic: b.tp.topic.to_string(),
                 partition: b.tp.partition,
                 code,
                 message: message.clone(),

@@ -32,7 +32,6 @@ pub(crate) struct Shared {
 pub(crate) struct State {
     pub(crate) engine: Engine,
     pub(crate) slots: HashMap<BatchId, Arc<BatchSlot>>,
-    pub(crate) topics: HashMap<String, Arc<str>>,
     pub(crate) metrics: MetricsState,
     /// The last connection failure, to explain a metadata timeout.
     pub(crate) driver_gone: bool,

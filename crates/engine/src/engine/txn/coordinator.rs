@@ -196,7 +196,7 @@ impl Engine {
                     match topics.iter_mut().find(|t| t.name == tp.topic) {
                         Some(t) => t.partitions.push(tp.partition),
                         None => topics.push(AddPartitionsToTxnTopic {
-                            name: tp.topic.clone(),
+                            name: tp.topic.to_string(),
                             partitions: vec![tp.partition],
                             ..Default::default()
                         }),
