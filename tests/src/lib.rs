@@ -15,6 +15,7 @@
 //! - [`paths`]: where installed peers, logs and pid files live (`target/peers/`).
 //! - [`proxy`]: a loopback TCP proxy whose target can be switched while it runs (a bootstrap
 //!   address whose cluster is replaced).
+//! - [`wait`]: waiting on conditions with named timeouts, and "ready on its first poll".
 //! - [`wire_client`]: a minimal blocking client over `ferrokafka-wire` for live tests and the demo.
 //!
 //! This crate is a test crate: it is never a dependency of anything a user builds.
@@ -34,6 +35,7 @@ pub mod raw;
 #[cfg(feature = "security")]
 pub mod security;
 pub mod tansu;
+pub mod wait;
 pub mod wire_client;
 
 pub use error::HarnessError;

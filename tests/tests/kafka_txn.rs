@@ -29,8 +29,6 @@
 
 use std::collections::BTreeMap;
 use std::future::Future;
-use std::pin::Pin;
-use std::task::{Context, Poll, Waker};
 use std::time::{Duration, Instant};
 
 use ferrokafka::{
@@ -39,6 +37,7 @@ use ferrokafka::{
 };
 use ferrokafka_tests::consume::{Consumed, Isolation, read_back};
 use ferrokafka_tests::kafka::{CommittedOffset, JavaHelper, KafkaCluster, Shared, shared};
+use ferrokafka_tests::wait::poll_now;
 
 const WAIT: Duration = Duration::from_secs(60);
 
@@ -188,14 +187,6 @@ async fn await_all(futures: Vec<DeliveryFuture>) -> Vec<RecordMetadata> {
         out.push(md);
     }
     out
-}
-
-/// Polls a delivery future once, without waiting.
-fn poll_now(f: &mut DeliveryFuture) -> Option<Result<RecordMetadata, ProduceError>> {
-    match Pin::new(f).poll(&mut Context::from_waker(Waker::noop())) {
-        Poll::Ready(r) => Some(r),
-        Poll::Pending => None,
-    }
 }
 
 fn txn_failure(result: Result<(), ProduceError>, what: &str) -> TxnFailure {

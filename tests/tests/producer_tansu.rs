@@ -21,11 +21,8 @@
 //! trips therefore send everything in one Produce request.
 
 use std::collections::BTreeMap;
-use std::future::Future;
-use std::pin::Pin;
 use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::{Arc, Mutex};
-use std::task::{Context, Poll, Waker};
 use std::time::{Duration, Instant};
 
 use ferrokafka::{
@@ -38,6 +35,7 @@ use ferrokafka_tests::consume::{
 };
 use ferrokafka_tests::raw::{Cursor, crc32c};
 use ferrokafka_tests::tansu::{Tansu, free_port};
+use ferrokafka_tests::wait::poll_now;
 
 const WAIT: Duration = Duration::from_secs(30);
 /// 2023-11-14T22:13:20Z; well inside any retention window.
@@ -381,14 +379,6 @@ fn decode_records(batch: &RawBatch, out: &mut Vec<Consumed>) {
 /// decoder, not ferrokafka's codec code), so no `zstd` binary is needed on the machine.
 fn zstd_reference_decompress(data: &[u8]) -> Vec<u8> {
     zstd::stream::decode_all(data).expect("the reference zstd decoder reads the batch")
-}
-
-/// Polls a delivery future once, without waiting.
-fn poll_now(f: &mut DeliveryFuture) -> Option<Result<RecordMetadata, ProduceError>> {
-    match Pin::new(f).poll(&mut Context::from_waker(Waker::noop())) {
-        Poll::Ready(r) => Some(r),
-        Poll::Pending => None,
-    }
 }
 
 /// Sends every record (in order) and returns their delivery futures.

