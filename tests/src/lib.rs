@@ -12,6 +12,7 @@
 //! - [`consume`]: an independent read-back consumer (librdkafka's) to check what was written.
 //! - [`security`]: certificates (rcgen) and a Kafka cluster with SSL, mTLS, SASL_PLAINTEXT and
 //!   SASL_SSL listeners (PLAIN, SCRAM-SHA-256/512, OAUTHBEARER), re-authentication listeners.
+//! - [`data`]: numbered record values and a deterministic generator shared by the suites.
 //! - [`paths`]: where installed peers, logs and pid files live (`target/peers/`).
 //! - [`proxy`]: a loopback TCP proxy whose target can be switched while it runs (a bootstrap
 //!   address whose cluster is replaced).
@@ -24,6 +25,7 @@
 #[cfg(feature = "mock")]
 pub mod consume;
 pub mod consumed;
+pub mod data;
 mod error;
 pub mod hostile;
 pub mod kafka;

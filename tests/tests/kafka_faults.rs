@@ -40,6 +40,7 @@ use std::time::{Duration, Instant};
 
 use ferrokafka::{ProduceError, Producer, ProducerConfig, ProducerRecord, RecordMetadata};
 use ferrokafka_tests::consume::{Consumed, Isolation, by_partition, read_back};
+use ferrokafka_tests::data::{index_of, value};
 use ferrokafka_tests::kafka::{JavaHelper, KafkaCluster, PartitionState, Shared, shared};
 use ferrokafka_tests::wire_client::WireClient;
 use tokio::runtime::Runtime;
@@ -71,19 +72,6 @@ const CAP: usize = 60_000;
 
 fn key(i: usize) -> String {
     format!("k-{i}")
-}
-
-fn value(i: usize) -> String {
-    format!("v-{i:06}")
-}
-
-/// Which record (by send index) a value names.
-fn index_of(value: Option<&[u8]>) -> Option<usize> {
-    std::str::from_utf8(value?)
-        .ok()?
-        .strip_prefix("v-")?
-        .parse()
-        .ok()
 }
 
 fn partition_of(i: usize) -> i32 {

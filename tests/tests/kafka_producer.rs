@@ -37,6 +37,7 @@ use std::time::{Duration, SystemTime, UNIX_EPOCH};
 use ferrokafka::{DeliveryFuture, Producer, ProducerConfig, ProducerRecord, RecordMetadata};
 use ferrokafka_partition::hash::murmur2_partition;
 use ferrokafka_tests::consume::{Consumed, Isolation, TimestampType, by_partition, read_back};
+use ferrokafka_tests::data::Rng;
 use ferrokafka_tests::kafka::{JavaHelper, KafkaCluster, Shared, shared};
 use ferrokafka_tests::raw::{Cursor, crc32c};
 use ferrokafka_tests::wire_client::WireClient;
@@ -89,27 +90,6 @@ fn base_timestamp() -> i64 {
         .expect("clock after 1970")
         .as_millis();
     i64::try_from(now).expect("ms fit i64") - 600_000
-}
-
-/// SplitMix64: deterministic test data without a `rand` dependency.
-struct Rng(u64);
-
-impl Rng {
-    fn next(&mut self) -> u64 {
-        self.0 = self.0.wrapping_add(0x9e37_79b9_7f4a_7c15);
-        let mut z = self.0;
-        z = (z ^ (z >> 30)).wrapping_mul(0xbf58_476d_1ce4_e5b9);
-        z = (z ^ (z >> 27)).wrapping_mul(0x94d0_49bb_1331_11eb);
-        z ^ (z >> 31)
-    }
-
-    fn below(&mut self, n: u64) -> usize {
-        (self.next() % n) as usize
-    }
-
-    fn bytes(&mut self, len: usize) -> Vec<u8> {
-        (0..len).map(|_| self.next() as u8).collect()
-    }
 }
 
 type Headers = Vec<(String, Option<Vec<u8>>)>;

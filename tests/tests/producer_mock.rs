@@ -56,6 +56,7 @@ use ferrokafka::{
     RecordMetadata,
 };
 use ferrokafka_tests::consume::{Consumed, Isolation, by_partition, read_back};
+use ferrokafka_tests::data::value;
 use ferrokafka_tests::mock::{
     Mock, broker_ids, clear_errors, inject_errors, inject_produce_errors, leaders,
     mock_cluster_with_topic, move_leader, restrict_versions, set_round_trip_time,
@@ -119,10 +120,6 @@ fn config(bootstrap: &str, mode: Mode, overrides: &[(&str, &str)]) -> ProducerCo
 
 fn key(i: usize) -> String {
     format!("k-{i}")
-}
-
-fn value(i: usize) -> String {
-    format!("v-{i:06}")
 }
 
 fn record(i: usize) -> ProducerRecord {

@@ -33,6 +33,7 @@ use ferrokafka_partition::hash::murmur2_partition;
 use ferrokafka_tests::consume::{
     Consumed, Isolation, TimestampType, by_partition, partition_count, read_back,
 };
+use ferrokafka_tests::data::Rng;
 use ferrokafka_tests::raw::{Cursor, crc32c};
 use ferrokafka_tests::tansu::{Tansu, free_port};
 use ferrokafka_tests::wait::poll_now;
@@ -46,27 +47,6 @@ const ACKS: [&str; 3] = ["0", "1", "all"];
 // ---------------------------------------------------------------------------------------------
 // Helpers
 // ---------------------------------------------------------------------------------------------
-
-/// SplitMix64: deterministic test data without a `rand` dependency.
-struct Rng(u64);
-
-impl Rng {
-    fn next(&mut self) -> u64 {
-        self.0 = self.0.wrapping_add(0x9e37_79b9_7f4a_7c15);
-        let mut z = self.0;
-        z = (z ^ (z >> 30)).wrapping_mul(0xbf58_476d_1ce4_e5b9);
-        z = (z ^ (z >> 27)).wrapping_mul(0x94d0_49bb_1331_11eb);
-        z ^ (z >> 31)
-    }
-
-    fn below(&mut self, n: u64) -> usize {
-        (self.next() % n) as usize
-    }
-
-    fn bytes(&mut self, len: usize) -> Vec<u8> {
-        (0..len).map(|_| self.next() as u8).collect()
-    }
-}
 
 /// A record as the test sends it.
 #[derive(Debug, Clone)]

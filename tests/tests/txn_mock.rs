@@ -61,6 +61,7 @@ use ferrokafka::{
     ProducerConfig, ProducerRecord, RecordMetadata, SendError, TxnFailureKind,
 };
 use ferrokafka_tests::consume::{Isolation, by_partition, read_back};
+use ferrokafka_tests::data::{index_of, value};
 use ferrokafka_tests::mock::{
     Mock, clear_errors, inject_errors, inject_produce_errors, leaders, mock_cluster_with_topic,
     move_leader,
@@ -118,10 +119,6 @@ fn txn_producer(bootstrap: &str) -> Producer {
     Producer::new(config(bootstrap, Some(TID), &[])).expect("producer")
 }
 
-fn value(i: usize) -> String {
-    format!("v-{i:06}")
-}
-
 /// Record `i`: keyed (so spread over the partitions by the key hash), or to `partition`.
 fn record(i: usize, partition: Option<i32>) -> ProducerRecord {
     let r = ProducerRecord::new(TOPIC)
@@ -131,15 +128,6 @@ fn record(i: usize, partition: Option<i32>) -> ProducerRecord {
         Some(p) => r.with_partition(p),
         None => r,
     }
-}
-
-/// Which record (by send index) a value names.
-fn index_of(value: Option<&[u8]>) -> Option<usize> {
-    std::str::from_utf8(value?)
-        .ok()?
-        .strip_prefix("v-")?
-        .parse()
-        .ok()
 }
 
 type Pending = Vec<(usize, DeliveryFuture)>;
