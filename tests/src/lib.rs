@@ -14,6 +14,8 @@
 //!   SASL_SSL listeners (PLAIN, SCRAM-SHA-256/512, OAUTHBEARER), re-authentication listeners.
 //! - [`data`]: numbered record values and a deterministic generator shared by the suites.
 //! - [`paths`]: where installed peers, logs and pid files live (`target/peers/`).
+//! - [`producing`]: driving the producer under test (runtime, sends, bounded deliveries,
+//!   metrics), shared by the live suites.
 //! - [`proxy`]: a loopback TCP proxy whose target can be switched while it runs (a bootstrap
 //!   address whose cluster is replaced).
 //! - [`wait`]: waiting on conditions with named timeouts, and "ready on its first poll".
@@ -32,6 +34,8 @@ pub mod kafka;
 #[cfg(feature = "mock")]
 pub mod mock;
 pub mod paths;
+#[cfg(feature = "producer")]
+pub mod producing;
 pub mod proxy;
 pub mod raw;
 #[cfg(feature = "security")]

@@ -42,6 +42,7 @@ use ferrokafka::{ProduceError, Producer, ProducerConfig, ProducerRecord, RecordM
 use ferrokafka_tests::consume::{Consumed, Isolation, by_partition, read_back};
 use ferrokafka_tests::data::{index_of, value};
 use ferrokafka_tests::kafka::{JavaHelper, KafkaCluster, PartitionState, Shared, shared};
+use ferrokafka_tests::producing::runtime;
 use ferrokafka_tests::wire_client::WireClient;
 use tokio::runtime::Runtime;
 use tokio::task::JoinHandle;
@@ -76,14 +77,6 @@ fn key(i: usize) -> String {
 
 fn partition_of(i: usize) -> i32 {
     i32::try_from(i % PARTITIONS).expect("few partitions")
-}
-
-fn runtime() -> Runtime {
-    tokio::runtime::Builder::new_multi_thread()
-        .worker_threads(2)
-        .enable_all()
-        .build()
-        .expect("tokio runtime")
 }
 
 /// The producer under test: idempotent, five requests in flight, `acks=all`, then `overrides`.

@@ -39,6 +39,7 @@ use ferrokafka_partition::hash::murmur2_partition;
 use ferrokafka_tests::consume::{Consumed, Isolation, TimestampType, by_partition, read_back};
 use ferrokafka_tests::data::Rng;
 use ferrokafka_tests::kafka::{JavaHelper, KafkaCluster, Shared, shared};
+use ferrokafka_tests::producing::await_all;
 use ferrokafka_tests::raw::{Cursor, crc32c};
 use ferrokafka_tests::wire_client::WireClient;
 use ferrokafka_wire::negotiate::Negotiated;
@@ -207,24 +208,11 @@ async fn send_all(producer: &Producer, topic: &str, sent: &[Sent]) -> Vec<Delive
     futures
 }
 
-/// Awaits every future (bounded), panicking on a delivery error.
-async fn await_all(futures: Vec<DeliveryFuture>) -> Vec<RecordMetadata> {
-    let mut out = Vec::with_capacity(futures.len());
-    for (i, f) in futures.into_iter().enumerate() {
-        let md = tokio::time::timeout(WAIT, f)
-            .await
-            .unwrap_or_else(|_| panic!("delivery #{i} did not resolve within {WAIT:?}"))
-            .unwrap_or_else(|e| panic!("delivery #{i} failed: {e}"));
-        out.push(md);
-    }
-    out
-}
-
 /// Sends, awaits and closes: what the producer reported for each record.
 async fn produce(extra: &[(&str, &str)], topic: &str, sent: &[Sent]) -> Vec<RecordMetadata> {
     let p = producer(extra);
     let futures = send_all(&p, topic, sent).await;
-    let metadata = await_all(futures).await;
+    let metadata = await_all(futures, WAIT).await;
     p.close(WAIT).await;
     metadata
 }
@@ -417,7 +405,7 @@ async fn every_acks_level_and_codec_round_trips() {
                 ("batch.size", "4096"),
             ]);
             let futures = send_all(&p, &topic, &sent).await;
-            let metadata = await_all(futures).await;
+            let metadata = await_all(futures, WAIT).await;
             let requests = p.metrics().get("produce-request-total").unwrap_or(0.0);
             p.close(WAIT).await;
             assert!(requests > 3.0, "{label}: only {requests} Produce requests");
@@ -625,7 +613,7 @@ async fn message_too_large_splits_batches_live() {
         // Nothing leaves before the flush: each partition's records form one ~40 KB batch.
         let futures = send_all(&p, topic, &sent).await;
         p.flush(WAIT).await.expect("flush");
-        let metadata = await_all(futures).await;
+        let metadata = await_all(futures, WAIT).await;
         let m = p.metrics();
         p.close(WAIT).await;
         let label = format!("{topic} (acks={acks}, {codec})");
@@ -755,7 +743,7 @@ async fn acks0_producer_recovers_when_kafka_closes_the_connection() {
     let sent: Vec<Sent> = (0..AFTER)
         .map(|i| Sent::plain(None, format!("after-{i}").into_bytes(), base + i as i64))
         .collect();
-    let metadata = await_all(send_all(&p, topic, &sent).await).await;
+    let metadata = await_all(send_all(&p, topic, &sent).await, WAIT).await;
     p.close(WAIT).await;
     assert!(metadata.iter().all(|md| md.offset().is_none()));
     let stored: usize = stored_batches(topic, 0)
@@ -816,7 +804,7 @@ async fn client_quota_throttles_and_the_producer_reports_it() {
             })
             .collect();
         let futures = send_all(&p, topic, &batch).await;
-        metadata.extend(await_all(futures).await);
+        metadata.extend(await_all(futures, WAIT).await);
         sent.extend(batch);
         if p.metrics().get("produce-throttle-time-max").unwrap_or(0.0) > 0.0 {
             break;

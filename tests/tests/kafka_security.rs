@@ -51,6 +51,7 @@ use std::time::Duration;
 use ferrokafka::{Producer, ProducerConfig, ProducerRecord};
 use ferrokafka_tests::consume::{Consumed, Isolation, read_back_with};
 use ferrokafka_tests::kafka::JavaHelper;
+use ferrokafka_tests::producing::metric;
 use ferrokafka_tests::security::{
     CLIENT_KEY_PASSWORD, Listener, MECHANISMS, OTHER_USER, PASSWORD, SecureKafka, USER, shared,
 };
@@ -141,12 +142,6 @@ fn sasl(listener: Listener, mechanism: &str) -> Props {
         p.extend(trust_ca());
     }
     p
-}
-
-fn metric(p: &Producer, name: &str) -> f64 {
-    p.metrics()
-        .get(name)
-        .unwrap_or_else(|| panic!("the producer has no metric {name}"))
 }
 
 /// Sends `n` keyed records to partition 0 of `topic`, awaits every delivery.

@@ -61,9 +61,9 @@ use ferrokafka_tests::mock::{
     Mock, broker_ids, clear_errors, inject_errors, inject_produce_errors, leaders,
     mock_cluster_with_topic, move_leader, restrict_versions, set_round_trip_time,
 };
+use ferrokafka_tests::producing::{metric, runtime};
 use ferrokafka_wire::ErrorCode;
 use rdkafka::types::{RDKafkaApiKey, RDKafkaRespErr};
-use tokio::runtime::Runtime;
 
 const TOPIC: &str = "t";
 const PARTITIONS: i32 = 3;
@@ -79,14 +79,6 @@ enum Mode {
     Idempotent,
     /// Idempotence on, `max.in.flight.requests.per.connection=1` (see the module docs on why).
     IdempotentOneInFlight,
-}
-
-fn runtime() -> Runtime {
-    tokio::runtime::Builder::new_multi_thread()
-        .worker_threads(2)
-        .enable_all()
-        .build()
-        .expect("tokio runtime")
 }
 
 /// The common settings for `mode`, then `overrides` (a later key replaces an earlier one).
@@ -214,13 +206,6 @@ fn all_delivered(outcomes: Outcomes) -> Vec<(usize, RecordMetadata)> {
 /// A small count as a metric value.
 fn as_f64(n: usize) -> f64 {
     f64::from(u32::try_from(n).expect("a small count"))
-}
-
-fn metric(producer: &Producer, name: &str) -> f64 {
-    producer
-        .metrics()
-        .get(name)
-        .unwrap_or_else(|| panic!("metric {name} missing"))
 }
 
 /// What [`assert_log_matches`] requires of the order within a partition.

@@ -34,6 +34,7 @@ use ferrokafka_tests::consume::{
     Consumed, Isolation, TimestampType, by_partition, partition_count, read_back,
 };
 use ferrokafka_tests::data::Rng;
+use ferrokafka_tests::producing::await_all;
 use ferrokafka_tests::raw::{Cursor, crc32c};
 use ferrokafka_tests::tansu::{Tansu, free_port};
 use ferrokafka_tests::wait::poll_now;
@@ -374,19 +375,6 @@ async fn send_all(producer: &Producer, topic: &str, sent: &[Sent]) -> Vec<Delive
     futures
 }
 
-/// Awaits every future (bounded), panicking on a delivery error.
-async fn await_all(futures: Vec<DeliveryFuture>) -> Vec<RecordMetadata> {
-    let mut out = Vec::with_capacity(futures.len());
-    for (i, f) in futures.into_iter().enumerate() {
-        let md = tokio::time::timeout(WAIT, f)
-            .await
-            .unwrap_or_else(|_| panic!("delivery #{i} did not resolve within {WAIT:?}"))
-            .unwrap_or_else(|e| panic!("delivery #{i} failed: {e}"));
-        out.push(md);
-    }
-    out
-}
-
 /// Compares what was read with what was sent, record by record, partition by partition in
 /// send order. `metadata[i]` is what the producer reported for `sent[i]`; with `offsets` the
 /// reported offsets must be the consumed ones, otherwise they must be `None` (acks=0).
@@ -494,7 +482,7 @@ async fn every_acks_level_and_codec_round_trips() {
                 "{label}: expected one Produce request"
             );
         }
-        let metadata = await_all(futures).await;
+        let metadata = await_all(futures, WAIT).await;
         if *acks != "0" {
             assert!(
                 p.metrics().get("produce-request-total").unwrap() > 3.0,
@@ -587,7 +575,7 @@ async fn acks0_pipelined_requests_all_reach_tansu() {
         &[("acks", "0"), ("linger.ms", "5"), ("batch.size", "4096")],
     );
     let futures = send_all(&p, "acks0", &sent).await;
-    let metadata = await_all(futures).await;
+    let metadata = await_all(futures, WAIT).await;
     let requests = p.metrics().get("produce-request-total").unwrap();
     p.close(WAIT).await;
     assert!(
@@ -640,7 +628,7 @@ async fn keyed_records_land_on_the_java_murmur2_partition() {
         .collect();
     let p = producer(&bootstrap, &[("linger.ms", "5")]);
     let futures = send_all(&p, "keyed", &sent).await;
-    let metadata = await_all(futures).await;
+    let metadata = await_all(futures, WAIT).await;
     p.close(WAIT).await;
 
     let mut used = std::collections::BTreeSet::new();
@@ -696,7 +684,7 @@ async fn keyless_records_stick_and_spread_and_explicit_partitions_win() {
         })
         .collect();
     let futures = send_all(&p, "keyless", &sent).await;
-    let metadata = await_all(futures).await;
+    let metadata = await_all(futures, WAIT).await;
     let sequence: Vec<i32> = metadata.iter().map(RecordMetadata::partition).collect();
     let switches = sequence.windows(2).filter(|w| w[0] != w[1]).count();
     let distinct: std::collections::BTreeSet<i32> = sequence.iter().copied().collect();
@@ -740,7 +728,7 @@ async fn keyless_records_stick_and_spread_and_explicit_partitions_win() {
         .count();
     assert!(moved > 50, "the test needs keys whose hash disagrees");
     let futures = send_all(&p, "explicit", &explicit).await;
-    let metadata = await_all(futures).await;
+    let metadata = await_all(futures, WAIT).await;
     p.close(WAIT).await;
     let read_explicit = read(&bootstrap, "explicit", explicit.len()).await;
     for c in &read_explicit {
@@ -1148,7 +1136,7 @@ async fn dropping_the_producer_still_delivers() {
     let futures = send_all(&p, "dropped", &sent).await;
     drop(p);
     let started = Instant::now();
-    let metadata = await_all(futures).await;
+    let metadata = await_all(futures, WAIT).await;
     eprintln!(
         "dropped: all futures resolved {:?} after the drop",
         started.elapsed()
@@ -1179,8 +1167,8 @@ async fn metrics_count_what_was_sent() {
         .await
         .expect_err("partition 99 of 3");
     p.flush(WAIT).await.expect("flush");
-    await_all(futures).await;
-    await_all(other).await;
+    await_all(futures, WAIT).await;
+    await_all(other, WAIT).await;
     let m = p.metrics();
     let all: Vec<(String, f64)> = m.iter().map(|(k, v)| (k.to_string(), v)).collect();
     eprintln!("metrics: {all:?}");

@@ -66,12 +66,12 @@ use ferrokafka_tests::mock::{
     Mock, clear_errors, inject_errors, inject_produce_errors, leaders, mock_cluster_with_topic,
     move_leader,
 };
+use ferrokafka_tests::producing::runtime;
 use ferrokafka_tests::wait::{poll_now, wait_until};
 use ferrokafka_tests::wire_client::WireClient;
 use ferrokafka_wire::messages::{InitProducerIdRequest, RequestBody, ResponseBody};
 use rdkafka::mocking::MockCoordinator;
 use rdkafka::types::{RDKafkaApiKey, RDKafkaRespErr};
-use tokio::runtime::Runtime;
 
 const TOPIC: &str = "t";
 const PARTITIONS: i32 = 3;
@@ -81,14 +81,6 @@ const WAIT: Duration = Duration::from_secs(20);
 
 type E = RDKafkaRespErr;
 type Api = RDKafkaApiKey;
-
-fn runtime() -> Runtime {
-    tokio::runtime::Builder::new_multi_thread()
-        .worker_threads(2)
-        .enable_all()
-        .build()
-        .expect("tokio runtime")
-}
 
 fn new_mock(brokers: i32) -> Mock {
     mock_cluster_with_topic(brokers, TOPIC, PARTITIONS).expect("mock cluster")

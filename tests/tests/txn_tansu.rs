@@ -48,10 +48,11 @@ use std::future::Future;
 use std::time::{Duration, Instant};
 
 use ferrokafka::{
-    DeliveryError, DeliveryFuture, GroupMetadata, OffsetToCommit, ProduceError, Producer,
-    ProducerConfig, ProducerRecord, RecordMetadata, SendError, TxnFailure, TxnFailureKind,
+    DeliveryError, GroupMetadata, OffsetToCommit, ProduceError, Producer, ProducerConfig,
+    ProducerRecord, SendError, TxnFailure, TxnFailureKind,
 };
 use ferrokafka_tests::consume::{Consumed, Isolation, by_partition, read_back};
+use ferrokafka_tests::producing::{await_all, record, send};
 use ferrokafka_tests::raw::{Cursor, crc32c};
 use ferrokafka_tests::tansu::Tansu;
 use ferrokafka_tests::wait::{poll_now, ready_now};
@@ -86,30 +87,6 @@ async fn bounded<T>(what: &str, call: impl Future<Output = T>) -> T {
     tokio::time::timeout(WAIT + Duration::from_secs(5), call)
         .await
         .unwrap_or_else(|_| panic!("{what} did not return"))
-}
-
-fn record(topic: &str, partition: i32, key: &str, value: &str) -> ProducerRecord {
-    ProducerRecord::new(topic)
-        .with_partition(partition)
-        .with_key(key.to_owned())
-        .with_value(value.to_owned())
-}
-
-async fn send(p: &Producer, r: ProducerRecord) -> DeliveryFuture {
-    p.send(r).await.expect("send queued")
-}
-
-/// Awaits every future (bounded), panicking on a delivery error.
-async fn await_all(futures: Vec<DeliveryFuture>) -> Vec<RecordMetadata> {
-    let mut out = Vec::with_capacity(futures.len());
-    for (i, f) in futures.into_iter().enumerate() {
-        let md = tokio::time::timeout(WAIT, f)
-            .await
-            .unwrap_or_else(|_| panic!("delivery #{i} did not resolve within {WAIT:?}"))
-            .unwrap_or_else(|e| panic!("delivery #{i} failed: {e}"));
-        out.push(md);
-    }
-    out
 }
 
 fn txn_failure(result: Result<(), ProduceError>, what: &str) -> TxnFailure {
@@ -737,7 +714,7 @@ async fn commit_spans_partitions_and_topics() {
     }
     // Acknowledged while the transaction is open: the records are in the log, but the last
     // stable offset stays at the transaction's first record.
-    let metadata = await_all(futures).await;
+    let metadata = await_all(futures, WAIT).await;
     for (t, n) in topics {
         for part in 0..n {
             let (hw, lso, _) = committed_view(&bootstrap, t, part).await;
@@ -843,7 +820,7 @@ async fn abort_marker_then_commit_marker() {
             futures.push(send(&p, record("abort", part, &k, "a")).await);
         }
     }
-    let acked = await_all(futures).await;
+    let acked = await_all(futures, WAIT).await;
     assert!(acked.iter().all(|md| md.offset().is_some()));
     bounded("abort", p.abort_transaction())
         .await
@@ -860,7 +837,7 @@ async fn abort_marker_then_commit_marker() {
     bounded("commit", p.commit_transaction())
         .await
         .expect("commit_transaction");
-    let committed = await_all(futures).await;
+    let committed = await_all(futures, WAIT).await;
     // After the aborted records and the ABORT marker.
     for md in &committed {
         let offset = md.offset().expect("offset");
@@ -994,7 +971,7 @@ async fn unsent_records_fail_with_transaction_aborted() {
     bounded("commit", p.commit_transaction())
         .await
         .expect("commit after abort");
-    await_all(futures).await;
+    await_all(futures, WAIT).await;
 
     // Only the committed records ever reached the broker.
     let read = read(&bootstrap, "unsent", 4, Isolation::ReadUncommitted).await;
@@ -1035,7 +1012,7 @@ async fn newer_producer_fences_older_one() {
     bounded("commit 1", first.commit_transaction())
         .await
         .expect("first commits before being fenced");
-    await_all(vec![before]).await;
+    await_all(vec![before], WAIT).await;
 
     let second = txn_producer(&bootstrap, "tx-fence", &[("linger.ms", "5")]);
     bounded("init 2", second.init_transactions())
@@ -1078,7 +1055,7 @@ async fn newer_producer_fences_older_one() {
     bounded("commit 2", second.commit_transaction())
         .await
         .expect("second commits");
-    await_all(vec![after]).await;
+    await_all(vec![after], WAIT).await;
 
     let read = read(&bootstrap, "fence", 2, Isolation::ReadUncommitted).await;
     let keys: Vec<String> = read.iter().map(|r| utf8(r.key.as_deref())).collect();
@@ -1216,7 +1193,7 @@ async fn offsets_are_committed_with_the_transaction() {
     bounded("commit", p.commit_transaction())
         .await
         .expect("commit");
-    await_all(vec![out]).await;
+    await_all(vec![out], WAIT).await;
 
     let committed = group_offsets(&bootstrap, "group-committed", "consumed", 2).await;
     eprintln!("offsets: after the commit: {committed:?}");
@@ -1292,7 +1269,7 @@ async fn calls_in_the_wrong_state_fail_at_once() {
     assert_eq!(f.kind, TxnFailureKind::NotTransactional, "{f:?}");
     // ... and it still sends as a plain producer.
     let d = send(&plain, record("state", 0, "plain", "p")).await;
-    await_all(vec![d]).await;
+    await_all(vec![d], WAIT).await;
     plain.close(WAIT).await;
 
     let p = txn_producer(&bootstrap, "tx-state", &[("linger.ms", "5")]);
@@ -1368,7 +1345,7 @@ async fn calls_in_the_wrong_state_fail_at_once() {
     bounded("commit", p.commit_transaction())
         .await
         .expect("commit");
-    await_all(vec![d]).await;
+    await_all(vec![d], WAIT).await;
     let read = read(&bootstrap, "state", 2, Isolation::ReadCommitted).await;
     let keys: Vec<String> = read.iter().map(|r| utf8(r.key.as_deref())).collect();
     assert_eq!(keys, ["plain", "inside"]);
@@ -1566,7 +1543,7 @@ async fn abort_with_records_in_flight() {
     bounded("commit", p.commit_transaction())
         .await
         .expect("commit after abort");
-    await_all(vec![after]).await;
+    await_all(vec![after], WAIT).await;
 
     let logs = raw_log(&bootstrap, "race", PARTITIONS).await;
     for (part, log) in &logs {
@@ -1616,7 +1593,7 @@ async fn fencing_an_open_transaction() {
         .expect("init first");
     first.begin_transaction().expect("begin first");
     let open = send(&first, record("fence-open", 0, "open", "o")).await;
-    await_all(vec![open]).await;
+    await_all(vec![open], WAIT).await;
     let (hw, lso, _) = committed_view(&bootstrap, "fence-open", 0).await;
     assert_eq!((hw, lso), (1, 0), "the first transaction is open");
 
@@ -1666,7 +1643,7 @@ async fn fencing_an_open_transaction() {
     bounded("commit 2", second.commit_transaction())
         .await
         .expect("second commits");
-    await_all(vec![d]).await;
+    await_all(vec![d], WAIT).await;
 
     let logs = raw_log(&bootstrap, "fence-open", 1).await;
     let log = &logs[&0];
@@ -1726,7 +1703,7 @@ async fn empty_transactions_complete() {
     bounded("commit", p.commit_transaction())
         .await
         .expect("commit");
-    await_all(vec![d]).await;
+    await_all(vec![d], WAIT).await;
     let logs = raw_log(&bootstrap, "empty", 1).await;
     let (pid, epoch) = first_producer(&logs[&0]);
     assert_eq!(
