@@ -111,3 +111,74 @@ impl<'a> Cursor<'a> {
         (n >= 0).then(|| self.take(n as usize).to_vec())
     }
 }
+
+/// The header of a v2 record batch, as the broker stored it.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct BatchHeader {
+    /// Offset of the first record.
+    pub base_offset: i64,
+    /// Codec (bits 0-2), timestamp type (bit 3), transactional (bit 4), control (bit 5).
+    pub attributes: i16,
+    /// Offset of the last record minus `base_offset`.
+    pub last_offset_delta: i32,
+    /// Timestamp of the first record.
+    pub base_timestamp: i64,
+    /// Largest timestamp of the batch.
+    pub max_timestamp: i64,
+    /// Producer id (-1 without idempotence).
+    pub producer_id: i64,
+    /// Producer epoch.
+    pub producer_epoch: i16,
+    /// Sequence number of the first record (-1 without idempotence).
+    pub base_sequence: i32,
+    /// Number of records.
+    pub count: i32,
+}
+
+/// Splits a Fetch records section into v2 batches (a trailing partial batch is ignored): each
+/// batch's header and its records section (still compressed if the batch is). Checks the magic
+/// byte and the CRC-32C; a failure names `context` (the partition, say) and the base offset.
+///
+/// # Panics
+/// If a batch is not v2 or its CRC does not match.
+#[must_use]
+pub fn split_batches<'a>(mut buf: &'a [u8], context: &str) -> Vec<(BatchHeader, &'a [u8])> {
+    let mut out = Vec::new();
+    while buf.len() >= 12 {
+        let batch_len = usize::try_from(i32::from_be_bytes(buf[8..12].try_into().unwrap()))
+            .expect("batch length");
+        if buf.len() < 12 + batch_len {
+            break;
+        }
+        let (batch, rest) = buf.split_at(12 + batch_len);
+        buf = rest;
+        let mut c = Cursor::new(batch);
+        let base_offset = c.i64();
+        c.i32(); // batch length
+        c.i32(); // partition leader epoch
+        assert_eq!(
+            c.take(1)[0],
+            2,
+            "magic of the batch at {context}{base_offset}"
+        );
+        let crc = u32::from_be_bytes(c.take(4).try_into().unwrap());
+        assert_eq!(
+            crc32c(&batch[c.at..]),
+            crc,
+            "batch CRC-32C at {context}{base_offset}"
+        );
+        let header = BatchHeader {
+            base_offset,
+            attributes: c.i16(),
+            last_offset_delta: c.i32(),
+            base_timestamp: c.i64(),
+            max_timestamp: c.i64(),
+            producer_id: c.i64(),
+            producer_epoch: c.i16(),
+            base_sequence: c.i32(),
+            count: c.i32(),
+        };
+        out.push((header, &batch[c.at..]));
+    }
+    out
+}

@@ -35,7 +35,7 @@ use ferrokafka_tests::consume::{
 };
 use ferrokafka_tests::data::Rng;
 use ferrokafka_tests::producing::await_all;
-use ferrokafka_tests::raw::{Cursor, crc32c};
+use ferrokafka_tests::raw::{self, Cursor};
 use ferrokafka_tests::tansu::{Tansu, free_port};
 use ferrokafka_tests::wait::poll_now;
 
@@ -264,43 +264,18 @@ fn fetch_v4(addr: &str, topic: &str, partition: i32, offset: i64) -> (i64, Vec<u
 }
 
 /// Splits a Fetch records section into v2 batches (a trailing partial batch is ignored).
-fn split_batches(mut buf: &[u8], partition: i32, out: &mut Vec<RawBatch>) {
-    while buf.len() >= 12 {
-        let batch_len = i32::from_be_bytes(buf[8..12].try_into().unwrap()) as usize;
-        if buf.len() < 12 + batch_len {
-            break;
-        }
-        let (batch, rest) = buf.split_at(12 + batch_len);
-        buf = rest;
-        let mut c = Cursor::new(batch);
-        let base_offset = c.i64();
-        c.i32(); // batch length
-        c.i32(); // partition leader epoch
-        assert_eq!(c.take(1)[0], 2, "magic");
-        let crc = c.i32() as u32;
-        assert_eq!(
-            crc32c(&batch[c.at..]),
-            crc,
-            "batch CRC-32C at {partition}/{base_offset}"
-        );
-        let attributes = c.i16();
-        let last_offset_delta = c.i32();
-        let base_timestamp = c.i64();
-        c.i64(); // max timestamp
-        let producer_id = c.i64();
-        c.i16(); // producer epoch
-        let base_sequence = c.i32();
-        let count = c.i32();
+fn split_batches(buf: &[u8], partition: i32, out: &mut Vec<RawBatch>) {
+    for (h, payload) in raw::split_batches(buf, &format!("{partition}/")) {
         out.push(RawBatch {
             partition,
-            base_offset,
-            last_offset_delta,
-            attributes,
-            base_timestamp,
-            producer_id,
-            base_sequence,
-            count,
-            payload: batch[c.at..].to_vec(),
+            base_offset: h.base_offset,
+            last_offset_delta: h.last_offset_delta,
+            attributes: h.attributes,
+            base_timestamp: h.base_timestamp,
+            producer_id: h.producer_id,
+            base_sequence: h.base_sequence,
+            count: h.count,
+            payload: payload.to_vec(),
         });
     }
 }

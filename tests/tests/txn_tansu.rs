@@ -53,7 +53,7 @@ use ferrokafka::{
 };
 use ferrokafka_tests::consume::{Consumed, Isolation, by_partition, read_back};
 use ferrokafka_tests::producing::{await_all, record, send};
-use ferrokafka_tests::raw::{Cursor, crc32c};
+use ferrokafka_tests::raw::{self, Cursor};
 use ferrokafka_tests::tansu::Tansu;
 use ferrokafka_tests::wait::{poll_now, ready_now};
 use rdkafka::ClientConfig;
@@ -380,36 +380,13 @@ async fn committed_view(
 }
 
 /// Splits a Fetch records section into v2 batches (a trailing partial batch is ignored).
-fn split_batches(mut buf: &[u8], out: &mut Vec<RawBatch>) {
-    while buf.len() >= 12 {
-        let batch_len = i32::from_be_bytes(buf[8..12].try_into().unwrap()) as usize;
-        if buf.len() < 12 + batch_len {
-            break;
-        }
-        let (batch, rest) = buf.split_at(12 + batch_len);
-        buf = rest;
-        let mut c = Cursor::new(batch);
-        let base_offset = c.i64();
-        c.i32(); // batch length
-        c.i32(); // partition leader epoch
-        assert_eq!(c.take(1)[0], 2, "magic");
-        let crc = c.i32() as u32;
-        assert_eq!(
-            crc32c(&batch[c.at..]),
-            crc,
-            "batch CRC-32C at {base_offset}"
-        );
-        let attributes = c.i16();
-        assert_eq!(attributes & 7, 0, "uncompressed batches only");
-        let last_offset_delta = c.i32();
-        c.i64(); // base timestamp
-        c.i64(); // max timestamp
-        let producer_id = c.i64();
-        let producer_epoch = c.i16();
-        let base_sequence = c.i32();
-        let count = c.i32();
+fn split_batches(buf: &[u8], out: &mut Vec<RawBatch>) {
+    for (h, section) in raw::split_batches(buf, "") {
+        let base_offset = h.base_offset;
+        assert_eq!(h.attributes & 7, 0, "uncompressed batches only");
+        let mut c = Cursor::new(section);
         let mut records = Vec::new();
-        for _ in 0..count {
+        for _ in 0..h.count {
             let len = c.varint() as usize;
             let end = c.at + len;
             c.take(1); // attributes
@@ -425,14 +402,14 @@ fn split_batches(mut buf: &[u8], out: &mut Vec<RawBatch>) {
             assert_eq!(c.at, end, "record length in batch {base_offset}");
             records.push((key, value));
         }
-        assert_eq!(c.at, batch.len(), "trailing bytes in batch {base_offset}");
+        assert_eq!(c.at, section.len(), "trailing bytes in batch {base_offset}");
         out.push(RawBatch {
             base_offset,
-            last_offset_delta,
-            attributes,
-            producer_id,
-            producer_epoch,
-            base_sequence,
+            last_offset_delta: h.last_offset_delta,
+            attributes: h.attributes,
+            producer_id: h.producer_id,
+            producer_epoch: h.producer_epoch,
+            base_sequence: h.base_sequence,
             records,
         });
     }
