@@ -44,6 +44,114 @@ impl Rng {
     }
 }
 
+/// Headers of a record as the tests send them: name and value (`None` is a null value).
+pub type Headers = Vec<(String, Option<Vec<u8>>)>;
+
+/// A record as a test sends it, kept to compare with what is read back.
+#[derive(Debug, Clone)]
+pub struct Sent {
+    /// An explicit partition, or `None` to let the partitioner choose.
+    pub partition: Option<i32>,
+    /// The key (`None` is a null key).
+    pub key: Option<Vec<u8>>,
+    /// The value (`None` is a null value).
+    pub value: Option<Vec<u8>>,
+    /// The headers, in order (names may repeat).
+    pub headers: Headers,
+    /// The record's timestamp (ms).
+    pub timestamp: i64,
+}
+
+impl Sent {
+    /// A record with a value, no headers and no explicit partition.
+    #[must_use]
+    pub fn plain(key: Option<Vec<u8>>, value: Vec<u8>, timestamp: i64) -> Sent {
+        Sent {
+            partition: None,
+            key,
+            value: Some(value),
+            headers: Vec::new(),
+            timestamp,
+        }
+    }
+
+    /// The producer record that sends it to `topic`.
+    #[cfg(feature = "producer")]
+    #[must_use]
+    pub fn to_record(&self, topic: &str) -> ferrokafka::ProducerRecord {
+        let mut r = ferrokafka::ProducerRecord::new(topic).with_timestamp(self.timestamp);
+        if let Some(k) = &self.key {
+            r = r.with_key(k.clone());
+        }
+        if let Some(v) = &self.value {
+            r = r.with_value(v.clone());
+        }
+        if let Some(p) = self.partition {
+            r = r.with_partition(p);
+        }
+        for (name, value) in &self.headers {
+            r = r.with_header(name.clone(), value.clone());
+        }
+        r
+    }
+}
+
+/// `n` records covering null and empty keys and values, compressible and random values of
+/// varied sizes, no headers, one header, duplicate header names with a null and an empty value,
+/// and timestamps that are not monotonic (`base_timestamp` plus up to 5 s); no explicit
+/// partition. The same `seed` gives the same records.
+#[must_use]
+pub fn mixed_records(n: usize, seed: u64, base_timestamp: i64) -> Vec<Sent> {
+    let mut rng = Rng(seed);
+    (0..n)
+        .map(|i| {
+            let key = match i % 40 {
+                7 => None,
+                8 => Some(Vec::new()),
+                9 => Some(rng.bytes(16)),
+                _ => Some(format!("key-{}", i % 97).into_bytes()),
+            };
+            let value = match i % 40 {
+                10 => None,
+                11 => Some(Vec::new()),
+                12 | 13 => {
+                    let len = rng.below(2000);
+                    Some(rng.bytes(len))
+                }
+                _ => {
+                    let mut v = format!("value-{i}-").into_bytes();
+                    v.extend(std::iter::repeat_n(b'x', (i * 37) % 900));
+                    Some(v)
+                }
+            };
+            let headers = match i % 4 {
+                0 => Vec::new(),
+                1 => vec![("trace".to_string(), Some(format!("t-{i}").into_bytes()))],
+                2 => vec![
+                    ("dup".to_string(), Some(b"first".to_vec())),
+                    ("null".to_string(), None),
+                    ("dup".to_string(), Some(b"second".to_vec())),
+                    ("empty".to_string(), Some(Vec::new())),
+                ],
+                _ => vec![
+                    ("null".to_string(), None),
+                    ("null".to_string(), None),
+                    ("bin".to_string(), Some(vec![0, 255, 0, 1])),
+                    ("dup".to_string(), Some(b"x".to_vec())),
+                ],
+            };
+            let jitter = i64::try_from((i * 7919) % 5000).expect("small");
+            Sent {
+                partition: None,
+                key,
+                value,
+                headers,
+                timestamp: base_timestamp + jitter,
+            }
+        })
+        .collect()
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

@@ -37,7 +37,7 @@ use std::time::{Duration, SystemTime, UNIX_EPOCH};
 use ferrokafka::{DeliveryFuture, Producer, ProducerConfig, ProducerRecord, RecordMetadata};
 use ferrokafka_partition::hash::murmur2_partition;
 use ferrokafka_tests::consume::{Consumed, Isolation, TimestampType, by_partition, read_back};
-use ferrokafka_tests::data::Rng;
+use ferrokafka_tests::data::{Rng, Sent, mixed_records};
 use ferrokafka_tests::kafka::{JavaHelper, KafkaCluster, Shared, shared};
 use ferrokafka_tests::producing::await_all;
 use ferrokafka_tests::raw::{Cursor, crc32c};
@@ -93,99 +93,15 @@ fn base_timestamp() -> i64 {
     i64::try_from(now).expect("ms fit i64") - 600_000
 }
 
-type Headers = Vec<(String, Option<Vec<u8>>)>;
-
-/// A record as the test sends it.
-#[derive(Debug, Clone)]
-struct Sent {
-    partition: Option<i32>,
-    key: Option<Vec<u8>>,
-    value: Option<Vec<u8>>,
-    headers: Headers,
-    timestamp: i64,
-}
-
-impl Sent {
-    fn plain(key: Option<Vec<u8>>, value: Vec<u8>, timestamp: i64) -> Sent {
-        Sent {
-            partition: None,
-            key,
-            value: Some(value),
-            headers: Vec::new(),
-            timestamp,
+/// [`mixed_records`], with an explicit partition now and then (every 25th record).
+fn mixed_records_to(n: usize, partitions: i32, seed: u64) -> Vec<Sent> {
+    let mut sent = mixed_records(n, seed, base_timestamp());
+    for (i, s) in sent.iter_mut().enumerate() {
+        if i % 25 == 24 {
+            s.partition = Some(i32::try_from(i).expect("few records") % partitions);
         }
     }
-
-    fn to_record(&self, topic: &str) -> ProducerRecord {
-        let mut r = ProducerRecord::new(topic).with_timestamp(self.timestamp);
-        if let Some(k) = &self.key {
-            r = r.with_key(k.clone());
-        }
-        if let Some(v) = &self.value {
-            r = r.with_value(v.clone());
-        }
-        if let Some(p) = self.partition {
-            r = r.with_partition(p);
-        }
-        for (name, value) in &self.headers {
-            r = r.with_header(name.clone(), value.clone());
-        }
-        r
-    }
-}
-
-/// `n` records covering null and empty keys and values, compressible and random values of
-/// varied sizes, no headers, one header, duplicate header names with null and empty values,
-/// timestamps that are not monotonic, and an explicit partition now and then.
-fn mixed_records(n: usize, partitions: i32, seed: u64) -> Vec<Sent> {
-    let mut rng = Rng(seed);
-    let base = base_timestamp();
-    (0..n)
-        .map(|i| {
-            let key = match i % 40 {
-                7 => None,
-                8 => Some(Vec::new()),
-                9 => Some(rng.bytes(16)),
-                _ => Some(format!("key-{}", i % 97).into_bytes()),
-            };
-            let value = match i % 40 {
-                10 => None,
-                11 => Some(Vec::new()),
-                12 | 13 => {
-                    let len = rng.below(2000);
-                    Some(rng.bytes(len))
-                }
-                _ => {
-                    let mut v = format!("value-{i}-").into_bytes();
-                    v.extend(std::iter::repeat_n(b'x', (i * 37) % 900));
-                    Some(v)
-                }
-            };
-            let headers = match i % 4 {
-                0 => Vec::new(),
-                1 => vec![("trace".to_string(), Some(format!("t-{i}").into_bytes()))],
-                2 => vec![
-                    ("dup".to_string(), Some(b"first".to_vec())),
-                    ("null".to_string(), None),
-                    ("dup".to_string(), Some(b"second".to_vec())),
-                    ("empty".to_string(), Some(Vec::new())),
-                ],
-                _ => vec![
-                    ("null".to_string(), None),
-                    ("null".to_string(), None),
-                    ("bin".to_string(), Some(vec![0, 255, 0, 1])),
-                    ("dup".to_string(), Some(b"x".to_vec())),
-                ],
-            };
-            Sent {
-                partition: (i % 25 == 24).then_some((i as i32) % partitions),
-                key,
-                value,
-                headers,
-                timestamp: base + ((i * 7919) % 5000) as i64,
-            }
-        })
-        .collect()
+    sent
 }
 
 fn producer(extra: &[(&str, &str)]) -> Producer {
@@ -397,7 +313,7 @@ async fn every_acks_level_and_codec_round_trips() {
             let label = format!("acks={acks} compression.type={codec}");
             let topic = format!("kp-rt-acks-{acks}-{codec}");
             create(&topic, PARTITIONS, &[]);
-            let sent = mixed_records(RECORDS, PARTITIONS as i32, seed);
+            let sent = mixed_records_to(RECORDS, PARTITIONS as i32, seed);
             let p = producer(&[
                 ("acks", acks),
                 ("compression.type", codec),

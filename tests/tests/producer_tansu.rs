@@ -33,7 +33,7 @@ use ferrokafka_partition::hash::murmur2_partition;
 use ferrokafka_tests::consume::{
     Consumed, Isolation, TimestampType, by_partition, partition_count, read_back,
 };
-use ferrokafka_tests::data::Rng;
+use ferrokafka_tests::data::{Rng, Sent, mixed_records};
 use ferrokafka_tests::producing::await_all;
 use ferrokafka_tests::raw::{self, Cursor};
 use ferrokafka_tests::tansu::{Tansu, free_port};
@@ -49,87 +49,9 @@ const ACKS: [&str; 3] = ["0", "1", "all"];
 // Helpers
 // ---------------------------------------------------------------------------------------------
 
-/// A record as the test sends it.
-#[derive(Debug, Clone)]
-struct Sent {
-    partition: Option<i32>,
-    key: Option<Vec<u8>>,
-    value: Option<Vec<u8>>,
-    headers: Vec<(String, Option<Vec<u8>>)>,
-    timestamp: i64,
-}
-
-impl Sent {
-    fn to_record(&self, topic: &str) -> ProducerRecord {
-        let mut r = ProducerRecord::new(topic).with_timestamp(self.timestamp);
-        if let Some(k) = &self.key {
-            r = r.with_key(k.clone());
-        }
-        if let Some(v) = &self.value {
-            r = r.with_value(v.clone());
-        }
-        if let Some(p) = self.partition {
-            r = r.with_partition(p);
-        }
-        for (name, value) in &self.headers {
-            r = r.with_header(name.clone(), value.clone());
-        }
-        r
-    }
-}
-
-/// `n` records covering null and empty keys and values, compressible and random values of
-/// varied sizes, no headers, one header, duplicate header names with a null and an empty value,
-/// and timestamps that are not monotonic.
+/// [`mixed_records`] from [`BASE_TS`].
 fn records(n: usize, seed: u64) -> Vec<Sent> {
-    let mut rng = Rng(seed);
-    (0..n)
-        .map(|i| {
-            let key = match i % 40 {
-                7 => None,
-                8 => Some(Vec::new()),
-                9 => Some(rng.bytes(16)),
-                _ => Some(format!("key-{}", i % 97).into_bytes()),
-            };
-            let value = match i % 40 {
-                10 => None,
-                11 => Some(Vec::new()),
-                12 | 13 => {
-                    let len = rng.below(2000);
-                    Some(rng.bytes(len))
-                }
-                _ => {
-                    let mut v = format!("value-{i}-").into_bytes();
-                    v.extend(std::iter::repeat_n(b'x', (i * 37) % 900));
-                    Some(v)
-                }
-            };
-            let headers = match i % 4 {
-                0 => Vec::new(),
-                1 => vec![("trace".to_string(), Some(format!("t-{i}").into_bytes()))],
-                2 => vec![
-                    ("dup".to_string(), Some(b"first".to_vec())),
-                    ("null".to_string(), None),
-                    ("dup".to_string(), Some(b"second".to_vec())),
-                    ("empty".to_string(), Some(Vec::new())),
-                ],
-                _ => vec![
-                    ("null".to_string(), None),
-                    ("null".to_string(), None),
-                    ("bin".to_string(), Some(vec![0, 255, 0, 1])),
-                    ("dup".to_string(), Some(b"x".to_vec())),
-                ],
-            };
-            let jitter = ((i * 7919) % 5000) as i64;
-            Sent {
-                partition: None,
-                key,
-                value,
-                headers,
-                timestamp: BASE_TS + jitter,
-            }
-        })
-        .collect()
+    mixed_records(n, seed, BASE_TS)
 }
 
 fn config(bootstrap: &str, extra: &[(&str, &str)]) -> ProducerConfig {
