@@ -65,6 +65,24 @@ pub async fn within<T>(limit: Duration, what: &str, call: impl Future<Output = T
         .unwrap_or_else(|_| panic!("{what} did not finish within {limit:?}"))
 }
 
+/// Checks `cond` every few milliseconds (on the runtime's clock) until it holds; panics, naming
+/// `what`, if it still does not after `limit`.
+///
+/// # Panics
+/// If `cond` does not hold within `limit`.
+pub async fn wait_for(what: &str, limit: Duration, mut cond: impl FnMut() -> bool) {
+    let waited = tokio::time::timeout(limit, async {
+        while !cond() {
+            tokio::time::sleep(Duration::from_millis(2)).await;
+        }
+    })
+    .await;
+    assert!(
+        waited.is_ok(),
+        "timed out after {limit:?} waiting for {what}"
+    );
+}
+
 /// The producer's metric `name` (Java's name).
 ///
 /// # Panics

@@ -61,7 +61,7 @@ use ferrokafka_tests::mock::{
     Mock, broker_ids, clear_errors, inject_errors, inject_produce_errors, leaders,
     mock_cluster_with_topic, move_leader, restrict_versions, set_round_trip_time,
 };
-use ferrokafka_tests::producing::{metric, runtime};
+use ferrokafka_tests::producing::{metric, runtime, wait_for};
 use ferrokafka_wire::ErrorCode;
 use rdkafka::types::{RDKafkaApiKey, RDKafkaRespErr};
 
@@ -392,7 +392,12 @@ fn leaders_move_mid_stream(mode: Mode) {
         ));
         let mut moved_at = Vec::new();
         for step in 0..MOVES {
-            tokio::time::sleep(Duration::from_millis(100)).await;
+            // A move every 100 sends (the sender's progress, not the clock): all while sending.
+            let due = (step + 1) * RECORDS / 20;
+            wait_for(&format!("{due} sends before move {step}"), WAIT, || {
+                progress.load(Ordering::SeqCst) >= due
+            })
+            .await;
             let partition = i32::try_from(step).unwrap() % PARTITIONS;
             let to = next_broker(&ids, current[&partition]);
             move_leader(&mock, TOPIC, partition, to).expect("move leader");
@@ -494,13 +499,21 @@ fn broker_down_and_back(mode: Mode, failover: bool) {
                 watchers
             })
         };
-        tokio::time::sleep(Duration::from_millis(500)).await;
+        // Down after about a sixth of the sends, up after about two thirds: the sender's
+        // progress decides, not the clock, so both happen while sending continues.
+        wait_for("250 sends before the broker goes down", WAIT, || {
+            progress.load(Ordering::SeqCst) >= 250
+        })
+        .await;
         mock.broker_down(victim).expect("broker down");
         if failover {
             move_leader(&mock, TOPIC, 0, 2).expect("fail over");
         }
         let down = (Instant::now(), progress.load(Ordering::SeqCst));
-        tokio::time::sleep(Duration::from_millis(1500)).await;
+        wait_for("1000 sends before the broker comes back", WAIT, || {
+            progress.load(Ordering::SeqCst) >= 1000
+        })
+        .await;
         let up = (Instant::now(), progress.load(Ordering::SeqCst));
         mock.broker_up(victim).expect("broker up");
         let watchers = tokio::time::timeout(WAIT, sender)
