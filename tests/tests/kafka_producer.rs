@@ -29,9 +29,8 @@
 //! zstd topics are read back by the Java consumer only.
 
 use std::collections::{BTreeMap, BTreeSet};
-use std::path::{Path, PathBuf};
+use std::path::PathBuf;
 use std::process::{Command, Stdio};
-use std::sync::OnceLock;
 use std::time::{Duration, SystemTime, UNIX_EPOCH};
 
 use ferrokafka::{DeliveryFuture, Producer, ProducerConfig, ProducerRecord, RecordMetadata};
@@ -39,6 +38,7 @@ use ferrokafka_partition::hash::murmur2_partition;
 use ferrokafka_tests::consume::{Consumed, Isolation, TimestampType, by_partition, read_back};
 use ferrokafka_tests::data::{Rng, Sent, mixed_records};
 use ferrokafka_tests::kafka::{JavaHelper, KafkaCluster, Shared, shared};
+use ferrokafka_tests::paths::cli_binary;
 use ferrokafka_tests::producing::await_all;
 use ferrokafka_tests::raw::{Cursor, crc32c};
 use ferrokafka_tests::wire_client::WireClient;
@@ -819,52 +819,10 @@ fn negotiated_versions_with_kafka_4_4_are_pinned() {
 // 5. the CLI
 // ---------------------------------------------------------------------------------------------
 
-/// The `ferrokafka-cli` binary of this build profile, built once per run (`cargo build -p
-/// ferrokafka-cli`; a test cannot depend on another package's binary).
-fn cli() -> &'static Path {
-    static CLI: OnceLock<PathBuf> = OnceLock::new();
-    CLI.get_or_init(|| {
-        // target/<profile>/deps/kafka_producer-HASH → target/<profile>
-        let exe = std::env::current_exe().expect("test executable");
-        let profile_dir = exe
-            .parent()
-            .and_then(Path::parent)
-            .expect("target/<profile>/deps")
-            .to_path_buf();
-        let target = profile_dir.parent().expect("target dir").to_path_buf();
-        let cargo = std::env::var_os("CARGO").unwrap_or_else(|| "cargo".into());
-        let mut cmd = Command::new(cargo);
-        cmd.args([
-            "build",
-            "-q",
-            "-p",
-            "ferrokafka-cli",
-            "--bin",
-            "ferrokafka-cli",
-        ])
-        .arg("--target-dir")
-        .arg(&target)
-        .current_dir(ferrokafka_tests::paths::workspace_root())
-        .stdin(Stdio::null());
-        if profile_dir.file_name().is_some_and(|n| n == "release") {
-            cmd.arg("--release");
-        }
-        let out = cmd.output().expect("run cargo build");
-        assert!(
-            out.status.success(),
-            "cargo build -p ferrokafka-cli: {}",
-            String::from_utf8_lossy(&out.stderr)
-        );
-        let bin = profile_dir.join(format!("ferrokafka-cli{}", std::env::consts::EXE_SUFFIX));
-        assert!(bin.is_file(), "{} after the build", bin.display());
-        bin
-    })
-}
-
 /// Runs the CLI with `stdin` as its input; returns (exit code, stderr).
 fn run_cli(args: &[&str], stdin: &[u8]) -> (Option<i32>, String) {
     use std::io::Write;
-    let mut child = Command::new(cli())
+    let mut child = Command::new(cli_binary())
         .args(args)
         .stdin(Stdio::piped())
         .stdout(Stdio::piped())
