@@ -1,11 +1,18 @@
 //! Driving the producer under test: the helpers every live suite used to carry its own copy
 //! of. Every wait is bounded and its failure names what it waited for.
 
+#[cfg(feature = "mock")]
+use std::collections::BTreeMap;
 use std::future::Future;
 use std::time::Duration;
 
 use ferrokafka::{DeliveryFuture, Producer, ProducerRecord, RecordMetadata};
 use tokio::runtime::Runtime;
+
+#[cfg(feature = "mock")]
+use crate::consume::{Consumed, TimestampType, by_partition};
+#[cfg(feature = "mock")]
+use crate::data::Sent;
 
 /// The runtime the blocking (`#[test]`) suites drive the producer on: two worker threads, I/O
 /// and time enabled.
@@ -92,4 +99,59 @@ pub fn metric(p: &Producer, name: &str) -> f64 {
     p.metrics()
         .get(name)
         .unwrap_or_else(|| panic!("the producer has no metric {name}"))
+}
+
+/// Compares what was read with what was sent, record by record, partition by partition in
+/// send order. `metadata[i]` is what the producer reported for `sent[i]`; with `offsets` the
+/// reported offsets must be the consumed ones, otherwise they must be `None` (acks=0).
+///
+/// # Panics
+/// On the first difference, naming `label`, the partition and the record.
+#[cfg(feature = "mock")]
+pub fn assert_read_back(
+    label: &str,
+    topic: &str,
+    sent: &[Sent],
+    metadata: &[RecordMetadata],
+    read: &[Consumed],
+    offsets: bool,
+) {
+    assert_eq!(read.len(), sent.len(), "{label}: record count");
+    let mut expected: BTreeMap<i32, Vec<(&Sent, &RecordMetadata)>> = BTreeMap::new();
+    for (s, md) in sent.iter().zip(metadata) {
+        assert_eq!(md.topic(), topic, "{label}: metadata topic");
+        assert_eq!(md.timestamp(), s.timestamp, "{label}: metadata timestamp");
+        if let Some(p) = s.partition {
+            assert_eq!(md.partition(), p, "{label}: explicit partition");
+        }
+        expected.entry(md.partition()).or_default().push((s, md));
+    }
+    let got = by_partition(read);
+    assert_eq!(
+        got.keys().collect::<Vec<_>>(),
+        expected.keys().collect::<Vec<_>>(),
+        "{label}: partitions written vs read"
+    );
+    for (partition, want) in &expected {
+        let have = &got[partition];
+        assert_eq!(
+            have.len(),
+            want.len(),
+            "{label}: records in partition {partition}"
+        );
+        for (n, (h, (w, md))) in have.iter().zip(want).enumerate() {
+            let at = format!("{label}: partition {partition}, record {n}");
+            assert_eq!(h.offset, n as i64, "offset at {at}");
+            assert_eq!(h.key, w.key, "key at {at}");
+            assert_eq!(h.value, w.value, "value at {at}");
+            assert_eq!(h.headers, w.headers, "headers at {at}");
+            assert_eq!(h.timestamp, Some(w.timestamp), "timestamp at {at}");
+            assert_eq!(h.timestamp_type, TimestampType::CreateTime, "{at}");
+            if offsets {
+                assert_eq!(md.offset(), Some(h.offset), "reported offset at {at}");
+            } else {
+                assert_eq!(md.offset(), None, "acks=0 reports no offset, at {at}");
+            }
+        }
+    }
 }

@@ -30,11 +30,9 @@ use ferrokafka::{
     RecordMetadata, SendError,
 };
 use ferrokafka_partition::hash::murmur2_partition;
-use ferrokafka_tests::consume::{
-    Consumed, Isolation, TimestampType, by_partition, partition_count, read_back,
-};
+use ferrokafka_tests::consume::{Consumed, Isolation, TimestampType, partition_count, read_back};
 use ferrokafka_tests::data::{Rng, Sent, mixed_records};
-use ferrokafka_tests::producing::await_all;
+use ferrokafka_tests::producing::{assert_read_back, await_all};
 use ferrokafka_tests::raw::{self, Cursor};
 use ferrokafka_tests::tansu::{Tansu, free_port};
 use ferrokafka_tests::wait::poll_now;
@@ -270,57 +268,6 @@ async fn send_all(producer: &Producer, topic: &str, sent: &[Sent]) -> Vec<Delive
         futures.push(f);
     }
     futures
-}
-
-/// Compares what was read with what was sent, record by record, partition by partition in
-/// send order. `metadata[i]` is what the producer reported for `sent[i]`; with `offsets` the
-/// reported offsets must be the consumed ones, otherwise they must be `None` (acks=0).
-fn assert_read_back(
-    label: &str,
-    topic: &str,
-    sent: &[Sent],
-    metadata: &[RecordMetadata],
-    read: &[Consumed],
-    offsets: bool,
-) {
-    assert_eq!(read.len(), sent.len(), "{label}: record count");
-    let mut expected: BTreeMap<i32, Vec<(&Sent, &RecordMetadata)>> = BTreeMap::new();
-    for (s, md) in sent.iter().zip(metadata) {
-        assert_eq!(md.topic(), topic, "{label}: metadata topic");
-        assert_eq!(md.timestamp(), s.timestamp, "{label}: metadata timestamp");
-        if let Some(p) = s.partition {
-            assert_eq!(md.partition(), p, "{label}: explicit partition");
-        }
-        expected.entry(md.partition()).or_default().push((s, md));
-    }
-    let got = by_partition(read);
-    assert_eq!(
-        got.keys().collect::<Vec<_>>(),
-        expected.keys().collect::<Vec<_>>(),
-        "{label}: partitions written vs read"
-    );
-    for (partition, want) in &expected {
-        let have = &got[partition];
-        assert_eq!(
-            have.len(),
-            want.len(),
-            "{label}: records in partition {partition}"
-        );
-        for (n, (h, (w, md))) in have.iter().zip(want).enumerate() {
-            let at = format!("{label}: partition {partition}, record {n}");
-            assert_eq!(h.offset, n as i64, "offset at {at}");
-            assert_eq!(h.key, w.key, "key at {at}");
-            assert_eq!(h.value, w.value, "value at {at}");
-            assert_eq!(h.headers, w.headers, "headers at {at}");
-            assert_eq!(h.timestamp, Some(w.timestamp), "timestamp at {at}");
-            assert_eq!(h.timestamp_type, TimestampType::CreateTime, "{at}");
-            if offsets {
-                assert_eq!(md.offset(), Some(h.offset), "reported offset at {at}");
-            } else {
-                assert_eq!(md.offset(), None, "acks=0 reports no offset, at {at}");
-            }
-        }
-    }
 }
 
 // ---------------------------------------------------------------------------------------------
