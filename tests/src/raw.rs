@@ -182,3 +182,94 @@ pub fn split_batches<'a>(mut buf: &'a [u8], context: &str) -> Vec<(BatchHeader, 
     }
     out
 }
+
+/// What a Fetch v4 answered for one partition.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct FetchAnswer {
+    /// The partition's error code (0: none; 6: NOT_LEADER_OR_FOLLOWER).
+    pub error: i16,
+    /// The high watermark.
+    pub high_watermark: i64,
+    /// The last stable offset.
+    pub last_stable_offset: i64,
+    /// `(producer id, first offset)` of each aborted transaction; `None` for a null array.
+    pub aborted: Option<Vec<(i64, i64)>>,
+    /// The records section (v2 batches; see [`split_batches`]).
+    pub records: Vec<u8>,
+}
+
+/// Sends a hand-encoded Fetch v4 for one partition of `topic` from `offset` to the broker at
+/// `addr` (`read_committed` sets the isolation level; up to 8 MiB) and decodes the answer,
+/// waiting at most `timeout` for it: no ferrokafka or librdkafka code involved.
+///
+/// # Panics
+/// If the broker cannot be reached, does not answer in time, or answers for another topic or
+/// partition.
+#[must_use]
+pub fn fetch_v4(
+    addr: &str,
+    topic: &str,
+    partition: i32,
+    offset: i64,
+    read_committed: bool,
+    timeout: std::time::Duration,
+) -> FetchAnswer {
+    use std::io::{Read, Write};
+    const CORRELATION: i32 = 9;
+    const MAX_BYTES: i32 = 8 << 20;
+    let mut body = Vec::new();
+    body.extend_from_slice(&1i16.to_be_bytes()); // api key Fetch
+    body.extend_from_slice(&4i16.to_be_bytes()); // version 4
+    body.extend_from_slice(&CORRELATION.to_be_bytes());
+    body.extend_from_slice(&1i16.to_be_bytes());
+    body.push(b'r'); // client id "r"
+    body.extend_from_slice(&(-1i32).to_be_bytes()); // replica id
+    body.extend_from_slice(&100i32.to_be_bytes()); // max wait ms
+    body.extend_from_slice(&0i32.to_be_bytes()); // min bytes
+    body.extend_from_slice(&MAX_BYTES.to_be_bytes());
+    body.push(u8::from(read_committed)); // isolation level
+    body.extend_from_slice(&1i32.to_be_bytes()); // one topic
+    body.extend_from_slice(&i16::try_from(topic.len()).unwrap().to_be_bytes());
+    body.extend_from_slice(topic.as_bytes());
+    body.extend_from_slice(&1i32.to_be_bytes()); // one partition
+    body.extend_from_slice(&partition.to_be_bytes());
+    body.extend_from_slice(&offset.to_be_bytes());
+    body.extend_from_slice(&MAX_BYTES.to_be_bytes()); // partition max bytes
+    let mut stream = std::net::TcpStream::connect(addr).expect("connect for fetch");
+    stream.set_read_timeout(Some(timeout)).unwrap();
+    stream
+        .write_all(&u32::try_from(body.len()).unwrap().to_be_bytes())
+        .unwrap();
+    stream.write_all(&body).unwrap();
+    let mut size = [0u8; 4];
+    stream.read_exact(&mut size).unwrap();
+    let mut resp = vec![0u8; u32::from_be_bytes(size) as usize];
+    stream.read_exact(&mut resp).unwrap();
+    let mut c = Cursor::new(&resp);
+    assert_eq!(c.i32(), CORRELATION, "correlation id");
+    c.i32(); // throttle
+    assert_eq!(c.i32(), 1, "one topic");
+    let name_len = usize::try_from(c.i16()).expect("topic name length");
+    assert_eq!(c.take(name_len), topic.as_bytes());
+    assert_eq!(c.i32(), 1, "one partition");
+    assert_eq!(c.i32(), partition);
+    let error = c.i16();
+    let high_watermark = c.i64();
+    let last_stable_offset = c.i64();
+    let n = c.i32();
+    let aborted = (n >= 0).then(|| (0..n).map(|_| (c.i64(), c.i64())).collect());
+    let len = c.i32();
+    let records = if len < 0 {
+        Vec::new()
+    } else {
+        c.take(usize::try_from(len).expect("records length"))
+            .to_vec()
+    };
+    FetchAnswer {
+        error,
+        high_watermark,
+        last_stable_offset,
+        aborted,
+        records,
+    }
+}

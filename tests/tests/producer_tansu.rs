@@ -129,58 +129,9 @@ async fn read_raw(bootstrap: &str, topic: &str, partitions: i32) -> Vec<Consumed
 
 /// Fetch v4, read_uncommitted, one partition from `offset`: the high watermark and the records.
 fn fetch_v4(addr: &str, topic: &str, partition: i32, offset: i64) -> (i64, Vec<u8>) {
-    use std::io::{Read, Write};
-    let mut body = Vec::new();
-    body.extend_from_slice(&1i16.to_be_bytes()); // api key Fetch
-    body.extend_from_slice(&4i16.to_be_bytes()); // version 4
-    body.extend_from_slice(&9i32.to_be_bytes()); // correlation id
-    body.extend_from_slice(&1i16.to_be_bytes());
-    body.push(b'r'); // client id "r"
-    body.extend_from_slice(&(-1i32).to_be_bytes()); // replica id
-    body.extend_from_slice(&100i32.to_be_bytes()); // max wait ms
-    body.extend_from_slice(&0i32.to_be_bytes()); // min bytes
-    body.extend_from_slice(&(8i32 << 20).to_be_bytes()); // max bytes
-    body.push(0); // read_uncommitted
-    body.extend_from_slice(&1i32.to_be_bytes()); // one topic
-    body.extend_from_slice(&(topic.len() as i16).to_be_bytes());
-    body.extend_from_slice(topic.as_bytes());
-    body.extend_from_slice(&1i32.to_be_bytes()); // one partition
-    body.extend_from_slice(&partition.to_be_bytes());
-    body.extend_from_slice(&offset.to_be_bytes());
-    body.extend_from_slice(&(8i32 << 20).to_be_bytes()); // partition max bytes
-    let mut stream = std::net::TcpStream::connect(addr).expect("connect for fetch");
-    stream.set_read_timeout(Some(WAIT)).unwrap();
-    stream
-        .write_all(&(body.len() as u32).to_be_bytes())
-        .unwrap();
-    stream.write_all(&body).unwrap();
-    let mut size = [0u8; 4];
-    stream.read_exact(&mut size).unwrap();
-    let mut resp = vec![0u8; u32::from_be_bytes(size) as usize];
-    stream.read_exact(&mut resp).unwrap();
-    let mut c = Cursor::new(&resp);
-    assert_eq!(c.i32(), 9, "correlation id");
-    c.i32(); // throttle
-    assert_eq!(c.i32(), 1, "one topic");
-    let name_len = c.i16() as usize;
-    assert_eq!(c.take(name_len), topic.as_bytes());
-    assert_eq!(c.i32(), 1, "one partition");
-    assert_eq!(c.i32(), partition);
-    assert_eq!(c.i16(), 0, "fetch error code for {topic}/{partition}");
-    let high_watermark = c.i64();
-    c.i64(); // last stable offset
-    let aborted = c.i32();
-    for _ in 0..aborted.max(0) {
-        c.i64();
-        c.i64();
-    }
-    let len = c.i32();
-    let records = if len < 0 {
-        Vec::new()
-    } else {
-        c.take(len as usize).to_vec()
-    };
-    (high_watermark, records)
+    let answer = raw::fetch_v4(addr, topic, partition, offset, false, WAIT);
+    assert_eq!(answer.error, 0, "fetch error code for {topic}/{partition}");
+    (answer.high_watermark, answer.records)
 }
 
 /// Splits a Fetch records section into v2 batches (a trailing partial batch is ignored).

@@ -53,7 +53,7 @@ use ferrokafka::{
 };
 use ferrokafka_tests::consume::{Consumed, Isolation, by_partition, read_back};
 use ferrokafka_tests::producing::{await_all, record, send};
-use ferrokafka_tests::raw::{self, Cursor};
+use ferrokafka_tests::raw::{self, Cursor, FetchAnswer};
 use ferrokafka_tests::tansu::Tansu;
 use ferrokafka_tests::wait::{poll_now, ready_now};
 use rdkafka::ClientConfig;
@@ -258,16 +258,6 @@ fn segments(batches: &[RawBatch]) -> Vec<Seg> {
     out
 }
 
-/// The partition header of a Fetch v4 answer, and its records section.
-#[derive(Debug)]
-struct FetchAnswer {
-    high_watermark: i64,
-    last_stable_offset: i64,
-    /// `(producer id, first offset)` of each aborted transaction; `None` for a null array.
-    aborted: Option<Vec<(i64, i64)>>,
-    records: Vec<u8>,
-}
-
 /// Fetch v4 for one partition from `offset`, hand-encoded; `read_committed` sets the isolation.
 fn fetch_v4(
     addr: &str,
@@ -276,60 +266,9 @@ fn fetch_v4(
     offset: i64,
     read_committed: bool,
 ) -> FetchAnswer {
-    use std::io::{Read, Write};
-    let mut body = Vec::new();
-    body.extend_from_slice(&1i16.to_be_bytes()); // api key Fetch
-    body.extend_from_slice(&4i16.to_be_bytes()); // version 4
-    body.extend_from_slice(&9i32.to_be_bytes()); // correlation id
-    body.extend_from_slice(&1i16.to_be_bytes());
-    body.push(b'r'); // client id "r"
-    body.extend_from_slice(&(-1i32).to_be_bytes()); // replica id
-    body.extend_from_slice(&100i32.to_be_bytes()); // max wait ms
-    body.extend_from_slice(&0i32.to_be_bytes()); // min bytes
-    body.extend_from_slice(&(8i32 << 20).to_be_bytes()); // max bytes
-    body.push(u8::from(read_committed)); // isolation level
-    body.extend_from_slice(&1i32.to_be_bytes()); // one topic
-    body.extend_from_slice(&i16::try_from(topic.len()).unwrap().to_be_bytes());
-    body.extend_from_slice(topic.as_bytes());
-    body.extend_from_slice(&1i32.to_be_bytes()); // one partition
-    body.extend_from_slice(&partition.to_be_bytes());
-    body.extend_from_slice(&offset.to_be_bytes());
-    body.extend_from_slice(&(8i32 << 20).to_be_bytes()); // partition max bytes
-    let mut stream = std::net::TcpStream::connect(addr).expect("connect for fetch");
-    stream.set_read_timeout(Some(WAIT)).unwrap();
-    stream
-        .write_all(&u32::try_from(body.len()).unwrap().to_be_bytes())
-        .unwrap();
-    stream.write_all(&body).unwrap();
-    let mut size = [0u8; 4];
-    stream.read_exact(&mut size).unwrap();
-    let mut resp = vec![0u8; u32::from_be_bytes(size) as usize];
-    stream.read_exact(&mut resp).unwrap();
-    let mut c = Cursor::new(&resp);
-    assert_eq!(c.i32(), 9, "correlation id");
-    c.i32(); // throttle
-    assert_eq!(c.i32(), 1, "one topic");
-    let name_len = c.i16() as usize;
-    assert_eq!(c.take(name_len), topic.as_bytes());
-    assert_eq!(c.i32(), 1, "one partition");
-    assert_eq!(c.i32(), partition);
-    assert_eq!(c.i16(), 0, "fetch error code for {topic}/{partition}");
-    let high_watermark = c.i64();
-    let last_stable_offset = c.i64();
-    let n = c.i32();
-    let aborted = (n >= 0).then(|| (0..n).map(|_| (c.i64(), c.i64())).collect());
-    let len = c.i32();
-    let records = if len < 0 {
-        Vec::new()
-    } else {
-        c.take(len as usize).to_vec()
-    };
-    FetchAnswer {
-        high_watermark,
-        last_stable_offset,
-        aborted,
-        records,
-    }
+    let answer = raw::fetch_v4(addr, topic, partition, offset, read_committed, WAIT);
+    assert_eq!(answer.error, 0, "fetch error code for {topic}/{partition}");
+    answer
 }
 
 /// Every batch of one partition, read_uncommitted, from offset 0 to the high watermark.
