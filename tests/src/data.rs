@@ -1,10 +1,36 @@
 //! Test data the live suites share: numbered record values that name their send index, and a
 //! small deterministic generator.
 
+use std::collections::BTreeMap;
+
 /// The value of record `i`: `v-` and the index on six digits (`v-000042`).
 #[must_use]
 pub fn value(i: usize) -> String {
     format!("v-{i:06}")
+}
+
+/// The key of record `i`: `k-` and the index (`k-42`).
+#[must_use]
+pub fn key(i: usize) -> String {
+    format!("k-{i}")
+}
+
+/// Checks the record read back at position `n` of `partition`: its offset is `n` and its key is
+/// the one of the record its value names (by `index`: [`index_of`] or [`index_of_prefix`]).
+///
+/// # Panics
+/// If the offset or the key is not as written, or the value is not one of [`value`]'s.
+#[cfg(feature = "mock")]
+pub fn check_record(
+    partition: i32,
+    n: usize,
+    r: &crate::consume::Consumed,
+    index: fn(Option<&[u8]>) -> Option<usize>,
+) {
+    let at = format!("partition {partition}, position {n}");
+    assert_eq!(r.offset, i64::try_from(n).expect("small"), "offset at {at}");
+    let i = index(r.value.as_deref()).expect("a value written by this test");
+    assert_eq!(r.key.as_deref(), Some(key(i).as_bytes()), "key at {at}");
 }
 
 /// Which record (by send index) a [`value`] names; `None` for any other value.
@@ -13,6 +39,18 @@ pub fn index_of(value: Option<&[u8]>) -> Option<usize> {
     std::str::from_utf8(value?)
         .ok()?
         .strip_prefix("v-")?
+        .parse()
+        .ok()
+}
+
+/// Which record a value that starts with a [`value`] names, whatever follows the six digits
+/// (values that carry a payload after the number); `None` for any other value.
+#[must_use]
+pub fn index_of_prefix(value: Option<&[u8]>) -> Option<usize> {
+    std::str::from_utf8(value?)
+        .ok()?
+        .strip_prefix("v-")?
+        .get(..6)?
         .parse()
         .ok()
 }
@@ -152,6 +190,43 @@ pub fn mixed_records(n: usize, seed: u64, base_timestamp: i64) -> Vec<Sent> {
         .collect()
 }
 
+/// How a log `got` (record indexes, `None` for a record no test wrote) differs from the
+/// acknowledged `want`: lengths, duplicates, missing records,
+/// the first position that differs; empty of judgement, for failure messages.
+#[must_use]
+pub fn mismatch(want: &[Option<usize>], got: &[Option<usize>]) -> String {
+    let mut counts: BTreeMap<Option<usize>, usize> = BTreeMap::new();
+    for x in got {
+        *counts.entry(*x).or_default() += 1;
+    }
+    let duplicates: Vec<_> = counts
+        .iter()
+        .filter(|(_, n)| **n > 1)
+        .map(|(x, _)| *x)
+        .take(10)
+        .collect();
+    let missing: Vec<_> = want
+        .iter()
+        .filter(|x| !counts.contains_key(x))
+        .take(10)
+        .collect();
+    let first = want.iter().zip(got).position(|(a, b)| a != b);
+    let around = first.map(|at| {
+        let from = at.saturating_sub(3);
+        (
+            at,
+            want[from..(at + 3).min(want.len())].to_vec(),
+            got[from..(at + 3).min(got.len())].to_vec(),
+        )
+    });
+    format!(
+        "want {} records, got {}; duplicates {duplicates:?}; missing {missing:?}; first \
+         difference (position, want around it, got around it) {around:?}",
+        want.len(),
+        got.len()
+    )
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -162,6 +237,8 @@ mod tests {
         assert_eq!(index_of(Some(value(42).as_bytes())), Some(42));
         assert_eq!(index_of(Some(b"other")), None);
         assert_eq!(index_of(None), None);
+        assert_eq!(index_of(Some(b"v-000042-payload")), None);
+        assert_eq!(index_of_prefix(Some(b"v-000042-payload")), Some(42));
     }
 
     #[test]

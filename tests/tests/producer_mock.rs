@@ -55,8 +55,8 @@ use ferrokafka::{
     DeliveryError, DeliveryFuture, ProduceError, Producer, ProducerConfig, ProducerRecord,
     RecordMetadata,
 };
-use ferrokafka_tests::consume::{Consumed, Isolation, by_partition, read_back};
-use ferrokafka_tests::data::value;
+use ferrokafka_tests::consume::{Isolation, by_partition, read_back};
+use ferrokafka_tests::data::{check_record, index_of_prefix as index_of, key, mismatch, value};
 use ferrokafka_tests::mock::{
     Mock, broker_ids, clear_errors, inject_errors, inject_produce_errors, leaders,
     mock_cluster_with_topic, move_leader, restrict_versions, set_round_trip_time,
@@ -110,24 +110,10 @@ fn config(bootstrap: &str, mode: Mode, overrides: &[(&str, &str)]) -> ProducerCo
     ProducerConfig::from_properties(props).expect("valid producer config")
 }
 
-fn key(i: usize) -> String {
-    format!("k-{i}")
-}
-
 fn record(i: usize) -> ProducerRecord {
     ProducerRecord::new(TOPIC)
         .with_key(key(i))
         .with_value(value(i))
-}
-
-/// Which record (by send index) a value names.
-fn index_of(value: Option<&[u8]>) -> Option<usize> {
-    std::str::from_utf8(value?)
-        .ok()?
-        .strip_prefix("v-")?
-        .get(..6)?
-        .parse()
-        .ok()
 }
 
 type Pending = Vec<(usize, DeliveryFuture)>;
@@ -272,7 +258,7 @@ fn assert_log_matches(bootstrap: &str, delivered: &[(usize, RecordMetadata)], or
     assert_eq!(read.len(), delivered.len(), "records in the log");
     for (p, rs) in &got {
         for (n, r) in rs.iter().enumerate() {
-            check_record(*p, n, r);
+            check_record(*p, n, r, index_of);
         }
     }
     for (i, md) in delivered {
@@ -287,13 +273,6 @@ fn assert_log_matches(bootstrap: &str, delivered: &[(usize, RecordMetadata)], or
             md.partition()
         );
     }
-}
-
-fn check_record(partition: i32, n: usize, r: &Consumed) {
-    let at = format!("partition {partition}, position {n}");
-    assert_eq!(r.offset, i64::try_from(n).unwrap(), "offset at {at}");
-    let i = index_of(r.value.as_deref()).expect("a value written by this test");
-    assert_eq!(r.key.as_deref(), Some(key(i).as_bytes()), "key at {at}");
 }
 
 /// A readable account of how `got` differs from `want` (per partition: lengths, duplicates,
@@ -312,37 +291,7 @@ fn describe_mismatch(
         if w == g {
             continue;
         }
-        let mut counts: BTreeMap<Option<usize>, usize> = BTreeMap::new();
-        for x in g {
-            *counts.entry(*x).or_default() += 1;
-        }
-        let duplicates: Vec<_> = counts
-            .iter()
-            .filter(|(_, n)| **n > 1)
-            .map(|(x, _)| *x)
-            .take(10)
-            .collect();
-        let missing: Vec<_> = w
-            .iter()
-            .filter(|x| !counts.contains_key(x))
-            .take(10)
-            .collect();
-        let first_diff = w.iter().zip(g).position(|(a, b)| a != b);
-        let context = first_diff.map(|at| {
-            let from = at.saturating_sub(2);
-            (
-                at,
-                w[from..(at + 3).min(w.len())].to_vec(),
-                g[from..(at + 3).min(g.len())].to_vec(),
-            )
-        });
-        let _ = write!(
-            out,
-            "\n  partition {p}: want {} records, got {}; duplicates {duplicates:?}; missing \
-             {missing:?}; first difference (position, want around it, got around it) {context:?}",
-            w.len(),
-            g.len()
-        );
+        let _ = write!(out, "\n  partition {p}: {}", mismatch(w, g));
     }
     out
 }
