@@ -62,6 +62,7 @@ use ferrokafka_tests::mock::{
     mock_cluster_with_topic, move_leader, restrict_versions, set_round_trip_time,
 };
 use ferrokafka_tests::producing::{metric, runtime, wait_for};
+use ferrokafka_tests::raw;
 use ferrokafka_wire::ErrorCode;
 use rdkafka::types::{RDKafkaApiKey, RDKafkaRespErr};
 
@@ -1158,67 +1159,25 @@ fn message_too_large_splits(mode: Mode, compressed: bool) -> Vec<i32> {
 /// raw Fetch v4 requests from the broker at `addr` (the leader). The mock answers a Fetch with
 /// one message set, exactly as the producer sent it, so this shows how records were batched.
 fn batches_in_log(addr: &str, partition: i32) -> Vec<(i64, i32)> {
-    use std::io::{Read, Write};
-    let mut stream = std::net::TcpStream::connect(addr).expect("connect to the leader");
-    stream
-        .set_read_timeout(Some(Duration::from_secs(10)))
-        .expect("read timeout");
     let mut batches = Vec::new();
     let mut offset = 0i64;
-    for correlation in 0..1000i32 {
-        let mut body = Vec::new();
-        body.extend_from_slice(&1i16.to_be_bytes()); // api key Fetch
-        body.extend_from_slice(&4i16.to_be_bytes()); // version 4
-        body.extend_from_slice(&correlation.to_be_bytes());
-        body.extend_from_slice(&1i16.to_be_bytes());
-        body.push(b'p'); // client id "p"
-        body.extend_from_slice(&(-1i32).to_be_bytes()); // replica id
-        body.extend_from_slice(&0i32.to_be_bytes()); // max wait ms
-        body.extend_from_slice(&0i32.to_be_bytes()); // min bytes
-        body.extend_from_slice(&(1i32 << 20).to_be_bytes()); // max bytes
-        body.push(0); // read_uncommitted
-        body.extend_from_slice(&1i32.to_be_bytes()); // one topic
-        body.extend_from_slice(&i16::try_from(TOPIC.len()).unwrap().to_be_bytes());
-        body.extend_from_slice(TOPIC.as_bytes());
-        body.extend_from_slice(&1i32.to_be_bytes()); // one partition
-        body.extend_from_slice(&partition.to_be_bytes());
-        body.extend_from_slice(&offset.to_be_bytes());
-        body.extend_from_slice(&(1i32 << 20).to_be_bytes()); // partition max bytes
-        stream
-            .write_all(&u32::try_from(body.len()).unwrap().to_be_bytes())
-            .and_then(|()| stream.write_all(&body))
-            .expect("send Fetch");
-        let mut size = [0u8; 4];
-        stream.read_exact(&mut size).expect("Fetch response size");
-        let mut resp = vec![0u8; u32::from_be_bytes(size) as usize];
-        stream.read_exact(&mut resp).expect("Fetch response");
-        let i16_at = |at: usize| i16::from_be_bytes(resp[at..at + 2].try_into().unwrap());
-        let i32_at = |at: usize| i32::from_be_bytes(resp[at..at + 4].try_into().unwrap());
-        let mut at = 4 + 4; // correlation id, throttle time
-        assert_eq!(i32_at(at), 1, "one topic");
-        at += 4;
-        at += 2 + usize::try_from(i16_at(at)).unwrap();
-        assert_eq!(i32_at(at), 1, "one partition");
-        at += 4 + 4; // count, partition index
-        assert_eq!(i16_at(at), 0, "Fetch error code");
-        at += 2 + 8 + 8; // error, high watermark, last stable offset
-        let aborted = usize::try_from(i32_at(at).max(0)).unwrap();
-        at += 4 + 16 * aborted;
-        let len = i32_at(at);
-        at += 4;
-        if len <= 0 {
+    for _ in 0..1000 {
+        let answer = raw::fetch_v4(
+            addr,
+            TOPIC,
+            partition,
+            offset,
+            false,
+            Duration::from_secs(10),
+        );
+        assert_eq!(answer.error, 0, "Fetch error code");
+        let set = raw::split_batches(&answer.records, &format!("{partition}/"));
+        if set.is_empty() {
             return batches;
         }
-        let set = &resp[at..at + usize::try_from(len).unwrap()];
-        // One or more batches: base offset (8), length (4), ..., record count at byte 57.
-        let mut pos = 0;
-        while pos + 61 <= set.len() {
-            let base = i64::from_be_bytes(set[pos..pos + 8].try_into().unwrap());
-            let length = i32::from_be_bytes(set[pos + 8..pos + 12].try_into().unwrap());
-            let count = i32::from_be_bytes(set[pos + 57..pos + 61].try_into().unwrap());
-            batches.push((base, count));
-            offset = base + i64::from(count);
-            pos += 12 + usize::try_from(length).unwrap();
+        for (h, _) in set {
+            batches.push((h.base_offset, h.count));
+            offset = h.base_offset + i64::from(h.count);
         }
     }
     panic!("more than 1000 Fetch requests for partition {partition}");
