@@ -41,7 +41,7 @@
 //! measurement counts only when the client saw every delivery succeed and the topic's high
 //! watermarks (read before and after by `bench-client --watermarks`, in a separate process)
 //! advanced by exactly the record count on the mock and on Kafka, and by no more than it on Tansu
-//! (whose watermarks fall short, see [`measure`]).
+//! (whose watermarks fall short, see [`measure()`]).
 //! Transactional runs: each committed transaction writes one commit marker (a control record
 //! taking an offset) per partition it wrote to, and the client reports that count; librdkafka's
 //! mock acknowledges EndTxn without writing markers, so there the watermarks advance by the

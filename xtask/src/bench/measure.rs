@@ -104,7 +104,7 @@ pub(super) fn measure(
     measure_at(bins, client, bootstrap, bootstrap, &[], broker, opts)
 }
 
-/// [`measure`] with the client connecting to `bootstrap` with `client_props` (`key=value`,
+/// [`measure()`] with the client connecting to `bootstrap` with `client_props` (`key=value`,
 /// after the `-X` ones) and the high watermarks read through `watermarks` (a PLAINTEXT listener
 /// of the same cluster).
 pub(super) fn measure_at(
