@@ -3,6 +3,8 @@
 use std::path::{Path, PathBuf};
 use std::process::{Command, Stdio};
 use std::sync::OnceLock;
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::time::{SystemTime, UNIX_EPOCH};
 
 /// Environment variable that overrides the peers directory.
 pub const PEERS_DIR_ENV: &str = "FERROKAFKA_PEERS_DIR";
@@ -70,4 +72,18 @@ pub fn cli_binary() -> &'static Path {
         assert!(bin.is_file(), "{} after the build", bin.display());
         bin
     })
+}
+
+/// A suffix no other call in any process makes: the process id, a per-process counter and the
+/// time, for the names of temporary files, staging directories, logs and consumer groups.
+pub fn unique_suffix() -> String {
+    static UNIQUE: AtomicU64 = AtomicU64::new(0);
+    let nanos = SystemTime::now()
+        .duration_since(UNIX_EPOCH)
+        .map_or(0, |d| d.as_nanos());
+    format!(
+        "{}-{}-{nanos}",
+        std::process::id(),
+        UNIQUE.fetch_add(1, Ordering::Relaxed)
+    )
 }

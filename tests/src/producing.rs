@@ -11,7 +11,6 @@ use tokio::runtime::Runtime;
 
 #[cfg(feature = "mock")]
 use crate::consume::{Consumed, TimestampType, by_partition};
-#[cfg(feature = "mock")]
 use crate::data::Sent;
 
 /// The runtime the blocking (`#[test]`) suites drive the producer on: two worker threads, I/O
@@ -43,6 +42,22 @@ pub fn record(topic: &str, partition: i32, key: &str, value: &str) -> ProducerRe
 /// If the send is refused.
 pub async fn send(p: &Producer, r: ProducerRecord) -> DeliveryFuture {
     p.send(r).await.expect("send queued")
+}
+
+/// Sends every record of `sent` to `topic`, in order, and returns their delivery futures.
+///
+/// # Panics
+/// If a send is refused.
+pub async fn send_all(producer: &Producer, topic: &str, sent: &[Sent]) -> Vec<DeliveryFuture> {
+    let mut futures = Vec::with_capacity(sent.len());
+    for (i, s) in sent.iter().enumerate() {
+        let f = producer
+            .send(s.to_record(topic))
+            .await
+            .unwrap_or_else(|e| panic!("send #{i} to {topic}: {e}"));
+        futures.push(f);
+    }
+    futures
 }
 
 /// Awaits every delivery, each within `wait`; panics on a delivery error or one that does not

@@ -33,13 +33,13 @@ use std::path::PathBuf;
 use std::process::{Command, Stdio};
 use std::time::{Duration, SystemTime, UNIX_EPOCH};
 
-use ferrokafka::{DeliveryFuture, Producer, ProducerConfig, ProducerRecord, RecordMetadata};
+use ferrokafka::{Producer, ProducerConfig, ProducerRecord, RecordMetadata};
 use ferrokafka_partition::hash::murmur2_partition;
 use ferrokafka_tests::consume::{Consumed, Isolation, TimestampType, by_partition, read_back};
 use ferrokafka_tests::data::{Rng, Sent, mixed_records};
 use ferrokafka_tests::kafka::{JavaHelper, KafkaCluster, Shared, shared};
 use ferrokafka_tests::paths::cli_binary;
-use ferrokafka_tests::producing::{assert_read_back, await_all};
+use ferrokafka_tests::producing::{assert_read_back, await_all, send_all};
 use ferrokafka_tests::raw::{Cursor, crc32c};
 use ferrokafka_tests::wire_client::WireClient;
 use ferrokafka_wire::negotiate::Negotiated;
@@ -109,19 +109,6 @@ fn producer(extra: &[(&str, &str)]) -> Producer {
     let mut props = vec![("bootstrap.servers", bootstrap.as_str())];
     props.extend_from_slice(extra);
     Producer::new(ProducerConfig::from_properties(props).expect("valid config")).expect("producer")
-}
-
-/// Sends every record in order and returns their delivery futures.
-async fn send_all(producer: &Producer, topic: &str, sent: &[Sent]) -> Vec<DeliveryFuture> {
-    let mut futures = Vec::with_capacity(sent.len());
-    for (i, s) in sent.iter().enumerate() {
-        let f = producer
-            .send(s.to_record(topic))
-            .await
-            .unwrap_or_else(|e| panic!("send #{i} to {topic}: {e}"));
-        futures.push(f);
-    }
-    futures
 }
 
 /// Sends, awaits and closes: what the producer reported for each record.

@@ -26,13 +26,12 @@ use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
 use ferrokafka::{
-    ConfigError, DeliveryFuture, ProduceError, Producer, ProducerConfig, ProducerRecord,
-    RecordMetadata, SendError,
+    ConfigError, ProduceError, Producer, ProducerConfig, ProducerRecord, RecordMetadata, SendError,
 };
 use ferrokafka_partition::hash::murmur2_partition;
 use ferrokafka_tests::consume::{Consumed, Isolation, TimestampType, partition_count, read_back};
 use ferrokafka_tests::data::{Rng, Sent, mixed_records};
-use ferrokafka_tests::producing::{assert_read_back, await_all};
+use ferrokafka_tests::producing::{assert_read_back, await_all, send_all};
 use ferrokafka_tests::raw::{self, Cursor};
 use ferrokafka_tests::tansu::{Tansu, free_port};
 use ferrokafka_tests::wait::poll_now;
@@ -206,19 +205,6 @@ fn decode_records(batch: &RawBatch, out: &mut Vec<Consumed>) {
 /// decoder, not ferrokafka's codec code), so no `zstd` binary is needed on the machine.
 fn zstd_reference_decompress(data: &[u8]) -> Vec<u8> {
     zstd::stream::decode_all(data).expect("the reference zstd decoder reads the batch")
-}
-
-/// Sends every record (in order) and returns their delivery futures.
-async fn send_all(producer: &Producer, topic: &str, sent: &[Sent]) -> Vec<DeliveryFuture> {
-    let mut futures = Vec::with_capacity(sent.len());
-    for (i, s) in sent.iter().enumerate() {
-        let f = producer
-            .send(s.to_record(topic))
-            .await
-            .unwrap_or_else(|e| panic!("send #{i} to {topic}: {e}"));
-        futures.push(f);
-    }
-    futures
 }
 
 // ---------------------------------------------------------------------------------------------
