@@ -49,8 +49,8 @@
 
 use std::collections::{BTreeMap, BTreeSet};
 use std::fmt::Write as _;
-use std::sync::atomic::{AtomicU64, Ordering};
-use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
+
+use std::time::{Duration, Instant};
 
 use rdkafka::ClientConfig;
 use rdkafka::consumer::{BaseConsumer, Consumer};
@@ -61,9 +61,6 @@ use rdkafka::topic_partition_list::{Offset, TopicPartitionList};
 use crate::HarnessError;
 
 pub use crate::consumed::{Consumed, Isolation, TimestampType};
-
-/// Makes group ids unique inside one process.
-static UNIQUE: AtomicU64 = AtomicU64::new(0);
 
 fn client_error(context: impl Into<String>) -> impl FnOnce(KafkaError) -> HarnessError {
     let context = context.into();
@@ -78,14 +75,7 @@ fn consumer(
     isolation: Isolation,
     extra: &[(String, String)],
 ) -> Result<BaseConsumer, HarnessError> {
-    let nanos = SystemTime::now()
-        .duration_since(UNIX_EPOCH)
-        .map_or(0, |d| d.as_nanos());
-    let group = format!(
-        "ferrokafka-readback-{}-{}-{nanos}",
-        std::process::id(),
-        UNIQUE.fetch_add(1, Ordering::Relaxed)
-    );
+    let group = format!("ferrokafka-readback-{}", crate::paths::unique_suffix());
     let mut config = ClientConfig::new();
     config
         .set("bootstrap.servers", bootstrap)

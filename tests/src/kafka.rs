@@ -42,13 +42,14 @@ use std::fs::{self, File, OpenOptions};
 use std::io::{BufRead, BufReader, Write};
 use std::path::{Path, PathBuf};
 use std::process::{Child, ChildStdin, ChildStdout, Command, Stdio};
-use std::sync::atomic::{AtomicU64, Ordering};
+
 use std::sync::{Mutex, MutexGuard, OnceLock, PoisonError};
-use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
+use std::time::{Duration, Instant};
 
 use crate::HarnessError;
 use crate::consumed::{Consumed, Isolation, TimestampType};
 use crate::paths::peers_dir;
+use crate::paths::unique_suffix;
 use crate::tansu::{free_port, log_tail};
 use crate::wire_client::WireClient;
 
@@ -100,18 +101,6 @@ appender.err.layout.type = PatternLayout\n\
 appender.err.layout.pattern = [%d] %p %m (%c)%n\n";
 
 static INSTALL_LOCK: Mutex<()> = Mutex::new(());
-static UNIQUE: AtomicU64 = AtomicU64::new(0);
-
-fn unique() -> String {
-    let nanos = SystemTime::now()
-        .duration_since(UNIX_EPOCH)
-        .map_or(0, |d| d.as_nanos());
-    format!(
-        "{}-{}-{nanos}",
-        std::process::id(),
-        UNIQUE.fetch_add(1, Ordering::Relaxed)
-    )
-}
 
 /// FNV-1a: a hash that is the same in every build, to name the helper's class directory.
 fn fnv1a(text: &str) -> u64 {
@@ -228,7 +217,7 @@ pub fn install() -> Result<KafkaDist, HarnessError> {
 }
 
 fn write_atomic(path: &Path, text: &str) -> Result<(), HarnessError> {
-    let tmp = path.with_extension(format!("tmp-{}", unique()));
+    let tmp = path.with_extension(format!("tmp-{}", unique_suffix()));
     fs::write(&tmp, text).map_err(HarnessError::io(format!("write {}", tmp.display())))?;
     fs::rename(&tmp, path).map_err(HarnessError::io(format!("rename to {}", path.display())))
 }
@@ -236,7 +225,7 @@ fn write_atomic(path: &Path, text: &str) -> Result<(), HarnessError> {
 fn fetch_jars(home: &Path) -> Result<(), HarnessError> {
     let parent = home.parent().expect("peers dir has a parent");
     fs::create_dir_all(parent).map_err(HarnessError::io(format!("create {}", parent.display())))?;
-    let staging = parent.join(format!(".kafka-staging-{}", unique()));
+    let staging = parent.join(format!(".kafka-staging-{}", unique_suffix()));
     let result = (|| {
         fs::create_dir_all(&staging)
             .map_err(HarnessError::io(format!("create {}", staging.display())))?;
@@ -282,7 +271,7 @@ fn fetch_jars(home: &Path) -> Result<(), HarnessError> {
 }
 
 fn compile_helper(libs: &Path, helper: &Path) -> Result<(), HarnessError> {
-    let staging = helper.with_file_name(format!(".helper-staging-{}", unique()));
+    let staging = helper.with_file_name(format!(".helper-staging-{}", unique_suffix()));
     let result = (|| {
         fs::create_dir_all(&staging)
             .map_err(HarnessError::io(format!("create {}", staging.display())))?;
@@ -477,7 +466,7 @@ fn lock<T>(m: &Mutex<T>) -> MutexGuard<'_, T> {
 /// A Kafka cluster id: 16 bytes in URL-safe base64 without padding, as `Uuid.toString()`.
 fn cluster_id() -> String {
     const ALPHABET: &[u8; 64] = b"ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789-_";
-    let mut x = fnv1a(&unique()) | 1;
+    let mut x = fnv1a(&unique_suffix()) | 1;
     let mut bytes = [0u8; 16];
     for b in &mut bytes {
         x ^= x << 13;
@@ -538,7 +527,7 @@ impl KafkaCluster {
         let dir = root.join(format!(
             "{}-{}",
             if options.detached { "detached" } else { "pid" },
-            unique()
+            unique_suffix()
         ));
         fs::create_dir_all(&dir).map_err(HarnessError::io(format!("create {}", dir.display())))?;
 
@@ -1232,7 +1221,7 @@ impl JavaHelper {
         let logs = crate::paths::logs_dir();
         fs::create_dir_all(&logs)
             .map_err(HarnessError::io(format!("create {}", logs.display())))?;
-        let log = logs.join(format!("java-helper-{}.log", unique()));
+        let log = logs.join(format!("java-helper-{}.log", unique_suffix()));
         let err =
             File::create(&log).map_err(HarnessError::io(format!("create {}", log.display())))?;
         let mut child = dist

@@ -12,9 +12,13 @@
 //! - [`consume`]: an independent read-back consumer (librdkafka's) to check what was written.
 //! - [`security`]: certificates (rcgen) and a Kafka cluster with SSL, mTLS, SASL_PLAINTEXT and
 //!   SASL_SSL listeners (PLAIN, SCRAM-SHA-256/512, OAUTHBEARER), re-authentication listeners.
+//! - [`data`]: numbered record values and a deterministic generator shared by the suites.
 //! - [`paths`]: where installed peers, logs and pid files live (`target/peers/`).
+//! - [`producing`]: driving the producer under test (runtime, sends, bounded deliveries,
+//!   metrics), shared by the live suites.
 //! - [`proxy`]: a loopback TCP proxy whose target can be switched while it runs (a bootstrap
 //!   address whose cluster is replaced).
+//! - [`wait`]: waiting on conditions with named timeouts, and "ready on its first poll".
 //! - [`wire_client`]: a minimal blocking client over `ferrokafka-wire` for live tests and the demo.
 //!
 //! This crate is a test crate: it is never a dependency of anything a user builds.
@@ -23,17 +27,21 @@
 #[cfg(feature = "mock")]
 pub mod consume;
 pub mod consumed;
+pub mod data;
 mod error;
 pub mod hostile;
 pub mod kafka;
 #[cfg(feature = "mock")]
 pub mod mock;
 pub mod paths;
+#[cfg(feature = "producer")]
+pub mod producing;
 pub mod proxy;
 pub mod raw;
 #[cfg(feature = "security")]
 pub mod security;
 pub mod tansu;
+pub mod wait;
 pub mod wire_client;
 
 pub use error::HarnessError;

@@ -20,10 +20,11 @@ use std::net::{Ipv4Addr, SocketAddr, TcpListener, TcpStream};
 use std::path::{Path, PathBuf};
 use std::process::{Child, Command, Stdio};
 use std::sync::Mutex;
-use std::sync::atomic::{AtomicU64, Ordering};
-use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
+
+use std::time::{Duration, Instant};
 
 use crate::HarnessError;
+use crate::paths::unique_suffix;
 use crate::paths::{logs_dir, peers_dir};
 
 /// The Tansu version the harness pins.
@@ -41,9 +42,6 @@ pub const START_TIMEOUT: Duration = Duration::from_secs(20);
 
 /// Serializes installs inside one process; other processes are handled by the atomic rename.
 static INSTALL_LOCK: Mutex<()> = Mutex::new(());
-/// Makes staging directories and log names unique inside one process.
-static UNIQUE: AtomicU64 = AtomicU64::new(0);
-
 /// Where the cached binary lives.
 pub fn cached_binary() -> PathBuf {
     peers_dir().join(format!("tansu-{VERSION}")).join("tansu")
@@ -213,17 +211,6 @@ fn run(cmd: &mut Command) -> Result<String, HarnessError> {
             output,
         })
     }
-}
-
-fn unique_suffix() -> String {
-    let nanos = SystemTime::now()
-        .duration_since(UNIX_EPOCH)
-        .map_or(0, |d| d.as_nanos());
-    format!(
-        "{}-{}-{nanos}",
-        std::process::id(),
-        UNIQUE.fetch_add(1, Ordering::Relaxed)
-    )
 }
 
 /// Asks the OS for a free loopback port. Another process may take it before the broker binds;

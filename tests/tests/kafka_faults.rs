@@ -39,8 +39,10 @@ use std::sync::atomic::{AtomicUsize, Ordering};
 use std::time::{Duration, Instant};
 
 use ferrokafka::{ProduceError, Producer, ProducerConfig, ProducerRecord, RecordMetadata};
-use ferrokafka_tests::consume::{Consumed, Isolation, by_partition, read_back};
+use ferrokafka_tests::consume::{Isolation, by_partition, read_back};
+use ferrokafka_tests::data::{check_record, index_of, key, mismatch, value};
 use ferrokafka_tests::kafka::{JavaHelper, KafkaCluster, PartitionState, Shared, shared};
+use ferrokafka_tests::producing::runtime;
 use ferrokafka_tests::wire_client::WireClient;
 use tokio::runtime::Runtime;
 use tokio::task::JoinHandle;
@@ -69,33 +71,8 @@ const TAIL: usize = 300;
 /// The most records one test may send (about 200 s of pacing); the sender idles after that.
 const CAP: usize = 60_000;
 
-fn key(i: usize) -> String {
-    format!("k-{i}")
-}
-
-fn value(i: usize) -> String {
-    format!("v-{i:06}")
-}
-
-/// Which record (by send index) a value names.
-fn index_of(value: Option<&[u8]>) -> Option<usize> {
-    std::str::from_utf8(value?)
-        .ok()?
-        .strip_prefix("v-")?
-        .parse()
-        .ok()
-}
-
 fn partition_of(i: usize) -> i32 {
     i32::try_from(i % PARTITIONS).expect("few partitions")
-}
-
-fn runtime() -> Runtime {
-    tokio::runtime::Builder::new_multi_thread()
-        .worker_threads(2)
-        .enable_all()
-        .build()
-        .expect("tokio runtime")
 }
 
 /// The producer under test: idempotent, five requests in flight, `acks=all`, then `overrides`.
@@ -533,7 +510,7 @@ fn check_delivered_and_log(
             mismatch(&w, &g)
         );
         for (n, r) in got.get(&p).into_iter().flatten().enumerate() {
-            check_record(p, n, r);
+            check_record(p, n, r, index_of);
         }
     }
     assert_eq!(read.len(), delivered.len(), "records in the log");
@@ -564,48 +541,6 @@ fn check_delivered_and_log(
         read.len()
     );
     delivered
-}
-
-fn check_record(partition: i32, n: usize, r: &Consumed) {
-    let at = format!("partition {partition}, position {n}");
-    assert_eq!(r.offset, i64::try_from(n).expect("small"), "offset at {at}");
-    let i = index_of(r.value.as_deref()).expect("a value written by this test");
-    assert_eq!(r.key.as_deref(), Some(key(i).as_bytes()), "key at {at}");
-}
-
-/// How the log `got` differs from the acknowledged `want`: lengths, duplicates, missing records,
-/// the first position that differs.
-fn mismatch(want: &[Option<usize>], got: &[Option<usize>]) -> String {
-    let mut counts: BTreeMap<Option<usize>, usize> = BTreeMap::new();
-    for x in got {
-        *counts.entry(*x).or_default() += 1;
-    }
-    let duplicates: Vec<_> = counts
-        .iter()
-        .filter(|(_, n)| **n > 1)
-        .map(|(x, _)| *x)
-        .take(10)
-        .collect();
-    let missing: Vec<_> = want
-        .iter()
-        .filter(|x| !counts.contains_key(x))
-        .take(10)
-        .collect();
-    let first = want.iter().zip(got).position(|(a, b)| a != b);
-    let around = first.map(|at| {
-        let from = at.saturating_sub(3);
-        (
-            at,
-            want[from..(at + 3).min(want.len())].to_vec(),
-            got[from..(at + 3).min(got.len())].to_vec(),
-        )
-    });
-    format!(
-        "want {} records, got {}; duplicates {duplicates:?}; missing {missing:?}; first \
-         difference (position, want around it, got around it) {around:?}",
-        want.len(),
-        got.len()
-    )
 }
 
 /// How many records were sent in each phase, for the log.

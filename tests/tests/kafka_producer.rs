@@ -28,16 +28,18 @@
 //! the last minutes instead of a fixed date in the past. The librdkafka built here lacks zstd:
 //! zstd topics are read back by the Java consumer only.
 
-use std::collections::{BTreeMap, BTreeSet};
-use std::path::{Path, PathBuf};
+use std::collections::BTreeSet;
+use std::path::PathBuf;
 use std::process::{Command, Stdio};
-use std::sync::OnceLock;
 use std::time::{Duration, SystemTime, UNIX_EPOCH};
 
-use ferrokafka::{DeliveryFuture, Producer, ProducerConfig, ProducerRecord, RecordMetadata};
+use ferrokafka::{Producer, ProducerConfig, ProducerRecord, RecordMetadata};
 use ferrokafka_partition::hash::murmur2_partition;
 use ferrokafka_tests::consume::{Consumed, Isolation, TimestampType, by_partition, read_back};
+use ferrokafka_tests::data::{Rng, Sent, mixed_records};
 use ferrokafka_tests::kafka::{JavaHelper, KafkaCluster, Shared, shared};
+use ferrokafka_tests::paths::cli_binary;
+use ferrokafka_tests::producing::{assert_read_back, await_all, send_all};
 use ferrokafka_tests::raw::{Cursor, crc32c};
 use ferrokafka_tests::wire_client::WireClient;
 use ferrokafka_wire::negotiate::Negotiated;
@@ -91,120 +93,15 @@ fn base_timestamp() -> i64 {
     i64::try_from(now).expect("ms fit i64") - 600_000
 }
 
-/// SplitMix64: deterministic test data without a `rand` dependency.
-struct Rng(u64);
-
-impl Rng {
-    fn next(&mut self) -> u64 {
-        self.0 = self.0.wrapping_add(0x9e37_79b9_7f4a_7c15);
-        let mut z = self.0;
-        z = (z ^ (z >> 30)).wrapping_mul(0xbf58_476d_1ce4_e5b9);
-        z = (z ^ (z >> 27)).wrapping_mul(0x94d0_49bb_1331_11eb);
-        z ^ (z >> 31)
-    }
-
-    fn below(&mut self, n: u64) -> usize {
-        (self.next() % n) as usize
-    }
-
-    fn bytes(&mut self, len: usize) -> Vec<u8> {
-        (0..len).map(|_| self.next() as u8).collect()
-    }
-}
-
-type Headers = Vec<(String, Option<Vec<u8>>)>;
-
-/// A record as the test sends it.
-#[derive(Debug, Clone)]
-struct Sent {
-    partition: Option<i32>,
-    key: Option<Vec<u8>>,
-    value: Option<Vec<u8>>,
-    headers: Headers,
-    timestamp: i64,
-}
-
-impl Sent {
-    fn plain(key: Option<Vec<u8>>, value: Vec<u8>, timestamp: i64) -> Sent {
-        Sent {
-            partition: None,
-            key,
-            value: Some(value),
-            headers: Vec::new(),
-            timestamp,
+/// [`mixed_records`], with an explicit partition now and then (every 25th record).
+fn mixed_records_to(n: usize, partitions: i32, seed: u64) -> Vec<Sent> {
+    let mut sent = mixed_records(n, seed, base_timestamp());
+    for (i, s) in sent.iter_mut().enumerate() {
+        if i % 25 == 24 {
+            s.partition = Some(i32::try_from(i).expect("few records") % partitions);
         }
     }
-
-    fn to_record(&self, topic: &str) -> ProducerRecord {
-        let mut r = ProducerRecord::new(topic).with_timestamp(self.timestamp);
-        if let Some(k) = &self.key {
-            r = r.with_key(k.clone());
-        }
-        if let Some(v) = &self.value {
-            r = r.with_value(v.clone());
-        }
-        if let Some(p) = self.partition {
-            r = r.with_partition(p);
-        }
-        for (name, value) in &self.headers {
-            r = r.with_header(name.clone(), value.clone());
-        }
-        r
-    }
-}
-
-/// `n` records covering null and empty keys and values, compressible and random values of
-/// varied sizes, no headers, one header, duplicate header names with null and empty values,
-/// timestamps that are not monotonic, and an explicit partition now and then.
-fn mixed_records(n: usize, partitions: i32, seed: u64) -> Vec<Sent> {
-    let mut rng = Rng(seed);
-    let base = base_timestamp();
-    (0..n)
-        .map(|i| {
-            let key = match i % 40 {
-                7 => None,
-                8 => Some(Vec::new()),
-                9 => Some(rng.bytes(16)),
-                _ => Some(format!("key-{}", i % 97).into_bytes()),
-            };
-            let value = match i % 40 {
-                10 => None,
-                11 => Some(Vec::new()),
-                12 | 13 => {
-                    let len = rng.below(2000);
-                    Some(rng.bytes(len))
-                }
-                _ => {
-                    let mut v = format!("value-{i}-").into_bytes();
-                    v.extend(std::iter::repeat_n(b'x', (i * 37) % 900));
-                    Some(v)
-                }
-            };
-            let headers = match i % 4 {
-                0 => Vec::new(),
-                1 => vec![("trace".to_string(), Some(format!("t-{i}").into_bytes()))],
-                2 => vec![
-                    ("dup".to_string(), Some(b"first".to_vec())),
-                    ("null".to_string(), None),
-                    ("dup".to_string(), Some(b"second".to_vec())),
-                    ("empty".to_string(), Some(Vec::new())),
-                ],
-                _ => vec![
-                    ("null".to_string(), None),
-                    ("null".to_string(), None),
-                    ("bin".to_string(), Some(vec![0, 255, 0, 1])),
-                    ("dup".to_string(), Some(b"x".to_vec())),
-                ],
-            };
-            Sent {
-                partition: (i % 25 == 24).then_some((i as i32) % partitions),
-                key,
-                value,
-                headers,
-                timestamp: base + ((i * 7919) % 5000) as i64,
-            }
-        })
-        .collect()
+    sent
 }
 
 fn producer(extra: &[(&str, &str)]) -> Producer {
@@ -214,37 +111,11 @@ fn producer(extra: &[(&str, &str)]) -> Producer {
     Producer::new(ProducerConfig::from_properties(props).expect("valid config")).expect("producer")
 }
 
-/// Sends every record in order and returns their delivery futures.
-async fn send_all(producer: &Producer, topic: &str, sent: &[Sent]) -> Vec<DeliveryFuture> {
-    let mut futures = Vec::with_capacity(sent.len());
-    for (i, s) in sent.iter().enumerate() {
-        let f = producer
-            .send(s.to_record(topic))
-            .await
-            .unwrap_or_else(|e| panic!("send #{i} to {topic}: {e}"));
-        futures.push(f);
-    }
-    futures
-}
-
-/// Awaits every future (bounded), panicking on a delivery error.
-async fn await_all(futures: Vec<DeliveryFuture>) -> Vec<RecordMetadata> {
-    let mut out = Vec::with_capacity(futures.len());
-    for (i, f) in futures.into_iter().enumerate() {
-        let md = tokio::time::timeout(WAIT, f)
-            .await
-            .unwrap_or_else(|_| panic!("delivery #{i} did not resolve within {WAIT:?}"))
-            .unwrap_or_else(|e| panic!("delivery #{i} failed: {e}"));
-        out.push(md);
-    }
-    out
-}
-
 /// Sends, awaits and closes: what the producer reported for each record.
 async fn produce(extra: &[(&str, &str)], topic: &str, sent: &[Sent]) -> Vec<RecordMetadata> {
     let p = producer(extra);
     let futures = send_all(&p, topic, sent).await;
-    let metadata = await_all(futures).await;
+    let metadata = await_all(futures, WAIT).await;
     p.close(WAIT).await;
     metadata
 }
@@ -285,53 +156,6 @@ async fn read_both(topic: &str, expected: usize, codec: &str) -> Vec<Consumed> {
         );
     }
     java
-}
-
-/// Compares what was read with what was sent, partition by partition in send order.
-/// `metadata[i]` is what the producer reported for `sent[i]`; with `offsets` the reported offsets
-/// must be the consumed ones, otherwise they must be `None` (acks=0).
-fn assert_read_back(
-    label: &str,
-    topic: &str,
-    sent: &[Sent],
-    metadata: &[RecordMetadata],
-    read: &[Consumed],
-    offsets: bool,
-) {
-    assert_eq!(read.len(), sent.len(), "{label}: record count");
-    let mut expected: BTreeMap<i32, Vec<(&Sent, &RecordMetadata)>> = BTreeMap::new();
-    for (s, md) in sent.iter().zip(metadata) {
-        assert_eq!(md.topic(), topic, "{label}: metadata topic");
-        assert_eq!(md.timestamp(), s.timestamp, "{label}: metadata timestamp");
-        if let Some(p) = s.partition {
-            assert_eq!(md.partition(), p, "{label}: explicit partition");
-        }
-        expected.entry(md.partition()).or_default().push((s, md));
-    }
-    let got = by_partition(read);
-    assert_eq!(
-        got.keys().collect::<Vec<_>>(),
-        expected.keys().collect::<Vec<_>>(),
-        "{label}: partitions written vs read"
-    );
-    for (partition, want) in &expected {
-        let have = &got[partition];
-        assert_eq!(have.len(), want.len(), "{label}: records in {partition}");
-        for (n, (h, (w, md))) in have.iter().zip(want).enumerate() {
-            let at = format!("{label}: partition {partition}, record {n}");
-            assert_eq!(h.offset, n as i64, "offset at {at}");
-            assert_eq!(h.key, w.key, "key at {at}");
-            assert_eq!(h.value, w.value, "value at {at}");
-            assert_eq!(h.headers, w.headers, "headers at {at}");
-            assert_eq!(h.timestamp, Some(w.timestamp), "timestamp at {at}");
-            assert_eq!(h.timestamp_type, TimestampType::CreateTime, "{at}");
-            if offsets {
-                assert_eq!(md.offset(), Some(h.offset), "reported offset at {at}");
-            } else {
-                assert_eq!(md.offset(), None, "acks=0 reports no offset, at {at}");
-            }
-        }
-    }
 }
 
 /// A record batch header as stored in a log segment on the broker's disk.
@@ -429,7 +253,7 @@ async fn every_acks_level_and_codec_round_trips() {
             let label = format!("acks={acks} compression.type={codec}");
             let topic = format!("kp-rt-acks-{acks}-{codec}");
             create(&topic, PARTITIONS, &[]);
-            let sent = mixed_records(RECORDS, PARTITIONS as i32, seed);
+            let sent = mixed_records_to(RECORDS, PARTITIONS as i32, seed);
             let p = producer(&[
                 ("acks", acks),
                 ("compression.type", codec),
@@ -437,7 +261,7 @@ async fn every_acks_level_and_codec_round_trips() {
                 ("batch.size", "4096"),
             ]);
             let futures = send_all(&p, &topic, &sent).await;
-            let metadata = await_all(futures).await;
+            let metadata = await_all(futures, WAIT).await;
             let requests = p.metrics().get("produce-request-total").unwrap_or(0.0);
             p.close(WAIT).await;
             assert!(requests > 3.0, "{label}: only {requests} Produce requests");
@@ -645,7 +469,7 @@ async fn message_too_large_splits_batches_live() {
         // Nothing leaves before the flush: each partition's records form one ~40 KB batch.
         let futures = send_all(&p, topic, &sent).await;
         p.flush(WAIT).await.expect("flush");
-        let metadata = await_all(futures).await;
+        let metadata = await_all(futures, WAIT).await;
         let m = p.metrics();
         p.close(WAIT).await;
         let label = format!("{topic} (acks={acks}, {codec})");
@@ -775,7 +599,7 @@ async fn acks0_producer_recovers_when_kafka_closes_the_connection() {
     let sent: Vec<Sent> = (0..AFTER)
         .map(|i| Sent::plain(None, format!("after-{i}").into_bytes(), base + i as i64))
         .collect();
-    let metadata = await_all(send_all(&p, topic, &sent).await).await;
+    let metadata = await_all(send_all(&p, topic, &sent).await, WAIT).await;
     p.close(WAIT).await;
     assert!(metadata.iter().all(|md| md.offset().is_none()));
     let stored: usize = stored_batches(topic, 0)
@@ -836,7 +660,7 @@ async fn client_quota_throttles_and_the_producer_reports_it() {
             })
             .collect();
         let futures = send_all(&p, topic, &batch).await;
-        metadata.extend(await_all(futures).await);
+        metadata.extend(await_all(futures, WAIT).await);
         sent.extend(batch);
         if p.metrics().get("produce-throttle-time-max").unwrap_or(0.0) > 0.0 {
             break;
@@ -935,52 +759,10 @@ fn negotiated_versions_with_kafka_4_4_are_pinned() {
 // 5. the CLI
 // ---------------------------------------------------------------------------------------------
 
-/// The `ferrokafka-cli` binary of this build profile, built once per run (`cargo build -p
-/// ferrokafka-cli`; a test cannot depend on another package's binary).
-fn cli() -> &'static Path {
-    static CLI: OnceLock<PathBuf> = OnceLock::new();
-    CLI.get_or_init(|| {
-        // target/<profile>/deps/kafka_producer-HASH → target/<profile>
-        let exe = std::env::current_exe().expect("test executable");
-        let profile_dir = exe
-            .parent()
-            .and_then(Path::parent)
-            .expect("target/<profile>/deps")
-            .to_path_buf();
-        let target = profile_dir.parent().expect("target dir").to_path_buf();
-        let cargo = std::env::var_os("CARGO").unwrap_or_else(|| "cargo".into());
-        let mut cmd = Command::new(cargo);
-        cmd.args([
-            "build",
-            "-q",
-            "-p",
-            "ferrokafka-cli",
-            "--bin",
-            "ferrokafka-cli",
-        ])
-        .arg("--target-dir")
-        .arg(&target)
-        .current_dir(ferrokafka_tests::paths::workspace_root())
-        .stdin(Stdio::null());
-        if profile_dir.file_name().is_some_and(|n| n == "release") {
-            cmd.arg("--release");
-        }
-        let out = cmd.output().expect("run cargo build");
-        assert!(
-            out.status.success(),
-            "cargo build -p ferrokafka-cli: {}",
-            String::from_utf8_lossy(&out.stderr)
-        );
-        let bin = profile_dir.join(format!("ferrokafka-cli{}", std::env::consts::EXE_SUFFIX));
-        assert!(bin.is_file(), "{} after the build", bin.display());
-        bin
-    })
-}
-
 /// Runs the CLI with `stdin` as its input; returns (exit code, stderr).
 fn run_cli(args: &[&str], stdin: &[u8]) -> (Option<i32>, String) {
     use std::io::Write;
-    let mut child = Command::new(cli())
+    let mut child = Command::new(cli_binary())
         .args(args)
         .stdin(Stdio::piped())
         .stdout(Stdio::piped())

@@ -51,6 +51,8 @@ use std::time::Duration;
 use ferrokafka::{Producer, ProducerConfig, ProducerRecord};
 use ferrokafka_tests::consume::{Consumed, Isolation, read_back_with};
 use ferrokafka_tests::kafka::JavaHelper;
+use ferrokafka_tests::paths::cli_binary;
+use ferrokafka_tests::producing::metric;
 use ferrokafka_tests::security::{
     CLIENT_KEY_PASSWORD, Listener, MECHANISMS, OTHER_USER, PASSWORD, SecureKafka, USER, shared,
 };
@@ -141,12 +143,6 @@ fn sasl(listener: Listener, mechanism: &str) -> Props {
         p.extend(trust_ca());
     }
     p
-}
-
-fn metric(p: &Producer, name: &str) -> f64 {
-    p.metrics()
-        .get(name)
-        .unwrap_or_else(|| panic!("the producer has no metric {name}"))
 }
 
 /// Sends `n` keyed records to partition 0 of `topic`, awaits every delivery.
@@ -1029,57 +1025,12 @@ fn unreadable_store_formats_are_refused_naming_pem() {
 // 6. The CLI
 // ---------------------------------------------------------------------------------------------
 
-/// The `ferrokafka-cli` binary of this build profile, built once per run (`cargo build -p
-/// ferrokafka-cli`; a test cannot depend on another package's binary).
-fn cli() -> &'static std::path::Path {
-    use std::path::{Path, PathBuf};
-    use std::process::{Command, Stdio};
-    use std::sync::OnceLock;
-    static CLI: OnceLock<PathBuf> = OnceLock::new();
-    CLI.get_or_init(|| {
-        // target/<profile>/deps/kafka_security-HASH → target/<profile>
-        let exe = std::env::current_exe().expect("test executable");
-        let profile_dir = exe
-            .parent()
-            .and_then(Path::parent)
-            .expect("target/<profile>/deps")
-            .to_path_buf();
-        let target = profile_dir.parent().expect("target dir").to_path_buf();
-        let cargo = std::env::var_os("CARGO").unwrap_or_else(|| "cargo".into());
-        let mut cmd = Command::new(cargo);
-        cmd.args([
-            "build",
-            "-q",
-            "-p",
-            "ferrokafka-cli",
-            "--bin",
-            "ferrokafka-cli",
-        ])
-        .arg("--target-dir")
-        .arg(&target)
-        .current_dir(ferrokafka_tests::paths::workspace_root())
-        .stdin(Stdio::null());
-        if profile_dir.file_name().is_some_and(|n| n == "release") {
-            cmd.arg("--release");
-        }
-        let out = cmd.output().expect("run cargo build");
-        assert!(
-            out.status.success(),
-            "cargo build -p ferrokafka-cli: {}",
-            String::from_utf8_lossy(&out.stderr)
-        );
-        let bin = profile_dir.join(format!("ferrokafka-cli{}", std::env::consts::EXE_SUFFIX));
-        assert!(bin.is_file(), "{} after the build", bin.display());
-        bin
-    })
-}
-
 /// Runs the CLI with `stdin` as its input; returns (exit code, stdout and stderr).
 async fn run_cli(args: Vec<String>, stdin: String) -> (Option<i32>, String) {
     tokio::task::spawn_blocking(move || {
         use std::io::Write;
         use std::process::{Command, Stdio};
-        let mut child = Command::new(cli())
+        let mut child = Command::new(cli_binary())
             .args(&args)
             .stdin(Stdio::piped())
             .stdout(Stdio::piped())

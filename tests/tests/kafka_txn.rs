@@ -29,16 +29,16 @@
 
 use std::collections::BTreeMap;
 use std::future::Future;
-use std::pin::Pin;
-use std::task::{Context, Poll, Waker};
 use std::time::{Duration, Instant};
 
 use ferrokafka::{
-    DeliveryFuture, ErrorKind, GroupMetadata, OffsetToCommit, ProduceError, Producer,
-    ProducerConfig, ProducerRecord, RecordMetadata,
+    ErrorKind, GroupMetadata, OffsetToCommit, ProduceError, Producer, ProducerConfig,
+    ProducerRecord,
 };
 use ferrokafka_tests::consume::{Consumed, Isolation, read_back};
 use ferrokafka_tests::kafka::{CommittedOffset, JavaHelper, KafkaCluster, Shared, shared};
+use ferrokafka_tests::producing::{await_all, record, send};
+use ferrokafka_tests::wait::poll_now;
 
 const WAIT: Duration = Duration::from_secs(60);
 
@@ -164,38 +164,6 @@ async fn bounded<T>(what: &str, call: impl Future<Output = T>) -> T {
     tokio::time::timeout(WAIT + Duration::from_secs(5), call)
         .await
         .unwrap_or_else(|_| panic!("{what} did not return"))
-}
-
-fn record(topic: &str, partition: i32, key: &str, value: &str) -> ProducerRecord {
-    ProducerRecord::new(topic)
-        .with_partition(partition)
-        .with_key(key.to_owned())
-        .with_value(value.to_owned())
-}
-
-async fn send(p: &Producer, r: ProducerRecord) -> DeliveryFuture {
-    p.send(r).await.expect("send queued")
-}
-
-/// Awaits every future (bounded), panicking on a delivery error.
-async fn await_all(futures: Vec<DeliveryFuture>) -> Vec<RecordMetadata> {
-    let mut out = Vec::with_capacity(futures.len());
-    for (i, f) in futures.into_iter().enumerate() {
-        let md = tokio::time::timeout(WAIT, f)
-            .await
-            .unwrap_or_else(|_| panic!("delivery #{i} did not resolve within {WAIT:?}"))
-            .unwrap_or_else(|e| panic!("delivery #{i} failed: {e}"));
-        out.push(md);
-    }
-    out
-}
-
-/// Polls a delivery future once, without waiting.
-fn poll_now(f: &mut DeliveryFuture) -> Option<Result<RecordMetadata, ProduceError>> {
-    match Pin::new(f).poll(&mut Context::from_waker(Waker::noop())) {
-        Poll::Ready(r) => Some(r),
-        Poll::Pending => None,
-    }
 }
 
 fn txn_failure(result: Result<(), ProduceError>, what: &str) -> ProduceError {
@@ -415,7 +383,7 @@ async fn commit_spans_partitions_and_topics(case: Case) {
             }
         }
     }
-    let metadata = await_all(futures).await;
+    let metadata = await_all(futures, WAIT).await;
     // Acknowledged but open: read_committed sees nothing, read_uncommitted everything.
     for (t, _) in &topics {
         assert_visible(&case, t, Isolation::ReadCommitted, &View::new());
@@ -478,7 +446,7 @@ async fn aborted_records_are_invisible(case: Case) {
             }
         }
         // Acknowledged before the transaction ends: the records are in the log either way.
-        await_all(futures).await;
+        await_all(futures, WAIT).await;
         if commit {
             bounded("commit", p.commit_transaction())
                 .await
@@ -509,7 +477,7 @@ async fn newer_producer_fences_older_one(case: Case) {
     bounded("commit 1", first.commit_transaction())
         .await
         .expect("first commits before being fenced");
-    await_all(vec![before]).await;
+    await_all(vec![before], WAIT).await;
 
     let second = case.producer(&txn_id, &[("linger.ms", "5")]);
     bounded("init 2", second.init_transactions())
@@ -574,7 +542,7 @@ async fn newer_producer_fences_older_one(case: Case) {
     bounded("commit 2", second.commit_transaction())
         .await
         .expect("second commits");
-    await_all(vec![after]).await;
+    await_all(vec![after], WAIT).await;
 
     let want: View = [(
         0,
@@ -607,7 +575,7 @@ async fn fencing_an_open_transaction(case: Case) {
         .expect("init first");
     first.begin_transaction().expect("begin first");
     let open = send(&first, record(&topic, 0, "open", "o")).await;
-    await_all(vec![open]).await;
+    await_all(vec![open], WAIT).await;
 
     let second = case.producer(&txn_id, &[("linger.ms", "5")]);
     bounded("init 2", second.init_transactions())
@@ -629,7 +597,7 @@ async fn fencing_an_open_transaction(case: Case) {
     bounded("commit 2", second.commit_transaction())
         .await
         .expect("second commits");
-    await_all(vec![d]).await;
+    await_all(vec![d], WAIT).await;
     let want: View = [(0, vec![("second".into(), "s".into())])].into();
     assert_visible(&case, &topic, Isolation::ReadCommitted, &want);
     let all: View = [(
@@ -671,7 +639,7 @@ async fn offsets_commit_with_the_transaction(case: Case) {
     )
     .await
     .expect("send_offsets_to_transaction (to be aborted)");
-    await_all(vec![lost]).await;
+    await_all(vec![lost], WAIT).await;
     bounded("abort", p.abort_transaction())
         .await
         .expect("abort");
@@ -708,7 +676,7 @@ async fn offsets_commit_with_the_transaction(case: Case) {
     )
     .await
     .expect("send_offsets_to_transaction");
-    await_all(vec![out]).await;
+    await_all(vec![out], WAIT).await;
     assert_eq!(
         committed(&case, &group),
         Vec::new(),
@@ -812,7 +780,7 @@ async fn protocol_seen_by_the_broker(case: Case) {
         if t == 1 {
             offsets(t).await.expect("send_offsets_to_transaction");
         }
-        await_all(futures).await;
+        await_all(futures, WAIT).await;
         bounded("commit", p.commit_transaction())
             .await
             .expect("commit");
@@ -943,7 +911,7 @@ async fn calls_in_the_wrong_state_fail_at_once(case: Case) {
     );
     assert_eq!(f.kind(), ErrorKind::NotTransactional, "{f:?}");
     let d = send(&plain, record(&topic, 0, "plain", "p")).await;
-    await_all(vec![d]).await;
+    await_all(vec![d], WAIT).await;
     plain.close(WAIT).await;
 
     let p = case.producer(&case.name("txn"), &[("linger.ms", "5")]);
@@ -987,7 +955,7 @@ async fn calls_in_the_wrong_state_fail_at_once(case: Case) {
     bounded("commit", p.commit_transaction())
         .await
         .expect("commit");
-    await_all(vec![d]).await;
+    await_all(vec![d], WAIT).await;
     let want: View = [(
         0,
         vec![("plain".into(), "p".into()), ("inside".into(), "i".into())],
@@ -1119,7 +1087,7 @@ async fn abort_with_records_in_flight(case: Case) {
     bounded("commit", p.commit_transaction())
         .await
         .expect("commit after abort");
-    await_all(vec![after]).await;
+    await_all(vec![after], WAIT).await;
     let want: View = [(1, vec![("after".into(), "a".into())])].into();
     assert_visible(&case, &topic, Isolation::ReadCommitted, &want);
     let mut all = delivered;
@@ -1149,7 +1117,7 @@ async fn empty_transactions_complete(case: Case) {
     bounded("commit", p.commit_transaction())
         .await
         .expect("commit");
-    await_all(vec![d]).await;
+    await_all(vec![d], WAIT).await;
     p.begin_transaction().expect("begin 4");
     bounded("commit", p.commit_transaction())
         .await
@@ -1185,7 +1153,7 @@ async fn abortable_error_then_next_transaction(case: Case) {
 
     p.begin_transaction().expect("begin");
     let ok = send(&p, record(&topic, 0, "lost", "l")).await;
-    await_all(vec![ok]).await;
+    await_all(vec![ok], WAIT).await;
     let big = send(&p, record(&topic, 1, "big", &"x".repeat(10_000))).await;
     let refused = tokio::time::timeout(WAIT, big)
         .await
@@ -1233,7 +1201,7 @@ async fn abortable_error_then_next_transaction(case: Case) {
         bounded("commit", p.commit_transaction())
             .await
             .expect("commit after abort");
-        await_all(vec![d]).await;
+        await_all(vec![d], WAIT).await;
     }
     p.close(WAIT).await;
     let want: View = [
@@ -1297,7 +1265,7 @@ async fn coordinator_aborts_a_timed_out_transaction(case: Case) {
     bounded("init", p.init_transactions()).await.expect("init");
     p.begin_transaction().expect("begin");
     let d = send(&p, record(&topic, 0, "timed-out", "t")).await;
-    await_all(vec![d]).await;
+    await_all(vec![d], WAIT).await;
     wait_for_abort_marker(&case, &topic);
 
     let late = send(&p, record(&topic, 0, "late", "l")).await;
@@ -1346,7 +1314,7 @@ async fn coordinator_aborts_a_timed_out_transaction(case: Case) {
     bounded("commit", p.commit_transaction())
         .await
         .expect("commit after abort");
-    await_all(vec![d]).await;
+    await_all(vec![d], WAIT).await;
     p.close(WAIT).await;
     let want: View = [(0, vec![("next".into(), "n".into())])].into();
     assert_visible(&case, &topic, Isolation::ReadCommitted, &want);
@@ -1371,7 +1339,7 @@ async fn close_aborts_an_open_transaction(case: Case) {
     for part in 0..2 {
         futures.push(send(&p, record(&topic, part, &format!("open-{part}"), "o")).await);
     }
-    await_all(futures).await;
+    await_all(futures, WAIT).await;
     bounded("close", p.close(WAIT)).await;
 
     let requests = logged_requests(&case, &txn_id, API_END_TXN, 1);
@@ -1393,7 +1361,7 @@ async fn close_aborts_an_open_transaction(case: Case) {
     bounded("commit next", next.commit_transaction())
         .await
         .expect("commit next");
-    await_all(vec![d]).await;
+    await_all(vec![d], WAIT).await;
     next.close(WAIT).await;
     let want: View = [(1, vec![("next".into(), "n".into())])].into();
     assert_visible(&case, &topic, Isolation::ReadCommitted, &want);
@@ -1467,7 +1435,7 @@ async fn interleaved_producers_one_aborts(case: Case) {
             for (p, tag) in [(&a, "a"), (&b, "b")] {
                 let (k, v) = (format!("{tag}-{part}-{i}"), tag.to_string());
                 let d = send(p, record(&topic, part, &k, &v)).await;
-                await_all(vec![d]).await;
+                await_all(vec![d], WAIT).await;
                 all.entry(part).or_default().push((k.clone(), v.clone()));
                 if tag == "b" {
                     kept.entry(part).or_default().push((k, v));
@@ -1513,7 +1481,7 @@ async fn compressed_transactions(case: Case) {
                     want.entry(0).or_default().push((k, v));
                 }
             }
-            await_all(futures).await;
+            await_all(futures, WAIT).await;
             if commit {
                 bounded("commit", p.commit_transaction())
                     .await

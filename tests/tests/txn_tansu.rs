@@ -45,17 +45,17 @@
 
 use std::collections::{BTreeMap, BTreeSet};
 use std::future::Future;
-use std::pin::Pin;
-use std::task::{Context, Poll, Waker};
 use std::time::{Duration, Instant};
 
 use ferrokafka::{
-    DeliveryFuture, ErrorKind, GroupMetadata, OffsetToCommit, ProduceError, Producer,
-    ProducerConfig, ProducerRecord, RecordMetadata,
+    ErrorKind, GroupMetadata, OffsetToCommit, ProduceError, Producer, ProducerConfig,
+    ProducerRecord,
 };
 use ferrokafka_tests::consume::{Consumed, Isolation, by_partition, read_back};
-use ferrokafka_tests::raw::{Cursor, crc32c};
+use ferrokafka_tests::producing::{await_all, record, send};
+use ferrokafka_tests::raw::{self, Cursor, FetchAnswer};
 use ferrokafka_tests::tansu::Tansu;
+use ferrokafka_tests::wait::{poll_now, ready_now};
 use rdkafka::ClientConfig;
 use rdkafka::consumer::{BaseConsumer, Consumer};
 use rdkafka::topic_partition_list::{Offset, TopicPartitionList};
@@ -87,38 +87,6 @@ async fn bounded<T>(what: &str, call: impl Future<Output = T>) -> T {
     tokio::time::timeout(WAIT + Duration::from_secs(5), call)
         .await
         .unwrap_or_else(|_| panic!("{what} did not return"))
-}
-
-fn record(topic: &str, partition: i32, key: &str, value: &str) -> ProducerRecord {
-    ProducerRecord::new(topic)
-        .with_partition(partition)
-        .with_key(key.to_owned())
-        .with_value(value.to_owned())
-}
-
-async fn send(p: &Producer, r: ProducerRecord) -> DeliveryFuture {
-    p.send(r).await.expect("send queued")
-}
-
-/// Awaits every future (bounded), panicking on a delivery error.
-async fn await_all(futures: Vec<DeliveryFuture>) -> Vec<RecordMetadata> {
-    let mut out = Vec::with_capacity(futures.len());
-    for (i, f) in futures.into_iter().enumerate() {
-        let md = tokio::time::timeout(WAIT, f)
-            .await
-            .unwrap_or_else(|_| panic!("delivery #{i} did not resolve within {WAIT:?}"))
-            .unwrap_or_else(|e| panic!("delivery #{i} failed: {e}"));
-        out.push(md);
-    }
-    out
-}
-
-/// Polls a delivery future once, without waiting.
-fn poll_now(f: &mut DeliveryFuture) -> Option<Result<RecordMetadata, ProduceError>> {
-    match Pin::new(f).poll(&mut Context::from_waker(Waker::noop())) {
-        Poll::Ready(r) => Some(r),
-        Poll::Pending => None,
-    }
 }
 
 fn txn_failure(result: Result<(), ProduceError>, what: &str) -> ProduceError {
@@ -301,16 +269,6 @@ fn segments(batches: &[RawBatch]) -> Vec<Seg> {
     out
 }
 
-/// The partition header of a Fetch v4 answer, and its records section.
-#[derive(Debug)]
-struct FetchAnswer {
-    high_watermark: i64,
-    last_stable_offset: i64,
-    /// `(producer id, first offset)` of each aborted transaction; `None` for a null array.
-    aborted: Option<Vec<(i64, i64)>>,
-    records: Vec<u8>,
-}
-
 /// Fetch v4 for one partition from `offset`, hand-encoded; `read_committed` sets the isolation.
 fn fetch_v4(
     addr: &str,
@@ -319,60 +277,9 @@ fn fetch_v4(
     offset: i64,
     read_committed: bool,
 ) -> FetchAnswer {
-    use std::io::{Read, Write};
-    let mut body = Vec::new();
-    body.extend_from_slice(&1i16.to_be_bytes()); // api key Fetch
-    body.extend_from_slice(&4i16.to_be_bytes()); // version 4
-    body.extend_from_slice(&9i32.to_be_bytes()); // correlation id
-    body.extend_from_slice(&1i16.to_be_bytes());
-    body.push(b'r'); // client id "r"
-    body.extend_from_slice(&(-1i32).to_be_bytes()); // replica id
-    body.extend_from_slice(&100i32.to_be_bytes()); // max wait ms
-    body.extend_from_slice(&0i32.to_be_bytes()); // min bytes
-    body.extend_from_slice(&(8i32 << 20).to_be_bytes()); // max bytes
-    body.push(u8::from(read_committed)); // isolation level
-    body.extend_from_slice(&1i32.to_be_bytes()); // one topic
-    body.extend_from_slice(&i16::try_from(topic.len()).unwrap().to_be_bytes());
-    body.extend_from_slice(topic.as_bytes());
-    body.extend_from_slice(&1i32.to_be_bytes()); // one partition
-    body.extend_from_slice(&partition.to_be_bytes());
-    body.extend_from_slice(&offset.to_be_bytes());
-    body.extend_from_slice(&(8i32 << 20).to_be_bytes()); // partition max bytes
-    let mut stream = std::net::TcpStream::connect(addr).expect("connect for fetch");
-    stream.set_read_timeout(Some(WAIT)).unwrap();
-    stream
-        .write_all(&u32::try_from(body.len()).unwrap().to_be_bytes())
-        .unwrap();
-    stream.write_all(&body).unwrap();
-    let mut size = [0u8; 4];
-    stream.read_exact(&mut size).unwrap();
-    let mut resp = vec![0u8; u32::from_be_bytes(size) as usize];
-    stream.read_exact(&mut resp).unwrap();
-    let mut c = Cursor::new(&resp);
-    assert_eq!(c.i32(), 9, "correlation id");
-    c.i32(); // throttle
-    assert_eq!(c.i32(), 1, "one topic");
-    let name_len = c.i16() as usize;
-    assert_eq!(c.take(name_len), topic.as_bytes());
-    assert_eq!(c.i32(), 1, "one partition");
-    assert_eq!(c.i32(), partition);
-    assert_eq!(c.i16(), 0, "fetch error code for {topic}/{partition}");
-    let high_watermark = c.i64();
-    let last_stable_offset = c.i64();
-    let n = c.i32();
-    let aborted = (n >= 0).then(|| (0..n).map(|_| (c.i64(), c.i64())).collect());
-    let len = c.i32();
-    let records = if len < 0 {
-        Vec::new()
-    } else {
-        c.take(len as usize).to_vec()
-    };
-    FetchAnswer {
-        high_watermark,
-        last_stable_offset,
-        aborted,
-        records,
-    }
+    let answer = raw::fetch_v4(addr, topic, partition, offset, read_committed, WAIT);
+    assert_eq!(answer.error, 0, "fetch error code for {topic}/{partition}");
+    answer
 }
 
 /// Every batch of one partition, read_uncommitted, from offset 0 to the high watermark.
@@ -423,36 +330,13 @@ async fn committed_view(
 }
 
 /// Splits a Fetch records section into v2 batches (a trailing partial batch is ignored).
-fn split_batches(mut buf: &[u8], out: &mut Vec<RawBatch>) {
-    while buf.len() >= 12 {
-        let batch_len = i32::from_be_bytes(buf[8..12].try_into().unwrap()) as usize;
-        if buf.len() < 12 + batch_len {
-            break;
-        }
-        let (batch, rest) = buf.split_at(12 + batch_len);
-        buf = rest;
-        let mut c = Cursor::new(batch);
-        let base_offset = c.i64();
-        c.i32(); // batch length
-        c.i32(); // partition leader epoch
-        assert_eq!(c.take(1)[0], 2, "magic");
-        let crc = c.i32() as u32;
-        assert_eq!(
-            crc32c(&batch[c.at..]),
-            crc,
-            "batch CRC-32C at {base_offset}"
-        );
-        let attributes = c.i16();
-        assert_eq!(attributes & 7, 0, "uncompressed batches only");
-        let last_offset_delta = c.i32();
-        c.i64(); // base timestamp
-        c.i64(); // max timestamp
-        let producer_id = c.i64();
-        let producer_epoch = c.i16();
-        let base_sequence = c.i32();
-        let count = c.i32();
+fn split_batches(buf: &[u8], out: &mut Vec<RawBatch>) {
+    for (h, section) in raw::split_batches(buf, "") {
+        let base_offset = h.base_offset;
+        assert_eq!(h.attributes & 7, 0, "uncompressed batches only");
+        let mut c = Cursor::new(section);
         let mut records = Vec::new();
-        for _ in 0..count {
+        for _ in 0..h.count {
             let len = c.varint() as usize;
             let end = c.at + len;
             c.take(1); // attributes
@@ -468,14 +352,14 @@ fn split_batches(mut buf: &[u8], out: &mut Vec<RawBatch>) {
             assert_eq!(c.at, end, "record length in batch {base_offset}");
             records.push((key, value));
         }
-        assert_eq!(c.at, batch.len(), "trailing bytes in batch {base_offset}");
+        assert_eq!(c.at, section.len(), "trailing bytes in batch {base_offset}");
         out.push(RawBatch {
             base_offset,
-            last_offset_delta,
-            attributes,
-            producer_id,
-            producer_epoch,
-            base_sequence,
+            last_offset_delta: h.last_offset_delta,
+            attributes: h.attributes,
+            producer_id: h.producer_id,
+            producer_epoch: h.producer_epoch,
+            base_sequence: h.base_sequence,
             records,
         });
     }
@@ -757,7 +641,7 @@ async fn commit_spans_partitions_and_topics() {
     }
     // Acknowledged while the transaction is open: the records are in the log, but the last
     // stable offset stays at the transaction's first record.
-    let metadata = await_all(futures).await;
+    let metadata = await_all(futures, WAIT).await;
     for (t, n) in topics {
         for part in 0..n {
             let (hw, lso, _) = committed_view(&bootstrap, t, part).await;
@@ -863,7 +747,7 @@ async fn abort_marker_then_commit_marker() {
             futures.push(send(&p, record("abort", part, &k, "a")).await);
         }
     }
-    let acked = await_all(futures).await;
+    let acked = await_all(futures, WAIT).await;
     assert!(acked.iter().all(|md| md.offset().is_some()));
     bounded("abort", p.abort_transaction())
         .await
@@ -880,7 +764,7 @@ async fn abort_marker_then_commit_marker() {
     bounded("commit", p.commit_transaction())
         .await
         .expect("commit_transaction");
-    let committed = await_all(futures).await;
+    let committed = await_all(futures, WAIT).await;
     // After the aborted records and the ABORT marker.
     for md in &committed {
         let offset = md.offset().expect("offset");
@@ -1014,7 +898,7 @@ async fn unsent_records_fail_with_transaction_aborted() {
     bounded("commit", p.commit_transaction())
         .await
         .expect("commit after abort");
-    await_all(futures).await;
+    await_all(futures, WAIT).await;
 
     // Only the committed records ever reached the broker.
     let read = read(&bootstrap, "unsent", 4, Isolation::ReadUncommitted).await;
@@ -1055,7 +939,7 @@ async fn newer_producer_fences_older_one() {
     bounded("commit 1", first.commit_transaction())
         .await
         .expect("first commits before being fenced");
-    await_all(vec![before]).await;
+    await_all(vec![before], WAIT).await;
 
     let second = txn_producer(&bootstrap, "tx-fence", &[("linger.ms", "5")]);
     bounded("init 2", second.init_transactions())
@@ -1107,7 +991,7 @@ async fn newer_producer_fences_older_one() {
     bounded("commit 2", second.commit_transaction())
         .await
         .expect("second commits");
-    await_all(vec![after]).await;
+    await_all(vec![after], WAIT).await;
 
     let read = read(&bootstrap, "fence", 2, Isolation::ReadUncommitted).await;
     let keys: Vec<String> = read.iter().map(|r| utf8(r.key.as_deref())).collect();
@@ -1245,7 +1129,7 @@ async fn offsets_are_committed_with_the_transaction() {
     bounded("commit", p.commit_transaction())
         .await
         .expect("commit");
-    await_all(vec![out]).await;
+    await_all(vec![out], WAIT).await;
 
     let committed = group_offsets(&bootstrap, "group-committed", "consumed", 2).await;
     eprintln!("offsets: after the commit: {committed:?}");
@@ -1321,7 +1205,7 @@ async fn calls_in_the_wrong_state_fail_at_once() {
     assert_eq!(f.kind(), ErrorKind::NotTransactional, "{f:?}");
     // ... and it still sends as a plain producer.
     let d = send(&plain, record("state", 0, "plain", "p")).await;
-    await_all(vec![d]).await;
+    await_all(vec![d], WAIT).await;
     plain.close(WAIT).await;
 
     let p = txn_producer(&bootstrap, "tx-state", &[("linger.ms", "5")]);
@@ -1334,12 +1218,16 @@ async fn calls_in_the_wrong_state_fail_at_once() {
     // Before init_transactions.
     let f = invalid(p.begin_transaction(), "begin before init", "begin");
     eprintln!("state: begin before init: {f}");
-    let started = Instant::now();
-    invalid(p.commit_transaction().await, "commit before init", "commit");
-    invalid(p.abort_transaction().await, "abort before init", "abort");
-    assert!(
-        started.elapsed() < Duration::from_secs(1),
-        "state errors are immediate"
+    // State errors are immediate: each call is answered on its first poll, before any request.
+    invalid(
+        ready_now("commit before init", p.commit_transaction()),
+        "commit before init",
+        "commit",
+    );
+    invalid(
+        ready_now("abort before init", p.abort_transaction()),
+        "abort before init",
+        "abort",
     );
 
     bounded("init", p.init_transactions()).await.expect("init");
@@ -1348,33 +1236,34 @@ async fn calls_in_the_wrong_state_fail_at_once() {
         "init twice",
         "init",
     );
-    // Ready, no transaction begun.
-    let started = Instant::now();
+    // Ready, no transaction begun: the state errors are immediate (ready on the first poll).
     let f = invalid(
-        p.commit_transaction().await,
+        ready_now("commit without begin", p.commit_transaction()),
         "commit without begin",
         "commit",
     );
     eprintln!("state: commit without begin: {f}");
-    invalid(p.abort_transaction().await, "abort without begin", "abort");
     invalid(
-        p.send_offsets_to_transaction(
-            vec![OffsetToCommit {
-                topic: "state".into(),
-                partition: 0,
-                offset: 1,
-                leader_epoch: None,
-                metadata: None,
-            }],
-            GroupMetadata::new("g"),
-        )
-        .await,
+        ready_now("abort without begin", p.abort_transaction()),
+        "abort without begin",
+        "abort",
+    );
+    invalid(
+        ready_now(
+            "send_offsets without begin",
+            p.send_offsets_to_transaction(
+                vec![OffsetToCommit {
+                    topic: "state".into(),
+                    partition: 0,
+                    offset: 1,
+                    leader_epoch: None,
+                    metadata: None,
+                }],
+                GroupMetadata::new("g"),
+            ),
+        ),
         "send_offsets without begin",
         "send_offsets",
-    );
-    assert!(
-        started.elapsed() < Duration::from_secs(1),
-        "state errors are immediate"
     );
     match p.send(record("state", 0, "outside", "o")).await {
         Err(e) if e.kind() == ErrorKind::InvalidState => {
@@ -1393,7 +1282,7 @@ async fn calls_in_the_wrong_state_fail_at_once() {
     bounded("commit", p.commit_transaction())
         .await
         .expect("commit");
-    await_all(vec![d]).await;
+    await_all(vec![d], WAIT).await;
     let read = read(&bootstrap, "state", 2, Isolation::ReadCommitted).await;
     let keys: Vec<String> = read.iter().map(|r| utf8(r.key.as_deref())).collect();
     assert_eq!(keys, ["plain", "inside"]);
@@ -1591,7 +1480,7 @@ async fn abort_with_records_in_flight() {
     bounded("commit", p.commit_transaction())
         .await
         .expect("commit after abort");
-    await_all(vec![after]).await;
+    await_all(vec![after], WAIT).await;
 
     let logs = raw_log(&bootstrap, "race", PARTITIONS).await;
     for (part, log) in &logs {
@@ -1641,7 +1530,7 @@ async fn fencing_an_open_transaction() {
         .expect("init first");
     first.begin_transaction().expect("begin first");
     let open = send(&first, record("fence-open", 0, "open", "o")).await;
-    await_all(vec![open]).await;
+    await_all(vec![open], WAIT).await;
     let (hw, lso, _) = committed_view(&bootstrap, "fence-open", 0).await;
     assert_eq!((hw, lso), (1, 0), "the first transaction is open");
 
@@ -1690,7 +1579,7 @@ async fn fencing_an_open_transaction() {
     bounded("commit 2", second.commit_transaction())
         .await
         .expect("second commits");
-    await_all(vec![d]).await;
+    await_all(vec![d], WAIT).await;
 
     let logs = raw_log(&bootstrap, "fence-open", 1).await;
     let log = &logs[&0];
@@ -1750,7 +1639,7 @@ async fn empty_transactions_complete() {
     bounded("commit", p.commit_transaction())
         .await
         .expect("commit");
-    await_all(vec![d]).await;
+    await_all(vec![d], WAIT).await;
     let logs = raw_log(&bootstrap, "empty", 1).await;
     let (pid, epoch) = first_producer(&logs[&0]);
     assert_eq!(

@@ -19,22 +19,8 @@ fn cli() -> Command {
 
 /// Runs the CLI to completion with `stdin`; returns (exit code, stderr).
 fn run(args: &[&str], stdin: &[u8]) -> (Option<i32>, String) {
-    let mut child = cli()
-        .args(args)
-        .stdin(Stdio::piped())
-        .stdout(Stdio::null())
-        .stderr(Stdio::piped())
-        .spawn()
-        .expect("start ferrokafka-cli");
-    // A usage error exits before reading its input: a closed pipe is fine then.
-    if let Err(e) = child.stdin.take().expect("piped").write_all(stdin) {
-        assert_eq!(e.kind(), std::io::ErrorKind::BrokenPipe, "write stdin: {e}");
-    }
-    let out = child.wait_with_output().expect("wait for ferrokafka-cli");
-    (
-        out.status.code(),
-        String::from_utf8_lossy(&out.stderr).into_owned(),
-    )
+    let (code, _, stderr) = run_out(args, stdin);
+    (code, stderr)
 }
 
 /// Lines of the child's stderr as they come, on a thread (so a test can wait for one).

@@ -11,18 +11,11 @@ use std::time::Duration;
 
 use ferrokafka_fake::{ClusterConfig, FakeServer, TopicConfig};
 use ferrokafka_tests::consume::{Isolation, TimestampType, read_back};
+use ferrokafka_tests::producing::runtime;
 use rdkafka::ClientConfig;
 use rdkafka::producer::{BaseProducer, BaseRecord, FutureProducer, FutureRecord, Producer};
 
 const TIMEOUT: Duration = Duration::from_secs(30);
-
-fn runtime() -> tokio::runtime::Runtime {
-    tokio::runtime::Builder::new_multi_thread()
-        .worker_threads(2)
-        .enable_all()
-        .build()
-        .expect("runtime")
-}
 
 #[test]
 fn librdkafka_produces_idempotently_and_reads_back_exactly() {

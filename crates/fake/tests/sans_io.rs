@@ -123,6 +123,32 @@ fn init_pid(c: &mut Client, broker: i32, txn: Option<&str>) -> (i64, i16) {
     (r.producer_id, r.producer_epoch)
 }
 
+/// AddPartitionsToTxn of `t`/0 to transaction `tx` for producer `pid` at `epoch`.
+fn add_t0(pid: i64, epoch: i16) -> AddPartitionsToTxnRequest {
+    AddPartitionsToTxnRequest {
+        transactional_id: "tx".into(),
+        producer_id: pid,
+        producer_epoch: epoch,
+        topics: vec![AddPartitionsToTxnTopic {
+            name: "t".into(),
+            partitions: vec![0],
+            ..Default::default()
+        }],
+        ..Default::default()
+    }
+}
+
+/// Adds `t`/0 to transaction `tx` (coordinator broker 1); the stamp of its first batch.
+fn begin_txn_on_t0(c: &mut Client, pid: i64, epoch: i16) -> ProducerStamp {
+    c.send(1, add_t0(pid, epoch).into(), 3);
+    ProducerStamp {
+        producer_id: pid,
+        producer_epoch: epoch,
+        base_sequence: 0,
+        transactional: true,
+    }
+}
+
 #[test]
 fn idempotent_duplicates_get_their_original_offsets_and_gaps_are_out_of_order() {
     let mut c = Client::new(ClusterConfig::builder().topic("t", 1).build());
@@ -167,17 +193,7 @@ fn an_old_epoch_is_fenced_after_init_producer_id_bumps_it() {
     let (pid2, e1) = init_pid(&mut c, 1, Some("tx"));
     assert_eq!((pid2, e1), (pid, e0 + 1));
     // The zombie's coordinator calls are fenced.
-    let add = AddPartitionsToTxnRequest {
-        transactional_id: "tx".into(),
-        producer_id: pid,
-        producer_epoch: e0,
-        topics: vec![AddPartitionsToTxnTopic {
-            name: "t".into(),
-            partitions: vec![0],
-            ..Default::default()
-        }],
-        ..Default::default()
-    };
+    let add = add_t0(pid, e0);
     let Some(ResponseBody::AddPartitionsToTxn(r)) = c.send(1, add.clone().into(), 3) else {
         panic!()
     };
@@ -218,24 +234,7 @@ fn an_old_epoch_is_fenced_after_init_producer_id_bumps_it() {
 fn an_abort_leaves_records_invisible_below_the_last_stable_offset() {
     let mut c = Client::new(ClusterConfig::builder().topic("t", 1).build());
     let (pid, epoch) = init_pid(&mut c, 1, Some("tx"));
-    let add = AddPartitionsToTxnRequest {
-        transactional_id: "tx".into(),
-        producer_id: pid,
-        producer_epoch: epoch,
-        topics: vec![AddPartitionsToTxnTopic {
-            name: "t".into(),
-            partitions: vec![0],
-            ..Default::default()
-        }],
-        ..Default::default()
-    };
-    c.send(1, add.into(), 3);
-    let stamp = ProducerStamp {
-        producer_id: pid,
-        producer_epoch: epoch,
-        base_sequence: 0,
-        transactional: true,
-    };
+    let stamp = begin_txn_on_t0(&mut c, pid, epoch);
     produce_result(c.send(1, produce("t", 0, batch(stamp, &["a", "b"]), Some("tx")), 9));
     // Open transaction: the LSO holds at its first offset.
     assert_eq!(c.cluster.last_stable_offset("t", 0), Some(0));
@@ -289,24 +288,7 @@ fn an_abort_leaves_records_invisible_below_the_last_stable_offset() {
 fn a_transaction_older_than_its_timeout_is_aborted_and_its_producer_fenced() {
     let mut c = Client::new(ClusterConfig::builder().topic("t", 1).build());
     let (pid, epoch) = init_pid(&mut c, 1, Some("tx")); // timeout 60 s
-    let add = AddPartitionsToTxnRequest {
-        transactional_id: "tx".into(),
-        producer_id: pid,
-        producer_epoch: epoch,
-        topics: vec![AddPartitionsToTxnTopic {
-            name: "t".into(),
-            partitions: vec![0],
-            ..Default::default()
-        }],
-        ..Default::default()
-    };
-    c.send(1, add.into(), 3);
-    let stamp = ProducerStamp {
-        producer_id: pid,
-        producer_epoch: epoch,
-        base_sequence: 0,
-        transactional: true,
-    };
+    let stamp = begin_txn_on_t0(&mut c, pid, epoch);
     produce_result(c.send(1, produce("t", 0, batch(stamp, &["late"]), Some("tx")), 9));
     c.now += Duration::from_secs(59);
     assert!(c.cluster.expire_transactions(c.now, WALL).is_empty());
