@@ -1071,10 +1071,10 @@ fn message_too_large_splits(mode: Mode, compressed: bool) -> Vec<i32> {
         &[
             ("compression.type", "lz4"),
             ("batch.size", "1024"),
-            ("linger.ms", "200"),
+            ("linger.ms", "20000"),
         ]
     } else {
-        &[("linger.ms", "200")]
+        &[("linger.ms", "20000")]
     };
     let (outcomes, clean, faulty, retries, errors) = rt.block_on(async {
         let producer = Producer::new(config(&bootstrap, mode, overrides)).expect("producer");
