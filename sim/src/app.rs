@@ -32,7 +32,9 @@ impl Sim<'_> {
             }
             Err(SendError::TopicPending(_)) => {
                 let since = self.at(since_ms);
-                match self.engine.check_topic(TOPIC, since, self.now) {
+                // The application's max.block.ms: as long as delivery.timeout.ms.
+                let max_block = Duration::from_millis(self.sc.delivery_timeout_ms);
+                match self.engine.check_topic(TOPIC, since, max_block, self.now) {
                     Ok(true) => self.try_send(key, since_ms),
                     Ok(false) => Ok(false),
                     // max.block.ms passed: the send fails, nothing was appended.

@@ -239,7 +239,6 @@ impl<'a> Sim<'a> {
         cfg.max_in_flight_per_connection = sc.max_in_flight;
         cfg.accumulator.max_in_flight_per_partition = sc.max_in_flight;
         cfg.request_timeout = Duration::from_millis(sc.request_timeout_ms);
-        cfg.max_block = Duration::from_millis(sc.delivery_timeout_ms);
         cfg.reconnect_backoff = Duration::from_millis(20);
         cfg.reconnect_backoff_max = Duration::from_millis(500);
         cfg.connection_setup_timeout = Duration::from_secs(1);

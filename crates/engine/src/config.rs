@@ -72,8 +72,6 @@ pub struct EngineConfig {
     pub transactional_id: Option<String>,
     /// `transaction.timeout.ms` (sent in InitProducerId).
     pub transaction_timeout: Duration,
-    /// `max.block.ms`: how long `send` may wait for metadata or buffer memory.
-    pub max_block: Duration,
     /// The accumulator's settings (`batch.size`, `linger.ms`, `buffer.memory`, ...).
     pub accumulator: AccumulatorConfig,
     /// The metadata policy's settings.
@@ -108,7 +106,6 @@ impl EngineConfig {
             idempotence: false,
             transactional_id: None,
             transaction_timeout: Duration::from_secs(60),
-            max_block: Duration::from_secs(60),
             accumulator: AccumulatorConfig::default(),
             metadata: MetadataConfig::default(),
             sasl: None,

@@ -144,7 +144,11 @@ impl Sim {
             match self.engine.append(&rec, self.now) {
                 Ok(a) => return a.batch,
                 Err(SendError::TopicPending(_)) => {
-                    assert!(self.engine.check_topic(topic, since, self.now).is_ok());
+                    assert!(
+                        self.engine
+                            .check_topic(topic, since, Duration::from_secs(60), self.now)
+                            .is_ok()
+                    );
                     self.tick(Duration::from_millis(10));
                 }
                 Err(e) => panic!("append failed: {e}"),

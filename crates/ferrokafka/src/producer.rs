@@ -301,7 +301,7 @@ impl Producer {
                         Ok((slot, appended.index, appended.wake_sender))
                     }
                     Err(SendError::TopicPending(topic)) => {
-                        match st.engine.check_topic(&topic, start, now) {
+                        match st.engine.check_topic(&topic, start, max_block, now) {
                             Ok(true) => continue,
                             Ok(false) => Err(None),
                             Err(SendError::Metadata(MetadataError::TopicNotAvailable {

@@ -2,7 +2,7 @@
 //! and the types they take and return.
 
 use std::collections::HashSet;
-use std::time::Instant;
+use std::time::{Duration, Instant};
 
 use ferrokafka_accumulator::{AppendError, BatchId};
 use ferrokafka_metadata::MetadataError;
@@ -221,13 +221,15 @@ impl Engine {
             .map(|(name, _)| name.clone())
     }
 
-    /// For a `send` that has waited for `topic` since `since`: `Ok(true)` when its metadata is
-    /// known (append again), `Ok(false)` to keep waiting, or the error to fail the send with
-    /// (`max.block.ms` passed, or a non-retriable topic error).
+    /// For a `send` that has waited for `topic` since `since` and may wait `max_wait` in all
+    /// (the caller's `max.block.ms`: blocking is the caller's, the engine only judges):
+    /// `Ok(true)` when its metadata is known (append again), `Ok(false)` to keep waiting, or
+    /// the error to fail the send with (`max_wait` passed, or a non-retriable topic error).
     pub fn check_topic(
         &mut self,
         topic: &str,
         since: Instant,
+        max_wait: Duration,
         now: Instant,
     ) -> Result<bool, SendError> {
         if self.topics.contains_key(topic) {
@@ -236,10 +238,7 @@ impl Engine {
         if let Some(failure) = &self.auth_failure {
             return Err(SendError::Authentication(failure.clone()));
         }
-        match self
-            .metadata
-            .check_wait(topic, since, self.config.max_block, now)?
-        {
+        match self.metadata.check_wait(topic, since, max_wait, now)? {
             Some(_) => {
                 self.refresh_topic_cache(topic);
                 Ok(true)

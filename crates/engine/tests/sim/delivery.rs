@@ -267,8 +267,7 @@ fn unsupported_api_versions_falls_back_to_v0() {
 
 #[test]
 fn unknown_topic_fails_after_max_block() {
-    let mut c = config();
-    c.max_block = secs(2);
+    let c = config();
     let mut sim = Sim::new(c, brokers(1).topic("t", 1).auto_create_topics(None));
     let since = sim.now;
     assert!(matches!(
@@ -276,11 +275,14 @@ fn unknown_topic_fails_after_max_block() {
         Err(SendError::TopicPending(_))
     ));
     sim.run_for(ms(1500));
-    assert_eq!(sim.engine.check_topic("missing", since, sim.now), Ok(false));
+    assert_eq!(
+        sim.engine.check_topic("missing", since, secs(2), sim.now),
+        Ok(false)
+    );
     sim.run_for(ms(600));
     let err = sim
         .engine
-        .check_topic("missing", since, sim.now)
+        .check_topic("missing", since, secs(2), sim.now)
         .unwrap_err();
     assert!(err.to_string().contains("missing"), "{err}");
     assert_eq!(sim.cluster.partition_count("missing"), None);

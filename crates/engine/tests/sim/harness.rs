@@ -18,6 +18,10 @@ pub(crate) type Hook = Box<dyn FnMut(&RequestHeader, &RequestBody) -> Intercept>
 
 pub(crate) const WALL0: i64 = 1_700_000_000_000;
 
+/// The simulated application's `max.block.ms` (Java's default): how long a send may wait for
+/// its topic's metadata.
+pub(crate) const MAX_BLOCK: Duration = Duration::from_secs(60);
+
 pub(crate) struct Sim {
     pub(crate) engine: Engine,
     pub(crate) cluster: Cluster,
@@ -225,7 +229,9 @@ impl Sim {
             match self.engine.append(&rec, self.now) {
                 Ok(a) => return (a.batch, a.index, a.partition),
                 Err(SendError::TopicPending(_)) => {
-                    let ready = self.engine.check_topic(rec.topic, since, self.now);
+                    let ready = self
+                        .engine
+                        .check_topic(rec.topic, since, MAX_BLOCK, self.now);
                     assert!(ready.is_ok(), "{ready:?}");
                     self.tick(ms(10));
                 }

@@ -126,7 +126,7 @@ fn a_wrong_password_fails_send_at_once_and_reconnects_back_off() {
     sim.run_for(ms(20));
     let err = sim
         .engine
-        .check_topic("t", since, sim.now)
+        .check_topic("t", since, MAX_BLOCK, sim.now)
         .expect_err("authentication failed");
     let text = err.to_string();
     assert!(matches!(err, SendError::Authentication(_)), "{err:?}");
@@ -157,7 +157,7 @@ fn a_mechanism_the_broker_does_not_enable_is_named_with_what_it_offers() {
     sim.run_for(ms(20));
     let text = sim
         .engine
-        .check_topic("t", since, sim.now)
+        .check_topic("t", since, MAX_BLOCK, sim.now)
         .expect_err("not enabled")
         .to_string();
     assert!(
@@ -213,7 +213,11 @@ fn oauthbearer_waits_for_the_first_token_then_authenticates_with_it() {
         "{:?}",
         sim.order()
     );
-    assert!(sim.engine.check_topic("t", since, sim.now).is_ok());
+    assert!(
+        sim.engine
+            .check_topic("t", since, MAX_BLOCK, sim.now)
+            .is_ok()
+    );
     assert_eq!(sim.engine.counters().authentications_failed, 0);
     sim.engine.set_oauth_token("the-token".into(), sim.now);
     let (b, _, _) = sim.append("t", None, b"y");

@@ -72,7 +72,6 @@ pub(super) fn engine_config(c: &ProducerConfig) -> EngineConfig {
     e.idempotence = c.enable_idempotence;
     e.transaction_timeout = c.transaction_timeout;
     e.transactional_id.clone_from(&c.transactional_id);
-    e.max_block = c.max_block;
     e.accumulator = c.to_accumulator_config();
     e.metadata = c.to_metadata_config();
     e.sasl.clone_from(&c.security.sasl);
