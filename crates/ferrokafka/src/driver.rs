@@ -138,8 +138,12 @@ pub(crate) async fn run(shared: Arc<Shared>) {
                 ios.push(io);
             }
             st.take_events(&mut actions);
+            // Dropped without close: the writers finish what they were handed (the driver keeps
+            // pumping their reports in) before the connections go, as `close` does.
             let finished = shared.shutdown.load(Ordering::SeqCst)
-                || (shared.handles_dropped.load(Ordering::SeqCst) && !st.engine.has_incomplete());
+                || (shared.handles_dropped.load(Ordering::SeqCst)
+                    && !st.engine.has_incomplete()
+                    && !st.engine.has_unwritten());
             (st.engine.poll_timeout(), finished)
         };
         apply_slot_actions(std::mem::take(&mut actions));
@@ -152,12 +156,8 @@ pub(crate) async fn run(shared: Arc<Shared>) {
                 }
                 Io::Send { conn, data } => {
                     if let Some(h) = conns.get(&conn) {
-                        let len = data.len();
-                        shared.unwritten.fetch_add(len, Ordering::SeqCst);
                         // A closed writer shows up as a Closed input from the reader.
-                        if h.writer.send(data).is_err() {
-                            shared.unwritten.fetch_sub(len, Ordering::SeqCst);
-                        }
+                        let _ = h.writer.send(data);
                     }
                 }
                 Io::Close { conn } => {
@@ -169,18 +169,10 @@ pub(crate) async fn run(shared: Arc<Shared>) {
             }
         }
         if finished {
-            if !shared.shutdown.load(Ordering::SeqCst) {
-                // Dropped without close: let the writers finish (and, with acks=0, the broker
-                // read the last requests) before the connections go, as `close` does.
-                let limit = tokio::time::Instant::now() + std::time::Duration::from_secs(5);
-                while shared.unwritten.load(Ordering::SeqCst) > 0
-                    && tokio::time::Instant::now() < limit
-                {
-                    tokio::time::sleep(std::time::Duration::from_millis(2)).await;
-                }
-                if shared.config.acks == crate::Acks::None {
-                    tokio::time::sleep(crate::producer::ACKS0_CLOSE_GRACE).await;
-                }
+            if !shared.shutdown.load(Ordering::SeqCst) && shared.config.acks == crate::Acks::None {
+                // Dropped without close, acks=0: let the broker read the last requests before
+                // the connections go, as `close` does.
+                tokio::time::sleep(crate::producer::ACKS0_CLOSE_GRACE).await;
             }
             return;
         }
@@ -323,14 +315,9 @@ async fn connect(
     let writer_tx = tx.clone();
     tokio::spawn(async move {
         while let Some(data) = wrx.recv().await {
-            let written = write.write_all(&data).await;
-            shared.unwritten.fetch_sub(data.len(), Ordering::SeqCst);
-            if let Err(e) = written {
+            if let Err(e) = write.write_all(&data).await {
                 // What is still queued will never be written.
                 wrx.close();
-                while let Some(rest) = wrx.recv().await {
-                    shared.unwritten.fetch_sub(rest.len(), Ordering::SeqCst);
-                }
                 let _ = writer_tx.send(Input::Closed(conn, format!("writing failed: {e}")));
                 return;
             }

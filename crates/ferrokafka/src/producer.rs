@@ -117,7 +117,6 @@ impl Producer {
             progress: Notify::new(),
             shutdown: AtomicBool::new(false),
             handles_dropped: AtomicBool::new(false),
-            unwritten: std::sync::atomic::AtomicUsize::new(0),
             tls,
             transport: config.transport.resolve(),
             measured: crate::metrics::Measured::default(),
@@ -508,8 +507,13 @@ impl Producer {
             }
         }
         // Requests already handed to the sockets are written before the connections close.
-        while shared.unwritten.load(Ordering::SeqCst) > 0 && tokio::time::Instant::now() < deadline
-        {
+        while tokio::time::Instant::now() < deadline {
+            {
+                let st = shared.lock();
+                if !st.engine.has_unwritten() || st.driver_gone {
+                    break;
+                }
+            }
             tokio::time::sleep(Duration::from_millis(2)).await;
         }
         if shared.config.acks == crate::Acks::None {

@@ -110,6 +110,11 @@ impl BrokerConn {
         self.sends_queued += 1;
     }
 
+    /// Whether a request queued on this connection is not yet reported written.
+    pub(super) fn has_unwritten(&self) -> bool {
+        self.sends_queued > self.sends_written
+    }
+
     /// A request expecting no answer (acks=0), with correlation id `id`, was queued now.
     /// Returns the number of its `Io::Send` on this connection.
     pub(super) fn queued_unanswered(&mut self, id: i32, now: Instant) -> u64 {

@@ -10,7 +10,7 @@ use ferrokafka_partition::{Appended as PartitionAppended, Partitions};
 use ferrokafka_records::Header;
 use ferrokafka_wire::Topic;
 
-use super::Engine;
+use super::{BrokerConn, Engine};
 use crate::event::{ConnId, DeliveryError, Io};
 
 /// A record handed to [`Engine::append`]. Key and value are already serialized.
@@ -310,6 +310,13 @@ impl Engine {
                         | ferrokafka_txn::StateKind::AbortingTransaction
                 )
             )
+    }
+
+    /// Whether a request handed to the driver (`Io::Send`) is not yet reported written
+    /// ([`handle_written`](Self::handle_written)) on a connection that is still open: a
+    /// closing driver lets the sockets finish these before it closes them.
+    pub fn has_unwritten(&self) -> bool {
+        self.conns.values().any(BrokerConn::has_unwritten)
     }
 
     /// Whether records are still queued or in flight.

@@ -16,8 +16,6 @@ pub(crate) struct Shared {
     pub(crate) shutdown: AtomicBool,
     /// Set when the last `Producer` handle is dropped.
     pub(crate) handles_dropped: AtomicBool,
-    /// Bytes handed to connection writers and not yet written to their sockets.
-    pub(crate) unwritten: std::sync::atomic::AtomicUsize,
     /// TLS for every connection (`security.protocol` `SSL` or `SASL_SSL`).
     pub(crate) tls: Option<tokio_rustls::TlsConnector>,
     /// Opens the connections (TCP unless the configuration names another transport).
