@@ -19,7 +19,9 @@ use crate::config::ProducerConfig;
 use crate::driver;
 use crate::error::ProduceError;
 use crate::metrics::{Metrics, MetricsState};
-use crate::record::{BatchOutcome, BatchSlot, Callback, DeliveryFuture, ProducerRecord};
+use crate::record::{
+    BatchOutcome, BatchSlot, Callback, DeliveryFuture, ProducerRecord, SplitParts,
+};
 
 /// How long `close` keeps the connections of an acks=0 producer open after the last write.
 pub(crate) const ACKS0_CLOSE_GRACE: Duration = Duration::from_millis(200);

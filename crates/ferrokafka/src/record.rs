@@ -6,6 +6,7 @@ use std::sync::{Arc, Mutex};
 use std::task::{Context, Poll, Waker};
 
 use bytes::Bytes;
+use ferrokafka_accumulator::SplitOutcome;
 use ferrokafka_records::Header;
 use ferrokafka_wire::Topic;
 
@@ -179,8 +180,8 @@ enum SlotState {
         callbacks: Vec<(i32, i64, Callback)>,
     },
     Done(BatchOutcome),
-    /// Split after MESSAGE_TOO_LARGE: (first index, record count, part).
-    Split(Vec<(i32, i32, Arc<BatchSlot>)>),
+    /// Split after MESSAGE_TOO_LARGE: where its records went, and the parts' slots by batch.
+    Split(Arc<SplitParts>),
 }
 
 /// Shared state of one batch: its records' futures and callbacks wait here.
@@ -225,15 +226,12 @@ impl BatchSlot {
                 return;
             }
             SlotState::Done(outcome) => Err(self.result_for(outcome, index, timestamp)),
-            SlotState::Split(parts) => {
-                let (first, _, part) = locate(parts, index);
-                Ok((*first, part.clone()))
-            }
+            SlotState::Split(parts) => Ok(parts.locate(index)),
         };
         drop(state);
         match later {
             Err(result) => run_callback(cb, result),
-            Ok((first, part)) => part.add_callback(index - first, timestamp, cb),
+            Ok((part, index)) => part.add_callback(index, timestamp, cb),
         }
     }
 
@@ -270,13 +268,13 @@ impl BatchSlot {
         }
     }
 
-    /// The batch was split: its records now live in `parts` (first index, count, slot).
-    pub(crate) fn split(&self, parts: Vec<(i32, i32, Arc<BatchSlot>)>) {
+    /// The batch was split: its records now live in the parts.
+    pub(crate) fn split(&self, parts: Arc<SplitParts>) {
         let previous = std::mem::replace(&mut *self.lock(), SlotState::Split(parts.clone()));
         if let SlotState::Pending { wakers, callbacks } = previous {
             for (index, ts, cb) in callbacks {
-                let (first, _, part) = locate(&parts, index);
-                part.add_callback(index - first, ts, cb);
+                let (part, index) = parts.locate(index);
+                part.add_callback(index, ts, cb);
             }
             for w in wakers {
                 w.wake();
@@ -291,11 +289,28 @@ fn run_callback(cb: Callback, result: Result<RecordMetadata, ProduceError>) {
     let _ = std::panic::catch_unwind(std::panic::AssertUnwindSafe(move || cb(result)));
 }
 
-fn locate(parts: &[(i32, i32, Arc<BatchSlot>)], index: i32) -> &(i32, i32, Arc<BatchSlot>) {
-    parts
-        .iter()
-        .find(|(first, count, _)| index >= *first && index < first + count)
-        .unwrap_or_else(|| parts.last().expect("a split has parts"))
+/// A split batch's parts: the accumulator's account of where each record went, and the slot of
+/// each part (in the same order).
+pub(crate) struct SplitParts {
+    pub(crate) outcome: SplitOutcome,
+    pub(crate) slots: Vec<Arc<BatchSlot>>,
+}
+
+impl SplitParts {
+    /// The part holding the original batch's record `index`, and the record's index in it
+    /// (`SplitOutcome::locate`; an index out of range, which a split never leaves, goes to the
+    /// last part).
+    fn locate(&self, index: i32) -> (Arc<BatchSlot>, i32) {
+        let found = self.outcome.locate(index).and_then(|h| {
+            let at = self.outcome.parts.iter().position(|p| p.batch == h.batch)?;
+            Some((self.slots.get(at)?.clone(), h.index))
+        });
+        found.unwrap_or_else(|| {
+            let first = self.outcome.parts.last().map_or(0, |p| p.first_index);
+            let last = self.slots.last().expect("a split has parts").clone();
+            (last, index - first)
+        })
+    }
 }
 
 /// Resolves to the record's [`RecordMetadata`] once the broker acknowledged it, or to the
@@ -340,11 +355,9 @@ impl Future for DeliveryFuture {
                     return Poll::Ready(slot.result_for(outcome, self.index, self.timestamp));
                 }
                 SlotState::Split(parts) => {
-                    let (first, _, part) = locate(parts, self.index);
-                    let part = part.clone();
-                    let first = *first;
+                    let (part, index) = parts.locate(self.index);
                     drop(state);
-                    self.index -= first;
+                    self.index = index;
                     self.slot = part;
                 }
                 SlotState::Pending { wakers, .. } => {

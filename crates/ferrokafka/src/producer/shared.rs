@@ -76,12 +76,13 @@ impl State {
                 }
                 Event::Split(outcome) => {
                     if let Some(slot) = self.slots.remove(&outcome.original) {
-                        let mut parts = Vec::new();
+                        let mut slots = Vec::with_capacity(outcome.parts.len());
                         for p in &outcome.parts {
                             let part = BatchSlot::new(slot.topic().clone(), slot.partition());
                             self.slots.insert(p.batch, part.clone());
-                            parts.push((p.first_index, p.record_count, part));
+                            slots.push(part);
                         }
+                        let parts = Arc::new(SplitParts { outcome, slots });
                         out.push((slot, SlotAction::Split(parts)));
                     }
                 }
@@ -114,7 +115,7 @@ impl State {
 
 pub(crate) enum SlotAction {
     Complete(BatchOutcome),
-    Split(Vec<(i32, i32, Arc<BatchSlot>)>),
+    Split(Arc<SplitParts>),
 }
 
 pub(crate) fn apply_slot_actions(actions: Vec<(Arc<BatchSlot>, SlotAction)>) {
