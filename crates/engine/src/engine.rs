@@ -19,7 +19,7 @@ use ferrokafka_txn::{ProducerIdAndEpoch, TransactionManager};
 use ferrokafka_wire::Topic;
 
 use crate::config::EngineConfig;
-use crate::event::{ConnId, Event, Io};
+use crate::event::{ConnId, Event, Io, Reason, SetupError};
 use crate::metrics::Counters;
 
 mod auth;
@@ -120,7 +120,7 @@ pub struct Engine {
     /// transaction coordinator.
     txn_v2: bool,
     init_in_flight: bool,
-    fatal: Option<String>,
+    fatal: Option<Reason>,
     /// Per-batch state of drained batches: tracked sequences, pending renumberings, expiry,
     /// last error, whether an attempt may be in the log.
     batches: Batches,
@@ -173,27 +173,23 @@ impl Engine {
         config: EngineConfig,
         partitioner: Box<dyn Partitioner>,
         now: Instant,
-    ) -> Result<Self, String> {
+    ) -> Result<Self, SetupError> {
         if config.bootstrap.is_empty() {
-            return Err("bootstrap.servers lists no broker".to_owned());
+            return Err(SetupError::NoBootstrapServers);
         }
-        let acc = RecordAccumulator::new(config.accumulator.clone()).map_err(|e| e.to_string())?;
+        let acc = RecordAccumulator::new(config.accumulator.clone())?;
         let metadata = Metadata::new(config.metadata.clone(), now);
         let idem = if config.transactional_id.is_some() {
-            Some(
-                TransactionManager::new(
-                    true,
-                    config.accumulator.max_in_flight_per_partition.min(5),
-                )
-                .map_err(|e| e.to_string())?,
-            )
+            Some(TransactionManager::new(
+                true,
+                config.accumulator.max_in_flight_per_partition.min(5),
+            )?)
         } else if config.idempotence {
             let mut m = TransactionManager::new(
                 false,
                 config.accumulator.max_in_flight_per_partition.min(5),
-            )
-            .map_err(|e| e.to_string())?;
-            m.start_idempotent_init().map_err(|e| e.to_string())?;
+            )?;
+            m.start_idempotent_init()?;
             Some(m)
         } else {
             None

@@ -83,14 +83,93 @@ pub enum DeliveryError {
     Encode(String),
     /// The idempotent producer hit an unrecoverable error.
     #[error("idempotent producer failed: {0}")]
-    Fatal(String),
+    Fatal(Reason),
     /// The record's transaction was aborted before the record was sent.
     #[error("the transaction was aborted before the record was sent")]
     TransactionAborted,
     /// The record's transaction hit an error that requires an abort, before the record was
     /// sent.
     #[error("not sent: the transaction must be aborted ({0})")]
-    TransactionAbortable(String),
+    TransactionAbortable(Reason),
+}
+
+/// Why [`Engine::new`](crate::Engine::new) refused its configuration.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[non_exhaustive]
+pub enum SetupError {
+    /// `bootstrap.servers` is empty.
+    #[error("bootstrap.servers lists no broker")]
+    NoBootstrapServers,
+    /// The accumulator's settings (`batch.size`, `buffer.memory`, ...) do not hold together.
+    #[error(transparent)]
+    Accumulator(#[from] ferrokafka_accumulator::ConfigError),
+    /// The idempotent or transactional state refused its settings (in-flight limit).
+    #[error(transparent)]
+    Sequences(#[from] ferrokafka_txn::SequenceError),
+    /// The idempotent state could not start.
+    #[error(transparent)]
+    Transactions(#[from] ferrokafka_txn::TxnError),
+}
+
+/// What happened, in words, and the Kafka error code when a broker's answer caused it (an
+/// engine decision names its cause; callers classify by the code, never by the words).
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[error("{message}")]
+#[non_exhaustive]
+pub struct Reason {
+    /// What happened.
+    pub message: String,
+    /// The broker's error code behind it, if a broker's answer caused it.
+    pub code: Option<ErrorCode>,
+}
+
+impl Reason {
+    /// A cause found by the client itself (no broker error code).
+    pub fn local(message: impl Into<String>) -> Self {
+        Self {
+            message: message.into(),
+            code: None,
+        }
+    }
+
+    /// A cause a broker's answer gave, with its code.
+    pub fn broker(message: impl Into<String>, code: ErrorCode) -> Self {
+        Self {
+            message: message.into(),
+            code: Some(code),
+        }
+    }
+
+    /// The transaction manager's reason for an abortable or fatal state.
+    pub(crate) fn from_failure(reason: ferrokafka_txn::FailureReason) -> Self {
+        Self {
+            message: reason.to_string(),
+            code: failure_code(reason),
+        }
+    }
+
+    /// A refusal or failure of the transaction manager.
+    pub(crate) fn from_txn(e: &ferrokafka_txn::TxnError) -> Self {
+        Self {
+            message: e.to_string(),
+            code: txn_error_code(e),
+        }
+    }
+}
+
+fn failure_code(reason: ferrokafka_txn::FailureReason) -> Option<ErrorCode> {
+    match reason {
+        ferrokafka_txn::FailureReason::Broker { code, .. } => Some(code),
+        _ => None,
+    }
+}
+
+fn txn_error_code(e: &ferrokafka_txn::TxnError) -> Option<ErrorCode> {
+    match e {
+        ferrokafka_txn::TxnError::Abortable { reason, .. }
+        | ferrokafka_txn::TxnError::Fatal { reason, .. } => failure_code(*reason),
+        _ => None,
+    }
 }
 
 impl DeliveryError {
@@ -160,6 +239,8 @@ pub struct TxnFailure {
     pub kind: TxnFailureKind,
     /// A message naming the call and the cause.
     pub message: String,
+    /// The broker's error code behind it (PRODUCER_FENCED, ...), if a broker's answer caused it.
+    pub code: Option<ErrorCode>,
 }
 
 impl TxnFailure {
@@ -174,6 +255,7 @@ impl TxnFailure {
         Self {
             kind,
             message: e.to_string(),
+            code: txn_error_code(e),
         }
     }
 
@@ -181,6 +263,7 @@ impl TxnFailure {
         Self {
             kind: TxnFailureKind::NotTransactional,
             message: "transactional calls need `transactional.id` to be set".to_owned(),
+            code: None,
         }
     }
 
@@ -188,6 +271,7 @@ impl TxnFailure {
         Self {
             kind: TxnFailureKind::InvalidState,
             message: "the producer is closed".to_owned(),
+            code: None,
         }
     }
 
@@ -195,6 +279,7 @@ impl TxnFailure {
         Self {
             kind: TxnFailureKind::InvalidState,
             message: format!("{call}: a send_offsets_to_transaction is still in progress"),
+            code: None,
         }
     }
 
@@ -203,6 +288,7 @@ impl TxnFailure {
         Self {
             kind: TxnFailureKind::Fatal,
             message,
+            code: None,
         }
     }
 
@@ -211,6 +297,7 @@ impl TxnFailure {
             kind: TxnFailureKind::Aborted,
             message: "send_offsets_to_transaction abandoned: the transaction was aborted"
                 .to_owned(),
+            code: None,
         }
     }
 
@@ -218,6 +305,7 @@ impl TxnFailure {
         Self {
             kind: TxnFailureKind::Abortable,
             message: format!("{call} failed: the transaction must be aborted ({reason})"),
+            code: failure_code(reason),
         }
     }
 
@@ -227,6 +315,7 @@ impl TxnFailure {
             message: format!(
                 "{call} failed: the producer is in a fatal state ({reason}) and must be closed"
             ),
+            code: failure_code(reason),
         }
     }
 }

@@ -144,21 +144,23 @@ enum Repr {
     Setup(String),
 }
 
-/// How the transactional state machine (`ferrokafka-txn`) words an abortable refusal.
-const ABORTABLE_MARK: &str = "the transaction must be aborted";
-/// ... and a fatal one.
-const FATAL_MARK: &str = "in a fatal state";
-
-/// Whether a fatal failure's message says the producer was fenced.
-fn fenced(message: &str) -> bool {
-    message.contains("PRODUCER_FENCED")
-}
-
-fn fatal_kind(message: &str) -> ErrorKind {
-    if fenced(message) {
+/// A fatal failure is `ProducerFenced` when a broker's PRODUCER_FENCED caused it (KIP-1050's
+/// application-recoverable class), else `Fatal`: classified by the engine's error code.
+fn fatal_kind(code: Option<ErrorCode>) -> ErrorKind {
+    if code == Some(ErrorCode::PRODUCER_FENCED) {
         ErrorKind::ProducerFenced
     } else {
         ErrorKind::Fatal
+    }
+}
+
+fn txn_kind(f: &TxnFailure) -> ErrorKind {
+    match f.kind {
+        TxnFailureKind::Abortable => ErrorKind::TransactionAbortable,
+        TxnFailureKind::Fatal => fatal_kind(f.code),
+        TxnFailureKind::Aborted => ErrorKind::TransactionAborted,
+        TxnFailureKind::NotTransactional => ErrorKind::NotTransactional,
+        TxnFailureKind::InvalidState => ErrorKind::InvalidState,
     }
 }
 
@@ -180,12 +182,13 @@ impl Repr {
                 // them into TopicNotAvailable and BufferExhausted when it stops waiting.
                 SendError::Metadata(_) | SendError::TopicPending(_) => ErrorKind::TopicNotAvailable,
                 SendError::WouldBlock => ErrorKind::BufferExhausted,
-                SendError::Fatal(m) => fatal_kind(m),
-                SendError::Transaction(m) if m.contains(FATAL_MARK) => fatal_kind(m),
-                SendError::Transaction(m) if m.contains(ABORTABLE_MARK) => {
-                    ErrorKind::TransactionAbortable
-                }
-                SendError::Transaction(_) => ErrorKind::InvalidState,
+                SendError::Fatal(r) => fatal_kind(r.code),
+                // A send refused by the transaction's state; not being transactional never
+                // refuses a send.
+                SendError::Transaction(f) => match txn_kind(f) {
+                    ErrorKind::NotTransactional => ErrorKind::InvalidState,
+                    kind => kind,
+                },
                 SendError::Authentication(_) => ErrorKind::Authentication,
                 // Partition(_), InvalidRecord(_) and any later refusal of the record.
                 _ => ErrorKind::InvalidRecord,
@@ -200,18 +203,12 @@ impl Repr {
                 DeliveryError::TransactionAborted => ErrorKind::TransactionAborted,
                 DeliveryError::TransactionAbortable(_) => ErrorKind::TransactionAbortable,
                 // Fatal(_) and any later failure of the producer's state.
-                DeliveryError::Fatal(m) => fatal_kind(m),
+                DeliveryError::Fatal(r) => fatal_kind(r.code),
                 _ => ErrorKind::Fatal,
             },
             Repr::Serialization { .. } => ErrorKind::Serialization,
             Repr::Timeout { .. } => ErrorKind::Timeout,
-            Repr::Transaction(f) => match f.kind {
-                TxnFailureKind::Abortable => ErrorKind::TransactionAbortable,
-                TxnFailureKind::Fatal => fatal_kind(&f.message),
-                TxnFailureKind::Aborted => ErrorKind::TransactionAborted,
-                TxnFailureKind::NotTransactional => ErrorKind::NotTransactional,
-                TxnFailureKind::InvalidState => ErrorKind::InvalidState,
-            },
+            Repr::Transaction(f) => txn_kind(f),
             Repr::NoRuntime => ErrorKind::NoRuntime,
             Repr::Setup(_) => ErrorKind::Config,
         }
@@ -327,7 +324,13 @@ impl ProduceError {
                 last_error,
                 ..
             })) => *last_error,
-            _ if self.kind == ErrorKind::ProducerFenced => Some(ErrorCode::PRODUCER_FENCED),
+            // The broker's code behind a fatal or transactional failure (PRODUCER_FENCED, the
+            // error that made a transaction abortable, ...).
+            Repr::Send(SendError::Fatal(r))
+            | Repr::Delivery(DeliveryError::Fatal(r) | DeliveryError::TransactionAbortable(r)) => {
+                r.code
+            }
+            Repr::Send(SendError::Transaction(f)) | Repr::Transaction(f) => f.code,
             _ => None,
         }
     }

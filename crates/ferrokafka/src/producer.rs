@@ -96,8 +96,8 @@ impl Producer {
             None => ferrokafka_partition::by_name_with(&config.partitioner, &pc)
                 .map_err(|e| ProduceError::setup(format!("partitioner: {e}")))?,
         };
-        let engine =
-            Engine::new(engine_config(&config), partitioner, now).map_err(ProduceError::setup)?;
+        let engine = Engine::new(engine_config(&config), partitioner, now)
+            .map_err(|e| ProduceError::setup(e.to_string()))?;
         // Certificates and keys are read now, so a bad path or key fails here, naming its key.
         let oauth = oauth_source(&config)?;
         let tls = if config.security.protocol.tls() {

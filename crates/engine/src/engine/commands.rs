@@ -11,7 +11,7 @@ use ferrokafka_records::Header;
 use ferrokafka_wire::Topic;
 
 use super::{BrokerConn, Engine};
-use crate::event::{ConnId, DeliveryError, Io};
+use crate::event::{ConnId, DeliveryError, Io, Reason, TxnFailure};
 
 /// A record handed to [`Engine::append`]. Key and value are already serialized.
 #[derive(Debug, Clone, Copy)]
@@ -83,11 +83,11 @@ pub enum SendError {
     Metadata(#[from] MetadataError),
     /// The idempotent producer is in a fatal state.
     #[error("idempotent producer failed: {0}")]
-    Fatal(String),
+    Fatal(Reason),
     /// The transaction state does not allow sending (no transaction begun, abortable or
     /// fatal error).
     #[error("{0}")]
-    Transaction(String),
+    Transaction(TxnFailure),
     /// SASL authentication with the cluster failed (Java's `AuthenticationException`): the
     /// message names the broker, the mechanism and what the broker said.
     #[error("{0}")]
@@ -111,7 +111,7 @@ impl Engine {
             // Refused before waiting for metadata: no transaction is open, or it failed (a
             // fatal error names its cause rather than the shutdown it causes).
             m.send()
-                .map_err(|e| SendError::Transaction(e.to_string()))?;
+                .map_err(|e| SendError::Transaction(TxnFailure::from_error(&e)))?;
         }
         if self.acc.is_closing() {
             return Err(SendError::Closed);
@@ -153,7 +153,7 @@ impl Engine {
             && let Some(m) = &mut self.idem
         {
             m.add_partition(tp)
-                .map_err(|e| SendError::Transaction(e.to_string()))?;
+                .map_err(|e| SendError::Transaction(TxnFailure::from_error(&e)))?;
         }
         let result = self
             .acc

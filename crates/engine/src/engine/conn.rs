@@ -11,7 +11,7 @@ use ferrokafka_wire::messages::{
 };
 
 use super::{BrokerConn, ConnState, Engine, Pending, TxnCtx, bootstrap_node, duration_ms_i32};
-use crate::event::{ConnId, Io};
+use crate::event::{ConnId, Io, Reason};
 
 impl Engine {
     // ---------------------------------------------------------------- requests
@@ -48,10 +48,9 @@ impl Engine {
             _ => return,
         };
         let Ok(version) = version else {
-            self.fatal = Some(
-                "the broker does not support InitProducerId; set enable.idempotence=false"
-                    .to_owned(),
-            );
+            self.fatal = Some(Reason::local(
+                "the broker does not support InitProducerId; set enable.idempotence=false",
+            ));
             return;
         };
         let req = InitProducerIdRequest {

@@ -8,6 +8,7 @@ use ferrokafka_wire::ErrorCode;
 
 use super::batches::Batches;
 use super::{Engine, SentBatch};
+use crate::event::Reason;
 
 impl Engine {
     /// Whether an earlier batch of the same partition is still unresolved, so an
@@ -123,7 +124,7 @@ impl Engine {
             // Not READY (a new producer id is on its way after an exhausted epoch): the new id
             // restarts every sequence anyway.
             Err(ferrokafka_txn::TxnError::LocalBumpNotAllowed { .. }) => {}
-            Err(e) => self.fatal = Some(e.to_string()),
+            Err(e) => self.fatal = Some(Reason::from_txn(&e)),
         }
         if let Some(idem) = &mut self.idem {
             for r in &idem.take_rewrites() {
@@ -143,7 +144,10 @@ impl Engine {
         let code = ErrorCode(error_code);
         match idem.handle_init_producer_id(init_producer_id_result(code, id, epoch)) {
             Ok(ferrokafka_txn::ErrorClass::Fatal) => {
-                self.fatal = Some(format!("InitProducerId failed with {code:?}"));
+                self.fatal = Some(Reason::broker(
+                    format!("InitProducerId failed with {code:?}"),
+                    code,
+                ));
             }
             Ok(_) => {
                 if idem.producer().is_valid() {
@@ -162,7 +166,7 @@ impl Engine {
                     let _ = idem.start_idempotent_init();
                 }
             }
-            Err(e) => self.fatal = Some(e.to_string()),
+            Err(e) => self.fatal = Some(Reason::from_txn(&e)),
         }
         self.dirty = true;
     }

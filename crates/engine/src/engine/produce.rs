@@ -14,7 +14,7 @@ use ferrokafka_wire::messages::{ProduceRequest, ProduceResponse, RequestBody};
 use super::Engine;
 use super::idempotence::stamp_for;
 use super::{ConnState, Pending, SentBatch, duration_ms_i32};
-use crate::event::{ConnId, DeliveryError, Event};
+use crate::event::{ConnId, DeliveryError, Event, Reason};
 
 impl Engine {
     pub(super) fn drain(&mut self, now: Instant, wake_at: &mut impl FnMut(Instant)) {
@@ -125,7 +125,7 @@ impl Engine {
         let version = match produce {
             Ok(v) => *v,
             Err(e) => {
-                let msg = format!("broker {} cannot take Produce: {e}", c.node);
+                let msg = Reason::local(format!("broker {} cannot take Produce: {e}", c.node));
                 for b in batches {
                     let _ = self.acc.fail(b.id);
                     self.push_failed(

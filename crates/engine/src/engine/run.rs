@@ -6,7 +6,7 @@ use std::time::{Duration, Instant};
 use ferrokafka_txn::TransactionManager;
 
 use super::Engine;
-use crate::event::DeliveryError;
+use crate::event::{DeliveryError, Reason};
 
 impl Engine {
     pub(super) fn run(&mut self, now: Instant) {
@@ -74,7 +74,9 @@ impl Engine {
             }
         }
         let txn_fatal = match self.idem.as_ref().map(TransactionManager::state) {
-            Some(ferrokafka_txn::TxnState::FatalError(reason)) => Some(reason.to_string()),
+            Some(ferrokafka_txn::TxnState::FatalError(reason)) => {
+                Some(Reason::from_failure(*reason))
+            }
             _ => None,
         };
         if let Some(reason) = self.fatal.clone().or(txn_fatal) {
@@ -94,7 +96,7 @@ impl Engine {
             && self.txn.is_some()
         {
             // Java `abortUndrainedBatches`: nothing more of a failed transaction is sent.
-            let reason = reason.to_string();
+            let reason = Reason::from_failure(*reason);
             for failed in self.acc.abort_queued() {
                 self.push_failed(
                     failed.id,

@@ -2,6 +2,7 @@ use std::error::Error as _;
 use std::time::Duration;
 
 use super::*;
+use ferrokafka_engine::Reason;
 
 fn broker(code: ErrorCode) -> ProduceError {
     ProduceError::delivery(DeliveryError::Broker {
@@ -12,11 +13,20 @@ fn broker(code: ErrorCode) -> ProduceError {
     })
 }
 
-fn txn(kind: TxnFailureKind, message: &str) -> ProduceError {
-    ProduceError::transaction(TxnFailure {
+fn failure(kind: TxnFailureKind, message: &str, code: Option<ErrorCode>) -> TxnFailure {
+    TxnFailure {
         kind,
         message: message.into(),
-    })
+        code,
+    }
+}
+
+fn txn(kind: TxnFailureKind, message: &str) -> ProduceError {
+    txn_coded(kind, message, None)
+}
+
+fn txn_coded(kind: TxnFailureKind, message: &str, code: Option<ErrorCode>) -> ProduceError {
+    ProduceError::transaction(failure(kind, message, code))
 }
 
 /// One error of every case the facade can build, with its kind and its predicates
@@ -173,51 +183,61 @@ fn table() -> Vec<(&'static str, ProduceError, ErrorKind, [bool; 3])> {
         ),
         (
             "idempotent fatal (send)",
-            ProduceError::send(SendError::Fatal("OUT_OF_ORDER_SEQUENCE_NUMBER".into())),
+            ProduceError::send(SendError::Fatal(Reason::broker(
+                "Produce returned OUT_OF_ORDER_SEQUENCE_NUMBER",
+                ErrorCode::OUT_OF_ORDER_SEQUENCE_NUMBER,
+            ))),
             K::Fatal,
             [false, false, true],
         ),
         (
             "idempotent fatal (delivery)",
-            ProduceError::delivery(DeliveryError::Fatal("UNKNOWN_PRODUCER_ID".into())),
+            ProduceError::delivery(DeliveryError::Fatal(Reason::broker(
+                "Produce returned UNKNOWN_PRODUCER_ID",
+                ErrorCode::UNKNOWN_PRODUCER_ID,
+            ))),
             K::Fatal,
             [false, false, true],
         ),
         (
             "fatal transactional call",
-            txn(
+            txn_coded(
                 TxnFailureKind::Fatal,
                 "init_transactions failed: the producer is in a fatal state \
                  (InitProducerId returned INVALID_TRANSACTION_TIMEOUT(50)) and must be closed",
+                Some(ErrorCode::INVALID_TRANSACTION_TIMEOUT),
             ),
             K::Fatal,
             [false, false, true],
         ),
         (
             "fenced transactional call",
-            txn(
+            txn_coded(
                 TxnFailureKind::Fatal,
                 "commit_transaction failed: the producer is in a fatal state \
                  (EndTxn returned PRODUCER_FENCED(90)) and must be closed",
+                Some(ErrorCode::PRODUCER_FENCED),
             ),
             K::ProducerFenced,
             [false, false, true],
         ),
         (
             "send after fencing",
-            ProduceError::send(SendError::Transaction(
+            ProduceError::send(SendError::Transaction(failure(
+                TxnFailureKind::Fatal,
                 "send failed: the producer is in a fatal state (AddPartitionsToTxn returned \
-                 PRODUCER_FENCED(90)) and must be closed"
-                    .into(),
-            )),
+                 PRODUCER_FENCED(90)) and must be closed",
+                Some(ErrorCode::PRODUCER_FENCED),
+            ))),
             K::ProducerFenced,
             [false, false, true],
         ),
         (
             "fenced record",
-            ProduceError::delivery(DeliveryError::Fatal(
-                "Produce returned PRODUCER_FENCED".into(),
-            )),
+            ProduceError::delivery(DeliveryError::Fatal(Reason::broker(
+                "Produce returned PRODUCER_FENCED",
+                ErrorCode::PRODUCER_FENCED,
+            ))),
             K::ProducerFenced,
             [false, false, true],
         ),
@@ -232,17 +252,19 @@ fn table() -> Vec<(&'static str, ProduceError, ErrorKind, [bool; 3])> {
         ),
         (
             "send in an abortable transaction",
-            ProduceError::send(SendError::Transaction(
-                "send failed: the transaction must be aborted (TOPIC_AUTHORIZATION_FAILED)".into(),
-            )),
+            ProduceError::send(SendError::Transaction(failure(
+                TxnFailureKind::Abortable,
+                "send failed: the transaction must be aborted (TOPIC_AUTHORIZATION_FAILED)",
+                Some(ErrorCode::TOPIC_AUTHORIZATION_FAILED),
+            ))),
             K::TransactionAbortable,
             [false, true, false],
         ),
         (
             "record of a failed transaction",
-            ProduceError::delivery(DeliveryError::TransactionAbortable(
-                "a record failed".into(),
-            )),
+            ProduceError::delivery(DeliveryError::TransactionAbortable(Reason::local(
+                "a record failed",
+            ))),
             K::TransactionAbortable,
             [false, true, false],
         ),
@@ -272,9 +294,11 @@ fn table() -> Vec<(&'static str, ProduceError, ErrorKind, [bool; 3])> {
         ),
         (
             "send outside a transaction",
-            ProduceError::send(SendError::Transaction(
-                "send is not allowed in state Ready".into(),
-            )),
+            ProduceError::send(SendError::Transaction(failure(
+                TxnFailureKind::InvalidState,
+                "send is not allowed in state Ready",
+                None,
+            ))),
             K::InvalidState,
             [false, false, false],
         ),
@@ -383,12 +407,28 @@ fn context_accessors_and_codes() {
     assert_eq!(closed.kafka_code(), None);
     assert_eq!(closed.to_string(), "producer is closed");
 
-    let fenced = txn(
+    let fenced = txn_coded(
         TxnFailureKind::Fatal,
         "commit_transaction failed: the producer is in a fatal state \
          (EndTxn returned PRODUCER_FENCED(90)) and must be closed",
+        Some(ErrorCode::PRODUCER_FENCED),
     );
+    assert_eq!(fenced.kind(), ErrorKind::ProducerFenced);
     assert_eq!(fenced.kafka_code(), Some(ErrorCode::PRODUCER_FENCED));
+    // The words do not classify: only the code makes a fatal failure a fencing.
+    let worded = txn(
+        TxnFailureKind::Fatal,
+        "commit_transaction failed: the producer is in a fatal state (PRODUCER_FENCED)",
+    );
+    assert_eq!(worded.kind(), ErrorKind::Fatal);
+    let abortable = ProduceError::delivery(DeliveryError::TransactionAbortable(Reason::broker(
+        "Produce returned TOPIC_AUTHORIZATION_FAILED",
+        ErrorCode::TOPIC_AUTHORIZATION_FAILED,
+    )));
+    assert_eq!(
+        abortable.kafka_code(),
+        Some(ErrorCode::TOPIC_AUTHORIZATION_FAILED)
+    );
 
     let topic = ProduceError::send(SendError::Metadata(MetadataError::TopicFailed {
         topic: "secret".into(),

@@ -14,7 +14,7 @@ use ferrokafka_wire::{ApiKey, ErrorCode};
 use super::OffsetsStage;
 use crate::engine::Engine;
 use crate::engine::idempotence::init_producer_id_result;
-use crate::event::{Event, TxnCall, TxnFailure};
+use crate::event::{Event, Reason, TxnCall, TxnFailure};
 
 impl Engine {
     /// Applies a coordinator error class: retry after the backoff, or forget the coordinator.
@@ -65,7 +65,7 @@ impl Engine {
                 }
                 self.after_coordinator_error(class, None, now);
             }
-            Err(e) => self.txn_fatal_local(&e.to_string()),
+            Err(e) => self.txn_fatal_local(Reason::from_txn(&e)),
         }
         self.dirty = true;
     }
@@ -94,7 +94,7 @@ impl Engine {
                 }
             }
             Ok(class) => self.after_coordinator_error(class, None, now),
-            Err(e) => self.txn_fatal_local(&e.to_string()),
+            Err(e) => self.txn_fatal_local(Reason::from_txn(&e)),
         }
         self.dirty = true;
     }
@@ -130,7 +130,7 @@ impl Engine {
                 }
             }
             Ok(class) => self.after_coordinator_error(class, None, now),
-            Err(e) => self.txn_fatal_local(&e.to_string()),
+            Err(e) => self.txn_fatal_local(Reason::from_txn(&e)),
         }
         self.dirty = true;
     }
@@ -159,7 +159,7 @@ impl Engine {
         };
         match m.handle_coordinator_error(ApiKey::ADD_OFFSETS_TO_TXN, code) {
             Ok(class) => self.after_coordinator_error(class, None, now),
-            Err(e) => self.txn_fatal_local(&e.to_string()),
+            Err(e) => self.txn_fatal_local(Reason::from_txn(&e)),
         }
     }
 
@@ -200,7 +200,7 @@ impl Engine {
         };
         match m.handle_coordinator_error(ApiKey::TXN_OFFSET_COMMIT, code) {
             Ok(class) => self.after_coordinator_error(class, group.as_deref(), now),
-            Err(e) => self.txn_fatal_local(&e.to_string()),
+            Err(e) => self.txn_fatal_local(Reason::from_txn(&e)),
         }
     }
 
@@ -229,7 +229,7 @@ impl Engine {
             return;
         }
         let calls = std::mem::take(&mut t.waiting);
-        self.txn_fatal_local(reason);
+        self.txn_fatal_local(Reason::local(reason));
         for call in calls {
             self.events.push_back(Event::Transaction {
                 call,
@@ -238,8 +238,8 @@ impl Engine {
         }
     }
 
-    pub(in crate::engine) fn txn_fatal_local(&mut self, reason: &str) {
-        self.fatal = Some(reason.to_owned());
+    pub(in crate::engine) fn txn_fatal_local(&mut self, reason: Reason) {
+        self.fatal = Some(reason);
         self.dirty = true;
     }
 }

@@ -16,6 +16,7 @@ use ferrokafka_wire::{ApiKey, ErrorCode};
 
 use super::CoordinatorKind;
 use crate::engine::{ConnState, Engine, Pending, duration_ms_i32};
+use crate::event::Reason;
 
 impl Engine {
     pub(in crate::engine) fn coordinator_conn(
@@ -48,7 +49,7 @@ impl Engine {
             return;
         };
         let Ok(version) = v.find_coordinator.clone() else {
-            self.txn_fatal_local("the broker does not support FindCoordinator");
+            self.txn_fatal_local(Reason::local("the broker does not support FindCoordinator"));
             return;
         };
         let key = match &kind {
@@ -154,7 +155,9 @@ impl Engine {
         let (body, version, pending) = match request {
             CoordinatorRequest::InitProducerId { current } => {
                 let Ok(version) = v.init_producer_id.clone() else {
-                    self.txn_fatal_local("the coordinator does not support InitProducerId");
+                    self.txn_fatal_local(Reason::local(
+                        "the coordinator does not support InitProducerId",
+                    ));
                     return;
                 };
                 // KIP-890 part 2 when the coordinator's cluster finalized it; decided once per
@@ -178,9 +181,9 @@ impl Engine {
             }
             CoordinatorRequest::AddPartitionsToTxn => {
                 let Ok(version) = v.add_partitions.clone() else {
-                    self.txn_fatal_local(
+                    self.txn_fatal_local(Reason::local(
                         "the coordinator does not support AddPartitionsToTxn v0-3",
-                    );
+                    ));
                     return;
                 };
                 let Some(m) = &mut self.idem else {
@@ -226,7 +229,7 @@ impl Engine {
                                 t.ended = Some(commit);
                             }
                         }
-                        Err(e) => self.txn_fatal_local(&e.to_string()),
+                        Err(e) => self.txn_fatal_local(Reason::from_txn(&e)),
                     }
                 }
                 self.dirty = true;
@@ -239,7 +242,7 @@ impl Engine {
                     &v.end_txn
                 };
                 let Ok(version) = end_txn.clone() else {
-                    self.txn_fatal_local("the coordinator does not support EndTxn");
+                    self.txn_fatal_local(Reason::local("the coordinator does not support EndTxn"));
                     return;
                 };
                 let req = EndTxnRequest {
@@ -291,7 +294,9 @@ impl Engine {
             return;
         };
         let Ok(version) = v.add_offsets.clone() else {
-            self.txn_fatal_local("the coordinator does not support AddOffsetsToTxn");
+            self.txn_fatal_local(Reason::local(
+                "the coordinator does not support AddOffsetsToTxn",
+            ));
             return;
         };
         let req = AddOffsetsToTxnRequest {
@@ -371,7 +376,9 @@ impl Engine {
             &v.txn_offset_commit
         };
         let Ok(version) = txn_offset_commit.clone() else {
-            self.txn_fatal_local("the group coordinator does not support TxnOffsetCommit");
+            self.txn_fatal_local(Reason::local(
+                "the group coordinator does not support TxnOffsetCommit",
+            ));
             return;
         };
         if self
