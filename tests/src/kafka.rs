@@ -474,6 +474,10 @@ fn cluster_id() -> String {
         x ^= x << 17;
         *b = (x >> 24) as u8;
     }
+    // Never a leading '-': the storage tool would read the id as an option (Kafka's own
+    // `Uuid.randomUuid` draws again for the same reason). A first byte below 0x80 starts the
+    // id with a letter.
+    bytes[0] &= 0x7f;
     let mut bits = 0u32;
     let mut nbits = 0;
     let mut out = String::new();
@@ -1571,6 +1575,10 @@ mod tests {
         let b = cluster_id();
         assert_eq!(a.len(), 22, "{a}");
         assert_ne!(a, b);
+        for _ in 0..2_000 {
+            let id = cluster_id();
+            assert!(!id.starts_with('-'), "{id} reads as an option to kafka-storage");
+        }
         assert!(
             a.bytes()
                 .all(|c| c.is_ascii_alphanumeric() || c == b'-' || c == b'_')
