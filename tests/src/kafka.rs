@@ -1577,7 +1577,10 @@ mod tests {
         assert_ne!(a, b);
         for _ in 0..2_000 {
             let id = cluster_id();
-            assert!(!id.starts_with('-'), "{id} reads as an option to kafka-storage");
+            assert!(
+                !id.starts_with('-'),
+                "{id} reads as an option to kafka-storage"
+            );
         }
         assert!(
             a.bytes()
