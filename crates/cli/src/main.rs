@@ -55,14 +55,26 @@ async fn main() {
 
 /// The first Ctrl-C raises `stop` (the command stops reading, flushes for a bounded time and
 /// prints its summary); a second one exits at once.
+///
+/// The handler is installed here, before the command starts, not when the watching task first
+/// runs: on a loaded machine that task could run after a Ctrl-C, which was then lost.
 fn watch_ctrl_c(stop: interrupt::Interrupt) {
+    #[cfg(unix)]
+    let Ok(mut signals) = tokio::signal::unix::signal(tokio::signal::unix::SignalKind::interrupt())
+    else {
+        return;
+    };
     tokio::spawn(async move {
-        if tokio::signal::ctrl_c().await.is_err() {
+        #[cfg(unix)]
+        let mut ctrl_c = async || signals.recv().await.is_some();
+        #[cfg(not(unix))]
+        let ctrl_c = async || tokio::signal::ctrl_c().await.is_ok();
+        if !ctrl_c().await {
             return;
         }
         eprintln!("ferrokafka-cli: interrupted: finishing up (Ctrl-C again to exit at once)");
         stop.trigger();
-        if tokio::signal::ctrl_c().await.is_ok() {
+        if ctrl_c().await {
             eprintln!("ferrokafka-cli: interrupted again: exiting without waiting for deliveries");
             std::process::exit(i32::from(EXIT_INTERRUPTED));
         }
