@@ -10,6 +10,7 @@ use ferrokafka_records::{BatchBuilder, Header, record_size_upper_bound};
 use crate::batch::{Batch, BatchId, Contents, OrderKey, RecordHandle, TopicPartition};
 use crate::config::AccumulatorConfig;
 use crate::error::{AppendError, ConfigError};
+use crate::flush::{FlushId, Flushes};
 use crate::memory::MemoryBudget;
 
 /// One partition's queue: batches sorted by [`OrderKey`] (oldest at the head), of which only the
@@ -119,7 +120,9 @@ pub struct RecordAccumulator {
     pub(crate) memory: MemoryBudget,
     next_batch_id: u64,
     next_created: u64,
-    flushes_in_progress: usize,
+    /// Flushes in progress, each with the batches that existed when it began and are not
+    /// finished yet.
+    pub(crate) flushes: Flushes,
     pub(crate) closing: bool,
     /// Rotates the partition a leader's drain starts from, so no partition starves under
     /// `max.request.size` (Java's per-node `drainIndex`).
@@ -137,7 +140,7 @@ impl RecordAccumulator {
             in_flight: BTreeMap::new(),
             next_batch_id: 0,
             next_created: 0,
-            flushes_in_progress: 0,
+            flushes: Flushes::default(),
             closing: false,
             drain_rotation: 0,
         })
@@ -239,6 +242,8 @@ impl RecordAccumulator {
             contents: Contents::Building(builder),
             created_at: now,
             attempts: 0,
+            last_error: None,
+            maybe_written: false,
             retry_at: None,
             reserved: needed,
             expired: false,
@@ -264,7 +269,7 @@ impl RecordAccumulator {
         let mut wake = |t: Instant| {
             out.next_wakeup = Some(out.next_wakeup.map_or(t, |w: Instant| w.min(t)));
         };
-        let urgent = self.closing || self.flushes_in_progress > 0 || self.memory.exhausted();
+        let urgent = self.closing || self.flushes.any() || self.memory.exhausted();
         let mut ready = Vec::new();
         // In-flight batches expire too (Java's `getExpiredInflightBatches`).
         for b in self.in_flight.values().filter(|b| !b.expired) {
@@ -298,22 +303,33 @@ impl RecordAccumulator {
         out
     }
 
-    /// Starts a flush: every queued batch is ready regardless of `linger.ms` until the matching
-    /// [`flush_done`](Self::flush_done). Flushes nest. As in Java, a flush is over when the
-    /// batches that existed when it began are finished: snapshot [`batches`](Self::batches) ids
-    /// now and call `flush_done` once none of them is live.
-    pub fn begin_flush(&mut self) {
-        self.flushes_in_progress += 1;
+    /// Starts a flush: every queued batch is ready regardless of `linger.ms` until the flush
+    /// ends. As in Java, a flush is over when the batches that existed when it began are
+    /// finished (completed, failed, expired or aborted; a split batch's parts take its place):
+    /// [`flush_finished`](Self::flush_finished) says so. Flushes nest.
+    pub fn begin_flush(&mut self) -> FlushId {
+        let live = self.in_flight.keys().copied().chain(
+            self.queues
+                .values()
+                .flat_map(|q| q.batches.iter().map(|b| b.id)),
+        );
+        self.flushes.begin(live)
     }
 
-    /// Ends one flush started by [`begin_flush`](Self::begin_flush).
-    pub fn flush_done(&mut self) {
-        self.flushes_in_progress = self.flushes_in_progress.saturating_sub(1);
+    /// Whether every batch that existed when flush `id` began is finished; a finished flush
+    /// ends (so `linger.ms` applies again once no other flush runs). `true` for an unknown id.
+    pub fn flush_finished(&mut self, id: FlushId) -> bool {
+        self.flushes.finished(id)
+    }
+
+    /// Ends flush `id` whether or not its batches are finished (its caller gave up waiting).
+    pub fn end_flush(&mut self, id: FlushId) {
+        self.flushes.end(id);
     }
 
     /// Whether a flush is in progress.
     pub fn flush_in_progress(&self) -> bool {
-        self.flushes_in_progress > 0
+        self.flushes.any()
     }
 
     /// Begins a graceful close: appends are refused with [`AppendError::Closed`] and every

@@ -4,6 +4,7 @@ use std::fmt;
 use std::time::Instant;
 
 use ferrokafka_records::{BatchBuilder, ClosedBatch};
+use ferrokafka_wire::ErrorCode;
 
 pub use ferrokafka_wire::TopicPartition;
 
@@ -57,6 +58,11 @@ pub(crate) struct Batch {
     pub(crate) created_at: Instant,
     /// Retries so far (0 until the first re-enqueue).
     pub(crate) attempts: u32,
+    /// The error the last retry was for.
+    pub(crate) last_error: Option<ErrorCode>,
+    /// An earlier attempt's answer was lost or said `NOT_ENOUGH_REPLICAS_AFTER_APPEND`: it may
+    /// be in the log whatever later attempts say.
+    pub(crate) maybe_written: bool,
     /// While set and in the future, the batch is backing off and its partition is not ready.
     pub(crate) retry_at: Option<Instant>,
     /// Bytes of `buffer.memory` this batch holds (0 for split parts, like Java's split batches,

@@ -4,6 +4,7 @@
 use std::time::Instant;
 
 use ferrokafka_records::{DecodeOptions, EncodeError, split_batch};
+use ferrokafka_wire::ErrorCode;
 
 use crate::accumulator::RecordAccumulator;
 use crate::batch::{Batch, BatchId, Contents, OrderKey, RecordHandle, TopicPartition};
@@ -19,6 +20,31 @@ pub struct FinishedBatch {
     pub tp: TopicPartition,
     /// Its records: handles `(id, 0..record_count)`.
     pub record_count: i32,
+}
+
+/// Why a batch is re-enqueued ([`RecordAccumulator::retry`]).
+#[derive(Debug, Clone, Copy, Default, PartialEq)]
+#[non_exhaustive]
+pub struct Retry {
+    /// The error it is retried for.
+    pub error: Option<ErrorCode>,
+    /// This attempt's answer was lost, or said `NOT_ENOUGH_REPLICAS_AFTER_APPEND`: it may be
+    /// in the log whatever later attempts say.
+    pub maybe_written: bool,
+    /// A sample in `[-1, 1]` scaling Java's ±20 % backoff jitter (the crate draws no
+    /// randomness); 0 for none.
+    pub jitter: f64,
+}
+
+impl Retry {
+    /// A retry for `error`.
+    pub fn after(error: ErrorCode, maybe_written: bool, jitter: f64) -> Self {
+        Retry {
+            error: Some(error),
+            maybe_written,
+            jitter,
+        }
+    }
 }
 
 /// Why the accumulator failed a batch on its own.
@@ -46,6 +72,13 @@ pub struct FailedBatch {
     /// Whether it was ever drained. For an idempotent producer a batch that may have reached
     /// the broker leaves a sequence gap, which the txn layer resolves (Java bumps the epoch).
     pub ever_sent: bool,
+    /// Retries before this failure (0 if it was never re-enqueued).
+    pub attempts: u32,
+    /// The error the last retry was for.
+    pub last_error: Option<ErrorCode>,
+    /// An attempt's answer was lost or said `NOT_ENOUGH_REPLICAS_AFTER_APPEND`: the records may
+    /// be in the log although they are reported failed.
+    pub maybe_written: bool,
     /// Why.
     pub reason: FailReason,
 }
@@ -104,6 +137,7 @@ impl RecordAccumulator {
     fn finish(&mut self, id: BatchId) -> Result<FinishedBatch, BatchError> {
         let batch = self.take_in_flight(id)?;
         self.memory.release(batch.reserved);
+        self.flushes.forget(id);
         Ok(FinishedBatch {
             record_count: batch.record_count(),
             id: batch.id,
@@ -128,24 +162,38 @@ impl RecordAccumulator {
     /// when the backoff ends. `delivery.timeout.ms` still counts from creation, so a batch
     /// retried too long is expired from the queue by [`expire`](Self::expire).
     pub fn reenqueue(&mut self, id: BatchId, now: Instant) -> Result<Instant, BatchError> {
-        self.reenqueue_with_jitter(id, now, 0.0)
+        self.retry(id, Retry::default(), now)
     }
 
-    /// [`reenqueue`](Self::reenqueue) with Java's ±20 % jitter, from a caller-drawn `jitter`
-    /// sample in `[-1, 1]` (the crate draws no randomness).
-    pub fn reenqueue_with_jitter(
+    /// [`reenqueue`](Self::reenqueue) for `cause`: the batch remembers the error and whether
+    /// this attempt may be in the log (for its final error, and so that a later refusal does
+    /// not give its sequences away), and backs off with the cause's jitter.
+    pub fn retry(
         &mut self,
         id: BatchId,
+        cause: Retry,
         now: Instant,
-        jitter: f64,
     ) -> Result<Instant, BatchError> {
         let mut batch = self.take_in_flight(id)?;
         batch.attempts = batch.attempts.saturating_add(1);
-        let until = now + self.config.retry_backoff_for(batch.attempts, jitter);
+        batch.last_error = cause.error.or(batch.last_error);
+        batch.maybe_written |= cause.maybe_written;
+        let until = now + self.config.retry_backoff_for(batch.attempts, cause.jitter);
         batch.retry_at = Some(until);
         let q = self.queues.entry(batch.tp.clone()).or_default();
         q.insert_in_order(batch);
         Ok(until)
+    }
+
+    /// Whether an earlier attempt of in-flight or queued batch `id` may be in the log (see
+    /// [`Retry::maybe_written`]).
+    pub fn maybe_written(&self, id: BatchId) -> bool {
+        self.in_flight.get(&id).is_some_and(|b| b.maybe_written)
+            || self
+                .queues
+                .values()
+                .flat_map(|q| q.batches.iter())
+                .any(|b| b.id == id && b.maybe_written)
     }
 
     /// `MESSAGE_TOO_LARGE`: splits an in-flight batch into batches of at most `limit` bytes
@@ -210,6 +258,8 @@ impl RecordAccumulator {
                 contents: Contents::Closed(piece),
                 created_at: original.created_at,
                 attempts: original.attempts,
+                last_error: original.last_error,
+                maybe_written: original.maybe_written,
                 retry_at: None,
                 reserved: 0,
                 expired: false,
@@ -219,6 +269,7 @@ impl RecordAccumulator {
                 .or_default()
                 .insert_in_order(part);
         }
+        self.flushes.replace(id, parts.iter().map(|p| p.batch));
         Ok(SplitOutcome {
             original: id,
             parts,
@@ -242,6 +293,7 @@ impl RecordAccumulator {
             {
                 let b = q.batches.pop_front().expect("front exists");
                 self.memory.release(b.reserved);
+                self.flushes.forget(b.id);
                 expired.push(failed(b, FailReason::DeliveryTimeout));
             }
         }
@@ -261,11 +313,17 @@ impl RecordAccumulator {
         for b in self.in_flight.values_mut() {
             if !b.expired && now >= b.created_at + timeout {
                 b.expired = true;
+                // Its records fail now: a flush need not wait for its request's answer.
+                self.flushes.forget(b.id);
                 expired.push(FailedBatch {
                     id: b.id,
                     tp: b.tp.clone(),
                     record_count: b.record_count(),
                     ever_sent: true,
+                    attempts: b.attempts,
+                    last_error: b.last_error,
+                    // Its request is out and unanswered.
+                    maybe_written: true,
                     reason: FailReason::DeliveryTimeout,
                 });
             }
@@ -299,6 +357,7 @@ impl RecordAccumulator {
         for q in self.queues.values_mut() {
             for b in q.batches.drain(..) {
                 self.memory.release(b.reserved);
+                self.flushes.forget(b.id);
                 out.push(failed(b, FailReason::Aborted));
             }
         }
@@ -318,7 +377,10 @@ impl RecordAccumulator {
         let mut out = Vec::new();
         for (_, b) in std::mem::take(&mut self.in_flight) {
             self.memory.release(b.reserved);
-            out.push(failed(b, FailReason::Aborted));
+            // Its request is out: whatever it says now, the records may be in the log.
+            let mut f = failed(b, FailReason::Aborted);
+            f.maybe_written = true;
+            out.push(f);
         }
         for q in self.queues.values_mut() {
             q.in_flight = 0;
@@ -326,6 +388,9 @@ impl RecordAccumulator {
                 self.memory.release(b.reserved);
                 out.push(failed(b, FailReason::Aborted));
             }
+        }
+        for f in &out {
+            self.flushes.forget(f.id);
         }
         out
     }
@@ -335,6 +400,9 @@ fn failed(b: Batch, reason: FailReason) -> FailedBatch {
     FailedBatch {
         record_count: b.record_count(),
         ever_sent: matches!(b.contents, Contents::Closed(_)),
+        attempts: b.attempts,
+        last_error: b.last_error,
+        maybe_written: b.maybe_written,
         id: b.id,
         tp: b.tp,
         reason,

@@ -174,11 +174,15 @@ impl RecordAccumulator {
                         }
                         Err(e) => {
                             self.memory.release(batch.reserved);
+                            self.flushes.forget(batch.id);
                             out.failed.push(FailedBatch {
                                 id: batch.id,
                                 tp: batch.tp,
                                 record_count: count,
                                 ever_sent: false,
+                                attempts: batch.attempts,
+                                last_error: batch.last_error,
+                                maybe_written: batch.maybe_written,
                                 reason: FailReason::Encode(e),
                             });
                             continue;

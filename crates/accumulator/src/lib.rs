@@ -18,8 +18,9 @@
 //!    [`RecordHandle`] (batch id + index) is what a delivery future is tied to.
 //! 2. [`RecordAccumulator::ready`] lists partitions whose head batch may be sent: it is full
 //!    (`batch.size` reached, or other batches queued behind it), has waited `linger.ms` since
-//!    creation, a flush is in progress ([`begin_flush`](RecordAccumulator::begin_flush) /
-//!    [`flush_done`](RecordAccumulator::flush_done)), the accumulator is closing, or an append is
+//!    creation, a flush is in progress ([`begin_flush`](RecordAccumulator::begin_flush) until
+//!    [`flush_finished`](RecordAccumulator::flush_finished) says the batches it waits for are
+//!    done), the accumulator is closing, or an append is
 //!    waiting for memory (Java's `exhausted`) — and the partition is neither backing off after a
 //!    retry nor muted. A partition is muted while `max.in.flight.requests.per.connection` of its
 //!    batches are in flight (counted per partition), and while its head is a resent batch (a
@@ -72,14 +73,14 @@
 //! let mut acc = RecordAccumulator::new(AccumulatorConfig::default()).unwrap();
 //! let tp = TopicPartition::new("events", 0);
 //! let appended = acc.append(&tp, 1_700_000_000_000, None, Some(b"hi"), &[], now).unwrap();
-//! acc.begin_flush();
+//! let flush = acc.begin_flush();
 //! let ready = acc.ready(now);
 //! let drained = acc.drain(&ready.ready_partitions, |_| Some(1), 1 << 20, now, |_| {
 //!     ProducerStamp::NONE
 //! });
 //! assert_eq!(drained.by_leader[&1][0].id, appended.handle.batch);
 //! acc.complete(appended.handle.batch).unwrap();
-//! acc.flush_done();
+//! assert!(acc.flush_finished(flush));
 //! assert!(!acc.has_incomplete());
 //! # }
 //! ```
@@ -95,13 +96,15 @@ mod completion;
 mod config;
 mod drain;
 mod error;
+mod flush;
 mod memory;
 
 pub use accumulator::{AppendResult, BatchInfo, ReadyCheck, RecordAccumulator};
 pub use batch::{BatchId, RecordHandle, TopicPartition};
 pub use completion::{
-    ExpiredBatch, FailReason, FailedBatch, FinishedBatch, SplitOutcome, SplitPart,
+    ExpiredBatch, FailReason, FailedBatch, FinishedBatch, Retry, SplitOutcome, SplitPart,
 };
 pub use config::{AccumulatorConfig, RETRY_BACKOFF_JITTER};
 pub use drain::{Drained, DrainedBatch, StampRequest};
 pub use error::{AppendError, BatchError, ConfigError};
+pub use flush::FlushId;

@@ -127,7 +127,7 @@ fn run(ops: &[Op], max_in_flight: usize, ending: Ending, base: Instant) {
     let ordered = max_in_flight == 1;
     let mut m = Model::default();
     let mut t = 0u64;
-    let mut flushing = false;
+    let mut flushing = None;
     for op in ops {
         let now = base + Duration::from_millis(t);
         match op {
@@ -224,12 +224,13 @@ fn run(ops: &[Op], max_in_flight: usize, ending: Ending, base: Instant) {
                 }
             }
             Op::ToggleFlush => {
-                if flushing {
-                    acc.flush_done();
-                } else {
-                    acc.begin_flush();
-                }
-                flushing = !flushing;
+                flushing = match flushing.take() {
+                    Some(id) => {
+                        acc.end_flush(id);
+                        None
+                    }
+                    None => Some(acc.begin_flush()),
+                };
             }
         }
         // The accumulator's live batches are exactly the model's, with the same sizes.

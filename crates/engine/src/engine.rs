@@ -8,7 +8,7 @@
 //! or fail), [`idempotence`] (stamps, sequences, epoch bumps), [`delivery`] (one event per
 //! batch, expiry, finishing a batch) and [`txn`] (transactions and their coordinators).
 
-use std::collections::{BTreeMap, HashMap, HashSet, VecDeque};
+use std::collections::{BTreeMap, HashMap, VecDeque};
 use std::time::{Duration, Instant};
 
 use ferrokafka_accumulator::{BatchId, RecordAccumulator, TopicPartition};
@@ -19,7 +19,7 @@ use ferrokafka_txn::{ProducerIdAndEpoch, TransactionManager};
 use ferrokafka_wire::Topic;
 
 use crate::config::EngineConfig;
-use crate::event::{ConnId, Event, Io, Reason, SetupError};
+use crate::event::{ConnId, Event, Io, SetupError};
 use crate::metrics::Counters;
 
 mod auth;
@@ -109,9 +109,8 @@ pub struct Engine {
     next_conn: u64,
     io: VecDeque<Io>,
     events: VecDeque<Event>,
-    idem: Option<TransactionManager<TopicPartition>>,
-    /// Transaction bookkeeping, with a `transactional.id`.
-    txn: Option<TxnCtx>,
+    /// Plain, idempotent or transactional, with the state each needs.
+    mode: Mode,
     /// `close` was called: transactional calls are refused from then on.
     closed: bool,
     /// Addresses learned from FindCoordinator for nodes the metadata does not list.
@@ -120,7 +119,6 @@ pub struct Engine {
     /// transaction coordinator.
     txn_v2: bool,
     init_in_flight: bool,
-    fatal: Option<Reason>,
     /// Per-batch state of drained batches: tracked sequences, pending renumberings, expiry,
     /// last error, whether an attempt may be in the log.
     batches: Batches,
@@ -137,8 +135,6 @@ pub struct Engine {
     entropy: Vec<u8>,
     /// The current OAUTHBEARER token ([`Engine::set_oauth_token`]).
     oauth_token: Option<String>,
-    flushes: HashMap<u64, HashSet<BatchId>>,
-    next_flush: u64,
     counters: Counters,
     next_wake: Option<Instant>,
     dirty: bool,
@@ -153,6 +149,63 @@ pub struct Engine {
     rebootstrapping: bool,
     /// State of the retry-jitter PRNG (`EngineConfig::retry_jitter_seed`).
     jitter: Option<u64>,
+}
+
+/// What the producer guarantees, with the state each guarantee needs: one of three, never a
+/// transaction context without its manager.
+#[derive(Debug)]
+enum Mode {
+    /// No producer id: batches carry no sequences (`enable.idempotence=false`).
+    Plain,
+    /// A producer id from any broker and sequences per partition (`enable.idempotence`).
+    Idempotent(TransactionManager<TopicPartition>),
+    /// A `transactional.id`: the producer id from the transaction coordinator, and the
+    /// transaction's bookkeeping.
+    Transactional(TransactionManager<TopicPartition>, Box<TxnCtx>),
+}
+
+impl Mode {
+    /// The producer-id and sequence state machine, unless plain.
+    fn manager(&self) -> Option<&TransactionManager<TopicPartition>> {
+        match self {
+            Mode::Plain => None,
+            Mode::Idempotent(m) | Mode::Transactional(m, _) => Some(m),
+        }
+    }
+
+    fn manager_mut(&mut self) -> Option<&mut TransactionManager<TopicPartition>> {
+        match self {
+            Mode::Plain => None,
+            Mode::Idempotent(m) | Mode::Transactional(m, _) => Some(m),
+        }
+    }
+
+    /// The transaction's bookkeeping, if transactional.
+    fn txn(&self) -> Option<&TxnCtx> {
+        match self {
+            Mode::Transactional(_, t) => Some(&**t),
+            _ => None,
+        }
+    }
+
+    fn txn_mut(&mut self) -> Option<&mut TxnCtx> {
+        match self {
+            Mode::Transactional(_, t) => Some(&mut **t),
+            _ => None,
+        }
+    }
+
+    /// Both halves of a transactional producer.
+    fn parts_mut(&mut self) -> Option<(&mut TransactionManager<TopicPartition>, &mut TxnCtx)> {
+        match self {
+            Mode::Transactional(m, t) => Some((m, &mut **t)),
+            _ => None,
+        }
+    }
+
+    fn is_transactional(&self) -> bool {
+        matches!(self, Mode::Transactional(..))
+    }
 }
 
 impl std::fmt::Debug for Engine {
@@ -179,27 +232,24 @@ impl Engine {
         }
         let acc = RecordAccumulator::new(config.accumulator.clone())?;
         let metadata = Metadata::new(config.metadata.clone(), now);
-        let idem = if config.transactional_id.is_some() {
-            Some(TransactionManager::new(
-                true,
-                config.accumulator.max_in_flight_per_partition.min(5),
-            )?)
+        let in_flight = config.accumulator.max_in_flight_per_partition.min(5);
+        let mode = if let Some(id) = &config.transactional_id {
+            Mode::Transactional(
+                TransactionManager::new(true, in_flight)?,
+                Box::new(TxnCtx::new(id.clone())),
+            )
         } else if config.idempotence {
-            let mut m = TransactionManager::new(
-                false,
-                config.accumulator.max_in_flight_per_partition.min(5),
-            )?;
+            let mut m = TransactionManager::new(false, in_flight)?;
             m.start_idempotent_init()?;
-            Some(m)
+            Mode::Idempotent(m)
         } else {
-            None
+            Mode::Plain
         };
         let counters = Counters {
             buffer_total_bytes: config.accumulator.buffer_memory as u64,
             buffer_available_bytes: config.accumulator.buffer_memory as u64,
             ..Counters::default()
         };
-        let txn = config.transactional_id.clone().map(TxnCtx::new);
         let mut nodes = BTreeMap::new();
         for i in 0..config.bootstrap.len() {
             nodes.insert(bootstrap_node(i), Node::default());
@@ -217,21 +267,17 @@ impl Engine {
             next_conn: 0,
             io: VecDeque::new(),
             events: VecDeque::new(),
-            idem,
-            txn,
+            mode,
             closed: false,
             extra_addresses: HashMap::new(),
             txn_v2: false,
             init_in_flight: false,
-            fatal: None,
             batches: Batches::default(),
             traced_state: None,
             last_problem: None,
             auth_failure: None,
             entropy: Vec::new(),
             oauth_token: None,
-            flushes: HashMap::new(),
-            next_flush: 0,
             counters,
             next_wake: None,
             dirty: true,
@@ -268,8 +314,8 @@ impl Engine {
 
     /// The producer id and epoch in use (idempotence), if any.
     pub fn producer_id(&self) -> Option<ProducerIdAndEpoch> {
-        self.idem
-            .as_ref()
+        self.mode
+            .manager()
             .map(TransactionManager::producer)
             .filter(|p| p.is_valid())
     }

@@ -147,27 +147,11 @@ impl Reason {
             code: failure_code(reason),
         }
     }
-
-    /// A refusal or failure of the transaction manager.
-    pub(crate) fn from_txn(e: &ferrokafka_txn::TxnError) -> Self {
-        Self {
-            message: e.to_string(),
-            code: txn_error_code(e),
-        }
-    }
 }
 
 fn failure_code(reason: ferrokafka_txn::FailureReason) -> Option<ErrorCode> {
     match reason {
         ferrokafka_txn::FailureReason::Broker { code, .. } => Some(code),
-        _ => None,
-    }
-}
-
-fn txn_error_code(e: &ferrokafka_txn::TxnError) -> Option<ErrorCode> {
-    match e {
-        ferrokafka_txn::TxnError::Abortable { reason, .. }
-        | ferrokafka_txn::TxnError::Fatal { reason, .. } => failure_code(*reason),
         _ => None,
     }
 }
@@ -255,7 +239,7 @@ impl TxnFailure {
         Self {
             kind,
             message: e.to_string(),
-            code: txn_error_code(e),
+            code: failure_code(e.failure()),
         }
     }
 

@@ -62,6 +62,17 @@ pub enum FailureReason {
     },
     /// A batch of the transaction expired before the broker acknowledged it.
     BatchExpired,
+    /// The broker (or coordinator) does not support `api`, which the producer needs.
+    Unsupported {
+        /// The API missing from the broker's ApiVersions.
+        api: ApiKey,
+    },
+    /// Authentication with a broker failed (Java's `AuthenticationException` makes the
+    /// producer fatal).
+    AuthenticationFailed,
+    /// The producer's own bookkeeping refused an event — a broker answered out of turn, or
+    /// the client has a bug — so its sequences or transaction can no longer be trusted.
+    Inconsistent(Inconsistency),
 }
 
 impl fmt::Display for FailureReason {
@@ -71,7 +82,85 @@ impl fmt::Display for FailureReason {
             FailureReason::BatchExpired => {
                 f.write_str("a batch expired before it was acknowledged")
             }
+            FailureReason::Unsupported { api } => write!(f, "the broker does not support {api}"),
+            FailureReason::AuthenticationFailed => f.write_str("authentication failed"),
+            FailureReason::Inconsistent(i) => write!(f, "{}", TxnError::from(*i)),
         }
+    }
+}
+
+/// What the manager refused, as a [`FailureReason`] can carry it: every [`TxnError`] that
+/// names no failure reason of its own.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub struct Inconsistency(Refused);
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+enum Refused {
+    NotTransactional {
+        call: Call,
+    },
+    InvalidState {
+        call: Call,
+        state: StateKind,
+    },
+    UnexpectedResponse {
+        api: ApiKey,
+        state: StateKind,
+    },
+    InvalidTransition {
+        from: StateKind,
+        to: StateKind,
+    },
+    LocalBumpNotAllowed {
+        transactional: bool,
+        state: StateKind,
+    },
+    Sequence(SequenceError),
+}
+
+impl From<Inconsistency> for TxnError {
+    fn from(i: Inconsistency) -> Self {
+        match i.0 {
+            Refused::NotTransactional { call } => TxnError::NotTransactional { call },
+            Refused::InvalidState { call, state } => TxnError::InvalidState { call, state },
+            Refused::UnexpectedResponse { api, state } => {
+                TxnError::UnexpectedResponse { api, state }
+            }
+            Refused::InvalidTransition { from, to } => TxnError::InvalidTransition { from, to },
+            Refused::LocalBumpNotAllowed {
+                transactional,
+                state,
+            } => TxnError::LocalBumpNotAllowed {
+                transactional,
+                state,
+            },
+            Refused::Sequence(e) => TxnError::Sequence(e),
+        }
+    }
+}
+
+impl TxnError {
+    /// This error as the reason for a fatal state: an abortable or fatal error keeps its own
+    /// reason; a refusal becomes [`FailureReason::Inconsistent`].
+    pub fn failure(&self) -> FailureReason {
+        let refused = match *self {
+            TxnError::Abortable { reason, .. } | TxnError::Fatal { reason, .. } => return reason,
+            TxnError::NotTransactional { call } => Refused::NotTransactional { call },
+            TxnError::InvalidState { call, state } => Refused::InvalidState { call, state },
+            TxnError::UnexpectedResponse { api, state } => {
+                Refused::UnexpectedResponse { api, state }
+            }
+            TxnError::InvalidTransition { from, to } => Refused::InvalidTransition { from, to },
+            TxnError::LocalBumpNotAllowed {
+                transactional,
+                state,
+            } => Refused::LocalBumpNotAllowed {
+                transactional,
+                state,
+            },
+            TxnError::Sequence(e) => Refused::Sequence(e),
+        };
+        FailureReason::Inconsistent(Inconsistency(refused))
     }
 }
 
@@ -142,7 +231,7 @@ pub enum TxnError {
 }
 
 /// Errors of the per-partition sequence tracker.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, thiserror::Error)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, thiserror::Error)]
 #[non_exhaustive]
 pub enum SequenceError {
     /// No producer id is known yet (InitProducerId has not succeeded).

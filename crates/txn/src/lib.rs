@@ -106,7 +106,7 @@ pub mod sequence;
 pub mod state;
 
 pub use classify::{ClassifyContext, ErrorClass, classify};
-pub use error::{Call, FailureReason, SequenceError, TxnError};
+pub use error::{Call, FailureReason, Inconsistency, SequenceError, TxnError};
 pub use ferrokafka_records::{ProducerStamp, increment_sequence};
 pub use manager::{CoordinatorRequest, TransactionManager};
 pub use sequence::{

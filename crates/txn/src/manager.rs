@@ -507,6 +507,14 @@ impl<K: Ord + Clone> TransactionManager<K> {
         Ok(class)
     }
 
+    /// The producer cannot go on for `reason`, found outside the manager (a missing API, an
+    /// authentication failure, a refusal of its own): it enters `FatalError`, from any state.
+    /// A producer already fatal keeps its first reason.
+    pub fn fail_fatal(&mut self, reason: FailureReason) {
+        // Every state may enter FatalError; a fatal one stays as it is.
+        let _ = self.transition(TxnState::FatalError(reason));
+    }
+
     /// A batch of the transaction expired before it was acknowledged: abortable, with an epoch
     /// bump if possible (its sequence may or may not have been written).
     pub fn handle_batch_expired(&mut self) -> Result<(), TxnError> {

@@ -57,11 +57,65 @@ fn flush_makes_everything_ready_until_done() {
     put(&mut a, 1, 2, 10, clock.at(0));
     assert!(a.ready(clock.at(1)).ready_partitions.is_empty());
 
-    a.begin_flush();
+    let flush = a.begin_flush();
     assert!(a.flush_in_progress());
     assert_eq!(a.ready(clock.at(1)).ready_partitions, vec![tp(0), tp(1)]);
-    a.flush_done();
+    a.end_flush(flush);
     assert!(a.ready(clock.at(1)).ready_partitions.is_empty());
+}
+
+#[test]
+fn a_flush_waits_for_the_batches_that_existed_when_it_began() {
+    let clock = Clock::new();
+    let mut a = acc(config());
+    put(&mut a, 0, 1, 10, clock.at(0));
+    put(&mut a, 1, 2, 10, clock.at(0));
+    let flush = a.begin_flush();
+    let d = pump(&mut a, clock.at(1));
+    let sent: Vec<_> = d.by_leader.values().flatten().map(|b| b.id).collect();
+    assert_eq!(sent.len(), 2);
+    // A batch created after the flush began is not waited for.
+    put(&mut a, 2, 3, 10, clock.at(2));
+    a.complete(sent[0]).unwrap();
+    assert!(!a.flush_finished(flush), "one batch is still in flight");
+    // A retried batch is still waited for.
+    a.reenqueue(sent[1], clock.at(3)).unwrap();
+    assert!(
+        !a.flush_finished(flush),
+        "the retried batch is queued again"
+    );
+    let d = pump(&mut a, clock.at(10_000));
+    let again = d.by_leader.values().flatten().find(|b| b.id == sent[1]);
+    assert!(again.is_some(), "the retried batch is drained again");
+    a.fail(sent[1]).unwrap();
+    assert!(a.flush_finished(flush), "both batches are finished");
+    assert!(!a.flush_in_progress(), "a finished flush ends");
+    assert!(a.has_incomplete(), "the later batch is still there");
+}
+
+#[test]
+fn a_flush_ends_when_its_batches_expire_even_in_flight() {
+    let clock = Clock::new();
+    let mut a = acc(config());
+    put(&mut a, 0, 1, 10, clock.at(0));
+    put(&mut a, 1, 2, 10, clock.at(0));
+    let flush = a.begin_flush();
+    let d = pump(&mut a, clock.at(1));
+    let sent: Vec<_> = d.by_leader.values().flatten().map(|b| b.id).collect();
+    a.reenqueue(sent[0], clock.at(2)).unwrap();
+    let timeout = config().delivery_timeout;
+    let late = clock.at(0) + timeout;
+    assert_eq!(a.expire(late).len(), 1, "the queued retry expires");
+    assert!(
+        !a.flush_finished(flush),
+        "the other batch's request is still out"
+    );
+    assert_eq!(a.expire_in_flight(late).len(), 1);
+    assert!(
+        a.flush_finished(flush),
+        "an in-flight batch whose records failed is not waited for"
+    );
+    assert!(a.has_in_flight(), "its request is still out");
 }
 
 #[test]

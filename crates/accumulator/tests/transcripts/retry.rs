@@ -1,6 +1,8 @@
 //! Retries: back to the head, in order, after an exponential backoff.
 
+use ferrokafka_accumulator::Retry;
 use ferrokafka_records::ProducerStamp;
+use ferrokafka_wire::ErrorCode;
 
 use crate::util::{Clock, acc, config, ids, ms, pump, put, tp};
 
@@ -65,8 +67,34 @@ fn backoff_is_exponential_and_capped() {
     // A caller-drawn jitter sample scales it by up to ±20 %.
     let d = pump(&mut a, clock.at(t));
     let id = d.by_leader[&0][0].id;
-    let until = a.reenqueue_with_jitter(id, clock.at(t), -1.0).unwrap();
+    let retry = Retry::after(ErrorCode::NOT_LEADER_OR_FOLLOWER, false, -1.0);
+    let until = a.retry(id, retry, clock.at(t)).unwrap();
     assert_eq!(until.duration_since(clock.at(t)), ms(800));
+}
+
+#[test]
+fn a_retried_batch_remembers_its_last_error_and_whether_it_may_be_written() {
+    let clock = Clock::new();
+    let mut a = acc(config());
+    put(&mut a, 0, 1, 10, clock.at(0));
+    a.begin_flush();
+    let d = pump(&mut a, clock.at(0));
+    let id = d.by_leader[&0][0].id;
+    let lost = Retry::after(ErrorCode::NETWORK_EXCEPTION, true, 0.0);
+    a.retry(id, lost, clock.at(1)).unwrap();
+    assert!(a.maybe_written(id), "a queued retry keeps the mark");
+    let d = pump(&mut a, clock.at(10_000));
+    assert_eq!(d.by_leader[&0][0].attempts, 1);
+    let refused = Retry::after(ErrorCode::NOT_ENOUGH_REPLICAS, false, 0.0);
+    a.retry(id, refused, clock.at(10_001)).unwrap();
+    let expired = a.expire(clock.at(0) + config().delivery_timeout);
+    assert_eq!(expired.len(), 1);
+    assert_eq!(expired[0].attempts, 2);
+    assert_eq!(expired[0].last_error, Some(ErrorCode::NOT_ENOUGH_REPLICAS));
+    assert!(
+        expired[0].maybe_written,
+        "a later refusal does not clear an earlier attempt's mark"
+    );
 }
 
 #[test]

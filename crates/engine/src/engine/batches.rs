@@ -1,8 +1,8 @@
 //! Per-batch state of the engine: one record per batch that was drained (or retried), owning
 //! everything the engine remembers about it beyond the accumulator — the sequence the tracker
 //! holds for it, a renumbering waiting for its next drain, whether its records already expired
-//! while its request was out, its last error and send count, and whether an earlier attempt may
-//! be in the log. A batch's record ends with the batch ([`Batches::finish`]), so nothing about
+//! while its request was out. (Its attempts, last error, whether an earlier attempt may be in
+//! the log, and which flushes wait for it are the accumulator's.) A batch's record ends with the batch ([`Batches::finish`]), so nothing about
 //! it outlives its one outcome.
 
 use std::collections::HashMap;
@@ -10,7 +10,6 @@ use std::collections::HashMap;
 use ferrokafka_accumulator::{BatchId, TopicPartition};
 use ferrokafka_records::ProducerStamp;
 use ferrokafka_txn::Rewrite;
-use ferrokafka_wire::ErrorCode;
 
 /// What the engine knows about one batch.
 #[derive(Debug, Default, Clone)]
@@ -26,11 +25,6 @@ struct BatchState {
     /// is bookkept but reported to nobody (the partition of an idempotent producer is held
     /// until then).
     expired: Option<TopicPartition>,
-    /// The last error it was retried for, and how many times it was sent.
-    last_error: Option<(ErrorCode, u32)>,
-    /// An earlier attempt's answer was lost or said NOT_ENOUGH_REPLICAS_AFTER_APPEND: it may be
-    /// in the log whatever later attempts say.
-    maybe_written: bool,
 }
 
 /// The per-batch records, by batch.
@@ -105,43 +99,14 @@ impl Batches {
             .any(|s| s.expired.as_ref().is_some_and(|t| t == tp))
     }
 
-    /// The last error `batch` was retried for and how many times it was sent.
-    pub(super) fn last_error(&self, batch: BatchId) -> Option<(ErrorCode, u32)> {
-        self.by_id.get(&batch)?.last_error
-    }
-
-    /// `batch` goes back to its queue after `code`, having been sent `sends` times;
-    /// `maybe_written` if this attempt may be in the log.
-    pub(super) fn note_retry(
-        &mut self,
-        batch: BatchId,
-        code: ErrorCode,
-        sends: u32,
-        maybe_written: bool,
-    ) {
-        let state = self.entry(batch);
-        state.last_error = Some((code, sends));
-        state.maybe_written |= maybe_written;
-    }
-
-    /// Whether an earlier attempt of `batch` may be in the log.
-    pub(super) fn maybe_written(&self, batch: BatchId) -> bool {
-        self.by_id.get(&batch).is_some_and(|s| s.maybe_written)
-    }
-
-    /// `original` was split into `parts`: each part inherits its last error and whether it
-    /// may be written, and, given `bases` (the parts' slices of the original's tracked range),
-    /// the tracked sequence and the pending renumbering.
+    /// `original` was split into `parts`: given `bases` (the parts' slices of the original's
+    /// tracked range), each part inherits the tracked sequence and the pending renumbering.
     pub(super) fn split(&mut self, original: BatchId, parts: &[BatchId], bases: Option<&[i32]>) {
         let Some(state) = self.by_id.remove(&original) else {
             return;
         };
         for (i, part) in parts.iter().enumerate() {
-            let mut p = BatchState {
-                last_error: state.last_error,
-                maybe_written: state.maybe_written,
-                ..BatchState::default()
-            };
+            let mut p = BatchState::default();
             if let (Some((tp, _)), Some(base)) =
                 (&state.sequence, bases.and_then(|b| b.get(i).copied()))
             {

@@ -1,10 +1,9 @@
 //! Commands: what the application asks of the engine (append a record, flush, close, abort),
 //! and the types they take and return.
 
-use std::collections::HashSet;
 use std::time::{Duration, Instant};
 
-use ferrokafka_accumulator::{AppendError, BatchId};
+use ferrokafka_accumulator::{AppendError, BatchId, FlushId};
 use ferrokafka_metadata::MetadataError;
 use ferrokafka_partition::{Appended as PartitionAppended, Partitions};
 use ferrokafka_records::Header;
@@ -102,11 +101,11 @@ impl Engine {
         record: &OutgoingRecord<'_>,
         now: Instant,
     ) -> Result<Appended, SendError> {
-        if let Some(reason) = &self.fatal {
-            return Err(SendError::Fatal(reason.clone()));
+        if let Some(reason) = self.fatal_reason() {
+            return Err(SendError::Fatal(reason));
         }
-        if self.txn.is_some()
-            && let Some(m) = &self.idem
+        if self.mode.is_transactional()
+            && let Some(m) = self.mode.manager()
         {
             // Refused before waiting for metadata: no transaction is open, or it failed (a
             // fatal error names its cause rather than the shutdown it causes).
@@ -149,8 +148,8 @@ impl Engine {
                 record.topic
             )));
         };
-        if self.txn.is_some()
-            && let Some(m) = &mut self.idem
+        if self.mode.is_transactional()
+            && let Some(m) = self.mode.manager_mut()
         {
             m.add_partition(tp)
                 .map_err(|e| SendError::Transaction(TxnFailure::from_error(&e)))?;
@@ -250,40 +249,26 @@ impl Engine {
     /// Starts a flush: every batch existing now becomes ready regardless of `linger.ms`.
     /// Returns a token for [`flush_complete`](Self::flush_complete).
     pub fn begin_flush(&mut self) -> u64 {
-        self.acc.begin_flush();
-        let ids: HashSet<BatchId> = self.acc.batches().into_iter().map(|b| b.id).collect();
-        self.next_flush += 1;
-        self.flushes.insert(self.next_flush, ids);
         self.dirty = true;
-        self.next_flush
+        self.acc.begin_flush().get()
     }
 
     /// Whether every batch that existed when flush `token` began is finished. A finished
     /// flush is ended (so `linger.ms` applies again once no other flush runs).
     pub fn flush_complete(&mut self, token: u64) -> bool {
-        match self.flushes.get(&token) {
-            Some(ids) if ids.is_empty() => {
-                self.flushes.remove(&token);
-                self.acc.flush_done();
-                true
-            }
-            Some(_) => false,
-            None => true,
-        }
+        self.acc.flush_finished(FlushId::from_raw(token))
     }
 
     /// Abandons flush `token` (its caller timed out).
     pub fn cancel_flush(&mut self, token: u64) {
-        if self.flushes.remove(&token).is_some() {
-            self.acc.flush_done();
-        }
+        self.acc.end_flush(FlushId::from_raw(token));
     }
 
     /// Starts closing: no more appends; everything queued is sent at once.
     pub fn close(&mut self) {
         // Java aborts an open transaction on close rather than leave it to the coordinator's
         // timeout (which would hold read_committed consumers at the last stable offset).
-        if self.txn.is_some()
+        if self.mode.is_transactional()
             && matches!(
                 self.transaction_state(),
                 Some(
@@ -327,17 +312,10 @@ impl Engine {
     /// Fails every queued and in-flight batch with [`DeliveryError::Aborted`] (close timed out
     /// or the producer was dropped) and closes every connection.
     pub fn abort(&mut self) {
-        let in_flight: HashSet<BatchId> = self
-            .acc
-            .batches()
-            .into_iter()
-            .filter(|b| b.in_flight)
-            .map(|b| b.id)
-            .collect();
         for failed in self.acc.abort_all() {
             // A request still out, or an earlier one whose answer was lost, may have been
             // written: say so, distinct from "never sent".
-            let error = if in_flight.contains(&failed.id) || self.batches.maybe_written(failed.id) {
+            let error = if failed.maybe_written {
                 DeliveryError::ClosedInFlight
             } else {
                 DeliveryError::Aborted

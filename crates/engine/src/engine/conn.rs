@@ -11,7 +11,9 @@ use ferrokafka_wire::messages::{
 };
 
 use super::{BrokerConn, ConnState, Engine, Pending, TxnCtx, bootstrap_node, duration_ms_i32};
-use crate::event::{ConnId, Io, Reason};
+use crate::event::{ConnId, Io};
+use ferrokafka_txn::FailureReason;
+use ferrokafka_wire::ApiKey;
 
 impl Engine {
     // ---------------------------------------------------------------- requests
@@ -48,9 +50,9 @@ impl Engine {
             _ => return,
         };
         let Ok(version) = version else {
-            self.fatal = Some(Reason::local(
-                "the broker does not support InitProducerId; set enable.idempotence=false",
-            ));
+            self.fail_fatal(FailureReason::Unsupported {
+                api: ApiKey::INIT_PRODUCER_ID,
+            });
             return;
         };
         let req = InitProducerIdRequest {
@@ -414,7 +416,7 @@ impl Engine {
             // Never written: sent again like any batch of a broken connection.
             self.requeue_or_fail(batches, ErrorCode::NETWORK_EXCEPTION, None, now);
         }
-        if let Some(t) = &mut self.txn {
+        if let Some(t) = self.mode.txn_mut() {
             // A coordinator that cannot be reached is looked up again (it may have moved).
             t.forget_coordinator_node(c.node);
         }
@@ -428,7 +430,7 @@ impl Engine {
             Pending::Metadata => self.metadata.handle_failure(now),
             Pending::InitProducerId => {
                 self.init_in_flight = false;
-                if self.txn.is_some() {
+                if self.mode.is_transactional() {
                     self.txn_request_lost(None, now);
                 }
             }
@@ -442,15 +444,15 @@ impl Engine {
             Pending::SaslHandshake | Pending::SaslAuthenticate => {}
             Pending::AddPartitions => {
                 // The partitions are asked for again.
-                if let Some(m) = &mut self.idem {
+                if let Some(m) = self.mode.manager_mut() {
                     let _ = m.handle_add_partitions([ErrorCode::NOT_COORDINATOR]);
                 }
                 self.txn_request_lost(None, now);
             }
             Pending::TxnOffsetCommit => {
                 let group = self
-                    .txn
-                    .as_ref()
+                    .mode
+                    .txn()
                     .and_then(TxnCtx::offsets_group)
                     .map(str::to_owned);
                 self.txn_request_lost(group.as_deref(), now);

@@ -67,14 +67,11 @@ impl Engine {
     /// attempts of a retried batch, or why it was never answered.
     pub(super) fn expire_queued(&mut self, now: Instant) {
         for failed in self.acc.expire(now) {
-            let last_error = self.batches.last_error(failed.id).map(|(code, _)| code);
+            let last_error = failed.last_error;
             let error = DeliveryError::DeliveryTimeout {
                 topic: failed.tp.topic.to_string(),
                 partition: failed.tp.partition,
-                attempts: self
-                    .batches
-                    .last_error(failed.id)
-                    .map_or(0, |(_, sends)| sends),
+                attempts: failed.attempts,
                 last_error,
                 // NETWORK_EXCEPTION is ours (a lost connection), never a broker's answer: say
                 // what was lost.
@@ -84,7 +81,7 @@ impl Engine {
                     None => Some(self.unsent_reason(&failed.tp.topic, failed.tp.partition)),
                 },
                 // One of its requests was lost rather than refused: it may be in the log.
-                maybe_written: failed.ever_sent && self.batches.maybe_written(failed.id),
+                maybe_written: failed.ever_sent && failed.maybe_written,
             };
             self.note_expired();
             self.push_failed(failed.id, failed.tp, failed.record_count, error);
@@ -98,10 +95,7 @@ impl Engine {
     /// must be bumped); in a transaction the expiry makes the transaction abortable.
     pub(super) fn expire_in_flight(&mut self, now: Instant) {
         for failed in self.acc.expire_in_flight(now) {
-            let (last_error, attempts) = self
-                .batches
-                .last_error(failed.id)
-                .map_or((None, 0), |(code, sends)| (Some(code), sends));
+            let (last_error, attempts) = (failed.last_error, failed.attempts);
             let leader = self
                 .metadata
                 .cluster()
@@ -125,11 +119,11 @@ impl Engine {
                 )),
                 maybe_written: true,
             };
-            if self.txn.is_some() {
-                if let Some(m) = &mut self.idem {
+            if self.mode.is_transactional() {
+                if let Some(m) = self.mode.manager_mut() {
                     let _ = m.handle_batch_expired();
                 }
-            } else if self.idem.is_some() {
+            } else if self.mode.manager().is_some() {
                 self.acc.hold(&failed.tp);
             }
             self.counters.records_errored += failed.record_count as u64;
@@ -159,14 +153,11 @@ impl Engine {
 
     pub(super) fn finish(&mut self, batch: BatchId) {
         if let Some((tp, base)) = self.batches.finish(batch)
-            && let Some(m) = &mut self.idem
+            && let Some(m) = self.mode.manager_mut()
         {
             // Already gone if the batch was answered; otherwise (aborted, expired) it leaves a
             // gap that the next epoch bump closes.
             let _ = m.sequences_mut().fail(&tp, base);
-        }
-        for ids in self.flushes.values_mut() {
-            ids.remove(&batch);
         }
     }
 
@@ -174,8 +165,8 @@ impl Engine {
     /// batch leaves a gap instead, marked by the tracker when the batch is finished:
     /// `resolve_sequences` bumps the epoch once the partition is quiet.)
     pub(super) fn note_expired(&mut self) {
-        if self.txn.is_some()
-            && let Some(m) = &mut self.idem
+        if self.mode.is_transactional()
+            && let Some(m) = self.mode.manager_mut()
         {
             let _ = m.handle_batch_expired();
         }
@@ -189,8 +180,8 @@ impl Engine {
             .map(|p| format!(" (last connection problem: {p})"))
             .unwrap_or_default();
         if self
-            .idem
-            .as_ref()
+            .mode
+            .manager()
             .is_some_and(|idem| !idem.producer().is_valid())
         {
             return format!("no producer id yet (InitProducerId not answered){problem}");

@@ -8,13 +8,12 @@ use ferrokafka_wire::ErrorCode;
 
 use super::batches::Batches;
 use super::{Engine, SentBatch};
-use crate::event::Reason;
 
 impl Engine {
     /// Whether an earlier batch of the same partition is still unresolved, so an
     /// out-of-sequence answer for this one is a consequence of that one's failure.
     pub(super) fn is_behind_earlier_batch(&self, b: &SentBatch) -> bool {
-        let Some(idem) = &self.idem else {
+        let Some(idem) = self.mode.manager() else {
             return false;
         };
         idem.sequences()
@@ -26,7 +25,7 @@ impl Engine {
     /// Gives a refused batch's sequences back; false if it carries no current sequence.
     pub(super) fn release_refused(&mut self, b: &SentBatch) -> bool {
         let base = self.tracked_base(b);
-        let Some(idem) = &mut self.idem else {
+        let Some(idem) = self.mode.manager_mut() else {
             return false;
         };
         if base < 0 {
@@ -59,7 +58,7 @@ impl Engine {
         // Settled here, once: `finish` must not fail the same base again later, when another
         // batch may have been renumbered into it.
         self.batches.untrack(b.id);
-        let Some(idem) = &mut self.idem else {
+        let Some(idem) = self.mode.manager_mut() else {
             return;
         };
         if base < 0 {
@@ -79,10 +78,10 @@ impl Engine {
     /// new epoch would write it twice. New batches of the partition wait meanwhile
     /// ([`stamp_for`]).
     pub(super) fn resolve_sequences(&mut self) {
-        if self.txn.is_some() {
+        if self.mode.is_transactional() {
             return;
         }
-        let Some(idem) = &self.idem else {
+        let Some(idem) = self.mode.manager() else {
             return;
         };
         let seqs = idem.sequences();
@@ -106,7 +105,7 @@ impl Engine {
     /// flight); the others finish their in-flight batches under the old epoch and then restart
     /// at 0 (Java renumbers only the partitions that asked for the bump).
     pub(super) fn bump_epoch(&mut self, affected: Vec<TopicPartition>) {
-        let Some(idem) = &mut self.idem else {
+        let Some(idem) = self.mode.manager_mut() else {
             return;
         };
         tracing::info!(
@@ -124,9 +123,9 @@ impl Engine {
             // Not READY (a new producer id is on its way after an exhausted epoch): the new id
             // restarts every sequence anyway.
             Err(ferrokafka_txn::TxnError::LocalBumpNotAllowed { .. }) => {}
-            Err(e) => self.fatal = Some(Reason::from_txn(&e)),
+            Err(e) => self.fail_fatal(e.failure()),
         }
-        if let Some(idem) = &mut self.idem {
+        if let Some(idem) = self.mode.manager_mut() {
             for r in &idem.take_rewrites() {
                 self.batches.note_rewrite(r);
             }
@@ -138,17 +137,13 @@ impl Engine {
     }
 
     pub(super) fn handle_init_producer_id(&mut self, error_code: i16, id: i64, epoch: i16) {
-        let Some(idem) = &mut self.idem else {
+        let Some(idem) = self.mode.manager_mut() else {
             return;
         };
         let code = ErrorCode(error_code);
         match idem.handle_init_producer_id(init_producer_id_result(code, id, epoch)) {
-            Ok(ferrokafka_txn::ErrorClass::Fatal) => {
-                self.fatal = Some(Reason::broker(
-                    format!("InitProducerId failed with {code:?}"),
-                    code,
-                ));
-            }
+            // The manager is fatal now, naming the API and code.
+            Ok(ferrokafka_txn::ErrorClass::Fatal) => {}
             Ok(_) => {
                 if idem.producer().is_valid() {
                     tracing::info!(
@@ -166,7 +161,7 @@ impl Engine {
                     let _ = idem.start_idempotent_init();
                 }
             }
-            Err(e) => self.fatal = Some(Reason::from_txn(&e)),
+            Err(e) => self.fail_fatal(e.failure()),
         }
         self.dirty = true;
     }

@@ -124,7 +124,7 @@ impl Engine {
             (Pending::InitProducerId, ResponseBody::InitProducerId(resp)) => {
                 self.init_in_flight = false;
                 self.throttle(conn, resp.throttle_time_ms, now);
-                if self.txn.is_some() {
+                if self.mode.is_transactional() {
                     self.handle_txn_init_producer_id(
                         resp.error_code,
                         resp.producer_id,

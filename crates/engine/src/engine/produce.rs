@@ -55,8 +55,8 @@ impl Engine {
             return;
         }
         let cluster = self.metadata.cluster();
-        let txm = self.idem.as_ref();
-        let transactional = self.txn.is_some();
+        let txm = self.mode.manager();
+        let transactional = self.mode.is_transactional();
         let allowed: HashSet<&TopicPartition> = ready
             .ready_partitions
             .iter()
@@ -70,7 +70,7 @@ impl Engine {
                 .leader_for(&tp.topic, tp.partition)
                 .filter(|l| sendable.contains_key(l))
         };
-        let idem = &mut self.idem;
+        let mut idem = self.mode.manager_mut();
         let batches = &mut self.batches;
         let drained = self.acc.drain_deferrable(
             &ready.ready_partitions,
@@ -78,7 +78,7 @@ impl Engine {
             self.config.accumulator.max_request_size,
             now,
             |req| {
-                let stamp = stamp_for(idem.as_mut(), batches, req, transactional)?;
+                let stamp = stamp_for(idem.as_deref_mut(), batches, req, transactional)?;
                 if stamp.base_sequence >= 0 {
                     batches.track(req.batch, req.tp.clone(), stamp.base_sequence);
                 }
@@ -184,13 +184,13 @@ impl Engine {
             });
         }
         if self.txn_v2
-            && let Some(t) = &mut self.txn
+            && let Some(t) = self.mode.txn_mut()
         {
             // Under v2 the partition joins the transaction with this Produce.
             t.started = true;
         }
         let req = ProduceRequest {
-            transactional_id: self.txn.as_ref().map(|t| t.id.clone()),
+            transactional_id: self.mode.txn().map(|t| t.id.clone()),
             acks: self.config.acks,
             timeout_ms: duration_ms_i32(self.config.request_timeout),
             topic_data,
@@ -260,7 +260,7 @@ impl Engine {
                     let lat = (p.log_append_time_ms >= 0).then_some(p.log_append_time_ms);
                     self.push_delivered(b.id, b.tp, Some(p.base_offset), lat, b.record_count);
                 }
-                ErrorCode::DUPLICATE_SEQUENCE_NUMBER if self.idem.is_some() => {
+                ErrorCode::DUPLICATE_SEQUENCE_NUMBER if self.mode.manager().is_some() => {
                     self.sequence_done(&b, true);
                     let _ = self.acc.complete(b.id);
                     let offset = (p.base_offset >= 0).then_some(p.base_offset);
@@ -290,16 +290,14 @@ impl Engine {
                 self.counters.batch_splits += 1;
                 // Under idempotence the parts carry consecutive sequences from the original's
                 // base (records' split), so they go out in its place with no epoch bump.
-                for ids in self.flushes.values_mut() {
-                    if ids.remove(&outcome.original) {
-                        ids.extend(outcome.parts.iter().map(|p| p.batch));
-                    }
-                }
                 // The parts take the original's place in the sequence tracker, each with its
                 // slice of the original's (possibly renumbered) range, so each is completed,
                 // failed or renumbered on its own (Java `splitAndReenqueue`).
                 let counts: Vec<i32> = outcome.parts.iter().map(|p| p.record_count).collect();
-                let bases = match (self.batches.sequence(outcome.original), &mut self.idem) {
+                let bases = match (
+                    self.batches.sequence(outcome.original),
+                    self.mode.manager_mut(),
+                ) {
                     (Some((tp, base)), Some(idem)) => {
                         idem.sequences_mut().split(tp, *base, &counts).ok()
                     }

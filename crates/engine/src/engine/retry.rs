@@ -3,6 +3,7 @@
 
 use std::time::Instant;
 
+use ferrokafka_accumulator::Retry;
 use ferrokafka_wire::ErrorCode;
 
 use super::{Engine, SentBatch};
@@ -23,7 +24,7 @@ impl Engine {
             // Its records already failed at delivery.timeout.ms: no retry, only the bookkeeping.
             let expired = self.batches.is_expired(b.id);
             let sequence_retry = !expired
-                && self.idem.is_some()
+                && self.mode.manager().is_some()
                 && matches!(
                     code,
                     ErrorCode::OUT_OF_ORDER_SEQUENCE_NUMBER | ErrorCode::UNKNOWN_PRODUCER_ID
@@ -35,8 +36,8 @@ impl Engine {
             // The same for OUT_OF_ORDER_SEQUENCE_NUMBER on the next batch: a real gap, closed by
             // the bump (Java `canRetry` retries every sequence error of an idempotent producer).
             let reset_retry = !expired
-                && self.idem.is_some()
-                && self.txn.is_none()
+                && self.mode.manager().is_some()
+                && !self.mode.is_transactional()
                 && matches!(
                     code,
                     ErrorCode::UNKNOWN_PRODUCER_ID | ErrorCode::OUT_OF_ORDER_SEQUENCE_NUMBER
@@ -67,10 +68,8 @@ impl Engine {
                         | ErrorCode::NETWORK_EXCEPTION
                         | ErrorCode::NOT_ENOUGH_REPLICAS_AFTER_APPEND
                 );
-                self.batches
-                    .note_retry(b.id, code, b.attempts + 1, maybe_written);
-                let jitter = self.next_jitter();
-                if self.acc.reenqueue_with_jitter(b.id, now, jitter).is_ok() {
+                let retry = Retry::after(code, maybe_written, self.next_jitter());
+                if self.acc.retry(b.id, retry, now).is_ok() {
                     self.dirty = true;
                 }
                 continue;
@@ -81,7 +80,7 @@ impl Engine {
             // An earlier attempt counts too: a batch appended once and then refused on a retry
             // (NOT_ENOUGH_REPLICAS after NOT_ENOUGH_REPLICAS_AFTER_APPEND, or after a lost
             // answer) is in the log, and its sequences must not be given to another batch.
-            let maybe_appended = self.batches.maybe_written(b.id)
+            let maybe_appended = self.acc.maybe_written(b.id)
                 || matches!(
                     code,
                     ErrorCode::REQUEST_TIMED_OUT
@@ -92,10 +91,10 @@ impl Engine {
             if !released {
                 self.sequence_done(&b, false);
             }
-            if self.txn.is_some() {
+            if self.mode.is_transactional() {
                 // Inside a transaction a lost batch makes the transaction abortable (or the
                 // producer fatal); the epoch bump, if any, follows the abort.
-                if let Some(m) = &mut self.idem {
+                if let Some(m) = self.mode.manager_mut() {
                     let _ = m.handle_produce_error(code);
                 }
             }

@@ -58,14 +58,17 @@ impl Engine {
 
         // Idempotence: a producer id before anything is drained.
         let mut can_drain = true;
-        if self.txn.is_some() {
+        if self.mode.is_transactional() {
             self.drive_txn(now, &mut wake_at);
         }
-        if let Some(idem) = &self.idem
+        if let Some(idem) = self.mode.manager()
             && !idem.producer().is_valid()
         {
             can_drain = false;
-            if self.txn.is_none() && !self.init_in_flight && self.fatal.is_none() {
+            if !self.mode.is_transactional()
+                && !self.init_in_flight
+                && self.fatal_reason().is_none()
+            {
                 if let Some(conn) = self.least_loaded_ready(now) {
                     self.send_init_producer_id(conn, now);
                 } else {
@@ -73,13 +76,7 @@ impl Engine {
                 }
             }
         }
-        let txn_fatal = match self.idem.as_ref().map(TransactionManager::state) {
-            Some(ferrokafka_txn::TxnState::FatalError(reason)) => {
-                Some(Reason::from_failure(*reason))
-            }
-            _ => None,
-        };
-        if let Some(reason) = self.fatal.clone().or(txn_fatal) {
+        if let Some(reason) = self.fatal_reason() {
             for failed in self.acc.abort_all() {
                 self.push_failed(
                     failed.id,
@@ -92,8 +89,8 @@ impl Engine {
         }
 
         if let Some(ferrokafka_txn::TxnState::AbortableError(reason)) =
-            self.idem.as_ref().map(TransactionManager::state)
-            && self.txn.is_some()
+            self.mode.manager().map(TransactionManager::state)
+            && self.mode.is_transactional()
         {
             // Java `abortUndrainedBatches`: nothing more of a failed transaction is sent.
             let reason = Reason::from_failure(*reason);
@@ -110,7 +107,7 @@ impl Engine {
             self.resolve_sequences();
             self.drain(now, &mut wake_at);
         }
-        if self.txn.is_some() {
+        if self.mode.is_transactional() {
             // Deliveries or errors during this run may have decided a pending call.
             self.resolve_txn_calls();
         }
@@ -119,7 +116,7 @@ impl Engine {
                 wake_at(t);
             }
         }
-        if let Some(m) = &self.idem
+        if let Some(m) = self.mode.manager()
             && self.traced_state != Some(m.state().kind())
         {
             let to = m.state().kind();

@@ -7,7 +7,7 @@
 
 use std::time::Instant;
 
-use ferrokafka_accumulator::TopicPartition;
+use ferrokafka_accumulator::{FlushId, TopicPartition};
 use ferrokafka_txn::{StateKind, TxnState};
 
 use super::Engine;
@@ -94,7 +94,7 @@ pub(super) struct TxnCtx {
     /// Set by a successful EndTxn: (commit?).
     ended: Option<bool>,
     /// The flush started by commit, to end when the transaction ends.
-    flushing: bool,
+    flushing: Option<FlushId>,
     /// Whether the coordinator knows the open transaction: a partition or the group was added
     /// (v2: a transactional Produce or TxnOffsetCommit went out) — Java `transactionStarted`;
     /// an empty transaction ends locally, with no EndTxn (the coordinator would answer
@@ -125,7 +125,7 @@ impl TxnCtx {
             offsets: None,
             waiting: Vec::new(),
             ended: None,
-            flushing: false,
+            flushing: None,
             started: false,
         }
     }
@@ -133,17 +133,17 @@ impl TxnCtx {
 
 impl Engine {
     fn txm_state(&self) -> Option<StateKind> {
-        self.idem.as_ref().map(|m| m.state().kind())
+        self.mode.manager().map(|m| m.state().kind())
     }
 
     /// Whether a `transactional.id` is configured.
     pub fn is_transactional(&self) -> bool {
-        self.txn.is_some()
+        self.mode.is_transactional()
     }
 
     /// The transaction state (None without `transactional.id`).
     pub fn transaction_state(&self) -> Option<StateKind> {
-        self.txn.as_ref().and(self.txm_state())
+        self.mode.txn().and(self.txm_state())
     }
 
     fn txn_parts(
@@ -155,13 +155,12 @@ impl Engine {
         ),
         TxnFailure,
     > {
-        if self.closed && self.txn.is_some() {
+        if self.closed && self.mode.is_transactional() {
             return Err(TxnFailure::closed());
         }
-        match (&mut self.idem, &mut self.txn) {
-            (Some(m), Some(t)) => Ok((m, t)),
-            _ => Err(TxnFailure::not_transactional()),
-        }
+        self.mode
+            .parts_mut()
+            .ok_or_else(TxnFailure::not_transactional)
     }
 
     /// `initTransactions`: finds the coordinator and gets a producer id; completes with an
@@ -227,9 +226,12 @@ impl Engine {
         if !t.waiting.contains(&TxnCall::CommitTransaction) {
             t.waiting.push(TxnCall::CommitTransaction);
         }
-        if !t.flushing {
-            t.flushing = true;
-            self.acc.begin_flush();
+        let needs_flush = t.flushing.is_none();
+        if needs_flush {
+            let flush = self.acc.begin_flush();
+            if let Some(t) = self.mode.txn_mut() {
+                t.flushing = Some(flush);
+            }
         }
         self.dirty = true;
         Ok(())
@@ -267,7 +269,7 @@ impl Engine {
     /// One step of the coordinator conversation; called from `run`.
     pub(super) fn drive_txn(&mut self, now: Instant, wake_at: &mut impl FnMut(Instant)) {
         self.resolve_txn_calls();
-        let Some(t) = &self.txn else {
+        let Some(t) = self.mode.txn() else {
             return;
         };
         if t.in_flight {
@@ -279,7 +281,7 @@ impl Engine {
             wake_at(at);
             return;
         }
-        let Some(m) = &self.idem else {
+        let Some(m) = self.mode.manager() else {
             return;
         };
         let request = m.pending_request();
@@ -301,8 +303,8 @@ impl Engine {
             Some((OffsetsStage::AddOffsets, _)) => self.send_add_offsets(now, wake_at),
             Some((OffsetsStage::Commit, group)) => {
                 let coordinator = self
-                    .txn
-                    .as_ref()
+                    .mode
+                    .txn()
                     .and_then(|t| t.group_coordinators.get(&group).copied());
                 match coordinator {
                     Some(node) => self.send_txn_offset_commit(node, now, wake_at),
@@ -315,10 +317,10 @@ impl Engine {
 
     /// Emits events for public calls whose outcome is now known.
     pub(super) fn resolve_txn_calls(&mut self) {
-        let Some(state) = self.idem.as_ref().map(|m| *m.state()) else {
+        let Some(state) = self.mode.manager().map(|m| *m.state()) else {
             return;
         };
-        let Some(t) = &mut self.txn else {
+        let Some(t) = self.mode.txn_mut() else {
             return;
         };
         let ended = t.ended;
@@ -357,9 +359,10 @@ impl Engine {
                 None => true,
             }
         });
-        if matches!(state, TxnState::Ready | TxnState::FatalError(_)) && t.flushing {
-            t.flushing = false;
-            self.acc.flush_done();
+        if matches!(state, TxnState::Ready | TxnState::FatalError(_))
+            && let Some(flush) = t.flushing.take()
+        {
+            self.acc.end_flush(flush);
         }
         if matches!(state, TxnState::AbortableError(_) | TxnState::FatalError(_)) {
             t.offsets = None;

@@ -5,7 +5,7 @@
 
 use std::time::Instant;
 
-use ferrokafka_txn::{ErrorClass, ProducerIdAndEpoch};
+use ferrokafka_txn::{ErrorClass, FailureReason, ProducerIdAndEpoch, TransactionManager, TxnState};
 use ferrokafka_wire::messages::{
     AddOffsetsToTxnResponse, AddPartitionsToTxnResponse, EndTxnResponse, TxnOffsetCommitResponse,
 };
@@ -25,7 +25,7 @@ impl Engine {
         now: Instant,
     ) {
         let backoff = self.config.accumulator.retry_backoff;
-        let Some(t) = &mut self.txn else {
+        let Some(t) = self.mode.txn_mut() else {
             return;
         };
         match class {
@@ -51,11 +51,11 @@ impl Engine {
         epoch: i16,
         now: Instant,
     ) {
-        if let Some(t) = &mut self.txn {
+        if let Some(t) = self.mode.txn_mut() {
             t.in_flight = false;
         }
         let code = ErrorCode(resp_code);
-        let Some(m) = &mut self.idem else {
+        let Some(m) = self.mode.manager_mut() else {
             return;
         };
         match m.handle_init_producer_id(init_producer_id_result(code, id, epoch)) {
@@ -65,7 +65,7 @@ impl Engine {
                 }
                 self.after_coordinator_error(class, None, now);
             }
-            Err(e) => self.txn_fatal_local(Reason::from_txn(&e)),
+            Err(e) => self.fail_fatal(e.failure()),
         }
         self.dirty = true;
     }
@@ -75,7 +75,7 @@ impl Engine {
         resp: &AddPartitionsToTxnResponse,
         now: Instant,
     ) {
-        if let Some(t) = &mut self.txn {
+        if let Some(t) = self.mode.txn_mut() {
             t.in_flight = false;
         }
         let codes: Vec<ErrorCode> = resp
@@ -84,17 +84,17 @@ impl Engine {
             .flat_map(|t| t.results_by_partition.iter())
             .map(|p| ErrorCode(p.partition_error_code))
             .collect();
-        let Some(m) = &mut self.idem else {
+        let Some(m) = self.mode.manager_mut() else {
             return;
         };
         match m.handle_add_partitions(codes) {
             Ok(ErrorClass::Success) => {
-                if let Some(t) = &mut self.txn {
+                if let Some(t) = self.mode.txn_mut() {
                     t.started = true;
                 }
             }
             Ok(class) => self.after_coordinator_error(class, None, now),
-            Err(e) => self.txn_fatal_local(Reason::from_txn(&e)),
+            Err(e) => self.fail_fatal(e.failure()),
         }
         self.dirty = true;
     }
@@ -106,11 +106,11 @@ impl Engine {
         resp: &EndTxnResponse,
         now: Instant,
     ) {
-        if let Some(t) = &mut self.txn {
+        if let Some(t) = self.mode.txn_mut() {
             t.in_flight = false;
         }
         let code = ErrorCode(resp.error_code);
-        let Some(m) = &mut self.idem else {
+        let Some(m) = self.mode.manager_mut() else {
             return;
         };
         let response = if code == ErrorCode::NONE {
@@ -125,12 +125,12 @@ impl Engine {
                 for r in &m.take_rewrites() {
                     self.batches.note_rewrite(r);
                 }
-                if let Some(t) = &mut self.txn {
+                if let Some(t) = self.mode.txn_mut() {
                     t.ended = Some(commit);
                 }
             }
             Ok(class) => self.after_coordinator_error(class, None, now),
-            Err(e) => self.txn_fatal_local(Reason::from_txn(&e)),
+            Err(e) => self.fail_fatal(e.failure()),
         }
         self.dirty = true;
     }
@@ -140,26 +140,26 @@ impl Engine {
         resp: &AddOffsetsToTxnResponse,
         now: Instant,
     ) {
-        if let Some(t) = &mut self.txn {
+        if let Some(t) = self.mode.txn_mut() {
             t.in_flight = false;
         }
         let code = ErrorCode(resp.error_code);
         if code == ErrorCode::NONE {
-            if let Some(t) = &mut self.txn {
+            if let Some(t) = self.mode.txn_mut() {
                 t.started = true;
             }
-            if let Some(op) = self.txn.as_mut().and_then(|t| t.offsets.as_mut()) {
+            if let Some(op) = self.mode.txn_mut().and_then(|t| t.offsets.as_mut()) {
                 op.stage = OffsetsStage::Commit;
             }
             self.dirty = true;
             return;
         }
-        let Some(m) = &mut self.idem else {
+        let Some(m) = self.mode.manager_mut() else {
             return;
         };
         match m.handle_coordinator_error(ApiKey::ADD_OFFSETS_TO_TXN, code) {
             Ok(class) => self.after_coordinator_error(class, None, now),
-            Err(e) => self.txn_fatal_local(Reason::from_txn(&e)),
+            Err(e) => self.fail_fatal(e.failure()),
         }
     }
 
@@ -169,11 +169,11 @@ impl Engine {
         now: Instant,
     ) {
         let group = self
-            .txn
-            .as_ref()
+            .mode
+            .txn()
             .and_then(|t| t.offsets.as_ref())
             .map(|o| o.group.group_id.clone());
-        if let Some(t) = &mut self.txn {
+        if let Some(t) = self.mode.txn_mut() {
             t.in_flight = false;
         }
         let worst = resp
@@ -183,7 +183,7 @@ impl Engine {
             .map(|p| ErrorCode(p.error_code))
             .find(|c| *c != ErrorCode::NONE);
         let Some(code) = worst else {
-            if let Some(t) = &mut self.txn {
+            if let Some(t) = self.mode.txn_mut() {
                 t.started = true;
                 t.offsets = None;
                 t.waiting.retain(|c| *c != TxnCall::SendOffsets);
@@ -195,18 +195,18 @@ impl Engine {
             self.dirty = true;
             return;
         };
-        let Some(m) = &mut self.idem else {
+        let Some(m) = self.mode.manager_mut() else {
             return;
         };
         match m.handle_coordinator_error(ApiKey::TXN_OFFSET_COMMIT, code) {
             Ok(class) => self.after_coordinator_error(class, group.as_deref(), now),
-            Err(e) => self.txn_fatal_local(Reason::from_txn(&e)),
+            Err(e) => self.fail_fatal(e.failure()),
         }
     }
 
     /// A request to a coordinator was lost (connection dropped): send it again.
     pub(in crate::engine) fn txn_request_lost(&mut self, group: Option<&str>, now: Instant) {
-        if let Some(t) = &mut self.txn {
+        if let Some(t) = self.mode.txn_mut() {
             t.in_flight = false;
             match group {
                 Some(g) => {
@@ -222,14 +222,14 @@ impl Engine {
     /// An authentication failure while transactional calls wait: they fail, and the producer
     /// is fatal (Java's `TransactionManager.authenticationFailed`).
     pub(in crate::engine) fn txn_authentication_failed(&mut self, reason: &str) {
-        let Some(t) = &mut self.txn else {
+        let Some(t) = self.mode.txn_mut() else {
             return;
         };
         if t.waiting.is_empty() {
             return;
         }
         let calls = std::mem::take(&mut t.waiting);
-        self.txn_fatal_local(Reason::local(reason));
+        self.fail_fatal(FailureReason::AuthenticationFailed);
         for call in calls {
             self.events.push_back(Event::Transaction {
                 call,
@@ -238,8 +238,31 @@ impl Engine {
         }
     }
 
-    pub(in crate::engine) fn txn_fatal_local(&mut self, reason: Reason) {
-        self.fatal = Some(reason);
+    /// The producer cannot go on (idempotent or transactional; a plain producer has no
+    /// fatal state): its manager enters `FatalError`, keeping a first reason.
+    pub(in crate::engine) fn fail_fatal(&mut self, reason: FailureReason) {
+        if let Some(m) = self.mode.manager_mut() {
+            m.fail_fatal(reason);
+        }
         self.dirty = true;
+    }
+
+    /// Why the producer is fatal, if it is: its manager's reason.
+    pub(in crate::engine) fn fatal_reason(&self) -> Option<Reason> {
+        match self.mode.manager().map(TransactionManager::state) {
+            Some(TxnState::FatalError(reason)) => {
+                let mut r = Reason::from_failure(*reason);
+                if !self.mode.is_transactional()
+                    && *reason
+                        == (FailureReason::Unsupported {
+                            api: ApiKey::INIT_PRODUCER_ID,
+                        })
+                {
+                    r.message.push_str("; set enable.idempotence=false");
+                }
+                Some(r)
+            }
+            _ => None,
+        }
     }
 }

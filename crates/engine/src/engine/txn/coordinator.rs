@@ -16,7 +16,7 @@ use ferrokafka_wire::{ApiKey, ErrorCode};
 
 use super::CoordinatorKind;
 use crate::engine::{ConnState, Engine, Pending, duration_ms_i32};
-use crate::event::Reason;
+use ferrokafka_txn::FailureReason;
 
 impl Engine {
     pub(in crate::engine) fn coordinator_conn(
@@ -49,12 +49,14 @@ impl Engine {
             return;
         };
         let Ok(version) = v.find_coordinator.clone() else {
-            self.txn_fatal_local(Reason::local("the broker does not support FindCoordinator"));
+            self.fail_fatal(FailureReason::Unsupported {
+                api: ApiKey::FIND_COORDINATOR,
+            });
             return;
         };
         let key = match &kind {
             CoordinatorKind::Transaction => {
-                self.txn.as_ref().map(|t| t.id.clone()).unwrap_or_default()
+                self.mode.txn().map(|t| t.id.clone()).unwrap_or_default()
             }
             CoordinatorKind::Group(g) => g.clone(),
         };
@@ -81,7 +83,7 @@ impl Engine {
                 now,
             )
             .is_ok()
-            && let Some(t) = &mut self.txn
+            && let Some(t) = self.mode.txn_mut()
         {
             t.in_flight = true;
         }
@@ -102,19 +104,19 @@ impl Engine {
                 resp.port,
             ),
         };
-        let Some(t) = &mut self.txn else {
+        let Some(t) = self.mode.txn_mut() else {
             return;
         };
         t.in_flight = false;
         if code != ErrorCode::NONE {
             let class = self
-                .idem
-                .as_mut()
+                .mode
+                .manager_mut()
                 .map(|m| m.handle_coordinator_error(ApiKey::FIND_COORDINATOR, code));
             if matches!(
                 class,
                 Some(Ok(ErrorClass::Retry | ErrorClass::RediscoverCoordinator))
-            ) && let Some(t) = &mut self.txn
+            ) && let Some(t) = self.mode.txn_mut()
             {
                 t.retry_at = Some(now + self.config.accumulator.retry_backoff);
             }
@@ -139,7 +141,7 @@ impl Engine {
         now: Instant,
         wake_at: &mut impl FnMut(Instant),
     ) {
-        let Some(node) = self.txn.as_ref().and_then(|t| t.coordinator) else {
+        let Some(node) = self.mode.txn().and_then(|t| t.coordinator) else {
             return;
         };
         // EndTxn waits for every batch of the transaction to be answered (commit flushed
@@ -151,19 +153,19 @@ impl Engine {
             let _ = wake_at;
             return;
         };
-        let tid = self.txn.as_ref().map(|t| t.id.clone()).unwrap_or_default();
+        let tid = self.mode.txn().map(|t| t.id.clone()).unwrap_or_default();
         let (body, version, pending) = match request {
             CoordinatorRequest::InitProducerId { current } => {
                 let Ok(version) = v.init_producer_id.clone() else {
-                    self.txn_fatal_local(Reason::local(
-                        "the coordinator does not support InitProducerId",
-                    ));
+                    self.fail_fatal(FailureReason::Unsupported {
+                        api: ApiKey::INIT_PRODUCER_ID,
+                    });
                     return;
                 };
                 // KIP-890 part 2 when the coordinator's cluster finalized it; decided once per
                 // identity, before any transaction uses it.
                 self.txn_v2 = v.transactions_v2;
-                if let Some(m) = &mut self.idem {
+                if let Some(m) = self.mode.manager_mut() {
                     m.set_capabilities(version >= 3, v.transactions_v2);
                 }
                 let req = InitProducerIdRequest {
@@ -181,12 +183,12 @@ impl Engine {
             }
             CoordinatorRequest::AddPartitionsToTxn => {
                 let Ok(version) = v.add_partitions.clone() else {
-                    self.txn_fatal_local(Reason::local(
-                        "the coordinator does not support AddPartitionsToTxn v0-3",
-                    ));
+                    self.fail_fatal(FailureReason::Unsupported {
+                        api: ApiKey::ADD_PARTITIONS_TO_TXN,
+                    });
                     return;
                 };
-                let Some(m) = &mut self.idem else {
+                let Some(m) = self.mode.manager_mut() else {
                     return;
                 };
                 let producer = m.producer();
@@ -219,17 +221,17 @@ impl Engine {
                 )
             }
             CoordinatorRequest::EndTxn { commit, .. }
-                if !self.txn.as_ref().is_some_and(|t| t.started) =>
+                if !self.mode.txn().is_some_and(|t| t.started) =>
             {
                 // Nothing was added: end it locally, as Java does.
-                if let Some(m) = &mut self.idem {
+                if let Some(m) = self.mode.manager_mut() {
                     match m.handle_end_txn(Ok(None)) {
                         Ok(_) => {
-                            if let Some(t) = &mut self.txn {
+                            if let Some(t) = self.mode.txn_mut() {
                                 t.ended = Some(commit);
                             }
                         }
-                        Err(e) => self.txn_fatal_local(Reason::from_txn(&e)),
+                        Err(e) => self.fail_fatal(e.failure()),
                     }
                 }
                 self.dirty = true;
@@ -242,7 +244,9 @@ impl Engine {
                     &v.end_txn
                 };
                 let Ok(version) = end_txn.clone() else {
-                    self.txn_fatal_local(Reason::local("the coordinator does not support EndTxn"));
+                    self.fail_fatal(FailureReason::Unsupported {
+                        api: ApiKey::END_TXN,
+                    });
                     return;
                 };
                 let req = EndTxnRequest {
@@ -266,7 +270,7 @@ impl Engine {
         if self
             .send_request_with(conn, &body, version, pending, now)
             .is_ok()
-            && let Some(t) = &mut self.txn
+            && let Some(t) = self.mode.txn_mut()
         {
             t.in_flight = true;
         }
@@ -277,7 +281,7 @@ impl Engine {
         now: Instant,
         wake_at: &mut impl FnMut(Instant),
     ) {
-        let Some(t) = &self.txn else {
+        let Some(t) = self.mode.txn() else {
             return;
         };
         let (Some(node), Some(op)) = (t.coordinator, &t.offsets) else {
@@ -286,17 +290,17 @@ impl Engine {
         let group_id = op.group.group_id.clone();
         let tid = t.id.clone();
         let producer = self
-            .idem
-            .as_ref()
+            .mode
+            .manager()
             .map_or(ProducerIdAndEpoch::NONE, |m| m.producer());
         let Some((conn, v)) = self.coordinator_conn(node, now) else {
             let _ = wake_at;
             return;
         };
         let Ok(version) = v.add_offsets.clone() else {
-            self.txn_fatal_local(Reason::local(
-                "the coordinator does not support AddOffsetsToTxn",
-            ));
+            self.fail_fatal(FailureReason::Unsupported {
+                api: ApiKey::ADD_OFFSETS_TO_TXN,
+            });
             return;
         };
         let req = AddOffsetsToTxnRequest {
@@ -315,7 +319,7 @@ impl Engine {
                 now,
             )
             .is_ok()
-            && let Some(t) = &mut self.txn
+            && let Some(t) = self.mode.txn_mut()
         {
             t.in_flight = true;
         }
@@ -328,10 +332,10 @@ impl Engine {
         wake_at: &mut impl FnMut(Instant),
     ) {
         let producer = self
-            .idem
-            .as_ref()
+            .mode
+            .manager()
             .map_or(ProducerIdAndEpoch::NONE, |m| m.producer());
-        let Some(t) = &self.txn else {
+        let Some(t) = self.mode.txn() else {
             return;
         };
         let Some(op) = &t.offsets else {
@@ -376,9 +380,9 @@ impl Engine {
             &v.txn_offset_commit
         };
         let Ok(version) = txn_offset_commit.clone() else {
-            self.txn_fatal_local(Reason::local(
-                "the group coordinator does not support TxnOffsetCommit",
-            ));
+            self.fail_fatal(FailureReason::Unsupported {
+                api: ApiKey::TXN_OFFSET_COMMIT,
+            });
             return;
         };
         if self
@@ -390,7 +394,7 @@ impl Engine {
                 now,
             )
             .is_ok()
-            && let Some(t) = &mut self.txn
+            && let Some(t) = self.mode.txn_mut()
         {
             t.in_flight = true;
         }
