@@ -9,9 +9,10 @@ use ferrokafka_records::{BatchBuilder, Header, record_size_upper_bound};
 
 use crate::batch::{Batch, BatchId, Contents, OrderKey, RecordHandle, TopicPartition};
 use crate::config::AccumulatorConfig;
-use crate::error::{AppendError, ConfigError};
+use crate::error::AppendError;
 use crate::flush::{FlushId, Flushes};
 use crate::memory::MemoryBudget;
+use ferrokafka_records::ConfigError;
 
 /// One partition's queue: batches sorted by [`OrderKey`] (oldest at the head), of which only the
 /// last may still take appends, plus the partition's in-flight count.
@@ -175,7 +176,7 @@ impl RecordAccumulator {
             return Err(AppendError::Closed);
         }
         if timestamp < -1 {
-            return Err(ferrokafka_records::AppendError::InvalidTimestamp(timestamp).into());
+            return Err(ferrokafka_records::RecordError::InvalidTimestamp(timestamp).into());
         }
         let size = record_size_upper_bound(key, value, headers);
         for (limit, setting) in [

@@ -4,7 +4,7 @@ use std::time::Duration;
 
 use ferrokafka_records::Compression;
 
-use crate::error::ConfigError;
+use ferrokafka_records::ConfigError;
 
 /// Java's retry jitter (`CommonClientConfigs.RETRY_BACKOFF_JITTER`): ±20 %.
 pub const RETRY_BACKOFF_JITTER: f64 = 0.2;

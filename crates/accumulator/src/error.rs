@@ -34,7 +34,7 @@ pub enum AppendError {
     Closed,
     /// The record itself was rejected by the batch builder (e.g. a timestamp below -1).
     #[error(transparent)]
-    Record(#[from] ferrokafka_records::AppendError),
+    Record(#[from] ferrokafka_records::RecordError),
 }
 
 /// A completion call named a batch the accumulator cannot act on.
@@ -57,19 +57,5 @@ pub enum BatchError {
         /// Why.
         #[source]
         source: SplitError,
-    },
-}
-
-/// A configuration value is unusable.
-#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
-#[non_exhaustive]
-pub enum ConfigError {
-    /// The named Java setting has an invalid value.
-    #[error("invalid value for {setting}: {reason}")]
-    Invalid {
-        /// The Java setting.
-        setting: &'static str,
-        /// What is wrong with it.
-        reason: &'static str,
     },
 }

@@ -106,5 +106,7 @@ pub use completion::{
 };
 pub use config::{AccumulatorConfig, RETRY_BACKOFF_JITTER};
 pub use drain::{Drained, DrainedBatch, StampRequest};
-pub use error::{AppendError, BatchError, ConfigError};
+pub use error::{AppendError, BatchError};
+/// Settings that do not hold: the records crate's one configuration error.
+pub use ferrokafka_records::ConfigError;
 pub use flush::FlushId;

@@ -102,7 +102,7 @@ pub enum SetupError {
     NoBootstrapServers,
     /// The accumulator's settings (`batch.size`, `buffer.memory`, ...) do not hold together.
     #[error(transparent)]
-    Accumulator(#[from] ferrokafka_accumulator::ConfigError),
+    Config(#[from] ferrokafka_records::ConfigError),
     /// The idempotent or transactional state refused its settings (in-flight limit).
     #[error(transparent)]
     Sequences(#[from] ferrokafka_txn::SequenceError),

@@ -9,7 +9,7 @@
 use bytes::{Bytes, BytesMut};
 
 use crate::compression::{Compression, CompressionType, compress};
-use crate::error::{AppendError, EncodeError};
+use crate::error::{EncodeError, RecordError};
 use crate::header::{
     BatchHeader, CRC_START, LOG_OVERHEAD, NO_PARTITION_LEADER_EPOCH, NO_TIMESTAMP,
     RECORD_BATCH_OVERHEAD,
@@ -122,9 +122,9 @@ fn put_bytes_field(dst: &mut [u8], pos: usize, b: Option<&[u8]>) -> usize {
     }
 }
 
-fn check_len(n: usize) -> Result<(), AppendError> {
+fn check_len(n: usize) -> Result<(), RecordError> {
     if n > i32::MAX as usize {
-        Err(AppendError::RecordTooLarge(n))
+        Err(RecordError::RecordTooLarge(n))
     } else {
         Ok(())
     }
@@ -141,7 +141,7 @@ pub fn write_record(
     key: Option<&[u8]>,
     value: Option<&[u8]>,
     headers: &[Header],
-) -> Result<usize, AppendError> {
+) -> Result<usize, RecordError> {
     write_record_iter(
         buf,
         offset_delta,
@@ -160,7 +160,7 @@ fn write_record_iter<'h, I>(
     key: Option<&[u8]>,
     value: Option<&[u8]>,
     headers: I,
-) -> Result<usize, AppendError>
+) -> Result<usize, RecordError>
 where
     I: Iterator<Item = (&'h [u8], Option<&'h [u8]>)> + Clone,
 {
@@ -329,12 +329,12 @@ impl BatchBuilder {
         key: Option<&[u8]>,
         value: Option<&[u8]>,
         headers: &[Header],
-    ) -> Result<i32, AppendError> {
+    ) -> Result<i32, RecordError> {
         self.append_iter(timestamp, key, value, headers.iter().map(header_parts))
     }
 
     /// Appends a decoded record (used when splitting or re-batching).
-    pub fn append_ref(&mut self, record: &RecordRef<'_>) -> Result<i32, AppendError> {
+    pub fn append_ref(&mut self, record: &RecordRef<'_>) -> Result<i32, RecordError> {
         self.append_iter(
             record.timestamp,
             record.key,
@@ -350,15 +350,15 @@ impl BatchBuilder {
         key: Option<&[u8]>,
         value: Option<&[u8]>,
         headers: I,
-    ) -> Result<i32, AppendError>
+    ) -> Result<i32, RecordError>
     where
         I: Iterator<Item = (&'h [u8], Option<&'h [u8]>)> + Clone,
     {
         if timestamp < NO_TIMESTAMP {
-            return Err(AppendError::InvalidTimestamp(timestamp));
+            return Err(RecordError::InvalidTimestamp(timestamp));
         }
         if self.count == i32::MAX {
-            return Err(AppendError::TooManyRecords);
+            return Err(RecordError::TooManyRecords);
         }
         let base = if self.count == 0 {
             timestamp
@@ -542,7 +542,7 @@ mod tests {
         let mut b = BatchBuilder::new(Compression::NONE, 0);
         assert_eq!(
             b.append(-2, None, None, &[]),
-            Err(AppendError::InvalidTimestamp(-2))
+            Err(RecordError::InvalidTimestamp(-2))
         );
         assert_eq!(b.append(-1, None, None, &[]), Ok(0));
         assert_eq!(b.append(5, None, None, &[]), Ok(1));

@@ -117,10 +117,10 @@ pub enum EncodeError {
     BatchTooLarge(usize),
 }
 
-/// A record could not be appended to a batch.
+/// A record the batch format cannot hold (the caller's record is invalid or too large).
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
 #[non_exhaustive]
-pub enum AppendError {
+pub enum RecordError {
     /// Timestamps must be `>= 0`, or `-1` for "no timestamp" (as in the Java client).
     #[error("invalid negative timestamp {0}")]
     InvalidTimestamp(i64),
@@ -132,10 +132,20 @@ pub enum AppendError {
     RecordTooLarge(usize),
 }
 
-/// A configuration value is invalid. The message names the Java setting.
+/// A configuration value is invalid: the one error below the facade for settings that do not
+/// hold (this crate's compression settings, and the accumulator's sizes and timeouts). The
+/// message names the Java setting.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
 #[non_exhaustive]
 pub enum ConfigError {
+    /// The named Java setting has an invalid value.
+    #[error("invalid value for {setting}: {reason}")]
+    Invalid {
+        /// The Java setting.
+        setting: &'static str,
+        /// What is wrong with it.
+        reason: &'static str,
+    },
     /// `compression.type` is not one of `none`, `gzip`, `snappy`, `lz4`, `zstd`.
     #[error("invalid value {0:?} for compression.type (expected none, gzip, snappy, lz4 or zstd)")]
     UnknownCompressionType(String),

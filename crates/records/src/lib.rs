@@ -88,7 +88,7 @@ pub use builder::{BatchBuilder, ClosedBatch, record_size, record_size_upper_boun
 pub use compression::{Compression, CompressionType, compress, decompress};
 pub use control::{ControlRecord, ControlRecordType};
 pub use decode::{Batch, BatchIter, DecodeOptions, Records, batches};
-pub use error::{AppendError, ConfigError, DecodeError, DecompressError, EncodeError};
+pub use error::{ConfigError, DecodeError, DecompressError, EncodeError, RecordError};
 pub use header::{BatchHeader, RECORD_BATCH_OVERHEAD, TimestampType};
 pub use record::{Header, HeaderRef, Headers, HeadersIter, Record, RecordRef};
 pub use split::{SplitError, split_batch};

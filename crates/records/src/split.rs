@@ -11,7 +11,7 @@
 use crate::builder::{BatchBuilder, ClosedBatch};
 use crate::compression::Compression;
 use crate::decode::{Batch, DecodeOptions};
-use crate::error::{AppendError, DecodeError, EncodeError};
+use crate::error::{DecodeError, EncodeError, RecordError};
 use crate::header::NO_SEQUENCE;
 use crate::stamp::{ProducerStamp, increment_sequence};
 
@@ -27,7 +27,7 @@ pub enum SplitError {
     Encode(#[from] EncodeError),
     /// A decoded record could not be re-appended (e.g. a timestamp below -1).
     #[error(transparent)]
-    Append(#[from] AppendError),
+    Append(#[from] RecordError),
 }
 
 /// Splits `batch` (one complete closed batch) into batches no larger than `max_size` bytes where
