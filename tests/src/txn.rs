@@ -235,6 +235,30 @@ pub async fn send_tracked(
     futures.push((partition, key, value.to_owned(), f));
 }
 
+/// Sends `n` records `burst-<i>` (value `b`) to the partitions `0..partitions` of `topic` in
+/// turn, adding them to `futures`.
+pub async fn send_burst(
+    p: &Producer,
+    futures: &mut Vec<Tracked>,
+    (topic, partitions): (&str, i32),
+    n: usize,
+) {
+    for (i, part) in (0..n).zip((0..partitions).cycle()) {
+        send_tracked(p, futures, (topic, part), (format!("burst-{i}"), "b")).await;
+    }
+}
+
+/// Waits (at most `wait`) for the delivery of `futures[at]` (`what`), which must succeed.
+///
+/// # Panics
+/// If it fails or does not resolve within `wait`.
+pub async fn delivered_at(futures: &mut [Tracked], at: usize, what: &str, wait: Duration) {
+    let (_, _, _, f) = &mut futures[at];
+    within(wait, what, f)
+        .await
+        .unwrap_or_else(|e| panic!("{what}: {e:?}"));
+}
+
 /// Polls each `(partition, key, value, delivery)` after `abort_transaction` returned: each is
 /// resolved, delivered (noted in the returned view, at its partition) or `TransactionAborted`
 /// (counted).

@@ -5,7 +5,8 @@ use ferrokafka::{ErrorKind, Producer, ProducerConfig};
 use ferrokafka_tests::consume::Isolation;
 use ferrokafka_tests::producing::{await_all, record, send, within};
 use ferrokafka_tests::txn::{
-    commit_one, end, outcomes_after_abort, txn_failure, view_of, wrong_state_calls,
+    commit_one, delivered_at, end, outcomes_after_abort, send_burst, send_tracked, txn_failure,
+    view_of, wrong_state_calls,
 };
 
 use super::{
@@ -39,23 +40,11 @@ pub(super) async fn abort_with_records_in_flight(case: Case) {
     let p = case.ready(&case.name("txn"), &extra).await;
     p.begin_transaction().expect("begin");
     let mut futures = Vec::new();
-    let first = send(&p, record(&topic, 0, "first", "f")).await;
-    futures.push((0, "first".to_string(), "f".to_string(), first));
-    let (_, _, _, first) = futures.last_mut().expect("a future");
-    within(WAIT, "the first delivery", first)
-        .await
-        .expect("first delivered");
-    for i in 0..BURST {
-        let part = (i % 3) as i32;
-        let key = format!("burst-{i}");
-        let f = send(&p, record(&topic, part, &key, "b")).await;
-        futures.push((part, key, "b".to_string(), f));
-    }
+    send_tracked(&p, &mut futures, (&topic, 0), ("first".into(), "f")).await;
+    delivered_at(&mut futures, 0, "the first delivery", WAIT).await;
+    send_burst(&p, &mut futures, (&topic, 3), BURST).await;
     // A quarter of the burst acknowledged: the rest is in flight or queued when the abort comes.
-    let (_, _, _, quarter) = &mut futures[BURST / 4];
-    within(WAIT, "a burst delivery", quarter)
-        .await
-        .expect("burst record delivered");
+    delivered_at(&mut futures, BURST / 4, "a burst delivery", WAIT).await;
     end(&p, false, WAIT).await;
     let (delivered, aborted) = outcomes_after_abort(futures);
     let n: usize = delivered.values().map(Vec::len).sum();

@@ -7,8 +7,10 @@ use std::time::Duration;
 
 use ferrokafka::ErrorKind;
 use ferrokafka_tests::consume::Isolation;
-use ferrokafka_tests::producing::{await_all, record, send, within};
-use ferrokafka_tests::txn::{end, keys_of, outcomes_after_abort, send_tracked};
+use ferrokafka_tests::producing::{await_all, record, send};
+use ferrokafka_tests::txn::{
+    delivered_at, end, keys_of, outcomes_after_abort, send_burst, send_tracked,
+};
 use ferrokafka_tests::wait::poll_now;
 
 use super::raw_log::{ABORT, COMMIT, Seg, data, first_producer, marker, raw_log};
@@ -20,9 +22,7 @@ use super::{WAIT, read_keys, ready, tansu_with};
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn unsent_records_fail_with_transaction_aborted() {
     const QUEUED: usize = 40;
-    let broker = RecordedTansu::start();
-    let bootstrap = broker.bootstrap();
-    broker.create_topic("unsent", 2);
+    let (broker, bootstrap) = RecordedTansu::with_topic("unsent", 2);
     // A linger far longer than the test: nothing is sent unless flushed or committed.
     let p = ready(&bootstrap, "tx-unsent", &[("linger.ms", "60000")]).await;
     p.begin_transaction().expect("begin");
@@ -135,20 +135,8 @@ async fn abort_with_records_in_flight() {
         )
         .await;
     }
-    let (_, _, _, first) = futures.last_mut().expect("a future");
-    within(WAIT, "the first delivery", first)
-        .await
-        .expect("first delivered");
-    for i in 0..BURST {
-        let part = (i % 2) as i32;
-        send_tracked(
-            &p,
-            &mut futures,
-            ("race", part),
-            (format!("burst-{i}"), "b"),
-        )
-        .await;
-    }
+    delivered_at(&mut futures, 1, "the first delivery", WAIT).await;
+    send_burst(&p, &mut futures, ("race", 2), BURST).await;
     // Partition 2 joins the transaction only now: its records wait for AddPartitionsToTxn,
     // which the abort overtakes, so some records are certainly still queued.
     for i in 0..10 {

@@ -63,9 +63,7 @@ async fn newer_producer_fences_older_one() {
 /// the same `transactional.id` initializes.
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn fencing_an_open_transaction() {
-    let broker = RecordedTansu::start();
-    let bootstrap = broker.bootstrap();
-    broker.create_topic("fence-open", 1);
+    let (broker, bootstrap) = RecordedTansu::with_topic("fence-open", 1);
     let extra = [("linger.ms", "5"), ("max.block.ms", "3000")];
     let first = ready(&bootstrap, "tx-fence-open", &extra).await;
     first.begin_transaction().expect("begin first");

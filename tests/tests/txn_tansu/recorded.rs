@@ -104,6 +104,14 @@ impl RecordedTansu {
         broker
     }
 
+    /// A recorded broker with `topic` of `partitions` partitions, and its bootstrap address.
+    pub(crate) fn with_topic(topic: &str, partitions: u32) -> (Self, String) {
+        let broker = Self::start();
+        broker.create_topic(topic, partitions);
+        let bootstrap = broker.bootstrap();
+        (broker, bootstrap)
+    }
+
     /// What clients use: the proxy (also the advertised address).
     pub(crate) fn bootstrap(&self) -> String {
         format!("127.0.0.1:{}", self.proxy_port)

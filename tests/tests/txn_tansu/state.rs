@@ -25,9 +25,7 @@ async fn calls_in_the_wrong_state_fail_at_once() {
 /// producer goes on.
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn empty_transactions_complete() {
-    let broker = RecordedTansu::start();
-    let bootstrap = broker.bootstrap();
-    broker.create_topic("empty", 1);
+    let (broker, bootstrap) = RecordedTansu::with_topic("empty", 1);
     let p = ready(&bootstrap, "tx-empty", &[("linger.ms", "5")]).await;
     empty_commit_and_abort(&p, WAIT).await;
     let end_txns = broker.end_txns(0);
