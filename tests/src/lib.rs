@@ -41,6 +41,8 @@ pub mod raw;
 #[cfg(feature = "security")]
 pub mod security;
 pub mod tansu;
+#[cfg(feature = "producer")]
+pub mod txn;
 pub mod wait;
 pub mod wire_client;
 
