@@ -380,20 +380,25 @@ mod tests {
         assert_eq!(x.step(b""), Err(SaslError::Unexpected(Mechanism::Plain)));
     }
 
-    /// RFC 7677 section 3: user "user", password "pencil", client nonce
-    /// "rOprNGfwEbeRWgbNEkqO", server-first
-    /// "r=rOprNGfwEbeRWgbNEkqO%hvYDpWUa2RaTCAfuxFIlj)hNlF$k0,s=W22ZaJ0SNY7soEsUEjb6gQ==,i=4096".
-    #[test]
-    fn scram_sha_256_matches_rfc_7677() {
-        let mut x = Exchange {
-            mechanism: Mechanism::ScramSha256,
+    /// A SCRAM exchange for RFC 7677's user "user", password "pencil" and client nonce.
+    fn rfc_7677_exchange(mechanism: Mechanism) -> Exchange {
+        Exchange {
+            mechanism,
             state: State::Scram(Box::new(Scram {
                 password: "pencil".into(),
                 client_first_bare: "n=user,r=rOprNGfwEbeRWgbNEkqO".into(),
                 client_nonce: "rOprNGfwEbeRWgbNEkqO".into(),
                 expected_server_signature: None,
             })),
-        };
+        }
+    }
+
+    /// RFC 7677 section 3: user "user", password "pencil", client nonce
+    /// "rOprNGfwEbeRWgbNEkqO", server-first
+    /// "r=rOprNGfwEbeRWgbNEkqO%hvYDpWUa2RaTCAfuxFIlj)hNlF$k0,s=W22ZaJ0SNY7soEsUEjb6gQ==,i=4096".
+    #[test]
+    fn scram_sha_256_matches_rfc_7677() {
+        let mut x = rfc_7677_exchange(Mechanism::ScramSha256);
         let first = x.start();
         assert_eq!(first, b"n,,n=user,r=rOprNGfwEbeRWgbNEkqO");
         let server_first =
@@ -417,15 +422,7 @@ mod tests {
     /// and `hmac` (independent implementations).
     #[test]
     fn scram_sha_512_matches_an_independent_implementation() {
-        let mut x = Exchange {
-            mechanism: Mechanism::ScramSha512,
-            state: State::Scram(Box::new(Scram {
-                password: "pencil".into(),
-                client_first_bare: "n=user,r=rOprNGfwEbeRWgbNEkqO".into(),
-                client_nonce: "rOprNGfwEbeRWgbNEkqO".into(),
-                expected_server_signature: None,
-            })),
-        };
+        let mut x = rfc_7677_exchange(Mechanism::ScramSha512);
         let _ = x.start();
         let server_first =
             b"r=rOprNGfwEbeRWgbNEkqO%hvYDpWUa2RaTCAfuxFIlj)hNlF$k0,s=W22ZaJ0SNY7soEsUEjb6gQ==,i=4096";

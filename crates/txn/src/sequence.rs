@@ -283,11 +283,7 @@ impl<K: Ord + Clone> Sequences<K> {
         partition: &K,
         base_sequence: i32,
     ) -> Result<InFlightBatch, SequenceError> {
-        let p = self
-            .partitions
-            .get_mut(partition)
-            .ok_or(SequenceError::UnknownBatch(base_sequence))?;
-        let batch = take_batch(p, base_sequence)?;
+        let (p, batch) = take_batch(&mut self.partitions, partition, base_sequence)?;
         p.last_acked = Some(batch.last_sequence());
         Ok(batch)
     }
@@ -300,11 +296,7 @@ impl<K: Ord + Clone> Sequences<K> {
         partition: &K,
         base_sequence: i32,
     ) -> Result<InFlightBatch, SequenceError> {
-        let p = self
-            .partitions
-            .get_mut(partition)
-            .ok_or(SequenceError::UnknownBatch(base_sequence))?;
-        let batch = take_batch(p, base_sequence)?;
+        let (p, batch) = take_batch(&mut self.partitions, partition, base_sequence)?;
         // A stale partition (batches of an older identity finishing) restarts at 0 under the
         // current one anyway: its gap needs no bump.
         if p.producer == self.producer {
@@ -443,14 +435,20 @@ impl<K: Ord + Clone> Sequences<K> {
 }
 
 /// Removes the batch starting at `base_sequence` from `p`'s in-flight list.
-fn take_batch(
-    p: &mut PartitionSequences,
+/// Removes `partition`'s in-flight batch with `base_sequence`, with the partition's state.
+fn take_batch<'a, K: Ord>(
+    partitions: &'a mut BTreeMap<K, PartitionSequences>,
+    partition: &K,
     base_sequence: i32,
-) -> Result<InFlightBatch, SequenceError> {
+) -> Result<(&'a mut PartitionSequences, InFlightBatch), SequenceError> {
+    let p = partitions
+        .get_mut(partition)
+        .ok_or(SequenceError::UnknownBatch(base_sequence))?;
     let idx = p
         .in_flight
         .iter()
         .position(|b| b.base_sequence == base_sequence)
         .ok_or(SequenceError::UnknownBatch(base_sequence))?;
-    Ok(p.in_flight.remove(idx).expect("index found above"))
+    let batch = p.in_flight.remove(idx).expect("index found above");
+    Ok((p, batch))
 }
