@@ -20,6 +20,9 @@ pub struct FinishedBatch {
     pub tp: TopicPartition,
     /// Its records: handles `(id, 0..record_count)`.
     pub record_count: i32,
+    /// Its records were already failed by
+    /// [`expire_in_flight`](RecordAccumulator::expire_in_flight): report nothing more for them.
+    pub expired_in_flight: bool,
 }
 
 /// Why a batch is re-enqueued ([`RecordAccumulator::retry`]).
@@ -79,6 +82,10 @@ pub struct FailedBatch {
     /// An attempt's answer was lost or said `NOT_ENOUGH_REPLICAS_AFTER_APPEND`: the records may
     /// be in the log although they are reported failed.
     pub maybe_written: bool,
+    /// Its records were already failed by
+    /// [`expire_in_flight`](RecordAccumulator::expire_in_flight) (and this is the batch
+    /// leaving, on abort): report nothing more for them.
+    pub expired_in_flight: bool,
     /// Why.
     pub reason: FailReason,
 }
@@ -139,6 +146,7 @@ impl RecordAccumulator {
         self.memory.release(batch.reserved);
         self.flushes.forget(id);
         Ok(FinishedBatch {
+            expired_in_flight: batch.expired,
             record_count: batch.record_count(),
             id: batch.id,
             tp: batch.tp,
@@ -324,6 +332,7 @@ impl RecordAccumulator {
                     last_error: b.last_error,
                     // Its request is out and unanswered.
                     maybe_written: true,
+                    expired_in_flight: false,
                     reason: FailReason::DeliveryTimeout,
                 });
             }
@@ -335,6 +344,12 @@ impl RecordAccumulator {
     /// [`expire_in_flight`](Self::expire_in_flight).
     pub fn is_expired(&self, id: BatchId) -> bool {
         self.in_flight.get(&id).is_some_and(|b| b.expired)
+    }
+
+    /// Whether a batch of `tp` reported by [`expire_in_flight`](Self::expire_in_flight) is
+    /// still in flight (its answer is awaited).
+    pub fn has_expired_in_flight(&self, tp: &TopicPartition) -> bool {
+        self.in_flight.values().any(|b| b.expired && b.tp == *tp)
     }
 
     /// Stops draining `tp` until [`release`](Self::release).
@@ -403,6 +418,7 @@ fn failed(b: Batch, reason: FailReason) -> FailedBatch {
         attempts: b.attempts,
         last_error: b.last_error,
         maybe_written: b.maybe_written,
+        expired_in_flight: b.expired,
         id: b.id,
         tp: b.tp,
         reason,

@@ -183,6 +183,7 @@ impl RecordAccumulator {
                                 attempts: batch.attempts,
                                 last_error: batch.last_error,
                                 maybe_written: batch.maybe_written,
+                                expired_in_flight: false,
                                 reason: FailReason::Encode(e),
                             });
                             continue;

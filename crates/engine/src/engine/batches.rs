@@ -1,9 +1,9 @@
 //! Per-batch state of the engine: one record per batch that was drained (or retried), owning
 //! everything the engine remembers about it beyond the accumulator — the sequence the tracker
-//! holds for it, a renumbering waiting for its next drain, whether its records already expired
-//! while its request was out. (Its attempts, last error, whether an earlier attempt may be in
-//! the log, and which flushes wait for it are the accumulator's.) A batch's record ends with the batch ([`Batches::finish`]), so nothing about
-//! it outlives its one outcome.
+//! holds for it and a renumbering waiting for its next drain. (Its attempts, last error, whether
+//! an earlier attempt may be in the log, whether its records expired while its request was out,
+//! and which flushes wait for it are the accumulator's.) A batch's record ends with the batch
+//! ([`Batches::finish`]), so nothing about it outlives its one outcome.
 
 use std::collections::HashMap;
 
@@ -21,10 +21,6 @@ struct BatchState {
     /// A new stamp from a renumbering (epoch bump, refused batch ahead of it), taken at its
     /// next drain.
     rewrite: Option<ProducerStamp>,
-    /// Its records were failed at `delivery.timeout.ms` while its request was out: the answer
-    /// is bookkept but reported to nobody (the partition of an idempotent producer is held
-    /// until then).
-    expired: Option<TopicPartition>,
 }
 
 /// The per-batch records, by batch.
@@ -71,32 +67,6 @@ impl Batches {
     /// The renumbering waiting for `batch`'s drain, if any (taken).
     pub(super) fn take_rewrite(&mut self, batch: BatchId) -> Option<ProducerStamp> {
         self.by_id.get_mut(&batch)?.rewrite.take()
-    }
-
-    /// Whether `batch`'s records already expired while its request was out.
-    pub(super) fn is_expired(&self, batch: BatchId) -> bool {
-        self.by_id.get(&batch).is_some_and(|s| s.expired.is_some())
-    }
-
-    /// `batch`'s records expired while its request to `tp`'s leader was out.
-    pub(super) fn mark_expired(&mut self, batch: BatchId, tp: TopicPartition) {
-        self.entry(batch).expired = Some(tp);
-    }
-
-    /// Ends the expiry of `batch` (its answer came or its request was lost); false if it had
-    /// not expired.
-    pub(super) fn settle_expired(&mut self, batch: BatchId) -> bool {
-        self.by_id
-            .get_mut(&batch)
-            .and_then(|s| s.expired.take())
-            .is_some()
-    }
-
-    /// Whether an expired batch of `tp` still awaits its answer.
-    pub(super) fn has_expired_on(&self, tp: &TopicPartition) -> bool {
-        self.by_id
-            .values()
-            .any(|s| s.expired.as_ref().is_some_and(|t| t == tp))
     }
 
     /// `original` was split into `parts`: given `bases` (the parts' slices of the original's

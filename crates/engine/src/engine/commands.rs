@@ -320,7 +320,8 @@ impl Engine {
             } else {
                 DeliveryError::Aborted
             };
-            self.push_failed(failed.id, failed.tp, failed.record_count, error);
+            let expired = failed.expired_in_flight;
+            self.push_failed(failed.id, failed.tp, failed.record_count, error, expired);
         }
         let ids: Vec<ConnId> = self.conns.keys().copied().collect();
         for id in ids {

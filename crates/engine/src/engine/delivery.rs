@@ -17,8 +17,10 @@ impl Engine {
         base_offset: Option<i64>,
         log_append_time: Option<i64>,
         record_count: i32,
+        expired_in_flight: bool,
     ) {
-        if self.settle_expired(batch, &tp) {
+        if expired_in_flight {
+            self.settle_expired(batch, &tp);
             return;
         }
         self.counters.records_sent += record_count as u64;
@@ -40,8 +42,10 @@ impl Engine {
         tp: TopicPartition,
         record_count: i32,
         error: DeliveryError,
+        expired_in_flight: bool,
     ) {
-        if self.settle_expired(batch, &tp) {
+        if expired_in_flight {
+            self.settle_expired(batch, &tp);
             return;
         }
         tracing::warn!(
@@ -84,7 +88,7 @@ impl Engine {
                 maybe_written: failed.ever_sent && failed.maybe_written,
             };
             self.note_expired();
-            self.push_failed(failed.id, failed.tp, failed.record_count, error);
+            self.push_failed(failed.id, failed.tp, failed.record_count, error, false);
         }
     }
 
@@ -127,7 +131,6 @@ impl Engine {
                 self.acc.hold(&failed.tp);
             }
             self.counters.records_errored += failed.record_count as u64;
-            self.batches.mark_expired(failed.id, failed.tp.clone());
             self.events.push_back(Event::Failed {
                 batch: failed.id,
                 tp: failed.tp,
@@ -137,18 +140,15 @@ impl Engine {
         }
     }
 
-    /// For a batch whose records were already failed by [`expire_in_flight`](Self::expire_in_flight): its answer came
-    /// (or its request was lost); finish its bookkeeping silently. Returns whether it was one.
-    pub(super) fn settle_expired(&mut self, batch: BatchId, tp: &TopicPartition) -> bool {
-        if !self.batches.settle_expired(batch) {
-            return false;
-        }
+    /// For a batch whose records were already failed by
+    /// [`expire_in_flight`](Self::expire_in_flight): its answer came (or its request was lost,
+    /// or it was aborted) and the accumulator let it go; finish its bookkeeping silently.
+    fn settle_expired(&mut self, batch: BatchId, tp: &TopicPartition) {
         self.finish(batch);
-        if !self.batches.has_expired_on(tp) {
+        if !self.acc.has_expired_in_flight(tp) {
             self.acc.release(tp);
         }
         self.dirty = true;
-        true
     }
 
     pub(super) fn finish(&mut self, batch: BatchId) {

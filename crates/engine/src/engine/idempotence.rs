@@ -87,7 +87,7 @@ impl Engine {
         let seqs = idem.sequences();
         let mut due: Vec<TopicPartition> = seqs
             .unresolved_partitions()
-            .filter(|tp| seqs.in_flight(tp).is_empty() && !self.batches.has_expired_on(tp))
+            .filter(|tp| seqs.in_flight(tp).is_empty() && !self.acc.has_expired_in_flight(tp))
             .cloned()
             .collect();
         for tp in std::mem::take(&mut self.pending_bumps) {

@@ -209,8 +209,8 @@ impl Engine {
         self.dirty = true;
         for b in done {
             self.sequence_done(&b, true);
-            let _ = self.acc.complete(b.id);
-            self.push_delivered(b.id, b.tp, None, None, b.record_count);
+            let expired = self.acc.complete(b.id).is_ok_and(|f| f.expired_in_flight);
+            self.push_delivered(b.id, b.tp, None, None, b.record_count, expired);
         }
     }
 

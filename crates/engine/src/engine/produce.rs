@@ -96,6 +96,7 @@ impl Engine {
                 failed.tp,
                 failed.record_count,
                 DeliveryError::Encode(msg),
+                false,
             );
         }
         if drained_any {
@@ -127,12 +128,13 @@ impl Engine {
             Err(e) => {
                 let msg = Reason::local(format!("broker {} cannot take Produce: {e}", c.node));
                 for b in batches {
-                    let _ = self.acc.fail(b.id);
+                    let expired = self.acc.fail(b.id).is_ok_and(|f| f.expired_in_flight);
                     self.push_failed(
                         b.id,
                         b.tp,
                         b.record_count,
                         DeliveryError::Fatal(msg.clone()),
+                        expired,
                     );
                 }
                 return;
@@ -256,18 +258,19 @@ impl Engine {
             match code {
                 ErrorCode::NONE => {
                     self.sequence_done(&b, true);
-                    let _ = self.acc.complete(b.id);
+                    let expired = self.acc.complete(b.id).is_ok_and(|f| f.expired_in_flight);
                     let lat = (p.log_append_time_ms >= 0).then_some(p.log_append_time_ms);
-                    self.push_delivered(b.id, b.tp, Some(p.base_offset), lat, b.record_count);
+                    let offset = Some(p.base_offset);
+                    self.push_delivered(b.id, b.tp, offset, lat, b.record_count, expired);
                 }
                 ErrorCode::DUPLICATE_SEQUENCE_NUMBER if self.mode.manager().is_some() => {
                     self.sequence_done(&b, true);
-                    let _ = self.acc.complete(b.id);
+                    let expired = self.acc.complete(b.id).is_ok_and(|f| f.expired_in_flight);
                     let offset = (p.base_offset >= 0).then_some(p.base_offset);
-                    self.push_delivered(b.id, b.tp, offset, None, b.record_count);
+                    self.push_delivered(b.id, b.tp, offset, None, b.record_count, expired);
                 }
                 ErrorCode::MESSAGE_TOO_LARGE | ErrorCode::RECORD_LIST_TOO_LARGE
-                    if b.record_count > 1 && !self.batches.is_expired(b.id) =>
+                    if b.record_count > 1 && !self.acc.is_expired(b.id) =>
                 {
                     self.split(b, now);
                 }

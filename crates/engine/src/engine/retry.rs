@@ -22,7 +22,7 @@ impl Engine {
             self.metadata
                 .handle_partition_error(&b.tp.topic, b.tp.partition, code, now);
             // Its records already failed at delivery.timeout.ms: no retry, only the bookkeeping.
-            let expired = self.batches.is_expired(b.id);
+            let expired = self.acc.is_expired(b.id);
             let sequence_retry = !expired
                 && self.mode.manager().is_some()
                 && matches!(
@@ -100,14 +100,14 @@ impl Engine {
             }
             // Otherwise the gap it left is closed by an epoch bump once nothing of the partition
             // is in flight any more (`resolve_sequences`).
-            let _ = self.acc.fail(b.id);
+            let expired = self.acc.fail(b.id).is_ok_and(|f| f.expired_in_flight);
             let error = DeliveryError::Broker {
                 topic: b.tp.topic.to_string(),
                 partition: b.tp.partition,
                 code,
                 message: message.clone(),
             };
-            self.push_failed(b.id, b.tp, b.record_count, error);
+            self.push_failed(b.id, b.tp, b.record_count, error, expired);
         }
     }
     /// The next retry-jitter sample in `[-1, 1]` (0 without a seed).

@@ -83,6 +83,7 @@ impl Engine {
                     failed.tp,
                     failed.record_count,
                     DeliveryError::Fatal(reason.clone()),
+                    failed.expired_in_flight,
                 );
             }
             can_drain = false;
@@ -100,6 +101,7 @@ impl Engine {
                     failed.tp,
                     failed.record_count,
                     DeliveryError::TransactionAbortable(reason.clone()),
+                    false,
                 );
             }
         }

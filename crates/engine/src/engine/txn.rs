@@ -260,6 +260,7 @@ impl Engine {
                 failed.tp,
                 failed.record_count,
                 crate::DeliveryError::TransactionAborted,
+                false,
             );
         }
         self.dirty = true;
