@@ -54,6 +54,10 @@ pub struct TransactionManager<K> {
     sequences: Sequences<K>,
     /// Partitions of the open transaction; cleared whenever no transaction is open.
     partitions: TxnPartitions<K>,
+    /// The coordinator knows the open transaction: a partition or the group was added (under
+    /// transactions v2, a transactional Produce or TxnOffsetCommit went out) — Java's
+    /// `transactionStarted`. An empty transaction ends locally, with no EndTxn.
+    started: bool,
     /// In-flight batches renumbered when a new identity was adopted, not yet taken by the driver
     /// (which must re-stamp them before their next send).
     rewrites: Vec<Rewrite<K>>,
@@ -77,6 +81,7 @@ impl<K: Ord + Clone> TransactionManager<K> {
             },
             partitions: TxnPartitions::new(),
             rewrites: Vec::new(),
+            started: false,
         })
     }
 
@@ -226,9 +231,27 @@ impl<K: Ord + Clone> TransactionManager<K> {
         let call = Call::BeginTransaction;
         self.ensure_transactional(call)?;
         match self.state {
-            TxnState::Ready => self.transition(TxnState::InTransaction),
+            TxnState::Ready => {
+                self.started = false;
+                self.transition(TxnState::InTransaction)
+            }
             _ => Err(self.refuse(call)),
         }
+    }
+
+    /// The coordinator now knows the open transaction (see [`transaction_started`]): the group
+    /// was added (AddOffsetsToTxn), or under transactions v2 a transactional Produce or
+    /// TxnOffsetCommit went out. A successful AddPartitionsToTxn marks it by itself.
+    ///
+    /// [`transaction_started`]: Self::transaction_started
+    pub fn mark_started(&mut self) {
+        self.started = true;
+    }
+
+    /// Whether the coordinator knows the open transaction; if not, ending it needs no EndTxn
+    /// (the coordinator would answer INVALID_TXN_STATE for a transaction it never saw).
+    pub fn transaction_started(&self) -> bool {
+        self.started
     }
 
     /// May a record be appended now? A transactional producer must be IN_TRANSACTION; an
@@ -478,6 +501,7 @@ impl<K: Ord + Clone> TransactionManager<K> {
             .max();
         let Some((_, code)) = worst else {
             self.partitions.confirm_pending();
+            self.started = true;
             return Ok(ErrorClass::Success);
         };
         let class = classify(api, code, ctx);

@@ -186,10 +186,10 @@ impl Engine {
             });
         }
         if self.txn_v2
-            && let Some(t) = self.mode.txn_mut()
+            && let Some((m, _)) = self.mode.parts_mut()
         {
             // Under v2 the partition joins the transaction with this Produce.
-            t.started = true;
+            m.mark_started();
         }
         let req = ProduceRequest {
             transactional_id: self.mode.txn().map(|t| t.id.clone()),

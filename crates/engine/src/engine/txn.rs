@@ -95,11 +95,6 @@ pub(super) struct TxnCtx {
     ended: Option<bool>,
     /// The flush started by commit, to end when the transaction ends.
     flushing: Option<FlushId>,
-    /// Whether the coordinator knows the open transaction: a partition or the group was added
-    /// (v2: a transactional Produce or TxnOffsetCommit went out) — Java `transactionStarted`;
-    /// an empty transaction ends locally, with no EndTxn (the coordinator would answer
-    /// INVALID_TXN_STATE for a transaction it never saw).
-    pub(super) started: bool,
 }
 
 impl TxnCtx {
@@ -126,7 +121,6 @@ impl TxnCtx {
             waiting: Vec::new(),
             ended: None,
             flushing: None,
-            started: false,
         }
     }
 }
@@ -178,10 +172,9 @@ impl Engine {
 
     /// `beginTransaction` (local: no request).
     pub fn begin_transaction(&mut self) -> Result<(), TxnFailure> {
-        let (m, t) = self.txn_parts()?;
+        let (m, _) = self.txn_parts()?;
         m.begin_transaction()
             .map_err(|e| TxnFailure::from_error(&e))?;
-        t.started = false;
         Ok(())
     }
 

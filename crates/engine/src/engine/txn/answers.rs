@@ -88,11 +88,7 @@ impl Engine {
             return;
         };
         match m.handle_add_partitions(codes) {
-            Ok(ErrorClass::Success) => {
-                if let Some(t) = self.mode.txn_mut() {
-                    t.started = true;
-                }
-            }
+            Ok(ErrorClass::Success) => {}
             Ok(class) => self.after_coordinator_error(class, None, now),
             Err(e) => self.fail_fatal(e.failure()),
         }
@@ -145,8 +141,8 @@ impl Engine {
         }
         let code = ErrorCode(resp.error_code);
         if code == ErrorCode::NONE {
-            if let Some(t) = self.mode.txn_mut() {
-                t.started = true;
+            if let Some((m, _)) = self.mode.parts_mut() {
+                m.mark_started();
             }
             if let Some(op) = self.mode.txn_mut().and_then(|t| t.offsets.as_mut()) {
                 op.stage = OffsetsStage::Commit;
@@ -183,8 +179,8 @@ impl Engine {
             .map(|p| ErrorCode(p.error_code))
             .find(|c| *c != ErrorCode::NONE);
         let Some(code) = worst else {
-            if let Some(t) = self.mode.txn_mut() {
-                t.started = true;
+            if let Some((m, t)) = self.mode.parts_mut() {
+                m.mark_started();
                 t.offsets = None;
                 t.waiting.retain(|c| *c != TxnCall::SendOffsets);
             }

@@ -16,7 +16,7 @@ use ferrokafka_wire::{ApiKey, ErrorCode};
 
 use super::CoordinatorKind;
 use crate::engine::{ConnState, Engine, Pending, duration_ms_i32};
-use ferrokafka_txn::FailureReason;
+use ferrokafka_txn::{FailureReason, TransactionManager};
 
 impl Engine {
     pub(in crate::engine) fn coordinator_conn(
@@ -221,7 +221,10 @@ impl Engine {
                 )
             }
             CoordinatorRequest::EndTxn { commit, .. }
-                if !self.mode.txn().is_some_and(|t| t.started) =>
+                if !self
+                    .mode
+                    .manager()
+                    .is_some_and(TransactionManager::transaction_started) =>
             {
                 // Nothing was added: end it locally, as Java does.
                 if let Some(m) = self.mode.manager_mut() {
