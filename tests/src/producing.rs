@@ -10,7 +10,7 @@ use ferrokafka::{DeliveryFuture, Producer, ProducerRecord, RecordMetadata};
 use tokio::runtime::Runtime;
 
 #[cfg(feature = "mock")]
-use crate::consume::{Consumed, TimestampType, by_partition};
+use crate::consume::{Consumed, assert_partitions_hold};
 use crate::data::Sent;
 
 /// The runtime the blocking (`#[test]`) suites drive the producer on: two worker threads, I/O
@@ -141,32 +141,11 @@ pub fn assert_read_back(
         }
         expected.entry(md.partition()).or_default().push((s, md));
     }
-    let got = by_partition(read);
-    assert_eq!(
-        got.keys().collect::<Vec<_>>(),
-        expected.keys().collect::<Vec<_>>(),
-        "{label}: partitions written vs read"
-    );
-    for (partition, want) in &expected {
-        let have = &got[partition];
-        assert_eq!(
-            have.len(),
-            want.len(),
-            "{label}: records in partition {partition}"
-        );
-        for (n, (h, (w, md))) in have.iter().zip(want).enumerate() {
-            let at = format!("{label}: partition {partition}, record {n}");
-            assert_eq!(h.offset, n as i64, "offset at {at}");
-            assert_eq!(h.key, w.key, "key at {at}");
-            assert_eq!(h.value, w.value, "value at {at}");
-            assert_eq!(h.headers, w.headers, "headers at {at}");
-            assert_eq!(h.timestamp, Some(w.timestamp), "timestamp at {at}");
-            assert_eq!(h.timestamp_type, TimestampType::CreateTime, "{at}");
-            if offsets {
-                assert_eq!(md.offset(), Some(h.offset), "reported offset at {at}");
-            } else {
-                assert_eq!(md.offset(), None, "acks=0 reports no offset, at {at}");
-            }
+    assert_partitions_hold(label, &expected, read, |at, h, md| {
+        if offsets {
+            assert_eq!(md.offset(), Some(h.offset), "reported offset at {at}");
+        } else {
+            assert_eq!(md.offset(), None, "acks=0 reports no offset, at {at}");
         }
-    }
+    });
 }
