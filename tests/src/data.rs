@@ -33,6 +33,36 @@ pub fn check_record(
     assert_eq!(r.key.as_deref(), Some(key(i).as_bytes()), "key at {at}");
 }
 
+/// The send indexes the records of `read` name (by `index`: [`index_of`] or
+/// [`index_of_prefix`]), per partition in log order.
+#[cfg(feature = "mock")]
+#[must_use]
+pub fn indices_by_partition(
+    read: &[crate::consume::Consumed],
+    index: fn(Option<&[u8]>) -> Option<usize>,
+) -> BTreeMap<i32, Vec<Option<usize>>> {
+    let mut out: BTreeMap<i32, Vec<Option<usize>>> = BTreeMap::new();
+    for r in read {
+        out.entry(r.partition)
+            .or_default()
+            .push(index(r.value.as_deref()));
+    }
+    out
+}
+
+/// [`check_record`] for every record of `read`, at its position in its partition.
+///
+/// # Panics
+/// As [`check_record`].
+#[cfg(feature = "mock")]
+pub fn check_records(read: &[crate::consume::Consumed], index: fn(Option<&[u8]>) -> Option<usize>) {
+    for (p, rs) in crate::consume::by_partition(read) {
+        for (n, r) in rs.into_iter().enumerate() {
+            check_record(p, n, r, index);
+        }
+    }
+}
+
 /// Which record (by send index) a [`value`] names; `None` for any other value.
 #[must_use]
 pub fn index_of(value: Option<&[u8]>) -> Option<usize> {

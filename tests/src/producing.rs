@@ -149,3 +149,30 @@ pub fn assert_read_back(
         }
     });
 }
+
+/// Each delivered record (send index, what its delivery reported) is in the log at the
+/// partition and offset its delivery reported; `indices` is the log as
+/// [`crate::data::indices_by_partition`] gives it.
+///
+/// # Panics
+/// If a delivery reported no offset, or the log holds another record (or none) there.
+#[cfg(feature = "mock")]
+pub fn assert_at_reported_offsets<'a>(
+    delivered: impl IntoIterator<Item = (usize, &'a RecordMetadata)>,
+    indices: &BTreeMap<i32, Vec<Option<usize>>>,
+) {
+    for (i, md) in delivered {
+        let offset = md
+            .offset()
+            .unwrap_or_else(|| panic!("record {i}: acks=all must report an offset"));
+        let at = indices
+            .get(&md.partition())
+            .and_then(|log| log.get(usize::try_from(offset).expect("an offset")));
+        assert_eq!(
+            at,
+            Some(&Some(i)),
+            "record {i}: its delivery reported partition {} offset {offset}",
+            md.partition()
+        );
+    }
+}

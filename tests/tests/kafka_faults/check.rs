@@ -4,9 +4,10 @@
 use std::collections::BTreeMap;
 
 use ferrokafka::RecordMetadata;
-use ferrokafka_tests::consume::{Isolation, by_partition, read_back};
-use ferrokafka_tests::data::{check_record, index_of, mismatch};
+use ferrokafka_tests::consume::{Isolation, read_back};
+use ferrokafka_tests::data::{check_records, index_of, indices_by_partition, mismatch};
 use ferrokafka_tests::kafka::{JavaHelper, KafkaCluster};
+use ferrokafka_tests::producing::assert_at_reported_offsets;
 
 use crate::stream::Outcome;
 use crate::{PARTITIONS, RESOLVE, WAIT, partition_of};
@@ -92,16 +93,7 @@ pub(crate) fn check_delivered_and_log(
         Isolation::ReadUncommitted,
     )
     .unwrap_or_else(|e| panic!("librdkafka read-back of {topic}: {e}"));
-    let got = by_partition(&read);
-    let got_indices: BTreeMap<i32, Vec<Option<usize>>> = got
-        .iter()
-        .map(|(p, rs)| {
-            (
-                *p,
-                rs.iter().map(|r| index_of(r.value.as_deref())).collect(),
-            )
-        })
-        .collect();
+    let got_indices = indices_by_partition(&read, index_of);
     for p in 0..partition_of(PARTITIONS) {
         let w: Vec<Option<usize>> = want
             .get(&p)
@@ -113,21 +105,10 @@ pub(crate) fn check_delivered_and_log(
             "partition {p}: the log differs from what was acknowledged: {}",
             mismatch(&w, &g)
         );
-        for (n, r) in got.get(&p).into_iter().flatten().enumerate() {
-            check_record(p, n, r, index_of);
-        }
     }
+    check_records(&read, index_of);
     assert_eq!(read.len(), delivered.len(), "records in the log");
-    for (&i, md) in &delivered {
-        let offset = md.offset().expect("checked");
-        let at = got_indices[&md.partition()].get(usize::try_from(offset).expect("an offset"));
-        assert_eq!(
-            at,
-            Some(&Some(i)),
-            "record {i}: its delivery reported partition {} offset {offset}",
-            md.partition()
-        );
-    }
+    assert_at_reported_offsets(delivered.iter().map(|(&i, md)| (i, md)), &got_indices);
     let java = JavaHelper::shared()
         .expect("Java helper")
         .consume(

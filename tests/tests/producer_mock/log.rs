@@ -6,8 +6,11 @@ use std::fmt::Write as _;
 use std::time::Duration;
 
 use ferrokafka::RecordMetadata;
-use ferrokafka_tests::consume::{Isolation, by_partition, read_back};
-use ferrokafka_tests::data::{check_record, index_of_prefix as index_of, mismatch};
+use ferrokafka_tests::consume::{Isolation, read_back};
+use ferrokafka_tests::data::{
+    check_records, index_of_prefix as index_of, indices_by_partition, mismatch,
+};
+use ferrokafka_tests::producing::assert_at_reported_offsets;
 use ferrokafka_tests::raw;
 
 use crate::{Mode, TOPIC, WAIT};
@@ -45,16 +48,7 @@ pub(crate) fn assert_log_matches(
     for records in want.values_mut() {
         records.sort_unstable();
     }
-    let got = by_partition(&read);
-    let got_indices: BTreeMap<i32, Vec<Option<usize>>> = got
-        .iter()
-        .map(|(p, rs)| {
-            (
-                *p,
-                rs.iter().map(|r| index_of(r.value.as_deref())).collect(),
-            )
-        })
-        .collect();
+    let got_indices = indices_by_partition(&read, index_of);
     let compared = match order {
         Order::Send => got_indices.clone(),
         Order::Any => got_indices
@@ -78,23 +72,8 @@ pub(crate) fn assert_log_matches(
         );
     }
     assert_eq!(read.len(), delivered.len(), "records in the log");
-    for (p, rs) in &got {
-        for (n, r) in rs.iter().enumerate() {
-            check_record(*p, n, r, index_of);
-        }
-    }
-    for (i, md) in delivered {
-        let offset = md
-            .offset()
-            .unwrap_or_else(|| panic!("record {i}: acks=all must report an offset"));
-        let at = got_indices[&md.partition()].get(usize::try_from(offset).unwrap());
-        assert_eq!(
-            at,
-            Some(&Some(*i)),
-            "record {i}: its delivery reported partition {} offset {offset}",
-            md.partition()
-        );
-    }
+    check_records(&read, index_of);
+    assert_at_reported_offsets(delivered.iter().map(|(i, md)| (*i, md)), &got_indices);
 }
 
 /// A readable account of how `got` differs from `want` (per partition: lengths, duplicates,
