@@ -220,6 +220,60 @@ pub fn mixed_records(n: usize, seed: u64, base_timestamp: i64) -> Vec<Sent> {
         .collect()
 }
 
+/// `n` records with random binary keys of 0 to 39 bytes (the first one empty: the empty key is
+/// a key, hashed like any other), values `v{i}`, timestamps `base_timestamp + i`; no explicit
+/// partition.
+#[must_use]
+pub fn random_keyed_records(n: usize, base_timestamp: i64) -> Vec<Sent> {
+    let mut rng = Rng(0x5eed);
+    (0..n)
+        .map(|i| {
+            let len = if i == 0 { 0 } else { rng.below(40) };
+            Sent::plain(
+                Some(rng.bytes(len)),
+                format!("v{i}").into_bytes(),
+                base_timestamp + i64::try_from(i).expect("few records"),
+            )
+        })
+        .collect()
+}
+
+/// `n` keyless records of 100-byte values (`keyless-{i}-` padded with dots), timestamps
+/// `base_timestamp + i`; no explicit partition.
+#[must_use]
+pub fn keyless_records(n: usize, base_timestamp: i64) -> Vec<Sent> {
+    (0..n)
+        .map(|i| {
+            let mut v = format!("keyless-{i}-").into_bytes();
+            v.resize(100, b'.');
+            Sent::plain(
+                None,
+                v,
+                base_timestamp + i64::try_from(i).expect("few records"),
+            )
+        })
+        .collect()
+}
+
+/// `n` records with explicit partitions (`i * 3 % partitions`), a key on every other one,
+/// values `explicit-{i}`, timestamps `base_timestamp + i`.
+#[must_use]
+pub fn explicit_partition_records(n: usize, partitions: u32, base_timestamp: i64) -> Vec<Sent> {
+    (0..n)
+        .map(|i| Sent {
+            partition: Some(
+                i32::try_from(i * 3 % usize::try_from(partitions).expect("few partitions"))
+                    .expect("few partitions"),
+            ),
+            ..Sent::plain(
+                (i % 2 == 0).then(|| format!("k{i}").into_bytes()),
+                format!("explicit-{i}").into_bytes(),
+                base_timestamp + i64::try_from(i).expect("few records"),
+            )
+        })
+        .collect()
+}
+
 /// How a log `got` (record indexes, `None` for a record no test wrote) differs from the
 /// acknowledged `want`: lengths, duplicates, missing records,
 /// the first position that differs; empty of judgement, for failure messages.

@@ -176,3 +176,31 @@ pub fn assert_at_reported_offsets<'a>(
         );
     }
 }
+
+/// The partitions keyless records went to (in send order, as `metadata` reports them) show a
+/// sticky partitioner that spreads: at least three partitions used, and consecutive records
+/// sharing a partition far more often than a per-record random or round-robin choice would give
+/// (between 2 and a quarter of the records' switches; those would switch 80% or 100% of the
+/// time). Returns the number of switches, for the log.
+///
+/// # Panics
+/// If the records used fewer than three partitions or switched too often or never.
+pub fn assert_sticky_and_spread(metadata: &[RecordMetadata]) -> usize {
+    let sequence: Vec<i32> = metadata.iter().map(RecordMetadata::partition).collect();
+    let switches = sequence.windows(2).filter(|w| w[0] != w[1]).count();
+    let distinct: std::collections::BTreeSet<i32> = sequence.iter().copied().collect();
+    eprintln!(
+        "keyless: {switches} partition switches over {} records, partitions {distinct:?}",
+        sequence.len()
+    );
+    assert!(
+        distinct.len() >= 3,
+        "keyless records should spread over several partitions, used {distinct:?}"
+    );
+    assert!(
+        (2..sequence.len() / 4).contains(&switches),
+        "{switches} switches over {} records is not sticky",
+        sequence.len()
+    );
+    switches
+}

@@ -121,6 +121,19 @@ fn broker() -> Arc<Tansu> {
     broker
 }
 
+/// The shared broker ([`broker`]) with `topics` (name, partitions) created for this test, and its
+/// bootstrap address.
+fn broker_with(topics: &[(&str, u32)]) -> (Arc<Tansu>, String) {
+    let broker = broker();
+    for &(topic, partitions) in topics {
+        broker
+            .create_topic(topic, partitions)
+            .unwrap_or_else(|e| panic!("create topic {topic}: {e}"));
+    }
+    let bootstrap = broker.bootstrap();
+    (broker, bootstrap)
+}
+
 /// A running example: its stdout line by line, its stderr whole.
 struct Running {
     name: String,
@@ -203,6 +216,13 @@ impl Running {
     /// Runs an example to its end.
     fn run(name: &str, bootstrap: &str, args: &[&str], env: &[(&str, &str)]) -> Finished {
         Running::start(name, bootstrap, args, env).finish()
+    }
+
+    /// Runs an example to its end, which must be a success ([`Finished::assert_success`]).
+    fn run_ok(name: &str, bootstrap: &str, args: &[&str], env: &[(&str, &str)]) -> Finished {
+        let run = Running::run(name, bootstrap, args, env);
+        run.assert_success(name);
+        run
     }
 
     fn pid(&self) -> u32 {
@@ -406,13 +426,10 @@ fn every_example_is_run_here() {
 
 #[test]
 fn basic_send() {
-    let broker = broker();
-    let bootstrap = broker.bootstrap();
     let topic = "examples-basic-send";
-    broker.create_topic(topic, 3).expect("create topic");
+    let (_broker, bootstrap) = broker_with(&[(topic, 3)]);
 
-    let run = Running::run("basic_send", &bootstrap, &[topic, "20"], &[]);
-    run.assert_success("basic_send");
+    let run = Running::run_ok("basic_send", &bootstrap, &[topic, "20"], &[]);
     let reports = delivered(&run.stdout);
     let keys: BTreeSet<String> = reports.iter().map(|d| d.key.clone()).collect();
     let expected: BTreeSet<String> = (0..20).map(|i| format!("key-{i}")).collect();
@@ -429,13 +446,10 @@ fn basic_send() {
 
 #[test]
 fn json_serializer() {
-    let broker = broker();
-    let bootstrap = broker.bootstrap();
     let topic = "examples-json";
-    broker.create_topic(topic, 3).expect("create topic");
+    let (_broker, bootstrap) = broker_with(&[(topic, 3)]);
 
-    let run = Running::run("json_serializer", &bootstrap, &[topic], &[]);
-    run.assert_success("json_serializer");
+    let run = Running::run_ok("json_serializer", &bootstrap, &[topic], &[]);
     let reports = delivered(&run.stdout);
     assert_eq!(reports.len(), 4, "{:?}", run.stdout);
 
@@ -471,13 +485,10 @@ fn json_serializer() {
 
 #[test]
 fn callbacks_bounded() {
-    let broker = broker();
-    let bootstrap = broker.bootstrap();
     let topic = "examples-callbacks";
-    broker.create_topic(topic, 3).expect("create topic");
+    let (_broker, bootstrap) = broker_with(&[(topic, 3)]);
 
-    let run = Running::run("callbacks_bounded", &bootstrap, &[topic], &[]);
-    run.assert_success("callbacks_bounded");
+    let run = Running::run_ok("callbacks_bounded", &bootstrap, &[topic], &[]);
     let summary = run.line("1000 records delivered");
     let peak: usize = summary
         .split_once("at most ")
@@ -557,19 +568,15 @@ fn group_offsets(bootstrap: &str, group: &str, topic: &str, partitions: i32) -> 
 
 #[test]
 fn consume_transform_produce() {
-    let broker = broker();
-    let bootstrap = broker.bootstrap();
     let (input, output, group) = ("examples-ctp-in", "examples-ctp-out", "examples-ctp-group");
-    broker.create_topic(input, 2).expect("create input topic");
-    broker.create_topic(output, 2).expect("create output topic");
+    let (_broker, bootstrap) = broker_with(&[(input, 2), (output, 2)]);
 
-    let run = Running::run(
+    let run = Running::run_ok(
         "consume_transform_produce",
         &bootstrap,
         &[input, output, group],
         &[("TRANSACTIONAL_ID", "examples-ctp")],
     );
-    run.assert_success("consume_transform_produce");
     // "committed transaction N: K records; group G offsets TOPIC/P=O ..."
     let commits: Vec<&String> = run
         .stdout
@@ -622,13 +629,10 @@ fn consume_transform_produce() {
 
 #[test]
 fn custom_partitioner() {
-    let broker = broker();
-    let bootstrap = broker.bootstrap();
     let topic = "examples-partitioner";
-    broker.create_topic(topic, 3).expect("create topic");
+    let (_broker, bootstrap) = broker_with(&[(topic, 3)]);
 
-    let run = Running::run("custom_partitioner", &bootstrap, &[topic, "3"], &[]);
-    run.assert_success("custom_partitioner");
+    let run = Running::run_ok("custom_partitioner", &bootstrap, &[topic, "3"], &[]);
     let reports = delivered(&run.stdout);
     assert_eq!(reports.len(), 14, "{:?}", run.stdout);
 
@@ -696,10 +700,8 @@ fn check_shutdown(run: &Finished, reason: &str, bootstrap: &str, topic: &str) {
 
 #[test]
 fn graceful_shutdown_stops_by_itself_after_max_records() {
-    let broker = broker();
-    let bootstrap = broker.bootstrap();
     let topic = "examples-shutdown-max";
-    broker.create_topic(topic, 1).expect("create topic");
+    let (_broker, bootstrap) = broker_with(&[(topic, 1)]);
 
     let run = Running::run(
         "graceful_shutdown",
@@ -714,9 +716,7 @@ fn graceful_shutdown_stops_by_itself_after_max_records() {
 /// Sends `signal` to the running example once it has delivered a few records.
 #[cfg(unix)]
 fn graceful_shutdown_on(signal: &str, reason: &str, topic: &str) {
-    let broker = broker();
-    let bootstrap = broker.bootstrap();
-    broker.create_topic(topic, 1).expect("create topic");
+    let (_broker, bootstrap) = broker_with(&[(topic, 1)]);
 
     // MAX_RECORDS only as a backstop: the signal stops it long before.
     let mut running = Running::start(

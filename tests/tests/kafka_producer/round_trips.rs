@@ -4,11 +4,14 @@
 
 use std::collections::BTreeSet;
 
-use ferrokafka::RecordMetadata;
 use ferrokafka_partition::hash::murmur2_partition;
 use ferrokafka_tests::consume::TimestampType;
-use ferrokafka_tests::data::{Rng, Sent};
-use ferrokafka_tests::producing::{assert_read_back, await_all, send_all};
+use ferrokafka_tests::data::{
+    Sent, explicit_partition_records, keyless_records, random_keyed_records,
+};
+use ferrokafka_tests::producing::{
+    assert_read_back, assert_sticky_and_spread, await_all, send_all,
+};
 
 use crate::stored::{codec_id, stored_batches};
 use crate::{
@@ -87,19 +90,7 @@ async fn keyed_records_land_on_the_java_murmur2_partition() {
     const PARTITIONS: u32 = 7;
     let topic = "kp-keyed";
     create(topic, PARTITIONS, &[]);
-    let mut rng = Rng(0x5eed);
-    let base = base_timestamp();
-    let sent: Vec<Sent> = (0..RECORDS)
-        .map(|i| {
-            // Random binary keys of 0..40 bytes (the empty key is hashed like any other).
-            let len = if i == 0 { 0 } else { rng.below(40) };
-            Sent::plain(
-                Some(rng.bytes(len)),
-                format!("v{i}").into_bytes(),
-                base + i as i64,
-            )
-        })
-        .collect();
+    let sent = random_keyed_records(RECORDS, base_timestamp());
     let metadata = produce(&[("linger.ms", "5")], topic, &sent).await;
     let mut used = BTreeSet::new();
     for (s, md) in sent.iter().zip(&metadata) {
@@ -137,44 +128,18 @@ async fn keyless_records_stick_and_spread_and_explicit_partitions_win() {
     let base = base_timestamp();
     // batch.size 1000 and 100-byte values: the sticky partition changes about every ten
     // records, so the records visit several partitions in runs.
-    let sent: Vec<Sent> = (0..KEYLESS)
-        .map(|i| {
-            let mut v = format!("keyless-{i}-").into_bytes();
-            v.resize(100, b'.');
-            Sent::plain(None, v, base + i as i64)
-        })
-        .collect();
+    let sent = keyless_records(KEYLESS, base);
     let metadata = produce(
         &[("linger.ms", "5"), ("batch.size", "1000")],
         keyless,
         &sent,
     )
     .await;
-    let sequence: Vec<i32> = metadata.iter().map(RecordMetadata::partition).collect();
-    let switches = sequence.windows(2).filter(|w| w[0] != w[1]).count();
-    let distinct: BTreeSet<i32> = sequence.iter().copied().collect();
-    assert!(
-        distinct.len() >= 3,
-        "keyless records used only {distinct:?}"
-    );
-    // Per-record random or round-robin choices would switch 80% or 100% of the time.
-    assert!(
-        (2..KEYLESS / 4).contains(&switches),
-        "{switches} switches over {KEYLESS} records is not sticky"
-    );
+    assert_sticky_and_spread(&metadata);
     assert_log_holds("keyless", keyless, &sent, &metadata, "none").await;
 
     // Explicit partitions win over the key's hash and over stickiness.
-    let sent: Vec<Sent> = (0..200)
-        .map(|i| Sent {
-            partition: Some((i * 3 % PARTITIONS as usize) as i32),
-            ..Sent::plain(
-                (i % 2 == 0).then(|| format!("k{i}").into_bytes()),
-                format!("explicit-{i}").into_bytes(),
-                base + i as i64,
-            )
-        })
-        .collect();
+    let sent = explicit_partition_records(200, PARTITIONS, base);
     let metadata = produce(&[("linger.ms", "5")], explicit, &sent).await;
     assert_log_holds("explicit", explicit, &sent, &metadata, "none").await;
 }

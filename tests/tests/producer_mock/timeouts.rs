@@ -164,42 +164,55 @@ fn delivery_timeout_with_all_three_brokers_down_idempotent() {
     delivery_timeout_with_broker_down(Mode::Idempotent, 3);
 }
 
+/// A `Strict` producer with `overrides` on a one-broker mock delivers a warm-up record; then
+/// `fault` is applied to the mock and one more record sent. Returns its outcome, how long it
+/// took to resolve (at most 15 s) and `record-retry-total`; `heal` undoes the fault before the
+/// producer is closed with `close`.
+fn lone_record_after(
+    overrides: &[(&str, &str)],
+    fault: impl FnOnce(&Mock),
+    heal: impl FnOnce(&Mock),
+    close: Duration,
+) -> (Result<RecordMetadata, ProduceError>, Duration, f64) {
+    let mock = new_mock(1);
+    let bootstrap = mock.bootstrap_servers();
+    runtime().block_on(async {
+        let producer =
+            Producer::new(config(&bootstrap, Mode::Strict, overrides)).expect("producer");
+        collect(send_all(&producer, 0..1).await, WAIT).await;
+        fault(&mock);
+        let started = Instant::now();
+        let mut outcomes = collect(send_all(&producer, 1..2).await, Duration::from_secs(15)).await;
+        let elapsed = started.elapsed();
+        let retries = metric(&producer, "record-retry-total");
+        heal(&mock);
+        producer.close(close).await;
+        (outcomes.pop().expect("one").1, elapsed, retries)
+    })
+}
+
 /// A retriable error that never stops: the records are retried until `delivery.timeout.ms` and
 /// then fail with `DeliveryTimeout`, naming the last error and how often the batch was sent.
 fn retriable_until_delivery_timeout() -> (Vec<ProduceError>, Duration, f64) {
-    let mock = new_mock(1);
-    let bootstrap = mock.bootstrap_servers();
-    let rt = runtime();
-    rt.block_on(async {
-        let producer = Producer::new(config(
-            &bootstrap,
-            Mode::Strict,
-            &[
-                ("linger.ms", "0"),
-                ("request.timeout.ms", "1000"),
-                ("delivery.timeout.ms", "2000"),
-                ("retry.backoff.ms", "50"),
-                ("retry.backoff.max.ms", "50"),
-            ],
-        ))
-        .expect("producer");
-        collect(send_all(&producer, 0..1).await, WAIT).await;
-        inject_produce_errors(
-            &mock,
-            &[RDKafkaRespErr::RD_KAFKA_RESP_ERR_NOT_ENOUGH_REPLICAS; 1000],
-        );
-        let started = Instant::now();
-        let outcomes = collect(send_all(&producer, 1..2).await, Duration::from_secs(15)).await;
-        let elapsed = started.elapsed();
-        let retries = metric(&producer, "record-retry-total");
-        clear_errors(&mock, RDKafkaApiKey::Produce);
-        producer.close(Duration::from_secs(2)).await;
-        let errors = outcomes
-            .into_iter()
-            .map(|(i, r)| r.expect_err(&format!("record {i} cannot be delivered")))
-            .collect();
-        (errors, elapsed, retries)
-    })
+    let (outcome, elapsed, retries) = lone_record_after(
+        &[
+            ("linger.ms", "0"),
+            ("request.timeout.ms", "1000"),
+            ("delivery.timeout.ms", "2000"),
+            ("retry.backoff.ms", "50"),
+            ("retry.backoff.max.ms", "50"),
+        ],
+        |mock| {
+            inject_produce_errors(
+                mock,
+                &[RDKafkaRespErr::RD_KAFKA_RESP_ERR_NOT_ENOUGH_REPLICAS; 1000],
+            );
+        },
+        |mock| clear_errors(mock, RDKafkaApiKey::Produce),
+        Duration::from_secs(2),
+    );
+    let error = outcome.expect_err("record 1 cannot be delivered");
+    (vec![error], elapsed, retries)
 }
 
 #[test]
@@ -250,29 +263,17 @@ fn delivery_timeout_reports_the_attempts() {
 /// `delivery.timeout.ms` 3000: the record fails at about 3 s. (The mock's round-trip delay
 /// applies to every API, so the batch cannot be caught in flight at its expiry here.)
 fn slow_broker_delivery_timeout() -> (Result<RecordMetadata, ProduceError>, Duration) {
-    let mock = new_mock(1);
-    let bootstrap = mock.bootstrap_servers();
-    let rt = runtime();
-    rt.block_on(async {
-        let producer = Producer::new(config(
-            &bootstrap,
-            Mode::Strict,
-            &[
-                ("linger.ms", "0"),
-                ("request.timeout.ms", "2000"),
-                ("delivery.timeout.ms", "3000"),
-            ],
-        ))
-        .expect("producer");
-        collect(send_all(&producer, 0..1).await, WAIT).await;
-        set_round_trip_time(&mock, None, Duration::from_secs(10)).expect("rtt");
-        let started = Instant::now();
-        let mut outcomes = collect(send_all(&producer, 1..2).await, Duration::from_secs(15)).await;
-        let elapsed = started.elapsed();
-        producer.close(Duration::ZERO).await;
-        set_round_trip_time(&mock, None, Duration::ZERO).expect("rtt");
-        (outcomes.pop().expect("one").1, elapsed)
-    })
+    let (outcome, elapsed, _) = lone_record_after(
+        &[
+            ("linger.ms", "0"),
+            ("request.timeout.ms", "2000"),
+            ("delivery.timeout.ms", "3000"),
+        ],
+        |mock| set_round_trip_time(mock, None, Duration::from_secs(10)).expect("rtt"),
+        |mock| set_round_trip_time(mock, None, Duration::ZERO).expect("rtt"),
+        Duration::ZERO,
+    );
+    (outcome, elapsed)
 }
 
 #[test]

@@ -1,10 +1,10 @@
 //! Partitioning (2, 3): keyed records on the Java murmur2 partition, keyless records sticky and
 //! spread, explicit partitions winning.
 
-use ferrokafka::RecordMetadata;
 use ferrokafka_partition::hash::murmur2_partition;
 use ferrokafka_tests::consume::partition_count;
-use ferrokafka_tests::data::{Rng, Sent};
+use ferrokafka_tests::data::{explicit_partition_records, keyless_records, random_keyed_records};
+use ferrokafka_tests::producing::assert_sticky_and_spread;
 
 use crate::{BASE_TS, WAIT, assert_topic_holds, produce, producer, tansu_with};
 
@@ -21,18 +21,7 @@ async fn keyed_records_land_on_the_java_murmur2_partition() {
         partition_count(&bootstrap, "keyed", WAIT).expect("partitions"),
         PARTITIONS as usize
     );
-    let mut rng = Rng(0x5eed);
-    let sent: Vec<Sent> = (0..RECORDS)
-        .map(|i| {
-            // Random binary keys of 0..40 bytes (the empty key is a key, hashed like any other).
-            let len = if i == 0 { 0 } else { rng.below(40) };
-            Sent::plain(
-                Some(rng.bytes(len)),
-                format!("v{i}").into_bytes(),
-                BASE_TS + i as i64,
-            )
-        })
-        .collect();
+    let sent = random_keyed_records(RECORDS, BASE_TS);
     let p = producer(&bootstrap, &[("linger.ms", "5")]);
     let metadata = produce(&p, "keyed", &sent).await;
     p.close(WAIT).await;
@@ -72,43 +61,13 @@ async fn keyless_records_stick_and_spread_and_explicit_partitions_win() {
     // batch.size 1000 and ~100-byte values: the sticky partition should change roughly every
     // ten records, so 600 records visit several partitions in runs.
     let p = producer(&bootstrap, &[("linger.ms", "5"), ("batch.size", "1000")]);
-    let sent: Vec<Sent> = (0..KEYLESS)
-        .map(|i| {
-            let mut v = format!("keyless-{i}-").into_bytes();
-            v.resize(100, b'.');
-            Sent::plain(None, v, BASE_TS + i as i64)
-        })
-        .collect();
+    let sent = keyless_records(KEYLESS, BASE_TS);
     let metadata = produce(&p, "keyless", &sent).await;
-    let sequence: Vec<i32> = metadata.iter().map(RecordMetadata::partition).collect();
-    let switches = sequence.windows(2).filter(|w| w[0] != w[1]).count();
-    let distinct: std::collections::BTreeSet<i32> = sequence.iter().copied().collect();
-    eprintln!(
-        "keyless: {switches} partition switches over {KEYLESS} records, partitions {distinct:?}"
-    );
-    assert!(
-        distinct.len() >= 3,
-        "keyless records should spread over the 5 partitions, used {distinct:?}"
-    );
-    // Sticky: consecutive records share a partition far more often than a per-record random
-    // or round-robin choice (which would switch ~80% / 100% of the time) would give.
-    assert!(
-        (2..KEYLESS / 4).contains(&switches),
-        "{switches} switches over {KEYLESS} records is not sticky"
-    );
+    assert_sticky_and_spread(&metadata);
     assert_topic_holds(&bootstrap, "keyless", &sent, &metadata).await;
 
     // Explicit partitions win over the key's hash and over stickiness.
-    let explicit: Vec<Sent> = (0..200)
-        .map(|i| Sent {
-            partition: Some((i * 3 % PARTITIONS as usize) as i32),
-            ..Sent::plain(
-                (i % 2 == 0).then(|| format!("k{i}").into_bytes()),
-                format!("explicit-{i}").into_bytes(),
-                BASE_TS + i as i64,
-            )
-        })
-        .collect();
+    let explicit = explicit_partition_records(200, PARTITIONS, BASE_TS);
     let moved = explicit
         .iter()
         .filter(|s| {
