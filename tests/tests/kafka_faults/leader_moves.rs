@@ -6,7 +6,7 @@ use ferrokafka_tests::kafka::JavaHelper;
 use crate::FaultRun;
 use crate::WAIT;
 use crate::partitions::{restart, wait_for_partitions, wait_in_sync, wait_new_leader};
-use crate::stream::{wait_flowing, warm_up};
+use crate::stream::wait_flowing;
 
 /// Elects the preferred leader of the topic's partition 0.
 fn elect_preferred(run: &FaultRun) {
@@ -28,9 +28,7 @@ fn preferred_leader_moved_by_reassignment_mid_stream() {
     );
     let (cluster, topic) = (run.cluster, run.topic);
 
-    let stream = run.stream(&[]);
-    let progress = stream.progress.clone();
-    warm_up(&progress);
+    let (stream, progress) = run.warm_stream(&[]);
     let mut leaders = vec![parts[0].leader];
     for round in 0..2 {
         // Rotate partition 0's replica list: the second replica becomes the preferred leader.
@@ -74,9 +72,7 @@ fn leader_controlled_shutdown_and_preferred_election_mid_stream() {
         "a new partition's leader is its preferred replica"
     );
 
-    let stream = run.stream(&[]);
-    let progress = stream.progress.clone();
-    warm_up(&progress);
+    let (stream, progress) = run.warm_stream(&[]);
     let in_flight = progress.in_flight_in(0);
     cluster.stop(victim, WAIT);
     progress.next_phase(); // 1: the leader shut down (leadership moved away first)

@@ -39,14 +39,14 @@
 //! restarts whatever an earlier (failed) test left down.
 
 use std::collections::BTreeMap;
-use std::sync::MutexGuard;
+use std::sync::{Arc, MutexGuard};
 use std::time::{Duration, Instant};
 
 use ferrokafka::ProducerConfig;
 use ferrokafka_tests::kafka::{KafkaCluster, PartitionState, Shared, shared};
 
 use crate::partitions::create_topic;
-use crate::stream::{Outcome, Stream, per_phase};
+use crate::stream::{Outcome, Progress, Stream, per_phase, warm_up};
 
 mod check;
 mod cluster_changes;
@@ -135,9 +135,20 @@ impl FaultRun {
         (run, parts)
     }
 
-    /// A producer sending to the topic in the background, with `overrides` to its config.
-    fn stream(&self, overrides: &[(&str, &str)]) -> Stream {
-        Stream::start(self.cluster, self.topic, overrides)
+    /// A producer sending to the topic in the background, with `overrides` to its config, and
+    /// its progress.
+    fn stream(&self, overrides: &[(&str, &str)]) -> (Stream, Arc<Progress>) {
+        let stream = Stream::start(self.cluster, self.topic, overrides);
+        let progress = stream.progress.clone();
+        (stream, progress)
+    }
+
+    /// [`FaultRun::stream`], once it runs ([`warm_up`]): the fault that follows lands in a
+    /// running stream with requests in flight.
+    fn warm_stream(&self, overrides: &[(&str, &str)]) -> (Stream, Arc<Progress>) {
+        let (stream, progress) = self.stream(overrides);
+        warm_up(&progress);
+        (stream, progress)
     }
 
     /// Finishes `stream`, prints `note` and what was sent per phase, and checks every delivery

@@ -6,7 +6,7 @@ use ferrokafka_tests::kafka::JavaHelper;
 use ferrokafka_tests::wait::wait_until;
 
 use crate::partitions::{full_isr, restart, wait_for_partitions, wait_in_sync, wait_new_leader};
-use crate::stream::{wait_flowing, wait_in_flight, warm_up};
+use crate::stream::{wait_flowing, wait_in_flight};
 use crate::{FLOWING, FaultRun, PARTITIONS, WAIT, WARM_UP, partition_of};
 
 // ------------------------------------------------------------------------------------------
@@ -22,9 +22,7 @@ fn leader_killed_mid_stream_and_restarted() {
     let (cluster, topic) = (run.cluster, run.topic);
     let victim = parts[0].leader;
 
-    let stream = run.stream(&[]);
-    let progress = stream.progress.clone();
-    warm_up(&progress);
+    let (stream, progress) = run.warm_stream(&[]);
     let (sent, in_flight) = (progress.sent(), progress.in_flight_in(0));
     cluster.kill(victim);
     progress.next_phase(); // 1: the leader is dead
@@ -93,9 +91,7 @@ fn follower_down_gives_not_enough_replicas_until_it_returns() {
         |ps| full_isr(ps) && ps.iter().all(|p| p.leader == leader),
     );
 
-    let stream = run.stream(&[]);
-    let progress = stream.progress.clone();
-    warm_up(&progress);
+    let (stream, progress) = run.warm_stream(&[]);
     let in_flight = progress.in_flight_in(0);
     cluster.kill(follower);
     progress.next_phase(); // 1: the follower is dead, maybe still in the ISR
@@ -157,9 +153,7 @@ fn leader_frozen_mid_stream_then_thawed() {
     let victim = parts[0].leader;
 
     // Requests to the frozen node time out after 5 s (the 15 s elsewhere would only slow this).
-    let stream = run.stream(&[("request.timeout.ms", "5000")]);
-    let progress = stream.progress.clone();
-    warm_up(&progress);
+    let (stream, progress) = run.warm_stream(&[("request.timeout.ms", "5000")]);
     let in_flight = progress.in_flight_in(0);
     cluster.pause(victim);
     progress.next_phase(); // 1: the leader is frozen
@@ -198,8 +192,7 @@ fn leader_of_each_partition_killed_in_turn() {
     );
     let (cluster, topic) = (run.cluster, run.topic);
 
-    let stream = run.stream(&[]);
-    let progress = stream.progress.clone();
+    let (stream, progress) = run.stream(&[]);
     let mut kills = Vec::new();
     for round in 0..PARTITIONS {
         let p = partition_of(round);
