@@ -88,11 +88,7 @@ pub(crate) fn broker() -> Arc<Tansu> {
 /// bootstrap address.
 pub(crate) fn broker_with(topics: &[(&str, u32)]) -> (Arc<Tansu>, String) {
     let broker = broker();
-    for &(topic, partitions) in topics {
-        broker
-            .create_topic(topic, partitions)
-            .unwrap_or_else(|e| panic!("create topic {topic}: {e}"));
-    }
+    broker.create_topics(topics);
     let bootstrap = broker.bootstrap();
     (broker, bootstrap)
 }

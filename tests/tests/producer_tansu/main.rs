@@ -74,11 +74,7 @@ async fn read(bootstrap: &str, topic: &str, expected: usize) -> Vec<Consumed> {
 /// address.
 fn tansu_with(topics: &[(&str, u32)]) -> (Tansu, String) {
     let broker = Tansu::start().expect("start tansu");
-    for &(topic, partitions) in topics {
-        broker
-            .create_topic(topic, partitions)
-            .unwrap_or_else(|e| panic!("create {topic}: {e}"));
-    }
+    broker.create_topics(topics);
     let bootstrap = broker.bootstrap();
     (broker, bootstrap)
 }
