@@ -59,6 +59,7 @@ use rdkafka::message::{Headers, Message, Timestamp};
 use rdkafka::topic_partition_list::{Offset, TopicPartitionList};
 
 use crate::HarnessError;
+use crate::data::Sent;
 
 pub use crate::consumed::{Consumed, Isolation, TimestampType};
 
@@ -337,4 +338,48 @@ pub fn by_partition(records: &[Consumed]) -> BTreeMap<i32, Vec<&Consumed>> {
         map.entry(r.partition).or_default().push(r);
     }
     map
+}
+
+/// Checks that `read` holds exactly the records of `expected` (per partition, in order): the
+/// same partitions, as many records in each, offsets contiguous from 0, and each record's key,
+/// value, headers and create-time timestamp as sent. `check` then sees each pair (the failure
+/// location, the record read, what the caller keeps with the sent record). `label` starts every
+/// failure message.
+///
+/// # Panics
+/// On the first difference.
+pub fn assert_partitions_hold<T>(
+    label: &str,
+    expected: &BTreeMap<i32, Vec<(&Sent, T)>>,
+    read: &[Consumed],
+    mut check: impl FnMut(&str, &Consumed, &T),
+) {
+    let got = by_partition(read);
+    assert_eq!(
+        got.keys().collect::<Vec<_>>(),
+        expected.keys().collect::<Vec<_>>(),
+        "{label}: partitions written vs read"
+    );
+    for (partition, want) in expected {
+        let have = &got[partition];
+        assert_eq!(
+            have.len(),
+            want.len(),
+            "{label}: records in partition {partition}"
+        );
+        for (n, (h, (w, extra))) in have.iter().zip(want).enumerate() {
+            let at = format!("{label}: partition {partition}, record {n}");
+            assert_eq!(
+                h.offset,
+                i64::try_from(n).expect("a small count"),
+                "offset at {at}"
+            );
+            assert_eq!(h.key, w.key, "key at {at}");
+            assert_eq!(h.value, w.value, "value at {at}");
+            assert_eq!(h.headers, w.headers, "headers at {at}");
+            assert_eq!(h.timestamp, Some(w.timestamp), "timestamp at {at}");
+            assert_eq!(h.timestamp_type, TimestampType::CreateTime, "{at}");
+            check(&at, h, extra);
+        }
+    }
 }

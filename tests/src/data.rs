@@ -33,6 +33,36 @@ pub fn check_record(
     assert_eq!(r.key.as_deref(), Some(key(i).as_bytes()), "key at {at}");
 }
 
+/// The send indexes the records of `read` name (by `index`: [`index_of`] or
+/// [`index_of_prefix`]), per partition in log order.
+#[cfg(feature = "mock")]
+#[must_use]
+pub fn indices_by_partition(
+    read: &[crate::consume::Consumed],
+    index: fn(Option<&[u8]>) -> Option<usize>,
+) -> BTreeMap<i32, Vec<Option<usize>>> {
+    let mut out: BTreeMap<i32, Vec<Option<usize>>> = BTreeMap::new();
+    for r in read {
+        out.entry(r.partition)
+            .or_default()
+            .push(index(r.value.as_deref()));
+    }
+    out
+}
+
+/// [`check_record`] for every record of `read`, at its position in its partition.
+///
+/// # Panics
+/// As [`check_record`].
+#[cfg(feature = "mock")]
+pub fn check_records(read: &[crate::consume::Consumed], index: fn(Option<&[u8]>) -> Option<usize>) {
+    for (p, rs) in crate::consume::by_partition(read) {
+        for (n, r) in rs.into_iter().enumerate() {
+            check_record(p, n, r, index);
+        }
+    }
+}
+
 /// Which record (by send index) a [`value`] names; `None` for any other value.
 #[must_use]
 pub fn index_of(value: Option<&[u8]>) -> Option<usize> {
@@ -186,6 +216,60 @@ pub fn mixed_records(n: usize, seed: u64, base_timestamp: i64) -> Vec<Sent> {
                 headers,
                 timestamp: base_timestamp + jitter,
             }
+        })
+        .collect()
+}
+
+/// `n` records with random binary keys of 0 to 39 bytes (the first one empty: the empty key is
+/// a key, hashed like any other), values `v{i}`, timestamps `base_timestamp + i`; no explicit
+/// partition.
+#[must_use]
+pub fn random_keyed_records(n: usize, base_timestamp: i64) -> Vec<Sent> {
+    let mut rng = Rng(0x5eed);
+    (0..n)
+        .map(|i| {
+            let len = if i == 0 { 0 } else { rng.below(40) };
+            Sent::plain(
+                Some(rng.bytes(len)),
+                format!("v{i}").into_bytes(),
+                base_timestamp + i64::try_from(i).expect("few records"),
+            )
+        })
+        .collect()
+}
+
+/// `n` keyless records of 100-byte values (`keyless-{i}-` padded with dots), timestamps
+/// `base_timestamp + i`; no explicit partition.
+#[must_use]
+pub fn keyless_records(n: usize, base_timestamp: i64) -> Vec<Sent> {
+    (0..n)
+        .map(|i| {
+            let mut v = format!("keyless-{i}-").into_bytes();
+            v.resize(100, b'.');
+            Sent::plain(
+                None,
+                v,
+                base_timestamp + i64::try_from(i).expect("few records"),
+            )
+        })
+        .collect()
+}
+
+/// `n` records with explicit partitions (`i * 3 % partitions`), a key on every other one,
+/// values `explicit-{i}`, timestamps `base_timestamp + i`.
+#[must_use]
+pub fn explicit_partition_records(n: usize, partitions: u32, base_timestamp: i64) -> Vec<Sent> {
+    (0..n)
+        .map(|i| Sent {
+            partition: Some(
+                i32::try_from(i * 3 % usize::try_from(partitions).expect("few partitions"))
+                    .expect("few partitions"),
+            ),
+            ..Sent::plain(
+                (i % 2 == 0).then(|| format!("k{i}").into_bytes()),
+                format!("explicit-{i}").into_bytes(),
+                base_timestamp + i64::try_from(i).expect("few records"),
+            )
         })
         .collect()
 }

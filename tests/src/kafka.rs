@@ -66,30 +66,33 @@ pub const START_TIMEOUT: Duration = Duration::from_secs(120);
 const HELPER_SOURCE: &str = include_str!("../java/FerroKafkaHelper.java");
 const HELPER_CLASS: &str = "FerroKafkaHelper";
 
-/// Broker logging: INFO to stdout, which goes to the node's log file.
-const BROKER_LOG4J: &str = "rootLogger.level = INFO\n\
+/// Broker logging, INFO to stdout (which goes to the node's log file), with
+/// `kafka.request.logger` at `$request_level`.
+macro_rules! broker_log4j {
+    ($request_level:literal) => {
+        concat!(
+            "rootLogger.level = INFO\n\
 rootLogger.appenderRef.out.ref = OUT\n\
 appender.out.type = Console\n\
 appender.out.name = OUT\n\
 appender.out.layout.type = PatternLayout\n\
 appender.out.layout.pattern = [%d] %p %m (%c)%n\n\
 logger.kafka-request.name = kafka.request.logger\n\
-logger.kafka-request.level = WARN\n\
+logger.kafka-request.level = ",
+            $request_level,
+            "\n\
 logger.state-change.name = state.change.logger\n\
-logger.state-change.level = WARN\n";
+logger.state-change.level = WARN\n"
+        )
+    };
+}
+
+/// Broker logging: INFO to stdout, which goes to the node's log file.
+const BROKER_LOG4J: &str = broker_log4j!("WARN");
 
 /// Broker logging with `kafka.request.logger` at DEBUG: every completed request's header (api
 /// key, version, client id) and body, as JSON, in the node's log ([`KafkaOptions::request_log`]).
-const BROKER_REQUEST_LOG4J: &str = "rootLogger.level = INFO\n\
-rootLogger.appenderRef.out.ref = OUT\n\
-appender.out.type = Console\n\
-appender.out.name = OUT\n\
-appender.out.layout.type = PatternLayout\n\
-appender.out.layout.pattern = [%d] %p %m (%c)%n\n\
-logger.kafka-request.name = kafka.request.logger\n\
-logger.kafka-request.level = DEBUG\n\
-logger.state-change.name = state.change.logger\n\
-logger.state-change.level = WARN\n";
+const BROKER_REQUEST_LOG4J: &str = broker_log4j!("DEBUG");
 
 /// Helper and tool logging: warnings only, to stderr (stdout carries the helper's answers).
 const TOOL_LOG4J: &str = "rootLogger.level = WARN\n\
@@ -1568,6 +1571,18 @@ fn unhex(s: &str) -> Option<Vec<u8>> {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn broker_logging_differs_in_the_request_logger_level_only() {
+        assert!(BROKER_LOG4J.contains("\nlogger.kafka-request.level = WARN\n"));
+        assert!(BROKER_REQUEST_LOG4J.contains("\nlogger.kafka-request.level = DEBUG\n"));
+        assert_eq!(
+            BROKER_LOG4J.replace("= WARN\nlogger.state", "= DEBUG\nlogger.state"),
+            BROKER_REQUEST_LOG4J
+        );
+        assert!(BROKER_LOG4J.starts_with("rootLogger.level = INFO\n"));
+        assert!(BROKER_LOG4J.ends_with("logger.state-change.level = WARN\n"));
+    }
 
     #[test]
     fn cluster_ids_look_like_kafka_uuids() {

@@ -1,10 +1,13 @@
-//! Where the harness keeps installed peers, their logs and the pid files of detached brokers.
+//! Where the harness keeps installed peers, their logs and the pid files of detached brokers,
+//! and the `ferrokafka-cli` binary the live suites run.
 
+use std::ffi::OsStr;
+use std::io::{Read, Write};
 use std::path::{Path, PathBuf};
 use std::process::{Command, Stdio};
 use std::sync::OnceLock;
 use std::sync::atomic::{AtomicU64, Ordering};
-use std::time::{SystemTime, UNIX_EPOCH};
+use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
 
 /// Environment variable that overrides the peers directory.
 pub const PEERS_DIR_ENV: &str = "FERROKAFKA_PEERS_DIR";
@@ -71,6 +74,59 @@ pub fn cli_binary() -> &'static Path {
         let bin = profile_dir.join(format!("ferrokafka-cli{}", std::env::consts::EXE_SUFFIX));
         assert!(bin.is_file(), "{} after the build", bin.display());
         bin
+    })
+}
+
+/// Runs [`cli_binary`] with `args` and `stdin` as its input; returns its exit code and its
+/// stdout followed by its stderr. The CLI must exit within `limit`; it is killed otherwise.
+///
+/// # Panics
+/// If the CLI cannot be started, its input written or its output read, or if it does not exit
+/// within `limit` (the message names the arguments).
+pub fn run_cli<S: AsRef<OsStr>>(
+    args: &[S],
+    stdin: &[u8],
+    limit: Duration,
+) -> (Option<i32>, String) {
+    let mut child = Command::new(cli_binary())
+        .args(args)
+        .stdin(Stdio::piped())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .expect("start ferrokafka-cli");
+    let stdout = drain(child.stdout.take().expect("piped"));
+    let stderr = drain(child.stderr.take().expect("piped"));
+    let mut input = child.stdin.take().expect("piped");
+    input.write_all(stdin).expect("write the CLI's stdin");
+    drop(input);
+    let deadline = Instant::now() + limit;
+    let status = loop {
+        if let Some(status) = child.try_wait().expect("wait for ferrokafka-cli") {
+            break status;
+        }
+        if Instant::now() >= deadline {
+            let _ = child.kill();
+            let _ = child.wait();
+            let shown: Vec<_> = args.iter().map(|a| a.as_ref().to_string_lossy()).collect();
+            panic!("ferrokafka-cli {shown:?} did not exit within {limit:?}");
+        }
+        std::thread::sleep(Duration::from_millis(20));
+    };
+    let text = format!(
+        "{}{}",
+        String::from_utf8_lossy(&stdout.join().expect("stdout reader")),
+        String::from_utf8_lossy(&stderr.join().expect("stderr reader"))
+    );
+    (status.code(), text)
+}
+
+/// Reads `pipe` to its end on a thread of its own.
+fn drain(mut pipe: impl Read + Send + 'static) -> std::thread::JoinHandle<Vec<u8>> {
+    std::thread::spawn(move || {
+        let mut buf = Vec::new();
+        pipe.read_to_end(&mut buf).expect("read the CLI's output");
+        buf
     })
 }
 

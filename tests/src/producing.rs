@@ -10,7 +10,7 @@ use ferrokafka::{DeliveryFuture, Producer, ProducerRecord, RecordMetadata};
 use tokio::runtime::Runtime;
 
 #[cfg(feature = "mock")]
-use crate::consume::{Consumed, TimestampType, by_partition};
+use crate::consume::{Consumed, assert_partitions_hold};
 use crate::data::Sent;
 
 /// The runtime the blocking (`#[test]`) suites drive the producer on: two worker threads, I/O
@@ -141,32 +141,66 @@ pub fn assert_read_back(
         }
         expected.entry(md.partition()).or_default().push((s, md));
     }
-    let got = by_partition(read);
-    assert_eq!(
-        got.keys().collect::<Vec<_>>(),
-        expected.keys().collect::<Vec<_>>(),
-        "{label}: partitions written vs read"
-    );
-    for (partition, want) in &expected {
-        let have = &got[partition];
-        assert_eq!(
-            have.len(),
-            want.len(),
-            "{label}: records in partition {partition}"
-        );
-        for (n, (h, (w, md))) in have.iter().zip(want).enumerate() {
-            let at = format!("{label}: partition {partition}, record {n}");
-            assert_eq!(h.offset, n as i64, "offset at {at}");
-            assert_eq!(h.key, w.key, "key at {at}");
-            assert_eq!(h.value, w.value, "value at {at}");
-            assert_eq!(h.headers, w.headers, "headers at {at}");
-            assert_eq!(h.timestamp, Some(w.timestamp), "timestamp at {at}");
-            assert_eq!(h.timestamp_type, TimestampType::CreateTime, "{at}");
-            if offsets {
-                assert_eq!(md.offset(), Some(h.offset), "reported offset at {at}");
-            } else {
-                assert_eq!(md.offset(), None, "acks=0 reports no offset, at {at}");
-            }
+    assert_partitions_hold(label, &expected, read, |at, h, md| {
+        if offsets {
+            assert_eq!(md.offset(), Some(h.offset), "reported offset at {at}");
+        } else {
+            assert_eq!(md.offset(), None, "acks=0 reports no offset, at {at}");
         }
+    });
+}
+
+/// Each delivered record (send index, what its delivery reported) is in the log at the
+/// partition and offset its delivery reported; `indices` is the log as
+/// [`crate::data::indices_by_partition`] gives it.
+///
+/// # Panics
+/// If a delivery reported no offset, or the log holds another record (or none) there.
+#[cfg(feature = "mock")]
+pub fn assert_at_reported_offsets<'a>(
+    delivered: impl IntoIterator<Item = (usize, &'a RecordMetadata)>,
+    indices: &BTreeMap<i32, Vec<Option<usize>>>,
+) {
+    for (i, md) in delivered {
+        let offset = md
+            .offset()
+            .unwrap_or_else(|| panic!("record {i}: acks=all must report an offset"));
+        let at = indices
+            .get(&md.partition())
+            .and_then(|log| log.get(usize::try_from(offset).expect("an offset")));
+        assert_eq!(
+            at,
+            Some(&Some(i)),
+            "record {i}: its delivery reported partition {} offset {offset}",
+            md.partition()
+        );
     }
+}
+
+/// The partitions keyless records went to (in send order, as `metadata` reports them) show a
+/// sticky partitioner that spreads: at least three partitions used, and consecutive records
+/// sharing a partition far more often than a per-record random or round-robin choice would give
+/// (between 2 and a quarter of the records' switches; those would switch 80% or 100% of the
+/// time). Returns the number of switches, for the log.
+///
+/// # Panics
+/// If the records used fewer than three partitions or switched too often or never.
+pub fn assert_sticky_and_spread(metadata: &[RecordMetadata]) -> usize {
+    let sequence: Vec<i32> = metadata.iter().map(RecordMetadata::partition).collect();
+    let switches = sequence.windows(2).filter(|w| w[0] != w[1]).count();
+    let distinct: std::collections::BTreeSet<i32> = sequence.iter().copied().collect();
+    eprintln!(
+        "keyless: {switches} partition switches over {} records, partitions {distinct:?}",
+        sequence.len()
+    );
+    assert!(
+        distinct.len() >= 3,
+        "keyless records should spread over several partitions, used {distinct:?}"
+    );
+    assert!(
+        (2..sequence.len() / 4).contains(&switches),
+        "{switches} switches over {} records is not sticky",
+        sequence.len()
+    );
+    switches
 }

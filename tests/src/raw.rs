@@ -51,16 +51,7 @@ impl<'a> Cursor<'a> {
 
     /// A zig-zag varint (varlong).
     pub fn varint(&mut self) -> i64 {
-        let mut v = 0u64;
-        let mut shift = 0;
-        loop {
-            let b = self.take(1)[0];
-            v |= u64::from(b & 0x7f) << shift;
-            if b & 0x80 == 0 {
-                break;
-            }
-            shift += 7;
-        }
+        let v = self.uvarint();
         ((v >> 1) as i64) ^ -((v & 1) as i64)
     }
 

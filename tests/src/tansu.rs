@@ -383,6 +383,17 @@ impl Tansu {
         .map(|_| ())
     }
 
+    /// Creates each of `topics` (name, partitions) with [`Tansu::create_topic`].
+    ///
+    /// # Panics
+    /// If a topic cannot be created (the message names it): for tests, which need them all.
+    pub fn create_topics(&self, topics: &[(&str, u32)]) {
+        for &(topic, partitions) in topics {
+            self.create_topic(topic, partitions)
+                .unwrap_or_else(|e| panic!("create topic {topic}: {e}"));
+        }
+    }
+
     /// Leaves the broker running after this value is dropped; returns its pid.
     ///
     /// Whoever stops it later (`cargo xtask broker stop`) is not its parent; the process is

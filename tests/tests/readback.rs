@@ -9,8 +9,9 @@ use std::time::{Duration, Instant};
 
 use ferrokafka_tests::HarnessError;
 use ferrokafka_tests::consume::{
-    Consumed, Isolation, TimestampType, by_partition, partition_count, read_back, topic_partitions,
+    Consumed, Isolation, assert_partitions_hold, partition_count, read_back, topic_partitions,
 };
+use ferrokafka_tests::data::{Sent, mixed_records};
 use ferrokafka_tests::mock::{
     Mock, broker_ids, inject_produce_errors, leaders, mock_cluster_with_topic, move_leader,
 };
@@ -30,61 +31,20 @@ const WAIT: Duration = Duration::from_secs(30);
 /// 2023-11-14T22:13:20Z; well inside any retention window a broker might apply.
 const BASE_TS: i64 = 1_700_000_000_000;
 
-/// A record as the test sends it.
-#[derive(Debug, Clone)]
-struct Sent {
-    partition: i32,
-    key: Option<Vec<u8>>,
-    value: Option<Vec<u8>>,
-    headers: Vec<(String, Option<Vec<u8>>)>,
-    timestamp: i64,
+/// `n` of the suites' mixed records ([`mixed_records`]), spread round-robin over the
+/// partitions.
+fn records(n: usize) -> Vec<Sent> {
+    let mut sent = mixed_records(n, 0x7ead_bac4, BASE_TS);
+    for (i, s) in sent.iter_mut().enumerate() {
+        s.partition = Some(i32::try_from(i).unwrap() % PARTITIONS);
+    }
+    sent
 }
 
-/// `n` records spread round-robin over the partitions, covering null and empty keys and values,
-/// no headers, duplicate header keys, null and empty header values, values of varied sizes and
-/// timestamps that are not monotonic.
-fn records(n: usize) -> Vec<Sent> {
-    (0..n)
-        .map(|i| {
-            let key = match i % 50 {
-                7 => None,
-                8 => Some(Vec::new()),
-                _ => Some(format!("key-{i}").into_bytes()),
-            };
-            let value = match i % 50 {
-                9 => None,
-                10 => Some(Vec::new()),
-                _ => {
-                    let mut v = format!("value-{i}-").into_bytes();
-                    v.extend(std::iter::repeat_n(b'x', (i * 37) % 700));
-                    Some(v)
-                }
-            };
-            let headers = match i % 4 {
-                0 => Vec::new(),
-                1 => vec![("trace".to_string(), Some(format!("t-{i}").into_bytes()))],
-                2 => vec![
-                    ("dup".to_string(), Some(b"first".to_vec())),
-                    ("null".to_string(), None),
-                    ("dup".to_string(), Some(b"second".to_vec())),
-                    ("empty".to_string(), Some(Vec::new())),
-                ],
-                _ => vec![
-                    ("null".to_string(), None),
-                    ("null".to_string(), None),
-                    ("bin".to_string(), Some(vec![0, 255, 0, 1])),
-                ],
-            };
-            let jitter = i64::try_from((i * 7919) % 5000).unwrap();
-            Sent {
-                partition: i32::try_from(i).unwrap() % PARTITIONS,
-                key,
-                value,
-                headers,
-                timestamp: BASE_TS + jitter,
-            }
-        })
-        .collect()
+/// The explicit partition every record of [`records`] has.
+fn partition(s: &Sent) -> i32 {
+    s.partition
+        .expect("records() gives every record a partition")
 }
 
 /// Collects delivery failures so the test can assert there were none, and the producer's
@@ -139,7 +99,7 @@ fn send(producer: &BaseProducer<Deliveries>, topic: &str, sent: &[Sent]) {
             });
         }
         let mut record = BaseRecord::<[u8], [u8]>::to(topic)
-            .partition(s.partition)
+            .partition(partition(s))
             .timestamp(s.timestamp)
             .headers(headers);
         if let Some(key) = &s.key {
@@ -178,29 +138,11 @@ fn flush_all(producer: &BaseProducer<Deliveries>, expected: usize) {
 /// must be contiguous from 0.
 fn assert_same(sent: &[Sent], read: &[Consumed]) {
     assert_eq!(read.len(), sent.len(), "record count");
-    let mut expected: BTreeMap<i32, Vec<&Sent>> = BTreeMap::new();
+    let mut expected: BTreeMap<i32, Vec<(&Sent, ())>> = BTreeMap::new();
     for s in sent {
-        expected.entry(s.partition).or_default().push(s);
+        expected.entry(partition(s)).or_default().push((s, ()));
     }
-    let got = by_partition(read);
-    assert_eq!(
-        got.keys().collect::<Vec<_>>(),
-        expected.keys().collect::<Vec<_>>(),
-        "partitions"
-    );
-    for (partition, want) in &expected {
-        let have = &got[partition];
-        assert_eq!(have.len(), want.len(), "records in partition {partition}");
-        for (n, (h, w)) in have.iter().zip(want).enumerate() {
-            let at = format!("partition {partition}, record {n}");
-            assert_eq!(h.offset, i64::try_from(n).unwrap(), "offset at {at}");
-            assert_eq!(h.key, w.key, "key at {at}");
-            assert_eq!(h.value, w.value, "value at {at}");
-            assert_eq!(h.headers, w.headers, "headers at {at}");
-            assert_eq!(h.timestamp, Some(w.timestamp), "timestamp at {at}");
-            assert_eq!(h.timestamp_type, TimestampType::CreateTime, "{at}");
-        }
-    }
+    assert_partitions_hold("read back", &expected, read, |_, _, ()| {});
 }
 
 /// Forgets the producer's last statistics and waits (at most 5 s; they arrive every 100 ms) for
@@ -236,6 +178,13 @@ fn produce_and_check(bootstrap: &str, topic: &str, idempotent: bool) -> Vec<Sent
     sent
 }
 
+/// read_committed is accepted and shows the non-transactional records `sent`, as written.
+fn assert_read_committed_same(bootstrap: &str, topic: &str, sent: &[Sent]) {
+    let committed = read_back(bootstrap, topic, sent.len(), WAIT, Isolation::ReadCommitted)
+        .expect("read back, read_committed");
+    assert_same(sent, &committed);
+}
+
 #[test]
 fn tansu_reads_back_what_librdkafka_wrote() {
     let broker = Tansu::start().expect("start tansu");
@@ -247,17 +196,7 @@ fn tansu_reads_back_what_librdkafka_wrote() {
     );
 
     let sent = produce_and_check(&bootstrap, "readback", false);
-
-    // read_committed is accepted and shows non-transactional records.
-    let committed = read_back(
-        &bootstrap,
-        "readback",
-        sent.len(),
-        WAIT,
-        Isolation::ReadCommitted,
-    )
-    .expect("read back, read_committed");
-    assert_same(&sent, &committed);
+    assert_read_committed_same(&bootstrap, "readback", &sent);
 }
 
 #[test]
@@ -318,15 +257,7 @@ fn mock_reads_back_what_librdkafka_wrote() {
     assert!(parts.iter().all(|p| p.replicas.len() == 3), "{parts:?}");
 
     let sent = produce_and_check(&bootstrap, "readback", false);
-    let committed = read_back(
-        &bootstrap,
-        "readback",
-        sent.len(),
-        WAIT,
-        Isolation::ReadCommitted,
-    )
-    .expect("read back, read_committed");
-    assert_same(&sent, &committed);
+    assert_read_committed_same(&bootstrap, "readback", &sent);
 }
 
 #[test]

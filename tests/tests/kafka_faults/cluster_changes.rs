@@ -24,10 +24,12 @@ use ferrokafka_tests::consume::{Consumed, Isolation};
 use ferrokafka_tests::kafka::{
     JavaHelper, KafkaCluster, KafkaOptions, Shared, THREE_NODE_RACKS, shared,
 };
+use ferrokafka_tests::producing::runtime;
 use ferrokafka_tests::proxy::Proxy;
 use ferrokafka_tests::wire_client::WireClient;
 
-use super::{RESOLVE, WAIT, create_topic, producer_config, runtime, wait_for_partitions};
+use crate::partitions::{create_topic, wait_for_partitions};
+use crate::{RESOLVE, WAIT, producer_config};
 
 /// Runs `body`; if it panics, prints the end of every node's log of `clusters` first.
 fn with_logs<T>(clusters: &[&KafkaCluster], body: impl FnOnce() -> T) -> T {
