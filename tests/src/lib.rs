@@ -18,6 +18,9 @@
 //!   metrics), shared by the live suites.
 //! - [`proxy`]: a loopback TCP proxy whose target can be switched while it runs (a bootstrap
 //!   address whose cluster is replaced).
+//! - [`txn`] (feature `producer`): what the transactional suites share — the transaction
+//!   versions to run, read-back views of committed records, bounded transactional calls, and
+//!   scenarios run against both Tansu and Kafka with broker-specific checks.
 //! - [`wait`]: waiting on conditions with named timeouts, and "ready on its first poll".
 //! - [`wire_client`]: a minimal blocking client over `ferrokafka-wire` for live tests and the demo.
 //!
