@@ -11,7 +11,7 @@ use std::collections::{BTreeMap, BTreeSet, HashMap};
 use std::time::{Duration, Instant};
 
 use ferrokafka_accumulator::{
-    AccumulatorConfig, AppendError, BatchId, RecordAccumulator, TopicPartition,
+    AccumulatorConfig, AppendError, BatchId, Drained, RecordAccumulator, TopicPartition,
 };
 use ferrokafka_records::{DecodeOptions, ProducerStamp, batches};
 use proptest::prelude::*;
@@ -151,14 +151,7 @@ fn run(ops: &[Op], max_in_flight: usize, ending: Ending, base: Instant) {
                 }
             }
             Op::Pump => {
-                let ready = acc.ready(now);
-                let drained = acc.drain(
-                    &ready.ready_partitions,
-                    |tp| Some(tp.partition % 2),
-                    2000,
-                    now,
-                    |_| ProducerStamp::NONE,
-                );
+                let drained = drain_ready(&mut acc, now);
                 assert!(drained.failed.is_empty());
                 for b in drained.by_leader.values().flatten() {
                     if m.resent.contains(&b.id) {
@@ -273,14 +266,7 @@ fn run(ops: &[Op], max_in_flight: usize, ending: Ending, base: Instant) {
                     m.in_flight.insert(id);
                     m.finish(id, true, ordered);
                 }
-                let ready = acc.ready(now);
-                let drained = acc.drain(
-                    &ready.ready_partitions,
-                    |tp| Some(tp.partition % 2),
-                    2000,
-                    now,
-                    |_| ProducerStamp::NONE,
-                );
+                let drained = drain_ready(&mut acc, now);
                 for b in drained.by_leader.values().flatten() {
                     assert_eq!(&decode_ids(&b.bytes), &m.batches[&b.id]);
                     m.in_flight.insert(b.id);
@@ -319,4 +305,16 @@ proptest! {
         let ending = if drain_at_end { Ending::CloseAndDrain } else { Ending::Abort };
         run(&ops, in_flight, ending, Instant::now());
     }
+}
+
+/// Drains every ready partition (leaders: partition parity; 2,000-byte requests; no stamps).
+fn drain_ready(acc: &mut RecordAccumulator, now: Instant) -> Drained {
+    let ready = acc.ready(now);
+    acc.drain(
+        &ready.ready_partitions,
+        |tp| Some(tp.partition % 2),
+        2000,
+        now,
+        |_| ProducerStamp::NONE,
+    )
 }

@@ -393,6 +393,16 @@ mod tests {
         }
     }
 
+    /// The client-final message answering RFC 7677's server-first message.
+    fn client_final_for_rfc_7677(x: &mut Exchange) -> String {
+        let server_first =
+            b"r=rOprNGfwEbeRWgbNEkqO%hvYDpWUa2RaTCAfuxFIlj)hNlF$k0,s=W22ZaJ0SNY7soEsUEjb6gQ==,i=4096";
+        let Ok(Step::Send(client_final)) = x.step(server_first) else {
+            panic!("a client-final message");
+        };
+        String::from_utf8(client_final).unwrap()
+    }
+
     /// RFC 7677 section 3: user "user", password "pencil", client nonce
     /// "rOprNGfwEbeRWgbNEkqO", server-first
     /// "r=rOprNGfwEbeRWgbNEkqO%hvYDpWUa2RaTCAfuxFIlj)hNlF$k0,s=W22ZaJ0SNY7soEsUEjb6gQ==,i=4096".
@@ -401,13 +411,8 @@ mod tests {
         let mut x = rfc_7677_exchange(Mechanism::ScramSha256);
         let first = x.start();
         assert_eq!(first, b"n,,n=user,r=rOprNGfwEbeRWgbNEkqO");
-        let server_first =
-            b"r=rOprNGfwEbeRWgbNEkqO%hvYDpWUa2RaTCAfuxFIlj)hNlF$k0,s=W22ZaJ0SNY7soEsUEjb6gQ==,i=4096";
-        let Ok(Step::Send(client_final)) = x.step(server_first) else {
-            panic!("a client-final message");
-        };
         assert_eq!(
-            String::from_utf8(client_final).unwrap(),
+            client_final_for_rfc_7677(&mut x),
             "c=biws,r=rOprNGfwEbeRWgbNEkqO%hvYDpWUa2RaTCAfuxFIlj)hNlF$k0,\
              p=dHzbZapWIk4jUhN+Ute9ytag9zjfMHgsqmmiz7AndVQ="
         );
@@ -424,13 +429,8 @@ mod tests {
     fn scram_sha_512_matches_an_independent_implementation() {
         let mut x = rfc_7677_exchange(Mechanism::ScramSha512);
         let _ = x.start();
-        let server_first =
-            b"r=rOprNGfwEbeRWgbNEkqO%hvYDpWUa2RaTCAfuxFIlj)hNlF$k0,s=W22ZaJ0SNY7soEsUEjb6gQ==,i=4096";
-        let Ok(Step::Send(client_final)) = x.step(server_first) else {
-            panic!("a client-final message");
-        };
         assert_eq!(
-            String::from_utf8(client_final).unwrap(),
+            client_final_for_rfc_7677(&mut x),
             "c=biws,r=rOprNGfwEbeRWgbNEkqO%hvYDpWUa2RaTCAfuxFIlj)hNlF$k0,\
              p=gMGXRcevScNtxZ6/8lQYpGtnsNAc3mGcmNomv+xnoOMw+3R2xNJdMNnzMlTN8PPC6wdp6dybEmDYXYTxwnYPJQ=="
         );

@@ -315,15 +315,7 @@ impl<K: Ord + Clone> Sequences<K> {
         base_sequence: i32,
         part_counts: &[i32],
     ) -> Result<Vec<i32>, SequenceError> {
-        let p = self
-            .partitions
-            .get_mut(partition)
-            .ok_or(SequenceError::UnknownBatch(base_sequence))?;
-        let idx = p
-            .in_flight
-            .iter()
-            .position(|b| b.base_sequence == base_sequence)
-            .ok_or(SequenceError::UnknownBatch(base_sequence))?;
+        let (p, idx) = find_batch(&mut self.partitions, partition, base_sequence)?;
         let total: i64 = part_counts.iter().map(|c| i64::from(*c)).sum();
         if part_counts.iter().any(|c| *c <= 0) || total != i64::from(p.in_flight[idx].record_count)
         {
@@ -361,15 +353,7 @@ impl<K: Ord + Clone> Sequences<K> {
     ) -> Result<Vec<Rewrite<K>>, SequenceError> {
         let producer = self.producer;
         let transactional = self.transactional;
-        let p = self
-            .partitions
-            .get_mut(partition)
-            .ok_or(SequenceError::UnknownBatch(base_sequence))?;
-        let idx = p
-            .in_flight
-            .iter()
-            .position(|b| b.base_sequence == base_sequence)
-            .ok_or(SequenceError::UnknownBatch(base_sequence))?;
+        let (p, idx) = find_batch(&mut self.partitions, partition, base_sequence)?;
         let failed = p.in_flight.remove(idx).expect("index found above");
         let mut rewrites = Vec::new();
         let mut base = failed.base_sequence;
@@ -435,12 +419,12 @@ impl<K: Ord + Clone> Sequences<K> {
 }
 
 /// Removes the batch starting at `base_sequence` from `p`'s in-flight list.
-/// Removes `partition`'s in-flight batch with `base_sequence`, with the partition's state.
-fn take_batch<'a, K: Ord>(
+/// `partition`'s state and the index of its in-flight batch with `base_sequence`.
+fn find_batch<'a, K: Ord>(
     partitions: &'a mut BTreeMap<K, PartitionSequences>,
     partition: &K,
     base_sequence: i32,
-) -> Result<(&'a mut PartitionSequences, InFlightBatch), SequenceError> {
+) -> Result<(&'a mut PartitionSequences, usize), SequenceError> {
     let p = partitions
         .get_mut(partition)
         .ok_or(SequenceError::UnknownBatch(base_sequence))?;
@@ -449,6 +433,16 @@ fn take_batch<'a, K: Ord>(
         .iter()
         .position(|b| b.base_sequence == base_sequence)
         .ok_or(SequenceError::UnknownBatch(base_sequence))?;
+    Ok((p, idx))
+}
+
+/// Removes `partition`'s in-flight batch with `base_sequence`, with the partition's state.
+fn take_batch<'a, K: Ord>(
+    partitions: &'a mut BTreeMap<K, PartitionSequences>,
+    partition: &K,
+    base_sequence: i32,
+) -> Result<(&'a mut PartitionSequences, InFlightBatch), SequenceError> {
+    let (p, idx) = find_batch(partitions, partition, base_sequence)?;
     let batch = p.in_flight.remove(idx).expect("index found above");
     Ok((p, batch))
 }

@@ -1,6 +1,6 @@
 //! delivery.timeout.ms expiry and abort on close.
 
-use ferrokafka_accumulator::{AppendError, BatchError, FailReason};
+use ferrokafka_accumulator::{AppendError, BatchError, BatchId, FailReason, RecordAccumulator};
 
 use crate::util::{Clock, acc, config, ms, pump, put, tp};
 
@@ -102,11 +102,7 @@ fn a_held_partition_is_not_drained_until_released() {
 #[test]
 fn abort_all_returns_every_batch() {
     let clock = Clock::new();
-    let mut a = acc(config());
-    put(&mut a, 0, 1, 10, clock.at(0));
-    let sent = pump(&mut a, clock.at(5)).by_leader[&0][0].id;
-    put(&mut a, 0, 2, 10, clock.at(6));
-    put(&mut a, 1, 3, 10, clock.at(6));
+    let (mut a, sent) = one_in_flight_two_queued(&clock);
 
     let aborted = a.abort_all();
     assert_eq!(aborted.len(), 3);
@@ -124,11 +120,7 @@ fn abort_all_returns_every_batch() {
 #[test]
 fn abort_queued_keeps_in_flight_batches_and_appends() {
     let clock = Clock::new();
-    let mut a = acc(config());
-    put(&mut a, 0, 1, 10, clock.at(0));
-    let sent = pump(&mut a, clock.at(5)).by_leader[&0][0].id;
-    put(&mut a, 0, 2, 10, clock.at(6));
-    put(&mut a, 1, 3, 10, clock.at(6));
+    let (mut a, sent) = one_in_flight_two_queued(&clock);
 
     let aborted = a.abort_queued();
     assert_eq!(aborted.len(), 2);
@@ -145,4 +137,15 @@ fn abort_queued_keeps_in_flight_batches_and_appends() {
     assert_eq!(a.memory_used(), 0);
     put(&mut a, 0, 4, 10, clock.at(7));
     assert_eq!(a.queued_count(&tp(0)), 1);
+}
+
+/// An accumulator with one batch of partition 0 in flight (returned) and one more batch queued
+/// on each of partitions 0 and 1.
+fn one_in_flight_two_queued(clock: &Clock) -> (RecordAccumulator, BatchId) {
+    let mut a = acc(config());
+    put(&mut a, 0, 1, 10, clock.at(0));
+    let sent = pump(&mut a, clock.at(5)).by_leader[&0][0].id;
+    put(&mut a, 0, 2, 10, clock.at(6));
+    put(&mut a, 1, 3, 10, clock.at(6));
+    (a, sent)
 }

@@ -1,5 +1,7 @@
 //! When a partition becomes ready: linger, size, flush, close.
 
+use ferrokafka_accumulator::{BatchId, FlushId, RecordAccumulator};
+
 use crate::util::{Clock, acc, config, ms, pump, put, tp};
 
 #[test]
@@ -67,12 +69,7 @@ fn flush_makes_everything_ready_until_done() {
 #[test]
 fn a_flush_waits_for_the_batches_that_existed_when_it_began() {
     let clock = Clock::new();
-    let mut a = acc(config());
-    put(&mut a, 0, 1, 10, clock.at(0));
-    put(&mut a, 1, 2, 10, clock.at(0));
-    let flush = a.begin_flush();
-    let d = pump(&mut a, clock.at(1));
-    let sent: Vec<_> = d.by_leader.values().flatten().map(|b| b.id).collect();
+    let (mut a, flush, sent) = flushing_two_sent(&clock);
     assert_eq!(sent.len(), 2);
     // A batch created after the flush began is not waited for.
     put(&mut a, 2, 3, 10, clock.at(2));
@@ -96,12 +93,7 @@ fn a_flush_waits_for_the_batches_that_existed_when_it_began() {
 #[test]
 fn a_flush_ends_when_its_batches_expire_even_in_flight() {
     let clock = Clock::new();
-    let mut a = acc(config());
-    put(&mut a, 0, 1, 10, clock.at(0));
-    put(&mut a, 1, 2, 10, clock.at(0));
-    let flush = a.begin_flush();
-    let d = pump(&mut a, clock.at(1));
-    let sent: Vec<_> = d.by_leader.values().flatten().map(|b| b.id).collect();
+    let (mut a, flush, sent) = flushing_two_sent(&clock);
     a.reenqueue(sent[0], clock.at(2)).unwrap();
     let timeout = config().delivery_timeout;
     let late = clock.at(0) + timeout;
@@ -135,4 +127,16 @@ fn close_makes_everything_ready_and_refuses_appends() {
     let id = drained.by_leader[&1][0].id;
     a.complete(id).unwrap();
     assert!(!a.has_incomplete());
+}
+
+/// Two one-record batches (partitions 0 and 1), a flush begun, both drained: the accumulator,
+/// the flush and the batches in flight.
+fn flushing_two_sent(clock: &Clock) -> (RecordAccumulator, FlushId, Vec<BatchId>) {
+    let mut a = acc(config());
+    put(&mut a, 0, 1, 10, clock.at(0));
+    put(&mut a, 1, 2, 10, clock.at(0));
+    let flush = a.begin_flush();
+    let d = pump(&mut a, clock.at(1));
+    let sent: Vec<_> = d.by_leader.values().flatten().map(|b| b.id).collect();
+    (a, flush, sent)
 }
