@@ -13,7 +13,7 @@ use std::time::{Duration, Instant};
 
 use ferrokafka_accumulator::{BatchId, RecordAccumulator, TopicPartition};
 use ferrokafka_metadata::Metadata;
-use ferrokafka_partition::Partitioner;
+use ferrokafka_partition::{PartitionSet, Partitioner};
 use ferrokafka_records::ProducerStamp;
 use ferrokafka_txn::{ProducerIdAndEpoch, TransactionManager};
 use ferrokafka_wire::Topic;
@@ -61,10 +61,12 @@ struct Node {
     retry_at: Option<Instant>,
 }
 
-#[derive(Debug, Default)]
+#[derive(Debug)]
 struct TopicCache {
     count: u32,
-    available: Vec<i32>,
+    /// The partitions with a leader (those of the preferred rack first, KIP-1123), checked
+    /// once per metadata update rather than once per appended record.
+    available: Result<PartitionSet, ferrokafka_partition::Error>,
     /// `TopicPartition` of every partition, built once per metadata update rather than once
     /// per appended record.
     partitions: Vec<TopicPartition>,

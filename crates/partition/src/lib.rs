@@ -276,6 +276,38 @@ impl<'a> Partitions<'a> {
     }
 }
 
+/// An owned, validated [`Partitions`]: checked once (when a topic's metadata arrives), then
+/// viewed per record for free — [`Partitions::new`] checks its leader list on every call.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct PartitionSet {
+    count: u32,
+    /// `None` when every partition has a leader.
+    with_leader: Option<Vec<i32>>,
+}
+
+impl PartitionSet {
+    /// A topic of `count` partitions of which exactly those in `with_leader` (strictly
+    /// ascending) have a leader, checked as [`Partitions::new`] does.
+    pub fn new(count: u32, with_leader: Vec<i32>) -> Result<Self, Error> {
+        let all = matches!(Partitions::new(count, &with_leader)?.leaders, Leaders::All);
+        Ok(Self {
+            count,
+            with_leader: (!all).then_some(with_leader),
+        })
+    }
+
+    /// The set as a [`Partitions`] for the partitioners.
+    pub fn view(&self) -> Partitions<'_> {
+        Partitions {
+            count: self.count,
+            leaders: match &self.with_leader {
+                None => Leaders::All,
+                Some(list) => Leaders::Only(list),
+            },
+        }
+    }
+}
+
 fn check_count(count: u32) -> Result<u32, Error> {
     if count == 0 {
         Err(Error::NoPartitions)
@@ -421,6 +453,30 @@ mod tests {
     impl Partitioner for Always {
         fn partition(&mut self, _: &Record<'_>, _: &Partitions<'_>) -> i32 {
             self.0
+        }
+    }
+
+    #[test]
+    fn a_partition_set_is_checked_once_and_views_as_partitions() {
+        for (count, list) in [
+            (4, vec![0, 1, 2, 3]),
+            (4, vec![1, 3]),
+            (4, vec![]),
+            (1, vec![0]),
+        ] {
+            let set = PartitionSet::new(count, list.clone()).unwrap();
+            assert_eq!(
+                set.view(),
+                Partitions::new(count, &list).unwrap(),
+                "{list:?}"
+            );
+        }
+        for (count, list) in [(0, vec![]), (4, vec![2, 1]), (4, vec![1, 1]), (4, vec![4])] {
+            assert_eq!(
+                PartitionSet::new(count, list.clone()),
+                Err(Partitions::new(count, &list).unwrap_err()),
+                "{count} {list:?}"
+            );
         }
     }
 

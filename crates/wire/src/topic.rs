@@ -23,8 +23,26 @@ use std::sync::Arc;
 /// assert_eq!(again, "orders");
 /// assert_eq!(t.len(), 6);
 /// ```
-#[derive(Clone, PartialEq, Eq, PartialOrd, Ord, Hash)]
+#[derive(Clone, PartialEq, Eq, Hash)]
 pub struct Topic(Arc<str>);
+
+// Ordered by name, as `str`; two handles of one interned name compare without reading it (the
+// per-partition maps keyed by `TopicPartition` compare topics on every lookup).
+impl Ord for Topic {
+    fn cmp(&self, other: &Self) -> std::cmp::Ordering {
+        if Arc::ptr_eq(&self.0, &other.0) {
+            std::cmp::Ordering::Equal
+        } else {
+            self.0.cmp(&other.0)
+        }
+    }
+}
+
+impl PartialOrd for Topic {
+    fn partial_cmp(&self, other: &Self) -> Option<std::cmp::Ordering> {
+        Some(self.cmp(other))
+    }
+}
 
 impl Topic {
     /// A topic of this name.
@@ -175,6 +193,22 @@ mod tests {
         // Clones share the name.
         let u = t.clone();
         assert!(std::ptr::eq(t.as_str(), u.as_str()));
+    }
+
+    #[test]
+    fn topics_order_as_their_names_whether_shared_or_not() {
+        let names = ["", "a", "ab", "b", "orders", "orders-1", "z"];
+        for x in names {
+            let shared = Topic::new(x);
+            assert_eq!(shared.cmp(&shared.clone()), std::cmp::Ordering::Equal);
+            for y in names {
+                assert_eq!(
+                    Topic::new(x).cmp(&Topic::new(y)),
+                    x.cmp(y),
+                    "{x:?} vs {y:?}"
+                );
+            }
+        }
     }
 
     #[test]

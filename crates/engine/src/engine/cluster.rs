@@ -2,6 +2,7 @@
 //! preference (KIP-1123) and re-bootstrapping (KIP-899).
 
 use ferrokafka_accumulator::TopicPartition;
+use ferrokafka_partition::PartitionSet;
 use ferrokafka_wire::Topic;
 
 use super::{Engine, TopicCache};
@@ -88,11 +89,14 @@ impl Engine {
                     .map_or_else(|| Topic::new(topic), |(name, _)| name.clone());
                 let cache = TopicCache {
                     count: n as u32,
-                    available: rack_preferred(
-                        cluster,
-                        topic,
-                        cluster.available_partitions(topic),
-                        self.config.preferred_rack.as_deref(),
+                    available: PartitionSet::new(
+                        n as u32,
+                        rack_preferred(
+                            cluster,
+                            topic,
+                            cluster.available_partitions(topic),
+                            self.config.preferred_rack.as_deref(),
+                        ),
                     ),
                     partitions: (0..n as i32)
                         .map(|p| TopicPartition::new(name.clone(), p))

@@ -5,7 +5,7 @@ use std::time::{Duration, Instant};
 
 use ferrokafka_accumulator::{AppendError, BatchId, FlushId};
 use ferrokafka_metadata::MetadataError;
-use ferrokafka_partition::{Appended as PartitionAppended, Partitions};
+use ferrokafka_partition::Appended as PartitionAppended;
 use ferrokafka_records::Header;
 use ferrokafka_wire::Topic;
 
@@ -131,7 +131,7 @@ impl Engine {
             }
             return Err(SendError::TopicPending(record.topic.to_owned()));
         };
-        let partitions = Partitions::new(cache.count, &cache.available)?;
+        let partitions = cache.available.as_ref().map_err(Clone::clone)?.view();
         let mut precord = ferrokafka_partition::Record::new(record.topic, record.key)
             .with_value_len(record.value.map_or(0, <[u8]>::len));
         if let Some(p) = record.partition {
