@@ -65,6 +65,12 @@ struct Record {
 }
 
 impl Record {
+    /// The recorded processes still running.
+    fn alive(&self) -> Vec<u32> {
+        let pids = self.pids.iter().copied();
+        pids.filter(|&p| is_alive(self.kind, p)).collect()
+    }
+
     fn render(&self) -> String {
         let pids: Vec<String> = self.pids.iter().map(ToString::to_string).collect();
         format!(
@@ -184,7 +190,7 @@ pub(crate) fn run(args: &[String]) -> Result<ExitCode> {
 /// Refuses to start a second broker while the recorded one runs.
 fn already_running() -> Result<bool> {
     if let Some(rec) = read_record()?
-        && rec.pids.iter().any(|&p| is_alive(rec.kind, p))
+        && !rec.alive().is_empty()
     {
         println!(
             "{} already running (pids {:?}) at {}; `cargo xtask broker stop` first to change it",
@@ -314,12 +320,7 @@ fn stop() -> Result<ExitCode> {
         Kind::Tansu => Duration::from_secs(5),
         Kind::Kafka => Duration::from_secs(30),
     };
-    let alive: Vec<u32> = rec
-        .pids
-        .iter()
-        .copied()
-        .filter(|&p| is_alive(rec.kind, p))
-        .collect();
+    let alive = rec.alive();
     for &pid in &alive {
         signal(rec.kind, pid, "-TERM")?;
     }
@@ -362,12 +363,7 @@ fn status() -> Result<ExitCode> {
         return Ok(ExitCode::FAILURE);
     };
     let name = rec.kind.name();
-    let alive: Vec<u32> = rec
-        .pids
-        .iter()
-        .copied()
-        .filter(|&p| is_alive(rec.kind, p))
-        .collect();
+    let alive = rec.alive();
     if alive.is_empty() {
         println!(
             "{name} not running (stale record: pids {:?} at {})",
