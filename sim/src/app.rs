@@ -16,7 +16,7 @@ impl Sim<'_> {
             headers: &[],
             timestamp: self.wall(),
         };
-        match self.engine.append(&rec, self.now) {
+        match self.net.engine.append(&rec, self.net.now) {
             Ok(a) => {
                 self.log(|| format!("append record {id} -> p{} {:?}", a.partition, a.batch));
                 self.recs.push(Rec {
@@ -34,7 +34,11 @@ impl Sim<'_> {
                 let since = self.at(since_ms);
                 // The application's max.block.ms: as long as delivery.timeout.ms.
                 let max_block = Duration::from_millis(self.sc.delivery_timeout_ms);
-                match self.engine.check_topic(TOPIC, since, max_block, self.now) {
+                match self
+                    .net
+                    .engine
+                    .check_topic(TOPIC, since, max_block, self.net.now)
+                {
                     Ok(true) => self.try_send(key, since_ms),
                     Ok(false) => Ok(false),
                     // max.block.ms passed: the send fails, nothing was appended.
@@ -65,7 +69,7 @@ impl Sim<'_> {
             match self.blocked {
                 Blocked::No => {}
                 Blocked::Flush(token, began) => {
-                    if self.engine.flush_complete(token) {
+                    if self.net.engine.flush_complete(token) {
                         self.blocked = Blocked::No;
                     } else if self.now_ms() > began + self.sc.delivery_timeout_ms * 3 {
                         return Err(self.fail("flush never completed"));
@@ -78,10 +82,10 @@ impl Sim<'_> {
             if self.next_op >= self.sc.ops.len() {
                 if self.close_started.is_none() {
                     self.close_started = Some(self.now_ms());
-                    self.engine.close();
+                    self.net.engine.close();
                     if self.sc.drop_at_end {
                         self.log(|| "drop: close(0) aborts what is left".to_owned());
-                        self.engine.abort();
+                        self.net.engine.abort();
                     }
                     self.blocked = Blocked::Closed;
                 }
@@ -98,7 +102,7 @@ impl Sim<'_> {
             match op {
                 Op::Send { key } => self.waiting_send = Some((key, self.now_ms())),
                 Op::Flush => {
-                    let token = self.engine.begin_flush();
+                    let token = self.net.engine.begin_flush();
                     let pending: Vec<u32> = (0..self.recs.len())
                         .filter(|i| self.recs[*i].outcome.is_none())
                         .filter_map(|i| u32::try_from(i).ok())
@@ -115,6 +119,7 @@ impl Sim<'_> {
                         metadata: None,
                     }];
                     if self
+                        .net
                         .engine
                         .send_offsets_to_transaction(offsets, GroupMetadata::new(GROUP))
                         .is_ok()
@@ -124,19 +129,19 @@ impl Sim<'_> {
                     }
                 }
                 Op::Begin => {
-                    if self.engine.begin_transaction().is_ok() {
+                    if self.net.engine.begin_transaction().is_ok() {
                         self.txn_offsets.push(None);
                         self.txns.push(TxnEnd::Open);
                         self.current_txn = Some(self.txns.len() - 1);
                     }
                 }
                 Op::Commit => {
-                    if self.engine.commit_transaction().is_ok() {
+                    if self.net.engine.commit_transaction().is_ok() {
                         self.blocked = Blocked::Txn(TxnCall::CommitTransaction);
                     }
                 }
                 Op::Abort => {
-                    if self.engine.abort_transaction().is_ok() {
+                    if self.net.engine.abort_transaction().is_ok() {
                         self.blocked = Blocked::Txn(TxnCall::AbortTransaction);
                     }
                 }

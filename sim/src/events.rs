@@ -26,13 +26,13 @@ impl Sim<'_> {
             if r.outcome.is_some() {
                 return Err(Failure {
                     step,
-                    at_ms: ms(self.now - self.start),
+                    at_ms: ms(self.net.now - self.net.start),
                     message: format!("record {id} resolved twice"),
                 });
             }
             r.outcome = Some(outcome);
             r.error = error.cloned();
-            let took = ms(self.now - self.start).saturating_sub(r.appended_ms);
+            let took = ms(self.net.now - self.net.start).saturating_sub(r.appended_ms);
             self.summary.slowest_ms = self.summary.slowest_ms.max(took);
             match outcome {
                 Outcome::Delivered => self.summary.delivered += 1,
@@ -42,7 +42,7 @@ impl Sim<'_> {
         Ok(())
     }
 
-    pub(super) fn on_event(&mut self, ev: Event) -> Result<(), Failure> {
+    pub(super) fn check_event(&mut self, ev: Event) -> Result<(), Failure> {
         if self.trace.is_some() {
             let members = match &ev {
                 Event::Delivered { batch, .. } | Event::Failed { batch, .. } => format!(
@@ -129,7 +129,7 @@ impl Sim<'_> {
             }
             (TxnCall::CommitTransaction | TxnCall::SendOffsets, Err(TxnFailureKind::Abortable)) => {
                 // The application aborts and goes on.
-                if self.engine.abort_transaction().is_ok() {
+                if self.net.engine.abort_transaction().is_ok() {
                     self.blocked = Blocked::Txn(TxnCall::AbortTransaction);
                 } else {
                     self.give_up_txn();

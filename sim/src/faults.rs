@@ -4,7 +4,7 @@ use super::*;
 
 impl Sim<'_> {
     pub(super) fn apply_fault(&mut self, kind: &FaultKind) {
-        let c = &mut self.cluster;
+        let c = &mut self.net.cluster;
         match kind {
             FaultKind::ProduceErrors { partition, codes } => {
                 c.inject(Fault::fail(ApiKey::PRODUCE, codes).on_partition(TOPIC, *partition));
@@ -67,10 +67,10 @@ impl Sim<'_> {
 
     pub(super) fn heal(&mut self, kind: &FaultKind) {
         match kind {
-            FaultKind::BrokerDown { broker, .. } => self.cluster.broker_up(*broker),
-            FaultKind::Throttle { .. } => self.cluster.set_throttle(ApiKey::PRODUCE, 0),
+            FaultKind::BrokerDown { broker, .. } => self.net.cluster.broker_up(*broker),
+            FaultKind::Throttle { .. } => self.net.cluster.set_throttle(ApiKey::PRODUCE, 0),
             FaultKind::NotEnoughReplicas { .. } => {
-                self.cluster.set_not_enough_replicas(TOPIC, false);
+                self.net.cluster.set_not_enough_replicas(TOPIC, false);
             }
             _ => {}
         }

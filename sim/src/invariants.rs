@@ -10,9 +10,9 @@ impl Sim<'_> {
         committed_only: bool,
     ) -> Result<Vec<u32>, Failure> {
         let records = if committed_only {
-            self.cluster.committed_records(TOPIC, partition)
+            self.net.cluster.committed_records(TOPIC, partition)
         } else {
-            self.cluster.records(TOPIC, partition)
+            self.net.cluster.records(TOPIC, partition)
         };
         records
             .iter()
@@ -82,7 +82,7 @@ impl Sim<'_> {
     /// Per step: the logs that grew, and every record's deadline.
     pub(super) fn check_step(&mut self) -> Result<(), Failure> {
         for p in 0..self.sc.partitions {
-            let hw = self.cluster.high_watermark(TOPIC, p).unwrap_or(0);
+            let hw = self.net.cluster.high_watermark(TOPIC, p).unwrap_or(0);
             let i = usize::try_from(p).unwrap_or(0);
             if hw != self.seen_hw[i] {
                 self.seen_hw[i] = hw;
@@ -103,7 +103,7 @@ impl Sim<'_> {
             )));
         }
         for (token, ids) in &self.flushes {
-            if self.engine.flush_complete(*token)
+            if self.net.engine.flush_complete(*token)
                 && let Some(id) = ids
                     .iter()
                     .find(|id| self.recs[**id as usize].outcome.is_none())
@@ -123,7 +123,7 @@ impl Sim<'_> {
     /// A finished transaction: committed → every record visible once to read_committed;
     /// aborted → none.
     pub(super) fn check_txn(&mut self, t: usize) -> Result<(), Failure> {
-        let group = self.cluster.committed_offset(GROUP, INPUT, 0);
+        let group = self.net.cluster.committed_offset(GROUP, INPUT, 0);
         match self.txns[t] {
             TxnEnd::Committed => {
                 if let Some(o) = self.txn_offsets[t] {
@@ -165,6 +165,7 @@ impl Sim<'_> {
             match self.txns[t] {
                 TxnEnd::Committed if n != 1 || r.outcome != Some(Outcome::Delivered) => {
                     let log: Vec<(i64, i64, i16, bool)> = self
+                        .net
                         .cluster
                         .records(TOPIC, r.partition)
                         .iter()
@@ -177,8 +178,8 @@ impl Sim<'_> {
                          offset {:?}, markers {:?}",
                         r.outcome,
                         r.error,
-                        self.cluster.last_stable_offset(TOPIC, r.partition),
-                        self.cluster.markers(TOPIC, r.partition),
+                        self.net.cluster.last_stable_offset(TOPIC, r.partition),
+                        self.net.cluster.markers(TOPIC, r.partition),
                     )));
                 }
                 TxnEnd::Aborted if n != 0 => {

@@ -42,18 +42,16 @@ mod invariants;
 mod network;
 pub mod schedule;
 
-use std::collections::{BTreeMap, HashMap, HashSet};
+use std::collections::{HashMap, HashSet};
 use std::fmt;
 use std::time::{Duration, Instant};
 
-use bytes::BytesMut;
 use ferrokafka_engine::{
     BatchId, ConnId, DeliveryError, Engine, EngineConfig, Event, GroupMetadata, Io, OffsetToCommit,
     OutgoingRecord, SendError, TxnCall, TxnFailureKind,
 };
-use ferrokafka_fake::{Cluster, ClusterConfig, ConnId as FakeConn, Fault};
+use ferrokafka_fake::{ClusterConfig, ConnId as FakeConn, Drive, Fault, InProcess, Unsettled};
 use ferrokafka_metadata::BrokerAddress;
-use ferrokafka_wire::frame::split_frame;
 use ferrokafka_wire::{ApiKey, ErrorCode};
 
 pub use schedule::{CLASSES, FaultKind, Mode, Op, Rng, Scenario, TimedFault};
@@ -67,7 +65,6 @@ const TOPIC: &str = "sim";
 /// The consumer group and input topic of `send_offsets_to_transaction`.
 const GROUP: &str = "sim-group";
 const INPUT: &str = "sim-input";
-const WALL0: i64 = 1_700_000_000_000;
 
 /// Seeds of `0..100_000` (all fault classes) that fail because of engine bugs found by the
 /// simulation and not fixed yet, each with the bug: `cargo xtask sim` reports them as known
@@ -190,13 +187,10 @@ pub fn run_traced(scenario: &Scenario, plant: Plant) -> (Result<Summary, Failure
 
 struct Sim<'a> {
     sc: &'a Scenario,
-    engine: Engine,
-    cluster: Cluster,
+    /// The engine, the fake cluster and the simulated network between them.
+    net: InProcess,
     rng: Rng,
-    start: Instant,
-    now: Instant,
     step: u64,
-    open: BTreeMap<ConnId, FakeConn>,
     // application
     next_op: usize,
     op_due_ms: u64,
@@ -247,32 +241,24 @@ impl<'a> Sim<'a> {
         cfg.accumulator.delivery_timeout = Duration::from_millis(sc.delivery_timeout_ms);
         cfg.accumulator.retry_backoff = Duration::from_millis(sc.retry_backoff_ms);
         cfg.accumulator.retry_backoff_max = Duration::from_millis(sc.retry_backoff_ms * 4);
-        let mut cluster = Cluster::new(
-            ClusterConfig::builder()
-                .brokers(sc.brokers)
-                .topic(TOPIC, sc.partitions)
-                .response_delay(Duration::from_millis(sc.latency_ms))
-                .transactions_v2(sc.transactions_v2)
-                .api_versions(ApiKey::PRODUCE, 3, sc.produce_max_version)
-                .build(),
-        );
-        for id in cluster.broker_ids() {
-            cluster.set_broker_address(id, &format!("b{id}"), 9092);
-        }
-        if plant.fake_appends_duplicates {
-            cluster.plant_bug_append_duplicates();
-        }
+        let cluster = ClusterConfig::builder()
+            .brokers(sc.brokers)
+            .topic(TOPIC, sc.partitions)
+            .response_delay(Duration::from_millis(sc.latency_ms))
+            .transactions_v2(sc.transactions_v2)
+            .api_versions(ApiKey::PRODUCE, 3, sc.produce_max_version)
+            .build();
         let partitioner = ferrokafka_partition::by_name("").expect("the default partitioner");
         let engine = Engine::new(cfg, partitioner, start).expect("a valid engine config");
+        let mut net = InProcess::new(engine, cluster, start);
+        if plant.fake_appends_duplicates {
+            net.cluster.plant_bug_append_duplicates();
+        }
         Self {
             sc,
-            engine,
-            cluster,
+            net,
             rng: Rng::new(sc.seed.wrapping_mul(31).wrapping_add(7)),
-            start,
-            now: start,
             step: 0,
-            open: BTreeMap::new(),
             next_op: 0,
             op_due_ms: 0,
             blocked: Blocked::No,
@@ -295,15 +281,15 @@ impl<'a> Sim<'a> {
     }
 
     fn now_ms(&self) -> u64 {
-        ms(self.now - self.start)
+        ms(self.net.now - self.net.start)
     }
 
     fn at(&self, t_ms: u64) -> Instant {
-        self.start + Duration::from_millis(t_ms)
+        self.net.start + Duration::from_millis(t_ms)
     }
 
     fn wall(&self) -> i64 {
-        WALL0 + i64::try_from(self.now_ms()).unwrap_or(0)
+        self.net.wall_ms()
     }
 
     fn log(&mut self, what: impl FnOnce() -> String) {
@@ -331,15 +317,7 @@ impl<'a> Sim<'a> {
     // ------------------------------------------------------------ the loop
 
     fn next_wake(&self) -> Instant {
-        let mut next = self.now + Duration::from_millis(100);
-        if let Some(t) = self.engine.poll_timeout() {
-            next = next.min(t);
-        }
-        for fake in self.open.values() {
-            if let Some(t) = self.cluster.poll_timeout(*fake) {
-                next = next.min(t);
-            }
-        }
+        let mut next = self.net.next_timer(Duration::from_millis(100));
         if self.blocked == Blocked::No
             && self.waiting_send.is_none()
             && self.next_op < self.sc.ops.len()
@@ -352,12 +330,12 @@ impl<'a> Sim<'a> {
         for (at, _) in &self.heals {
             next = next.min(self.at(*at));
         }
-        next.max(self.now)
+        next.max(self.net.now)
     }
 
     fn run_all(&mut self) -> Result<(), Failure> {
         if self.sc.mode == Mode::Transactional {
-            if self.engine.init_transactions().is_err() {
+            if self.net.engine.init_transactions().is_err() {
                 return Err(self.fail("init_transactions refused"));
             }
             self.blocked = Blocked::Txn(TxnCall::InitTransactions);
@@ -369,19 +347,19 @@ impl<'a> Sim<'a> {
         while self.step < MAX_STEPS {
             self.step += 1;
             self.apply_due_faults();
-            self.engine.handle_timeout(self.now);
+            self.net.engine.handle_timeout(self.net.now);
             self.settle()?;
             self.drive_app()?;
             self.settle()?;
             self.check_step()?;
             if let Some(closed) = self.close_started {
                 let all_resolved = self.recs.iter().all(|r| r.outcome.is_some());
-                if !self.engine.has_pending_work() && all_resolved {
+                if !self.net.engine.has_pending_work() && all_resolved {
                     return self.check_end();
                 }
                 // A close that waits too long is cut short, as `close(timeout)` does.
                 if self.now_ms() > closed + 2 * self.sc.delivery_timeout_ms {
-                    self.engine.abort();
+                    self.net.engine.abort();
                     self.settle()?;
                     return self.check_end();
                 }
@@ -389,7 +367,7 @@ impl<'a> Sim<'a> {
             if self.now_ms() > horizon {
                 return Err(self.fail("livelock: simulated time ran past the horizon"));
             }
-            self.now = self.next_wake();
+            self.net.now = self.next_wake();
         }
         Err(self.fail(format!("livelock: no end after {MAX_STEPS} steps")))
     }

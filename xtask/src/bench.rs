@@ -248,15 +248,19 @@ pub(crate) fn run(args: &[String]) -> Result<ExitCode> {
             println!("note: {note}");
         }
     }
+    Ok(exit_code(&failures))
+}
+
+/// Success when every measurement ran; otherwise lists the failed ones.
+fn exit_code(failures: &[String]) -> ExitCode {
     if failures.is_empty() {
-        Ok(ExitCode::SUCCESS)
-    } else {
-        println!("\n{} measurement(s) failed:", failures.len());
-        for f in &failures {
-            println!("  {f}");
-        }
-        Ok(ExitCode::FAILURE)
+        return ExitCode::SUCCESS;
     }
+    println!("\n{} measurement(s) failed:", failures.len());
+    for f in failures {
+        println!("  {f}");
+    }
+    ExitCode::FAILURE
 }
 
 /// The 1-minute load average, with a warning when other processes compete for the CPUs.

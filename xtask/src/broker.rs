@@ -65,6 +65,12 @@ struct Record {
 }
 
 impl Record {
+    /// The recorded processes still running.
+    fn alive(&self) -> Vec<u32> {
+        let pids = self.pids.iter().copied();
+        pids.filter(|&p| is_alive(self.kind, p)).collect()
+    }
+
     fn render(&self) -> String {
         let pids: Vec<String> = self.pids.iter().map(ToString::to_string).collect();
         format!(
@@ -130,6 +136,16 @@ fn is_alive(kind: Kind, pid: u32) -> bool {
     ours && !zombie
 }
 
+/// The value of option `name`, which must be one of `choices`.
+fn take_choice(args: &mut Vec<String>, name: &str, choices: [u8; 2]) -> Result<Option<u8>> {
+    take_option(args, name)?
+        .map(|v| match choices.iter().find(|c| c.to_string() == v) {
+            Some(&c) => Ok(c),
+            None => bail!("{name} must be {} or {}, not {v:?}", choices[0], choices[1]),
+        })
+        .transpose()
+}
+
 pub(crate) fn run(args: &[String]) -> Result<ExitCode> {
     const USAGE: &str = "usage: cargo xtask broker start [--kind tansu|kafka] [--nodes 1|3] \
                          [--port P] [--transaction-version 0|2] | stop | status";
@@ -142,20 +158,8 @@ pub(crate) fn run(args: &[String]) -> Result<ExitCode> {
         .transpose()?;
     let kind_given = args.iter().any(|a| a.starts_with("--kind"));
     let kind = take_kind(&mut args)?;
-    let nodes = take_option(&mut args, "--nodes")?
-        .map(|n| match n.as_str() {
-            "1" => Ok(1),
-            "3" => Ok(3),
-            other => bail!("--nodes must be 1 or 3, not {other:?}"),
-        })
-        .transpose()?;
-    let tv = take_option(&mut args, "--transaction-version")?
-        .map(|v| match v.as_str() {
-            "0" => Ok(0),
-            "2" => Ok(2),
-            other => bail!("--transaction-version must be 0 or 2, not {other:?}"),
-        })
-        .transpose()?;
+    let nodes = take_choice(&mut args, "--nodes", [1, 3])?;
+    let tv = take_choice(&mut args, "--transaction-version", [0, 2])?;
     let Some(sub) = args.first().cloned() else {
         bail!("{USAGE}");
     };
@@ -186,7 +190,7 @@ pub(crate) fn run(args: &[String]) -> Result<ExitCode> {
 /// Refuses to start a second broker while the recorded one runs.
 fn already_running() -> Result<bool> {
     if let Some(rec) = read_record()?
-        && rec.pids.iter().any(|&p| is_alive(rec.kind, p))
+        && !rec.alive().is_empty()
     {
         println!(
             "{} already running (pids {:?}) at {}; `cargo xtask broker stop` first to change it",
@@ -316,12 +320,7 @@ fn stop() -> Result<ExitCode> {
         Kind::Tansu => Duration::from_secs(5),
         Kind::Kafka => Duration::from_secs(30),
     };
-    let alive: Vec<u32> = rec
-        .pids
-        .iter()
-        .copied()
-        .filter(|&p| is_alive(rec.kind, p))
-        .collect();
+    let alive = rec.alive();
     for &pid in &alive {
         signal(rec.kind, pid, "-TERM")?;
     }
@@ -364,12 +363,7 @@ fn status() -> Result<ExitCode> {
         return Ok(ExitCode::FAILURE);
     };
     let name = rec.kind.name();
-    let alive: Vec<u32> = rec
-        .pids
-        .iter()
-        .copied()
-        .filter(|&p| is_alive(rec.kind, p))
-        .collect();
+    let alive = rec.alive();
     if alive.is_empty() {
         println!(
             "{name} not running (stale record: pids {:?} at {})",

@@ -9,7 +9,8 @@
 //! (c) The sans-IO crates never read the clock, touch `std::net`, sleep or draw ambient
 //!     randomness: a text scan of their `src/` (line comments excluded).
 //! (d) The fake cluster (`ferrokafka-fake`) depends on wire and records only — never on the
-//!     producer crates, which may use it as a dev-dependency only (rule (a) covers both) — and
+//!     producer crates, which may use it as a dev-dependency only (rule (a) covers both) — except
+//!     the engine as an *optional* dependency (its `engine` feature: the in-process driver), and
 //!     on tokio only as an *optional* dependency (its `server` feature); its `src/` is scanned
 //!     like the sans-IO crates except the server and the binary (`server.rs`, `main.rs`).
 
@@ -40,6 +41,8 @@ const ALLOWED: &[(&str, &[&str])] = &[
 ];
 /// The fake cluster: beside the producer crates, not above or below them.
 const FAKE: &str = "ferrokafka-fake";
+/// Our crates the fake may use, as optional dependencies only (feature `engine`).
+const FAKE_OPTIONAL_OURS: &[&str] = &["ferrokafka-engine"];
 /// The I/O crates the fake may use, as optional dependencies only (feature `server`).
 const FAKE_OPTIONAL_IO: &[&str] = &["tokio"];
 /// Files of a scanned crate that may do I/O: (crate, path under `src/`).
@@ -198,7 +201,12 @@ pub(crate) fn check_graph(packages: &[Package]) -> Vec<Violation> {
             continue;
         };
         for dep in pkg.deps.iter().filter(|d| d.kind != Kind::Dev) {
-            if ours.contains(&dep.name.as_str()) && !allowed.contains(&dep.name.as_str()) {
+            let optional_for_fake =
+                pkg.name == FAKE && dep.optional && FAKE_OPTIONAL_OURS.contains(&dep.name.as_str());
+            if ours.contains(&dep.name.as_str())
+                && !allowed.contains(&dep.name.as_str())
+                && !optional_for_fake
+            {
                 out.push(Violation::Direction {
                     from: pkg.name.clone(),
                     to: dep.name.clone(),
@@ -628,13 +636,14 @@ mod tests {
     }
 
     #[test]
-    fn the_fake_depends_on_wire_and_records_and_on_tokio_only_optionally() {
+    fn the_fake_depends_on_wire_and_records_and_on_the_engine_and_tokio_only_optionally() {
         let fake = |deps| pkg(FAKE, deps);
         let mut graph = good_graph();
         graph.push(fake(vec![
             dep("ferrokafka-wire", Kind::Normal, false),
             dep("ferrokafka-records", Kind::Normal, false),
             dep("tokio", Kind::Normal, true),
+            dep("ferrokafka-engine", Kind::Normal, true),
             dep("ferrokafka", Kind::Dev, false),
         ]));
         // The producer crates may test against the fake.
@@ -644,6 +653,8 @@ mod tests {
         let mut graph = good_graph();
         graph.push(fake(vec![
             dep("ferrokafka-txn", Kind::Normal, false),
+            dep("ferrokafka-engine", Kind::Normal, false),
+            dep("ferrokafka-txn", Kind::Normal, true),
             dep("tokio", Kind::Normal, false),
             dep("socket2", Kind::Normal, true),
         ]));
@@ -656,6 +667,8 @@ mod tests {
             got,
             vec![
                 "layering: ferrokafka-engine depends on ferrokafka-fake, which is not below it",
+                "layering: ferrokafka-fake depends on ferrokafka-txn, which is not below it",
+                "layering: ferrokafka-fake depends on ferrokafka-engine, which is not below it",
                 "layering: ferrokafka-fake depends on ferrokafka-txn, which is not below it",
                 "sans-IO: ferrokafka-fake (below the facade) depends on tokio; only the facade does I/O",
                 "sans-IO: ferrokafka-fake (below the facade) depends on socket2; only the facade does I/O",

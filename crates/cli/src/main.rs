@@ -11,7 +11,9 @@ mod interrupt;
 mod perf;
 mod pipeline;
 mod produce;
+mod properties;
 mod sink;
+mod values;
 
 use std::time::Duration;
 
@@ -118,8 +120,8 @@ async fn open_sink(props: &[(String, String)]) -> Result<sink::ProducerSink, u8>
 /// `-F FILE`'s properties followed by the `-X` ones (which win).
 fn with_config_file(
     file: Option<&std::path::Path>,
-    cli_properties: Vec<args::Property>,
-) -> Result<Vec<args::Property>, u8> {
+    cli_properties: Vec<values::Property>,
+) -> Result<Vec<values::Property>, u8> {
     let Some(path) = file else {
         return Ok(cli_properties);
     };
@@ -127,7 +129,7 @@ fn with_config_file(
         eprintln!("ferrokafka-cli: cannot read {}: {e}", path.display());
         EXIT_USAGE
     })?;
-    let mut props = args::parse_properties_file(&text).map_err(|e| {
+    let mut props = properties::parse_properties_file(&text).map_err(|e| {
         eprintln!("ferrokafka-cli: {}: {e}", path.display());
         EXIT_USAGE
     })?;
@@ -159,8 +161,11 @@ async fn run(cli: Cli) -> u8 {
                 Ok(p) => p,
                 Err(code) => return code,
             };
-            let mut props =
-                args::producer_properties(&a.brokers, a.compression.as_deref(), &properties);
+            let mut props = properties::producer_properties(
+                &a.target.brokers,
+                a.compression.as_deref(),
+                &properties,
+            );
             if let Some(id) = &a.transactional_id {
                 props.retain(|(k, _)| k != "transactional.id");
                 props.push(("transactional.id".to_owned(), id.clone()));
@@ -193,7 +198,7 @@ async fn run(cli: Cli) -> u8 {
                 Err(code) => return code,
             };
             let opts = produce::ProduceOptions {
-                topic: a.topic,
+                topic: a.target.topic,
                 partition: a.partition,
                 key_delimiter: a.key_delimiter.map(|d| d.0),
                 headers: a.headers.into_iter().map(|h| (h.name, h.value)).collect(),
@@ -231,7 +236,7 @@ async fn run(cli: Cli) -> u8 {
                 Ok(p) => p,
                 Err(code) => return code,
             };
-            let props = args::producer_properties(&a.brokers, None, &properties);
+            let props = properties::producer_properties(&a.target.brokers, None, &properties);
             let transaction_duration = props
                 .iter()
                 .any(|(k, _)| k == "transactional.id")
@@ -241,7 +246,7 @@ async fn run(cli: Cli) -> u8 {
                 Err(code) => return code,
             };
             let opts = perf::PerfOptions {
-                topic: a.topic,
+                topic: a.target.topic,
                 num_records: a.num_records,
                 record_size: a.record_size as usize,
                 throughput: a.throughput,

@@ -303,6 +303,15 @@ mod tests {
         assert!(make_payload(0).is_empty());
     }
 
+    /// The summary of a run that was not interrupted.
+    fn finished(sent: u64, failed: u64) -> PerfSummary {
+        PerfSummary {
+            sent,
+            failed,
+            interrupted: false,
+        }
+    }
+
     fn opts(n: u64, size: usize, throughput: f64) -> PerfOptions {
         PerfOptions {
             topic: "perf".into(),
@@ -403,14 +412,7 @@ mod tests {
         let sink = FakeSink::new();
         let clock = FakeClock::default();
         let (s, out, err) = run(&opts(1000, 100, 500.0), &sink, &clock).await;
-        assert_eq!(
-            s,
-            PerfSummary {
-                sent: 1000,
-                failed: 0,
-                interrupted: false,
-            }
-        );
+        assert_eq!(s, finished(1000, 0));
         assert_eq!(s.exit_code(), EXIT_OK);
         assert_eq!(err, "");
         assert_eq!(
@@ -498,14 +500,7 @@ mod tests {
             .reject(5, false);
         let clock = FakeClock::default();
         let (s, out, err) = run(&opts(10, 8, -1.0), &sink, &clock).await;
-        assert_eq!(
-            s,
-            PerfSummary {
-                sent: 8,
-                failed: 2,
-                interrupted: false
-            }
-        );
+        assert_eq!(s, finished(8, 2));
         assert_eq!(s.exit_code(), EXIT_FAILED);
         assert!(out.starts_with("8 records sent, "), "{out}");
         assert!(
@@ -524,14 +519,7 @@ mod tests {
         let sink = FakeSink::new().slow(1).reject(4, true);
         let clock = FakeClock::default();
         let (s, out, err) = run(&opts(10, 8, -1.0), &sink, &clock).await;
-        assert_eq!(
-            s,
-            PerfSummary {
-                sent: 4,
-                failed: 1,
-                interrupted: false
-            }
-        );
+        assert_eq!(s, finished(4, 1));
         assert_eq!(sink.state.borrow().sends, 5);
         assert!(out.starts_with("4 records sent, "), "{out}");
         assert!(err.contains("stopping"), "{err}");
@@ -542,14 +530,7 @@ mod tests {
         let sink = (0..25).fold(FakeSink::new(), |s, i| s.fail_delivery(i, "boom"));
         let clock = FakeClock::default();
         let (s, out, err) = run(&opts(30, 1, -1.0), &sink, &clock).await;
-        assert_eq!(
-            s,
-            PerfSummary {
-                sent: 5,
-                failed: 25,
-                interrupted: false,
-            }
-        );
+        assert_eq!(s, finished(5, 25));
         assert_eq!(err.matches("delivery failed for record").count(), 10);
         assert_eq!(err.matches("only counted").count(), 1, "{err}");
         assert!(err.ends_with("25 records failed.\n"), "{err}");
@@ -561,14 +542,7 @@ mod tests {
         let sink = FakeSink::new();
         let clock = FakeClock::default();
         let (s, out, _) = run(&opts(0, 100, 10.0), &sink, &clock).await;
-        assert_eq!(
-            s,
-            PerfSummary {
-                sent: 0,
-                failed: 0,
-                interrupted: false
-            }
-        );
+        assert_eq!(s, finished(0, 0));
         assert!(
             out.starts_with("0 records sent, 0.000000 records/sec"),
             "{out}"

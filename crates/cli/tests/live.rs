@@ -3,7 +3,7 @@
 //! asserts on elapsed time.
 
 use std::io::{BufRead, BufReader, Write};
-use std::process::{Child, ChildStderr, Command, Stdio};
+use std::process::{Child, ChildStderr, ChildStdin, Command, Stdio};
 use std::sync::mpsc;
 use std::time::Duration;
 
@@ -55,6 +55,35 @@ fn wait_for_line(rx: &mpsc::Receiver<String>, needle: &str, seen: &mut Vec<Strin
     panic!("no stderr line with {needle:?}; got {seen:#?}");
 }
 
+/// `produce -b BOOTSTRAP -t TOPIC`, then `extra`.
+fn produce_args<'a>(bootstrap: &'a str, topic: &'a str, extra: &[&'a str]) -> Vec<&'a str> {
+    let mut args = vec!["produce", "-b", bootstrap, "-t", topic];
+    args.extend_from_slice(extra);
+    args
+}
+
+/// Starts `produce -b BOOTSTRAP -t TOPIC EXTRA...` and writes `input` to its stdin, which stays
+/// open: (the child, its stderr lines, its stdin).
+fn start_produce(
+    bootstrap: &str,
+    topic: &str,
+    extra: &[&str],
+    input: &[u8],
+) -> (Child, mpsc::Receiver<String>, ChildStdin) {
+    let mut child = cli()
+        .args(produce_args(bootstrap, topic, extra))
+        .stdin(Stdio::piped())
+        .stdout(Stdio::null())
+        .stderr(Stdio::piped())
+        .spawn()
+        .expect("start ferrokafka-cli");
+    let rx = stderr_lines(child.stderr.take().expect("piped"));
+    let mut stdin = child.stdin.take().expect("piped");
+    stdin.write_all(input).expect("write");
+    stdin.flush().expect("flush");
+    (child, rx, stdin)
+}
+
 fn interrupt(child: &Child) {
     let ok = Command::new("kill")
         .args(["-INT", &child.id().to_string()])
@@ -80,18 +109,12 @@ fn wait_exit(child: &mut Child) -> Option<i32> {
 fn ctrl_c_stops_reading_flushes_and_prints_the_summary() {
     let broker = Tansu::start().expect("tansu");
     broker.create_topic("cli-ctrl-c", 1).expect("topic");
-    let mut child = cli()
-        .args(["produce", "-b", &broker.bootstrap(), "-t", "cli-ctrl-c"])
-        .args(["-X", "linger.ms=0"])
-        .stdin(Stdio::piped())
-        .stdout(Stdio::null())
-        .stderr(Stdio::piped())
-        .spawn()
-        .expect("start ferrokafka-cli");
-    let rx = stderr_lines(child.stderr.take().expect("piped"));
-    let mut stdin = child.stdin.take().expect("piped");
-    stdin.write_all(b"one\ntwo\nthree\n").expect("write");
-    stdin.flush().expect("flush");
+    let (mut child, rx, stdin) = start_produce(
+        &broker.bootstrap(),
+        "cli-ctrl-c",
+        &["-X", "linger.ms=0"],
+        b"one\ntwo\nthree\n",
+    );
     // The three records are in the log; stdin stays open, so only Ctrl-C ends the run.
     let stored = read_back(
         &broker.bootstrap(),
@@ -116,18 +139,12 @@ fn ctrl_c_stops_reading_flushes_and_prints_the_summary() {
 #[test]
 fn a_second_ctrl_c_exits_without_waiting_for_deliveries() {
     let broker = HostileBroker::start(Behaviour::SilentOn(ApiKey::PRODUCE)).unwrap();
-    let mut child = cli()
-        .args(["produce", "-b", &broker.bootstrap(), "-t", "t"])
-        .args(["-X", "linger.ms=0", "-X", "acks=1"])
-        .stdin(Stdio::piped())
-        .stdout(Stdio::null())
-        .stderr(Stdio::piped())
-        .spawn()
-        .expect("start ferrokafka-cli");
-    let rx = stderr_lines(child.stderr.take().expect("piped"));
-    let mut stdin = child.stdin.take().expect("piped");
-    stdin.write_all(b"never answered\n").expect("write");
-    stdin.flush().expect("flush");
+    let (mut child, rx, stdin) = start_produce(
+        &broker.bootstrap(),
+        "t",
+        &["-X", "linger.ms=0", "-X", "acks=1"],
+        b"never answered\n",
+    );
     let mut seen = Vec::new();
     // The warning line comes first: the producer is up.
     wait_for_line(&rx, "idempotence disabled", &mut seen);
@@ -146,17 +163,11 @@ fn x_transactional_id_produces_in_a_transaction() {
     let broker = Tansu::start().expect("tansu");
     broker.create_topic("cli-x-txn", 1).expect("topic");
     let (code, err) = run(
-        &[
-            "produce",
-            "-b",
+        &produce_args(
             &broker.bootstrap(),
-            "-t",
             "cli-x-txn",
-            "-X",
-            "transactional.id=cli-x-txn-id",
-            "--txn-records",
-            "2",
-        ],
+            &["-X", "transactional.id=cli-x-txn-id", "--txn-records", "2"],
+        ),
         b"a\nb\nc\n",
     );
     assert_eq!(code, Some(0), "{err}");
@@ -181,15 +192,7 @@ fn bad_arguments_fail_at_once_with_a_usage_error_naming_the_cause() {
             "did you mean `127.0.0.1:9092`",
         ),
         (
-            &[
-                "produce",
-                "-b",
-                "127.0.0.1:9",
-                "-t",
-                "t",
-                "-X",
-                "transactional.id=",
-            ],
+            &produce_args("127.0.0.1:9", "t", &["-X", "transactional.id="]),
             "`transactional.id`",
         ),
         (
@@ -226,15 +229,7 @@ fn bad_arguments_fail_at_once_with_a_usage_error_naming_the_cause() {
 fn after_a_fatal_error_the_lines_never_sent_are_counted() {
     // Nothing listens: the first send fails after max.block.ms and the rest is never sent.
     let (code, err) = run(
-        &[
-            "produce",
-            "-b",
-            "127.0.0.1:9",
-            "-t",
-            "t",
-            "-X",
-            "max.block.ms=300",
-        ],
+        &produce_args("127.0.0.1:9", "t", &["-X", "max.block.ms=300"]),
         b"1\n2\n3\n4\n",
     );
     assert_eq!(code, Some(1), "{err}");
@@ -263,17 +258,11 @@ fn a_properties_file_configures_the_producer_and_x_wins_over_it() {
     .unwrap();
     let file = file.to_str().unwrap().to_owned();
     let (code, err) = run(
-        &[
-            "produce",
-            "-b",
+        &produce_args(
             &broker.bootstrap(),
-            "-t",
             "cli-props-file",
-            "-F",
-            &file,
-            "-X",
-            "compression.type=none",
-        ],
+            &["-F", &file, "-X", "compression.type=none"],
+        ),
         b"a\nb\n",
     );
     assert_eq!(code, Some(0), "{err}");
@@ -285,15 +274,11 @@ fn a_properties_file_configures_the_producer_and_x_wins_over_it() {
     assert!(err.contains("2 records produced"), "{err}");
 
     let (code, err) = run(
-        &[
-            "produce",
-            "-b",
+        &produce_args(
             "127.0.0.1:9",
-            "-t",
             "t",
-            "-F",
-            "/nonexistent/client.properties",
-        ],
+            &["-F", "/nonexistent/client.properties"],
+        ),
         b"",
     );
     assert_eq!(code, Some(2), "{err}");

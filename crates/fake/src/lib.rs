@@ -164,9 +164,17 @@
 //! # Layering
 //!
 //! The crate depends on `ferrokafka-wire` and `ferrokafka-records` only — never on the
-//! producer crates, so it cannot share their bugs — and on tokio only behind the `server`
-//! feature; `cargo xtask check-layering` enforces both and scans the sans-IO sources for clock
-//! reads.
+//! producer crates, so it cannot share their bugs — on tokio only behind the `server` feature,
+//! and on `ferrokafka-engine` only behind the `engine` feature (the in-process driver, which
+//! the cluster itself never uses); `cargo xtask check-layering` enforces all three and scans
+//! the sans-IO sources for clock reads.
+//!
+//! # The `engine` feature
+//!
+//! `engine` adds [`InProcess`]: the sans-IO engine of ferrokafka wired to a [`Cluster`] in one
+//! thread on simulated time, with hooks ([`Drive`]) for faults on the wire, a seeded
+//! connection order and checks on each event — the loop under the seeded simulation and the
+//! engine's in-process tests.
 //!
 //! # The `server` feature
 //!
@@ -185,6 +193,15 @@ These docs were built without `server`: `FakeServer` is not documented here (bui
 [`FakeServer::connect_in_memory`]: #the-server-feature
 [`FakeServer::transport`]: #the-server-feature"
 )]
+#![cfg_attr(
+    not(feature = "engine"),
+    doc = "
+These docs were built without `engine`: the in-process driver is not documented here (build
+them with `cargo doc -p ferrokafka-fake --features engine`).
+
+[`InProcess`]: #the-engine-feature
+[`Drive`]: #the-engine-feature"
+)]
 #![forbid(unsafe_code)]
 #![warn(missing_docs)]
 
@@ -192,6 +209,8 @@ mod cluster;
 mod config;
 mod faults;
 mod handlers;
+#[cfg(feature = "engine")]
+mod in_process;
 mod log;
 pub mod producer_state;
 #[cfg(feature = "server")]
@@ -203,6 +222,8 @@ pub use cluster::{
 };
 pub use config::{BrokerConfig, ClusterBuilder, ClusterConfig, DEFAULT_API_VERSIONS, TopicConfig};
 pub use faults::{Fault, FaultAction};
+#[cfg(feature = "engine")]
+pub use in_process::{Drive, InProcess, Intercept, QUIET_ROUNDS, Unsettled, WALL_START_MS};
 pub use producer_state::{BatchMetadata, ProducerEntry};
 #[cfg(feature = "server")]
 pub use server::FakeServer;

@@ -1,137 +1,53 @@
 //! The sans-IO engine driven against the sans-IO fake, in one thread, with simulated time and a
-//! simulated network: the shape of the seeded simulation (the second half of issue 14). The
-//! engine's `Io` is performed against [`Cluster`]: a connect dials a broker by its advertised
-//! address, sent bytes are split into frames for `handle_frame`, answers come from
-//! `poll_transmit`; the clock jumps to the next timer of either side. Every loop is bounded.
+//! simulated network: the shape of the seeded simulation (the second half of issue 14), through
+//! the crate's [`InProcess`] driver with no hooks; the clock jumps to the next timer of either
+//! side. Every loop is bounded.
 
-use std::collections::{BTreeMap, HashMap, HashSet};
+use std::collections::{HashMap, HashSet};
+use std::convert::Infallible;
 use std::time::{Duration, Instant};
 
-use bytes::BytesMut;
-use ferrokafka_engine::{
-    BatchId, ConnId, Engine, EngineConfig, Event, Io, OutgoingRecord, SendError,
-};
-use ferrokafka_fake::{Cluster, ClusterConfig, ConnId as FakeConn, Fault};
+use ferrokafka_engine::{BatchId, Engine, EngineConfig, Event, OutgoingRecord, SendError};
+use ferrokafka_fake::{ClusterConfig, Drive, Fault, InProcess};
 use ferrokafka_metadata::BrokerAddress;
-use ferrokafka_wire::frame::split_frame;
 use ferrokafka_wire::{ApiKey, ErrorCode};
 
-const WALL0: i64 = 1_700_000_000_000;
-
 struct Sim {
-    engine: Engine,
-    cluster: Cluster,
-    start: Instant,
-    now: Instant,
-    open: BTreeMap<ConnId, FakeConn>,
+    net: InProcess,
     events: Vec<Event>,
+}
+
+impl Drive for Sim {
+    type Error = Infallible;
+
+    fn in_process(&mut self) -> &mut InProcess {
+        &mut self.net
+    }
+
+    fn on_event(&mut self, event: Event) -> Result<(), Infallible> {
+        self.events.push(event);
+        Ok(())
+    }
 }
 
 impl Sim {
     fn new(config: EngineConfig, cluster: ClusterConfig) -> Self {
         let now = Instant::now();
-        let mut cluster = Cluster::new(cluster);
-        for id in cluster.broker_ids() {
-            cluster.set_broker_address(id, &format!("b{id}"), 9092);
-        }
         let partitioner = ferrokafka_partition::by_name("").expect("default partitioner");
+        let engine = Engine::new(config, partitioner, now).expect("engine");
         Self {
-            engine: Engine::new(config, partitioner, now).expect("engine"),
-            cluster,
-            start: now,
-            now,
-            open: BTreeMap::new(),
+            net: InProcess::new(engine, cluster, now),
             events: Vec::new(),
         }
     }
 
-    fn wall(&self) -> i64 {
-        WALL0 + (self.now - self.start).as_millis() as i64
-    }
-
-    fn perform(&mut self, io: Io) {
-        match io {
-            Io::Connect { conn, host, port } => {
-                let fake = self
-                    .cluster
-                    .broker_at(&host, port)
-                    .and_then(|b| self.cluster.connect(b).ok());
-                if let Some(fake) = fake {
-                    self.open.insert(conn, fake);
-                    self.engine.handle_connected(conn, self.now);
-                } else {
-                    self.engine.handle_disconnect(conn, self.now);
-                }
-            }
-            Io::Send { conn, data } => {
-                let Some(&fake) = self.open.get(&conn) else {
-                    return;
-                };
-                self.engine.handle_written(conn, self.now);
-                let mut buf = BytesMut::from(&data[..]);
-                let wall = self.wall();
-                while let Ok(Some(frame)) = split_frame(&mut buf, 1 << 30) {
-                    self.cluster.handle_frame(fake, &frame, self.now, wall);
-                }
-            }
-            Io::Close { conn } => {
-                if let Some(fake) = self.open.remove(&conn) {
-                    self.cluster.disconnect(fake);
-                }
-            }
-        }
-    }
-
-    /// Runs both sides until neither has anything to do right now (bounded).
-    fn settle(&mut self) {
-        for _ in 0..10_000 {
-            let mut progressed = false;
-            while let Some(io) = self.engine.poll_io(self.now) {
-                progressed = true;
-                self.perform(io);
-            }
-            let conns: Vec<(ConnId, FakeConn)> = self.open.iter().map(|(a, b)| (*a, *b)).collect();
-            for (conn, fake) in conns {
-                while let Some(frame) = self.cluster.poll_transmit(fake, self.now) {
-                    progressed = true;
-                    self.engine.handle_frame(conn, &frame[4..], self.now);
-                }
-                if self.cluster.is_closed(fake) {
-                    progressed = true;
-                    self.open.remove(&conn);
-                    self.cluster.disconnect(fake);
-                    self.engine.handle_disconnect(conn, self.now);
-                }
-            }
-            while let Some(ev) = self.engine.poll_event() {
-                progressed = true;
-                self.events.push(ev);
-            }
-            if !progressed {
-                return;
-            }
-        }
-        panic!("did not settle in 10,000 rounds");
-    }
-
-    /// Jumps to the next timer of either side (at most `max` ahead), then settles.
+    /// Jumps to the next timer of either side (at most `max` ahead), then settles (bounded).
     fn tick(&mut self, max: Duration) {
-        let mut next = self.now + max;
-        if let Some(t) = self.engine.poll_timeout() {
-            next = next.min(t);
-        }
-        for fake in self.open.values() {
-            if let Some(t) = self.cluster.poll_timeout(*fake) {
-                next = next.min(t);
-            }
-        }
-        self.now = next.max(self.now);
-        self.engine.handle_timeout(self.now);
-        self.settle();
+        self.advance(max).expect("the engine and the fake settle");
     }
 
     fn append(&mut self, topic: &str, key: &[u8], value: &[u8]) -> BatchId {
-        let since = self.now;
+        let since = self.net.now;
         for _ in 0..1_000 {
             let rec = OutgoingRecord {
                 topic,
@@ -139,14 +55,15 @@ impl Sim {
                 key: Some(key),
                 value: Some(value),
                 headers: &[],
-                timestamp: self.wall(),
+                timestamp: self.net.wall_ms(),
             };
-            match self.engine.append(&rec, self.now) {
+            match self.net.engine.append(&rec, self.net.now) {
                 Ok(a) => return a.batch,
                 Err(SendError::TopicPending(_)) => {
                     assert!(
-                        self.engine
-                            .check_topic(topic, since, Duration::from_secs(60), self.now)
+                        self.net
+                            .engine
+                            .check_topic(topic, since, Duration::from_secs(60), self.net.now)
                             .is_ok()
                     );
                     self.tick(Duration::from_millis(10));
@@ -185,9 +102,10 @@ fn the_idempotent_engine_writes_each_record_once_in_order_through_faults() {
     );
     // Lost answers (appended, then the connection drops), a retriable error on one
     // partition, and a leader move half-way.
-    sim.cluster
+    sim.net
+        .cluster
         .inject(Fault::drop_after_serving(ApiKey::PRODUCE).times(2));
-    sim.cluster.inject(
+    sim.net.cluster.inject(
         Fault::fail(
             ApiKey::PRODUCE,
             &[ErrorCode::NOT_ENOUGH_REPLICAS_AFTER_APPEND],
@@ -204,7 +122,7 @@ fn the_idempotent_engine_writes_each_record_once_in_order_through_faults() {
             format!("{i}").as_bytes(),
         ));
         if i == n / 2 {
-            assert!(sim.cluster.move_leader("t", 0, 3));
+            assert!(sim.net.cluster.move_leader("t", 0, 3));
         }
         if i % 20 == 0 {
             sim.tick(Duration::from_millis(3));
@@ -223,13 +141,13 @@ fn the_idempotent_engine_writes_each_record_once_in_order_through_faults() {
         .filter(|e| matches!(e, Event::Failed { .. }))
         .collect();
     assert!(failed.is_empty(), "{failed:?}");
-    assert_eq!(sim.cluster.pending_faults(), 0, "every fault fired");
+    assert_eq!(sim.net.cluster.pending_faults(), 0, "every fault fired");
 
     // Each record exactly once, and per key in send order.
     let mut per_key: HashMap<Vec<u8>, Vec<u32>> = HashMap::new();
     let mut total = 0;
     for p in 0..3 {
-        for r in sim.cluster.records("t", p) {
+        for r in sim.net.cluster.records("t", p) {
             total += 1;
             let v: u32 = std::str::from_utf8(r.value.as_deref().unwrap())
                 .unwrap()

@@ -14,6 +14,15 @@ use rdkafka::producer::{FutureProducer, FutureRecord};
 
 const TIMEOUT: Duration = Duration::from_secs(30);
 
+/// A ferrokafka producer of `fake` with the default settings.
+fn producer_of(fake: &FakeServer) -> Producer {
+    let config = ProducerConfig::builder()
+        .bootstrap_servers(fake.bootstrap())
+        .build()
+        .expect("config");
+    Producer::new(config).expect("producer")
+}
+
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn librdkafka_retries_after_lost_answers_and_writes_each_record_once() {
     let fake = FakeServer::start(ClusterConfig::builder().brokers(1).topic("t", 1).build())
@@ -60,11 +69,7 @@ async fn ferrokafka_follows_a_leader_when_its_broker_goes_down() {
     let fake = FakeServer::start(ClusterConfig::builder().brokers(3).topic("t", 3).build())
         .await
         .expect("fake");
-    let config = ProducerConfig::builder()
-        .bootstrap_servers(fake.bootstrap())
-        .build()
-        .expect("config");
-    let producer = Producer::new(config).expect("producer");
+    let producer = producer_of(&fake);
     let send = |i: u32| {
         producer.send(
             ProducerRecord::new("t")
@@ -104,11 +109,7 @@ async fn ferrokafka_negotiates_down_to_the_versions_the_fake_advertises() {
     )
     .await
     .expect("fake");
-    let config = ProducerConfig::builder()
-        .bootstrap_servers(fake.bootstrap())
-        .build()
-        .expect("config");
-    let producer = Producer::new(config).expect("producer");
+    let producer = producer_of(&fake);
     producer
         .send(ProducerRecord::new("t").with_value("v"))
         .await
@@ -133,11 +134,7 @@ async fn a_held_produce_answer_resolves_the_delivery_only_when_released() {
         .await
         .expect("fake");
     fake.with_cluster(|c| c.inject(Fault::hold(ApiKey::PRODUCE)));
-    let config = ProducerConfig::builder()
-        .bootstrap_servers(fake.bootstrap())
-        .build()
-        .expect("config");
-    let producer = Producer::new(config).expect("producer");
+    let producer = producer_of(&fake);
     let mut delivery = Box::pin(
         producer
             .send(ProducerRecord::new("t").with_value("held"))

@@ -149,6 +149,21 @@ fn begin_txn_on_t0(c: &mut Client, pid: i64, epoch: i16) -> ProducerStamp {
     }
 }
 
+/// Ends transaction `tx` (coordinator broker 1), committing or aborting it; the answer's code.
+fn end_txn(c: &mut Client, pid: i64, epoch: i16, committed: bool) -> ErrorCode {
+    let end = EndTxnRequest {
+        transactional_id: "tx".into(),
+        producer_id: pid,
+        producer_epoch: epoch,
+        committed,
+        ..Default::default()
+    };
+    let Some(ResponseBody::EndTxn(r)) = c.send(1, end.into(), 3) else {
+        panic!("not an EndTxn answer")
+    };
+    ErrorCode(r.error_code)
+}
+
 #[test]
 fn idempotent_duplicates_get_their_original_offsets_and_gaps_are_out_of_order() {
     let mut c = Client::new(ClusterConfig::builder().topic("t", 1).build());
@@ -242,17 +257,7 @@ fn an_abort_leaves_records_invisible_below_the_last_stable_offset() {
         c.cluster.transaction("tx").unwrap().status,
         TxnStatus::Ongoing
     );
-    let end = EndTxnRequest {
-        transactional_id: "tx".into(),
-        producer_id: pid,
-        producer_epoch: epoch,
-        committed: false,
-        ..Default::default()
-    };
-    let Some(ResponseBody::EndTxn(r)) = c.send(1, end.into(), 3) else {
-        panic!()
-    };
-    assert_eq!(ErrorCode(r.error_code), ErrorCode::NONE);
+    assert_eq!(end_txn(&mut c, pid, epoch, false), ErrorCode::NONE);
     assert_eq!(c.cluster.last_stable_offset("t", 0), Some(3));
     assert!(c.cluster.committed_records("t", 0).is_empty());
     assert_eq!(c.cluster.records("t", 0).len(), 2);
@@ -304,17 +309,10 @@ fn a_transaction_older_than_its_timeout_is_aborted_and_its_producer_fenced() {
     assert_eq!(c.cluster.last_stable_offset("t", 0), Some(2));
     assert!(c.cluster.committed_records("t", 0).is_empty());
     // The producer's commit is fenced.
-    let end = EndTxnRequest {
-        transactional_id: "tx".into(),
-        producer_id: pid,
-        producer_epoch: epoch,
-        committed: true,
-        ..Default::default()
-    };
-    let Some(ResponseBody::EndTxn(r)) = c.send(1, end.into(), 3) else {
-        panic!()
-    };
-    assert_eq!(ErrorCode(r.error_code), ErrorCode::PRODUCER_FENCED);
+    assert_eq!(
+        end_txn(&mut c, pid, epoch, true),
+        ErrorCode::PRODUCER_FENCED
+    );
 }
 
 #[test]
@@ -592,14 +590,7 @@ fn offsets_sent_in_a_transaction_are_fetched_after_the_commit_and_list_offsets_a
         offset_fetch(&mut c),
         (ErrorCode::UNSTABLE_OFFSET_COMMIT, -1)
     );
-    let end = EndTxnRequest {
-        transactional_id: "tx".into(),
-        producer_id: pid,
-        producer_epoch: epoch,
-        committed: true,
-        ..Default::default()
-    };
-    c.send(1, end.into(), 3);
+    assert_eq!(end_txn(&mut c, pid, epoch, true), ErrorCode::NONE);
     assert_eq!(offset_fetch(&mut c), (ErrorCode::NONE, 42));
 
     // ListOffsets: earliest and latest of a partition holding two records.

@@ -11,24 +11,22 @@
 
 use std::time::Duration;
 
-use ferrokafka::{Producer, ProducerConfig, ProducerRecord};
+use ferrokafka::{Producer, ProducerRecord};
+
+mod common;
+use common::Args;
 
 #[tokio::main]
 async fn main() -> Result<(), Box<dyn std::error::Error>> {
-    let bootstrap = std::env::var("BOOTSTRAP").unwrap_or_else(|_| "localhost:9092".to_owned());
-    let mut args = std::env::args().skip(1);
-    let topic = args
-        .next()
-        .unwrap_or_else(|| "ferrokafka-example".to_owned());
-    let count: usize = args.next().map_or(Ok(10), |n| n.parse())?;
+    let mut args = Args::from_env();
+    let topic = args.next_or("ferrokafka-example");
+    let count: usize = args.next_or("10").parse()?;
 
-    // The Java client's property names and defaults: acks=all and idempotence are on, so a
-    // retried request never writes a record twice. A bad key or value fails here, naming it.
-    let config = ProducerConfig::builder()
-        .bootstrap_servers(&bootstrap)
-        .client_id("basic-send-example")
+    // The Java client's property names and defaults (see `common`). A bad key or value fails
+    // here, naming it.
+    let config = args
+        .config("basic-send-example")
         .set("linger.ms", "5") // wait up to 5 ms to fill a batch
-        .set("max.block.ms", "10000") // give up after 10 s if the cluster cannot be reached
         .build()?;
     // Spawns the producer's I/O task on this tokio runtime; connections open on the first send.
     let producer = Producer::new(config)?;

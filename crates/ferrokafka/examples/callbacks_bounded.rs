@@ -18,8 +18,11 @@ use std::collections::BTreeMap;
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
-use ferrokafka::{ProduceError, Producer, ProducerConfig, ProducerRecord, RecordMetadata};
+use ferrokafka::{ProduceError, Producer, ProducerRecord, RecordMetadata};
 use tokio::sync::Semaphore;
+
+mod common;
+use common::Args;
 
 /// At most this many records sent and not yet acknowledged.
 const MAX_IN_FLIGHT: usize = 100;
@@ -56,18 +59,11 @@ impl Report {
 
 #[tokio::main]
 async fn main() -> Result<(), Box<dyn std::error::Error>> {
-    let bootstrap = std::env::var("BOOTSTRAP").unwrap_or_else(|_| "localhost:9092".to_owned());
-    let mut args = std::env::args().skip(1);
-    let topic = args
-        .next()
-        .unwrap_or_else(|| "ferrokafka-example-callbacks".to_owned());
-    let count: usize = args.next().map_or(Ok(1000), |n| n.parse())?;
+    let mut args = Args::from_env();
+    let topic = args.next_or("ferrokafka-example-callbacks");
+    let count: usize = args.next_or("1000").parse()?;
 
-    let config = ProducerConfig::builder()
-        .bootstrap_servers(&bootstrap)
-        .client_id("callbacks-bounded-example")
-        .set("max.block.ms", "10000")
-        .build()?;
+    let config = args.config("callbacks-bounded-example").build()?;
     let producer = Producer::new(config)?;
 
     let permits = Arc::new(Semaphore::new(MAX_IN_FLIGHT));

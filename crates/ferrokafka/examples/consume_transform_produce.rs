@@ -23,9 +23,11 @@ use std::collections::BTreeMap;
 use std::time::Duration;
 
 use ferrokafka::{
-    ErrorKind, GroupMetadata, OffsetToCommit, ProduceError, Producer, ProducerConfig,
-    ProducerRecord,
+    ErrorKind, GroupMetadata, OffsetToCommit, ProduceError, Producer, ProducerRecord,
 };
+
+mod common;
+use common::Args;
 
 /// A record as a consumer returns it.
 struct Consumed {
@@ -158,28 +160,20 @@ async fn process(
 
 #[tokio::main]
 async fn main() -> Result<(), Box<dyn std::error::Error>> {
-    let bootstrap = std::env::var("BOOTSTRAP").unwrap_or_else(|_| "localhost:9092".to_owned());
-    let mut args = std::env::args().skip(1);
-    let input_topic = args
-        .next()
-        .unwrap_or_else(|| "ferrokafka-example-input".to_owned());
-    let output_topic = args
-        .next()
-        .unwrap_or_else(|| "ferrokafka-example-output".to_owned());
-    let group = args
-        .next()
-        .unwrap_or_else(|| "ferrokafka-example-group".to_owned());
+    let mut args = Args::from_env();
+    let input_topic = args.next_or("ferrokafka-example-input");
+    let output_topic = args.next_or("ferrokafka-example-output");
+    let group = args.next_or("ferrokafka-example-group");
     // One transactional id per instance of the application, stable across its restarts: a new
     // instance with the same id fences the old one (its transactions can no longer commit) and
     // aborts whatever transaction the old one left open.
     let transactional_id =
         std::env::var("TRANSACTIONAL_ID").unwrap_or_else(|_| "ferrokafka-example-ctp".to_owned());
 
-    let config = ProducerConfig::builder()
-        .bootstrap_servers(&bootstrap)
-        .client_id("consume-transform-produce-example")
+    // max.block.ms (see `common`) also bounds each transactional call.
+    let config = args
+        .config("consume-transform-produce-example")
         .transactional_id(&transactional_id) // requires idempotence, on by default
-        .set("max.block.ms", "10000") // also bounds each transactional call
         .build()?;
     let producer = Producer::new(config)?;
     // Once, before the first transaction: finds the transaction coordinator, gets the producer

@@ -23,7 +23,10 @@
 use std::time::Duration;
 
 use ferrokafka::partitioner::{Partitioner, Partitions, Record, murmur2};
-use ferrokafka::{Producer, ProducerConfig, ProducerRecord};
+use ferrokafka::{Producer, ProducerRecord};
+
+mod common;
+use common::Args;
 
 /// Keys starting with `vip-` go to partition 0 (say, one with a dedicated, faster consumer);
 /// every other key is hashed over the remaining partitions.
@@ -43,24 +46,19 @@ impl Partitioner for VipFirst {
 
 #[tokio::main]
 async fn main() -> Result<(), Box<dyn std::error::Error>> {
-    let bootstrap = std::env::var("BOOTSTRAP").unwrap_or_else(|_| "localhost:9092".to_owned());
-    let mut args = std::env::args().skip(1);
-    let topic = args
-        .next()
-        .unwrap_or_else(|| "ferrokafka-example-partitioned".to_owned());
-    let partitions: i32 = args.next().map_or(Ok(3), |n| n.parse())?;
+    let mut args = Args::from_env();
+    let topic = args.next_or("ferrokafka-example-partitioned");
+    let partitions: i32 = args.next_or("3").parse()?;
     if partitions < 2 {
         return Err(
             "PARTITIONS must be at least 2 (one for vip- keys, the rest for others)".into(),
         );
     }
 
-    let config = ProducerConfig::builder()
-        .bootstrap_servers(&bootstrap)
-        .client_id("custom-partitioner-example")
+    let config = args
+        .config("custom-partitioner-example")
         // One `VipFirst` per producer made from this configuration.
         .custom_partitioner(|| VipFirst)
-        .set("max.block.ms", "10000")
         .build()?;
     let producer = Producer::new(config)?;
 

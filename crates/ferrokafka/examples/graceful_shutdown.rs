@@ -23,7 +23,10 @@ use std::sync::Arc;
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::time::Duration;
 
-use ferrokafka::{Producer, ProducerConfig, ProducerRecord};
+use ferrokafka::{Producer, ProducerRecord};
+
+mod common;
+use common::Args;
 
 /// How long the shutdown may wait for queued records to be delivered...
 const FLUSH_TIMEOUT: Duration = Duration::from_secs(30);
@@ -58,10 +61,8 @@ async fn shutdown_signal() -> &'static str {
 
 #[tokio::main]
 async fn main() -> Result<(), Box<dyn std::error::Error>> {
-    let bootstrap = std::env::var("BOOTSTRAP").unwrap_or_else(|_| "localhost:9092".to_owned());
-    let topic = std::env::args()
-        .nth(1)
-        .unwrap_or_else(|| "ferrokafka-example-ticks".to_owned());
+    let mut args = Args::from_env();
+    let topic = args.next_or("ferrokafka-example-ticks");
     let max_records: Option<u64> = std::env::var("MAX_RECORDS")
         .ok()
         .map(|n| n.parse())
@@ -69,11 +70,7 @@ async fn main() -> Result<(), Box<dyn std::error::Error>> {
     let interval =
         Duration::from_millis(std::env::var("INTERVAL_MS").map_or(Ok(100), |ms| ms.parse())?);
 
-    let config = ProducerConfig::builder()
-        .bootstrap_servers(&bootstrap)
-        .client_id("graceful-shutdown-example")
-        .set("max.block.ms", "10000")
-        .build()?;
+    let config = args.config("graceful-shutdown-example").build()?;
     let producer = Producer::new(config)?;
 
     let delivered = Arc::new(AtomicU64::new(0));

@@ -15,8 +15,11 @@
 use std::time::Duration;
 
 use ferrokafka::serialize::{JsonSerializer, StringSerializer};
-use ferrokafka::{Producer, ProducerConfig, ProducerRecord};
+use ferrokafka::{Producer, ProducerRecord};
 use serde::Serialize;
+
+mod common;
+use common::Args;
 
 /// An order, as the topic's consumers expect it.
 #[derive(Debug, Serialize)]
@@ -54,16 +57,10 @@ fn order(id: u32, customer: &str, lines: &[(&str, u32)], total_cents: u64) -> Or
 
 #[tokio::main]
 async fn main() -> Result<(), Box<dyn std::error::Error>> {
-    let bootstrap = std::env::var("BOOTSTRAP").unwrap_or_else(|_| "localhost:9092".to_owned());
-    let topic = std::env::args()
-        .nth(1)
-        .unwrap_or_else(|| "ferrokafka-example-orders".to_owned());
+    let mut args = Args::from_env();
+    let topic = args.next_or("ferrokafka-example-orders");
 
-    let config = ProducerConfig::builder()
-        .bootstrap_servers(&bootstrap)
-        .client_id("json-serializer-example")
-        .set("max.block.ms", "10000")
-        .build()?;
+    let config = args.config("json-serializer-example").build()?;
     let producer = Producer::new(config)?;
 
     let mut orders = vec![

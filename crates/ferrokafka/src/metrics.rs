@@ -70,6 +70,14 @@ fn meter(put: &mut impl FnMut(&str, f64), name: &str, count: u64, secs: f64) {
     put(&format!("{name}-rate"), count as f64 / secs);
 }
 
+/// The record meters of `producer-metrics` and of `producer-topic-metrics`: records sent,
+/// errored and retried.
+fn records(put: &mut impl FnMut(&str, f64), [sent, errored, retried]: [u64; 3], secs: f64) {
+    meter(put, "record-send", sent, secs);
+    meter(put, "record-error", errored, secs);
+    meter(put, "record-retry", retried, secs);
+}
+
 fn ms(d: Duration) -> f64 {
     d.as_secs_f64() * 1000.0
 }
@@ -102,9 +110,11 @@ impl MetricsState {
             values.insert(k.to_owned(), v);
         };
         // Records.
-        meter(&mut put, "record-send", c.records_sent, secs);
-        meter(&mut put, "record-error", c.records_errored, secs);
-        meter(&mut put, "record-retry", c.records_retried, secs);
+        records(
+            &mut put,
+            [c.records_sent, c.records_errored, c.records_retried],
+            secs,
+        );
         put(
             "record-size-avg",
             avg(c.record_bytes_total as f64, c.records_appended),
@@ -232,9 +242,11 @@ impl MetricsState {
                 let mut put = |k: &str, v: f64| {
                     group.insert(k.to_owned(), v);
                 };
-                meter(&mut put, "record-send", t.records_sent, secs);
-                meter(&mut put, "record-error", t.records_errored, secs);
-                meter(&mut put, "record-retry", t.records_retried, secs);
+                records(
+                    &mut put,
+                    [t.records_sent, t.records_errored, t.records_retried],
+                    secs,
+                );
                 meter(&mut put, "byte", t.bytes, secs);
                 put(
                     "compression-rate",

@@ -437,28 +437,25 @@ impl Producer {
         let _guard = FlushGuard { shared, token };
         shared.wake_driver.notify_one();
         let deadline = deadline_after(timeout);
-        loop {
-            let notified = shared.progress.notified();
-            tokio::pin!(notified);
-            notified.as_mut().enable();
-            {
-                let mut st = shared.lock();
-                if st.engine.flush_complete(token) {
-                    return Ok(());
-                }
-                if st.driver_gone {
-                    return Err(ProduceError::closed());
-                }
+        let ended = progress_until(shared, deadline, |st| {
+            if st.engine.flush_complete(token) {
+                Some(Ok(()))
+            } else if st.driver_gone {
+                Some(Err(ProduceError::closed()))
+            } else {
+                None
             }
-            if tokio::time::timeout_at(deadline, notified).await.is_err() {
-                let mut st = shared.lock();
-                if st.engine.flush_complete(token) {
-                    return Ok(());
-                }
-                st.engine.cancel_flush(token);
-                return Err(ProduceError::timeout("flush", timeout));
-            }
+        })
+        .await;
+        if let Some(result) = ended {
+            return result;
         }
+        let mut st = shared.lock();
+        if st.engine.flush_complete(token) {
+            return Ok(());
+        }
+        st.engine.cancel_flush(token);
+        Err(ProduceError::timeout("flush", timeout))
     }
 
     /// Closes the producer: no more sends; what is queued is sent and awaited up to `timeout`;
@@ -494,20 +491,10 @@ impl Producer {
         shared.lock().engine.close();
         shared.wake_driver.notify_one();
         let deadline = deadline_after(timeout);
-        loop {
-            let notified = shared.progress.notified();
-            tokio::pin!(notified);
-            notified.as_mut().enable();
-            {
-                let st = shared.lock();
-                if !st.engine.has_pending_work() || st.driver_gone {
-                    break;
-                }
-            }
-            if tokio::time::timeout_at(deadline, notified).await.is_err() {
-                break;
-            }
-        }
+        progress_until(shared, deadline, |st| {
+            (!st.engine.has_pending_work() || st.driver_gone).then_some(())
+        })
+        .await;
         // Requests already handed to the sockets are written before the connections close.
         while tokio::time::Instant::now() < deadline {
             {
@@ -607,6 +594,27 @@ impl Producer {
 const FAR_FUTURE: Duration = Duration::from_secs(100 * 365 * 24 * 3600);
 
 /// `now + timeout`, saturating (a `Duration::MAX` timeout must not overflow).
+/// Checks `done` now and after each progress of the driver until it answers; `None` when
+/// `deadline` comes first.
+async fn progress_until<T>(
+    shared: &Shared,
+    deadline: tokio::time::Instant,
+    mut done: impl FnMut(&mut State) -> Option<T>,
+) -> Option<T> {
+    loop {
+        let notified = shared.progress.notified();
+        tokio::pin!(notified);
+        notified.as_mut().enable();
+        let answer = done(&mut shared.lock());
+        if answer.is_some() {
+            return answer;
+        }
+        if tokio::time::timeout_at(deadline, notified).await.is_err() {
+            return None;
+        }
+    }
+}
+
 fn deadline_after(timeout: Duration) -> tokio::time::Instant {
     let now = tokio::time::Instant::now();
     now.checked_add(timeout.min(FAR_FUTURE))

@@ -211,10 +211,10 @@ pub(crate) fn client_config(ssl: &SslConfig) -> Result<Arc<ClientConfig>, Config
         if ssl.endpoint_identification {
             webpki
         } else {
-            Arc::new(SkipHostName(webpki))
+            Arc::new(Lenient::SkipHostName(webpki))
         }
     } else {
-        Arc::new(AcceptAny(provider))
+        Arc::new(Lenient::AcceptAny(provider))
     };
     let builder = builder
         .dangerous()
@@ -238,12 +238,18 @@ pub(crate) fn server_name(host: &str) -> Result<ServerName<'static>, String> {
         .map_err(|e| format!("`{host}` is not a valid TLS server name ({e})"))
 }
 
-/// Checks the chain against the trust store but not the host name
-/// (`ssl.endpoint.identification.algorithm=`).
+/// A verifier laxer than webpki's, as the settings ask; both kinds still check that the broker
+/// holds the key of the certificate it shows.
 #[derive(Debug)]
-struct SkipHostName(Arc<WebPkiServerVerifier>);
+enum Lenient {
+    /// Checks the chain against the trust store but not the host name
+    /// (`ssl.endpoint.identification.algorithm=`).
+    SkipHostName(Arc<WebPkiServerVerifier>),
+    /// Accepts any certificate (`enable.ssl.certificate.verification=false`).
+    AcceptAny(Arc<CryptoProvider>),
+}
 
-impl ServerCertVerifier for SkipHostName {
+impl ServerCertVerifier for Lenient {
     fn verify_server_cert(
         &self,
         end_entity: &CertificateDer<'_>,
@@ -252,9 +258,10 @@ impl ServerCertVerifier for SkipHostName {
         ocsp_response: &[u8],
         now: UnixTime,
     ) -> Result<ServerCertVerified, rustls::Error> {
-        match self
-            .0
-            .verify_server_cert(end_entity, intermediates, server_name, ocsp_response, now)
+        let Self::SkipHostName(webpki) = self else {
+            return Ok(ServerCertVerified::assertion());
+        };
+        match webpki.verify_server_cert(end_entity, intermediates, server_name, ocsp_response, now)
         {
             Err(rustls::Error::InvalidCertificate(
                 CertificateError::NotValidForName | CertificateError::NotValidForNameContext { .. },
@@ -269,7 +276,15 @@ impl ServerCertVerifier for SkipHostName {
         cert: &CertificateDer<'_>,
         dss: &DigitallySignedStruct,
     ) -> Result<HandshakeSignatureValid, rustls::Error> {
-        self.0.verify_tls12_signature(message, cert, dss)
+        match self {
+            Self::SkipHostName(webpki) => webpki.verify_tls12_signature(message, cert, dss),
+            Self::AcceptAny(provider) => rustls::crypto::verify_tls12_signature(
+                message,
+                cert,
+                dss,
+                &provider.signature_verification_algorithms,
+            ),
+        }
     }
 
     fn verify_tls13_signature(
@@ -278,61 +293,24 @@ impl ServerCertVerifier for SkipHostName {
         cert: &CertificateDer<'_>,
         dss: &DigitallySignedStruct,
     ) -> Result<HandshakeSignatureValid, rustls::Error> {
-        self.0.verify_tls13_signature(message, cert, dss)
+        match self {
+            Self::SkipHostName(webpki) => webpki.verify_tls13_signature(message, cert, dss),
+            Self::AcceptAny(provider) => rustls::crypto::verify_tls13_signature(
+                message,
+                cert,
+                dss,
+                &provider.signature_verification_algorithms,
+            ),
+        }
     }
 
     fn supported_verify_schemes(&self) -> Vec<SignatureScheme> {
-        self.0.supported_verify_schemes()
-    }
-}
-
-/// Accepts any certificate (`enable.ssl.certificate.verification=false`), still checking that
-/// the broker holds the key of the certificate it shows.
-#[derive(Debug)]
-struct AcceptAny(Arc<CryptoProvider>);
-
-impl ServerCertVerifier for AcceptAny {
-    fn verify_server_cert(
-        &self,
-        _end_entity: &CertificateDer<'_>,
-        _intermediates: &[CertificateDer<'_>],
-        _server_name: &ServerName<'_>,
-        _ocsp_response: &[u8],
-        _now: UnixTime,
-    ) -> Result<ServerCertVerified, rustls::Error> {
-        Ok(ServerCertVerified::assertion())
-    }
-
-    fn verify_tls12_signature(
-        &self,
-        message: &[u8],
-        cert: &CertificateDer<'_>,
-        dss: &DigitallySignedStruct,
-    ) -> Result<HandshakeSignatureValid, rustls::Error> {
-        rustls::crypto::verify_tls12_signature(
-            message,
-            cert,
-            dss,
-            &self.0.signature_verification_algorithms,
-        )
-    }
-
-    fn verify_tls13_signature(
-        &self,
-        message: &[u8],
-        cert: &CertificateDer<'_>,
-        dss: &DigitallySignedStruct,
-    ) -> Result<HandshakeSignatureValid, rustls::Error> {
-        rustls::crypto::verify_tls13_signature(
-            message,
-            cert,
-            dss,
-            &self.0.signature_verification_algorithms,
-        )
-    }
-
-    fn supported_verify_schemes(&self) -> Vec<SignatureScheme> {
-        self.0.signature_verification_algorithms.supported_schemes()
+        match self {
+            Self::SkipHostName(webpki) => webpki.supported_verify_schemes(),
+            Self::AcceptAny(provider) => provider
+                .signature_verification_algorithms
+                .supported_schemes(),
+        }
     }
 }
 

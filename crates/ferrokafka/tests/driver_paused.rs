@@ -74,14 +74,44 @@ fn stored(fake: &FakeServer, partition: i32) -> Vec<(i64, String)> {
         .collect()
 }
 
-/// Sends one record and waits for its delivery (metadata and producer id are known after).
-async fn warm_up(producer: &Producer) -> RecordMetadata {
+/// Sends one record and waits for its delivery.
+async fn deliver(producer: &Producer, value: &str) -> RecordMetadata {
     producer
-        .send(record("warm-up"))
+        .send(record(value))
         .await
         .expect("queued")
         .await
         .expect("delivered")
+}
+
+/// Sends one record and waits for its delivery (metadata and producer id are known after).
+async fn warm_up(producer: &Producer) -> RecordMetadata {
+    deliver(producer, "warm-up").await
+}
+
+/// A warmed-up producer of `fake` that sends at once (no linger) and gives up on a request
+/// and on a delivery after `timeout`.
+async fn timing_out_after(fake: &FakeServer, timeout: Duration) -> Producer {
+    let producer = producer(fake, |b| {
+        b.linger(Duration::ZERO)
+            .request_timeout(timeout)
+            .delivery_timeout(timeout)
+    });
+    warm_up(&producer).await;
+    producer
+}
+
+fn assert_delivery_timeout(err: &ProduceError) {
+    assert_eq!(
+        err.kind(),
+        ErrorKind::DeliveryTimeout,
+        "expected a delivery timeout, got {err:?}"
+    );
+}
+
+/// The driver has closed all its connections.
+fn no_connections(cluster: &mut Cluster) -> bool {
+    cluster.connections().is_empty()
 }
 
 #[tokio::test(start_paused = true)]
@@ -409,62 +439,37 @@ async fn dropping_the_producer_still_delivers_every_future() {
     assert_eq!(offsets, expected);
     assert_eq!(stored(&fake, 0).len() + stored(&fake, 1).len(), 11);
     // With everything delivered the driver ends and closes its connections.
-    until(&fake, "the driver closes its connections", |c| {
-        c.connections().is_empty()
-    })
-    .await;
+    until(&fake, "the driver closes its connections", no_connections).await;
 }
 
 #[tokio::test(start_paused = true)]
 async fn dropping_the_producer_with_answers_held_fails_futures_at_delivery_timeout() {
     let fake = one_broker(1);
     let delivery_timeout = Duration::from_secs(5);
-    let producer = producer(&fake, |b| {
-        b.linger(Duration::ZERO)
-            .request_timeout(delivery_timeout)
-            .delivery_timeout(delivery_timeout)
-    });
-    warm_up(&producer).await;
+    let producer = timing_out_after(&fake, delivery_timeout).await;
     fake.with_cluster(|c| c.inject(Fault::hold(ApiKey::PRODUCE).times(100)));
     let start = Instant::now();
     let delivery = producer.send(record("a")).await.expect("queued");
     drop(producer);
     let err = delivery.await.expect_err("never answered");
     assert_eq!(start.elapsed(), delivery_timeout);
-    assert_eq!(
-        err.kind(),
-        ErrorKind::DeliveryTimeout,
-        "expected a delivery timeout, got {err:?}"
-    );
+    assert_delivery_timeout(&err);
     // maybe_written
     assert!(err.outcome_unknown());
-    assert!(err.outcome_unknown());
-    until(&fake, "the driver closes its connections", |c| {
-        c.connections().is_empty()
-    })
-    .await;
+    until(&fake, "the driver closes its connections", no_connections).await;
 }
 
 #[tokio::test(start_paused = true)]
 async fn delivery_timeout_expires_an_in_flight_batch() {
     let fake = one_broker(1);
     let delivery_timeout = Duration::from_secs(5);
-    let producer = producer(&fake, |b| {
-        b.linger(Duration::ZERO)
-            .request_timeout(delivery_timeout)
-            .delivery_timeout(delivery_timeout)
-    });
-    warm_up(&producer).await;
+    let producer = timing_out_after(&fake, delivery_timeout).await;
     fake.with_cluster(|c| c.inject(Fault::hold(ApiKey::PRODUCE)));
     let start = Instant::now();
     let delivery = producer.send(record("a")).await.expect("queued");
     let err = delivery.await.expect_err("never answered");
     assert_eq!(start.elapsed(), delivery_timeout);
-    assert_eq!(
-        err.kind(),
-        ErrorKind::DeliveryTimeout,
-        "expected a delivery timeout, got {err:?}"
-    );
+    assert_delivery_timeout(&err);
     assert_eq!((err.topic(), err.partition()), (Some("t"), Some(0)));
     assert_eq!(err.attempts(), Some(1));
     assert!(
@@ -473,12 +478,7 @@ async fn delivery_timeout_expires_an_in_flight_batch() {
     );
     assert!(err.is_retriable() && err.outcome_unknown());
     // The producer goes on: a later record is delivered.
-    let md = producer
-        .send(record("b"))
-        .await
-        .expect("queued")
-        .await
-        .expect("delivered");
+    let md = deliver(&producer, "b").await;
     assert_eq!(md.partition(), 0);
     producer.close(Duration::from_secs(5)).await;
 }

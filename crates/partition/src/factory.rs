@@ -19,6 +19,22 @@ pub const JAVA_DEFAULT_PARTITIONER: &str =
 pub const JAVA_UNIFORM_STICKY_PARTITIONER: &str =
     "org.apache.kafka.clients.producer.UniformStickyPartitioner";
 
+/// Every name [`by_name`] knows: the Java default (`""`), the Java class names, then
+/// librdkafka's names.
+pub const PARTITIONER_NAMES: [&str; 11] = [
+    "",
+    JAVA_DEFAULT_PARTITIONER,
+    JAVA_UNIFORM_STICKY_PARTITIONER,
+    JAVA_ROUND_ROBIN_PARTITIONER,
+    "random",
+    "consistent",
+    "consistent_random",
+    "murmur2",
+    "murmur2_random",
+    "fnv1a",
+    "fnv1a_random",
+];
+
 /// The seed [`PartitionerConfig::default`] uses. Every partitioner built from it draws the same
 /// sequence, so producers sharing it pick the same first sticky partitions: a facade should set
 /// [`PartitionerConfig::seed`] from real entropy.
@@ -119,19 +135,7 @@ mod tests {
 
     #[test]
     fn every_name_builds() {
-        for name in [
-            "",
-            JAVA_ROUND_ROBIN_PARTITIONER,
-            JAVA_DEFAULT_PARTITIONER,
-            JAVA_UNIFORM_STICKY_PARTITIONER,
-            "random",
-            "consistent",
-            "consistent_random",
-            "murmur2",
-            "murmur2_random",
-            "fnv1a",
-            "fnv1a_random",
-        ] {
+        for name in PARTITIONER_NAMES {
             assert!(by_name(name).is_ok(), "{name}");
         }
     }

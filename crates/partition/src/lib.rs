@@ -126,7 +126,7 @@ pub use builtin::BuiltInPartitioner;
 pub use error::Error;
 pub use factory::{
     DEFAULT_SEED, JAVA_DEFAULT_PARTITIONER, JAVA_ROUND_ROBIN_PARTITIONER,
-    JAVA_UNIFORM_STICKY_PARTITIONER, PartitionerConfig, by_name, by_name_with,
+    JAVA_UNIFORM_STICKY_PARTITIONER, PARTITIONER_NAMES, PartitionerConfig, by_name, by_name_with,
 };
 pub use librdkafka::{LibrdkafkaKind, LibrdkafkaPartitioner};
 pub use random::{RandomSource, SplitMix64};

@@ -10,9 +10,9 @@
 #![allow(clippy::cast_precision_loss)]
 
 use ferrokafka_partition::{
-    Appended, BuiltInPartitioner, Error, JAVA_DEFAULT_PARTITIONER, JAVA_ROUND_ROBIN_PARTITIONER,
-    JAVA_UNIFORM_STICKY_PARTITIONER, LibrdkafkaKind, LibrdkafkaPartitioner, PartitionLoad,
-    Partitioner, PartitionerConfig, Partitions, Record, SplitMix64, by_name_with, select_partition,
+    Appended, BuiltInPartitioner, Error, LibrdkafkaKind, LibrdkafkaPartitioner, PARTITIONER_NAMES,
+    PartitionLoad, Partitioner, PartitionerConfig, Partitions, Record, SplitMix64, by_name_with,
+    select_partition,
 };
 use proptest::prelude::*;
 use proptest::test_runner::RngSeed;
@@ -306,20 +306,6 @@ fn stalled_partition_is_excluded_until_reported_healthy() {
     assert!(model.bytes[1] > before);
 }
 
-const ALL_NAMES: [&str; 11] = [
-    "",
-    JAVA_DEFAULT_PARTITIONER,
-    JAVA_UNIFORM_STICKY_PARTITIONER,
-    JAVA_ROUND_ROBIN_PARTITIONER,
-    "random",
-    "consistent",
-    "consistent_random",
-    "murmur2",
-    "murmur2_random",
-    "fnv1a",
-    "fnv1a_random",
-];
-
 proptest! {
     #![proptest_config(ProptestConfig::with_cases(256))]
 
@@ -327,7 +313,7 @@ proptest! {
     /// are returned as given when in range and rejected otherwise; hooks accept nonsense.
     #[test]
     fn every_partitioner_stays_in_range(
-        name in 0usize..ALL_NAMES.len(),
+        name in 0usize..PARTITIONER_NAMES.len(),
         count in prop_oneof![1u32..=70, Just(i32::MAX as u32)],
         mask in any::<u64>(),
         keys in proptest::collection::vec(
@@ -336,7 +322,7 @@ proptest! {
         junk_partition in any::<i32>(),
         seed in any::<u64>(),
     ) {
-        let mut p = by_name_with(ALL_NAMES[name], &PartitionerConfig::with_seed(seed)).unwrap();
+        let mut p = by_name_with(PARTITIONER_NAMES[name], &PartitionerConfig::with_seed(seed)).unwrap();
         let leaders = mask_to_list(mask, count.min(64));
         let parts = Partitions::new(count, &leaders).unwrap();
         p.update_load(TOPIC, count, &[PartitionLoad::new(junk_partition, 3, u64::MAX)]);

@@ -123,24 +123,31 @@ fn ours_flat(bytes: &[u8]) -> Vec<Flat> {
     out
 }
 
+/// One batch's worth: its records, a codec and a producer stamp.
+fn batch_input() -> impl Strategy<Value = (Vec<Record>, CompressionType, ProducerStamp)> {
+    let stamp = (0i64..1 << 40, 0i16..i16::MAX, 0i32..1 << 20, any::<bool>()).prop_map(
+        |(producer_id, producer_epoch, base_sequence, transactional)| ProducerStamp {
+            producer_id,
+            producer_epoch,
+            base_sequence,
+            transactional,
+        },
+    );
+    (proptest::collection::vec(record(), 1..12), codec(), stamp)
+}
+
 proptest! {
     #![proptest_config(ProptestConfig::with_cases(96))]
 
     /// We write, kafka-protocol reads.
     #[test]
     fn ours_decode_identically_in_kafka_protocol(
-        records in proptest::collection::vec(record(), 1..12),
-        codec in codec(),
-        pid in 0i64..1 << 40,
-        epoch in 0i16..i16::MAX,
-        seq in 0i32..1 << 20,
-        transactional in any::<bool>(),
+        (records, codec, stamp) in batch_input(),
     ) {
         let mut b = BatchBuilder::new(Compression::of(codec), 0);
         for r in &records {
             b.append(r.timestamp, r.key.as_deref(), r.value.as_deref(), &r.headers).unwrap();
         }
-        let stamp = ProducerStamp { producer_id: pid, producer_epoch: epoch, base_sequence: seq, transactional };
         let closed = b.close(stamp).unwrap();
         let mut buf = closed.bytes().clone();
         let sets = RecordBatchDecoder::decode_all(&mut buf).expect("kafka-protocol decodes our batch");
@@ -151,7 +158,7 @@ proptest! {
         // And both equal the input.
         for (i, (t, r)) in theirs.iter().zip(&records).enumerate() {
             prop_assert_eq!(t.offset, i as i64);
-            prop_assert_eq!(t.sequence, seq + i as i32);
+            prop_assert_eq!(t.sequence, stamp.base_sequence + i as i32);
             prop_assert_eq!(t.timestamp, r.timestamp);
             prop_assert_eq!(&t.key, &r.key);
             prop_assert_eq!(&t.value, &r.value);
@@ -161,26 +168,21 @@ proptest! {
     /// kafka-protocol writes, we read.
     #[test]
     fn theirs_decode_identically_here(
-        records in proptest::collection::vec(record(), 1..12),
-        codec in codec(),
-        pid in 0i64..1 << 40,
-        epoch in 0i16..i16::MAX,
-        seq in 0i32..1 << 20,
-        transactional in any::<bool>(),
+        (records, codec, stamp) in batch_input(),
     ) {
         let kp: Vec<KpRecord> = records
             .iter()
             .enumerate()
             .map(|(i, r)| KpRecord {
-                transactional,
+                transactional: stamp.transactional,
                 control: false,
                 delete_horizon: false,
                 partition_leader_epoch: -1,
-                producer_id: pid,
-                producer_epoch: epoch,
+                producer_id: stamp.producer_id,
+                producer_epoch: stamp.producer_epoch,
                 timestamp_type: KpTimestampType::Creation,
                 offset: i as i64,
-                sequence: seq + i as i32,
+                sequence: stamp.base_sequence + i as i32,
                 timestamp: r.timestamp,
                 key: r.key.clone(),
                 value: r.value.clone(),

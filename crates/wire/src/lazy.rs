@@ -275,6 +275,20 @@ fn next_encoded<T: Wire>(chunk: &[u8], ctx: Ctx, left: &mut usize) -> Option<(T,
     Some((item, chunk.len() - rest.len()))
 }
 
+/// [`next_encoded`] from `current` (what is left of the chunk being read), after moving on to
+/// the next chunk when `current` is used up and elements are left.
+fn next_in_chunks<T: Wire, C: AsRef<[u8]>>(
+    next_chunk: impl FnOnce() -> Option<C>,
+    current: &mut C,
+    ctx: Ctx,
+    left: &mut usize,
+) -> Option<(T, usize)> {
+    if current.as_ref().is_empty() && *left > 0 {
+        *current = next_chunk()?;
+    }
+    next_encoded(current.as_ref(), ctx, left)
+}
+
 /// Iterator over a [`LazyArray`] by reference ([`LazyArray::iter`]).
 pub struct Iter<'a, T> {
     inner: IterRepr<'a, T>,
@@ -302,10 +316,8 @@ impl<'a, T: Wire + Clone> Iterator for Iter<'a, T> {
                 ctx,
                 left,
             } => {
-                if current.is_empty() && *left > 0 {
-                    *current = chunks.next()?;
-                }
-                let (item, used) = next_encoded(current, *ctx, left)?;
+                let (item, used) =
+                    next_in_chunks(|| chunks.next().map(|b| &b[..]), current, *ctx, left)?;
                 *current = &current[used..];
                 Some(Cow::Owned(item))
             }
@@ -350,10 +362,7 @@ impl<T: Wire> Iterator for IntoIter<T> {
                 ctx,
                 left,
             } => {
-                if current.is_empty() && *left > 0 {
-                    *current = chunks.next()?;
-                }
-                let (item, used) = next_encoded(current, *ctx, left)?;
+                let (item, used) = next_in_chunks(|| chunks.next(), current, *ctx, left)?;
                 if used == current.len() {
                     // The chunk's last element: free the chunk before handing it out.
                     *current = Bytes::new();

@@ -184,43 +184,39 @@ macro_rules! wire_struct {
                     });
                 )*
                 if ctx.flexible {
-                    let (r, count) =
-                        $crate::macros::tagged_count(rest, stringify!($name), ctx.version)?;
-                    rest = r;
-                    for _ in 0..count {
-                        let (r, (tag, data)) =
-                            $crate::macros::tagged_field(rest, stringify!($name), ctx.version)?;
-                        rest = r;
-                        let mut handled = false;
-                        $(
-                            $crate::macros::when_tagged!([$($tag)?] {
-                                if !handled
-                                    && tag == $crate::macros::first!($($tag)?)
-                                    && $crate::types::in_range($($ver)*, ctx.version)
-                                {
-                                    let nullable =
-                                        $crate::macros::nullable_in!([$($($nv)*)?], ctx.version);
-                                    let (left, v) = <$ty>::decode(data, ctx, nullable).map_err(|e| {
-                                        e.map(|e| e.at(stringify!($name), ctx.version, stringify!($field)))
-                                    })?;
-                                    if !left.is_empty() {
-                                        return Err(nom::Err::Error(
-                                            $crate::error::DecodeError::new(
-                                                $crate::error::DecodeErrorKind::TaggedFieldSize { tag },
-                                            )
-                                            .at(stringify!($name), ctx.version, stringify!($field)),
-                                        ));
+                    let (r, ()) = $crate::macros::each_tagged_field(
+                        rest,
+                        stringify!($name),
+                        ctx.version,
+                        |tag, data| {
+                            $(
+                                $crate::macros::when_tagged!([$($tag)?] {
+                                    if tag == $crate::macros::first!($($tag)?)
+                                        && $crate::types::in_range($($ver)*, ctx.version)
+                                    {
+                                        let nullable =
+                                            $crate::macros::nullable_in!([$($($nv)*)?], ctx.version);
+                                        let (left, v) = <$ty>::decode(data, ctx, nullable).map_err(|e| {
+                                            e.map(|e| e.at(stringify!($name), ctx.version, stringify!($field)))
+                                        })?;
+                                        $crate::macros::tagged_value_ends(
+                                            left,
+                                            tag,
+                                            stringify!($name),
+                                            ctx.version,
+                                            stringify!($field),
+                                        )?;
+                                        out.$field = v;
+                                        return Ok(());
                                     }
-                                    out.$field = v;
-                                    handled = true;
-                                }
-                            });
-                        )*
-                        if !handled {
+                                });
+                            )*
                             out.unknown_tagged_fields
                                 .insert(tag, ::bytes::Bytes::copy_from_slice(data));
-                        }
-                    }
+                            Ok(())
+                        },
+                    )?;
+                    rest = r;
                 }
                 Ok((rest, out))
             }
@@ -246,41 +242,37 @@ macro_rules! wire_struct {
                     });
                 )*
                 if ctx.flexible {
-                    let (r, count) =
-                        $crate::macros::tagged_count(rest, stringify!($name), ctx.version)?;
-                    rest = r;
-                    for _ in 0..count {
-                        let (r, (tag, data)) =
-                            $crate::macros::tagged_field(rest, stringify!($name), ctx.version)?;
-                        rest = r;
-                        let mut handled = false;
-                        $(
-                            $crate::macros::when_tagged!([$($tag)?] {
-                                if !handled
-                                    && tag == $crate::macros::first!($($tag)?)
-                                    && $crate::types::in_range($($ver)*, ctx.version)
-                                {
-                                    let nullable =
-                                        $crate::macros::nullable_in!([$($($nv)*)?], ctx.version);
-                                    let (left, ()) = <$ty>::skip(data, ctx, nullable).map_err(|e| {
-                                        e.map(|e| e.at(stringify!($name), ctx.version, stringify!($field)))
-                                    })?;
-                                    if !left.is_empty() {
-                                        return Err(nom::Err::Error(
-                                            $crate::error::DecodeError::new(
-                                                $crate::error::DecodeErrorKind::TaggedFieldSize { tag },
-                                            )
-                                            .at(stringify!($name), ctx.version, stringify!($field)),
-                                        ));
+                    let (r, ()) = $crate::macros::each_tagged_field(
+                        rest,
+                        stringify!($name),
+                        ctx.version,
+                        |tag, data| {
+                            $(
+                                $crate::macros::when_tagged!([$($tag)?] {
+                                    if tag == $crate::macros::first!($($tag)?)
+                                        && $crate::types::in_range($($ver)*, ctx.version)
+                                    {
+                                        let nullable =
+                                            $crate::macros::nullable_in!([$($($nv)*)?], ctx.version);
+                                        let (left, ()) = <$ty>::skip(data, ctx, nullable).map_err(|e| {
+                                            e.map(|e| e.at(stringify!($name), ctx.version, stringify!($field)))
+                                        })?;
+                                        $crate::macros::tagged_value_ends(
+                                            left,
+                                            tag,
+                                            stringify!($name),
+                                            ctx.version,
+                                            stringify!($field),
+                                        )?;
+                                        return Ok(());
                                     }
-                                    handled = true;
-                                }
-                            });
-                        )*
-                        // Unknown tags (`!handled`) are kept as bytes by `decode`: nothing
-                        // to check.
-                        let _ = handled;
-                    }
+                                });
+                            )*
+                            // Unknown tags are kept as bytes by `decode`: nothing to check.
+                            Ok(())
+                        },
+                    )?;
+                    rest = r;
                 }
                 Ok((rest, ()))
             }
@@ -407,6 +399,40 @@ pub(crate) fn tagged_count<'a>(
         ))));
     }
     Ok((rest, count))
+}
+
+/// Reads the tagged fields of a flexible version (for the generated decoders): `field` gets
+/// each one's tag and bytes, in order.
+pub(crate) fn each_tagged_field<'a>(
+    input: &'a [u8],
+    structure: &'static str,
+    version: i16,
+    mut field: impl FnMut(u32, &'a [u8]) -> Result<(), nom::Err<DecodeError>>,
+) -> crate::primitives::PResult<'a, ()> {
+    let (mut rest, count) = tagged_count(input, structure, version)?;
+    for _ in 0..count {
+        let (r, (tag, data)) = tagged_field(rest, structure, version)?;
+        rest = r;
+        field(tag, data)?;
+    }
+    Ok((rest, ()))
+}
+
+/// A known tagged field's value must take all of the field's bytes (for the generated
+/// decoders).
+pub(crate) fn tagged_value_ends(
+    left: &[u8],
+    tag: u32,
+    structure: &'static str,
+    version: i16,
+    field: &'static str,
+) -> Result<(), nom::Err<DecodeError>> {
+    if left.is_empty() {
+        return Ok(());
+    }
+    Err(nom::Err::Error(
+        DecodeError::new(DecodeErrorKind::TaggedFieldSize { tag }).at(structure, version, field),
+    ))
 }
 
 /// Reads one tagged field: its tag and its bytes (for the generated decoders).

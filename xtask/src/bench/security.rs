@@ -29,7 +29,7 @@ use ferrokafka_tests::security::{self as secure, PASSWORD, SecureKafka, USER};
 
 use super::{
     Bins, Broker, CLIENTS, JavaClient, Options, Sample, build, capabilities, create_kafka_topic,
-    kafka_log_note, list, load_note, measure_at, median, thousands, wait_for_watermarks,
+    exit_code, kafka_log_note, list, load_note, measure_at, median, thousands, wait_for_watermarks,
 };
 use crate::util::take_option;
 
@@ -429,15 +429,7 @@ pub(super) fn run(args: &[String]) -> Result<ExitCode> {
     if let Some(note) = kafka_log_note(kafka.cluster(), "security") {
         println!("note: {note}");
     }
-    if failures.is_empty() {
-        Ok(ExitCode::SUCCESS)
-    } else {
-        println!("\n{} measurement(s) failed:", failures.len());
-        for f in &failures {
-            println!("  {f}");
-        }
-        Ok(ExitCode::FAILURE)
-    }
+    Ok(exit_code(&failures))
 }
 
 fn bootstrap(kafka: &SecureKafka, l: Listener) -> String {

@@ -26,13 +26,13 @@ fn records_are_delivered_with_offsets_in_order() {
     }
     // Each record's offset (base + index) holds its own value in the log.
     let delivered = sim.delivered();
-    let logs: Vec<_> = (0..3).map(|p| sim.cluster.records("t", p)).collect();
+    let logs: Vec<_> = (0..3).map(|p| sim.net.cluster.records("t", p)).collect();
     for (batch, index, p, value) in handles {
         let offset = delivered[&batch].expect("acks=all returns offsets") + i64::from(index);
         let rec = logs[p as usize].iter().find(|r| r.offset == offset);
         assert_eq!(rec.and_then(|r| r.value.as_deref()), Some(value.as_bytes()));
     }
-    assert!(!sim.engine.has_incomplete());
+    assert!(!sim.net.engine.has_incomplete());
     // Versions were negotiated first on every connection.
     assert!(sim.served(ApiKey::API_VERSIONS) >= 1);
 }
@@ -51,12 +51,12 @@ fn not_leader_is_retried_after_metadata_refresh_and_order_is_kept() {
     c.max_in_flight_per_connection = 1;
     c.accumulator.max_in_flight_per_partition = 1;
     let mut sim = Sim::new(c, brokers(2).topic("t", 1));
-    assert_eq!(sim.cluster.leader("t", 0), Some((1, 0)));
+    assert_eq!(sim.net.cluster.leader("t", 0), Some((1, 0)));
     let (b1, _, _) = sim.append("t", None, b"first");
     sim.run_for(ms(20));
     assert!(sim.delivered().contains_key(&b1));
     // The leader moves to broker 2; broker 1 answers NOT_LEADER_OR_FOLLOWER.
-    assert!(sim.cluster.move_leader("t", 0, 2));
+    assert!(sim.net.cluster.move_leader("t", 0, 2));
     let (b2, _, _) = sim.append("t", None, b"second");
     sim.run_for(ms(10));
     let (b3, _, _) = sim.append("t", None, b"third");
@@ -68,7 +68,7 @@ fn not_leader_is_retried_after_metadata_refresh_and_order_is_kept() {
         sim.events
     );
     assert_eq!(sim.values("t", 0), ["first", "second", "third"]);
-    assert!(sim.engine.counters().records_retried >= 1);
+    assert!(sim.net.engine.counters().records_retried >= 1);
     assert!(sim.served(ApiKey::METADATA) >= 2, "metadata refreshed");
 }
 
@@ -78,7 +78,7 @@ fn injected_retriable_errors_are_retried_with_backoff() {
     c.max_in_flight_per_connection = 1;
     c.accumulator.max_in_flight_per_partition = 1;
     let mut sim = Sim::new(c, brokers(1).topic("t", 1));
-    sim.cluster.inject(Fault::fail(
+    sim.net.cluster.inject(Fault::fail(
         ApiKey::PRODUCE,
         &[
             ErrorCode::REQUEST_TIMED_OUT,
@@ -129,7 +129,7 @@ fn unanswered_request_times_out_and_is_retried_on_a_new_connection() {
     let mut c = config();
     c.request_timeout = secs(1);
     let mut sim = Sim::new(c, brokers(1).topic("t", 1));
-    sim.cluster.inject(Fault::hang(ApiKey::PRODUCE));
+    sim.net.cluster.inject(Fault::hang(ApiKey::PRODUCE));
     let (b, _, _) = sim.append("t", None, b"x");
     sim.run_for(ms(900));
     assert!(sim.delivered().is_empty());
@@ -149,9 +149,9 @@ fn delivery_timeout_fails_records_while_the_broker_is_unreachable() {
     sim.append("t", None, b"warm-up");
     sim.run_for(ms(20));
     // The broker goes away: the engine sees its connections close, new ones are refused.
-    sim.cluster.broker_down(1);
+    sim.net.cluster.broker_down(1);
     sim.settle();
-    let start = sim.now;
+    let start = sim.net.now;
     let ids: Vec<BatchId> = (0..5)
         .map(|i| sim.append("t", None, format!("r{i}").as_bytes()).0)
         .collect();
@@ -163,8 +163,8 @@ fn delivery_timeout_fails_records_while_the_broker_is_unreachable() {
             "{err}"
         );
     }
-    assert!(!sim.engine.has_incomplete());
-    assert!(sim.now - start <= secs(5));
+    assert!(!sim.net.engine.has_incomplete());
+    assert!(sim.net.now - start <= secs(5));
 }
 
 #[test]
@@ -196,7 +196,7 @@ fn idempotent_batches_carry_producer_id_and_sequences() {
         sim.append("t", None, format!("b{i}").as_bytes());
     }
     sim.run_for(ms(20));
-    let stored = sim.cluster.records("t", 0);
+    let stored = sim.net.cluster.records("t", 0);
     assert_eq!(stored.len(), 5);
     assert!(stored.iter().all(|s| s.producer_id == 1000));
     assert_eq!(
@@ -204,8 +204,11 @@ fn idempotent_batches_carry_producer_id_and_sequences() {
         vec![(0, 0), (0, 1), (0, 2), (0, 3), (0, 4)]
     );
     assert_eq!(sim.served(ApiKey::INIT_PRODUCER_ID), 1);
-    assert_eq!(sim.engine.producer_id().map(|p| p.producer_id), Some(1000));
-    let state = sim.cluster.producer_state("t", 0, 1000).expect("known");
+    assert_eq!(
+        sim.net.engine.producer_id().map(|p| p.producer_id),
+        Some(1000)
+    );
+    let state = sim.net.cluster.producer_state("t", 0, 1000).expect("known");
     assert_eq!(state.epoch, 0);
     assert_eq!(state.batches.back().map(|b| b.last_sequence), Some(4));
 }
@@ -259,7 +262,8 @@ fn unsupported_api_versions_falls_back_to_v0() {
     assert_eq!(asked, 2 * sim.connects as usize);
     assert_eq!(sim.served(ApiKey::API_VERSIONS), u64::from(sim.connects));
     assert!(
-        sim.cluster
+        sim.net
+            .cluster
             .versions_seen()
             .contains(&(ApiKey::API_VERSIONS, 0))
     );
@@ -269,23 +273,26 @@ fn unsupported_api_versions_falls_back_to_v0() {
 fn unknown_topic_fails_after_max_block() {
     let c = config();
     let mut sim = Sim::new(c, brokers(1).topic("t", 1).auto_create_topics(None));
-    let since = sim.now;
+    let since = sim.net.now;
     assert!(matches!(
-        sim.engine.append(&record("missing", b"x"), sim.now),
+        sim.net.engine.append(&record("missing", b"x"), sim.net.now),
         Err(SendError::TopicPending(_))
     ));
     sim.run_for(ms(1500));
     assert_eq!(
-        sim.engine.check_topic("missing", since, secs(2), sim.now),
+        sim.net
+            .engine
+            .check_topic("missing", since, secs(2), sim.net.now),
         Ok(false)
     );
     sim.run_for(ms(600));
     let err = sim
+        .net
         .engine
-        .check_topic("missing", since, secs(2), sim.now)
+        .check_topic("missing", since, secs(2), sim.net.now)
         .unwrap_err();
     assert!(err.to_string().contains("missing"), "{err}");
-    assert_eq!(sim.cluster.partition_count("missing"), None);
+    assert_eq!(sim.net.cluster.partition_count("missing"), None);
     // The producer still works for a known topic.
     let (b, _, _) = sim.append("t", None, b"ok");
     sim.run_for(ms(20));
@@ -298,11 +305,11 @@ fn throttled_connection_is_muted() {
     c.accumulator.linger = Duration::ZERO;
     let mut sim = Sim::new(c, brokers(1).topic("t", 1));
     // The first Produce is answered with a throttle of 500 ms.
-    sim.cluster.set_throttle(ApiKey::PRODUCE, 500);
+    sim.net.cluster.set_throttle(ApiKey::PRODUCE, 500);
     sim.append("t", None, b"a");
     sim.run_for(ms(10));
     assert_eq!(sim.served(ApiKey::PRODUCE), 1);
-    sim.cluster.set_throttle(ApiKey::PRODUCE, 0);
+    sim.net.cluster.set_throttle(ApiKey::PRODUCE, 0);
     sim.append("t", None, b"b");
     sim.run_for(ms(300));
     assert_eq!(sim.served(ApiKey::PRODUCE), 1, "muted while throttled");
@@ -310,7 +317,7 @@ fn throttled_connection_is_muted() {
     assert_eq!(sim.served(ApiKey::PRODUCE), 2, "sent after the throttle");
     // The throttle times of both answers (500 and 0 ms) feed produce-throttle-time-*.
     sim.run_for(ms(10));
-    let counters = sim.engine.counters();
+    let counters = sim.net.engine.counters();
     assert_eq!(counters.produce_responses, 2, "{counters:?}");
     assert_eq!(counters.produce_throttle_time_total_ms, 500, "{counters:?}");
     assert_eq!(counters.produce_throttle_time_max_ms, 500, "{counters:?}");
@@ -321,16 +328,16 @@ fn throttled_connection_is_muted() {
 fn close_then_abort_fails_what_is_left() {
     let mut sim = Sim::new(config(), brokers(1).topic("t", 1));
     // The broker writes the record but its answer never comes.
-    sim.cluster.inject(Fault::hold(ApiKey::PRODUCE));
+    sim.net.cluster.inject(Fault::hold(ApiKey::PRODUCE));
     let (b, _, _) = sim.append("t", None, b"x");
-    sim.engine.close();
+    sim.net.engine.close();
     sim.run_for(ms(50));
-    assert!(sim.engine.has_incomplete());
+    assert!(sim.net.engine.has_incomplete());
     assert_eq!(
-        sim.engine.append(&record("t", b"late"), sim.now),
+        sim.net.engine.append(&record("t", b"late"), sim.net.now),
         Err(SendError::Closed)
     );
-    sim.engine.abort();
+    sim.net.engine.abort();
     sim.settle();
     // Its request was out (never answered): the broker may have written it — and did.
     let failed = sim.failed();
@@ -339,14 +346,16 @@ fn close_then_abort_fails_what_is_left() {
         "{failed:?}"
     );
     assert!(failed[0].1.outcome_unknown());
-    assert!(!sim.engine.has_incomplete());
+    assert!(!sim.net.engine.has_incomplete());
     assert_eq!(sim.values("t", 0), ["x"]);
 }
 
 #[test]
 fn connection_closed_by_the_broker_mid_request_is_retried() {
     let mut sim = Sim::new(config(), brokers(1).topic("t", 1));
-    sim.cluster.inject(Fault::drop_connection(ApiKey::PRODUCE));
+    sim.net
+        .cluster
+        .inject(Fault::drop_connection(ApiKey::PRODUCE));
     let (b, _, _) = sim.append("t", None, b"x");
     sim.run_for(secs(1));
     assert!(sim.delivered().contains_key(&b), "{:?}", sim.events);

@@ -1,5 +1,6 @@
-//! The simulated driver: the engine's I/O performed against the fake cluster, hooks that
-//! answer what no fake broker does, and the settings and records the scenarios share.
+//! The simulated driver: the fake's [`InProcess`] driver with the hooks these scenarios use
+//! (answers no fake broker gives, held write reports, every request recorded), and the
+//! settings and records the scenarios share.
 
 use crate::*;
 
@@ -16,21 +17,13 @@ pub(crate) enum Intercept {
 
 pub(crate) type Hook = Box<dyn FnMut(&RequestHeader, &RequestBody) -> Intercept>;
 
-pub(crate) const WALL0: i64 = 1_700_000_000_000;
-
 /// The simulated application's `max.block.ms` (Java's default): how long a send may wait for
 /// its topic's metadata.
 pub(crate) const MAX_BLOCK: Duration = Duration::from_secs(60);
 
 pub(crate) struct Sim {
-    pub(crate) engine: Engine,
-    pub(crate) cluster: Cluster,
-    pub(crate) start: Instant,
-    pub(crate) now: Instant,
-    /// Open connections: the engine's id → the fake's.
-    pub(crate) open: BTreeMap<ConnId, FakeConn>,
-    /// Answers from the hook, each behind what the fake had ready on its connection.
-    pub(crate) inbox: Vec<(ConnId, Bytes)>,
+    /// The engine, the fake and the connections between them.
+    pub(crate) net: InProcess,
     pub(crate) events: Vec<Event>,
     /// Every request the engine wrote, in order (whether the fake read it or not).
     pub(crate) requests: Vec<(RequestHeader, RequestBody)>,
@@ -53,21 +46,61 @@ pub(crate) fn secs(n: u64) -> Duration {
     Duration::from_secs(n)
 }
 
+impl Drive for Sim {
+    type Error = Infallible;
+
+    fn in_process(&mut self) -> &mut InProcess {
+        &mut self.net
+    }
+
+    fn on_event(&mut self, event: Event) -> Result<(), Infallible> {
+        self.events.push(event);
+        Ok(())
+    }
+
+    fn on_io(&mut self, io: &Io) {
+        if matches!(io, Io::Connect { .. }) {
+            self.connects += 1;
+        }
+    }
+
+    /// The bytes are on the wire (acks=0 requests are delivered now), unless the test holds the
+    /// write reports back.
+    fn report_written(&mut self, conn: ConnId) -> bool {
+        if self.hold_writes {
+            self.held_writes.push(conn);
+        }
+        !self.hold_writes
+    }
+
+    fn on_request(&mut self, _conn: ConnId, frame: &[u8]) -> FrameIntercept {
+        let (header, body) = decode_request(frame).expect("a valid request");
+        let intercept = match self.hook.as_mut().map(|h| h(&header, &body)) {
+            None | Some(Intercept::Pass) => FrameIntercept::Pass,
+            Some(Intercept::Answer(answer)) => FrameIntercept::Answer(encode(&header, &answer)),
+            Some(Intercept::ServeAndAnswer(answer)) => {
+                FrameIntercept::ServeAndAnswer(encode(&header, &answer))
+            }
+        };
+        self.requests.push((header, body));
+        intercept
+    }
+}
+
+/// `answer` as a frame answering the request `header` heads.
+fn encode(header: &RequestHeader, answer: &ResponseBody) -> Bytes {
+    let mut out = BytesMut::new();
+    encode_response(&mut out, header.correlation_id, answer, header.api_version).unwrap();
+    out.freeze()
+}
+
 impl Sim {
     pub(crate) fn new(config: EngineConfig, cluster: ClusterBuilder) -> Self {
         let now = Instant::now();
-        let mut cluster = Cluster::new(cluster.build());
-        for id in cluster.broker_ids() {
-            cluster.set_broker_address(id, &format!("b{id}"), 9092);
-        }
         let partitioner = ferrokafka_partition::by_name("").unwrap();
+        let engine = Engine::new(config, partitioner, now).unwrap();
         Self {
-            engine: Engine::new(config, partitioner, now).unwrap(),
-            cluster,
-            start: now,
-            now,
-            open: BTreeMap::new(),
-            inbox: Vec::new(),
+            net: InProcess::new(engine, cluster.build(), now),
             events: Vec::new(),
             requests: Vec::new(),
             connects: 0,
@@ -84,139 +117,25 @@ impl Sim {
         self.hook = Some(Box::new(hook));
     }
 
-    pub(crate) fn wall(&self) -> i64 {
-        WALL0 + i64::try_from((self.now - self.start).as_millis()).unwrap()
-    }
-
     /// Runs both sides until neither has anything more to do right now (bounded).
     pub(crate) fn settle(&mut self) {
-        for _ in 0..10_000 {
-            let mut progressed = false;
-            while let Some(io) = self.engine.poll_io(self.now) {
-                progressed = true;
-                self.perform(io);
-            }
-            for (conn, frame) in std::mem::take(&mut self.inbox) {
-                progressed = true;
-                if self.open.contains_key(&conn) {
-                    self.engine.handle_frame(conn, &frame[4..], self.now);
-                }
-            }
-            let open: Vec<(ConnId, FakeConn)> = self.open.iter().map(|(a, b)| (*a, *b)).collect();
-            for (conn, fake) in open {
-                while let Some(frame) = self.cluster.poll_transmit(fake, self.now) {
-                    progressed = true;
-                    self.engine.handle_frame(conn, &frame[4..], self.now);
-                }
-                if self.cluster.is_closed(fake) {
-                    progressed = true;
-                    self.open.remove(&conn);
-                    self.cluster.disconnect(fake);
-                    self.engine.handle_disconnect(conn, self.now);
-                }
-            }
-            while let Some(ev) = self.engine.poll_event() {
-                progressed = true;
-                self.events.push(ev);
-            }
-            if !progressed {
-                return;
-            }
-        }
-        panic!("did not settle in 10,000 rounds");
-    }
-
-    pub(crate) fn perform(&mut self, io: Io) {
-        match io {
-            Io::Connect { conn, host, port } => {
-                self.connects += 1;
-                match self
-                    .cluster
-                    .broker_at(&host, port)
-                    .map(|b| self.cluster.connect(b))
-                {
-                    Some(Ok(fake)) => {
-                        self.open.insert(conn, fake);
-                        self.engine.handle_connected(conn, self.now);
-                    }
-                    _ => self.engine.handle_disconnect(conn, self.now),
-                }
-            }
-            Io::Send { conn, data } => {
-                let Some(&fake) = self.open.get(&conn) else {
-                    return;
-                };
-                // The bytes are on the wire (acks=0 requests are delivered now), unless the
-                // test holds the write reports back.
-                if self.hold_writes {
-                    self.held_writes.push(conn);
-                } else {
-                    self.engine.handle_written(conn, self.now);
-                }
-                let wall = self.wall();
-                let mut buf = BytesMut::from(&data[..]);
-                while let Some(frame) = split_frame(&mut buf, 1 << 30).unwrap() {
-                    let (header, body) = decode_request(&frame).expect("a valid request");
-                    let answer = match self.hook.as_mut().map(|h| h(&header, &body)) {
-                        None | Some(Intercept::Pass) => {
-                            self.cluster.handle_frame(fake, &frame, self.now, wall);
-                            None
-                        }
-                        Some(Intercept::Answer(answer)) => Some(answer),
-                        Some(Intercept::ServeAndAnswer(answer)) => {
-                            self.cluster.handle_frame(fake, &frame, self.now, wall);
-                            Some(answer)
-                        }
-                    };
-                    if let Some(answer) = answer {
-                        while let Some(ready) = self.cluster.poll_transmit(fake, self.now) {
-                            self.inbox.push((conn, ready));
-                        }
-                        let mut out = BytesMut::new();
-                        encode_response(
-                            &mut out,
-                            header.correlation_id,
-                            &answer,
-                            header.api_version,
-                        )
-                        .unwrap();
-                        self.inbox.push((conn, out.freeze()));
-                    }
-                    self.requests.push((header, body));
-                }
-            }
-            Io::Close { conn } => {
-                if let Some(fake) = self.open.remove(&conn) {
-                    self.cluster.disconnect(fake);
-                }
-            }
-        }
+        self.run_until_quiet()
+            .expect("the engine and the fake settle");
     }
 
     /// Advances the clock to the next timer of either side (at most `max`), then settles.
     pub(crate) fn tick(&mut self, max: Duration) {
-        let mut next = self.now + max;
-        if let Some(t) = self.engine.poll_timeout() {
-            next = next.min(t);
-        }
-        for fake in self.open.values() {
-            if let Some(t) = self.cluster.poll_timeout(*fake) {
-                next = next.min(t);
-            }
-        }
-        self.now = next.max(self.now);
-        self.engine.handle_timeout(self.now);
-        self.settle();
+        self.advance(max).expect("the engine and the fake settle");
     }
 
     /// Runs for `total` simulated time in timer steps (bounded).
     pub(crate) fn run_for(&mut self, total: Duration) {
-        let end = self.now + total;
+        let end = self.net.now + total;
         for _ in 0..100_000 {
-            if self.now >= end {
+            if self.net.now >= end {
                 return;
             }
-            self.tick((end - self.now).min(ms(100)));
+            self.tick((end - self.net.now).min(ms(100)));
         }
         panic!("run_for did not finish");
     }
@@ -224,14 +143,15 @@ impl Sim {
     /// Appends a record, settling until the topic's metadata is known (bounded):
     /// (batch, index in it, partition).
     pub(crate) fn append_record(&mut self, rec: OutgoingRecord<'_>) -> (BatchId, i32, i32) {
-        let since = self.now;
+        let since = self.net.now;
         for _ in 0..1_000 {
-            match self.engine.append(&rec, self.now) {
+            match self.net.engine.append(&rec, self.net.now) {
                 Ok(a) => return (a.batch, a.index, a.partition),
                 Err(SendError::TopicPending(_)) => {
-                    let ready = self
-                        .engine
-                        .check_topic(rec.topic, since, MAX_BLOCK, self.now);
+                    let ready =
+                        self.net
+                            .engine
+                            .check_topic(rec.topic, since, MAX_BLOCK, self.net.now);
                     assert!(ready.is_ok(), "{ready:?}");
                     self.tick(ms(10));
                 }
@@ -293,7 +213,7 @@ impl Sim {
 
     /// The values in a partition's log, in offset order.
     pub(crate) fn values(&self, topic: &str, partition: i32) -> Vec<String> {
-        let records = self.cluster.records(topic, partition).into_iter();
+        let records = self.net.cluster.records(topic, partition).into_iter();
         records
             .map(|r| String::from_utf8(r.value.unwrap().to_vec()).unwrap())
             .collect()
@@ -301,7 +221,7 @@ impl Sim {
 
     /// (producer epoch, sequence) of each record in a partition's log.
     pub(crate) fn stamps(&self, topic: &str, partition: i32) -> Vec<(i16, i32)> {
-        let records = self.cluster.records(topic, partition);
+        let records = self.net.cluster.records(topic, partition);
         records
             .iter()
             .map(|r| (r.producer_epoch, r.sequence))
@@ -310,7 +230,7 @@ impl Sim {
 
     /// Requests of `api` the fake read (answered or not).
     pub(crate) fn served(&self, api: ApiKey) -> u64 {
-        self.cluster.requests_served(api)
+        self.net.cluster.requests_served(api)
     }
 
     /// The API of every request the engine wrote, in order.
@@ -331,7 +251,7 @@ impl Sim {
 
     /// The Produce versions the fake served.
     pub(crate) fn produce_versions(&self) -> Vec<i16> {
-        let seen = self.cluster.versions_seen().into_iter();
+        let seen = self.net.cluster.versions_seen().into_iter();
         seen.filter_map(|(k, v)| (k == ApiKey::PRODUCE).then_some(v))
             .collect()
     }
@@ -345,7 +265,7 @@ pub(crate) fn record<'a>(topic: &'a str, value: &'a [u8]) -> OutgoingRecord<'a> 
         key: None,
         value: Some(value),
         headers: &[],
-        timestamp: WALL0,
+        timestamp: WALL_START_MS,
     }
 }
 

@@ -1,14 +1,15 @@
 //! The engine in one thread with a simulated clock against the fake cluster.
 //!
-//! [`Sim`] plays the driver: it performs the engine's I/O against `ferrokafka-fake`'s sans-IO
-//! [`Cluster`] (a connect dials a broker by its advertised address `b<id>:9092`, sent bytes
+//! [`Sim`] plays the driver through `ferrokafka-fake`'s [`InProcess`]: it performs the engine's
+//! I/O against the fake's sans-IO cluster (a connect dials a broker by its advertised address `b<id>:9092`, sent bytes
 //! are split into request frames, answers come from `poll_transmit`), so the engine's real
 //! encode/decode paths run against a broker with real idempotence and transaction state.
 //! Scenarios inject faults with the fake's fault API and check the fake's log. What no fake
 //! broker does — an error message, an answer to an acks=0 request, SASL — comes from a [`Hook`]
 //! that sees each request before the fake. Every loop is bounded; time is simulated.
 
-use std::collections::{BTreeMap, BTreeSet, HashMap};
+use std::collections::{BTreeSet, HashMap};
+use std::convert::Infallible;
 use std::time::{Duration, Instant};
 
 use bytes::{Bytes, BytesMut};
@@ -18,11 +19,11 @@ use ferrokafka_engine::{
     OutgoingRecord, SaslConfig, SendError, TxnCall, TxnFailureKind, TxnStateKind,
 };
 use ferrokafka_fake::{
-    Cluster, ClusterBuilder, ClusterConfig, ConnId as FakeConn, DEFAULT_API_VERSIONS, Fault,
-    TopicConfig, TxnStatus,
+    ClusterBuilder, ClusterConfig, DEFAULT_API_VERSIONS, Drive, Fault, InProcess,
+    Intercept as FrameIntercept, TopicConfig, TxnStatus, WALL_START_MS,
 };
 use ferrokafka_metadata::BrokerAddress;
-use ferrokafka_wire::frame::{decode_request, encode_response, split_frame};
+use ferrokafka_wire::frame::{decode_request, encode_response};
 use ferrokafka_wire::header::RequestHeader;
 use ferrokafka_wire::messages::api_versions::ApiVersion;
 use ferrokafka_wire::messages::produce::{PartitionProduceResponse, TopicProduceResponse};

@@ -106,7 +106,7 @@ fn plain_authenticates_every_connection_before_anything_else() {
             ApiKey::SASL_AUTHENTICATE
         ]
     );
-    let c = sim.engine.counters();
+    let c = sim.net.engine.counters();
     assert_eq!(c.authentications_succeeded, c.connections_created);
     assert_eq!(c.authentications_failed, 0);
     assert_eq!(sim.values("t", 0), ["x"]);
@@ -118,15 +118,16 @@ fn a_wrong_password_fails_send_at_once_and_reconnects_back_off() {
     c.reconnect_backoff = ms(50);
     c.reconnect_backoff_max = secs(1);
     let mut sim = sasl_sim(c, sasl_hook(&["PLAIN"], "right", 0));
-    let since = sim.now;
+    let since = sim.net.now;
     assert!(matches!(
-        sim.engine.append(&record("t", b"x"), sim.now),
+        sim.net.engine.append(&record("t", b"x"), sim.net.now),
         Err(SendError::TopicPending(_))
     ));
     sim.run_for(ms(20));
     let err = sim
+        .net
         .engine
-        .check_topic("t", since, MAX_BLOCK, sim.now)
+        .check_topic("t", since, MAX_BLOCK, sim.net.now)
         .expect_err("authentication failed");
     let text = err.to_string();
     assert!(matches!(err, SendError::Authentication(_)), "{err:?}");
@@ -136,7 +137,7 @@ fn a_wrong_password_fails_send_at_once_and_reconnects_back_off() {
     assert!(!text.contains("wrong"), "the password stays out: {text}");
     // Ten seconds of retrying: exponential backoff up to 1 s, not a storm.
     sim.run_for(secs(10));
-    let c = sim.engine.counters();
+    let c = sim.net.engine.counters();
     assert!(
         (5..=20).contains(&c.connections_created),
         "{} connections",
@@ -151,13 +152,14 @@ fn a_wrong_password_fails_send_at_once_and_reconnects_back_off() {
 fn a_mechanism_the_broker_does_not_enable_is_named_with_what_it_offers() {
     let hook = sasl_hook(&["PLAIN", "SCRAM-SHA-256"], "x", 0);
     let mut sim = sasl_sim(sasl_config(Mechanism::ScramSha512, "x"), hook);
-    sim.engine.add_entropy(&[7; 24]);
-    let since = sim.now;
-    let _ = sim.engine.append(&record("t", b"x"), sim.now);
+    sim.net.engine.add_entropy(&[7; 24]);
+    let since = sim.net.now;
+    let _ = sim.net.engine.append(&record("t", b"x"), sim.net.now);
     sim.run_for(ms(20));
     let text = sim
+        .net
         .engine
-        .check_topic("t", since, MAX_BLOCK, sim.now)
+        .check_topic("t", since, MAX_BLOCK, sim.net.now)
         .expect_err("not enabled")
         .to_string();
     assert!(
@@ -186,7 +188,7 @@ fn sessions_are_reauthenticated_before_they_end_without_losing_records() {
     );
     let want: Vec<String> = (0..50).map(|i| format!("r{i}")).collect();
     assert_eq!(sim.values("t", 0), want);
-    let c = sim.engine.counters();
+    let c = sim.net.engine.counters();
     // 5 s of sessions lasting 1 s, re-authenticated at 900 ms: several times on each
     // connection (bootstrap and leader are one broker here, one or two connections).
     assert!(
@@ -203,8 +205,8 @@ fn oauthbearer_waits_for_the_first_token_then_authenticates_with_it() {
     let mut c = config();
     c.sasl = Some(SaslConfig::new(Mechanism::OAuthBearer, None));
     let mut sim = sasl_sim(c, hook);
-    let since = sim.now;
-    let _ = sim.engine.append(&record("t", b"x"), sim.now);
+    let since = sim.net.now;
+    let _ = sim.net.engine.append(&record("t", b"x"), sim.net.now);
     sim.run_for(ms(200));
     // The handshake is done, the connection waits for a token; nothing failed.
     assert_eq!(
@@ -214,16 +216,19 @@ fn oauthbearer_waits_for_the_first_token_then_authenticates_with_it() {
         sim.order()
     );
     assert!(
-        sim.engine
-            .check_topic("t", since, MAX_BLOCK, sim.now)
+        sim.net
+            .engine
+            .check_topic("t", since, MAX_BLOCK, sim.net.now)
             .is_ok()
     );
-    assert_eq!(sim.engine.counters().authentications_failed, 0);
-    sim.engine.set_oauth_token("the-token".into(), sim.now);
+    assert_eq!(sim.net.engine.counters().authentications_failed, 0);
+    sim.net
+        .engine
+        .set_oauth_token("the-token".into(), sim.net.now);
     let (b, _, _) = sim.append("t", None, b"y");
     sim.run_for(ms(50));
     assert!(sim.delivered().contains_key(&b), "{:?}", sim.events);
-    let c = sim.engine.counters();
+    let c = sim.net.engine.counters();
     assert_eq!(c.authentications_succeeded, c.connections_created);
     assert_eq!(c.authentications_failed, 0);
 }

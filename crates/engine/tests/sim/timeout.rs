@@ -6,7 +6,8 @@ impl Sim {
     /// The broker never answers the first `silent` Produce requests (each hangs its
     /// connection) and answers the rest.
     pub(crate) fn silent_on_first_produces(mut self, silent: u32) -> Self {
-        self.cluster
+        self.net
+            .cluster
             .inject(Fault::hang(ApiKey::PRODUCE).times(silent));
         self
     }
@@ -22,7 +23,7 @@ fn an_in_flight_batch_fails_exactly_at_the_delivery_timeout() {
     let mut sim = Sim::new(c, brokers(1).topic("t", 1)).silent_on_first_produces(u32::MAX);
     let (b, _, _) = sim.append("t", None, b"x");
     // The batch was created now (the append waited for metadata first).
-    let created = sim.now;
+    let created = sim.net.now;
     sim.run_for(ms(9_999));
     assert_eq!(sim.failure_of(b), None, "still within delivery.timeout.ms");
     assert_eq!(
@@ -31,7 +32,7 @@ fn an_in_flight_batch_fails_exactly_at_the_delivery_timeout() {
         "sent, timed out at 7 s, sent again: in flight at the deadline"
     );
     sim.run_for(ms(1));
-    assert_eq!(sim.now - created, secs(10));
+    assert_eq!(sim.net.now - created, secs(10));
     let err = sim
         .failure_of(b)
         .expect("failed at exactly delivery.timeout.ms");
@@ -56,7 +57,7 @@ fn an_in_flight_batch_fails_exactly_at_the_delivery_timeout() {
             .count(),
         1
     );
-    assert!(!sim.engine.has_incomplete());
+    assert!(!sim.net.engine.has_incomplete());
 }
 
 #[test]
@@ -68,13 +69,13 @@ fn a_queued_batch_never_sent_fails_at_the_delivery_timeout_as_not_written() {
     sim.append("t", None, b"warm-up");
     sim.run_for(ms(20));
     // The broker goes away: the engine sees its connections close, new ones are refused.
-    sim.cluster.broker_down(1);
+    sim.net.cluster.broker_down(1);
     sim.settle();
     let (b, _, _) = sim.append("t", None, b"x");
     // The batch was created now (the append waited for metadata first).
-    let created = sim.now;
+    let created = sim.net.now;
     sim.run_for(secs(3));
-    assert_eq!(sim.now - created, secs(3));
+    assert_eq!(sim.net.now - created, secs(3));
     let err = sim.failure_of(b).expect("failed");
     assert!(
         !err.outcome_unknown(),
@@ -114,7 +115,7 @@ fn an_idempotent_partition_waits_for_its_expired_batch_then_goes_on_under_a_new_
     assert!(sim.delivered().contains_key(&second), "{:?}", sim.events);
     assert_eq!(sim.values("t", 0), ["after"]);
     assert_eq!(sim.stamps("t", 0), vec![(1, 0)]);
-    assert!(!sim.engine.has_incomplete());
+    assert!(!sim.net.engine.has_incomplete());
 }
 
 #[test]
@@ -124,12 +125,12 @@ fn an_in_flight_expiry_makes_the_transaction_abortable() {
     c.request_timeout = secs(7);
     let mut sim = Sim::new(c, brokers(1).topic("t", 1)).silent_on_first_produces(u32::MAX);
     sim.init();
-    sim.engine.begin_transaction().unwrap();
+    sim.net.engine.begin_transaction().unwrap();
     let (b, _, _) = sim.append("t", None, b"x");
     sim.run_for(secs(10));
     assert!(sim.failure_of(b).is_some_and(|e| e.outcome_unknown()));
     assert_eq!(
-        sim.engine.commit_transaction().map_err(|f| f.kind),
+        sim.net.engine.commit_transaction().map_err(|f| f.kind),
         Err(TxnFailureKind::Abortable)
     );
 }

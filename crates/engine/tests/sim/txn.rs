@@ -35,7 +35,7 @@ impl Sim {
     }
 
     pub(crate) fn init(&mut self) {
-        self.engine.init_transactions().unwrap();
+        self.net.engine.init_transactions().unwrap();
         self.run_for(ms(50));
         assert_eq!(self.last_txn_event(), Some(ok(TxnCall::InitTransactions)));
     }
@@ -48,24 +48,24 @@ impl Sim {
         values: &[&str],
         wait: Duration,
     ) -> Option<TxnEvent> {
-        self.engine.begin_transaction().unwrap();
+        self.net.engine.begin_transaction().unwrap();
         for v in values {
             self.append(topic, None, v.as_bytes());
         }
-        self.engine.commit_transaction().unwrap();
+        self.net.engine.commit_transaction().unwrap();
         self.run_for(wait);
         self.last_txn_event()
     }
 
     /// The coordinator's (status, commits, aborts) of tx-1.
     pub(crate) fn txn(&self) -> (TxnStatus, u64, u64) {
-        let t = self.cluster.transaction("tx-1").expect("initialised");
+        let t = self.net.cluster.transaction("tx-1").expect("initialised");
         (t.status, t.commits, t.aborts)
     }
 
     /// COMMIT (true) / ABORT (false) markers of a partition.
     pub(crate) fn markers(&self, topic: &str, partition: i32) -> Vec<bool> {
-        let markers = self.cluster.markers(topic, partition);
+        let markers = self.net.cluster.markers(topic, partition);
         markers.iter().map(|m| m.commit).collect()
     }
 }
@@ -75,12 +75,12 @@ fn transaction_commits_after_adding_partitions_and_flushing() {
     let mut sim = Sim::new(txn_config(), brokers(1).topic("a", 2).topic("b", 1));
     sim.init();
     assert!(sim.order().contains(&ApiKey::FIND_COORDINATOR));
-    sim.engine.begin_transaction().unwrap();
+    sim.net.engine.begin_transaction().unwrap();
     for i in 0..6 {
         let topic = if i % 2 == 0 { "a" } else { "b" };
         sim.append(topic, Some(format!("k{i}").as_bytes()), b"v");
     }
-    sim.engine.commit_transaction().unwrap();
+    sim.net.engine.commit_transaction().unwrap();
     sim.run_for(ms(100));
     assert_eq!(sim.last_txn_event(), Some(ok(TxnCall::CommitTransaction)));
     assert_eq!(sim.end_txns(), vec![true]);
@@ -97,15 +97,15 @@ fn transaction_commits_after_adding_partitions_and_flushing() {
     // records, all of them visible to read_committed.
     let mut stored = 0;
     for (t, p) in [("a", 0), ("a", 1), ("b", 0)] {
-        let records = sim.cluster.records(t, p);
+        let records = sim.net.cluster.records(t, p);
         assert!(
             records
                 .iter()
                 .all(|s| s.transactional && s.producer_id == 1000)
         );
-        assert_eq!(sim.cluster.committed_records(t, p), records);
+        assert_eq!(sim.net.cluster.committed_records(t, p), records);
         if let Some(last) = records.last() {
-            let markers = sim.cluster.markers(t, p);
+            let markers = sim.net.cluster.markers(t, p);
             assert!(
                 matches!(markers.as_slice(), [m] if m.commit && m.offset > last.offset),
                 "{markers:?}"
@@ -115,7 +115,10 @@ fn transaction_commits_after_adding_partitions_and_flushing() {
     }
     assert_eq!(stored, 6);
     assert_eq!(sim.txn(), (TxnStatus::CompleteCommit, 1, 0));
-    assert_eq!(sim.engine.transaction_state(), Some(TxnStateKind::Ready));
+    assert_eq!(
+        sim.net.engine.transaction_state(),
+        Some(TxnStateKind::Ready)
+    );
 }
 
 #[test]
@@ -124,13 +127,13 @@ fn abort_fails_unsent_records_and_ends_with_abort() {
     c.accumulator.linger = secs(60); // nothing leaves before the abort
     let mut sim = Sim::new(c, brokers(1).topic("t", 1));
     sim.init();
-    sim.engine.begin_transaction().unwrap();
+    sim.net.engine.begin_transaction().unwrap();
     let (b, _, _) = sim.append("t", None, b"x");
     // The partition joins the transaction (AddPartitionsToTxn), the record stays queued.
     sim.run_for(ms(5));
-    let joined = sim.cluster.transaction("tx-1").unwrap().partitions;
+    let joined = sim.net.cluster.transaction("tx-1").unwrap().partitions;
     assert_eq!(joined, BTreeSet::from([("t".to_string(), 0)]));
-    sim.engine.abort_transaction().unwrap();
+    sim.net.engine.abort_transaction().unwrap();
     sim.run_for(ms(50));
     assert!(matches!(
         sim.failed().as_slice(),
@@ -138,7 +141,7 @@ fn abort_fails_unsent_records_and_ends_with_abort() {
     ));
     assert_eq!(sim.end_txns(), vec![false]);
     assert_eq!(sim.last_txn_event(), Some(ok(TxnCall::AbortTransaction)));
-    assert!(sim.cluster.records("t", 0).is_empty());
+    assert!(sim.net.cluster.records("t", 0).is_empty());
     assert_eq!(sim.markers("t", 0), vec![false]);
     // The next transaction works.
     assert_eq!(
@@ -153,7 +156,7 @@ fn abort_fails_unsent_records_and_ends_with_abort() {
 #[test]
 fn concurrent_transactions_on_add_partitions_is_retried() {
     let mut sim = Sim::new(txn_config(), brokers(1).topic("t", 1));
-    sim.cluster.inject(Fault::fail(
+    sim.net.cluster.inject(Fault::fail(
         ApiKey::ADD_PARTITIONS_TO_TXN,
         &[ErrorCode::CONCURRENT_TRANSACTIONS; 2],
     ));
@@ -161,13 +164,14 @@ fn concurrent_transactions_on_add_partitions_is_retried() {
     let committed = sim.transact("t", &["x"], secs(1));
     assert_eq!(committed, Some(ok(TxnCall::CommitTransaction)));
     assert_eq!(sim.served(ApiKey::ADD_PARTITIONS_TO_TXN), 3);
-    assert_eq!(sim.cluster.committed_records("t", 0).len(), 1);
+    assert_eq!(sim.net.cluster.committed_records("t", 0).len(), 1);
 }
 
 #[test]
 fn not_coordinator_on_end_txn_rediscovers_the_coordinator() {
     let mut sim = Sim::new(txn_config(), brokers(1).topic("t", 1));
-    sim.cluster
+    sim.net
+        .cluster
         .inject(Fault::fail(ApiKey::END_TXN, &[ErrorCode::NOT_COORDINATOR]));
     sim.init();
     let finds = sim.served(ApiKey::FIND_COORDINATOR);
@@ -183,7 +187,8 @@ fn not_coordinator_on_end_txn_rediscovers_the_coordinator() {
 #[test]
 fn producer_fenced_is_fatal() {
     let mut sim = Sim::new(txn_config(), brokers(1).topic("t", 1));
-    sim.cluster
+    sim.net
+        .cluster
         .inject(Fault::fail(ApiKey::END_TXN, &[ErrorCode::PRODUCER_FENCED]).times(u32::MAX));
     sim.init();
     let fenced = sim.transact("t", &["x"], ms(200));
@@ -192,16 +197,16 @@ fn producer_fenced_is_fatal() {
         Some((TxnCall::CommitTransaction, Err(TxnFailureKind::Fatal)))
     );
     assert_eq!(
-        sim.engine.transaction_state(),
+        sim.net.engine.transaction_state(),
         Some(TxnStateKind::FatalError)
     );
     assert_eq!(
-        sim.engine.begin_transaction().map_err(|f| f.kind),
+        sim.net.engine.begin_transaction().map_err(|f| f.kind),
         Err(TxnFailureKind::Fatal)
     );
     // Nothing was committed.
     assert_eq!(sim.txn(), (TxnStatus::Ongoing, 0, 0));
-    assert!(sim.cluster.committed_records("t", 0).is_empty());
+    assert!(sim.net.cluster.committed_records("t", 0).is_empty());
 }
 
 #[test]
@@ -209,23 +214,27 @@ fn failed_batch_makes_the_transaction_abortable() {
     let mut c = txn_config();
     c.retries = 0;
     let mut sim = Sim::new(c, brokers(1).topic("t", 1));
-    sim.cluster
+    sim.net
+        .cluster
         .inject(Fault::fail(ApiKey::PRODUCE, &[ErrorCode::INVALID_RECORD]));
     sim.init();
-    sim.engine.begin_transaction().unwrap();
+    sim.net.engine.begin_transaction().unwrap();
     sim.append("t", None, b"bad");
     sim.run_for(ms(50));
     assert_eq!(
-        sim.engine.commit_transaction().map_err(|f| f.kind),
+        sim.net.engine.commit_transaction().map_err(|f| f.kind),
         Err(TxnFailureKind::Abortable)
     );
-    sim.engine.abort_transaction().unwrap();
+    sim.net.engine.abort_transaction().unwrap();
     sim.run_for(ms(200));
     assert_eq!(sim.last_txn_event(), Some(ok(TxnCall::AbortTransaction)));
-    assert_eq!(sim.engine.transaction_state(), Some(TxnStateKind::Ready));
+    assert_eq!(
+        sim.net.engine.transaction_state(),
+        Some(TxnStateKind::Ready)
+    );
     let committed = sim.transact("t", &["good"], ms(200));
     assert_eq!(committed, Some(ok(TxnCall::CommitTransaction)));
-    let visible = sim.cluster.committed_records("t", 0);
+    let visible = sim.net.cluster.committed_records("t", 0);
     assert_eq!(visible.len(), 1);
     assert_eq!(visible[0].value.as_deref(), Some(&b"good"[..]));
     assert_eq!(sim.txn(), (TxnStatus::CompleteCommit, 1, 1));
@@ -235,7 +244,7 @@ fn failed_batch_makes_the_transaction_abortable() {
 fn send_offsets_adds_the_group_then_commits_offsets_to_its_coordinator() {
     let mut sim = Sim::new(txn_config(), brokers(1).topic("t", 1));
     sim.init();
-    sim.engine.begin_transaction().unwrap();
+    sim.net.engine.begin_transaction().unwrap();
     sim.append("t", None, b"x");
     let offset = OffsetToCommit {
         topic: "in".into(),
@@ -244,7 +253,8 @@ fn send_offsets_adds_the_group_then_commits_offsets_to_its_coordinator() {
         leader_epoch: None,
         metadata: None,
     };
-    sim.engine
+    sim.net
+        .engine
         .send_offsets_to_transaction(vec![offset], GroupMetadata::new("g1"))
         .unwrap();
     sim.run_for(ms(50));
@@ -254,24 +264,24 @@ fn send_offsets_adds_the_group_then_commits_offsets_to_its_coordinator() {
     let commit = order.iter().position(|a| *a == ApiKey::TXN_OFFSET_COMMIT);
     assert!(add.is_some() && add < commit);
     // Pending in the transaction, committed with it.
-    let pending = sim.cluster.transaction("tx-1").unwrap().pending_offsets;
+    let pending = sim.net.cluster.transaction("tx-1").unwrap().pending_offsets;
     let pending: Vec<_> = pending
         .iter()
         .map(|o| (o.group.as_str(), o.topic.as_str(), o.partition, o.offset))
         .collect();
     assert_eq!(pending, vec![("g1", "in", 3, 42)]);
-    assert_eq!(sim.cluster.committed_offset("g1", "in", 3), None);
-    sim.engine.commit_transaction().unwrap();
+    assert_eq!(sim.net.cluster.committed_offset("g1", "in", 3), None);
+    sim.net.engine.commit_transaction().unwrap();
     sim.run_for(ms(50));
     assert_eq!(sim.end_txns(), vec![true]);
-    assert_eq!(sim.cluster.committed_offset("g1", "in", 3), Some(42));
+    assert_eq!(sim.net.cluster.committed_offset("g1", "in", 3), Some(42));
 }
 
 #[test]
 fn transactional_calls_are_checked_against_the_state() {
     let mut sim = Sim::new(txn_config(), brokers(1).topic("t", 1));
     assert_eq!(
-        sim.engine.begin_transaction().map_err(|f| f.kind),
+        sim.net.engine.begin_transaction().map_err(|f| f.kind),
         Err(TxnFailureKind::InvalidState)
     );
     sim.init();
@@ -280,16 +290,16 @@ fn transactional_calls_are_checked_against_the_state() {
         ..record("t", b"x")
     };
     assert!(matches!(
-        sim.engine.append(&rec, sim.now),
+        sim.net.engine.append(&rec, sim.net.now),
         Err(SendError::Transaction(_))
     ));
     assert_eq!(
-        sim.engine.commit_transaction().map_err(|f| f.kind),
+        sim.net.engine.commit_transaction().map_err(|f| f.kind),
         Err(TxnFailureKind::InvalidState)
     );
     let mut plain = Sim::new(config(), brokers(1).topic("t", 1));
     assert_eq!(
-        plain.engine.init_transactions().map_err(|f| f.kind),
+        plain.net.engine.init_transactions().map_err(|f| f.kind),
         Err(TxnFailureKind::NotTransactional)
     );
 }
@@ -299,7 +309,7 @@ fn transactions_v2_adds_partitions_implicitly_and_adopts_the_end_txn_epoch() {
     let mut sim = Sim::new(txn_config(), brokers(1).topic("t", 1).transactions_v2(true));
     sim.init();
     for round in 0..2 {
-        sim.engine.begin_transaction().unwrap();
+        sim.net.engine.begin_transaction().unwrap();
         sim.append("t", None, format!("r{round}-a").as_bytes());
         sim.append("t", None, format!("r{round}-b").as_bytes());
         if round == 0 {
@@ -310,12 +320,13 @@ fn transactions_v2_adds_partitions_implicitly_and_adopts_the_end_txn_epoch() {
                 leader_epoch: None,
                 metadata: None,
             };
-            sim.engine
+            sim.net
+                .engine
                 .send_offsets_to_transaction(vec![offset], GroupMetadata::new("g"))
                 .unwrap();
             sim.run_for(ms(20));
         }
-        sim.engine.commit_transaction().unwrap();
+        sim.net.engine.commit_transaction().unwrap();
         sim.run_for(ms(50));
         assert_eq!(sim.last_txn_event(), Some(ok(TxnCall::CommitTransaction)));
     }
@@ -323,12 +334,12 @@ fn transactions_v2_adds_partitions_implicitly_and_adopts_the_end_txn_epoch() {
     assert!(!sim.order().contains(&ApiKey::ADD_PARTITIONS_TO_TXN));
     assert!(!sim.order().contains(&ApiKey::ADD_OFFSETS_TO_TXN));
     assert_eq!(sim.served(ApiKey::TXN_OFFSET_COMMIT), 1);
-    assert_eq!(sim.cluster.committed_offset("g", "in", 0), Some(7));
+    assert_eq!(sim.net.cluster.committed_offset("g", "in", 0), Some(7));
     assert_eq!(sim.produce_versions(), vec![12]);
     // EndTxn v5 returned epoch + 1: the second transaction uses it, sequences from 0.
     assert_eq!(sim.stamps("t", 0), vec![(0, 0), (0, 1), (1, 0), (1, 1)]);
     assert_eq!(sim.markers("t", 0), vec![true, true]);
-    assert_eq!(sim.cluster.committed_records("t", 0).len(), 4);
+    assert_eq!(sim.net.cluster.committed_records("t", 0).len(), 4);
 }
 
 #[test]
@@ -349,7 +360,9 @@ pub(crate) fn sequence_error_bumps_the_epoch_and_resends(code: ErrorCode) {
     let mut sim = Sim::new(c, brokers(1).topic("t", 1));
     sim.append("t", None, b"a");
     sim.run_for(ms(20));
-    sim.cluster.inject(Fault::fail(ApiKey::PRODUCE, &[code]));
+    sim.net
+        .cluster
+        .inject(Fault::fail(ApiKey::PRODUCE, &[code]));
     let (b, _, _) = sim.append("t", None, b"b");
     sim.run_for(secs(1));
     assert!(sim.delivered().contains_key(&b), "{:?}", sim.events);
@@ -375,7 +388,7 @@ fn duplicate_sequence_is_success_without_offset() {
     let mut c = config();
     c.idempotence = true;
     let mut sim = Sim::new(c, brokers(1).topic("t", 1));
-    sim.cluster.inject(Fault::fail(
+    sim.net.cluster.inject(Fault::fail(
         ApiKey::PRODUCE,
         &[ErrorCode::DUPLICATE_SEQUENCE_NUMBER],
     ));
@@ -391,8 +404,8 @@ fn empty_transactions_end_locally_without_end_txn() {
     sim.init();
     let committed = sim.transact("t", &[], ms(20));
     assert_eq!(committed, Some(ok(TxnCall::CommitTransaction)));
-    sim.engine.begin_transaction().unwrap();
-    sim.engine.abort_transaction().unwrap();
+    sim.net.engine.begin_transaction().unwrap();
+    sim.net.engine.abort_transaction().unwrap();
     sim.run_for(ms(20));
     assert_eq!(sim.last_txn_event(), Some(ok(TxnCall::AbortTransaction)));
     assert!(!sim.order().contains(&ApiKey::END_TXN));
@@ -409,18 +422,19 @@ fn abort_before_any_partition_was_added_sends_no_end_txn() {
     c.accumulator.linger = secs(60);
     let mut sim = Sim::new(c, brokers(1).topic("t", 1));
     // AddPartitionsToTxn never reaches the coordinator, which does not know the transaction.
-    sim.cluster
+    sim.net
+        .cluster
         .inject(Fault::hang(ApiKey::ADD_PARTITIONS_TO_TXN));
     sim.init();
-    sim.engine.begin_transaction().unwrap();
+    sim.net.engine.begin_transaction().unwrap();
     sim.append("t", None, b"x");
     sim.run_for(ms(5));
-    sim.engine.abort_transaction().unwrap();
+    sim.net.engine.abort_transaction().unwrap();
     sim.run_for(secs(40));
     assert!(!sim.order().contains(&ApiKey::END_TXN), "{:?}", sim.order());
     assert_eq!(sim.last_txn_event(), Some(ok(TxnCall::AbortTransaction)));
     assert_eq!(sim.txn(), (TxnStatus::Empty, 0, 0));
-    assert!(sim.cluster.records("t", 0).is_empty());
+    assert!(sim.net.cluster.records("t", 0).is_empty());
 }
 
 #[test]
@@ -434,7 +448,7 @@ fn counters_measure_compression() {
         sim.append("t", None, &[b'a'; 200]);
     }
     sim.run_for(ms(20));
-    let counters = sim.engine.counters();
+    let counters = sim.net.engine.counters();
     assert_eq!(counters.records_sent, 50);
     assert!(counters.batch_bytes > 0);
     // Repetitive values compress well: compressed / uncompressed well below 1.
@@ -454,7 +468,8 @@ fn epoch_bump_while_another_partition_is_in_flight_never_sends_without_sequence(
     // Partition 0 is led by broker 1, partition 1 by broker 2.
     let mut sim = Sim::new(c, brokers(2).topic("t", 2));
     // Partition 1's first Produce stays in flight under epoch 0 while partition 0 bumps.
-    sim.cluster
+    sim.net
+        .cluster
         .inject(Fault::hang(ApiKey::PRODUCE).on_broker(2));
     let mut sent: Vec<(i32, &str)> = Vec::new();
     for (p, v) in [(1, "p1-a"), (0, "p0-a")] {
@@ -463,7 +478,7 @@ fn epoch_bump_while_another_partition_is_in_flight_never_sends_without_sequence(
     }
     sim.run_for(ms(20));
     // Partition 0's next batch: UNKNOWN_PRODUCER_ID.
-    sim.cluster.inject(
+    sim.net.cluster.inject(
         Fault::fail(ApiKey::PRODUCE, &[ErrorCode::UNKNOWN_PRODUCER_ID]).on_partition("t", 0),
     );
     for (p, v) in [(0, "p0-b"), (1, "p1-b")] {
@@ -473,14 +488,14 @@ fn epoch_bump_while_another_partition_is_in_flight_never_sends_without_sequence(
     }
     sim.run_for(secs(3));
     assert!(sim.failed().is_empty(), "{:?}", sim.failed());
-    assert_eq!(sim.cluster.pending_faults(), 0);
+    assert_eq!(sim.net.cluster.pending_faults(), 0);
     assert_eq!(
         sim.stamps("t", 0),
         [(0, 0), (1, 0)],
         "partition 0 bumped the epoch"
     );
     for p in 0..2 {
-        let stored = sim.cluster.records("t", p);
+        let stored = sim.net.cluster.records("t", p);
         assert!(
             stored
                 .iter()
@@ -516,7 +531,7 @@ fn acks_zero_delivers_when_written_and_counts_unwritten_requests_in_flight() {
     assert_eq!(sim.served(ApiKey::PRODUCE), 1 + 2);
     sim.hold_writes = false;
     for conn in std::mem::take(&mut sim.held_writes) {
-        sim.engine.handle_written(conn, sim.now);
+        sim.net.engine.handle_written(conn, sim.net.now);
     }
     sim.run_for(ms(20));
     let delivered = sim.delivered();
@@ -525,5 +540,5 @@ fn acks_zero_delivers_when_written_and_counts_unwritten_requests_in_flight() {
         "{:?}",
         sim.events
     );
-    assert_eq!(sim.cluster.records("t", 0).len(), 5);
+    assert_eq!(sim.net.cluster.records("t", 0).len(), 5);
 }

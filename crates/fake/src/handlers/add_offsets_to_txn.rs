@@ -16,14 +16,7 @@ pub(crate) fn handle(
     req: &AddOffsetsToTxnRequest,
     error: Option<ErrorCode>,
 ) -> AddOffsetsToTxnResponse {
-    let result = check_txn_add(
-        cluster,
-        ctx,
-        &req.transactional_id,
-        req.producer_id,
-        req.producer_epoch,
-        error,
-    );
+    let result = check_txn_add(cluster, ctx, req, error);
     if result.is_ok()
         && let Some(t) = cluster.txns.get_mut(&req.transactional_id)
     {

@@ -21,14 +21,7 @@ pub(crate) fn handle(
     req: &AddPartitionsToTxnRequest,
     error: Option<ErrorCode>,
 ) -> AddPartitionsToTxnResponse {
-    let common = check_txn_add(
-        cluster,
-        ctx,
-        &req.transactional_id,
-        req.producer_id,
-        req.producer_epoch,
-        error,
-    );
+    let common = check_txn_add(cluster, ctx, req, error);
     let unknown: Vec<(String, i32)> = req
         .topics
         .iter()

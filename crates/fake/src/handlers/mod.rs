@@ -18,22 +18,47 @@ pub(crate) mod produce;
 pub(crate) mod txn_offset_commit;
 
 use ferrokafka_wire::ErrorCode;
+use ferrokafka_wire::messages::{AddOffsetsToTxnRequest, AddPartitionsToTxnRequest};
 
 use crate::cluster::{Cluster, Ctx};
+
+/// A request that adds to a transaction, by who asks: (transactional id, producer id, epoch).
+pub(crate) trait AddsToTxn {
+    fn member(&self) -> (&str, i64, i16);
+}
+
+impl AddsToTxn for AddOffsetsToTxnRequest {
+    fn member(&self) -> (&str, i64, i16) {
+        (
+            &self.transactional_id,
+            self.producer_id,
+            self.producer_epoch,
+        )
+    }
+}
+
+impl AddsToTxn for AddPartitionsToTxnRequest {
+    fn member(&self) -> (&str, i64, i16) {
+        (
+            &self.transactional_id,
+            self.producer_id,
+            self.producer_epoch,
+        )
+    }
+}
 
 /// [`check_txn`] for AddPartitionsToTxn and AddOffsetsToTxn: an injected `error` answers
 /// instead; an old epoch is PRODUCER_FENCED from version 2 on, INVALID_PRODUCER_EPOCH before.
 pub(crate) fn check_txn_add(
     cluster: &Cluster,
     ctx: Ctx,
-    transactional_id: &str,
-    producer_id: i64,
-    producer_epoch: i16,
+    req: &impl AddsToTxn,
     error: Option<ErrorCode>,
 ) -> Result<(), ErrorCode> {
     if let Some(code) = error {
         return Err(code);
     }
+    let (transactional_id, producer_id, producer_epoch) = req.member();
     let fenced = if ctx.version >= 2 {
         ErrorCode::PRODUCER_FENCED
     } else {

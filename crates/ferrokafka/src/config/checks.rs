@@ -113,21 +113,19 @@ pub(super) fn cross_check(
         });
         c.delivery_timeout = needed;
     }
-    if c.retry_backoff_max < c.retry_backoff {
-        c.warnings.push(ConfigWarning::BackoffMaxRaised {
-            key: "retry.backoff.max.ms",
-            from_ms: ms(c.retry_backoff_max),
-            to_ms: ms(c.retry_backoff),
-        });
-        c.retry_backoff_max = c.retry_backoff;
+    if let Some(w) = raise_backoff_max(
+        "retry.backoff.max.ms",
+        &mut c.retry_backoff_max,
+        c.retry_backoff,
+    ) {
+        c.warnings.push(w);
     }
-    if c.reconnect_backoff_max < c.reconnect_backoff {
-        c.warnings.push(ConfigWarning::BackoffMaxRaised {
-            key: "reconnect.backoff.max.ms",
-            from_ms: ms(c.reconnect_backoff_max),
-            to_ms: ms(c.reconnect_backoff),
-        });
-        c.reconnect_backoff_max = c.reconnect_backoff;
+    if let Some(w) = raise_backoff_max(
+        "reconnect.backoff.max.ms",
+        &mut c.reconnect_backoff_max,
+        c.reconnect_backoff,
+    ) {
+        c.warnings.push(w);
     }
 
     let conflict: Option<(&'static str, String)> = if c.max_in_flight_requests_per_connection > 5 {
@@ -172,6 +170,24 @@ pub(super) fn cross_check(
         });
     }
     Ok(())
+}
+
+/// A `*.backoff.max.ms` below its `*.backoff.ms` is raised to it; the warning that says so.
+fn raise_backoff_max(
+    key: &'static str,
+    max: &mut Duration,
+    backoff: Duration,
+) -> Option<ConfigWarning> {
+    if *max >= backoff {
+        return None;
+    }
+    let warning = ConfigWarning::BackoffMaxRaised {
+        key,
+        from_ms: ms(*max),
+        to_ms: ms(backoff),
+    };
+    *max = backoff;
+    Some(warning)
 }
 
 fn conflict_reason(explicit: Option<bool>, warnings: &[ConfigWarning]) -> Option<&'static str> {

@@ -5,6 +5,7 @@ use ferrokafka_metadata::{
     Metadata, MetadataConfig, MetadataError, TopicStatus, is_stale_metadata_error,
 };
 use ferrokafka_wire::ErrorCode;
+use ferrokafka_wire::messages::metadata::MetadataResponseTopic;
 use proptest::prelude::*;
 
 use crate::util::*;
@@ -16,6 +17,15 @@ fn warmed(clock: &Clock) -> Metadata {
     assert!(m.poll_request(clock.at(0)).is_some());
     m.handle_response(&response(vec![]), clock.at(0));
     m
+}
+
+/// Adds the topic `answer` names at t=0 and answers its first request with `answer` at
+/// `at_ms`.
+fn answer_new(m: &mut Metadata, clock: &Clock, answer: MetadataResponseTopic, at_ms: u64) {
+    let name = answer.name.clone().expect("a named topic");
+    m.add_topic(&name, clock.at(0));
+    m.poll_request(clock.at(0)).unwrap();
+    m.handle_response(&response(vec![answer]), clock.at(at_ms));
 }
 
 #[test]
@@ -68,12 +78,7 @@ fn new_topic_is_fetched_promptly_and_response_fills_model() {
 fn nothing_requested_again_before_max_age() {
     let clock = Clock::new();
     let mut m = warmed(&clock);
-    m.add_topic("t", clock.at(0));
-    m.poll_request(clock.at(0)).unwrap();
-    m.handle_response(
-        &response(vec![topic("t", vec![part(0, 1, 1)])]),
-        clock.at(0),
-    );
+    answer_new(&mut m, &clock, topic("t", vec![part(0, 1, 1)]), 0);
     assert_eq!(m.poll_timeout(), Some(clock.at(300_000)));
     for t in (1_000..300_000).step_by(37_000) {
         m.touch("t", clock.at(t));
@@ -104,12 +109,7 @@ fn allow_auto_topic_creation_is_configurable() {
 fn partition_error_refreshes_after_exponential_capped_backoff() {
     let clock = Clock::new();
     let mut m = warmed(&clock);
-    m.add_topic("t", clock.at(0));
-    m.poll_request(clock.at(0)).unwrap();
-    m.handle_response(
-        &response(vec![topic("t", vec![part(0, 1, 1)])]),
-        clock.at(0),
-    );
+    answer_new(&mut m, &clock, topic("t", vec![part(0, 1, 1)]), 0);
 
     // A produce to partition 0 fails with NOT_LEADER_OR_FOLLOWER at t=1000.
     assert!(m.handle_partition_error("t", 0, ErrorCode::NOT_LEADER_OR_FOLLOWER, clock.at(1000)));
@@ -341,9 +341,7 @@ fn topic_added_while_in_flight_triggers_another_request() {
 fn unknown_topic_waits_then_fails_naming_max_block() {
     let clock = Clock::new();
     let mut m = warmed(&clock);
-    m.add_topic("ghost", clock.at(0));
-    m.poll_request(clock.at(0)).unwrap();
-    m.handle_response(&response(vec![topic_err("ghost", 3)]), clock.at(10));
+    answer_new(&mut m, &clock, topic_err("ghost", 3), 10);
     assert_eq!(
         m.topic_state("ghost"),
         TopicStatus::Error(ErrorCode::UNKNOWN_TOPIC_OR_PARTITION)
@@ -398,9 +396,7 @@ fn crate_doc_example_runs() {
 fn a_topic_listed_with_zero_partitions_times_out_saying_so() {
     let clock = Clock::new();
     let mut m = warmed(&clock);
-    m.add_topic("empty", clock.at(0));
-    m.poll_request(clock.at(0)).unwrap();
-    m.handle_response(&response(vec![topic("empty", vec![])]), clock.at(10));
+    answer_new(&mut m, &clock, topic("empty", vec![]), 10);
     let err = m
         .check_wait("empty", clock.at(0), ms(1_000), clock.at(1_000))
         .unwrap_err();
@@ -470,9 +466,7 @@ fn pending_topic_times_out_without_error() {
 fn non_retriable_topic_error_fails_at_once() {
     let clock = Clock::new();
     let mut m = warmed(&clock);
-    m.add_topic("secret", clock.at(0));
-    m.poll_request(clock.at(0)).unwrap();
-    m.handle_response(&response(vec![topic_err("secret", 29)]), clock.at(1));
+    answer_new(&mut m, &clock, topic_err("secret", 29), 1);
     let err = m
         .check_wait("secret", clock.at(0), ms(60_000), clock.at(1))
         .unwrap_err();
@@ -489,12 +483,7 @@ fn non_retriable_topic_error_fails_at_once() {
 fn older_leader_epoch_in_response_is_ignored() {
     let clock = Clock::new();
     let mut m = warmed(&clock);
-    m.add_topic("t", clock.at(0));
-    m.poll_request(clock.at(0)).unwrap();
-    m.handle_response(
-        &response(vec![topic("t", vec![part(0, 1, 10)])]),
-        clock.at(0),
-    );
+    answer_new(&mut m, &clock, topic("t", vec![part(0, 1, 10)]), 0);
     m.request_update();
     m.poll_request(clock.at(100)).unwrap();
     m.handle_response(
@@ -509,12 +498,7 @@ fn older_leader_epoch_in_response_is_ignored() {
 fn kip951_hint_applies_and_clears_staleness() {
     let clock = Clock::new();
     let mut m = warmed(&clock);
-    m.add_topic("t", clock.at(0));
-    m.poll_request(clock.at(0)).unwrap();
-    m.handle_response(
-        &response(vec![topic("t", vec![part(0, 1, 3)])]),
-        clock.at(0),
-    );
+    answer_new(&mut m, &clock, topic("t", vec![part(0, 1, 3)]), 0);
     m.handle_partition_error("t", 0, ErrorCode::NOT_LEADER_OR_FOLLOWER, clock.at(50));
     assert!(m.handle_leader_hint("t", 0, 5, 4, &[endpoint(5, "b5", 9095)]));
     assert_eq!(m.cluster().leader_broker("t", 0).unwrap().host, "b5");

@@ -77,6 +77,23 @@ macro_rules! apis {
 
         apis!(@all $( $cv : $creq => $cresp; )* $( $sv : $sreq => $sresp; )*);
     };
+    // What request and response bodies both have: the API key, encoding and size.
+    (@body $body:ident $( $variant:ident : $ty:ty; )*) => {
+        impl $body {
+            /// The API key of the body.
+            pub fn api_key(&self) -> ApiKey {
+                match self { $( Self::$variant(_) => <$ty as Message>::API_KEY, )* }
+            }
+            /// Appends the body at `version`.
+            pub fn encode<B: BufMut>(&self, buf: &mut B, version: i16) -> Result<(), EncodeError> {
+                match self { $( Self::$variant(m) => m.encode_body(buf, version), )* }
+            }
+            /// Size of the body at `version`.
+            pub fn encoded_len(&self, version: i16) -> usize {
+                match self { $( Self::$variant(m) => m.body_len(version), )* }
+            }
+        }
+    };
     (@all $( $variant:ident : $req:ty => $resp:ty; )*) => {
         $( impl Request for $req { type Response = $resp; } )*
 
@@ -101,11 +118,10 @@ macro_rules! apis {
         #[allow(missing_docs)]
         pub enum ResponseBody { $( $variant($resp), )* }
 
+        apis!(@body RequestBody $( $variant : $req; )*);
+        apis!(@body ResponseBody $( $variant : $resp; )*);
+
         impl RequestBody {
-            /// The API key of the body.
-            pub fn api_key(&self) -> ApiKey {
-                match self { $( Self::$variant(_) => <$req as Message>::API_KEY, )* }
-            }
             /// Parses a complete request body of API `key` at `version`.
             pub fn decode(key: ApiKey, version: i16, input: &[u8]) -> Result<Self, DecodeError> {
                 $( if key == <$req as Message>::API_KEY {
@@ -113,21 +129,9 @@ macro_rules! apis {
                 } )*
                 Err(DecodeError::new(DecodeErrorKind::UnknownApiKey(key.0)))
             }
-            /// Appends the body at `version`.
-            pub fn encode<B: BufMut>(&self, buf: &mut B, version: i16) -> Result<(), EncodeError> {
-                match self { $( Self::$variant(m) => m.encode_body(buf, version), )* }
-            }
-            /// Size of the body at `version`.
-            pub fn encoded_len(&self, version: i16) -> usize {
-                match self { $( Self::$variant(m) => m.body_len(version), )* }
-            }
         }
 
         impl ResponseBody {
-            /// The API key of the body.
-            pub fn api_key(&self) -> ApiKey {
-                match self { $( Self::$variant(_) => <$resp as Message>::API_KEY, )* }
-            }
             /// Parses a response body of API `key` at `version`. Bytes after the
             /// body are ignored, as clients do (see [`Message::decode_body_prefix`]).
             pub fn decode(key: ApiKey, version: i16, input: &[u8]) -> Result<Self, DecodeError> {
@@ -136,14 +140,6 @@ macro_rules! apis {
                         .map(|(m, _unread)| Self::$variant(m));
                 } )*
                 Err(DecodeError::new(DecodeErrorKind::UnknownApiKey(key.0)))
-            }
-            /// Appends the body at `version`.
-            pub fn encode<B: BufMut>(&self, buf: &mut B, version: i16) -> Result<(), EncodeError> {
-                match self { $( Self::$variant(m) => m.encode_body(buf, version), )* }
-            }
-            /// Size of the body at `version`.
-            pub fn encoded_len(&self, version: i16) -> usize {
-                match self { $( Self::$variant(m) => m.body_len(version), )* }
             }
         }
 
