@@ -104,7 +104,8 @@ pub struct Engine {
     acc: RecordAccumulator,
     metadata: Metadata,
     partitioner: Box<dyn Partitioner>,
-    topics: HashMap<Topic, TopicCache>,
+    /// Looked up on every append: a fast hasher, seeded per engine.
+    topics: foldhash::HashMap<Topic, TopicCache>,
     cluster_generation: u64,
     nodes: BTreeMap<i32, Node>,
     conns: HashMap<ConnId, BrokerConn>,
@@ -262,7 +263,7 @@ impl Engine {
             acc,
             metadata,
             partitioner,
-            topics: HashMap::new(),
+            topics: foldhash::HashMap::default(),
             cluster_generation: 0,
             nodes,
             conns: HashMap::new(),

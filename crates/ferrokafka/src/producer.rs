@@ -110,7 +110,7 @@ impl Producer {
         let shared = Arc::new(Shared {
             state: Mutex::new(State {
                 engine,
-                slots: HashMap::new(),
+                slots: foldhash::HashMap::default(),
                 metrics: MetricsState::new(now),
                 driver_gone: false,
                 txn_waiters: HashMap::new(),
@@ -267,11 +267,18 @@ impl Producer {
         let deadline = start.checked_add(max_block).unwrap_or(start + FAR_FUTURE);
         let timestamp = record.timestamp.unwrap_or_else(now_ms);
         let mut woke = false;
+        // The first attempt usually succeeds and registers for no notification; one that must
+        // wait is made again with its registration in place, so progress between the attempt
+        // and the wait is never missed.
+        let mut armed = false;
+        let mut now = start;
         loop {
-            let notified = shared.progress.notified();
+            let notified = armed.then(|| shared.progress.notified());
             tokio::pin!(notified);
-            notified.as_mut().enable();
-            let now = clock_now();
+            if let Some(n) = notified.as_mut().as_pin_mut() {
+                n.enable();
+                now = clock_now();
+            }
             let outcome = {
                 let mut st = shared.lock();
                 if st.driver_gone {
@@ -346,6 +353,7 @@ impl Producer {
                     return Ok((slot, index, timestamp));
                 }
                 Err(Some(e)) => return Err(e),
+                Err(None) if !armed => armed = true,
                 Err(None) => {
                     // Wake the driver once (it must send the metadata request, or drain for
                     // memory); later rounds wait for its progress instead of ping-ponging.
@@ -357,7 +365,9 @@ impl Producer {
                     // At the deadline the loop runs once more and reports the timeout.
                     let waited_from = clock_now();
                     shared.measured.waiting.fetch_add(1, Ordering::Relaxed);
-                    let _ = tokio::time::timeout_at(wait_until, notified).await;
+                    if let Some(n) = notified.as_pin_mut() {
+                        let _ = tokio::time::timeout_at(wait_until, n).await;
+                    }
                     shared.measured.waiting.fetch_sub(1, Ordering::Relaxed);
                     // Java's bufferpool-wait-time measures waits for memory; a wait for metadata
                     // is metadata-wait-time.

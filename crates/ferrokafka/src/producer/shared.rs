@@ -29,7 +29,8 @@ pub(crate) struct Shared {
 
 pub(crate) struct State {
     pub(crate) engine: Engine,
-    pub(crate) slots: HashMap<BatchId, Arc<BatchSlot>>,
+    /// Looked up on every send: a fast hasher, seeded per producer.
+    pub(crate) slots: foldhash::HashMap<BatchId, Arc<BatchSlot>>,
     pub(crate) metrics: MetricsState,
     /// The last connection failure, to explain a metadata timeout.
     pub(crate) driver_gone: bool,
