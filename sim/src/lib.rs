@@ -2,9 +2,9 @@
 //!
 //! The real sans-IO [`Engine`] (with its metadata, accumulator and txn crates) talks to the
 //! sans-IO fake cluster ([`ferrokafka_fake::Cluster`]) in one thread, over simulated time and a
-//! simulated network. A seed draws a [`Scenario`]: the guarantee under test ([`Mode`]), the producer's
-//! settings, the application's calls (sends, flushes, transactions begun, committed and
-//! aborted, then close) and a fault schedule ([`FaultKind`]) applied through the fake's
+//! simulated network. A seed draws a [`Scenario`]: the guarantee under test ([`Mode`]), the
+//! producer's settings, the application's calls (sends, flushes, transactions begun, committed
+//! and aborted, then close) and a fault schedule ([`FaultKind`]) applied through the fake's
 //! fault-injection API. [`run`] checks the invariants after every step and at the end:
 //!
 //! - every record resolves (delivered or failed) within `delivery.timeout.ms` (plus
