@@ -457,6 +457,8 @@ struct Node {
 pub struct KafkaCluster {
     dist: KafkaDist,
     dir: PathBuf,
+    /// The id its storage was formatted with: a port answering with another is not ours.
+    cluster_id: String,
     options: KafkaOptions,
     nodes: Vec<Mutex<Node>>,
     fault_lock: Mutex<()>,
@@ -522,6 +524,26 @@ impl KafkaCluster {
     /// Fetches Kafka (cached), formats storage and starts every node; returns once Metadata lists
     /// them all.
     pub fn start(options: KafkaOptions) -> Result<KafkaCluster, HarnessError> {
+        // Ports are picked free and bound by the JVM seconds later: another process starting
+        // brokers at the same time can take one in between, and the node then exits ("Unable
+        // to start acceptor"). A start whose node exited is tried again on fresh ports.
+        let mut attempt = 1;
+        loop {
+            match Self::start_once(options.clone()) {
+                Err(HarnessError::KafkaStart { detail, .. })
+                    if attempt < 3 && detail.contains("exited during startup") =>
+                {
+                    eprintln!(
+                        "[kafka] start attempt {attempt} failed ({detail}); again on fresh ports"
+                    );
+                    attempt += 1;
+                }
+                other => return other,
+            }
+        }
+    }
+
+    fn start_once(options: KafkaOptions) -> Result<KafkaCluster, HarnessError> {
         assert!(
             (1..=9).contains(&options.nodes),
             "1 to 9 nodes, not {}",
@@ -638,6 +660,7 @@ impl KafkaCluster {
         let cluster = KafkaCluster {
             dist,
             dir,
+            cluster_id: id,
             options,
             nodes: nodes.into_iter().map(Mutex::new).collect(),
             fault_lock: Mutex::new(()),
@@ -762,6 +785,12 @@ impl KafkaCluster {
         let addr = format!("127.0.0.1:{}", self.port_of(id));
         let mut client = WireClient::connect(&addr).map_err(|e| e.to_string())?;
         let md = client.metadata(12, Some(&[])).map_err(|e| e.to_string())?;
+        if md.cluster_id.as_deref() != Some(self.cluster_id.as_str()) {
+            return Err(format!(
+                "{addr} answers for cluster {:?}, not this one ({})",
+                md.cluster_id, self.cluster_id
+            ));
+        }
         Ok(md.brokers.iter().map(|b| b.node_id).collect())
     }
 
