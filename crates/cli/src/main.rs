@@ -265,11 +265,10 @@ async fn run(cli: Cli) -> u8 {
                 transaction_duration,
                 print_metrics: a.print_metrics,
             };
-            let clock = perf::SystemClock::new();
             let summary = perf::run_perf(
                 &opts,
                 &sink,
-                &clock,
+                perf::SystemClock::new(),
                 &mut std::io::stdout(),
                 &mut std::io::stderr(),
                 &stop,

@@ -20,6 +20,7 @@
 
 mod clock;
 mod stats;
+mod tally;
 
 #[cfg(test)]
 pub(crate) use clock::FakeClock;
@@ -27,18 +28,15 @@ pub(crate) use clock::{Clock, SystemClock, Throttler};
 pub(crate) use stats::Stats;
 
 use std::io::Write;
+use std::sync::Arc;
 use std::time::Duration;
 
 use bytes::Bytes;
-use futures::stream::FuturesUnordered;
 
 use crate::interrupt::Interrupt;
-use crate::pipeline::{drain_all, drain_ready, drain_while, make_room};
-use crate::sink::{Delivered, DeliveryFailure, OutRecord, Sink, failed};
+use crate::sink::{OutRecord, Sink, failed};
 use crate::{EXIT_FAILED, EXIT_INTERRUPTED, EXIT_OK};
-
-/// How many failure messages are printed before the rest are only counted.
-const MAX_PRINTED_FAILURES: u64 = 10;
+use tally::{Stream, Tally};
 
 pub(crate) const REPORTING_INTERVAL: Duration = Duration::from_secs(5);
 
@@ -109,54 +107,25 @@ impl PerfSummary {
     }
 }
 
-struct Tracker<'a, C> {
-    stats: Stats,
-    failed: u64,
-    /// Of `failed`, deliveries whose request was never answered (may have been written).
-    outcome_unknown: u64,
-    record_bytes: u64,
-    clock: &'a C,
-    out: &'a mut dyn Write,
-    err: &'a mut dyn Write,
-}
-
-impl<C: Clock> Tracker<'_, C> {
-    fn failure(&mut self, what: &str, seq: u64, msg: &str) {
-        self.failed += 1;
-        if self.failed <= MAX_PRINTED_FAILURES {
-            let _ = writeln!(self.err, "{what} failed for record {seq}: {msg}");
-        } else if self.failed == MAX_PRINTED_FAILURES + 1 {
-            let _ = writeln!(self.err, "(more failures: only counted from here on)");
-        }
-    }
-
-    fn done(
-        &mut self,
-        (result, seq, sent_at): (Result<Delivered, DeliveryFailure>, u64, Duration),
-    ) {
-        let now = self.clock.now();
-        match result {
-            Ok(_) => {
-                let latency = now.saturating_sub(sent_at);
-                if let Some(line) = self.stats.record(latency, self.record_bytes, now) {
-                    let _ = writeln!(self.out, "{line}");
-                }
-            }
-            Err(e) => {
-                if e.outcome_unknown {
-                    self.outcome_unknown += 1;
-                }
-                self.failure("delivery", seq, &e.message);
-            }
-        }
+/// Prints the lines the delivery reports left.
+fn print_lines<C: Clock>(tally: &Tally<C>, out: &mut dyn Write, err: &mut dyn Write) {
+    for (stream, line) in tally.take_lines() {
+        let _ = match stream {
+            Stream::Out => writeln!(out, "{line}"),
+            Stream::Err => writeln!(err, "{line}"),
+        };
     }
 }
 
 /// Runs the test; progress and the final line go to `out`, failures to `err`.
-pub(crate) async fn run_perf<S: Sink, C: Clock>(
+///
+/// Each record's outcome is reported by a callback on the producer's I/O task (no future per
+/// record), which records its latency; the loop prints what the callbacks left at its next
+/// record.
+pub(crate) async fn run_perf<S: Sink, C: Clock + Send + Sync + 'static>(
     opts: &PerfOptions,
     sink: &S,
-    clock: &C,
+    clock: C,
     out: &mut dyn Write,
     err: &mut dyn Write,
     stop: &Interrupt,
@@ -164,16 +133,9 @@ pub(crate) async fn run_perf<S: Sink, C: Clock>(
     let payload = make_payload(opts.record_size);
     let start = clock.now();
     let throttler = Throttler::new(opts.throughput, start);
-    let mut t = Tracker {
-        stats: Stats::new(start, REPORTING_INTERVAL),
-        failed: 0,
-        outcome_unknown: 0,
-        record_bytes: opts.record_size as u64,
-        clock,
-        out,
-        err,
-    };
-    let mut inflight = FuturesUnordered::new();
+    let stats = Stats::new(start, REPORTING_INTERVAL);
+    let tally = Arc::new(Tally::new(clock, opts.record_size as u64, stats));
+    let clock = tally.clock();
     let mut txn_started = None;
     if opts.transaction_duration.is_some() {
         let begun = match sink.init_transactions().await {
@@ -181,7 +143,7 @@ pub(crate) async fn run_perf<S: Sink, C: Clock>(
             Err(e) => Err(e),
         };
         if let Err(e) = begun {
-            let _ = writeln!(t.err, "starting the first transaction failed: {e}");
+            let _ = writeln!(err, "starting the first transaction failed: {e}");
             sink.close(opts.close_timeout).await;
             return PerfSummary {
                 sent: 0,
@@ -193,9 +155,12 @@ pub(crate) async fn run_perf<S: Sink, C: Clock>(
     }
     let mut interrupted = false;
     for seq in 0..opts.num_records {
+        if tally.has_lines() {
+            print_lines(&tally, out, err);
+        }
         if stop.is_set() {
             let _ = writeln!(
-                t.err,
+                err,
                 "interrupted after {seq} records: flushing what was sent"
             );
             interrupted = true;
@@ -204,23 +169,23 @@ pub(crate) async fn run_perf<S: Sink, C: Clock>(
         if let (Some(every), Some(started)) = (opts.transaction_duration, txn_started)
             && clock.now().saturating_sub(started) >= every
         {
-            let ended = drain_while(sink.end_transaction(true), &mut inflight, |c| t.done(c)).await;
-            let begun = match ended {
+            let begun = match sink.end_transaction(true).await {
                 Ok(()) => sink
                     .begin_transaction()
                     .map_err(|e| failed("begin_transaction", &e)),
                 Err(e) => Err(failed("commit_transaction", &e)),
             };
             if let Err(message) = begun {
-                let _ = writeln!(t.err, "{message}");
+                print_lines(&tally, out, err);
+                let _ = writeln!(err, "{message}");
                 break;
             }
             txn_started = Some(clock.now());
         }
         if let Some(d) = throttler.delay(seq, clock.now()) {
-            drain_while(clock.sleep(d), &mut inflight, |c| t.done(c)).await;
+            clock.sleep(d).await;
         }
-        make_room(&mut inflight, opts.max_in_flight, |c| t.done(c)).await;
+        tally.outstanding_below(opts.max_in_flight).await;
         let record = OutRecord {
             topic: opts.topic.clone(),
             partition: None,
@@ -229,23 +194,24 @@ pub(crate) async fn run_perf<S: Sink, C: Clock>(
             headers: Vec::new(),
         };
         // Latency runs from here (as Java's sendStartMs), so blocking in `send` counts.
-        drain_ready(&mut inflight, |c| t.done(c));
         let sent_at = clock.now();
-        match drain_while(sink.send(record), &mut inflight, |c| t.done(c)).await {
-            Ok(pending) => inflight.push(async move { (pending.await, seq, sent_at) }),
-            Err(rejected) => {
-                t.failure("send", seq, &rejected.message);
-                if rejected.fatal {
-                    let _ = writeln!(t.err, "stopping: the producer cannot accept more records");
-                    break;
-                }
+        tally.sent();
+        let reporter = Arc::clone(&tally);
+        let report = move |result| reporter.report(seq, sent_at, result);
+        if let Err(rejected) = sink.send_reported(record, report).await {
+            tally.refused(seq, &rejected.message);
+            if rejected.fatal {
+                print_lines(&tally, out, err);
+                let _ = writeln!(err, "stopping: the producer cannot accept more records");
+                break;
             }
         }
     }
     if txn_started.is_some()
-        && let Err(e) = drain_while(sink.end_transaction(true), &mut inflight, |c| t.done(c)).await
+        && let Err(e) = sink.end_transaction(true).await
     {
-        let _ = writeln!(t.err, "{}", failed("commit_transaction", &e));
+        print_lines(&tally, out, err);
+        let _ = writeln!(err, "{}", failed("commit_transaction", &e));
     }
     // As the Java tool: flush, then report.
     let flush_timeout = if interrupted {
@@ -253,40 +219,48 @@ pub(crate) async fn run_perf<S: Sink, C: Clock>(
     } else {
         opts.flush_timeout
     };
-    if let Err(e) = drain_while(sink.flush(flush_timeout), &mut inflight, |c| t.done(c)).await {
-        let _ = writeln!(t.err, "flush failed: {e}");
+    if let Err(e) = sink.flush(flush_timeout).await {
+        print_lines(&tally, out, err);
+        let _ = writeln!(err, "flush failed: {e}");
     }
-    drain_all(&mut inflight, |c| t.done(c)).await;
-    let _ = writeln!(t.out, "{}", t.stats.total_line(clock.now()));
-    if t.failed > 0 {
-        let _ = write!(t.err, "{} records failed.", t.failed);
-        if t.outcome_unknown > 0 {
+    tally.all_reported().await;
+    print_lines(&tally, out, err);
+    let (sent, failed_count, outcome_unknown, total_line) = {
+        let counts = tally.counts();
+        (
+            counts.stats.count(),
+            counts.failed,
+            counts.outcome_unknown,
+            counts.stats.total_line(clock.now()),
+        )
+    };
+    let _ = writeln!(out, "{total_line}");
+    if failed_count > 0 {
+        let _ = write!(err, "{failed_count} records failed.");
+        if outcome_unknown > 0 {
             let _ = write!(
-                t.err,
-                " {} of them may have been written (their requests were never answered).",
-                t.outcome_unknown
+                err,
+                " {outcome_unknown} of them may have been written (their requests were never answered)."
             );
         }
-        let _ = writeln!(t.err);
+        let _ = writeln!(err);
     }
     if opts.print_metrics {
-        print_metrics(t.out, &sink.metrics());
+        print_metrics(out, &sink.metrics());
     }
     sink.close(opts.close_timeout).await;
     PerfSummary {
-        sent: t.stats.count(),
-        failed: t.failed,
+        sent,
+        failed: failed_count,
         interrupted,
     }
 }
 
 #[cfg(test)]
 mod tests {
-    use std::rc::Rc;
-
     use super::*;
     use crate::sink::fake::FakeSink;
-    use crate::sink::{Pending, Rejected};
+    use crate::sink::{Delivered, DeliveryFailure, Pending, Rejected};
 
     fn ms_d(v: u64) -> Duration {
         Duration::from_millis(v)
@@ -330,7 +304,7 @@ mod tests {
     #[tokio::test]
     async fn ctrl_c_stops_sending_and_still_prints_the_total() {
         let sink = FakeSink::new();
-        let clock = FakeClock::default();
+        let clock = Arc::new(FakeClock::default());
         let stop = Interrupt::new();
         stop.trigger();
         let mut out = Vec::new();
@@ -338,7 +312,7 @@ mod tests {
         let s = run_perf(
             &opts(100, 10, -1.0),
             &sink,
-            &clock,
+            clock,
             &mut out,
             &mut err,
             &stop,
@@ -354,7 +328,7 @@ mod tests {
 
     #[tokio::test]
     async fn print_metrics_lists_every_metric_after_the_total_line_as_java_does() {
-        let clock = FakeClock::default();
+        let clock = Arc::new(FakeClock::default());
         let sink = FakeSink::new();
         let mut o = opts(3, 10, -1.0);
         o.print_metrics = true;
@@ -377,7 +351,7 @@ mod tests {
 
     #[tokio::test]
     async fn transactional_runs_commit_every_transaction_duration() {
-        let clock = FakeClock::default();
+        let clock = Arc::new(FakeClock::default());
         let sink = FakeSink::new();
         let mut o = opts(10, 10, 10.0); // one record every 100 ms of fake time
         o.transaction_duration = Some(ms_d(300));
@@ -396,10 +370,18 @@ mod tests {
     async fn run<S: Sink>(
         o: &PerfOptions,
         sink: &S,
-        clock: &FakeClock,
+        clock: &Arc<FakeClock>,
     ) -> (PerfSummary, String, String) {
         let (mut out, mut err) = (Vec::new(), Vec::new());
-        let s = run_perf(o, sink, clock, &mut out, &mut err, &Interrupt::new()).await;
+        let s = run_perf(
+            o,
+            sink,
+            Arc::clone(clock),
+            &mut out,
+            &mut err,
+            &Interrupt::new(),
+        )
+        .await;
         (
             s,
             String::from_utf8(out).unwrap(),
@@ -410,7 +392,7 @@ mod tests {
     #[tokio::test]
     async fn throttled_run_end_to_end() {
         let sink = FakeSink::new();
-        let clock = FakeClock::default();
+        let clock = Arc::new(FakeClock::default());
         let (s, out, err) = run(&opts(1000, 100, 500.0), &sink, &clock).await;
         assert_eq!(s, finished(1000, 0));
         assert_eq!(s.exit_code(), EXIT_OK);
@@ -420,7 +402,7 @@ mod tests {
             "1000 records sent, 500.500501 records/sec (0.05 MB/sec), 0.00 ms avg latency, \
              0.00 ms max latency, 0 ms 50th, 0 ms 95th, 0 ms 99th, 0 ms 99.9th.\n"
         );
-        assert_eq!(clock.slept.get(), ms_d(1998));
+        assert_eq!(clock.slept(), ms_d(1998));
         let recs = sink.accepted();
         assert_eq!(recs.len(), 1000);
         assert!(recs.iter().all(|r| r.topic == "perf"
@@ -433,7 +415,7 @@ mod tests {
     #[tokio::test]
     async fn progress_line_after_five_seconds() {
         let sink = FakeSink::new();
-        let clock = FakeClock::default();
+        let clock = Arc::new(FakeClock::default());
         let (s, out, _) = run(&opts(6000, 100, 1000.0), &sink, &clock).await;
         assert_eq!(s.sent, 6000);
         let lines: Vec<&str> = out.lines().collect();
@@ -449,12 +431,12 @@ mod tests {
 
     /// Every delivery takes 3 ms of fake time.
     struct SlowSink {
-        clock: Rc<FakeClock>,
+        clock: Arc<FakeClock>,
     }
 
     impl Sink for SlowSink {
         async fn send(&self, _record: OutRecord) -> Result<Pending, Rejected> {
-            let clock = Rc::clone(&self.clock);
+            let clock = Arc::clone(&self.clock);
             Ok(Box::pin(async move {
                 clock.advance(ms_d(3));
                 Ok(Delivered {
@@ -462,6 +444,17 @@ mod tests {
                     offset: None,
                 })
             }))
+        }
+        async fn send_reported<R>(&self, _record: OutRecord, report: R) -> Result<(), Rejected>
+        where
+            R: FnOnce(Result<Delivered, DeliveryFailure>) + Send + 'static,
+        {
+            self.clock.advance(ms_d(3));
+            report(Ok(Delivered {
+                partition: 0,
+                offset: None,
+            }));
+            Ok(())
         }
         async fn flush(&self, _timeout: Duration) -> Result<(), String> {
             Ok(())
@@ -480,9 +473,9 @@ mod tests {
 
     #[tokio::test]
     async fn latency_is_measured_from_send_to_delivery() {
-        let clock = Rc::new(FakeClock::default());
+        let clock = Arc::new(FakeClock::default());
         let sink = SlowSink {
-            clock: Rc::clone(&clock),
+            clock: Arc::clone(&clock),
         };
         let (s, out, _) = run(&opts(10, 10, -1.0), &sink, &clock).await;
         assert_eq!(s.sent, 10);
@@ -498,7 +491,7 @@ mod tests {
         let sink = FakeSink::new()
             .fail_delivery(3, "REQUEST_TIMED_OUT")
             .reject(5, false);
-        let clock = FakeClock::default();
+        let clock = Arc::new(FakeClock::default());
         let (s, out, err) = run(&opts(10, 8, -1.0), &sink, &clock).await;
         assert_eq!(s, finished(8, 2));
         assert_eq!(s.exit_code(), EXIT_FAILED);
@@ -517,7 +510,7 @@ mod tests {
     #[tokio::test]
     async fn fatal_rejection_stops_the_run() {
         let sink = FakeSink::new().slow(1).reject(4, true);
-        let clock = FakeClock::default();
+        let clock = Arc::new(FakeClock::default());
         let (s, out, err) = run(&opts(10, 8, -1.0), &sink, &clock).await;
         assert_eq!(s, finished(4, 1));
         assert_eq!(sink.state.borrow().sends, 5);
@@ -528,7 +521,7 @@ mod tests {
     #[tokio::test]
     async fn failure_messages_are_capped_but_all_counted() {
         let sink = (0..25).fold(FakeSink::new(), |s, i| s.fail_delivery(i, "boom"));
-        let clock = FakeClock::default();
+        let clock = Arc::new(FakeClock::default());
         let (s, out, err) = run(&opts(30, 1, -1.0), &sink, &clock).await;
         assert_eq!(s, finished(5, 25));
         assert_eq!(err.matches("delivery failed for record").count(), 10);
@@ -540,7 +533,7 @@ mod tests {
     #[tokio::test]
     async fn zero_records() {
         let sink = FakeSink::new();
-        let clock = FakeClock::default();
+        let clock = Arc::new(FakeClock::default());
         let (s, out, _) = run(&opts(0, 100, 10.0), &sink, &clock).await;
         assert_eq!(s, finished(0, 0));
         assert!(

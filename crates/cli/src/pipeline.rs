@@ -3,8 +3,8 @@
 
 use std::future::Future;
 
+use futures::StreamExt;
 use futures::stream::FuturesUnordered;
-use futures::{FutureExt, StreamExt};
 
 /// Awaits `fut`, handing every delivery that completes meanwhile to `on_done`.
 /// Completions are drained first so their timestamps stay close to the real ones.
@@ -27,36 +27,12 @@ where
     }
 }
 
-/// Waits until fewer than `max` deliveries are outstanding.
-pub(crate) async fn make_room<D: Future>(
-    inflight: &mut FuturesUnordered<D>,
-    max: usize,
-    mut on_done: impl FnMut(D::Output),
-) {
-    while inflight.len() >= max.max(1) {
-        match inflight.next().await {
-            Some(done) => on_done(done),
-            None => break,
-        }
-    }
-}
-
 /// Waits for every outstanding delivery.
 pub(crate) async fn drain_all<D: Future>(
     inflight: &mut FuturesUnordered<D>,
     mut on_done: impl FnMut(D::Output),
 ) {
     while let Some(done) = inflight.next().await {
-        on_done(done);
-    }
-}
-
-/// Handles the deliveries that are complete right now, without waiting.
-pub(crate) fn drain_ready<D: Future>(
-    inflight: &mut FuturesUnordered<D>,
-    mut on_done: impl FnMut(D::Output),
-) {
-    while let Some(Some(done)) = inflight.next().now_or_never() {
         on_done(done);
     }
 }

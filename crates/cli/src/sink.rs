@@ -76,6 +76,13 @@ pub(crate) trait Sink {
     /// (the producer's `max.block.ms`); must not wait for the delivery itself.
     async fn send(&self, record: OutRecord) -> Result<Pending, Rejected>;
 
+    /// Like [`send`](Self::send), but the outcome goes to `report` (called once, from the
+    /// producer's I/O task, possibly on another thread) instead of a future: no allocation or
+    /// polling per record beyond the callback itself (what `perf` uses, as Java's tool does).
+    async fn send_reported<R>(&self, record: OutRecord, report: R) -> Result<(), Rejected>
+    where
+        R: FnOnce(Result<Delivered, DeliveryFailure>) + Send + 'static;
+
     /// Waits until every accepted record has completed, at most `timeout`.
     async fn flush(&self, timeout: Duration) -> Result<(), String>;
 
@@ -159,6 +166,44 @@ fn is_fatal(e: &ferrokafka::ProduceError) -> bool {
     )
 }
 
+fn producer_record(record: OutRecord) -> ferrokafka::ProducerRecord {
+    let mut rec = ferrokafka::ProducerRecord::new(record.topic);
+    if let Some(p) = record.partition {
+        rec = rec.with_partition(p);
+    }
+    if let Some(k) = record.key {
+        rec = rec.with_key(k);
+    }
+    if let Some(v) = record.value {
+        rec = rec.with_value(v);
+    }
+    for (name, value) in record.headers {
+        rec = rec.with_header(name, value);
+    }
+    rec
+}
+
+fn outcome(
+    result: Result<ferrokafka::RecordMetadata, ferrokafka::ProduceError>,
+) -> Result<Delivered, DeliveryFailure> {
+    result
+        .map(|md| Delivered {
+            partition: md.partition(),
+            offset: md.offset(),
+        })
+        .map_err(|e| DeliveryFailure {
+            outcome_unknown: e.outcome_unknown(),
+            message: e.to_string(),
+        })
+}
+
+fn rejected(e: &ferrokafka::ProduceError) -> Rejected {
+    Rejected {
+        fatal: is_fatal(e),
+        message: e.to_string(),
+    }
+}
+
 impl Sink for ProducerSink {
     fn metrics(&self) -> Vec<(String, f64)> {
         self.producer
@@ -176,37 +221,22 @@ impl Sink for ProducerSink {
     }
 
     async fn send(&self, record: OutRecord) -> Result<Pending, Rejected> {
-        let mut rec = ferrokafka::ProducerRecord::new(record.topic);
-        if let Some(p) = record.partition {
-            rec = rec.with_partition(p);
+        match self.producer.send(producer_record(record)).await {
+            Ok(delivery) => Ok(Box::pin(async move { outcome(delivery.await) })),
+            Err(e) => Err(rejected(&e)),
         }
-        if let Some(k) = record.key {
-            rec = rec.with_key(k);
-        }
-        if let Some(v) = record.value {
-            rec = rec.with_value(v);
-        }
-        for (name, value) in record.headers {
-            rec = rec.with_header(name, value);
-        }
-        match self.producer.send(rec).await {
-            Ok(delivery) => Ok(Box::pin(async move {
-                delivery
-                    .await
-                    .map(|md| Delivered {
-                        partition: md.partition(),
-                        offset: md.offset(),
-                    })
-                    .map_err(|e| DeliveryFailure {
-                        outcome_unknown: e.outcome_unknown(),
-                        message: e.to_string(),
-                    })
-            })),
-            Err(e) => Err(Rejected {
-                fatal: is_fatal(&e),
-                message: e.to_string(),
-            }),
-        }
+    }
+
+    async fn send_reported<R>(&self, record: OutRecord, report: R) -> Result<(), Rejected>
+    where
+        R: FnOnce(Result<Delivered, DeliveryFailure>) + Send + 'static,
+    {
+        self.producer
+            .send_with_callback(producer_record(record), move |result| {
+                report(outcome(result));
+            })
+            .await
+            .map_err(|e| rejected(&e))
     }
 
     async fn flush(&self, timeout: Duration) -> Result<(), String> {
@@ -267,13 +297,13 @@ mod failed_tests {
 #[cfg(test)]
 pub(crate) mod fake {
     use std::cell::RefCell;
-    use std::collections::HashMap;
+    use std::collections::{HashMap, VecDeque};
     use std::rc::Rc;
     use std::time::Duration;
 
     use super::{Delivered, DeliveryFailure, OutRecord, Pending, Rejected, Sink};
 
-    #[derive(Debug, Default)]
+    #[derive(Default)]
     pub(crate) struct State {
         /// Every record `send` accepted, in order.
         pub(crate) accepted: Vec<OutRecord>,
@@ -285,6 +315,23 @@ pub(crate) mod fake {
         pub(crate) closed: bool,
         /// Transactional calls in order: "init", "begin", "commit", "abort", "flush".
         pub(crate) calls: Vec<&'static str>,
+        /// `send_reported` deliveries not reported yet: later sends to wait for, outcome,
+        /// callback.
+        reports: VecDeque<(u32, Result<Delivered, DeliveryFailure>, Report)>,
+    }
+
+    type Report = Box<dyn FnOnce(Result<Delivered, DeliveryFailure>) + Send>;
+
+    impl std::fmt::Debug for State {
+        fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+            f.debug_struct("State")
+                .field("sends", &self.sends)
+                .field("outstanding", &self.outstanding)
+                .field("closed", &self.closed)
+                .field("calls", &self.calls)
+                .field("unreported", &self.reports.len())
+                .finish_non_exhaustive()
+        }
     }
 
     /// Behaviour is keyed by the 0-based index of the `send` call.
@@ -372,8 +419,13 @@ pub(crate) mod fake {
         }
     }
 
-    impl Sink for FakeSink {
-        async fn send(&self, record: OutRecord) -> Result<Pending, Rejected> {
+    impl FakeSink {
+        /// The scripted fate of the next `send` call: refused, or accepted with the outcome
+        /// its delivery will have.
+        fn accept(
+            &self,
+            record: OutRecord,
+        ) -> Result<Result<Delivered, DeliveryFailure>, Rejected> {
             let mut st = self.state.borrow_mut();
             let index = st.sends;
             st.sends += 1;
@@ -392,13 +444,41 @@ pub(crate) mod fake {
             st.accepted.push(record);
             st.outstanding += 1;
             st.max_outstanding = st.max_outstanding.max(st.outstanding);
-            let result = match self.fail_delivery.get(&index) {
+            Ok(match self.fail_delivery.get(&index) {
                 Some(msg) => Err(msg.clone()),
                 None => Ok(Delivered {
                     partition,
                     offset: Some(offset as i64),
                 }),
-            };
+            })
+        }
+
+        /// Reports the reported deliveries whose round trip is over: each waits for
+        /// `pending_polls` later sends (or a flush, commit or close, which report them all).
+        fn report_due(&self, all: bool) {
+            loop {
+                let due = {
+                    let mut st = self.state.borrow_mut();
+                    match st.reports.front_mut() {
+                        Some(front) if all || front.0 == 0 => st.reports.pop_front(),
+                        Some(_) | None => None,
+                    }
+                };
+                let Some((_, result, report)) = due else {
+                    break;
+                };
+                self.state.borrow_mut().outstanding -= 1;
+                report(result);
+            }
+            for r in &mut self.state.borrow_mut().reports {
+                r.0 = r.0.saturating_sub(1);
+            }
+        }
+    }
+
+    impl Sink for FakeSink {
+        async fn send(&self, record: OutRecord) -> Result<Pending, Rejected> {
+            let result = self.accept(record)?;
             let state = Rc::clone(&self.state);
             let pending_polls = self.pending_polls;
             Ok(Box::pin(async move {
@@ -408,7 +488,22 @@ pub(crate) mod fake {
             }))
         }
 
+        async fn send_reported<R>(&self, record: OutRecord, report: R) -> Result<(), Rejected>
+        where
+            R: FnOnce(Result<Delivered, DeliveryFailure>) + Send + 'static,
+        {
+            let result = self.accept(record)?;
+            self.state.borrow_mut().reports.push_back((
+                self.pending_polls,
+                result,
+                Box::new(report),
+            ));
+            self.report_due(false);
+            Ok(())
+        }
+
         async fn flush(&self, _timeout: Duration) -> Result<(), String> {
+            self.report_due(true);
             self.state.borrow_mut().calls.push("flush");
             Ok(())
         }
@@ -424,6 +519,9 @@ pub(crate) mod fake {
         }
 
         async fn end_transaction(&self, commit: bool) -> Result<(), String> {
+            if commit {
+                self.report_due(true);
+            }
             let mut st = self.state.borrow_mut();
             if st.outstanding > 0 && !commit {
                 return Err("abort with deliveries outstanding".to_owned());
@@ -437,6 +535,7 @@ pub(crate) mod fake {
         }
 
         async fn close(&self, _timeout: Duration) {
+            self.report_due(true);
             self.state.borrow_mut().closed = true;
         }
 

@@ -2,7 +2,7 @@
 //! throttler that keeps the send rate at `--throughput`.
 
 #[cfg(test)]
-use std::cell::Cell;
+use std::sync::Mutex;
 use std::time::{Duration, Instant};
 
 use super::stats::f64_from;
@@ -36,30 +36,53 @@ impl Clock for SystemClock {
     }
 }
 
-/// A clock that only moves when slept on (or advanced by hand).
+/// A clock that only moves when slept on (or advanced by hand); shareable with delivery
+/// callbacks as the system clock is.
 #[cfg(test)]
 #[derive(Debug, Default)]
 pub(crate) struct FakeClock {
-    now: Cell<Duration>,
-    pub(crate) slept: Cell<Duration>,
+    /// (now, slept in all)
+    times: Mutex<(Duration, Duration)>,
 }
 
 #[cfg(test)]
 impl FakeClock {
+    fn times(&self) -> std::sync::MutexGuard<'_, (Duration, Duration)> {
+        self.times.lock().expect("not poisoned")
+    }
+
     pub(crate) fn advance(&self, d: Duration) {
-        self.now.set(self.now.get() + d);
+        self.times().0 += d;
+    }
+
+    /// How long the clock was slept on.
+    pub(crate) fn slept(&self) -> Duration {
+        self.times().1
+    }
+}
+
+/// A shared clock is a clock (tests keep a handle on the fake one).
+#[cfg(test)]
+impl<C: Clock> Clock for std::sync::Arc<C> {
+    fn now(&self) -> Duration {
+        C::now(self)
+    }
+
+    async fn sleep(&self, d: Duration) {
+        C::sleep(self, d).await;
     }
 }
 
 #[cfg(test)]
 impl Clock for FakeClock {
     fn now(&self) -> Duration {
-        self.now.get()
+        self.times().0
     }
 
     async fn sleep(&self, d: Duration) {
-        self.now.set(self.now.get() + d);
-        self.slept.set(self.slept.get() + d);
+        let mut t = self.times();
+        t.0 += d;
+        t.1 += d;
     }
 }
 
@@ -133,7 +156,7 @@ mod tests {
             }
         }
         // 999 records after the first, 4 ms apart.
-        assert_eq!(clock.slept.get(), ms_d(3996));
+        assert_eq!(clock.slept(), ms_d(3996));
         // Time spent elsewhere is not slept again.
         let clock = FakeClock::default();
         let th = Throttler::new(250.0, clock.now());
