@@ -192,25 +192,27 @@ impl RecordAccumulator {
             }
         }
         let batch_size = self.config.batch_size;
-        if !self.queues.contains_key(tp) {
+        // One lookup on the common path: the partition's open batch takes the record, measured
+        // once for both the room check and the write.
+        if let Some(queue) = self.queues.get_mut(tp) {
+            let several = queue.batches.len() > 1;
+            if let Some(last) = queue.batches.back_mut()
+                && let Contents::Building(builder) = &mut last.contents
+                && let Some(index) =
+                    builder.try_append(batch_size, timestamp, key, value, headers)?
+            {
+                let full = several || builder.estimated_size_in_bytes() >= batch_size;
+                return Ok(AppendResult {
+                    handle: RecordHandle {
+                        batch: last.id,
+                        index,
+                    },
+                    batch_is_full: full,
+                    new_batch_created: false,
+                });
+            }
+        } else {
             self.queues.insert(tp.clone(), PartitionQueue::default());
-        }
-        let queue = self.queues.get_mut(tp).expect("inserted above");
-        let several = queue.batches.len() > 1;
-        if let Some(last) = queue.batches.back_mut()
-            && let Contents::Building(builder) = &mut last.contents
-            && builder.has_room_for(batch_size, timestamp, key, value, headers)
-        {
-            let index = builder.append(timestamp, key, value, headers)?;
-            let full = several || builder.estimated_size_in_bytes() >= batch_size;
-            return Ok(AppendResult {
-                handle: RecordHandle {
-                    batch: last.id,
-                    index,
-                },
-                batch_is_full: full,
-                new_batch_created: false,
-            });
         }
         // A new batch, with its reservation (Java allocates max(batch.size, record size)). Capped
         // at buffer.memory so that a batch.size above buffer.memory cannot block forever; the
@@ -223,7 +225,10 @@ impl RecordAccumulator {
         let created = self.next_created;
         let id = self.new_batch_id();
         let mut builder = BatchBuilder::new(self.config.compression, needed);
-        let queue = self.queues.get_mut(tp).expect("inserted above");
+        let queue = self
+            .queues
+            .get_mut(tp)
+            .expect("the partition's queue exists");
         builder.set_compression_ratio_estimate(queue.ratio);
         let index = match builder.append(timestamp, key, value, headers) {
             Ok(i) => i,

@@ -32,6 +32,7 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use bytes::Bytes;
+use ferrokafka::Topic;
 
 use crate::interrupt::Interrupt;
 use crate::sink::{OutRecord, Sink, failed};
@@ -154,6 +155,8 @@ pub(crate) async fn run_perf<S: Sink, C: Clock + Send + Sync + 'static>(
         txn_started = Some(clock.now());
     }
     let mut interrupted = false;
+    // One shared name for every record.
+    let topic = Topic::from(opts.topic.as_str());
     for seq in 0..opts.num_records {
         if tally.has_lines() {
             print_lines(&tally, out, err);
@@ -182,12 +185,14 @@ pub(crate) async fn run_perf<S: Sink, C: Clock + Send + Sync + 'static>(
             }
             txn_started = Some(clock.now());
         }
-        if let Some(d) = throttler.delay(seq, clock.now()) {
+        if throttler.is_active()
+            && let Some(d) = throttler.delay(seq, clock.now())
+        {
             clock.sleep(d).await;
         }
         tally.outstanding_below(opts.max_in_flight).await;
         let record = OutRecord {
-            topic: opts.topic.clone(),
+            topic: topic.clone(),
             partition: None,
             key: None,
             value: Some(payload.clone()),

@@ -132,6 +132,8 @@ pub(crate) async fn run_produce<S: Sink, R: RecordSource>(
     let mut buf = Vec::new();
     let mut line_no = 0u64;
     let mut in_txn = 0u64; // records in the open transaction; 0 = none open
+    // One shared name for every record.
+    let topic = ferrokafka::Topic::from(opts.topic.as_str());
     if opts.transactions.is_some()
         && let Err(e) = sink.init_transactions().await
     {
@@ -179,7 +181,7 @@ pub(crate) async fn run_produce<S: Sink, R: RecordSource>(
         };
         let size = (key.as_ref().map_or(0, Bytes::len) + value.len()) as u64;
         let record = OutRecord {
-            topic: opts.topic.clone(),
+            topic: topic.clone(),
             partition: opts.partition,
             key,
             value: Some(value),

@@ -13,7 +13,7 @@ use bytes::Bytes;
 /// One record as the CLI wants it produced.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub(crate) struct OutRecord {
-    pub(crate) topic: String,
+    pub(crate) topic: ferrokafka::Topic,
     /// `None`: let the producer's partitioner choose.
     pub(crate) partition: Option<i32>,
     pub(crate) key: Option<Bytes>,

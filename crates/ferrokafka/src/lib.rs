@@ -106,6 +106,7 @@ pub use config::{
 pub use error::{ErrorKind, ProduceError};
 pub use ferrokafka_engine::{GroupMetadata, OffsetToCommit};
 pub use ferrokafka_records::{CompressionType, Header};
+pub use ferrokafka_wire::Topic;
 pub use metrics::{MetricValue, Metrics};
 pub use oauth::{OAuthBearerToken, OAuthBearerTokenProvider, TokenFuture};
 pub use producer::Producer;

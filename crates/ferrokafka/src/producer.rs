@@ -11,7 +11,6 @@ use ferrokafka_engine::{
 };
 use ferrokafka_metadata::MetadataError;
 use ferrokafka_partition::PartitionerConfig;
-use ferrokafka_wire::Topic;
 use tokio::sync::Notify;
 use tokio::sync::oneshot;
 
@@ -247,19 +246,21 @@ impl Producer {
     ) -> Result<(std::sync::Arc<BatchSlot>, i32, i64), ProduceError> {
         let interceptors = &self.shared().config.interceptors;
         if interceptors.is_empty() {
-            return self.enqueue(record).await;
+            return self.enqueue(&record).await;
         }
         let record = interceptors.on_send(record);
-        let queued = self.enqueue(record).await;
+        let queued = self.enqueue(&record).await;
         if let Err(e) = &queued {
             interceptors.on_acknowledgement(Err(e));
         }
         queued
     }
 
+    /// Appends `record` (borrowed: the caller's future keeps it, so the nested futures do
+    /// not move it again).
     async fn enqueue(
         &self,
-        record: ProducerRecord,
+        record: &ProducerRecord,
     ) -> Result<(std::sync::Arc<BatchSlot>, i32, i64), ProduceError> {
         let shared = self.shared();
         let start = clock_now();
@@ -294,16 +295,11 @@ impl Producer {
                 };
                 match st.engine.append(&out, now) {
                     Ok(appended) => {
-                        let State { slots, engine, .. } = &mut *st;
-                        let slot = slots
+                        let slot = st
+                            .slots
                             .entry(appended.batch)
                             .or_insert_with(|| {
-                                // The engine's shared name (the record's topic is known to it
-                                // once it took the record).
-                                let topic = engine
-                                    .topic(&record.topic)
-                                    .unwrap_or_else(|| Topic::new(&record.topic));
-                                BatchSlot::new(topic, appended.partition)
+                                BatchSlot::new(record.topic.clone(), appended.partition)
                             })
                             .clone();
                         Ok((slot, appended.index, appended.wake_sender))
@@ -386,7 +382,7 @@ impl Producer {
                     if clock_now() >= deadline + Duration::from_secs(1) {
                         // Safety net: never loop past the deadline without an answer.
                         return Err(ProduceError::topic_not_available(
-                            record.topic.clone(),
+                            record.topic.to_string(),
                             max_block,
                             None,
                         ));

@@ -16,7 +16,7 @@ use crate::serialize::Serializer;
 /// A record to send (Java `ProducerRecord`), key and value already in bytes.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct ProducerRecord {
-    pub(crate) topic: String,
+    pub(crate) topic: Topic,
     pub(crate) partition: Option<i32>,
     pub(crate) key: Option<Bytes>,
     pub(crate) value: Option<Bytes>,
@@ -27,7 +27,10 @@ pub struct ProducerRecord {
 impl ProducerRecord {
     /// A record for `topic` with no key, no value (a tombstone until a value is set), no
     /// headers, the partitioner's choice of partition and the send time as timestamp.
-    pub fn new(topic: impl Into<String>) -> Self {
+    ///
+    /// `topic` is a name (`&str`, `String`, ...) or a [`Topic`]: a program that sends many
+    /// records to one topic builds its `Topic` once and clones it, which copies no name.
+    pub fn new(topic: impl Into<Topic>) -> Self {
         Self {
             topic: topic.into(),
             partition: None,
@@ -78,7 +81,7 @@ impl ProducerRecord {
 
     /// Builds a record by serializing `key` and `value` with the given serializers.
     pub fn serialized<K, V, KS, VS>(
-        topic: impl Into<String>,
+        topic: impl Into<Topic>,
         key: Option<&K>,
         value: Option<&V>,
         key_serializer: &KS,

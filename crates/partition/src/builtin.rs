@@ -114,20 +114,14 @@ impl BuiltInPartitioner {
         }
         partitions.pick(r)
     }
-}
 
-impl Partitioner for BuiltInPartitioner {
-    fn partition(&mut self, record: &Record<'_>, partitions: &Partitions<'_>) -> i32 {
-        if let (Some(key), false) = (record.key, self.ignore_keys) {
-            return murmur2_partition(key, partitions.count());
-        }
-        if !self.topics.contains_key(record.topic) {
-            self.topics
-                .insert(record.topic.to_owned(), TopicState::default());
-        }
-        let Some(state) = self.topics.get_mut(record.topic) else {
-            return 0;
-        };
+    /// The sticky partition for a keyless record: the current one while it can take records,
+    /// otherwise a fresh choice.
+    fn sticky_choice(
+        state: &mut TopicState,
+        random: &mut dyn RandomSource,
+        partitions: &Partitions<'_>,
+    ) -> i32 {
         let keep = state.sticky.is_some_and(|p| {
             partitions.is_available(p)
                 || (partitions.contains(p) && partitions.available_count() == 0)
@@ -135,10 +129,24 @@ impl Partitioner for BuiltInPartitioner {
         if let (true, Some(p)) = (keep, state.sticky) {
             return p;
         }
-        let p = Self::next_partition(self.random.as_mut(), state.load.as_ref(), partitions);
+        let p = Self::next_partition(random, state.load.as_ref(), partitions);
         state.sticky = Some(p);
         state.produced_bytes = 0;
         p
+    }
+}
+
+impl Partitioner for BuiltInPartitioner {
+    fn partition(&mut self, record: &Record<'_>, partitions: &Partitions<'_>) -> i32 {
+        if let (Some(key), false) = (record.key, self.ignore_keys) {
+            return murmur2_partition(key, partitions.count());
+        }
+        // One lookup once the topic is known (every record but its first).
+        if let Some(state) = self.topics.get_mut(record.topic) {
+            return Self::sticky_choice(state, self.random.as_mut(), partitions);
+        }
+        let state = self.topics.entry(record.topic.to_owned()).or_default();
+        Self::sticky_choice(state, self.random.as_mut(), partitions)
     }
 
     fn on_append(&mut self, record: &Record<'_>, appended: &Appended) {

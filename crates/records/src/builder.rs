@@ -152,15 +152,16 @@ pub fn write_record(
     )
 }
 
+/// Checks a record's fields and measures it: its body size (everything after the length
+/// varint) and header count.
 #[inline(always)]
-fn write_record_iter<'h, I>(
-    buf: &mut BytesMut,
+fn measure_record<'h, I>(
     offset_delta: i32,
     timestamp_delta: i64,
     key: Option<&[u8]>,
     value: Option<&[u8]>,
     headers: I,
-) -> Result<usize, RecordError>
+) -> Result<(usize, i32), RecordError>
 where
     I: Iterator<Item = (&'h [u8], Option<&'h [u8]>)> + Clone,
 {
@@ -170,9 +171,27 @@ where
         check_len(k.len())?;
         check_len(v.map_or(0, <[u8]>::len))?;
     }
-    let (body, header_count) =
-        body_size(offset_delta, timestamp_delta, key, value, headers.clone());
+    let (body, header_count) = body_size(offset_delta, timestamp_delta, key, value, headers);
     check_len(body)?;
+    Ok((body, header_count))
+}
+
+/// Writes a record measured by [`measure_record`] (`body`, `header_count`) at the end of
+/// `buf`; returns the bytes written.
+#[allow(clippy::too_many_arguments)] // the record's parts, as measured
+#[inline(always)]
+fn write_measured<'h, I>(
+    buf: &mut BytesMut,
+    (body, header_count): (usize, i32),
+    offset_delta: i32,
+    timestamp_delta: i64,
+    key: Option<&[u8]>,
+    value: Option<&[u8]>,
+    headers: I,
+) -> usize
+where
+    I: Iterator<Item = (&'h [u8], Option<&'h [u8]>)>,
+{
     let total = varint_len(body as i32) + body;
     let start = buf.len();
     // One bounds-checked growth per record; the writes below then go into a plain slice.
@@ -191,7 +210,31 @@ where
         pos = put_bytes_field(dst, pos, v);
     }
     debug_assert_eq!(pos, total);
-    Ok(total)
+    total
+}
+
+#[inline(always)]
+fn write_record_iter<'h, I>(
+    buf: &mut BytesMut,
+    offset_delta: i32,
+    timestamp_delta: i64,
+    key: Option<&[u8]>,
+    value: Option<&[u8]>,
+    headers: I,
+) -> Result<usize, RecordError>
+where
+    I: Iterator<Item = (&'h [u8], Option<&'h [u8]>)> + Clone,
+{
+    let measured = measure_record(offset_delta, timestamp_delta, key, value, headers.clone())?;
+    Ok(write_measured(
+        buf,
+        measured,
+        offset_delta,
+        timestamp_delta,
+        key,
+        value,
+        headers,
+    ))
 }
 
 /// An open batch that records are appended to.
@@ -331,6 +374,52 @@ impl BatchBuilder {
         headers: &[Header],
     ) -> Result<i32, RecordError> {
         self.append_iter(timestamp, key, value, headers.iter().map(header_parts))
+    }
+
+    /// Appends the record if it fits under `batch_size` — [`has_room_for`](Self::has_room_for)
+    /// and [`append`](Self::append) in one, measuring the record once: `Ok(Some(offset
+    /// delta))` when appended, `Ok(None)` (nothing written) when the batch has no room.
+    #[inline]
+    pub fn try_append(
+        &mut self,
+        batch_size: usize,
+        timestamp: i64,
+        key: Option<&[u8]>,
+        value: Option<&[u8]>,
+        headers: &[Header],
+    ) -> Result<Option<i32>, RecordError> {
+        if timestamp < NO_TIMESTAMP {
+            return Err(RecordError::InvalidTimestamp(timestamp));
+        }
+        if self.count == i32::MAX {
+            return Err(RecordError::TooManyRecords);
+        }
+        let base = if self.count == 0 {
+            timestamp
+        } else {
+            self.base_timestamp
+        };
+        let offset_delta = self.count;
+        let timestamp_delta = timestamp.wrapping_sub(base);
+        let parts = headers.iter().map(header_parts);
+        let measured = measure_record(offset_delta, timestamp_delta, key, value, parts.clone())?;
+        let total = varint_len(measured.0 as i32) + measured.0;
+        if self.count > 0 && self.estimated_size_in_bytes() + total > batch_size {
+            return Ok(None);
+        }
+        write_measured(
+            &mut self.buf,
+            measured,
+            offset_delta,
+            timestamp_delta,
+            key,
+            value,
+            parts,
+        );
+        self.base_timestamp = base;
+        self.max_timestamp = self.max_timestamp.max(timestamp);
+        self.count += 1;
+        Ok(Some(offset_delta))
     }
 
     /// Appends a decoded record (used when splitting or re-batching).
@@ -535,6 +624,50 @@ mod tests {
         assert!(b.has_room_for(limit, 0, None, Some(&v), &[]));
         assert!(!b.has_room_for(limit - 1, 0, None, Some(&v), &[]));
         assert_eq!(b.estimated_size_in_bytes(), b.size_in_bytes());
+    }
+
+    /// `try_append` decides as `has_room_for` and writes what `append` writes, for plain and
+    /// compressed batches, records of varied sizes, timestamps and headers.
+    #[test]
+    fn try_append_is_has_room_for_then_append() {
+        let headers = [
+            Header::new("h", Some(&b"v"[..])),
+            Header::new("n", None::<Bytes>),
+        ];
+        for codec in [
+            Compression::NONE,
+            Compression::new(CompressionType::Lz4, None).unwrap(),
+        ] {
+            for limit in [0, 150, 1000, 4096] {
+                let mut twice = BatchBuilder::new(codec, 0);
+                let mut once = BatchBuilder::new(codec, 0);
+                twice.set_compression_ratio_estimate(0.5);
+                once.set_compression_ratio_estimate(0.5);
+                let mut appended = 0;
+                for i in 0..200usize {
+                    let value = vec![b'x'; (i * 37) % 120];
+                    let key = (i % 3 != 0).then_some(&b"key"[..]);
+                    let hs = &headers[..i % 3];
+                    let ts = 1_000 + (i as i64 % 7) - 3;
+                    let room = twice.has_room_for(limit, ts, key, Some(&value), hs);
+                    let expected = room.then(|| twice.append(ts, key, Some(&value), hs).unwrap());
+                    let got = once.try_append(limit, ts, key, Some(&value), hs).unwrap();
+                    assert_eq!(got, expected, "record {i}, limit {limit}");
+                    assert_eq!(once.records_section(), twice.records_section());
+                    appended += usize::from(got.is_some());
+                }
+                assert!(appended >= 1, "the first record always fits");
+                if limit == 4096 {
+                    assert!(appended > 1 && appended < 200, "{appended}");
+                }
+            }
+        }
+        let mut b = BatchBuilder::new(Compression::NONE, 0);
+        assert_eq!(
+            b.try_append(100, -2, None, None, &[]),
+            Err(RecordError::InvalidTimestamp(-2))
+        );
+        assert!(b.is_empty());
     }
 
     #[test]

@@ -105,6 +105,30 @@ impl From<&String> for Topic {
     }
 }
 
+impl From<Arc<str>> for Topic {
+    fn from(name: Arc<str>) -> Self {
+        Topic(name)
+    }
+}
+
+impl From<Box<str>> for Topic {
+    fn from(name: Box<str>) -> Self {
+        Topic(Arc::from(name))
+    }
+}
+
+impl From<std::borrow::Cow<'_, str>> for Topic {
+    fn from(name: std::borrow::Cow<'_, str>) -> Self {
+        Topic::new(&name)
+    }
+}
+
+impl From<&Topic> for Topic {
+    fn from(topic: &Topic) -> Self {
+        topic.clone()
+    }
+}
+
 impl From<Topic> for String {
     fn from(topic: Topic) -> Self {
         topic.0.as_ref().to_owned()

@@ -104,9 +104,15 @@ impl Throttler {
         }
     }
 
+    /// Whether there is a rate to keep (without one, [`delay`](Self::delay) is always `None`
+    /// and the clock need not be read for it).
+    pub(crate) fn is_active(&self) -> bool {
+        self.records_per_sec > 0.0 && self.records_per_sec.is_finite()
+    }
+
     /// How long to sleep before sending record number `sent_so_far`.
     pub(crate) fn delay(&self, sent_so_far: u64, now: Duration) -> Option<Duration> {
-        if self.records_per_sec <= 0.0 || !self.records_per_sec.is_finite() {
+        if !self.is_active() {
             return None;
         }
         let due_ns = (f64_from(sent_so_far) * 1e9 / self.records_per_sec).round();
@@ -127,6 +133,7 @@ mod tests {
     fn throttler_sleeps_only_when_ahead_of_schedule() {
         let start = Duration::from_secs(10);
         for t in [0.0, -1.0, -0.5] {
+            assert!(!Throttler::new(t, start).is_active(), "T={t}");
             assert_eq!(
                 Throttler::new(t, start).delay(1_000_000, start),
                 None,
@@ -134,6 +141,7 @@ mod tests {
             );
         }
         let th = Throttler::new(100.0, start);
+        assert!(th.is_active());
         assert_eq!(th.delay(0, start), None);
         assert_eq!(th.delay(1, start), Some(ms_d(10)));
         assert_eq!(th.delay(1, start + ms_d(4)), Some(ms_d(6)));
