@@ -231,12 +231,28 @@ impl Sink for ProducerSink {
     where
         R: FnOnce(Result<Delivered, DeliveryFailure>) + Send + 'static,
     {
-        self.producer
-            .send_with_callback(producer_record(record), move |result| {
-                report(outcome(result));
-            })
-            .await
-            .map_err(|e| rejected(&e))
+        let report = move |result| report(outcome(result));
+        let sent = if record.headers.is_empty() {
+            // The parts are copied into the batch: no record built per send.
+            let mut borrowed = ferrokafka::BorrowedRecord::new(&record.topic);
+            if let Some(p) = record.partition {
+                borrowed = borrowed.with_partition(p);
+            }
+            if let Some(k) = &record.key {
+                borrowed = borrowed.with_key(k);
+            }
+            if let Some(v) = &record.value {
+                borrowed = borrowed.with_value(v);
+            }
+            self.producer
+                .send_borrowed_with_callback(borrowed, report)
+                .await
+        } else {
+            self.producer
+                .send_with_callback(producer_record(record), report)
+                .await
+        };
+        sent.map_err(|e| rejected(&e))
     }
 
     async fn flush(&self, timeout: Duration) -> Result<(), String> {

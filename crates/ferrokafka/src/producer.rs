@@ -11,6 +11,7 @@ use ferrokafka_engine::{
 };
 use ferrokafka_metadata::MetadataError;
 use ferrokafka_partition::PartitionerConfig;
+use ferrokafka_wire::Topic;
 use tokio::sync::Notify;
 use tokio::sync::oneshot;
 
@@ -19,7 +20,7 @@ use crate::driver;
 use crate::error::ProduceError;
 use crate::metrics::{Metrics, MetricsState};
 use crate::record::{
-    BatchOutcome, BatchSlot, Callback, DeliveryFuture, ProducerRecord, SplitParts,
+    BatchOutcome, BatchSlot, BorrowedRecord, Callback, DeliveryFuture, ProducerRecord, SplitParts,
 };
 
 /// How long `close` keeps the connections of an acks=0 producer open after the last write.
@@ -238,6 +239,68 @@ impl Producer {
         Ok(())
     }
 
+    /// Like [`send`](Self::send), for a record whose parts are borrowed: they are copied
+    /// straight into the partition's batch, so nothing is allocated for the record itself.
+    /// With interceptors configured, they are given an owned copy, as [`send`](Self::send)
+    /// gives them.
+    /// # Example
+    ///
+    /// ```
+    /// # use ferrokafka::{BorrowedRecord, Producer, ProducerConfig};
+    /// # use ferrokafka_fake::{ClusterConfig, FakeServer};
+    /// # #[tokio::main(flavor = "current_thread")]
+    /// # async fn main() -> Result<(), ferrokafka::ProduceError> {
+    /// # let fake = FakeServer::in_memory(ClusterConfig::builder().topic("events", 3).build());
+    /// # let config = ProducerConfig::builder()
+    /// #     .bootstrap_servers(fake.bootstrap())
+    /// #     .transport(fake.transport())
+    /// #     .build()
+    /// #     .unwrap();
+    /// # let producer = Producer::new(config)?;
+    /// let mut line = String::new();
+    /// for i in 0..3 {
+    ///     line.clear();
+    ///     line.push_str(&format!("event {i}"));
+    ///     // The record borrows `line`; `send_borrowed` copies it before returning.
+    ///     let record = BorrowedRecord::new("events").with_key(b"user-7").with_value(line.as_bytes());
+    ///     let delivery = producer.send_borrowed(record).await?;
+    ///     drop(delivery); // dropping the future does not cancel the record
+    /// }
+    /// producer.flush(std::time::Duration::from_secs(30)).await?;
+    /// # Ok(())
+    /// # }
+    /// ```
+    pub async fn send_borrowed(
+        &self,
+        record: BorrowedRecord<'_>,
+    ) -> Result<DeliveryFuture, ProduceError> {
+        if !self.shared().config.interceptors.is_empty() {
+            return self.send(record.to_owned_record()).await;
+        }
+        let (slot, index, ts) = self.enqueue(record, None).await?;
+        Ok(DeliveryFuture::new(slot, index, ts))
+    }
+
+    /// [`send_with_callback`](Self::send_with_callback) for a borrowed record (see
+    /// [`send_borrowed`](Self::send_borrowed)).
+    pub async fn send_borrowed_with_callback<F>(
+        &self,
+        record: BorrowedRecord<'_>,
+        callback: F,
+    ) -> Result<(), ProduceError>
+    where
+        F: FnOnce(Result<crate::RecordMetadata, ProduceError>) + Send + 'static,
+    {
+        if !self.shared().config.interceptors.is_empty() {
+            return self
+                .send_with_callback(record.to_owned_record(), callback)
+                .await;
+        }
+        let (slot, index, ts) = self.enqueue(record, None).await?;
+        slot.add_callback(index, ts, Box::new(callback));
+        Ok(())
+    }
+
     /// [`enqueue`](Self::enqueue) after the interceptors' `on_send`; a failure to queue is
     /// their acknowledgement too.
     async fn intercepted_enqueue(
@@ -246,10 +309,10 @@ impl Producer {
     ) -> Result<(std::sync::Arc<BatchSlot>, i32, i64), ProduceError> {
         let interceptors = &self.shared().config.interceptors;
         if interceptors.is_empty() {
-            return self.enqueue(&record).await;
+            return self.enqueue(record.borrowed(), Some(&record.topic)).await;
         }
         let record = interceptors.on_send(record);
-        let queued = self.enqueue(&record).await;
+        let queued = self.enqueue(record.borrowed(), Some(&record.topic)).await;
         if let Err(e) = &queued {
             interceptors.on_acknowledgement(Err(e));
         }
@@ -257,10 +320,12 @@ impl Producer {
     }
 
     /// Appends `record` (borrowed: the caller's future keeps it, so the nested futures do
-    /// not move it again).
+    /// not move it again). `shared_topic` is its topic's shared name when the caller has one
+    /// (the batch's delivery reports then use it).
     async fn enqueue(
         &self,
-        record: &ProducerRecord,
+        record: BorrowedRecord<'_>,
+        shared_topic: Option<&Topic>,
     ) -> Result<(std::sync::Arc<BatchSlot>, i32, i64), ProduceError> {
         let shared = self.shared();
         let start = clock_now();
@@ -286,20 +351,26 @@ impl Producer {
                     return Err(ProduceError::closed());
                 }
                 let out = OutgoingRecord {
-                    topic: &record.topic,
+                    topic: record.topic,
                     partition: record.partition,
-                    key: record.key.as_deref(),
-                    value: record.value.as_deref(),
-                    headers: &record.headers,
+                    key: record.key,
+                    value: record.value,
+                    headers: record.headers,
                     timestamp,
                 };
                 match st.engine.append(&out, now) {
                     Ok(appended) => {
-                        let slot = st
-                            .slots
+                        let State { slots, engine, .. } = &mut *st;
+                        let slot = slots
                             .entry(appended.batch)
                             .or_insert_with(|| {
-                                BatchSlot::new(record.topic.clone(), appended.partition)
+                                // The record's shared name, or the engine's (it knows the topic
+                                // once it took the record).
+                                let topic = shared_topic
+                                    .cloned()
+                                    .or_else(|| engine.topic(record.topic))
+                                    .unwrap_or_else(|| Topic::new(record.topic));
+                                BatchSlot::new(topic, appended.partition)
                             })
                             .clone();
                         Ok((slot, appended.index, appended.wake_sender))
@@ -368,7 +439,7 @@ impl Producer {
                     // Java's bufferpool-wait-time measures waits for memory; a wait for metadata
                     // is metadata-wait-time.
                     let waited = crate::metrics::nanos(clock_now() - waited_from);
-                    if self.shared().lock().engine.has_topic(&record.topic) {
+                    if self.shared().lock().engine.has_topic(record.topic) {
                         shared
                             .measured
                             .bufferpool_wait_ns
@@ -382,7 +453,7 @@ impl Producer {
                     if clock_now() >= deadline + Duration::from_secs(1) {
                         // Safety net: never loop past the deadline without an answer.
                         return Err(ProduceError::topic_not_available(
-                            record.topic.to_string(),
+                            record.topic.to_owned(),
                             max_block,
                             None,
                         ));

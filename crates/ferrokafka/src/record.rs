@@ -132,6 +132,110 @@ impl ProducerRecord {
     }
 }
 
+/// A record whose parts are borrowed: [`Producer::send_borrowed`](crate::Producer::send_borrowed)
+/// copies them straight into the partition's batch, so sending one allocates nothing per
+/// record (the owned [`ProducerRecord`] needs its key and value as `Bytes`, which a program
+/// holding plain slices must copy first). As rust-rdkafka's `BaseRecord`, minus the copy.
+///
+/// ```
+/// use ferrokafka::BorrowedRecord;
+///
+/// let key = *b"user-7";
+/// let record = BorrowedRecord::new("events").with_key(&key).with_value(b"clicked");
+/// assert_eq!(record.topic(), "events");
+/// assert_eq!(record.to_owned_record().key().map(|k| &k[..]), Some(&b"user-7"[..]));
+/// ```
+#[derive(Debug, Clone, Copy)]
+pub struct BorrowedRecord<'a> {
+    pub(crate) topic: &'a str,
+    pub(crate) partition: Option<i32>,
+    pub(crate) key: Option<&'a [u8]>,
+    pub(crate) value: Option<&'a [u8]>,
+    pub(crate) headers: &'a [Header],
+    pub(crate) timestamp: Option<i64>,
+}
+
+impl<'a> BorrowedRecord<'a> {
+    /// A record for `topic` with no key, no value, no headers, the partitioner's choice of
+    /// partition and the send time as timestamp (as [`ProducerRecord::new`]).
+    pub fn new(topic: &'a str) -> Self {
+        BorrowedRecord {
+            topic,
+            partition: None,
+            key: None,
+            value: None,
+            headers: &[],
+            timestamp: None,
+        }
+    }
+
+    /// Sets the key.
+    #[must_use]
+    pub fn with_key(mut self, key: &'a [u8]) -> Self {
+        self.key = Some(key);
+        self
+    }
+
+    /// Sets the value.
+    #[must_use]
+    pub fn with_value(mut self, value: &'a [u8]) -> Self {
+        self.value = Some(value);
+        self
+    }
+
+    /// Sends to this partition instead of asking the partitioner.
+    #[must_use]
+    pub fn with_partition(mut self, partition: i32) -> Self {
+        self.partition = Some(partition);
+        self
+    }
+
+    /// Sets the create timestamp (milliseconds since the epoch).
+    #[must_use]
+    pub fn with_timestamp(mut self, timestamp_ms: i64) -> Self {
+        self.timestamp = Some(timestamp_ms);
+        self
+    }
+
+    /// Sets the headers (in order; duplicates kept).
+    #[must_use]
+    pub fn with_headers(mut self, headers: &'a [Header]) -> Self {
+        self.headers = headers;
+        self
+    }
+
+    /// The topic.
+    pub fn topic(&self) -> &'a str {
+        self.topic
+    }
+
+    /// An owned copy (what interceptors are given).
+    pub fn to_owned_record(&self) -> ProducerRecord {
+        ProducerRecord {
+            topic: Topic::new(self.topic),
+            partition: self.partition,
+            key: self.key.map(Bytes::copy_from_slice),
+            value: self.value.map(Bytes::copy_from_slice),
+            headers: self.headers.to_vec(),
+            timestamp: self.timestamp,
+        }
+    }
+}
+
+impl ProducerRecord {
+    /// This record's parts, borrowed.
+    pub(crate) fn borrowed(&self) -> BorrowedRecord<'_> {
+        BorrowedRecord {
+            topic: &self.topic,
+            partition: self.partition,
+            key: self.key.as_deref(),
+            value: self.value.as_deref(),
+            headers: &self.headers,
+            timestamp: self.timestamp,
+        }
+    }
+}
+
 /// Where a record was written (Java `RecordMetadata`).
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct RecordMetadata {
