@@ -3,7 +3,8 @@
 //!
 //! * One payload of `record-size` pseudo-random uppercase letters is prepared once and
 //!   shared (`Bytes` clone) by every record; records have no key.
-//! * Latency is measured per record from just before `send` to the delivery's completion.
+//! * Latency is measured per record from the producer's send call to the delivery's
+//!   completion (the producer measures it, as librdkafka's `rd_kafka_message_latency`).
 //! * Every 5 s (checked when a delivery completes, as the Java tool does) a window line:
 //!   `X records sent, Y records/sec (Z MB/sec), A ms avg latency, B ms max latency.`
 //! * Final line, Java's format (`%d`, `%f`, `%.2f`; percentiles as whole milliseconds):
@@ -35,7 +36,7 @@ use bytes::Bytes;
 use ferrokafka::Topic;
 
 use crate::interrupt::Interrupt;
-use crate::sink::{OutRecord, Sink, failed};
+use crate::sink::{OutRecord, Reports, Sink, failed};
 use crate::{EXIT_FAILED, EXIT_INTERRUPTED, EXIT_OK};
 use tally::{Stream, Tally};
 
@@ -120,9 +121,9 @@ fn print_lines<C: Clock>(tally: &Tally<C>, out: &mut dyn Write, err: &mut dyn Wr
 
 /// Runs the test; progress and the final line go to `out`, failures to `err`.
 ///
-/// Each record's outcome is reported by a callback on the producer's I/O task (no future per
-/// record), which records its latency; the loop prints what the callbacks left at its next
-/// record.
+/// Each record's outcome is reported on the producer's I/O task (no future or callback per
+/// record) with the latency the producer measured; the loop prints what the reports left at
+/// its next record.
 pub(crate) async fn run_perf<S: Sink, C: Clock + Send + Sync + 'static>(
     opts: &PerfOptions,
     sink: &S,
@@ -137,6 +138,7 @@ pub(crate) async fn run_perf<S: Sink, C: Clock + Send + Sync + 'static>(
     let stats = Stats::new(start, REPORTING_INTERVAL);
     let tally = Arc::new(Tally::new(clock, opts.record_size as u64, stats));
     let clock = tally.clock();
+    let reports: Arc<dyn Reports> = Arc::clone(&tally) as Arc<dyn Reports>;
     let mut txn_started = None;
     if opts.transaction_duration.is_some() {
         let begun = match sink.init_transactions().await {
@@ -198,12 +200,10 @@ pub(crate) async fn run_perf<S: Sink, C: Clock + Send + Sync + 'static>(
             value: Some(payload.clone()),
             headers: Vec::new(),
         };
-        // Latency runs from here (as Java's sendStartMs), so blocking in `send` counts.
-        let sent_at = clock.now();
+        // The producer measures latency from its send call (as Java's tool from just before
+        // `send`), so blocking in `send` counts.
         tally.sent();
-        let reporter = Arc::clone(&tally);
-        let report = move |result| reporter.report(seq, sent_at, result);
-        if let Err(rejected) = sink.send_reported(record, report).await {
+        if let Err(rejected) = sink.send_reported(record, &reports, seq).await {
             tally.refused(seq, &rejected.message);
             if rejected.fatal {
                 print_lines(&tally, out, err);
@@ -265,7 +265,7 @@ pub(crate) async fn run_perf<S: Sink, C: Clock + Send + Sync + 'static>(
 mod tests {
     use super::*;
     use crate::sink::fake::FakeSink;
-    use crate::sink::{Delivered, DeliveryFailure, Pending, Rejected};
+    use crate::sink::{Delivered, Pending, Rejected};
 
     fn ms_d(v: u64) -> Duration {
         Duration::from_millis(v)
@@ -447,18 +447,25 @@ mod tests {
                 Ok(Delivered {
                     partition: 0,
                     offset: None,
+                    latency: ms_d(3),
                 })
             }))
         }
-        async fn send_reported<R>(&self, _record: OutRecord, report: R) -> Result<(), Rejected>
-        where
-            R: FnOnce(Result<Delivered, DeliveryFailure>) + Send + 'static,
-        {
+        async fn send_reported(
+            &self,
+            _record: OutRecord,
+            reports: &Arc<dyn Reports>,
+            seq: u64,
+        ) -> Result<(), Rejected> {
             self.clock.advance(ms_d(3));
-            report(Ok(Delivered {
-                partition: 0,
-                offset: None,
-            }));
+            reports.report(
+                seq,
+                Ok(Delivered {
+                    partition: 0,
+                    offset: None,
+                    latency: ms_d(3),
+                }),
+            );
             Ok(())
         }
         async fn flush(&self, _timeout: Duration) -> Result<(), String> {

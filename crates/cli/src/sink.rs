@@ -6,6 +6,7 @@
 
 use std::future::Future;
 use std::pin::Pin;
+use std::sync::{Arc, OnceLock};
 use std::time::Duration;
 
 use bytes::Bytes;
@@ -28,6 +29,14 @@ pub(crate) struct Delivered {
     pub(crate) partition: i32,
     /// `None` when the broker does not return one (acks=0).
     pub(crate) offset: Option<i64>,
+    /// From the send call to the acknowledgement, as the producer measured it.
+    pub(crate) latency: Duration,
+}
+
+/// Hears the outcomes of records sent with [`Sink::send_reported`], by the number they were
+/// sent with. Called from the producer's I/O task, possibly on another thread.
+pub(crate) trait Reports: Send + Sync + 'static {
+    fn report(&self, seq: u64, result: Result<Delivered, DeliveryFailure>);
 }
 
 /// Why a record was not delivered.
@@ -76,12 +85,15 @@ pub(crate) trait Sink {
     /// (the producer's `max.block.ms`); must not wait for the delivery itself.
     async fn send(&self, record: OutRecord) -> Result<Pending, Rejected>;
 
-    /// Like [`send`](Self::send), but the outcome goes to `report` (called once, from the
-    /// producer's I/O task, possibly on another thread) instead of a future: no allocation or
-    /// polling per record beyond the callback itself (what `perf` uses, as Java's tool does).
-    async fn send_reported<R>(&self, record: OutRecord, report: R) -> Result<(), Rejected>
-    where
-        R: FnOnce(Result<Delivered, DeliveryFailure>) + Send + 'static;
+    /// Like [`send`](Self::send), but the outcome goes to `reports` with `seq` instead of a
+    /// future: nothing allocated or polled per record (what `perf` uses; one `reports` per
+    /// sink).
+    async fn send_reported(
+        &self,
+        record: OutRecord,
+        reports: &Arc<dyn Reports>,
+        seq: u64,
+    ) -> Result<(), Rejected>;
 
     /// Waits until every accepted record has completed, at most `timeout`.
     async fn flush(&self, timeout: Duration) -> Result<(), String>;
@@ -119,10 +131,33 @@ pub(crate) fn failed(call: &str, message: &str) -> String {
 // ======================================================================
 
 /// The adapter over [`ferrokafka::Producer`].
-#[derive(Debug)]
 pub(crate) struct ProducerSink {
     producer: ferrokafka::Producer,
     client_id: String,
+    /// The producer-side reporter of the CLI's `Reports`, made at the first reported send.
+    reporter: OnceLock<(Arc<dyn Reports>, Arc<dyn ferrokafka::DeliveryReporter>)>,
+}
+
+impl std::fmt::Debug for ProducerSink {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("ProducerSink")
+            .field("producer", &self.producer)
+            .field("client_id", &self.client_id)
+            .finish_non_exhaustive()
+    }
+}
+
+/// Hands the producer's reports to the CLI's, converted.
+struct ReportsAdapter(Arc<dyn Reports>);
+
+impl ferrokafka::DeliveryReporter for ReportsAdapter {
+    fn report(
+        &self,
+        tag: u64,
+        result: Result<ferrokafka::RecordMetadata, ferrokafka::ProduceError>,
+    ) {
+        self.0.report(tag, outcome(result));
+    }
 }
 
 /// Opens the real producer from ordered `(key, value)` properties (inside the runtime); also
@@ -151,6 +186,7 @@ pub(crate) async fn open(
         ProducerSink {
             producer,
             client_id,
+            reporter: OnceLock::new(),
         },
         warnings,
     ))
@@ -190,6 +226,7 @@ fn outcome(
         .map(|md| Delivered {
             partition: md.partition(),
             offset: md.offset(),
+            latency: md.latency(),
         })
         .map_err(|e| DeliveryFailure {
             outcome_unknown: e.outcome_unknown(),
@@ -227,11 +264,24 @@ impl Sink for ProducerSink {
         }
     }
 
-    async fn send_reported<R>(&self, record: OutRecord, report: R) -> Result<(), Rejected>
-    where
-        R: FnOnce(Result<Delivered, DeliveryFailure>) + Send + 'static,
-    {
-        let report = move |result| report(outcome(result));
+    async fn send_reported(
+        &self,
+        record: OutRecord,
+        reports: &Arc<dyn Reports>,
+        seq: u64,
+    ) -> Result<(), Rejected> {
+        let (first, adapter) = self.reporter.get_or_init(|| {
+            let adapter: Arc<dyn ferrokafka::DeliveryReporter> =
+                Arc::new(ReportsAdapter(Arc::clone(reports)));
+            (Arc::clone(reports), adapter)
+        });
+        // One `Reports` per sink is the rule; another one still gets its reports.
+        let reporter: Arc<dyn ferrokafka::DeliveryReporter> =
+            if std::ptr::addr_eq(Arc::as_ptr(first), Arc::as_ptr(reports)) {
+                Arc::clone(adapter)
+            } else {
+                Arc::new(ReportsAdapter(Arc::clone(reports)))
+            };
         let sent = if record.headers.is_empty() {
             // The parts are copied into the batch: no record built per send.
             let mut borrowed = ferrokafka::BorrowedRecord::new(&record.topic);
@@ -245,11 +295,11 @@ impl Sink for ProducerSink {
                 borrowed = borrowed.with_value(v);
             }
             self.producer
-                .send_borrowed_with_callback(borrowed, report)
+                .send_borrowed_reported(borrowed, reporter, seq)
                 .await
         } else {
             self.producer
-                .send_with_callback(producer_record(record), report)
+                .send_reported(producer_record(record), reporter, seq)
                 .await
         };
         sent.map_err(|e| rejected(&e))
@@ -317,7 +367,9 @@ pub(crate) mod fake {
     use std::rc::Rc;
     use std::time::Duration;
 
-    use super::{Delivered, DeliveryFailure, OutRecord, Pending, Rejected, Sink};
+    use std::sync::Arc;
+
+    use super::{Delivered, DeliveryFailure, OutRecord, Pending, Rejected, Reports, Sink};
 
     #[derive(Default)]
     pub(crate) struct State {
@@ -332,11 +384,17 @@ pub(crate) mod fake {
         /// Transactional calls in order: "init", "begin", "commit", "abort", "flush".
         pub(crate) calls: Vec<&'static str>,
         /// `send_reported` deliveries not reported yet: later sends to wait for, outcome,
-        /// callback.
-        reports: VecDeque<(u32, Result<Delivered, DeliveryFailure>, Report)>,
+        /// who hears of it, its number.
+        reports: VecDeque<Unreported>,
     }
 
-    type Report = Box<dyn FnOnce(Result<Delivered, DeliveryFailure>) + Send>;
+    /// Later sends to wait for, outcome, who hears of it, the record's number.
+    type Unreported = (
+        u32,
+        Result<Delivered, DeliveryFailure>,
+        Arc<dyn Reports>,
+        u64,
+    );
 
     impl std::fmt::Debug for State {
         fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
@@ -465,6 +523,7 @@ pub(crate) mod fake {
                 None => Ok(Delivered {
                     partition,
                     offset: Some(offset as i64),
+                    latency: Duration::ZERO,
                 }),
             })
         }
@@ -480,11 +539,11 @@ pub(crate) mod fake {
                         Some(_) | None => None,
                     }
                 };
-                let Some((_, result, report)) = due else {
+                let Some((_, result, reports, seq)) = due else {
                     break;
                 };
                 self.state.borrow_mut().outstanding -= 1;
-                report(result);
+                reports.report(seq, result);
             }
             for r in &mut self.state.borrow_mut().reports {
                 r.0 = r.0.saturating_sub(1);
@@ -504,15 +563,18 @@ pub(crate) mod fake {
             }))
         }
 
-        async fn send_reported<R>(&self, record: OutRecord, report: R) -> Result<(), Rejected>
-        where
-            R: FnOnce(Result<Delivered, DeliveryFailure>) + Send + 'static,
-        {
+        async fn send_reported(
+            &self,
+            record: OutRecord,
+            reports: &Arc<dyn Reports>,
+            seq: u64,
+        ) -> Result<(), Rejected> {
             let result = self.accept(record)?;
             self.state.borrow_mut().reports.push_back((
                 self.pending_polls,
                 result,
-                Box::new(report),
+                Arc::clone(reports),
+                seq,
             ));
             self.report_due(false);
             Ok(())

@@ -110,4 +110,6 @@ pub use ferrokafka_wire::Topic;
 pub use metrics::{MetricValue, Metrics};
 pub use oauth::{OAuthBearerToken, OAuthBearerTokenProvider, TokenFuture};
 pub use producer::Producer;
-pub use record::{BorrowedRecord, Callback, DeliveryFuture, ProducerRecord, RecordMetadata};
+pub use record::{
+    BorrowedRecord, Callback, DeliveryFuture, DeliveryReporter, ProducerRecord, RecordMetadata,
+};

@@ -20,7 +20,8 @@ use crate::driver;
 use crate::error::ProduceError;
 use crate::metrics::{Metrics, MetricsState};
 use crate::record::{
-    BatchOutcome, BatchSlot, BorrowedRecord, Callback, DeliveryFuture, ProducerRecord, SplitParts,
+    BatchOutcome, BatchSlot, BorrowedRecord, Callback, DeliveryFuture, DeliveryReporter, Listener,
+    ProducerRecord, Queued, SplitParts,
 };
 
 /// How long `close` keeps the connections of an acks=0 producer open after the last write.
@@ -170,17 +171,17 @@ impl Producer {
     /// # }
     /// ```
     pub async fn send(&self, record: ProducerRecord) -> Result<DeliveryFuture, ProduceError> {
-        let (slot, index, ts) = self.intercepted_enqueue(record).await?;
+        let queued = self.intercepted_enqueue(record).await?;
         let interceptors = &self.shared().config.interceptors;
         if !interceptors.is_empty() {
             let interceptors = interceptors.clone();
-            slot.add_callback(
-                index,
-                ts,
-                Box::new(move |outcome| interceptors.on_acknowledgement(outcome.as_ref())),
-            );
+            queued
+                .clone()
+                .notify(Listener::Callback(Box::new(move |outcome| {
+                    interceptors.on_acknowledgement(outcome.as_ref());
+                })));
         }
-        Ok(DeliveryFuture::new(slot, index, ts))
+        Ok(queued.future())
     }
 
     /// Like [`send`](Self::send), but `callback` runs with the outcome instead of a future
@@ -223,7 +224,7 @@ impl Producer {
     where
         F: FnOnce(Result<crate::RecordMetadata, ProduceError>) + Send + 'static,
     {
-        let (slot, index, ts) = self.intercepted_enqueue(record).await?;
+        let queued = self.intercepted_enqueue(record).await?;
         let interceptors = &self.shared().config.interceptors;
         let cb: Callback = if interceptors.is_empty() {
             Box::new(callback)
@@ -235,7 +236,84 @@ impl Producer {
                 callback(outcome);
             })
         };
-        slot.add_callback(index, ts, cb);
+        queued.notify(Listener::Callback(cb));
+        Ok(())
+    }
+
+    /// Like [`send_with_callback`](Self::send_with_callback), but the outcome goes to
+    /// `reporter` with `tag`: one reporter serves every record, so nothing is allocated per
+    /// record for its outcome (a callback closure is boxed per record). Errors before queueing
+    /// are returned and the reporter is not called.
+    /// # Example
+    ///
+    /// ```
+    /// # use std::sync::{Arc, Mutex};
+    /// # use std::time::Duration;
+    /// # use ferrokafka::{DeliveryReporter, ProduceError, Producer, ProducerConfig, ProducerRecord, RecordMetadata};
+    /// # use ferrokafka_fake::{ClusterConfig, FakeServer};
+    /// /// Counts what was written.
+    /// #[derive(Default)]
+    /// struct Written(Mutex<Vec<(u64, Option<i64>)>>);
+    ///
+    /// impl DeliveryReporter for Written {
+    ///     fn report(&self, tag: u64, outcome: Result<RecordMetadata, ProduceError>) {
+    ///         if let Ok(md) = outcome {
+    ///             self.0.lock().unwrap().push((tag, md.offset()));
+    ///         }
+    ///     }
+    /// }
+    ///
+    /// # #[tokio::main(flavor = "current_thread")]
+    /// # async fn main() -> Result<(), ProduceError> {
+    /// # let fake = FakeServer::in_memory(ClusterConfig::builder().topic("events", 1).build());
+    /// # let config = ProducerConfig::builder()
+    /// #     .bootstrap_servers(fake.bootstrap())
+    /// #     .transport(fake.transport())
+    /// #     .build()
+    /// #     .unwrap();
+    /// # let producer = Producer::new(config)?;
+    /// let written = Arc::new(Written::default());
+    /// for tag in 0..3 {
+    ///     let record = ProducerRecord::new("events").with_value("v");
+    ///     producer.send_reported(record, written.clone(), tag).await?;
+    /// }
+    /// producer.flush(Duration::from_secs(30)).await?;
+    /// assert_eq!(*written.0.lock().unwrap(), [(0, Some(0)), (1, Some(1)), (2, Some(2))]);
+    /// # Ok(())
+    /// # }
+    /// ```
+    pub async fn send_reported(
+        &self,
+        record: ProducerRecord,
+        reporter: Arc<dyn DeliveryReporter>,
+        tag: u64,
+    ) -> Result<(), ProduceError> {
+        if !self.shared().config.interceptors.is_empty() {
+            return self
+                .send_with_callback(record, move |outcome| reporter.report(tag, outcome))
+                .await;
+        }
+        let queued = self.enqueue(record.borrowed(), Some(&record.topic)).await?;
+        queued.notify(Listener::Reporter(reporter, tag));
+        Ok(())
+    }
+
+    /// [`send_reported`](Self::send_reported) for a borrowed record (see
+    /// [`send_borrowed`](Self::send_borrowed)): neither the record nor its outcome costs an
+    /// allocation.
+    pub async fn send_borrowed_reported(
+        &self,
+        record: BorrowedRecord<'_>,
+        reporter: Arc<dyn DeliveryReporter>,
+        tag: u64,
+    ) -> Result<(), ProduceError> {
+        if !self.shared().config.interceptors.is_empty() {
+            return self
+                .send_reported(record.to_owned_record(), reporter, tag)
+                .await;
+        }
+        let queued = self.enqueue(record, None).await?;
+        queued.notify(Listener::Reporter(reporter, tag));
         Ok(())
     }
 
@@ -277,8 +355,7 @@ impl Producer {
         if !self.shared().config.interceptors.is_empty() {
             return self.send(record.to_owned_record()).await;
         }
-        let (slot, index, ts) = self.enqueue(record, None).await?;
-        Ok(DeliveryFuture::new(slot, index, ts))
+        Ok(self.enqueue(record, None).await?.future())
     }
 
     /// [`send_with_callback`](Self::send_with_callback) for a borrowed record (see
@@ -296,17 +373,14 @@ impl Producer {
                 .send_with_callback(record.to_owned_record(), callback)
                 .await;
         }
-        let (slot, index, ts) = self.enqueue(record, None).await?;
-        slot.add_callback(index, ts, Box::new(callback));
+        let queued = self.enqueue(record, None).await?;
+        queued.notify(Listener::Callback(Box::new(callback)));
         Ok(())
     }
 
     /// [`enqueue`](Self::enqueue) after the interceptors' `on_send`; a failure to queue is
     /// their acknowledgement too.
-    async fn intercepted_enqueue(
-        &self,
-        record: ProducerRecord,
-    ) -> Result<(std::sync::Arc<BatchSlot>, i32, i64), ProduceError> {
+    async fn intercepted_enqueue(&self, record: ProducerRecord) -> Result<Queued, ProduceError> {
         let interceptors = &self.shared().config.interceptors;
         if interceptors.is_empty() {
             return self.enqueue(record.borrowed(), Some(&record.topic)).await;
@@ -326,7 +400,7 @@ impl Producer {
         &self,
         record: BorrowedRecord<'_>,
         shared_topic: Option<&Topic>,
-    ) -> Result<(std::sync::Arc<BatchSlot>, i32, i64), ProduceError> {
+    ) -> Result<Queued, ProduceError> {
         let shared = self.shared();
         let start = clock_now();
         let max_block = shared.config.max_block;
@@ -417,7 +491,12 @@ impl Producer {
                     if wake {
                         shared.wake_driver.notify_one();
                     }
-                    return Ok((slot, index, timestamp));
+                    return Ok(Queued {
+                        slot,
+                        index,
+                        timestamp,
+                        sent_at: start,
+                    });
                 }
                 Err(Some(e)) => return Err(e),
                 Err(None) if !armed => armed = true,

@@ -4,6 +4,7 @@ use std::future::Future;
 use std::pin::Pin;
 use std::sync::{Arc, Mutex};
 use std::task::{Context, Poll, Waker};
+use std::time::{Duration, Instant};
 
 use bytes::Bytes;
 use ferrokafka_accumulator::SplitOutcome;
@@ -243,6 +244,7 @@ pub struct RecordMetadata {
     partition: i32,
     offset: Option<i64>,
     timestamp: i64,
+    latency: Duration,
 }
 
 impl RecordMetadata {
@@ -266,10 +268,55 @@ impl RecordMetadata {
     pub fn timestamp(&self) -> i64 {
         self.timestamp
     }
+
+    /// How long the record took from its send call to its acknowledgement reaching the
+    /// producer (librdkafka's `rd_kafka_message_latency`; what `kafka-producer-perf-test`
+    /// measures per record).
+    pub fn latency(&self) -> Duration {
+        self.latency
+    }
 }
 
 /// A callback run with a record's outcome, on the producer's I/O task: keep it short.
 pub type Callback = Box<dyn FnOnce(Result<RecordMetadata, ProduceError>) + Send + 'static>;
+
+/// Receives the outcomes of records sent with a tag
+/// ([`Producer::send_reported`](crate::Producer::send_reported),
+/// [`Producer::send_borrowed_reported`](crate::Producer::send_borrowed_reported)).
+///
+/// One reporter serves many records: a send keeps a reference to it and the tag, where a
+/// callback closure costs an allocation per record (rust-rdkafka's delivery opaque plays the
+/// same part). It runs on the producer's I/O task: keep it short. A panic in it is contained.
+pub trait DeliveryReporter: Send + Sync + 'static {
+    /// The outcome of the record sent with `tag`.
+    fn report(&self, tag: u64, outcome: Result<RecordMetadata, ProduceError>);
+}
+
+/// Who hears of one record's outcome.
+pub(crate) enum Listener {
+    Callback(Callback),
+    Reporter(Arc<dyn DeliveryReporter>, u64),
+}
+
+impl Listener {
+    /// Runs the callback or the reporter; a panic in it is contained (Java catches callback
+    /// exceptions), so the other records' futures and callbacks still complete and the I/O
+    /// task survives.
+    fn run(self, result: Result<RecordMetadata, ProduceError>) {
+        let _ = std::panic::catch_unwind(std::panic::AssertUnwindSafe(move || match self {
+            Listener::Callback(cb) => cb(result),
+            Listener::Reporter(reporter, tag) => reporter.report(tag, result),
+        }));
+    }
+}
+
+/// A record waiting for its batch's outcome, with who to tell.
+struct Waiting {
+    index: i32,
+    timestamp: i64,
+    queued_at: Instant,
+    notify: Listener,
+}
 
 /// The outcome of a whole batch.
 #[derive(Debug, Clone)]
@@ -284,9 +331,10 @@ pub(crate) enum BatchOutcome {
 enum SlotState {
     Pending {
         wakers: Vec<Waker>,
-        callbacks: Vec<(i32, i64, Callback)>,
+        callbacks: Vec<Waiting>,
     },
-    Done(BatchOutcome),
+    /// The outcome, and when it arrived.
+    Done(BatchOutcome, Instant),
     /// Split after MESSAGE_TOO_LARGE: where its records went, and the parts' slots by batch.
     Split(Arc<SplitParts>),
 }
@@ -324,21 +372,32 @@ impl BatchSlot {
             .unwrap_or_else(std::sync::PoisonError::into_inner)
     }
 
-    /// Registers a callback for record `index` (create time `timestamp`).
-    pub(crate) fn add_callback(self: &Arc<Self>, index: i32, timestamp: i64, cb: Callback) {
+    /// Registers who hears of record `index`'s outcome (create time `timestamp`, sent at
+    /// `queued_at`).
+    fn notify(self: &Arc<Self>, index: i32, timestamp: i64, queued_at: Instant, notify: Listener) {
         let mut state = self.lock();
         let later = match &mut *state {
             SlotState::Pending { callbacks, .. } => {
-                callbacks.push((index, timestamp, cb));
+                callbacks.push(Waiting {
+                    index,
+                    timestamp,
+                    queued_at,
+                    notify,
+                });
                 return;
             }
-            SlotState::Done(outcome) => Err(self.result_for(outcome, index, timestamp)),
+            SlotState::Done(outcome, at) => Err(self.result_for(
+                outcome,
+                index,
+                timestamp,
+                at.saturating_duration_since(queued_at),
+            )),
             SlotState::Split(parts) => Ok(parts.locate(index)),
         };
         drop(state);
         match later {
-            Err(result) => run_callback(cb, result),
-            Ok((part, index)) => part.add_callback(index, timestamp, cb),
+            Err(result) => notify.run(result),
+            Ok((part, index)) => part.notify(index, timestamp, queued_at, notify),
         }
     }
 
@@ -347,6 +406,7 @@ impl BatchSlot {
         outcome: &BatchOutcome,
         index: i32,
         timestamp: i64,
+        latency: Duration,
     ) -> Result<RecordMetadata, ProduceError> {
         match outcome {
             BatchOutcome::Delivered {
@@ -357,6 +417,7 @@ impl BatchSlot {
                 partition: self.partition,
                 offset: base_offset.map(|b| b + i64::from(index)),
                 timestamp: log_append_time.unwrap_or(timestamp),
+                latency,
             }),
             BatchOutcome::Failed(e) => Err(e.clone()),
         }
@@ -364,13 +425,17 @@ impl BatchSlot {
 
     /// Completes the batch: wakes its futures and runs its callbacks (outside the lock).
     pub(crate) fn complete(&self, outcome: BatchOutcome) {
-        let previous = std::mem::replace(&mut *self.lock(), SlotState::Done(outcome.clone()));
+        // One clock reading for the whole batch.
+        let now = crate::producer::clock_now();
+        let previous = std::mem::replace(&mut *self.lock(), SlotState::Done(outcome.clone(), now));
         if let SlotState::Pending { wakers, callbacks } = previous {
             for w in wakers {
                 w.wake();
             }
-            for (index, ts, cb) in callbacks {
-                run_callback(cb, self.result_for(&outcome, index, ts));
+            for w in callbacks {
+                let latency = now.saturating_duration_since(w.queued_at);
+                w.notify
+                    .run(self.result_for(&outcome, w.index, w.timestamp, latency));
             }
         }
     }
@@ -379,9 +444,9 @@ impl BatchSlot {
     pub(crate) fn split(&self, parts: Arc<SplitParts>) {
         let previous = std::mem::replace(&mut *self.lock(), SlotState::Split(parts.clone()));
         if let SlotState::Pending { wakers, callbacks } = previous {
-            for (index, ts, cb) in callbacks {
-                let (part, index) = parts.locate(index);
-                part.add_callback(index, ts, cb);
+            for w in callbacks {
+                let (part, index) = parts.locate(w.index);
+                part.notify(index, w.timestamp, w.queued_at, w.notify);
             }
             for w in wakers {
                 w.wake();
@@ -390,10 +455,32 @@ impl BatchSlot {
     }
 }
 
-/// Runs a user callback; a panic in it is contained (Java catches callback exceptions), so the
-/// other records' futures and callbacks still complete and the I/O task survives.
-fn run_callback(cb: Callback, result: Result<RecordMetadata, ProduceError>) {
-    let _ = std::panic::catch_unwind(std::panic::AssertUnwindSafe(move || cb(result)));
+/// Where a queued record is: its batch's slot, its index there, its create time and when it
+/// was sent.
+#[derive(Clone)]
+pub(crate) struct Queued {
+    pub(crate) slot: Arc<BatchSlot>,
+    pub(crate) index: i32,
+    pub(crate) timestamp: i64,
+    pub(crate) sent_at: Instant,
+}
+
+impl Queued {
+    /// Registers who hears of this record's outcome.
+    pub(crate) fn notify(self, notify: Listener) {
+        self.slot
+            .notify(self.index, self.timestamp, self.sent_at, notify);
+    }
+
+    /// A future of this record's outcome.
+    pub(crate) fn future(self) -> DeliveryFuture {
+        DeliveryFuture {
+            slot: self.slot,
+            index: self.index,
+            timestamp: self.timestamp,
+            queued_at: self.sent_at,
+        }
+    }
 }
 
 /// A split batch's parts: the accumulator's account of where each record went, and the slot of
@@ -427,16 +514,7 @@ pub struct DeliveryFuture {
     slot: Arc<BatchSlot>,
     index: i32,
     timestamp: i64,
-}
-
-impl DeliveryFuture {
-    pub(crate) fn new(slot: Arc<BatchSlot>, index: i32, timestamp: i64) -> Self {
-        Self {
-            slot,
-            index,
-            timestamp,
-        }
-    }
+    queued_at: Instant,
 }
 
 impl std::fmt::Debug for DeliveryFuture {
@@ -458,8 +536,14 @@ impl Future for DeliveryFuture {
             let slot = self.slot.clone();
             let mut state = slot.lock();
             match &mut *state {
-                SlotState::Done(outcome) => {
-                    return Poll::Ready(slot.result_for(outcome, self.index, self.timestamp));
+                SlotState::Done(outcome, at) => {
+                    let latency = at.saturating_duration_since(self.queued_at);
+                    return Poll::Ready(slot.result_for(
+                        outcome,
+                        self.index,
+                        self.timestamp,
+                        latency,
+                    ));
                 }
                 SlotState::Split(parts) => {
                     let (part, index) = parts.locate(self.index);

@@ -146,3 +146,78 @@ async fn with_interceptors_borrowed_records_are_intercepted_as_owned_ones() {
     assert!(stored.iter().all(|r| r.2 == ["tagged"]), "{stored:?}");
     p.close(Duration::from_secs(5)).await;
 }
+
+/// One report: the tag, and partition, offset and latency, or the error's text.
+type Report = (u64, Result<(i32, Option<i64>, Duration), String>);
+
+/// Keeps every report.
+#[derive(Default)]
+struct Reports(Mutex<Vec<Report>>);
+
+impl ferrokafka::DeliveryReporter for Reports {
+    fn report(
+        &self,
+        tag: u64,
+        outcome: Result<ferrokafka::RecordMetadata, ferrokafka::ProduceError>,
+    ) {
+        let kept = outcome
+            .map(|md| (md.partition(), md.offset(), md.latency()))
+            .map_err(|e| e.to_string());
+        self.0.lock().unwrap().push((tag, kept));
+    }
+}
+
+#[tokio::test(start_paused = true)]
+async fn reported_sends_tell_one_reporter_each_records_tag_and_latency() {
+    let fake = fake();
+    let p = producer(&fake, None);
+    let reports = Arc::new(Reports::default());
+    for tag in 0..4u64 {
+        let value = tag.to_le_bytes();
+        if tag % 2 == 0 {
+            let record = BorrowedRecord::new("t")
+                .with_value(&value)
+                .with_partition(0);
+            p.send_borrowed_reported(record, reports.clone(), 100 + tag)
+                .await
+                .expect("queued");
+        } else {
+            let record = ProducerRecord::new("t")
+                .with_value(value.to_vec())
+                .with_partition(0);
+            p.send_reported(record, reports.clone(), 100 + tag)
+                .await
+                .expect("queued");
+        }
+    }
+    // Refused before queueing: returned, never reported.
+    let refused = p
+        .send_borrowed_reported(
+            BorrowedRecord::new("t").with_partition(5),
+            reports.clone(),
+            999,
+        )
+        .await;
+    assert!(refused.is_err());
+    // No flush: the batch waits for linger.ms (5 ms by default) on the paused clock, which
+    // the latencies then include. Wait (bounded) for the four reports.
+    for _ in 0..10_000 {
+        if reports.0.lock().unwrap().len() == 4 {
+            break;
+        }
+        tokio::time::sleep(Duration::from_millis(1)).await;
+    }
+    let got = reports.0.lock().unwrap().clone();
+    let tags: Vec<u64> = got.iter().map(|(t, _)| *t).collect();
+    assert_eq!(tags, [100, 101, 102, 103]);
+    for (i, (_, outcome)) in got.iter().enumerate() {
+        let (partition, offset, latency) = outcome.clone().expect("delivered");
+        assert_eq!((partition, offset), (0, Some(i as i64)));
+        // Held for linger.ms before it was sent: the producer measured at least that.
+        assert!(latency >= Duration::from_millis(5), "{latency:?}");
+    }
+    let values: Vec<_> = stored(&fake, 0).into_iter().map(|r| r.1).collect();
+    let expected: Vec<_> = (0..4u64).map(|t| Some(t.to_le_bytes().to_vec())).collect();
+    assert_eq!(values, expected);
+    p.close(Duration::from_secs(5)).await;
+}

@@ -8,12 +8,10 @@
 
 use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
 use std::sync::{Mutex, MutexGuard, PoisonError};
-use std::time::Duration;
-
 use tokio::sync::Notify;
 
 use super::{Clock, Stats};
-use crate::sink::{Delivered, DeliveryFailure};
+use crate::sink::{Delivered, DeliveryFailure, Reports};
 
 /// How many failure messages are printed before the rest are only counted.
 const MAX_PRINTED_FAILURES: u64 = 10;
@@ -101,20 +99,16 @@ impl<C: Clock> Tally<C> {
         self.outstanding.fetch_sub(1, Ordering::AcqRel);
     }
 
-    /// The outcome of record `seq`, sent at `sent_at`.
-    pub(crate) fn report(
-        &self,
-        seq: u64,
-        sent_at: Duration,
-        result: Result<Delivered, DeliveryFailure>,
-    ) {
+    /// The outcome of record `seq` (its latency as the producer measured it: from the send
+    /// call, as Java's tool measures from just before `send`).
+    fn report_outcome(&self, seq: u64, result: Result<Delivered, DeliveryFailure>) {
         let now = self.clock.now();
         {
             let mut counts = self.counts();
             let line = match result {
-                Ok(_) => counts
+                Ok(delivered) => counts
                     .stats
-                    .record(now.saturating_sub(sent_at), self.record_bytes, now)
+                    .record(delivered.latency, self.record_bytes, now)
                     .map(|line| (Stream::Out, line)),
                 Err(e) => {
                     if e.outcome_unknown {
@@ -162,5 +156,11 @@ impl<C: Clock> Tally<C> {
     /// Waits until every delivery has been reported.
     pub(crate) async fn all_reported(&self) {
         self.outstanding_below(1).await;
+    }
+}
+
+impl<C: Clock + Send + Sync + 'static> Reports for Tally<C> {
+    fn report(&self, seq: u64, result: Result<Delivered, DeliveryFailure>) {
+        self.report_outcome(seq, result);
     }
 }
