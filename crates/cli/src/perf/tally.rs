@@ -57,8 +57,10 @@ pub(crate) struct Tally<C> {
     counts: Mutex<Counts>,
     has_lines: AtomicBool,
     outstanding: AtomicUsize,
-    /// Raised by every report; the loop waits on it for room and for the last deliveries.
+    /// Raised by a report while the loop waits (for room, or for the last deliveries).
     reported: Notify,
+    /// Whether the loop is waiting on `reported` (reports skip the notification otherwise).
+    waiting: AtomicBool,
 }
 
 impl<C: Clock> Tally<C> {
@@ -75,6 +77,7 @@ impl<C: Clock> Tally<C> {
             has_lines: AtomicBool::new(false),
             outstanding: AtomicUsize::new(0),
             reported: Notify::new(),
+            waiting: AtomicBool::new(false),
         }
     }
 
@@ -125,8 +128,12 @@ impl<C: Clock> Tally<C> {
                 self.has_lines.store(true, Ordering::Release);
             }
         }
-        self.outstanding.fetch_sub(1, Ordering::AcqRel);
-        self.reported.notify_one();
+        self.outstanding.fetch_sub(1, Ordering::SeqCst);
+        // Either the waiting loop sees this decrement when it checks again after raising
+        // `waiting`, or this sees `waiting` (both sequentially consistent).
+        if self.waiting.load(Ordering::SeqCst) {
+            self.reported.notify_one();
+        }
     }
 
     /// Whether a report left lines to print.
@@ -143,14 +150,22 @@ impl<C: Clock> Tally<C> {
 
     /// Waits until fewer than `max` (at least one) deliveries are outstanding.
     pub(crate) async fn outstanding_below(&self, max: usize) {
+        let max = max.max(1);
+        if self.outstanding.load(Ordering::Acquire) < max {
+            return;
+        }
+        self.waiting.store(true, Ordering::SeqCst);
         loop {
             // Registered before the check, so a report between the two is not missed.
             let reported = self.reported.notified();
-            if self.outstanding.load(Ordering::Acquire) < max.max(1) {
-                return;
+            tokio::pin!(reported);
+            reported.as_mut().enable();
+            if self.outstanding.load(Ordering::SeqCst) < max {
+                break;
             }
             reported.await;
         }
+        self.waiting.store(false, Ordering::SeqCst);
     }
 
     /// Waits until every delivery has been reported.
@@ -162,5 +177,74 @@ impl<C: Clock> Tally<C> {
 impl<C: Clock + Send + Sync + 'static> Reports for Tally<C> {
     fn report(&self, seq: u64, result: Result<Delivered, DeliveryFailure>) {
         self.report_outcome(seq, result);
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use std::sync::Arc;
+    use std::time::Duration;
+
+    use super::*;
+    use crate::perf::{FakeClock, REPORTING_INTERVAL};
+
+    fn delivered() -> Delivered {
+        Delivered {
+            partition: 0,
+            offset: Some(0),
+            latency: Duration::from_millis(2),
+        }
+    }
+
+    /// The loop waits for room and for the last report while reports arrive from other
+    /// threads, one at a time; none is missed (each wait ends only once its count is met).
+    #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+    async fn waits_end_when_reports_from_other_threads_make_room() {
+        let tally = Arc::new(Tally::new(
+            FakeClock::default(),
+            10,
+            Stats::new(Duration::ZERO, REPORTING_INTERVAL),
+        ));
+        for round in 0..200u64 {
+            for _ in 0..3 {
+                tally.sent();
+            }
+            let reporter = Arc::clone(&tally);
+            let thread = std::thread::spawn(move || {
+                for seq in 0..3 {
+                    std::thread::yield_now();
+                    reporter.report(round * 3 + seq, Ok(delivered()));
+                }
+            });
+            tally.outstanding_below(3).await;
+            tally.all_reported().await;
+            assert_eq!(tally.outstanding.load(Ordering::SeqCst), 0);
+            thread.join().expect("reporter thread");
+        }
+        let counts = tally.counts();
+        assert_eq!(counts.stats.count(), 600);
+        assert_eq!(counts.failed, 0);
+    }
+
+    #[test]
+    fn a_refused_send_is_counted_and_needs_no_report() {
+        let tally = Tally::new(
+            FakeClock::default(),
+            10,
+            Stats::new(Duration::ZERO, REPORTING_INTERVAL),
+        );
+        tally.sent();
+        tally.refused(7, "too large");
+        assert_eq!(tally.outstanding.load(Ordering::SeqCst), 0);
+        assert!(tally.has_lines());
+        assert_eq!(
+            tally.take_lines(),
+            vec![(
+                Stream::Err,
+                "send failed for record 7: too large".to_owned()
+            )]
+        );
+        assert!(!tally.has_lines());
+        assert_eq!(tally.counts().failed, 1);
     }
 }
