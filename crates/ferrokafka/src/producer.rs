@@ -171,7 +171,7 @@ impl Producer {
     /// # }
     /// ```
     pub async fn send(&self, record: ProducerRecord) -> Result<DeliveryFuture, ProduceError> {
-        let queued = self.intercepted_enqueue(record).await?;
+        let queued = self.intercepted_enqueue(record, None).await?;
         let interceptors = &self.shared().config.interceptors;
         if !interceptors.is_empty() {
             let interceptors = interceptors.clone();
@@ -224,7 +224,6 @@ impl Producer {
     where
         F: FnOnce(Result<crate::RecordMetadata, ProduceError>) + Send + 'static,
     {
-        let queued = self.intercepted_enqueue(record).await?;
         let interceptors = &self.shared().config.interceptors;
         let cb: Callback = if interceptors.is_empty() {
             Box::new(callback)
@@ -236,7 +235,8 @@ impl Producer {
                 callback(outcome);
             })
         };
-        queued.notify(Listener::Callback(cb));
+        self.intercepted_enqueue(record, Some(Listener::Callback(cb)))
+            .await?;
         Ok(())
     }
 
@@ -293,8 +293,9 @@ impl Producer {
                 .send_with_callback(record, move |outcome| reporter.report(tag, outcome))
                 .await;
         }
-        let queued = self.enqueue(record.borrowed(), Some(&record.topic)).await?;
-        queued.notify(Listener::Reporter(reporter, tag));
+        let listener = Listener::Reporter(reporter, tag);
+        self.enqueue(record.borrowed(), Some(&record.topic), Some(listener))
+            .await?;
         Ok(())
     }
 
@@ -312,8 +313,8 @@ impl Producer {
                 .send_reported(record.to_owned_record(), reporter, tag)
                 .await;
         }
-        let queued = self.enqueue(record, None).await?;
-        queued.notify(Listener::Reporter(reporter, tag));
+        let listener = Listener::Reporter(reporter, tag);
+        self.enqueue(record, None, Some(listener)).await?;
         Ok(())
     }
 
@@ -355,7 +356,7 @@ impl Producer {
         if !self.shared().config.interceptors.is_empty() {
             return self.send(record.to_owned_record()).await;
         }
-        Ok(self.enqueue(record, None).await?.future())
+        Ok(self.enqueue(record, None, None).await?.future())
     }
 
     /// [`send_with_callback`](Self::send_with_callback) for a borrowed record (see
@@ -373,20 +374,28 @@ impl Producer {
                 .send_with_callback(record.to_owned_record(), callback)
                 .await;
         }
-        let queued = self.enqueue(record, None).await?;
-        queued.notify(Listener::Callback(Box::new(callback)));
+        let listener = Listener::Callback(Box::new(callback));
+        self.enqueue(record, None, Some(listener)).await?;
         Ok(())
     }
 
     /// [`enqueue`](Self::enqueue) after the interceptors' `on_send`; a failure to queue is
     /// their acknowledgement too.
-    async fn intercepted_enqueue(&self, record: ProducerRecord) -> Result<Queued, ProduceError> {
+    async fn intercepted_enqueue(
+        &self,
+        record: ProducerRecord,
+        listener: Option<Listener>,
+    ) -> Result<Queued, ProduceError> {
         let interceptors = &self.shared().config.interceptors;
         if interceptors.is_empty() {
-            return self.enqueue(record.borrowed(), Some(&record.topic)).await;
+            return self
+                .enqueue(record.borrowed(), Some(&record.topic), listener)
+                .await;
         }
         let record = interceptors.on_send(record);
-        let queued = self.enqueue(record.borrowed(), Some(&record.topic)).await;
+        let queued = self
+            .enqueue(record.borrowed(), Some(&record.topic), listener)
+            .await;
         if let Err(e) = &queued {
             interceptors.on_acknowledgement(Err(e));
         }
@@ -395,17 +404,21 @@ impl Producer {
 
     /// Appends `record` (borrowed: the caller's future keeps it, so the nested futures do
     /// not move it again). `shared_topic` is its topic's shared name when the caller has one
-    /// (the batch's delivery reports then use it).
+    /// (the batch's delivery reports then use it). `listener`, if any, is registered with the
+    /// record's batch while the producer's lock is held (no reference to the batch is taken
+    /// for it); the place returned then holds no batch.
     async fn enqueue(
         &self,
         record: BorrowedRecord<'_>,
         shared_topic: Option<&Topic>,
+        mut listener: Option<Listener>,
     ) -> Result<Queued, ProduceError> {
         let shared = self.shared();
         let start = clock_now();
         let max_block = shared.config.max_block;
         let deadline = start.checked_add(max_block).unwrap_or(start + FAR_FUTURE);
         let timestamp = record.timestamp.unwrap_or_else(now_ms);
+        let listener_was_none = listener.is_none();
         let mut woke = false;
         // The first attempt usually succeeds and registers for no notification; one that must
         // wait is made again with its registration in place, so progress between the attempt
@@ -435,19 +448,24 @@ impl Producer {
                 match st.engine.append(&out, now) {
                     Ok(appended) => {
                         let State { slots, engine, .. } = &mut *st;
-                        let slot = slots
-                            .entry(appended.batch)
-                            .or_insert_with(|| {
-                                // The record's shared name, or the engine's (it knows the topic
-                                // once it took the record).
-                                let topic = shared_topic
-                                    .cloned()
-                                    .or_else(|| engine.topic(record.topic))
-                                    .unwrap_or_else(|| Topic::new(record.topic));
-                                BatchSlot::new(topic, appended.partition)
-                            })
-                            .clone();
-                        Ok((slot, appended.index, appended.wake_sender))
+                        let slot = slots.entry(appended.batch).or_insert_with(|| {
+                            // The record's shared name, or the engine's (it knows the topic
+                            // once it took the record).
+                            let topic = shared_topic
+                                .cloned()
+                                .or_else(|| engine.topic(record.topic))
+                                .unwrap_or_else(|| Topic::new(record.topic));
+                            BatchSlot::new(topic, appended.partition)
+                        });
+                        // A listener is registered here; one its batch no longer waits for
+                        // (never the case for a batch just appended to) runs after the lock.
+                        let unregistered = listener.take().and_then(|l| {
+                            slot.try_register(appended.index, timestamp, start, l)
+                                .map(|l| (Arc::clone(slot), l))
+                        });
+                        let slot =
+                            (unregistered.is_none() && listener_was_none).then(|| Arc::clone(slot));
+                        Ok((slot, unregistered, appended.index, appended.wake_sender))
                     }
                     Err(SendError::TopicPending(topic)) => {
                         match st.engine.check_topic(&topic, start, max_block, now) {
@@ -487,9 +505,18 @@ impl Producer {
                 }
             };
             match outcome {
-                Ok((slot, index, wake)) => {
+                Ok((slot, unregistered, index, wake)) => {
                     if wake {
                         shared.wake_driver.notify_one();
+                    }
+                    if let Some((slot, l)) = unregistered {
+                        Queued {
+                            slot: Some(slot),
+                            index,
+                            timestamp,
+                            sent_at: start,
+                        }
+                        .notify(l);
                     }
                     return Ok(Queued {
                         slot,

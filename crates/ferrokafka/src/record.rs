@@ -372,6 +372,29 @@ impl BatchSlot {
             .unwrap_or_else(std::sync::PoisonError::into_inner)
     }
 
+    /// Registers `notify` for record `index` if the batch still waits for its outcome (the
+    /// producer's lock may be held: nothing runs); otherwise hands it back.
+    pub(crate) fn try_register(
+        &self,
+        index: i32,
+        timestamp: i64,
+        queued_at: Instant,
+        notify: Listener,
+    ) -> Option<Listener> {
+        match &mut *self.lock() {
+            SlotState::Pending { callbacks, .. } => {
+                callbacks.push(Waiting {
+                    index,
+                    timestamp,
+                    queued_at,
+                    notify,
+                });
+                None
+            }
+            SlotState::Done(..) | SlotState::Split(_) => Some(notify),
+        }
+    }
+
     /// Registers who hears of record `index`'s outcome (create time `timestamp`, sent at
     /// `queued_at`).
     fn notify(self: &Arc<Self>, index: i32, timestamp: i64, queued_at: Instant, notify: Listener) {
@@ -455,11 +478,11 @@ impl BatchSlot {
     }
 }
 
-/// Where a queued record is: its batch's slot, its index there, its create time and when it
-/// was sent.
+/// Where a queued record is: its batch's slot (none when a listener was registered as the
+/// record was queued), its index there, its create time and when it was sent.
 #[derive(Clone)]
 pub(crate) struct Queued {
-    pub(crate) slot: Arc<BatchSlot>,
+    pub(crate) slot: Option<Arc<BatchSlot>>,
     pub(crate) index: i32,
     pub(crate) timestamp: i64,
     pub(crate) sent_at: Instant,
@@ -468,14 +491,17 @@ pub(crate) struct Queued {
 impl Queued {
     /// Registers who hears of this record's outcome.
     pub(crate) fn notify(self, notify: Listener) {
-        self.slot
-            .notify(self.index, self.timestamp, self.sent_at, notify);
+        if let Some(slot) = &self.slot {
+            slot.notify(self.index, self.timestamp, self.sent_at, notify);
+        }
     }
 
-    /// A future of this record's outcome.
+    /// A future of this record's outcome (a place queued without a listener has its batch).
     pub(crate) fn future(self) -> DeliveryFuture {
         DeliveryFuture {
-            slot: self.slot,
+            slot: self
+                .slot
+                .expect("a record queued without a listener keeps its batch"),
             index: self.index,
             timestamp: self.timestamp,
             queued_at: self.sent_at,
