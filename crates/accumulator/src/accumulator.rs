@@ -5,7 +5,7 @@
 use std::collections::{BTreeMap, VecDeque};
 use std::time::Instant;
 
-use ferrokafka_records::{BatchBuilder, Header, record_size_upper_bound};
+use ferrokafka_records::{BatchBuilder, Header, TryAppend, record_size_upper_bound};
 
 use crate::batch::{Batch, BatchId, Contents, OrderKey, RecordHandle, TopicPartition};
 use crate::config::AccumulatorConfig;
@@ -26,6 +26,10 @@ pub(crate) struct PartitionQueue {
     /// Compressed/uncompressed ratio of the last closed batch, seeding the next builder's size
     /// estimate (Java keeps one per topic and codec).
     pub(crate) ratio: f32,
+    /// Bytes the last batch drained from this partition had built (uncompressed): the next
+    /// batch's buffer is allocated for about that much, while its memory reservation grows
+    /// with what it holds.
+    pub(crate) last_len: usize,
     /// Held by the caller ([`hold`](crate::RecordAccumulator::hold)): nothing is drained from the
     /// partition until [`release`](crate::RecordAccumulator::release). An idempotent producer
     /// holds a partition whose in-flight batch expired, until that batch's fate is known.
@@ -38,6 +42,7 @@ impl Default for PartitionQueue {
             batches: VecDeque::new(),
             in_flight: 0,
             ratio: 1.0,
+            last_len: 0,
             held: false,
         }
     }
@@ -111,6 +116,10 @@ pub struct BatchInfo {
     pub attempts: u32,
 }
 
+/// The first reservation of `buffer.memory` for a new batch (Java's default `batch.size`);
+/// it grows with the batch.
+const FIRST_RESERVATION: usize = 16 * 1024;
+
 /// The sans-IO record accumulator. See the crate docs for the rules.
 #[derive(Debug)]
 pub struct RecordAccumulator {
@@ -128,6 +137,10 @@ pub struct RecordAccumulator {
     /// Rotates the partition a leader's drain starts from, so no partition starves under
     /// `max.request.size` (Java's per-node `drainIndex`).
     pub(crate) drain_rotation: usize,
+    /// No queued batch, and no in-flight batch not yet expired, was created before this:
+    /// before `floor + delivery.timeout.ms` nothing can expire, so the expiry scans (over
+    /// every partition) are skipped. Lowered when a batch is made, made exact by each scan.
+    pub(crate) expiry_floor: Option<Instant>,
 }
 
 impl RecordAccumulator {
@@ -144,6 +157,7 @@ impl RecordAccumulator {
             flushes: Flushes::default(),
             closing: false,
             drain_rotation: 0,
+            expiry_floor: None,
         })
     }
 
@@ -198,37 +212,90 @@ impl RecordAccumulator {
             let several = queue.batches.len() > 1;
             if let Some(last) = queue.batches.back_mut()
                 && let Contents::Building(builder) = &mut last.contents
-                && let Some(index) =
-                    builder.try_append(batch_size, timestamp, key, value, headers)?
             {
-                let full = several || builder.estimated_size_in_bytes() >= batch_size;
-                return Ok(AppendResult {
-                    handle: RecordHandle {
-                        batch: last.id,
-                        index,
-                    },
-                    batch_is_full: full,
-                    new_batch_created: false,
-                });
+                let mut outcome = builder.try_append_within(
+                    batch_size,
+                    last.reserved,
+                    timestamp,
+                    key,
+                    value,
+                    headers,
+                )?;
+                if let TryAppend::NeedsBytes(len) = outcome {
+                    // The batch's reservation grows with it: doubled (at least to what the
+                    // record needs), or just what it needs if the budget is short of that.
+                    // (Up to twice batch.size: a compressed batch's records can outgrow it.)
+                    let doubled = last
+                        .reserved
+                        .saturating_mul(2)
+                        .min(batch_size.saturating_mul(2))
+                        .max(len);
+                    let was_waiting = self.memory.exhausted();
+                    let grown = [doubled, len]
+                        .into_iter()
+                        .find(|&to| self.memory.try_reserve(to.saturating_sub(last.reserved)));
+                    let Some(to) = grown else {
+                        return Err(AppendError::WouldBlock {
+                            needed: len.saturating_sub(last.reserved),
+                        });
+                    };
+                    // A failed first try marked the budget short; the second succeeded.
+                    if !was_waiting {
+                        self.memory.clear_waiting();
+                    }
+                    last.reserved = to;
+                    outcome = builder.try_append_within(
+                        batch_size,
+                        last.reserved,
+                        timestamp,
+                        key,
+                        value,
+                        headers,
+                    )?;
+                }
+                if let TryAppend::Appended(index) = outcome {
+                    let full = several || builder.estimated_size_in_bytes() >= batch_size;
+                    return Ok(AppendResult {
+                        handle: RecordHandle {
+                            batch: last.id,
+                            index,
+                        },
+                        batch_is_full: full,
+                        new_batch_created: false,
+                    });
+                }
             }
         } else {
             self.queues.insert(tp.clone(), PartitionQueue::default());
         }
-        // A new batch, with its reservation (Java allocates max(batch.size, record size)). Capped
-        // at buffer.memory so that a batch.size above buffer.memory cannot block forever; the
+        // A new batch. Its reservation of `buffer.memory` starts at one step (the smaller of
+        // `batch.size` and 16 KiB, or the record's own bound if larger) and grows with the batch
+        // (above), rather than `batch.size` up front as Java reserves: with many partitions and
+        // small batches the budget then holds a batch for each. Capped at buffer.memory; the
         // record itself fits (checked above).
-        let needed = batch_size.max(size).min(self.config.buffer_memory);
+        let needed = batch_size
+            .min(FIRST_RESERVATION)
+            .max(size)
+            .min(self.config.buffer_memory);
         if !self.memory.try_reserve(needed) {
             return Err(AppendError::WouldBlock { needed });
         }
         self.next_created += 1;
         let created = self.next_created;
+        self.lower_expiry_floor(now);
         let id = self.new_batch_id();
-        let mut builder = BatchBuilder::new(self.config.compression, needed);
         let queue = self
             .queues
             .get_mut(tp)
             .expect("the partition's queue exists");
+        // Room for twice what the partition's last batch held, so a busy partition's buffer is
+        // seldom reallocated as it grows; an idle one's stays small.
+        let capacity = queue
+            .last_len
+            .saturating_mul(2)
+            .min(batch_size.saturating_mul(2))
+            .max(needed);
+        let mut builder = BatchBuilder::new(self.config.compression, capacity);
         builder.set_compression_ratio_estimate(queue.ratio);
         let index = match builder.append(timestamp, key, value, headers) {
             Ok(i) => i,
@@ -275,17 +342,17 @@ impl RecordAccumulator {
         let mut wake = |t: Instant| {
             out.next_wakeup = Some(out.next_wakeup.map_or(t, |w: Instant| w.min(t)));
         };
-        let urgent = self.closing || self.flushes.any() || self.memory.exhausted();
+        let urgent = self.drains_regardless_of_linger();
         let mut ready = Vec::new();
-        // In-flight batches expire too (Java's `getExpiredInflightBatches`).
-        for b in self.in_flight.values().filter(|b| !b.expired) {
-            wake(b.created_at + self.config.delivery_timeout);
+        // Queued and in-flight batches expire (Java's `getExpiredInflightBatches`): the first
+        // can at the floor's deadline.
+        if let Some(floor) = self.expiry_floor {
+            wake(floor + self.config.delivery_timeout);
         }
         for (tp, q) in &self.queues {
             let Some(head) = q.batches.front() else {
                 continue;
             };
-            wake(head.created_at + self.config.delivery_timeout);
             if q.muted(self.config.max_in_flight_per_partition) {
                 continue;
             }
@@ -307,6 +374,37 @@ impl RecordAccumulator {
         }
         out.ready_partitions = ready;
         out
+    }
+
+    /// Whether queued batches are ready whatever their `linger.ms` (closing, a flush in
+    /// progress, or an append waiting for `buffer.memory`): a new batch is then ready at once.
+    pub fn drains_regardless_of_linger(&self) -> bool {
+        self.closing || self.flushes.any() || self.memory.exhausted()
+    }
+
+    /// A batch created at `created_at` exists now.
+    pub(crate) fn lower_expiry_floor(&mut self, created_at: Instant) {
+        self.expiry_floor = Some(self.expiry_floor.map_or(created_at, |f| f.min(created_at)));
+    }
+
+    /// Whether a batch may have reached `delivery.timeout.ms` (so an expiry scan is needed).
+    pub(crate) fn expiry_due(&self, now: Instant) -> bool {
+        self.expiry_floor
+            .is_some_and(|f| now >= f + self.config.delivery_timeout)
+    }
+
+    /// Makes the floor exact: the oldest queued batch or in-flight batch not yet expired.
+    pub(crate) fn recompute_expiry_floor(&mut self) {
+        let queued = self
+            .queues
+            .values()
+            .flat_map(|q| q.batches.iter().map(|b| b.created_at));
+        let in_flight = self
+            .in_flight
+            .values()
+            .filter(|b| !b.expired)
+            .map(|b| b.created_at);
+        self.expiry_floor = queued.chain(in_flight).min();
     }
 
     /// Starts a flush: every queued batch is ready regardless of `linger.ms` until the flush

@@ -188,6 +188,7 @@ impl RecordAccumulator {
         batch.maybe_written |= cause.maybe_written;
         let until = now + self.config.retry_backoff_for(batch.attempts, cause.jitter);
         batch.retry_at = Some(until);
+        self.lower_expiry_floor(batch.created_at);
         let q = self.queues.entry(batch.tp.clone()).or_default();
         q.insert_in_order(batch);
         Ok(until)
@@ -256,6 +257,7 @@ impl RecordAccumulator {
                 record_count,
             });
             first_index += record_count;
+            self.lower_expiry_floor(original.created_at);
             let part = Batch {
                 id: part_id,
                 tp: original.tp.clone(),
@@ -291,6 +293,9 @@ impl RecordAccumulator {
     /// reported by [`expire_in_flight`](Self::expire_in_flight) instead, which leaves them in
     /// flight: the broker may still be appending them.
     pub fn expire(&mut self, now: Instant) -> Vec<ExpiredBatch> {
+        if !self.expiry_due(now) {
+            return Vec::new();
+        }
         let timeout = self.config.delivery_timeout;
         let mut expired = Vec::new();
         for q in self.queues.values_mut() {
@@ -305,6 +310,7 @@ impl RecordAccumulator {
                 expired.push(failed(b, FailReason::DeliveryTimeout));
             }
         }
+        self.recompute_expiry_floor();
         expired
     }
 
@@ -316,6 +322,9 @@ impl RecordAccumulator {
     /// then goes through [`complete`](Self::complete) or [`fail`](Self::fail) as usual (never
     /// [`reenqueue`](Self::reenqueue): [`is_expired`](Self::is_expired) tells the caller).
     pub fn expire_in_flight(&mut self, now: Instant) -> Vec<ExpiredBatch> {
+        if !self.expiry_due(now) {
+            return Vec::new();
+        }
         let timeout = self.config.delivery_timeout;
         let mut expired = Vec::new();
         for b in self.in_flight.values_mut() {
@@ -337,6 +346,7 @@ impl RecordAccumulator {
                 });
             }
         }
+        self.recompute_expiry_floor();
         expired
     }
 

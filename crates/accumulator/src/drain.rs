@@ -110,11 +110,14 @@ impl RecordAccumulator {
         let mut per_leader: BTreeMap<i32, Vec<&TopicPartition>> = BTreeMap::new();
         for tp in ready {
             if let Some(node) = leader_of(tp) {
-                let list = per_leader.entry(node).or_default();
-                if !list.contains(&tp) {
-                    list.push(tp);
-                }
+                per_leader.entry(node).or_default().push(tp);
             }
+        }
+        // A partition named twice is drained once (`ready` lists come sorted, so this keeps
+        // their order).
+        for list in per_leader.values_mut() {
+            list.sort_unstable();
+            list.dedup();
         }
         let mut out = Drained::default();
         let rotation = self.drain_rotation;
@@ -164,6 +167,9 @@ impl RecordAccumulator {
                     q.batches.push_front(batch);
                     continue;
                 };
+                if let Contents::Building(builder) = &batch.contents {
+                    q.last_len = builder.size_in_bytes();
+                }
                 let closed = match batch.contents {
                     Contents::Building(builder) => match builder.close(s) {
                         Ok(c) => {

@@ -61,6 +61,11 @@ impl MemoryBudget {
         }
     }
 
+    /// A reservation that failed was followed by a smaller one that succeeded: nobody waits.
+    pub(crate) fn clear_waiting(&mut self) {
+        self.waiting = false;
+    }
+
     pub(crate) fn exhausted(&self) -> bool {
         self.waiting
     }

@@ -244,7 +244,10 @@ pub struct RecordMetadata {
     partition: i32,
     offset: Option<i64>,
     timestamp: i64,
-    latency: Duration,
+    /// When the record was sent and when its acknowledgement arrived (the latency is computed
+    /// only when asked for).
+    sent_at: Instant,
+    acknowledged_at: Instant,
 }
 
 impl RecordMetadata {
@@ -273,7 +276,7 @@ impl RecordMetadata {
     /// producer (librdkafka's `rd_kafka_message_latency`; what `kafka-producer-perf-test`
     /// measures per record).
     pub fn latency(&self) -> Duration {
-        self.latency
+        self.acknowledged_at.saturating_duration_since(self.sent_at)
     }
 }
 
@@ -409,12 +412,9 @@ impl BatchSlot {
                 });
                 return;
             }
-            SlotState::Done(outcome, at) => Err(self.result_for(
-                outcome,
-                index,
-                timestamp,
-                at.saturating_duration_since(queued_at),
-            )),
+            SlotState::Done(outcome, at) => {
+                Err(self.result_for(outcome, index, timestamp, queued_at, *at))
+            }
             SlotState::Split(parts) => Ok(parts.locate(index)),
         };
         drop(state);
@@ -429,7 +429,8 @@ impl BatchSlot {
         outcome: &BatchOutcome,
         index: i32,
         timestamp: i64,
-        latency: Duration,
+        sent_at: Instant,
+        acknowledged_at: Instant,
     ) -> Result<RecordMetadata, ProduceError> {
         match outcome {
             BatchOutcome::Delivered {
@@ -440,7 +441,8 @@ impl BatchSlot {
                 partition: self.partition,
                 offset: base_offset.map(|b| b + i64::from(index)),
                 timestamp: log_append_time.unwrap_or(timestamp),
-                latency,
+                sent_at,
+                acknowledged_at,
             }),
             BatchOutcome::Failed(e) => Err(e.clone()),
         }
@@ -456,9 +458,8 @@ impl BatchSlot {
                 w.wake();
             }
             for w in callbacks {
-                let latency = now.saturating_duration_since(w.queued_at);
                 w.notify
-                    .run(self.result_for(&outcome, w.index, w.timestamp, latency));
+                    .run(self.result_for(&outcome, w.index, w.timestamp, w.queued_at, now));
             }
         }
     }
@@ -563,12 +564,12 @@ impl Future for DeliveryFuture {
             let mut state = slot.lock();
             match &mut *state {
                 SlotState::Done(outcome, at) => {
-                    let latency = at.saturating_duration_since(self.queued_at);
                     return Poll::Ready(slot.result_for(
                         outcome,
                         self.index,
                         self.timestamp,
-                        latency,
+                        self.queued_at,
+                        *at,
                     ));
                 }
                 SlotState::Split(parts) => {

@@ -237,6 +237,17 @@ where
     ))
 }
 
+/// What [`BatchBuilder::try_append_within`] did.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum TryAppend {
+    /// Appended, at this offset delta (its index in the batch).
+    Appended(i32),
+    /// Not written: the batch has no room under `batch_size`.
+    Full,
+    /// Not written: the buffer would be this long, past `max_bytes`.
+    NeedsBytes(usize),
+}
+
 /// An open batch that records are appended to.
 ///
 /// Identity (producer id, epoch, sequence) is not known at append time; it is stamped at
@@ -388,6 +399,26 @@ impl BatchBuilder {
         value: Option<&[u8]>,
         headers: &[Header],
     ) -> Result<Option<i32>, RecordError> {
+        match self.try_append_within(batch_size, usize::MAX, timestamp, key, value, headers)? {
+            TryAppend::Appended(index) => Ok(Some(index)),
+            TryAppend::Full | TryAppend::NeedsBytes(_) => Ok(None),
+        }
+    }
+
+    /// [`try_append`](Self::try_append) that also keeps the buffer within `max_bytes` (the
+    /// memory its owner reserved for it): a record that fits under `batch_size` but would take
+    /// the buffer past `max_bytes` is not written, and [`TryAppend::NeedsBytes`] says how
+    /// long the buffer would then be, so the owner can reserve more and call again.
+    #[inline]
+    pub fn try_append_within(
+        &mut self,
+        batch_size: usize,
+        max_bytes: usize,
+        timestamp: i64,
+        key: Option<&[u8]>,
+        value: Option<&[u8]>,
+        headers: &[Header],
+    ) -> Result<TryAppend, RecordError> {
         if timestamp < NO_TIMESTAMP {
             return Err(RecordError::InvalidTimestamp(timestamp));
         }
@@ -405,7 +436,11 @@ impl BatchBuilder {
         let measured = measure_record(offset_delta, timestamp_delta, key, value, parts.clone())?;
         let total = varint_len(measured.0 as i32) + measured.0;
         if self.count > 0 && self.estimated_size_in_bytes() + total > batch_size {
-            return Ok(None);
+            return Ok(TryAppend::Full);
+        }
+        let needed = self.buf.len() + total;
+        if needed > max_bytes {
+            return Ok(TryAppend::NeedsBytes(needed));
         }
         write_measured(
             &mut self.buf,
@@ -419,7 +454,7 @@ impl BatchBuilder {
         self.base_timestamp = base;
         self.max_timestamp = self.max_timestamp.max(timestamp);
         self.count += 1;
-        Ok(Some(offset_delta))
+        Ok(TryAppend::Appended(offset_delta))
     }
 
     /// Appends a decoded record (used when splitting or re-batching).

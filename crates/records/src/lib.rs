@@ -84,7 +84,9 @@ mod split;
 mod stamp;
 mod varint;
 
-pub use builder::{BatchBuilder, ClosedBatch, record_size, record_size_upper_bound, write_record};
+pub use builder::{
+    BatchBuilder, ClosedBatch, TryAppend, record_size, record_size_upper_bound, write_record,
+};
 pub use compression::{Compression, CompressionType, compress, decompress};
 pub use control::{ControlRecord, ControlRecordType};
 pub use decode::{Batch, BatchIter, DecodeOptions, Records, batches};

@@ -109,3 +109,70 @@ fn batch_size_above_buffer_memory_reserves_at_most_the_budget() {
     a.complete(id).unwrap();
     assert_eq!(a.memory_used(), 0);
 }
+
+/// A new batch reserves one step of `buffer.memory` (16 KiB, below a larger `batch.size`)
+/// and its reservation grows with it: many partitions' small batches fit in a budget that
+/// would hold two batches reserved at `batch.size` up front. A record whose growth the
+/// budget cannot cover waits, as a new batch would, and makes every batch ready.
+#[test]
+fn a_batch_reserves_memory_as_it_grows() {
+    const STEP: usize = 16 * 1024;
+    let clock = Clock::new();
+    let mut c = config();
+    c.batch_size = 100_000;
+    c.buffer_memory = 12 * STEP + 3_000;
+    c.max_request_size = 1_000_000;
+    c.linger = ms(1000);
+    let mut a = acc(c);
+    for p in 0..12 {
+        let r = put(&mut a, p, u64::try_from(p).unwrap(), 1_000, clock.at(0));
+        assert!(r.new_batch_created);
+        assert!(!r.batch_is_full);
+    }
+    assert_eq!(a.memory_used(), 12 * STEP, "one step per batch");
+    assert!(!a.memory_exhausted());
+    // Partition 0's batch fills its step: the next records grow its reservation by what they
+    // need (the budget has 3,000 bytes left, not another step).
+    let mut id = 100;
+    while a.memory_used() == 12 * STEP {
+        put(&mut a, 0, id, 1_000, clock.at(1));
+        id += 1;
+    }
+    let grown = a.memory_used() - 12 * STEP;
+    assert!(grown > 0 && grown <= 3_000, "{grown}");
+    assert!(!a.memory_exhausted(), "the smaller reservation succeeded");
+    // Until the budget cannot cover the next record: it waits, nothing is appended.
+    let err = loop {
+        match a.append(&tp(0), 0, None, Some(&value(id, 1_000)), &[], clock.at(1)) {
+            Ok(r) => assert!(!r.new_batch_created, "the open batch takes it"),
+            Err(e) => break e,
+        }
+        id += 1;
+    };
+    assert!(
+        matches!(err, AppendError::WouldBlock { needed } if needed > 0 && needed < 2_000),
+        "{err:?}"
+    );
+    assert!(a.memory_exhausted());
+    assert_eq!(
+        a.ready(clock.at(1)).ready_partitions.len(),
+        12,
+        "someone waits for memory: every partition is ready"
+    );
+    // Draining and completing partition 0's batch gives back all it reserved.
+    let used = a.memory_used();
+    let d = pump(&mut a, clock.at(1));
+    let first = d.by_leader[&0]
+        .iter()
+        .find(|b| b.tp == tp(0))
+        .expect("partition 0 drained")
+        .id;
+    a.complete(first).unwrap();
+    assert!(
+        a.memory_used() <= used - STEP - grown,
+        "{}",
+        a.memory_used()
+    );
+    assert!(!a.memory_exhausted());
+    put(&mut a, 0, id, 1_000, clock.at(2));
+}

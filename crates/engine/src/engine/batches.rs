@@ -5,8 +5,6 @@
 //! and which flushes wait for it are the accumulator's.) A batch's record ends with the batch
 //! ([`Batches::finish`]), so nothing about it outlives its one outcome.
 
-use std::collections::HashMap;
-
 use ferrokafka_accumulator::{BatchId, TopicPartition};
 use ferrokafka_records::ProducerStamp;
 use ferrokafka_txn::Rewrite;
@@ -26,7 +24,7 @@ struct BatchState {
 /// The per-batch records, by batch.
 #[derive(Debug, Default)]
 pub(super) struct Batches {
-    by_id: HashMap<BatchId, BatchState>,
+    by_id: foldhash::HashMap<BatchId, BatchState>,
 }
 
 impl Batches {

@@ -195,7 +195,11 @@ impl Engine {
         if result.batch_is_full {
             self.partitioner.on_batch_closed(record.topic, partition);
         }
-        let wake = result.batch_is_full || result.new_batch_created;
+        // A new batch needs a round only if nothing is planned before it can be ready: the
+        // round planned at the engine's next wake sees it (with many partitions a round per new
+        // batch would cost a pass over every partition each time).
+        let wake =
+            result.batch_is_full || (result.new_batch_created && self.new_batch_needs_round(now));
         if wake {
             self.dirty = true;
         }
@@ -205,6 +209,15 @@ impl Engine {
             partition,
             wake_sender: wake,
         })
+    }
+
+    /// Whether a batch created now would be ready before the engine's next planned round
+    /// (no `linger.ms`, batches draining regardless of it, or no round planned by then).
+    fn new_batch_needs_round(&self, now: Instant) -> bool {
+        let linger = self.config.accumulator.linger;
+        linger.is_zero()
+            || self.acc.drains_regardless_of_linger()
+            || self.next_wake.is_none_or(|w| w > now + linger)
     }
 
     /// Whether `topic`'s partitions are known (a `send` to it waits for memory, not metadata).

@@ -57,13 +57,17 @@ impl Engine {
         let cluster = self.metadata.cluster();
         let txm = self.mode.manager();
         let transactional = self.mode.is_transactional();
-        let allowed: HashSet<&TopicPartition> = ready
-            .ready_partitions
-            .iter()
-            .filter(|tp| !transactional || txm.is_some_and(|m| m.may_send_to(tp)))
-            .collect();
+        // Only the ready partitions are asked about; a transactional producer sends only to
+        // the partitions the coordinator has added (looked up once per round).
+        let allowed: Option<foldhash::HashSet<&TopicPartition>> = transactional.then(|| {
+            ready
+                .ready_partitions
+                .iter()
+                .filter(|tp| txm.is_some_and(|m| m.may_send_to(tp)))
+                .collect()
+        });
         let leader_of = |tp: &TopicPartition| {
-            if !allowed.contains(tp) {
+            if allowed.as_ref().is_some_and(|a| !a.contains(tp)) {
                 return None;
             }
             cluster
@@ -227,7 +231,8 @@ impl Engine {
         resp: ProduceResponse,
         now: Instant,
     ) {
-        let mut by_tp: HashMap<(&str, i32), &PartitionProduceResponse> = HashMap::new();
+        let mut by_tp: foldhash::HashMap<(&str, i32), &PartitionProduceResponse> =
+            foldhash::HashMap::default();
         for t in &resp.responses {
             for p in &t.partition_responses {
                 by_tp.insert((t.name.as_str(), p.index), p);
