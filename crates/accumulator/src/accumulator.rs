@@ -126,7 +126,9 @@ pub struct RecordAccumulator {
     pub(crate) config: AccumulatorConfig,
     pub(crate) queues: BTreeMap<TopicPartition, PartitionQueue>,
     /// Drained batches awaiting `complete`/`fail`/`reenqueue`/`split_and_reenqueue`.
-    pub(crate) in_flight: BTreeMap<BatchId, Batch>,
+    /// Boxed: a batch is a few hundred bytes, which the map's nodes would otherwise move on
+    /// every insert and removal.
+    pub(crate) in_flight: BTreeMap<BatchId, Box<Batch>>,
     pub(crate) memory: MemoryBudget,
     next_batch_id: u64,
     next_created: u64,

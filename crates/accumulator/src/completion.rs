@@ -131,7 +131,7 @@ impl SplitOutcome {
 impl RecordAccumulator {
     /// Removes an in-flight batch (unmuting its partition by one).
     fn take_in_flight(&mut self, id: BatchId) -> Result<Batch, BatchError> {
-        let batch = self
+        let batch = *self
             .in_flight
             .remove(&id)
             .ok_or(BatchError::NotInFlight(id))?;
@@ -403,7 +403,7 @@ impl RecordAccumulator {
         for (_, b) in std::mem::take(&mut self.in_flight) {
             self.memory.release(b.reserved);
             // Its request is out: whatever it says now, the records may be in the log.
-            let mut f = failed(b, FailReason::Aborted);
+            let mut f = failed(*b, FailReason::Aborted);
             f.maybe_written = true;
             out.push(f);
         }

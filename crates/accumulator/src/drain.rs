@@ -216,7 +216,7 @@ impl RecordAccumulator {
                 });
                 batch.contents = Contents::Closed(closed);
                 batch.retry_at = None;
-                self.in_flight.insert(batch.id, batch);
+                self.in_flight.insert(batch.id, Box::new(batch));
             }
             if !taken.is_empty() {
                 out.by_leader.insert(node, taken);
