@@ -128,6 +128,19 @@ public final class FerroKafkaBench {
         boolean timed = throughput > 0;
         try (KafkaProducer<byte[], byte[]> producer =
                  new KafkaProducer<>(props, new ByteArraySerializer(), new ByteArraySerializer())) {
+            // The topic's metadata first, within 20 s: against a broker this client cannot
+            // talk to (librdkafka's mock: Kafka 4 clients no longer speak its old protocol
+            // versions) every send would otherwise wait out max.block.ms and fail on its own.
+            final String metadataTopic = topic;
+            try {
+                java.util.concurrent.CompletableFuture
+                    .runAsync(() -> producer.partitionsFor(metadataTopic))
+                    .get(20, java.util.concurrent.TimeUnit.SECONDS);
+            } catch (java.util.concurrent.TimeoutException e) {
+                System.err.println("no connection: java: no metadata for " + topic
+                    + " within 20 s");
+                System.exit(1);
+            }
             long size = transactional ? transactionSize : records;
             if (transactional) {
                 producer.initTransactions();

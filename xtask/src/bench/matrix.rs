@@ -528,8 +528,11 @@ pub(super) fn run(quick: bool, args: &[String]) -> Result<ExitCode> {
         }
     }
     for (_, _, rows) in &mut results {
-        for (client, why) in &unavailable {
-            rows.push(CellRow::missing(client, format!("not available: {why}")));
+        for (client, _) in &unavailable {
+            rows.push(CellRow::missing(
+                client,
+                "not available (see the notes)".into(),
+            ));
         }
     }
     println!(
@@ -661,7 +664,7 @@ fn run_cell(
             broken
                 .iter()
                 .find(|(c, _)| c == client)
-                .map(|(_, why)| format!("not available: {why}"))
+                .map(|_| format!("not available on {} (see the notes)", broker.name()))
         };
         samples.push((client.clone(), Vec::new(), skip));
     }
@@ -696,10 +699,17 @@ fn run_cell(
                         failures.push(what);
                     } else {
                         // A peer or Java that fails here is not measured again in this cell,
-                        // nor in the broker's other cells when it could not connect at all.
-                        *skip = Some(format!("not available: failed: {e:#}"));
-                        if format!("{e:#}").contains("no connection") {
-                            broken.push((client.clone(), format!("{e:#} (in cell {})", cell.id)));
+                        // nor in the broker's other cells when it could not connect at all or
+                        // hung.
+                        let why = reason(&format!("{e:#}"));
+                        *skip = Some("not available (see the notes)".into());
+                        notes.push(format!(
+                            "{client} on {}: not available in {}: {why}",
+                            broker.name(),
+                            cell.id
+                        ));
+                        if why.contains("no connection") || why.starts_with("killed after") {
+                            broken.push((client.clone(), why));
                         }
                     }
                 }
@@ -709,7 +719,10 @@ fn run_cell(
     if let Some(m) = mock {
         m.stop();
     }
-    if cell.compression != "none" && samples.iter().any(|(c, _, _)| c == "ferrokafka-cli") {
+    let cli_ran = samples
+        .iter()
+        .any(|(c, got, _)| c == "ferrokafka-cli" && !got.is_empty());
+    if cell.compression != "none" && cli_ran {
         notes.push(format!(
             "{}: ferrokafka-cli compresses its own payload (A-Z letters, as \
              kafka-producer-perf-test), the other clients the bench's pseudo-random values",
@@ -724,7 +737,7 @@ fn run_cell(
                 .into(),
         );
     }
-    if cell.throughput.is_some() && samples.iter().any(|(c, _, _)| c == "ferrokafka-cli") {
+    if cell.throughput.is_some() && cli_ran {
         notes.push(
             "latency cells: ferrokafka-cli's percentiles are whole milliseconds (its final \
              line); the others' are microsecond-bucketed"
@@ -922,6 +935,19 @@ pub(super) fn parse_cli_exec(v: &Value, records: u64, latency: bool) -> Result<C
     })
 }
 
+/// The gist of a client's failure: from its "no connection: ..." line when it has one (a JVM's
+/// stderr has warnings before it), else the whole message.
+pub(super) fn reason(error: &str) -> String {
+    match error.rfind("no connection: ") {
+        Some(at) => error[at..]
+            .split(" | ")
+            .next()
+            .unwrap_or_default()
+            .to_string(),
+        None => error.to_string(),
+    }
+}
+
 /// The last few lines of a stderr, for an error message.
 fn tail(s: &str) -> String {
     let lines: Vec<&str> = s.trim().lines().collect();
@@ -939,7 +965,7 @@ pub(super) fn matrix_table(results: &[(Broker, Cell, Vec<CellRow>)]) -> String {
     );
     let _ = writeln!(
         out,
-        "{:<6} {:<34} {:<15} {:>4} {:>11} {:>6} {:>9} {:>6} {:>8} {:>6} {:>8} {:>8} {:>6}",
+        "{:<6} {:<40} {:<15} {:>4} {:>11} {:>6} {:>9} {:>6} {:>8} {:>6} {:>8} {:>8} {:>6}",
         "broker",
         "cell",
         "client",
@@ -970,12 +996,12 @@ pub(super) fn matrix_table(results: &[(Broker, Cell, Vec<CellRow>)]) -> String {
                 (String::new(), String::new())
             };
             if let Some(why) = &r.missing {
-                let _ = writeln!(out, "{b:<6} {c:<34} {:<15}    - {why}", r.client);
+                let _ = writeln!(out, "{b:<6} {c:<40} {:<15}    - {why}", r.client);
                 continue;
             }
             let _ = writeln!(
                 out,
-                "{b:<6} {c:<34} {:<15} {:>4} {:>11} {:>6} {:>9.3} {:>6} {:>8.1} {:>6} {:>8} {:>8} {:>6}",
+                "{b:<6} {c:<40} {:<15} {:>4} {:>11} {:>6} {:>9.3} {:>6} {:>8.1} {:>6} {:>8} {:>8} {:>6}",
                 r.client,
                 r.runs,
                 thousands(r.records_per_s),
@@ -1108,6 +1134,23 @@ mod tests {
         assert_eq!(s.notes.len(), 1);
         assert!((s.cpu_us_per_record() - 20_000.0).abs() < 1e-9);
         assert!(parse_client_json(&c, 11).is_err());
+    }
+
+    #[test]
+    fn a_failure_is_reduced_to_its_no_connection_line() {
+        let java = "java exited with exit status: 1: [..] WARN throttled | [..] WARN again | \
+                    no connection: java: no metadata for t within 20 s";
+        assert_eq!(
+            reason(java),
+            "no connection: java: no metadata for t within 20 s"
+        );
+        let kacrab = "kacrab exited with exit status: 1: bench-client: kacrab failed: no \
+                      connection: kacrab: broker does not support ApiVersions v3";
+        assert_eq!(
+            reason(kacrab),
+            "no connection: kacrab: broker does not support ApiVersions v3"
+        );
+        assert_eq!(reason("killed after 300 s"), "killed after 300 s");
     }
 
     #[test]
