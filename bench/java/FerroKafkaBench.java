@@ -62,6 +62,7 @@ public final class FerroKafkaBench {
         String idempotence = "true";
         long transactionSize = 0;
         String transactionalId = null;
+        long throughput = 0;
         List<String[]> extra = new ArrayList<>();
         for (int i = 0; i < args.length; i += 2) {
             if (i + 1 >= args.length) {
@@ -81,6 +82,7 @@ public final class FerroKafkaBench {
                 case "--idempotence": idempotence = v; break;
                 case "--transaction-size": transactionSize = Long.parseLong(v); break;
                 case "--transactional-id": transactionalId = v; break;
+                case "--throughput": throughput = Long.parseLong(v); break;
                 case "-X": {
                     int eq = v.indexOf('=');
                     if (eq < 0) {
@@ -92,8 +94,9 @@ public final class FerroKafkaBench {
                 default: usage("unknown argument " + args[i]);
             }
         }
-        if (bootstrap == null || topic == null || records <= 0 || keySize <= 0) {
-            usage("--bootstrap, --topic and positive --records and --key-size are required");
+        if (bootstrap == null || topic == null || records <= 0 || keySize < 0) {
+            usage("--bootstrap, --topic and positive --records are required (--key-size 0: "
+                + "keyless)");
         }
         if (transactionSize > 0 && transactionalId == null) {
             transactionalId = "ferrokafka-bench-java-" + ProcessHandle.current().pid() + "-"
@@ -122,8 +125,22 @@ public final class FerroKafkaBench {
         boolean transactional = transactionSize > 0;
         Callback callback = transactional ? FerroKafkaBench::onTransactionalCompletion
             : FerroKafkaBench::onCompletion;
+        boolean timed = throughput > 0;
         try (KafkaProducer<byte[], byte[]> producer =
                  new KafkaProducer<>(props, new ByteArraySerializer(), new ByteArraySerializer())) {
+            // The topic's metadata first, within 20 s: against a broker this client cannot
+            // talk to (librdkafka's mock: Kafka 4 clients no longer speak its old protocol
+            // versions) every send would otherwise wait out max.block.ms and fail on its own.
+            final String metadataTopic = topic;
+            try {
+                java.util.concurrent.CompletableFuture
+                    .runAsync(() -> producer.partitionsFor(metadataTopic))
+                    .get(20, java.util.concurrent.TimeUnit.SECONDS);
+            } catch (java.util.concurrent.TimeoutException e) {
+                System.err.println("no connection: java: no metadata for " + topic
+                    + " within 20 s");
+                System.exit(1);
+            }
             long size = transactional ? transactionSize : records;
             if (transactional) {
                 producer.initTransactions();
@@ -135,14 +152,39 @@ public final class FerroKafkaBench {
                     producer.beginTransaction();
                 }
                 for (long i = at; i < end; i++) {
-                    byte[] key = new byte[keySize];
-                    long n = i;
-                    for (int b = keySize - 1; b >= 0; b--) {
-                        key[b] = (byte) ('0' + (int) (n % 10));
-                        n /= 10;
+                    byte[] key = null;
+                    if (keySize > 0) {
+                        key = new byte[keySize];
+                        long n = i;
+                        for (int b = keySize - 1; b >= 0; b--) {
+                            key[b] = (byte) ('0' + (int) (n % 10));
+                            n /= 10;
+                        }
                     }
-                    producer.send(new ProducerRecord<>(topic, key, values[(int) (i % POOL_VALUES)]),
-                        callback);
+                    ProducerRecord<byte[], byte[]> record =
+                        new ProducerRecord<>(topic, key, values[(int) (i % POOL_VALUES)]);
+                    if (timed) {
+                        // Latency runs: record i is due i / throughput s after the start; its
+                        // callback records send-to-delivery time.
+                        long due = started + i * 1_000_000_000L / throughput;
+                        long wait;
+                        while ((wait = due - System.nanoTime()) > 0) {
+                            java.util.concurrent.locks.LockSupport.parkNanos(
+                                Math.min(wait, 1_000_000L));
+                        }
+                        long sentAt = System.nanoTime();
+                        // The first second's records are not timed (start-up), as in
+                        // bench/src/latency.rs LATENCY_WARMUP.
+                        boolean counted = i >= throughput;
+                        producer.send(record, (md, e) -> {
+                            if (e == null && counted) {
+                                LATENCIES.record((System.nanoTime() - sentAt) / 1000);
+                            }
+                            callback.onCompletion(md, e);
+                        });
+                    } else {
+                        producer.send(record, callback);
+                    }
                 }
                 if (transactional) {
                     producer.commitTransaction();
@@ -169,7 +211,58 @@ public final class FerroKafkaBench {
             + ",\"process_cpu_s\":" + (cpuAfter[0] + cpuAfter[1])
             + ",\"peak_rss_kib\":" + hwm
             + ",\"transactions\":" + transactions
-            + ",\"txn_partitions\":" + txnPartitions + "}");
+            + ",\"txn_partitions\":" + txnPartitions
+            + (timed ? LATENCIES.json() : "") + "}");
+    }
+
+    private static final Histogram LATENCIES = new Histogram();
+
+    /**
+     * Delivery latencies in microseconds, bucketed as bench/src/latency.rs does (exact below
+     * 128 us, then 64 buckets per power of two), quantiles at Java's rank floor(q * count).
+     */
+    private static final class Histogram {
+        private final long[] counts = new long[128 + 57 * 64];
+        private long count;
+        private long max;
+
+        synchronized void record(long us) {
+            us = Math.max(0, us);
+            int i;
+            if (us < 128) {
+                i = (int) us;
+            } else {
+                int msb = 63 - Long.numberOfLeadingZeros(us);
+                int shift = msb - 6;
+                i = (int) (128 + (msb - 7) * 64L + ((us >>> shift) - 64));
+            }
+            counts[i]++;
+            count++;
+            max = Math.max(max, us);
+        }
+
+        synchronized double quantileMs(double q) {
+            if (count == 0) {
+                return 0;
+            }
+            long rank = Math.min(count - 1, (long) (q * count));
+            long seen = 0;
+            for (int i = 0; i < counts.length; i++) {
+                seen += counts[i];
+                if (seen > rank) {
+                    long lower = i < 128 ? i : ((i - 128) % 64 + 64L) << ((i - 128) / 64 + 1);
+                    return Math.min(lower, max) / 1000.0;
+                }
+            }
+            return max / 1000.0;
+        }
+
+        String json() {
+            return ",\"latency_p50_ms\":" + quantileMs(0.5)
+                + ",\"latency_p99_ms\":" + quantileMs(0.99)
+                + ",\"latency_p999_ms\":" + quantileMs(0.999)
+                + ",\"latency_max_ms\":" + (max / 1000.0);
+        }
     }
 
     private static void onCompletion(RecordMetadata metadata, Exception e) {

@@ -8,13 +8,17 @@
 //! Transactional runs (`--transaction-size`): `init_transactions`, then per transaction
 //! `begin_transaction`, the sends as above, `commit_transaction` (which sends what is left and
 //! waits for it before ending the transaction), then the transaction's delivery futures.
+//!
+//! Latency runs (`--throughput`): each record waits until it is due, and its delivery future
+//! carries its send time ([`crate::drive::Timed`]).
 
 use anyhow::{Context, Result};
 use bytes::Bytes;
-use ferrokafka::{ProduceError, Producer, ProducerConfig, ProducerRecord, RecordMetadata};
+use ferrokafka::{Producer, ProducerConfig, ProducerRecord};
 use futures::StreamExt;
 use futures::stream::FuturesUnordered;
 
+use crate::drive::{Tally, Timed, pace, pacer};
 use crate::{Outcome, Params, PartitionSet, Workload};
 
 /// Produces `p.records` records on a multi-thread tokio runtime and waits for every delivery.
@@ -32,12 +36,9 @@ async fn produce(p: &Params, w: &Workload) -> Result<Outcome> {
     let producer = Producer::new(config).context("create the ferrokafka producer")?;
     let pool = Bytes::copy_from_slice(w.pool());
     let mut key = w.key_buf();
-    let mut pending = FuturesUnordered::new();
-    let mut tally = Tally {
-        outcome: Outcome::default(),
-        // The partitions of the current transaction (tracked in transactional runs only).
-        partitions: p.transaction_size.map(|_| PartitionSet::default()),
-    };
+    let mut pending: FuturesUnordered<Timed<ferrokafka::DeliveryFuture>> = FuturesUnordered::new();
+    let mut tally = Tally::new(p);
+    let pacer = pacer(p);
     let size = p.transaction_size.unwrap_or(p.records);
     if p.transaction_size.is_some() {
         producer
@@ -56,18 +57,24 @@ async fn produce(p: &Params, w: &Workload) -> Result<Outcome> {
                 .context("ferrokafka begin_transaction")?;
         }
         for i in at..end {
-            w.key_into(i, &mut key);
-            let record = ProducerRecord::new(p.topic.as_str())
-                .with_key(Bytes::copy_from_slice(&key))
-                .with_value(pool.slice(w.value_range(i)));
+            let mut record =
+                ProducerRecord::new(p.topic.as_str()).with_value(pool.slice(w.value_range(i)));
+            if p.keyed() {
+                w.key_into(i, &mut key);
+                record = record.with_key(Bytes::copy_from_slice(&key));
+            }
+            let sent = pace(pacer.as_ref(), i, &mut pending, |r, l| {
+                tally.settle(r.map(|m| m.partition()), l);
+            })
+            .await;
             let delivery = producer
                 .send(record)
                 .await
                 .with_context(|| format!("ferrokafka send of record {i}"))?;
-            pending.push(delivery);
+            pending.push(Timed::new(delivery, sent));
             while pending.len() >= p.max_pending {
-                if let Some(result) = pending.next().await {
-                    tally.settle(result);
+                if let Some((result, latency)) = pending.next().await {
+                    tally.settle(result.map(|m| m.partition()), latency);
                 }
             }
         }
@@ -76,8 +83,8 @@ async fn produce(p: &Params, w: &Workload) -> Result<Outcome> {
                 .commit_transaction()
                 .await
                 .with_context(|| format!("ferrokafka commit_transaction {}", transactions + 1))?;
-            while let Some(result) = pending.next().await {
-                tally.settle(result);
+            while let Some((result, latency)) = pending.next().await {
+                tally.settle(result.map(|m| m.partition()), latency);
             }
             transactions += 1;
             txn_partitions += tally.partitions.as_mut().map_or(0, PartitionSet::take_len);
@@ -88,36 +95,11 @@ async fn produce(p: &Params, w: &Workload) -> Result<Outcome> {
         .flush(p.flush_timeout)
         .await
         .context("ferrokafka flush")?;
-    while let Some(result) = pending.next().await {
-        tally.settle(result);
+    while let Some((result, latency)) = pending.next().await {
+        tally.settle(result.map(|m| m.partition()), latency);
     }
     producer.close(p.flush_timeout).await;
     tally.outcome.transactions = transactions;
     tally.outcome.txn_partitions = txn_partitions;
     Ok(tally.outcome)
-}
-
-/// The delivery results so far.
-struct Tally {
-    outcome: Outcome,
-    partitions: Option<PartitionSet>,
-}
-
-impl Tally {
-    fn settle(&mut self, result: Result<RecordMetadata, ProduceError>) {
-        match result {
-            Ok(metadata) => {
-                self.outcome.delivered += 1;
-                if let Some(set) = &mut self.partitions {
-                    set.insert(metadata.partition());
-                }
-            }
-            Err(e) => {
-                self.outcome.failures += 1;
-                if self.outcome.first_error.is_none() {
-                    self.outcome.first_error = Some(format!("{e}"));
-                }
-            }
-        }
-    }
 }

@@ -13,10 +13,17 @@
 // Record counts, byte counts and clock ticks stay far below 2^52.
 #![allow(clippy::cast_precision_loss)]
 
+pub mod latency;
 pub mod rdk;
 
+#[cfg(any(feature = "ferrokafka-client", feature = "rust-peers"))]
+pub mod drive;
 #[cfg(feature = "ferrokafka-client")]
 pub mod ferro;
+#[cfg(feature = "rust-peers")]
+pub mod peers;
+
+pub use latency::{LATENCY_WARMUP, Latencies, Pacer};
 
 use std::fmt::Write as _;
 use std::time::Duration;
@@ -28,27 +35,55 @@ use anyhow::{Context, Result, bail, ensure};
 pub enum Client {
     Librdkafka,
     Ferrokafka,
+    /// The pure-Rust peers (feature `rust-peers`, bench/src/peers/).
+    Krafka,
+    Kacrab,
+    Rskafka,
 }
 
 impl Client {
+    pub const ALL: [Client; 5] = [
+        Client::Librdkafka,
+        Client::Ferrokafka,
+        Client::Krafka,
+        Client::Kacrab,
+        Client::Rskafka,
+    ];
+
     pub fn name(self) -> &'static str {
         match self {
             Client::Librdkafka => "librdkafka",
             Client::Ferrokafka => "ferrokafka",
+            Client::Krafka => "krafka",
+            Client::Kacrab => "kacrab",
+            Client::Rskafka => "rskafka",
         }
     }
 
     fn parse(s: &str) -> Result<Client> {
-        match s {
-            "librdkafka" => Ok(Client::Librdkafka),
-            "ferrokafka" => Ok(Client::Ferrokafka),
-            other => bail!("unknown client {other:?} (librdkafka or ferrokafka)"),
+        Client::ALL
+            .into_iter()
+            .find(|c| c.name() == s)
+            .with_context(|| {
+                format!("unknown client {s:?} (librdkafka, ferrokafka, krafka, kacrab or rskafka)")
+            })
+    }
+
+    /// Whether this build of the crate can run the client (its cargo feature is on).
+    pub fn built(self) -> bool {
+        match self {
+            Client::Librdkafka => true,
+            Client::Ferrokafka => FERROKAFKA_BUILT,
+            Client::Krafka | Client::Kacrab | Client::Rskafka => PEERS_BUILT,
         }
     }
 }
 
 /// Whether this build can run the ferrokafka client.
 pub const FERROKAFKA_BUILT: bool = cfg!(feature = "ferrokafka-client");
+
+/// Whether this build can run the pure-Rust peers (krafka, kacrab, rskafka).
+pub const PEERS_BUILT: bool = cfg!(feature = "rust-peers");
 
 /// The exit code of `bench-client --client ferrokafka` in a build without the
 /// `ferrokafka-client` feature, so the orchestrator can tell "not built" from a failure.
@@ -79,6 +114,17 @@ pub struct Params {
     /// The `transactional.id` of a transactional run: `--transactional-id`, or one made unique
     /// per run (client, process id, time) so no run fences or resumes another's.
     pub transactional_id: Option<String>,
+    /// `--throughput N`: send at most N records/s (paced from the start), and measure each
+    /// record's delivery latency (send call to delivery report). `None`: as fast as possible,
+    /// no latency measured.
+    pub throughput: Option<u64>,
+}
+
+impl Params {
+    /// Whether records carry a key (`--key-size 0`: keyless, as kafka-producer-perf-test).
+    pub fn keyed(&self) -> bool {
+        self.key_size > 0
+    }
 }
 
 pub const USAGE: &str = "\
@@ -87,7 +133,7 @@ usage: bench-client --client librdkafka|ferrokafka --bootstrap HOST:PORT --topic
        bench-client --watermarks BOOTSTRAP TOPIC    (prints {\"high_watermark_sum\": N})
 
   --records N            records to produce (default 1000000)
-  --key-size N           key bytes, distinct per record (default 10)
+  --key-size N           key bytes, distinct per record (default 10; 0: keyless records)
   --value-size N         value bytes (default 100)
   --acks A               (default all)
   --linger-ms N          (default 5)
@@ -100,11 +146,20 @@ usage: bench-client --client librdkafka|ferrokafka --bootstrap HOST:PORT --topic
                          until --records are sent (the last transaction may be shorter); the
                          commits are inside the measurement (default: not transactional)
   --transactional-id ID  (default: unique per run, ferrokafka-bench-CLIENT-PID-NANOS)
+  --throughput N         send at most N records/s and measure each record's delivery latency
+                         (those sent in the first second are not counted: start-up); default:
+                         unthrottled, no latency
   -X key=value           extra client property (repeatable)
 
 Prints one JSON line: client, records, delivered, failures, first_error, seconds, cpu_user_s,
 cpu_sys_s, peak_rss_kib, transactions, txn_partitions (the sum over transactions of the
-partitions each wrote: one commit marker each, on a broker that writes markers).
+partitions each wrote: one commit marker each, on a broker that writes markers), and with
+--throughput latency_p50_ms, latency_p99_ms, latency_p999_ms, latency_max_ms.
+
+       bench-client --exec PROGRAM [ARGS...]
+Runs PROGRAM (e.g. `ferrokafka-cli perf ...`) as a child and prints one JSON line: exit_code,
+seconds, cpu_user_s, cpu_sys_s (the child's, from this process's cutime/cstime once it has been
+waited for), peak_rss_kib (the child's VmHWM, sampled every 5 ms until it exits), stdout, stderr.
 ";
 
 impl Params {
@@ -129,6 +184,7 @@ impl Params {
             extra: Vec::new(),
             transaction_size: None,
             transactional_id: None,
+            throughput: None,
         };
         let mut transactional_id = None;
         let mut it = args.iter();
@@ -162,6 +218,11 @@ impl Params {
                 }
                 "--transaction-size" => p.transaction_size = Some(number(flag, &value()?)?),
                 "--transactional-id" => transactional_id = Some(value()?),
+                "--throughput" => {
+                    let n: u64 = number(flag, &value()?)?;
+                    ensure!(n > 0, "--throughput must be positive");
+                    p.throughput = Some(n);
+                }
                 "-X" => {
                     let kv = value()?;
                     let (k, v) = kv
@@ -176,7 +237,6 @@ impl Params {
         p.bootstrap = bootstrap.context("--bootstrap is required")?;
         p.topic = topic.context("--topic is required")?;
         ensure!(p.records > 0, "--records must be positive");
-        ensure!(p.key_size > 0, "--key-size must be positive");
         ensure!(p.max_pending > 0, "--max-pending must be positive");
         if let Some(n) = p.transaction_size {
             ensure!(n > 0, "--transaction-size must be positive");
@@ -312,6 +372,13 @@ impl Cpu {
         parse_stat(&stat)
     }
 
+    /// CPU time of this process's children that have been waited for (cutime and cstime of
+    /// `/proc/self/stat`): `bench-client --exec` reads it after its one child exited.
+    pub fn children() -> Result<Cpu> {
+        let stat = std::fs::read_to_string("/proc/self/stat").context("read /proc/self/stat")?;
+        parse_stat_fields(&stat, 13)
+    }
+
     pub fn since(self, earlier: Cpu) -> Cpu {
         Cpu {
             user_s: self.user_s - earlier.user_s,
@@ -323,12 +390,18 @@ impl Cpu {
 /// Parses utime and stime out of a `/proc/PID/stat` line ("pid (comm) state ppid ...", where
 /// utime and stime are fields 14 and 15 counting from 1, and comm may contain spaces).
 fn parse_stat(stat: &str) -> Result<Cpu> {
+    parse_stat_fields(stat, 11)
+}
+
+/// Two consecutive tick fields of a `/proc/PID/stat` line, `at` and `at + 1` counting from
+/// the state field (utime and stime at 11, cutime and cstime at 13).
+fn parse_stat_fields(stat: &str, at: usize) -> Result<Cpu> {
     let (_, rest) = stat
         .rsplit_once(") ")
         .context("malformed /proc/self/stat")?;
     // `rest` starts at field 3 (state), so utime is its 12th field (index 11).
     let fields: Vec<&str> = rest.split_ascii_whitespace().collect();
-    ensure!(fields.len() > 12, "short /proc/self/stat");
+    ensure!(fields.len() > at + 1, "short /proc/self/stat");
     let ticks = |i: usize| -> Result<f64> {
         let t: u64 = fields[i]
             .parse()
@@ -336,14 +409,21 @@ fn parse_stat(stat: &str) -> Result<Cpu> {
         Ok(t as f64 / USER_HZ)
     };
     Ok(Cpu {
-        user_s: ticks(11)?,
-        sys_s: ticks(12)?,
+        user_s: ticks(at)?,
+        sys_s: ticks(at + 1)?,
     })
 }
 
 /// Peak resident set size of this process in KiB (`VmHWM` in `/proc/self/status`).
 pub fn peak_rss_kib() -> Result<u64> {
     let status = std::fs::read_to_string("/proc/self/status").context("read /proc/self/status")?;
+    parse_hwm(&status)
+}
+
+/// Peak resident set size of process `pid` in KiB, while it runs.
+pub fn peak_rss_kib_of(pid: u32) -> Result<u64> {
+    let path = format!("/proc/{pid}/status");
+    let status = std::fs::read_to_string(&path).with_context(|| format!("read {path}"))?;
     parse_hwm(&status)
 }
 
@@ -367,6 +447,10 @@ pub struct Outcome {
     pub transactions: u64,
     /// The sum over the committed transactions of the partitions each wrote to.
     pub txn_partitions: u64,
+    /// Delivery latencies (runs with `--throughput`).
+    pub latencies: Option<Latencies>,
+    /// What the client could not do as asked (a setting it lacks), for the report.
+    pub notes: Vec<String>,
 }
 
 /// The partitions one transaction wrote to, from its delivery reports: a bit per partition
@@ -421,11 +505,7 @@ pub struct Report {
 
 impl Report {
     pub fn to_json(&self) -> String {
-        let mut out = String::new();
-        let _ = write!(
-            out,
-            "{}",
-            serde_json::json!({
+        let mut v = serde_json::json!({
                 "client": self.client.name(),
                 "records": self.records,
                 "delivered": self.outcome.delivered,
@@ -437,8 +517,17 @@ impl Report {
                 "peak_rss_kib": self.peak_rss_kib,
                 "transactions": self.outcome.transactions,
                 "txn_partitions": self.outcome.txn_partitions,
-            })
-        );
+                "notes": self.outcome.notes,
+        });
+        if let Some(l) = self.outcome.latencies.as_ref().filter(|l| l.count() > 0) {
+            let ms = |q: f64| l.quantile_us(q) as f64 / 1000.0;
+            v["latency_p50_ms"] = ms(0.5).into();
+            v["latency_p99_ms"] = ms(0.99).into();
+            v["latency_p999_ms"] = ms(0.999).into();
+            v["latency_max_ms"] = (l.max_us() as f64 / 1000.0).into();
+        }
+        let mut out = String::new();
+        let _ = write!(out, "{v}");
         out
     }
 }
@@ -453,10 +542,14 @@ mod tests {
 
     #[test]
     fn stat_fields_are_found_past_a_comm_with_spaces() {
-        let stat = "1234 (bench client) R 1 2 3 4 5 6 7 8 9 10 250 75 0 0 20 0 3 0";
+        let stat = "1234 (bench client) R 1 2 3 4 5 6 7 8 9 10 250 75 310 45 20 0 3 0";
         let cpu = parse_stat(stat).unwrap();
         assert_eq!(cpu.user_s, 2.5);
         assert_eq!(cpu.sys_s, 0.75);
+        let children = parse_stat_fields(stat, 13).unwrap();
+        assert_eq!(children.user_s, 3.1);
+        assert_eq!(children.sys_s, 0.45);
+        assert!(parse_stat_fields("1 (x) R 1 2 3 4 5 6 7 8 9 10 250 75", 13).is_err());
         assert!(Cpu::now().unwrap().user_s >= 0.0);
     }
 

@@ -9,10 +9,14 @@
 //! note on `poll` in `send_range`): every commit would take 100 ms or more (measured on the
 //! mock: 20 transactions of 1,000 records in 2.07 s without the drain). librdkafka's own flush
 //! inside `rd_kafka_commit_transaction` then finds nothing left and goes straight to EndTxn.
+//!
+//! Latency runs (`--throughput`): each record waits until it is due and carries its send time
+//! (microseconds since the producer was created) as its delivery opaque; the delivery callback
+//! records the difference.
 
 use std::sync::Mutex;
 use std::sync::atomic::{AtomicU64, Ordering};
-use std::time::Duration;
+use std::time::{Duration, Instant};
 
 use anyhow::{Context, Result, bail};
 use rdkafka::ClientConfig;
@@ -21,10 +25,10 @@ use rdkafka::client::ClientContext;
 use rdkafka::error::{KafkaError, RDKafkaErrorCode};
 use rdkafka::producer::{BaseProducer, BaseRecord, DeliveryResult, Producer, ProducerContext};
 
-use crate::{Outcome, Params, PartitionSet, Workload};
+use crate::{Latencies, Outcome, Pacer, Params, PartitionSet, Workload};
 
 /// Counts delivery reports (and, in transactional runs, the partitions they name).
-#[derive(Debug, Default)]
+#[derive(Debug)]
 struct Counter {
     delivered: AtomicU64,
     failed: AtomicU64,
@@ -34,6 +38,10 @@ struct Counter {
     partition_bits: AtomicU64,
     /// The current transaction's other partitions.
     partitions_high: Mutex<PartitionSet>,
+    /// What send times (the delivery opaques) count from.
+    start: Instant,
+    /// Delivery latencies (latency runs only).
+    latencies: Option<Mutex<Latencies>>,
 }
 
 impl Counter {
@@ -55,12 +63,19 @@ impl ClientContext for Counter {
 }
 
 impl ProducerContext for Counter {
-    type DeliveryOpaque = ();
+    /// The record's send time in microseconds since `start` (latency runs; else 0).
+    type DeliveryOpaque = usize;
 
-    fn delivery(&self, result: &DeliveryResult<'_>, (): ()) {
+    fn delivery(&self, result: &DeliveryResult<'_>, sent_us: usize) {
         match result {
             Ok(message) => {
                 self.delivered.fetch_add(1, Ordering::Relaxed);
+                if let Some(l) = self.latencies.as_ref().filter(|_| sent_us != NOT_TIMED) {
+                    let now_us = self.start.elapsed().as_micros() as u64;
+                    l.lock()
+                        .unwrap_or_else(std::sync::PoisonError::into_inner)
+                        .record_us(now_us.saturating_sub(sent_us as u64));
+                }
                 if self.transactional {
                     let partition = message.partition();
                     match u32::try_from(partition) {
@@ -82,6 +97,9 @@ impl ProducerContext for Counter {
         }
     }
 }
+
+/// The delivery opaque of a record whose latency does not count (sent during the warm-up).
+const NOT_TIMED: usize = usize::MAX;
 
 /// How often (in records sent) to serve delivery reports while the queue still has room.
 const POLL_EVERY: u64 = 1024;
@@ -107,8 +125,14 @@ pub fn run(p: &Params, w: &Workload) -> Result<Outcome> {
         config.set(k, v);
     }
     let counter = Counter {
+        delivered: AtomicU64::new(0),
+        failed: AtomicU64::new(0),
+        first_error: Mutex::new(None),
         transactional: p.transaction_size.is_some(),
-        ..Counter::default()
+        partition_bits: AtomicU64::new(0),
+        partitions_high: Mutex::new(PartitionSet::default()),
+        start: Instant::now(),
+        latencies: p.throughput.map(|_| Mutex::new(Latencies::default())),
     };
     let producer: BaseProducer<Counter> = config
         .create_with_context(counter)
@@ -150,12 +174,19 @@ pub fn run(p: &Params, w: &Workload) -> Result<Outcome> {
         .lock()
         .unwrap_or_else(std::sync::PoisonError::into_inner)
         .clone();
+    let latencies = ctx.latencies.as_ref().map(|l| {
+        l.lock()
+            .unwrap_or_else(std::sync::PoisonError::into_inner)
+            .clone()
+    });
     Ok(Outcome {
         delivered: ctx.delivered.load(Ordering::Relaxed),
         failures: ctx.failed.load(Ordering::Relaxed),
         first_error,
         transactions,
         txn_partitions,
+        latencies,
+        notes: Vec::new(),
     })
 }
 
@@ -167,9 +198,27 @@ fn send_range(
     key: &mut [u8],
     range: std::ops::Range<u64>,
 ) -> Result<()> {
+    let ctx = producer.context();
+    let pacer = p.throughput.map(|rate| Pacer::new(ctx.start, rate));
     for i in range {
-        w.key_into(i, key);
-        let mut record = BaseRecord::to(&p.topic).key(&key[..]).payload(w.value(i));
+        let mut sent_us = 0;
+        if let Some(pacer) = &pacer {
+            while let Some(wait) = pacer.wait(i, Instant::now()) {
+                // Serve delivery reports while waiting, at most 1 ms at a time.
+                std::thread::sleep(wait.min(Duration::from_millis(1)));
+                serve(producer);
+            }
+            sent_us = if pacer.counted(i) {
+                ctx.start.elapsed().as_micros() as usize
+            } else {
+                NOT_TIMED
+            };
+        }
+        let mut record = BaseRecord::with_opaque_to(&p.topic, sent_us).payload(w.value(i));
+        if p.keyed() {
+            w.key_into(i, key);
+            record = record.key(&key[..]);
+        }
         loop {
             match producer.send(record) {
                 Ok(()) => break,

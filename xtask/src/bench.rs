@@ -57,6 +57,7 @@ use std::time::Instant;
 use anyhow::{Context, Result, ensure};
 use ferrokafka_tests::tansu::Tansu;
 
+mod matrix;
 mod measure;
 mod options;
 mod peers;
@@ -79,6 +80,15 @@ usage: cargo xtask bench [options]     ferrokafka vs librdkafka (and Java on Kaf
        cargo xtask bench security [options]      the cost of TLS and SASL: one Kafka node with
                                                  PLAINTEXT, SSL and SASL_SSL listeners, every
                                                  client on each (see below)
+       cargo xtask bench matrix [options]        issue 15's workload matrix (keyless/keyed,
+                                                 100 B/1 KiB, none/lz4/zstd, acks 1/all, 6/1,000
+                                                 partitions, latency at 100,000 records/s) with
+                                                 librdkafka, ferrokafka, ferrokafka-cli, krafka,
+                                                 kacrab, rskafka and java on mock and kafka; one
+                                                 table of ratios to librdkafka
+       cargo xtask bench quick [options]         its two headline cells on the mock (librdkafka,
+                                                 ferrokafka, ferrokafka-cli), under two minutes
+                                                 (`cargo xtask bench matrix --help`)
        cargo xtask bench micro         the criterion micro-benchmarks (cargo bench --workspace)
 
 options (the workload defaults are the spec's: 10-byte keys, 100-byte values, acks=all,
@@ -130,6 +140,8 @@ pub(crate) fn run(args: &[String]) -> Result<ExitCode> {
             return Ok(ExitCode::SUCCESS);
         }
         Some("security") => return security::run(&args[1..]),
+        Some("matrix") => return matrix::run(false, &args[1..]),
+        Some("quick") => return matrix::run(true, &args[1..]),
         Some(sub @ ("idempotence" | "txn" | "suite")) => (Some(sub), &args[1..]),
         _ => (None, args),
     };

@@ -8,7 +8,8 @@
 //! - `fuzz [--seconds N] [TARGET...]`: run the cargo-fuzz targets for a while each.
 //! - `bench [options]`: ferrokafka vs librdkafka end to end on the mock cluster and Tansu (and,
 //!   with `--brokers kafka`, on Apache Kafka with the Java producer too); `bench micro`: the
-//!   criterion benchmarks.
+//!   criterion benchmarks; `bench matrix` / `bench quick`: issue 15's workload matrix / its
+//!   headline workloads.
 //! - `demo [--kind tansu|kafka]`: start a broker, show negotiation and produce through it.
 //! - `sim [--seeds N] [--seed S] [--faults ...]`: the seeded simulation (release, all cores).
 
@@ -40,6 +41,9 @@ commands:
   bench [options]             ferrokafka vs librdkafka end to end on the mock cluster and Tansu
                               (median of alternating runs; --brokers kafka: on Apache Kafka, with
                               the Java producer too; `cargo xtask bench --help` for options)
+  bench matrix | bench quick  issue 15's workload matrix with every client (librdkafka,
+                              ferrokafka, ferrokafka-cli, krafka, kacrab, rskafka, java) on the
+                              mock and Kafka, one ratio table / its two headline workloads
   bench micro                 run the criterion benchmarks of the workspace
   sim [--seeds N] [--seed S]  seeded simulation of the engine against the fake cluster, on all
     [--faults c,..] [--keep i,..] [--trace]

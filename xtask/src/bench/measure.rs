@@ -226,8 +226,13 @@ pub(super) fn measure_at(
 /// The sum of the topic's high watermarks, read by `bench-client --watermarks` (librdkafka's
 /// ListOffsets, in a process of its own).
 pub(super) fn high_watermark_sum(bin: &PathBuf, bootstrap: &str) -> Result<i64> {
+    high_watermark_sum_of(bin, bootstrap, TOPIC)
+}
+
+/// [`high_watermark_sum`] of `topic`.
+pub(super) fn high_watermark_sum_of(bin: &PathBuf, bootstrap: &str, topic: &str) -> Result<i64> {
     let mut cmd = Command::new(bin);
-    cmd.args(["--watermarks", bootstrap, TOPIC]);
+    cmd.args(["--watermarks", bootstrap, topic]);
     let (status, stdout, stderr) = run_with_timeout(&mut cmd, Duration::from_secs(60))?;
     ensure!(
         status.is_some_and(|s| s.success()),
@@ -243,9 +248,14 @@ pub(super) fn high_watermark_sum(bin: &PathBuf, bootstrap: &str) -> Result<i64> 
 
 /// Reads the high watermarks until that succeeds (60 s at most).
 pub(super) fn wait_for_watermarks(bin: &PathBuf, bootstrap: &str) -> Result<()> {
+    wait_for_watermarks_of(bin, bootstrap, TOPIC)
+}
+
+/// [`wait_for_watermarks`] of `topic`.
+pub(super) fn wait_for_watermarks_of(bin: &PathBuf, bootstrap: &str, topic: &str) -> Result<()> {
     let deadline = Instant::now() + Duration::from_secs(60);
     loop {
-        match high_watermark_sum(bin, bootstrap) {
+        match high_watermark_sum_of(bin, bootstrap, topic) {
             Ok(_) => return Ok(()),
             Err(e) if Instant::now() >= deadline => {
                 return Err(e.context("the new topic's high watermarks stayed unreadable"));

@@ -23,31 +23,52 @@ pub(super) struct Bins {
 
 pub(super) fn build(features: Option<&str>, no_ferrokafka: bool) -> Result<Bins> {
     println!("building ferrokafka-bench (release)");
-    let mut cmd = cargo();
-    cmd.args([
-        "build",
-        "--release",
-        "--package",
-        "ferrokafka-bench",
-        "--bins",
-        "--message-format=json-render-diagnostics",
-    ]);
+    let mut args = Vec::new();
     if let Some(f) = features {
-        cmd.args(["--features", f]);
+        args.extend(["--features".to_string(), f.to_string()]);
     }
     if no_ferrokafka {
-        cmd.arg("--no-default-features");
+        args.push("--no-default-features".into());
     }
+    let exes = build_bins(&["ferrokafka-bench"], &args)?;
+    bins_of(&exes)
+}
+
+/// The bench binaries among the executables of a [`build_bins`].
+pub(super) fn bins_of(exes: &[(String, PathBuf)]) -> Result<Bins> {
+    let find = |name: &str| {
+        exes.iter()
+            .find(|(n, _)| n == name)
+            .map(|(_, p)| p.clone())
+            .with_context(|| format!("cargo build reported no {name} executable"))
+    };
+    Ok(Bins {
+        client: find("bench-client")?,
+        mock: find("mock-cluster")?,
+        java: None,
+    })
+}
+
+/// `cargo build --release --bins` of `packages` with `extra` arguments; returns each binary
+/// target's name and executable.
+pub(super) fn build_bins(packages: &[&str], extra: &[String]) -> Result<Vec<(String, PathBuf)>> {
+    let mut cmd = cargo();
+    cmd.args(["build", "--release", "--bins"]);
+    for p in packages {
+        cmd.args(["--package", p]);
+    }
+    cmd.arg("--message-format=json-render-diagnostics")
+        .args(extra);
     let out = cmd
         .stderr(Stdio::inherit())
         .output()
         .context("cannot run cargo build")?;
     ensure!(
         out.status.success(),
-        "cargo build of ferrokafka-bench failed"
+        "cargo build of {} failed",
+        packages.join(", ")
     );
-    let mut client = None;
-    let mut mock = None;
+    let mut exes = Vec::new();
     for line in String::from_utf8_lossy(&out.stdout).lines() {
         let Ok(msg) = serde_json::from_str::<Value>(line) else {
             continue;
@@ -55,20 +76,13 @@ pub(super) fn build(features: Option<&str>, no_ferrokafka: bool) -> Result<Bins>
         if msg["reason"] != "compiler-artifact" {
             continue;
         }
-        let Some(exe) = msg["executable"].as_str() else {
-            continue;
-        };
-        match msg["target"]["name"].as_str() {
-            Some("bench-client") => client = Some(PathBuf::from(exe)),
-            Some("mock-cluster") => mock = Some(PathBuf::from(exe)),
-            _ => {}
+        if let (Some(exe), Some(name)) =
+            (msg["executable"].as_str(), msg["target"]["name"].as_str())
+        {
+            exes.push((name.to_string(), PathBuf::from(exe)));
         }
     }
-    Ok(Bins {
-        client: client.context("cargo build reported no bench-client executable")?,
-        mock: mock.context("cargo build reported no mock-cluster executable")?,
-        java: None,
-    })
+    Ok(exes)
 }
 
 /// The clients this build of `bench-client` can run.
@@ -212,6 +226,15 @@ pub(super) fn start_kafka(opts: &Options) -> Result<KafkaCluster> {
 /// Creates the bench topic on the Kafka at `bootstrap` (a PLAINTEXT listener): replication 1,
 /// [`KAFKA_RETENTION_BYTES`] per partition.
 pub(super) fn create_kafka_topic(bootstrap: &str, opts: &Options) -> Result<()> {
+    create_kafka_topic_named(bootstrap, TOPIC, opts.partitions)
+}
+
+/// [`create_kafka_topic`] with a name and partition count.
+pub(super) fn create_kafka_topic_named(
+    bootstrap: &str,
+    topic: &str,
+    partitions: u32,
+) -> Result<()> {
     let (retention, segment) = (
         KAFKA_RETENTION_BYTES.to_string(),
         KAFKA_SEGMENT_BYTES.to_string(),
@@ -221,8 +244,8 @@ pub(super) fn create_kafka_topic(bootstrap: &str, opts: &Options) -> Result<()> 
         .and_then(|mut helper| {
             helper.create_topic(
                 bootstrap,
-                TOPIC,
-                opts.partitions,
+                topic,
+                partitions,
                 1,
                 &[
                     ("retention.bytes", retention.as_str()),
@@ -243,10 +266,20 @@ pub(super) struct MockCluster {
 
 impl MockCluster {
     pub(super) fn start(bin: &PathBuf, opts: &Options) -> Result<MockCluster> {
+        MockCluster::start_with(bin, opts.mock_brokers, opts.partitions, TOPIC)
+    }
+
+    /// A mock cluster of `brokers` brokers with `topic` of `partitions` partitions.
+    pub(super) fn start_with(
+        bin: &PathBuf,
+        brokers: u32,
+        partitions: u32,
+        topic: &str,
+    ) -> Result<MockCluster> {
         let mut child = Command::new(bin)
-            .args(["--brokers", &opts.mock_brokers.to_string()])
-            .args(["--partitions", &opts.partitions.to_string()])
-            .args(["--topic", TOPIC])
+            .args(["--brokers", &brokers.to_string()])
+            .args(["--partitions", &partitions.to_string()])
+            .args(["--topic", topic])
             .stdin(Stdio::piped())
             .stdout(Stdio::piped())
             .stderr(Stdio::inherit())
