@@ -11,12 +11,24 @@
 //!
 //! Latency runs (`--throughput`): each record waits until it is due, and its delivery future
 //! carries its send time ([`crate::drive::Timed`]).
+//!
+//! Throughput runs (neither of the above) use the allocation-free path a high-rate program
+//! would: `send_borrowed_reported` copies the borrowed key and value into their batch and one
+//! `DeliveryReporter` hears every outcome (as librdkafka's delivery callback with a borrowed
+//! payload), with at most `--max-pending` records outstanding.
+
+use std::sync::atomic::{AtomicBool, AtomicU64, AtomicUsize, Ordering};
+use std::sync::{Arc, Mutex};
 
 use anyhow::{Context, Result};
 use bytes::Bytes;
-use ferrokafka::{Producer, ProducerConfig, ProducerRecord};
+use ferrokafka::{
+    BorrowedRecord, DeliveryReporter, ProduceError, Producer, ProducerConfig, ProducerRecord,
+    RecordMetadata,
+};
 use futures::StreamExt;
 use futures::stream::FuturesUnordered;
+use tokio::sync::Notify;
 
 use crate::drive::{Tally, Timed, pace, pacer};
 use crate::{Outcome, Params, PartitionSet, Workload};
@@ -34,6 +46,9 @@ async fn produce(p: &Params, w: &Workload) -> Result<Outcome> {
     let config = ProducerConfig::from_properties(p.properties())
         .context("ferrokafka producer configuration")?;
     let producer = Producer::new(config).context("create the ferrokafka producer")?;
+    if p.throughput.is_none() && p.transaction_size.is_none() {
+        return produce_reported(p, w, producer).await;
+    }
     let pool = Bytes::copy_from_slice(w.pool());
     let mut key = w.key_buf();
     let mut pending: FuturesUnordered<Timed<ferrokafka::DeliveryFuture>> = FuturesUnordered::new();
@@ -102,4 +117,97 @@ async fn produce(p: &Params, w: &Workload) -> Result<Outcome> {
     tally.outcome.transactions = transactions;
     tally.outcome.txn_partitions = txn_partitions;
     Ok(tally.outcome)
+}
+
+/// The outcomes of a throughput run, shared with the producer's I/O task.
+#[derive(Default)]
+struct Reports {
+    delivered: AtomicU64,
+    failures: AtomicU64,
+    first_error: Mutex<Option<String>>,
+    outstanding: AtomicUsize,
+    /// Raised by a report while the sending loop waits for room.
+    room: Notify,
+    waiting: AtomicBool,
+}
+
+impl DeliveryReporter for Reports {
+    fn report(&self, _tag: u64, outcome: Result<RecordMetadata, ProduceError>) {
+        match outcome {
+            Ok(_) => {
+                self.delivered.fetch_add(1, Ordering::Relaxed);
+            }
+            Err(e) => {
+                self.failures.fetch_add(1, Ordering::Relaxed);
+                let mut first = self.first_error.lock().unwrap_or_else(|p| p.into_inner());
+                first.get_or_insert_with(|| e.to_string());
+            }
+        }
+        self.outstanding.fetch_sub(1, Ordering::SeqCst);
+        if self.waiting.load(Ordering::SeqCst) {
+            self.room.notify_one();
+        }
+    }
+}
+
+impl Reports {
+    /// Waits until fewer than `max` (at least one) records are outstanding.
+    async fn below(&self, max: usize) {
+        let max = max.max(1);
+        if self.outstanding.load(Ordering::Acquire) < max {
+            return;
+        }
+        self.waiting.store(true, Ordering::SeqCst);
+        loop {
+            let room = self.room.notified();
+            tokio::pin!(room);
+            room.as_mut().enable();
+            if self.outstanding.load(Ordering::SeqCst) < max {
+                break;
+            }
+            room.await;
+        }
+        self.waiting.store(false, Ordering::SeqCst);
+    }
+}
+
+/// A throughput run through `send_borrowed_reported` (see the module docs).
+async fn produce_reported(p: &Params, w: &Workload, producer: Producer) -> Result<Outcome> {
+    let reports = Arc::new(Reports::default());
+    let reporter: Arc<dyn DeliveryReporter> = reports.clone();
+    let mut key = w.key_buf();
+    for i in 0..p.records {
+        reports.below(p.max_pending).await;
+        let mut record =
+            BorrowedRecord::new(p.topic.as_str()).with_value(&w.pool()[w.value_range(i)]);
+        if p.keyed() {
+            w.key_into(i, &mut key);
+            record = record.with_key(&key);
+        }
+        reports.outstanding.fetch_add(1, Ordering::SeqCst);
+        if let Err(e) = producer
+            .send_borrowed_reported(record, Arc::clone(&reporter), i)
+            .await
+        {
+            reports.outstanding.fetch_sub(1, Ordering::SeqCst);
+            return Err(e).with_context(|| format!("ferrokafka send of record {i}"));
+        }
+    }
+    producer
+        .flush(p.flush_timeout)
+        .await
+        .context("ferrokafka flush")?;
+    reports.below(1).await;
+    producer.close(p.flush_timeout).await;
+    let first_error = reports
+        .first_error
+        .lock()
+        .unwrap_or_else(|p| p.into_inner())
+        .take();
+    Ok(Outcome {
+        delivered: reports.delivered.load(Ordering::SeqCst),
+        failures: reports.failures.load(Ordering::SeqCst),
+        first_error,
+        ..Outcome::default()
+    })
 }
