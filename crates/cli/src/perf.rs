@@ -1,8 +1,8 @@
 //! `perf`: a producer throughput/latency test shaped like Apache Kafka's
 //! `kafka-producer-perf-test` (`ProducerPerformance`).
 //!
-//! * One payload of `record-size` pseudo-random uppercase letters is prepared once and
-//!   shared (`Bytes` clone) by every record; records have no key.
+//! * One record, a payload of `record-size` pseudo-random uppercase letters and no key, is
+//!   prepared once and sent again and again (the producer copies it into its batch).
 //! * Latency is measured per record from the producer's send call to the delivery's
 //!   completion (the producer measures it, as librdkafka's `rd_kafka_message_latency`).
 //! * Every 5 s (checked when a delivery completes, as the Java tool does) a window line:
@@ -157,8 +157,14 @@ pub(crate) async fn run_perf<S: Sink, C: Clock + Send + Sync + 'static>(
         txn_started = Some(clock.now());
     }
     let mut interrupted = false;
-    // One shared name for every record.
-    let topic = Topic::from(opts.topic.as_str());
+    // Every record is the same: one, sent again and again (the producer copies it).
+    let record = OutRecord {
+        topic: Topic::from(opts.topic.as_str()),
+        partition: None,
+        key: None,
+        value: Some(payload),
+        headers: Vec::new(),
+    };
     for seq in 0..opts.num_records {
         if tally.has_lines() {
             print_lines(&tally, out, err);
@@ -193,17 +199,10 @@ pub(crate) async fn run_perf<S: Sink, C: Clock + Send + Sync + 'static>(
             clock.sleep(d).await;
         }
         tally.outstanding_below(opts.max_in_flight).await;
-        let record = OutRecord {
-            topic: topic.clone(),
-            partition: None,
-            key: None,
-            value: Some(payload.clone()),
-            headers: Vec::new(),
-        };
         // The producer measures latency from its send call (as Java's tool from just before
         // `send`), so blocking in `send` counts.
         tally.sent();
-        if let Err(rejected) = sink.send_reported(record, &reports, seq).await {
+        if let Err(rejected) = sink.send_reported(&record, &reports, seq).await {
             tally.refused(seq, &rejected.message);
             if rejected.fatal {
                 print_lines(&tally, out, err);
@@ -453,7 +452,7 @@ mod tests {
         }
         async fn send_reported(
             &self,
-            _record: OutRecord,
+            _record: &OutRecord,
             reports: &Arc<dyn Reports>,
             seq: u64,
         ) -> Result<(), Rejected> {

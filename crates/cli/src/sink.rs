@@ -86,11 +86,12 @@ pub(crate) trait Sink {
     async fn send(&self, record: OutRecord) -> Result<Pending, Rejected>;
 
     /// Like [`send`](Self::send), but the outcome goes to `reports` with `seq` instead of a
-    /// future: nothing allocated or polled per record (what `perf` uses; one `reports` per
-    /// sink).
+    /// future, and the record is borrowed (the producer copies it): nothing allocated, built
+    /// or polled per record (what `perf` uses, sending one record again and again; one
+    /// `reports` per sink).
     async fn send_reported(
         &self,
-        record: OutRecord,
+        record: &OutRecord,
         reports: &Arc<dyn Reports>,
         seq: u64,
     ) -> Result<(), Rejected>;
@@ -266,7 +267,7 @@ impl Sink for ProducerSink {
 
     async fn send_reported(
         &self,
-        record: OutRecord,
+        record: &OutRecord,
         reports: &Arc<dyn Reports>,
         seq: u64,
     ) -> Result<(), Rejected> {
@@ -299,7 +300,7 @@ impl Sink for ProducerSink {
                 .await
         } else {
             self.producer
-                .send_reported(producer_record(record), reporter, seq)
+                .send_reported(producer_record(record.clone()), reporter, seq)
                 .await
         };
         sent.map_err(|e| rejected(&e))
@@ -565,11 +566,11 @@ pub(crate) mod fake {
 
         async fn send_reported(
             &self,
-            record: OutRecord,
+            record: &OutRecord,
             reports: &Arc<dyn Reports>,
             seq: u64,
         ) -> Result<(), Rejected> {
-            let result = self.accept(record)?;
+            let result = self.accept(record.clone())?;
             self.state.borrow_mut().reports.push_back((
                 self.pending_polls,
                 result,

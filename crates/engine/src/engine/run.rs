@@ -13,10 +13,13 @@ impl Engine {
         let mut wake: Option<Instant> = None;
         // A wake in the past would make the driver spin: whatever could run now just ran, so
         // anything "due" is waiting on something else (a connection, a backoff) that has its
-        // own wake. Clamp to a millisecond ahead.
+        // own wake. Such a wake moves a millisecond ahead; one still ahead is kept as it is (a
+        // batch whose linger.ms ends in a fraction of a millisecond is sent then, not later).
         let floor = now + Duration::from_millis(1);
-        let mut wake_at =
-            |t: Instant| wake = Some(wake.map_or(t.max(floor), |w: Instant| w.min(t.max(floor))));
+        let mut wake_at = |t: Instant| {
+            let t = if t <= now { floor } else { t };
+            wake = Some(wake.map_or(t, |w: Instant| w.min(t)));
+        };
 
         self.check_timeouts(now, &mut wake_at);
         self.reauthenticate_due(now, &mut wake_at);
