@@ -9,13 +9,13 @@
 //! `begin_transaction`, the sends as above, `commit_transaction` (which sends what is left and
 //! waits for it before ending the transaction), then the transaction's delivery futures.
 //!
-//! Latency runs (`--throughput`): each record waits until it is due, and its delivery future
-//! carries its send time ([`crate::drive::Timed`]).
-//!
-//! Throughput runs (neither of the above) use the allocation-free path a high-rate program
-//! would: `send_borrowed_reported` copies the borrowed key and value into their batch and one
-//! `DeliveryReporter` hears every outcome (as librdkafka's delivery callback with a borrowed
-//! payload), with at most `--max-pending` records outstanding.
+//! Other runs use the allocation-free path a high-rate program would: `send_borrowed_reported`
+//! copies the borrowed key and value into their batch and one `DeliveryReporter` hears every
+//! outcome (as librdkafka's delivery callback with a borrowed payload), with at most
+//! `--max-pending` records outstanding. In latency runs (`--throughput`) each record waits
+//! until it is due, and its latency is the producer's own (`RecordMetadata::latency`: from the
+//! send call to the acknowledgement), taken as the report arrives, as librdkafka's callback
+//! takes it.
 
 use std::sync::atomic::{AtomicBool, AtomicU64, AtomicUsize, Ordering};
 use std::sync::{Arc, Mutex};
@@ -31,7 +31,7 @@ use futures::stream::FuturesUnordered;
 use tokio::sync::Notify;
 
 use crate::drive::{Tally, Timed, pace, pacer};
-use crate::{Outcome, Params, PartitionSet, Workload};
+use crate::{Latencies, Outcome, Params, PartitionSet, Workload};
 
 /// Produces `p.records` records on a multi-thread tokio runtime and waits for every delivery.
 pub fn run(p: &Params, w: &Workload) -> Result<Outcome> {
@@ -46,7 +46,7 @@ async fn produce(p: &Params, w: &Workload) -> Result<Outcome> {
     let config = ProducerConfig::from_properties(p.properties())
         .context("ferrokafka producer configuration")?;
     let producer = Producer::new(config).context("create the ferrokafka producer")?;
-    if p.throughput.is_none() && p.transaction_size.is_none() {
+    if p.transaction_size.is_none() {
         return produce_reported(p, w, producer).await;
     }
     let pool = Bytes::copy_from_slice(w.pool());
@@ -122,6 +122,9 @@ async fn produce(p: &Params, w: &Workload) -> Result<Outcome> {
 /// The outcomes of a throughput run, shared with the producer's I/O task.
 #[derive(Default)]
 struct Reports {
+    /// Latency runs: the latencies of records sent after the warm-up (tags from this one on).
+    latencies: Option<Mutex<Latencies>>,
+    counted_from: u64,
     delivered: AtomicU64,
     failures: AtomicU64,
     first_error: Mutex<Option<String>>,
@@ -132,10 +135,17 @@ struct Reports {
 }
 
 impl DeliveryReporter for Reports {
-    fn report(&self, _tag: u64, outcome: Result<RecordMetadata, ProduceError>) {
+    fn report(&self, tag: u64, outcome: Result<RecordMetadata, ProduceError>) {
         match outcome {
-            Ok(_) => {
+            Ok(md) => {
                 self.delivered.fetch_add(1, Ordering::Relaxed);
+                if let Some(l) = &self.latencies
+                    && tag >= self.counted_from
+                {
+                    l.lock()
+                        .unwrap_or_else(|p| p.into_inner())
+                        .record(md.latency());
+                }
             }
             Err(e) => {
                 self.failures.fetch_add(1, Ordering::Relaxed);
@@ -173,10 +183,20 @@ impl Reports {
 
 /// A throughput run through `send_borrowed_reported` (see the module docs).
 async fn produce_reported(p: &Params, w: &Workload, producer: Producer) -> Result<Outcome> {
-    let reports = Arc::new(Reports::default());
+    let pacer = pacer(p);
+    let reports = Arc::new(Reports {
+        latencies: pacer.map(|_| Mutex::new(Latencies::default())),
+        counted_from: pacer.map_or(0, |pc| {
+            (0..p.records).find(|&i| pc.counted(i)).unwrap_or(p.records)
+        }),
+        ..Reports::default()
+    });
     let reporter: Arc<dyn DeliveryReporter> = reports.clone();
     let mut key = w.key_buf();
     for i in 0..p.records {
+        if let Some(wait) = pacer.and_then(|pc| pc.wait(i, std::time::Instant::now())) {
+            tokio::time::sleep(wait).await;
+        }
         reports.below(p.max_pending).await;
         let mut record =
             BorrowedRecord::new(p.topic.as_str()).with_value(&w.pool()[w.value_range(i)]);
@@ -204,10 +224,15 @@ async fn produce_reported(p: &Params, w: &Workload, producer: Producer) -> Resul
         .lock()
         .unwrap_or_else(|p| p.into_inner())
         .take();
+    let latencies = reports
+        .latencies
+        .as_ref()
+        .map(|l| std::mem::take(&mut *l.lock().unwrap_or_else(|p| p.into_inner())));
     Ok(Outcome {
         delivered: reports.delivered.load(Ordering::SeqCst),
         failures: reports.failures.load(Ordering::SeqCst),
         first_error,
+        latencies,
         ..Outcome::default()
     })
 }
