@@ -215,14 +215,10 @@ impl RecordAccumulator {
             if let Some(last) = queue.batches.back_mut()
                 && let Contents::Building(builder) = &mut last.contents
             {
-                let mut outcome = builder.try_append_within(
-                    batch_size,
-                    last.reserved,
-                    timestamp,
-                    key,
-                    value,
-                    headers,
-                )?;
+                let attempt = |builder: &mut BatchBuilder, reserved| {
+                    builder.try_append_within(batch_size, reserved, timestamp, key, value, headers)
+                };
+                let mut outcome = attempt(builder, last.reserved)?;
                 if let TryAppend::NeedsBytes(len) = outcome {
                     // The batch's reservation grows with it: doubled (at least to what the
                     // record needs), or just what it needs if the budget is short of that.
@@ -246,14 +242,7 @@ impl RecordAccumulator {
                         self.memory.clear_waiting();
                     }
                     last.reserved = to;
-                    outcome = builder.try_append_within(
-                        batch_size,
-                        last.reserved,
-                        timestamp,
-                        key,
-                        value,
-                        headers,
-                    )?;
+                    outcome = attempt(builder, last.reserved)?;
                 }
                 if let TryAppend::Appended(index) = outcome {
                     let full = several || builder.estimated_size_in_bytes() >= batch_size;

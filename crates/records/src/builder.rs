@@ -419,18 +419,7 @@ impl BatchBuilder {
         value: Option<&[u8]>,
         headers: &[Header],
     ) -> Result<TryAppend, RecordError> {
-        if timestamp < NO_TIMESTAMP {
-            return Err(RecordError::InvalidTimestamp(timestamp));
-        }
-        if self.count == i32::MAX {
-            return Err(RecordError::TooManyRecords);
-        }
-        let base = if self.count == 0 {
-            timestamp
-        } else {
-            self.base_timestamp
-        };
-        let offset_delta = self.count;
+        let (base, offset_delta) = self.next_record(timestamp)?;
         let timestamp_delta = timestamp.wrapping_sub(base);
         let parts = headers.iter().map(header_parts);
         let measured = measure_record(offset_delta, timestamp_delta, key, value, parts.clone())?;
@@ -451,10 +440,34 @@ impl BatchBuilder {
             value,
             parts,
         );
+        self.appended(base, timestamp);
+        Ok(TryAppend::Appended(offset_delta))
+    }
+
+    /// For the next record at `timestamp`: the batch's base timestamp and the record's offset
+    /// delta, or why it cannot be appended.
+    #[inline(always)]
+    fn next_record(&self, timestamp: i64) -> Result<(i64, i32), RecordError> {
+        if timestamp < NO_TIMESTAMP {
+            return Err(RecordError::InvalidTimestamp(timestamp));
+        }
+        if self.count == i32::MAX {
+            return Err(RecordError::TooManyRecords);
+        }
+        let base = if self.count == 0 {
+            timestamp
+        } else {
+            self.base_timestamp
+        };
+        Ok((base, self.count))
+    }
+
+    /// A record at `timestamp` was written, [`next_record`](Self::next_record) gave `base`.
+    #[inline(always)]
+    fn appended(&mut self, base: i64, timestamp: i64) {
         self.base_timestamp = base;
         self.max_timestamp = self.max_timestamp.max(timestamp);
         self.count += 1;
-        Ok(TryAppend::Appended(offset_delta))
     }
 
     /// Appends a decoded record (used when splitting or re-batching).
@@ -478,18 +491,7 @@ impl BatchBuilder {
     where
         I: Iterator<Item = (&'h [u8], Option<&'h [u8]>)> + Clone,
     {
-        if timestamp < NO_TIMESTAMP {
-            return Err(RecordError::InvalidTimestamp(timestamp));
-        }
-        if self.count == i32::MAX {
-            return Err(RecordError::TooManyRecords);
-        }
-        let base = if self.count == 0 {
-            timestamp
-        } else {
-            self.base_timestamp
-        };
-        let offset_delta = self.count;
+        let (base, offset_delta) = self.next_record(timestamp)?;
         write_record_iter(
             &mut self.buf,
             offset_delta,
@@ -498,9 +500,7 @@ impl BatchBuilder {
             value,
             headers,
         )?;
-        self.base_timestamp = base;
-        self.max_timestamp = self.max_timestamp.max(timestamp);
-        self.count += 1;
+        self.appended(base, timestamp);
         Ok(offset_delta)
     }
 
