@@ -17,7 +17,7 @@
 //! send call to the acknowledgement), taken as the report arrives, as librdkafka's callback
 //! takes it.
 
-use std::sync::atomic::{AtomicBool, AtomicU64, AtomicUsize, Ordering};
+use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 use std::sync::{Arc, Mutex};
 
 use anyhow::{Context, Result};
@@ -128,7 +128,11 @@ struct Reports {
     delivered: AtomicU64,
     failures: AtomicU64,
     first_error: Mutex<Option<String>>,
-    outstanding: AtomicUsize,
+    /// Written by the sending loop only: records sent, and the `done` it last read.
+    sent: Own<[AtomicU64; 2]>,
+    /// Reported records (and refused ones), on a line of their own: a count both threads
+    /// changed per record would move between their cores every time.
+    done: Own<AtomicU64>,
     /// Raised by a report while the sending loop waits for room.
     room: Notify,
     waiting: AtomicBool,
@@ -153,18 +157,41 @@ impl DeliveryReporter for Reports {
                 first.get_or_insert_with(|| e.to_string());
             }
         }
-        self.outstanding.fetch_sub(1, Ordering::SeqCst);
+        self.done.0.fetch_add(1, Ordering::SeqCst);
         if self.waiting.load(Ordering::SeqCst) {
             self.room.notify_one();
         }
     }
 }
 
+/// Keeps a count on a cache line of its own.
+#[derive(Default)]
+#[repr(align(128))]
+struct Own<T>(T);
+
 impl Reports {
+    /// Records sent and not yet reported.
+    fn outstanding(&self) -> u64 {
+        let done = self.done.0.load(Ordering::SeqCst);
+        self.sent.0[1].store(done, Ordering::Relaxed);
+        self.sent.0[0].load(Ordering::SeqCst).saturating_sub(done)
+    }
+
+    /// One more record sent (the loop alone counts).
+    fn sent(&self) {
+        let sent = self.sent.0[0].load(Ordering::Relaxed);
+        self.sent.0[0].store(sent + 1, Ordering::Relaxed);
+    }
+
     /// Waits until fewer than `max` (at least one) records are outstanding.
     async fn below(&self, max: usize) {
-        let max = max.max(1);
-        if self.outstanding.load(Ordering::Acquire) < max {
+        let max = (max as u64).max(1);
+        // At most this many are outstanding (`done` only grows): while it is below `max`, the
+        // loop does not read the reports' count.
+        let sent = self.sent.0[0].load(Ordering::Relaxed);
+        if sent.saturating_sub(self.sent.0[1].load(Ordering::Relaxed)) < max
+            || self.outstanding() < max
+        {
             return;
         }
         self.waiting.store(true, Ordering::SeqCst);
@@ -172,7 +199,7 @@ impl Reports {
             let room = self.room.notified();
             tokio::pin!(room);
             room.as_mut().enable();
-            if self.outstanding.load(Ordering::SeqCst) < max {
+            if self.outstanding() < max {
                 break;
             }
             room.await;
@@ -204,12 +231,9 @@ async fn produce_reported(p: &Params, w: &Workload, producer: Producer) -> Resul
             w.key_into(i, &mut key);
             record = record.with_key(&key);
         }
-        reports.outstanding.fetch_add(1, Ordering::SeqCst);
-        if let Err(e) = producer
-            .send_borrowed_reported(record, Arc::clone(&reporter), i)
-            .await
-        {
-            reports.outstanding.fetch_sub(1, Ordering::SeqCst);
+        reports.sent();
+        if let Err(e) = producer.send_borrowed_reported(record, &reporter, i).await {
+            reports.done.0.fetch_add(1, Ordering::SeqCst);
             return Err(e).with_context(|| format!("ferrokafka send of record {i}"));
         }
     }

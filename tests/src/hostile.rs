@@ -51,6 +51,8 @@ pub struct HostileBroker {
     addr: SocketAddr,
     stop: Arc<AtomicBool>,
     accepted: Arc<AtomicUsize>,
+    /// Requests it read and left unanswered.
+    ignored: Arc<AtomicUsize>,
     acceptor: Option<JoinHandle<()>>,
 }
 
@@ -67,16 +69,21 @@ impl HostileBroker {
             .map_err(HarnessError::io("set_nonblocking"))?;
         let stop = Arc::new(AtomicBool::new(false));
         let accepted = Arc::new(AtomicUsize::new(0));
+        let ignored = Arc::new(AtomicUsize::new(0));
         let acceptor = {
             let stop = Arc::clone(&stop);
             let accepted = Arc::clone(&accepted);
+            let ignored = Arc::clone(&ignored);
             std::thread::spawn(move || {
                 while !stop.load(Ordering::Relaxed) {
                     match listener.accept() {
                         Ok((stream, _)) => {
                             accepted.fetch_add(1, Ordering::Relaxed);
                             let stop = Arc::clone(&stop);
-                            std::thread::spawn(move || serve(stream, behaviour, addr, &stop));
+                            let ignored = Arc::clone(&ignored);
+                            std::thread::spawn(move || {
+                                serve(stream, behaviour, addr, &stop, &ignored);
+                            });
                         }
                         Err(_) => std::thread::sleep(Duration::from_millis(10)),
                     }
@@ -87,6 +94,7 @@ impl HostileBroker {
             addr,
             stop,
             accepted,
+            ignored,
             acceptor: Some(acceptor),
         })
     }
@@ -99,6 +107,12 @@ impl HostileBroker {
     /// How many connections it accepted so far.
     pub fn connections(&self) -> usize {
         self.accepted.load(Ordering::Relaxed)
+    }
+
+    /// How many requests it read and left unanswered so far (with `SilentOn(api)`, the
+    /// requests of that API).
+    pub fn ignored(&self) -> usize {
+        self.ignored.load(Ordering::SeqCst)
     }
 }
 
@@ -145,7 +159,13 @@ fn read_exact(stream: &mut TcpStream, buf: &mut [u8], stop: &AtomicBool) -> Opti
     Some(())
 }
 
-fn serve(mut stream: TcpStream, behaviour: Behaviour, me: SocketAddr, stop: &AtomicBool) {
+fn serve(
+    mut stream: TcpStream,
+    behaviour: Behaviour,
+    me: SocketAddr,
+    stop: &AtomicBool,
+    ignored: &AtomicUsize,
+) {
     let _ = stream.set_read_timeout(Some(Duration::from_millis(100)));
     let _ = stream.set_nodelay(true);
     let mut answered_once = false;
@@ -177,11 +197,13 @@ fn serve(mut stream: TcpStream, behaviour: Behaviour, me: SocketAddr, stop: &Ato
             }
             Behaviour::Garbage | Behaviour::HugeLength | Behaviour::WrongCorrelation => None,
         };
-        if let Some(bytes) = reply {
-            answered_once = true;
-            if stream.write_all(&bytes).is_err() {
-                return;
-            }
+        let Some(bytes) = reply else {
+            ignored.fetch_add(1, Ordering::SeqCst);
+            continue;
+        };
+        answered_once = true;
+        if stream.write_all(&bytes).is_err() {
+            return;
         }
     }
 }

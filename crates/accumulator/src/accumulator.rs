@@ -83,6 +83,11 @@ pub struct AppendResult {
     /// The partition's head batch is now sendable because of size (Java `batchIsFull`): the
     /// caller may wake the sender early.
     pub batch_is_full: bool,
+    /// This append is what made the head batch sendable by size (`batch_is_full` turned true
+    /// for the partition): the one append a sender needs waking for. Java's `batchIsFull` stays
+    /// true on every later append while the head waits; a sender woken at the change need not
+    /// be woken again for each of them (it drains again when an answer frees the partition).
+    pub became_full: bool,
     /// A new batch was created for this record (the previous one, if any, is now closed for
     /// appends): the point where a sticky partitioner's `on_batch_closed`/`on_append` hooks
     /// apply.
@@ -245,13 +250,16 @@ impl RecordAccumulator {
                     outcome = attempt(builder, last.reserved)?;
                 }
                 if let TryAppend::Appended(index) = outcome {
-                    let full = several || builder.estimated_size_in_bytes() >= batch_size;
+                    let last_full = builder.estimated_size_in_bytes() >= batch_size;
                     return Ok(AppendResult {
                         handle: RecordHandle {
                             batch: last.id,
                             index,
                         },
-                        batch_is_full: full,
+                        batch_is_full: several || last_full,
+                        // Alone in its queue, the batch was below batch.size before this
+                        // record (or it would have been refused as full).
+                        became_full: !several && last_full,
                         new_batch_created: false,
                     });
                 }
@@ -295,7 +303,12 @@ impl RecordAccumulator {
                 return Err(e.into());
             }
         };
-        let full = !queue.batches.is_empty() || builder.estimated_size_in_bytes() >= batch_size;
+        // The head becomes sendable when this batch lines up behind it (a queue of one), or
+        // when a batch alone in its queue is full at once; behind two or more, it already was.
+        let waiting = queue.batches.len();
+        let alone_full = builder.estimated_size_in_bytes() >= batch_size;
+        let full = waiting > 0 || alone_full;
+        let became_full = waiting == 1 || (waiting == 0 && alone_full);
         queue.batches.push_back(Batch {
             id,
             tp: tp.clone(),
@@ -315,6 +328,7 @@ impl RecordAccumulator {
         Ok(AppendResult {
             handle: RecordHandle { batch: id, index },
             batch_is_full: full,
+            became_full,
             new_batch_created: true,
         })
     }

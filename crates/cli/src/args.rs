@@ -175,6 +175,13 @@ pub(crate) struct PerfArgs {
           value_parser = clap::value_parser!(u32).range(0..))]
     pub(crate) record_size: u32,
 
+    /// Give every record a key of S bytes: its number in the run in decimal digits,
+    /// zero-padded (the last S digits), so the partitioner spreads keys over the partitions.
+    /// 0, the default, sends keyless records, as Java's tool does.
+    #[arg(long = "key-size", value_name = "S", default_value_t = 0,
+          value_parser = clap::value_parser!(u32).range(0..=1024))]
+    pub(crate) key_size: u32,
+
     /// Throttle to at most T records/sec; T <= 0 (the default) means unthrottled.
     #[arg(long = "throughput", value_name = "T", default_value_t = -1.0,
           allow_negative_numbers = true, value_parser = parse_throughput)]
@@ -438,6 +445,13 @@ mod tests {
         );
         let p = perf(&perf_args("1", &[]));
         assert_eq!(p.throughput, -1.0, "unthrottled by default");
+        assert_eq!(p.key_size, 0, "keyless by default");
+        let p = perf(&perf_args("1", &["--key-size", "10"]));
+        assert_eq!(p.key_size, 10);
+        let err = parse(&perf_args("1", &["--key-size", "1025"]))
+            .unwrap_err()
+            .to_string();
+        assert!(err.contains("--key-size"), "{err}");
         let p = perf(&perf_args("1", &["--throughput", "2.5"]));
         assert_eq!(p.throughput, 2.5);
     }

@@ -249,12 +249,15 @@ async fn run(cli: Cli) -> u8 {
                 topic: a.target.topic,
                 num_records: a.num_records,
                 record_size: a.record_size as usize,
+                key_size: a.key_size as usize,
                 throughput: a.throughput,
                 // Every record has the same size: the memory bound is a count.
                 max_in_flight: MAX_IN_FLIGHT.min(
                     usize::try_from(
                         buffer_memory(&props)
-                            / (u64::from(a.record_size) + produce::DELIVERY_OVERHEAD),
+                            / (u64::from(a.record_size)
+                                + u64::from(a.key_size)
+                                + produce::DELIVERY_OVERHEAD),
                     )
                     .unwrap_or(usize::MAX)
                     .max(1),

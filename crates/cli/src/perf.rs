@@ -2,7 +2,10 @@
 //! `kafka-producer-perf-test` (`ProducerPerformance`).
 //!
 //! * One record, a payload of `record-size` pseudo-random uppercase letters and no key, is
-//!   prepared once and sent again and again (the producer copies it into its batch).
+//!   prepared once and sent again and again (the producer copies it into its batch). With
+//!   `--key-size S` each send also carries a key of S bytes: the record's number in decimal,
+//!   zero-padded, written into one buffer (keyed records, as librdkafka's and our bench
+//!   clients send them).
 //! * Latency is measured per record from the producer's send call to the delivery's
 //!   completion (the producer measures it, as librdkafka's `rd_kafka_message_latency`).
 //! * Every 5 s (checked when a delivery completes, as the Java tool does) a window line:
@@ -61,6 +64,8 @@ pub(crate) struct PerfOptions {
     pub(crate) topic: String,
     pub(crate) num_records: u64,
     pub(crate) record_size: usize,
+    /// Bytes of each record's key (0: keyless).
+    pub(crate) key_size: usize,
     pub(crate) throughput: f64,
     pub(crate) max_in_flight: usize,
     pub(crate) flush_timeout: Duration,
@@ -72,6 +77,14 @@ pub(crate) struct PerfOptions {
     pub(crate) transaction_duration: Option<Duration>,
     /// `--print-metrics`: the producer's metrics on `out` before it closes.
     pub(crate) print_metrics: bool,
+}
+
+/// Writes `n`'s last `key.len()` decimal digits into `key`, zero-padded.
+fn key_digits(mut n: u64, key: &mut [u8]) {
+    for b in key.iter_mut().rev() {
+        *b = b'0' + (n % 10) as u8;
+        n /= 10;
+    }
 }
 
 /// Java's `ToolsUtils.printMetrics` layout: a header, then `name : value` with three decimals,
@@ -157,7 +170,9 @@ pub(crate) async fn run_perf<S: Sink, C: Clock + Send + Sync + 'static>(
         txn_started = Some(clock.now());
     }
     let mut interrupted = false;
-    // Every record is the same: one, sent again and again (the producer copies it).
+    let mut key = vec![0u8; opts.key_size];
+    // Every record is the same but for its key: one, sent again and again (the producer copies
+    // it).
     let record = OutRecord {
         topic: Topic::from(opts.topic.as_str()),
         partition: None,
@@ -202,7 +217,13 @@ pub(crate) async fn run_perf<S: Sink, C: Clock + Send + Sync + 'static>(
         // The producer measures latency from its send call (as Java's tool from just before
         // `send`), so blocking in `send` counts.
         tally.sent();
-        if let Err(rejected) = sink.send_reported(&record, &reports, seq).await {
+        let key = if key.is_empty() {
+            None
+        } else {
+            key_digits(seq, &mut key);
+            Some(key.as_slice())
+        };
+        if let Err(rejected) = sink.send_reported(&record, key, &reports, seq).await {
             tally.refused(seq, &rejected.message);
             if rejected.fatal {
                 print_lines(&tally, out, err);
@@ -295,6 +316,7 @@ mod tests {
             topic: "perf".into(),
             num_records: n,
             record_size: size,
+            key_size: 0,
             throughput,
             max_in_flight: 100,
             flush_timeout: Duration::from_secs(1),
@@ -417,6 +439,32 @@ mod tests {
     }
 
     #[tokio::test]
+    async fn keyed_runs_give_each_record_its_number_as_a_padded_key() {
+        let sink = FakeSink::new();
+        let clock = Arc::new(FakeClock::default());
+        let mut o = opts(1012, 10, -1.0);
+        o.key_size = 3;
+        let (s, _, err) = run(&o, &sink, &clock).await;
+        assert_eq!((s, err.as_str()), (finished(1012, 0), ""));
+        let keys: Vec<Vec<u8>> = sink
+            .accepted()
+            .iter()
+            .map(|r| r.key.as_deref().expect("every record is keyed").to_vec())
+            .collect();
+        assert_eq!(keys.len(), 1012);
+        assert_eq!(keys[0], b"000");
+        assert_eq!(keys[7], b"007");
+        assert_eq!(keys[999], b"999");
+        assert_eq!(keys[1000], b"000", "the last digits of the number");
+        assert_eq!(keys[1011], b"011");
+        assert!(
+            sink.accepted()
+                .iter()
+                .all(|r| r.value.as_ref().map(|v| v.len()) == Some(10))
+        );
+    }
+
+    #[tokio::test]
     async fn progress_line_after_five_seconds() {
         let sink = FakeSink::new();
         let clock = Arc::new(FakeClock::default());
@@ -453,6 +501,7 @@ mod tests {
         async fn send_reported(
             &self,
             _record: &OutRecord,
+            _key: Option<&[u8]>,
             reports: &Arc<dyn Reports>,
             seq: u64,
         ) -> Result<(), Rejected> {

@@ -88,10 +88,12 @@ pub(crate) trait Sink {
     /// Like [`send`](Self::send), but the outcome goes to `reports` with `seq` instead of a
     /// future, and the record is borrowed (the producer copies it): nothing allocated, built
     /// or polled per record (what `perf` uses, sending one record again and again; one
-    /// `reports` per sink).
+    /// `reports` per sink). `key`, when given, is the record's key instead of `record.key`
+    /// (so a record sent again and again can change its key without being rebuilt).
     async fn send_reported(
         &self,
         record: &OutRecord,
+        key: Option<&[u8]>,
         reports: &Arc<dyn Reports>,
         seq: u64,
     ) -> Result<(), Rejected>;
@@ -268,6 +270,7 @@ impl Sink for ProducerSink {
     async fn send_reported(
         &self,
         record: &OutRecord,
+        key: Option<&[u8]>,
         reports: &Arc<dyn Reports>,
         seq: u64,
     ) -> Result<(), Rejected> {
@@ -277,19 +280,20 @@ impl Sink for ProducerSink {
             (Arc::clone(reports), adapter)
         });
         // One `Reports` per sink is the rule; another one still gets its reports.
-        let reporter: Arc<dyn ferrokafka::DeliveryReporter> =
-            if std::ptr::addr_eq(Arc::as_ptr(first), Arc::as_ptr(reports)) {
-                Arc::clone(adapter)
-            } else {
-                Arc::new(ReportsAdapter(Arc::clone(reports)))
-            };
+        let other: Arc<dyn ferrokafka::DeliveryReporter>;
+        let reporter = if std::ptr::addr_eq(Arc::as_ptr(first), Arc::as_ptr(reports)) {
+            adapter
+        } else {
+            other = Arc::new(ReportsAdapter(Arc::clone(reports)));
+            &other
+        };
         let sent = if record.headers.is_empty() {
             // The parts are copied into the batch: no record built per send.
             let mut borrowed = ferrokafka::BorrowedRecord::new(&record.topic);
             if let Some(p) = record.partition {
                 borrowed = borrowed.with_partition(p);
             }
-            if let Some(k) = &record.key {
+            if let Some(k) = key.or(record.key.as_deref()) {
                 borrowed = borrowed.with_key(k);
             }
             if let Some(v) = &record.value {
@@ -299,8 +303,12 @@ impl Sink for ProducerSink {
                 .send_borrowed_reported(borrowed, reporter, seq)
                 .await
         } else {
+            let mut owned = record.clone();
+            if let Some(k) = key {
+                owned.key = Some(Bytes::copy_from_slice(k));
+            }
             self.producer
-                .send_reported(producer_record(record.clone()), reporter, seq)
+                .send_reported(producer_record(owned), reporter, seq)
                 .await
         };
         sent.map_err(|e| rejected(&e))
@@ -365,6 +373,8 @@ mod failed_tests {
 pub(crate) mod fake {
     use std::cell::RefCell;
     use std::collections::{HashMap, VecDeque};
+
+    use bytes::Bytes;
     use std::rc::Rc;
     use std::time::Duration;
 
@@ -567,10 +577,15 @@ pub(crate) mod fake {
         async fn send_reported(
             &self,
             record: &OutRecord,
+            key: Option<&[u8]>,
             reports: &Arc<dyn Reports>,
             seq: u64,
         ) -> Result<(), Rejected> {
-            let result = self.accept(record.clone())?;
+            let mut record = record.clone();
+            if let Some(k) = key {
+                record.key = Some(Bytes::copy_from_slice(k));
+            }
+            let result = self.accept(record)?;
             self.state.borrow_mut().reports.push_back((
                 self.pending_polls,
                 result,

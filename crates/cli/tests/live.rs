@@ -148,6 +148,18 @@ fn a_second_ctrl_c_exits_without_waiting_for_deliveries() {
     let mut seen = Vec::new();
     // The warning line comes first: the producer is up.
     wait_for_line(&rx, "idempotence disabled", &mut seen);
+    // Interrupted only once the record's Produce request reached the broker (sooner, the
+    // command could stop before reading the line and have nothing to flush).
+    for _ in 0..600 {
+        if broker.ignored() > 0 {
+            break;
+        }
+        std::thread::sleep(Duration::from_millis(100));
+    }
+    assert!(
+        broker.ignored() > 0,
+        "the Produce request never came: {seen:#?}"
+    );
     interrupt(&child);
     wait_for_line(&rx, "interrupted", &mut seen);
     // The flush now waits on a broker that never answers; a second Ctrl-C ends it.

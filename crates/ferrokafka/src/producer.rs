@@ -20,8 +20,8 @@ use crate::driver;
 use crate::error::ProduceError;
 use crate::metrics::{Metrics, MetricsState};
 use crate::record::{
-    BatchOutcome, BatchSlot, BorrowedRecord, Callback, DeliveryFuture, DeliveryReporter, Listener,
-    ProducerRecord, Queued, SplitParts,
+    BatchOutcome, BatchSlot, BorrowedRecord, Callback, DeliveryFuture, DeliveryReporter, Listen,
+    Listener, ProducerRecord, Queued, SplitParts,
 };
 
 /// How long `close` keeps the connections of an acks=0 producer open after the last write.
@@ -235,15 +235,16 @@ impl Producer {
                 callback(outcome);
             })
         };
-        self.intercepted_enqueue(record, Some(Listener::Callback(cb)))
+        self.intercepted_enqueue(record, Some(Listen::Callback(cb)))
             .await?;
         Ok(())
     }
 
     /// Like [`send_with_callback`](Self::send_with_callback), but the outcome goes to
     /// `reporter` with `tag`: one reporter serves every record, so nothing is allocated per
-    /// record for its outcome (a callback closure is boxed per record). Errors before queueing
-    /// are returned and the reporter is not called.
+    /// record for its outcome (a callback closure is boxed per record). The reporter is
+    /// borrowed: a batch keeps one reference to it for all of its records, so a send costs no
+    /// reference count. Errors before queueing are returned and the reporter is not called.
     /// # Example
     ///
     /// ```
@@ -273,9 +274,10 @@ impl Producer {
     /// #     .unwrap();
     /// # let producer = Producer::new(config)?;
     /// let written = Arc::new(Written::default());
+    /// let reporter: Arc<dyn DeliveryReporter> = written.clone();
     /// for tag in 0..3 {
     ///     let record = ProducerRecord::new("events").with_value("v");
-    ///     producer.send_reported(record, written.clone(), tag).await?;
+    ///     producer.send_reported(record, &reporter, tag).await?;
     /// }
     /// producer.flush(Duration::from_secs(30)).await?;
     /// assert_eq!(*written.0.lock().unwrap(), [(0, Some(0)), (1, Some(1)), (2, Some(2))]);
@@ -285,15 +287,16 @@ impl Producer {
     pub async fn send_reported(
         &self,
         record: ProducerRecord,
-        reporter: Arc<dyn DeliveryReporter>,
+        reporter: &Arc<dyn DeliveryReporter>,
         tag: u64,
     ) -> Result<(), ProduceError> {
         if !self.shared().config.interceptors.is_empty() {
+            let reporter = Arc::clone(reporter);
             return self
                 .send_with_callback(record, move |outcome| reporter.report(tag, outcome))
                 .await;
         }
-        let listener = Listener::Reporter(reporter, tag);
+        let listener = Listen::Reporter(reporter, tag);
         self.enqueue(record.borrowed(), Some(&record.topic), Some(listener))
             .await?;
         Ok(())
@@ -305,7 +308,7 @@ impl Producer {
     pub async fn send_borrowed_reported(
         &self,
         record: BorrowedRecord<'_>,
-        reporter: Arc<dyn DeliveryReporter>,
+        reporter: &Arc<dyn DeliveryReporter>,
         tag: u64,
     ) -> Result<(), ProduceError> {
         if !self.shared().config.interceptors.is_empty() {
@@ -313,7 +316,7 @@ impl Producer {
                 .send_reported(record.to_owned_record(), reporter, tag)
                 .await;
         }
-        let listener = Listener::Reporter(reporter, tag);
+        let listener = Listen::Reporter(reporter, tag);
         self.enqueue(record, None, Some(listener)).await?;
         Ok(())
     }
@@ -374,7 +377,7 @@ impl Producer {
                 .send_with_callback(record.to_owned_record(), callback)
                 .await;
         }
-        let listener = Listener::Callback(Box::new(callback));
+        let listener = Listen::Callback(Box::new(callback));
         self.enqueue(record, None, Some(listener)).await?;
         Ok(())
     }
@@ -384,7 +387,7 @@ impl Producer {
     async fn intercepted_enqueue(
         &self,
         record: ProducerRecord,
-        listener: Option<Listener>,
+        listener: Option<Listen<'_>>,
     ) -> Result<Queued, ProduceError> {
         let interceptors = &self.shared().config.interceptors;
         if interceptors.is_empty() {
@@ -411,7 +414,7 @@ impl Producer {
         &self,
         record: BorrowedRecord<'_>,
         shared_topic: Option<&Topic>,
-        mut listener: Option<Listener>,
+        mut listener: Option<Listen<'_>>,
     ) -> Result<Queued, ProduceError> {
         let shared = self.shared();
         let start = clock_now();

@@ -313,6 +313,22 @@ impl Listener {
     }
 }
 
+/// Who hears of a record's outcome, as a send hands it over: a reporter is borrowed, and a
+/// batch keeps one reference to it for all of its records.
+pub(crate) enum Listen<'a> {
+    Callback(Callback),
+    Reporter(&'a Arc<dyn DeliveryReporter>, u64),
+}
+
+impl Listen<'_> {
+    pub(crate) fn into_owned(self) -> Listener {
+        match self {
+            Listen::Callback(cb) => Listener::Callback(cb),
+            Listen::Reporter(reporter, tag) => Listener::Reporter(Arc::clone(reporter), tag),
+        }
+    }
+}
+
 /// A record waiting for its batch's outcome, with who to tell.
 struct Waiting {
     index: i32,
@@ -331,10 +347,32 @@ pub(crate) enum BatchOutcome {
     Failed(ProduceError),
 }
 
+/// The records of a batch that report to one reporter (the common case: one reporter for every
+/// record), so the batch holds one reference to it rather than one per record.
+struct Reported {
+    reporter: Arc<dyn DeliveryReporter>,
+    records: Vec<ReportedRecord>,
+}
+
+/// A record of [`Reported`]: what [`Waiting`] holds, with the reporter's tag for a listener.
+struct ReportedRecord {
+    index: i32,
+    timestamp: i64,
+    queued_at: Instant,
+    tag: u64,
+}
+
+/// Records of a batch reported together at first, so a reporter's own records go in one
+/// allocation of this size rather than growing from one.
+const REPORTED_FIRST_CAPACITY: usize = 64;
+
 enum SlotState {
     Pending {
         wakers: Vec<Waker>,
+        /// Records with callbacks, or with a reporter other than `reported`'s, in index order.
         callbacks: Vec<Waiting>,
+        /// Records reporting to the batch's first reporter, in index order.
+        reported: Option<Reported>,
     },
     /// The outcome, and when it arrived.
     Done(BatchOutcome, Instant),
@@ -357,6 +395,7 @@ impl BatchSlot {
             state: Mutex::new(SlotState::Pending {
                 wakers: Vec::new(),
                 callbacks: Vec::new(),
+                reported: None,
             }),
         })
     }
@@ -382,10 +421,42 @@ impl BatchSlot {
         index: i32,
         timestamp: i64,
         queued_at: Instant,
-        notify: Listener,
+        notify: Listen<'_>,
     ) -> Option<Listener> {
         match &mut *self.lock() {
-            SlotState::Pending { callbacks, .. } => {
+            SlotState::Pending {
+                callbacks,
+                reported,
+                ..
+            } => {
+                let notify = match (notify, reported) {
+                    (Listen::Reporter(reporter, tag), reported @ None) => {
+                        let mut records = Vec::with_capacity(REPORTED_FIRST_CAPACITY);
+                        records.push(ReportedRecord {
+                            index,
+                            timestamp,
+                            queued_at,
+                            tag,
+                        });
+                        *reported = Some(Reported {
+                            reporter: Arc::clone(reporter),
+                            records,
+                        });
+                        return None;
+                    }
+                    (Listen::Reporter(reporter, tag), Some(r))
+                        if Arc::ptr_eq(reporter, &r.reporter) =>
+                    {
+                        r.records.push(ReportedRecord {
+                            index,
+                            timestamp,
+                            queued_at,
+                            tag,
+                        });
+                        return None;
+                    }
+                    (other, _) => other.into_owned(),
+                };
                 callbacks.push(Waiting {
                     index,
                     timestamp,
@@ -394,7 +465,7 @@ impl BatchSlot {
                 });
                 None
             }
-            SlotState::Done(..) | SlotState::Split(_) => Some(notify),
+            SlotState::Done(..) | SlotState::Split(_) => Some(notify.into_owned()),
         }
     }
 
@@ -403,6 +474,7 @@ impl BatchSlot {
     fn notify(self: &Arc<Self>, index: i32, timestamp: i64, queued_at: Instant, notify: Listener) {
         let mut state = self.lock();
         let later = match &mut *state {
+            // Registered after queueing (in a split part, say): kept with the callbacks.
             SlotState::Pending { callbacks, .. } => {
                 callbacks.push(Waiting {
                     index,
@@ -453,9 +525,33 @@ impl BatchSlot {
         // One clock reading for the whole batch.
         let now = crate::producer::clock_now();
         let previous = std::mem::replace(&mut *self.lock(), SlotState::Done(outcome.clone(), now));
-        if let SlotState::Pending { wakers, callbacks } = previous {
+        if let SlotState::Pending {
+            wakers,
+            callbacks,
+            reported,
+        } = previous
+        {
             for w in wakers {
                 w.wake();
+            }
+            let Some(Reported { reporter, records }) = reported else {
+                for w in callbacks {
+                    w.notify
+                        .run(self.result_for(&outcome, w.index, w.timestamp, w.queued_at, now));
+                }
+                return;
+            };
+            // Both lists are in index order: merged, every record hears in order.
+            let mut callbacks = callbacks.into_iter().peekable();
+            for r in records {
+                while let Some(w) = callbacks.next_if(|w| w.index < r.index) {
+                    w.notify
+                        .run(self.result_for(&outcome, w.index, w.timestamp, w.queued_at, now));
+                }
+                let result = self.result_for(&outcome, r.index, r.timestamp, r.queued_at, now);
+                let _ = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| {
+                    reporter.report(r.tag, result);
+                }));
             }
             for w in callbacks {
                 w.notify
@@ -467,10 +563,36 @@ impl BatchSlot {
     /// The batch was split: its records now live in the parts.
     pub(crate) fn split(&self, parts: Arc<SplitParts>) {
         let previous = std::mem::replace(&mut *self.lock(), SlotState::Split(parts.clone()));
-        if let SlotState::Pending { wakers, callbacks } = previous {
+        if let SlotState::Pending {
+            wakers,
+            callbacks,
+            reported,
+        } = previous
+        {
+            // Handed on in index order (both lists are), so each part keeps its records' order.
+            let mut reported = reported
+                .map(|Reported { reporter, records }| {
+                    records.into_iter().map(move |r| Waiting {
+                        index: r.index,
+                        timestamp: r.timestamp,
+                        queued_at: r.queued_at,
+                        notify: Listener::Reporter(Arc::clone(&reporter), r.tag),
+                    })
+                })
+                .into_iter()
+                .flatten()
+                .peekable();
             for w in callbacks {
+                while let Some(r) = reported.next_if(|r| r.index < w.index) {
+                    let (part, index) = parts.locate(r.index);
+                    part.notify(index, r.timestamp, r.queued_at, r.notify);
+                }
                 let (part, index) = parts.locate(w.index);
                 part.notify(index, w.timestamp, w.queued_at, w.notify);
+            }
+            for r in reported {
+                let (part, index) = parts.locate(r.index);
+                part.notify(index, r.timestamp, r.queued_at, r.notify);
             }
             for w in wakers {
                 w.wake();

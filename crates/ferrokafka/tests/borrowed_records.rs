@@ -7,7 +7,9 @@ use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
 use ferrokafka::interceptor::{InterceptorError, ProducerInterceptor};
-use ferrokafka::{BorrowedRecord, Header, Producer, ProducerConfig, ProducerRecord};
+use ferrokafka::{
+    BorrowedRecord, DeliveryReporter, Header, Producer, ProducerConfig, ProducerRecord,
+};
 use ferrokafka_fake::{ClusterConfig, FakeServer};
 
 fn fake() -> FakeServer {
@@ -172,31 +174,28 @@ async fn reported_sends_tell_one_reporter_each_records_tag_and_latency() {
     let fake = fake();
     let p = producer(&fake, None);
     let reports = Arc::new(Reports::default());
+    let reporter: Arc<dyn DeliveryReporter> = reports.clone();
     for tag in 0..4u64 {
         let value = tag.to_le_bytes();
         if tag % 2 == 0 {
             let record = BorrowedRecord::new("t")
                 .with_value(&value)
                 .with_partition(0);
-            p.send_borrowed_reported(record, reports.clone(), 100 + tag)
+            p.send_borrowed_reported(record, &reporter, 100 + tag)
                 .await
                 .expect("queued");
         } else {
             let record = ProducerRecord::new("t")
                 .with_value(value.to_vec())
                 .with_partition(0);
-            p.send_reported(record, reports.clone(), 100 + tag)
+            p.send_reported(record, &reporter, 100 + tag)
                 .await
                 .expect("queued");
         }
     }
     // Refused before queueing: returned, never reported.
     let refused = p
-        .send_borrowed_reported(
-            BorrowedRecord::new("t").with_partition(5),
-            reports.clone(),
-            999,
-        )
+        .send_borrowed_reported(BorrowedRecord::new("t").with_partition(5), &reporter, 999)
         .await;
     assert!(refused.is_err());
     // No flush: the batch waits for linger.ms (5 ms by default) on the paused clock, which
@@ -219,5 +218,65 @@ async fn reported_sends_tell_one_reporter_each_records_tag_and_latency() {
     let values: Vec<_> = stored(&fake, 0).into_iter().map(|r| r.1).collect();
     let expected: Vec<_> = (0..4u64).map(|t| Some(t.to_le_bytes().to_vec())).collect();
     assert_eq!(values, expected);
+    p.close(Duration::from_secs(5)).await;
+}
+
+/// `(who, tag, offset)` of every report, in the order they came.
+type Log = Arc<Mutex<Vec<(String, u64, Option<i64>)>>>;
+
+/// Appends `(name, tag, offset)` of every report to one log shared by several reporters.
+struct Logged(&'static str, Log);
+
+impl DeliveryReporter for Logged {
+    fn report(
+        &self,
+        tag: u64,
+        outcome: Result<ferrokafka::RecordMetadata, ferrokafka::ProduceError>,
+    ) {
+        let offset = outcome.expect("delivered").offset();
+        self.1
+            .lock()
+            .unwrap()
+            .push((self.0.to_owned(), tag, offset));
+    }
+}
+
+#[tokio::test(start_paused = true)]
+async fn callbacks_and_several_reporters_in_one_batch_hear_in_record_order() {
+    let fake = fake();
+    let p = producer(&fake, None);
+    let log: Log = Arc::new(Mutex::new(Vec::new()));
+    let a: Arc<dyn DeliveryReporter> = Arc::new(Logged("a", log.clone()));
+    let b: Arc<dyn DeliveryReporter> = Arc::new(Logged("b", log.clone()));
+    // One partition, no flush in between: the nine records share a batch. The batch keeps
+    // one reference to its first reporter (a) and lists the others with the callbacks.
+    for tag in 0..9u64 {
+        let record = BorrowedRecord::new("t").with_value(b"v").with_partition(1);
+        match tag % 3 {
+            0 => p.send_borrowed_reported(record, &a, tag).await,
+            1 => {
+                let log = log.clone();
+                p.send_borrowed_with_callback(record, move |outcome| {
+                    let offset = outcome.expect("delivered").offset();
+                    log.lock()
+                        .unwrap()
+                        .push(("callback".to_owned(), tag, offset));
+                })
+                .await
+            }
+            _ => p.send_borrowed_reported(record, &b, tag).await,
+        }
+        .expect("queued");
+    }
+    p.flush(Duration::from_secs(5)).await.expect("flushed");
+    let got = log.lock().unwrap().clone();
+    let expected: Vec<(String, u64, Option<i64>)> = (0..9u64)
+        .map(|tag| {
+            let who = ["a", "callback", "b"][(tag % 3) as usize];
+            (who.to_owned(), tag, Some(tag as i64))
+        })
+        .collect();
+    assert_eq!(got, expected);
+    assert_eq!(Arc::strong_count(&a), 1, "the batch let its reference go");
     p.close(Duration::from_secs(5)).await;
 }

@@ -654,18 +654,10 @@ fn run_cell(
     };
     let mut samples: Vec<(String, Vec<CellSample>, Option<String>)> = Vec::new();
     for client in lineup {
-        let skip = if client == "ferrokafka-cli" && cell.key_size > 0 {
-            Some(
-                "n/a: `ferrokafka-cli perf` sends keyless records only (as \
-                 kafka-producer-perf-test)"
-                    .to_string(),
-            )
-        } else {
-            broken
-                .iter()
-                .find(|(c, _)| c == client)
-                .map(|_| format!("not available on {} (see the notes)", broker.name()))
-        };
+        let skip = broken
+            .iter()
+            .find(|(c, _)| c == client)
+            .map(|_| format!("not available on {} (see the notes)", broker.name()));
         samples.push((client.clone(), Vec::new(), skip));
     }
     if broker == Broker::Kafka
@@ -869,16 +861,13 @@ fn measure_cli(
     records: u64,
     opts: &MatrixOptions,
 ) -> Result<CellSample> {
-    ensure!(
-        cell.key_size == 0,
-        "ferrokafka-cli perf sends keyless records only"
-    );
     let mut cmd = Command::new(&runner.bins.client);
     cmd.arg("--exec")
         .arg(&runner.cli)
         .args(["perf", "-b", bootstrap, "-t", &cell.topic()])
         .args(["--num-records", &records.to_string()])
         .args(["--record-size", &cell.value_size.to_string()])
+        .args(["--key-size", &cell.key_size.to_string()])
         .args(["-X", &format!("acks={}", cell.acks)])
         .args(["-X", "linger.ms=5", "-X", "batch.size=1048576"])
         .args(["-X", &format!("compression.type={}", cell.compression)])

@@ -52,6 +52,56 @@ fn full_batch_is_ready_at_once() {
 }
 
 #[test]
+fn only_the_append_that_makes_the_head_sendable_says_it_became_full() {
+    let clock = Clock::new();
+    let mut c = config();
+    c.linger = ms(10_000);
+    let mut a = acc(c);
+    // 300-byte values, three to a batch (batch.size 1000): records 3 and 6 open the second and
+    // third batches. Only record 3 changes the head from lingering to sendable.
+    let results: Vec<_> = (0..8)
+        .map(|id| put(&mut a, 0, id, 300, clock.at(0)))
+        .collect();
+    let became: Vec<bool> = results.iter().map(|r| r.became_full).collect();
+    assert_eq!(
+        became,
+        vec![false, false, false, true, false, false, false, false]
+    );
+    // Java's batchIsFull stays true from record 3 on.
+    let full: Vec<bool> = results.iter().map(|r| r.batch_is_full).collect();
+    assert_eq!(
+        full,
+        vec![false, false, false, true, true, true, true, true]
+    );
+    assert_eq!(a.ready(clock.at(0)).ready_partitions, vec![tp(0)]);
+
+    // The head goes; two batches are left (the second is sendable because the third waits
+    // behind it), so more records change nothing. Once the queue is down to one open batch,
+    // the record that fills it is the one that makes it sendable.
+    assert_eq!(pump(&mut a, clock.at(0)).batch_count(), 1);
+    assert!(!put(&mut a, 0, 8, 300, clock.at(0)).became_full);
+    assert_eq!(pump(&mut a, clock.at(0)).batch_count(), 1);
+    assert_eq!(a.queued_count(&tp(0)), 1);
+    assert!(
+        a.ready(clock.at(0)).ready_partitions.is_empty(),
+        "3 records: not full"
+    );
+    let r = put(&mut a, 0, 9, 300, clock.at(0));
+    assert!(r.new_batch_created && r.became_full);
+}
+
+#[test]
+fn a_record_of_batch_size_alone_becomes_full_at_once() {
+    let clock = Clock::new();
+    let mut c = config();
+    c.linger = ms(10_000);
+    let mut a = acc(c);
+    let r = put(&mut a, 0, 1, 1000, clock.at(0));
+    assert!(r.new_batch_created && r.batch_is_full && r.became_full);
+    assert_eq!(a.ready(clock.at(0)).ready_partitions, vec![tp(0)]);
+}
+
+#[test]
 fn flush_makes_everything_ready_until_done() {
     let clock = Clock::new();
     let mut a = acc(config());

@@ -6,7 +6,7 @@
 //! leaves a line for the sending loop to print. The loop only looks at the lines when
 //! [`Tally::has_lines`] says there are some, so a record costs it no lock.
 
-use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
+use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 use std::sync::{Mutex, MutexGuard, PoisonError};
 use tokio::sync::Notify;
 
@@ -50,13 +50,21 @@ impl Counts {
     }
 }
 
+/// Keeps what the reports write on a cache line of its own, away from what the loop writes:
+/// a count both sides changed per record would move between their cores every time.
+#[repr(align(128))]
+struct Own<T>(T);
+
 /// Shared by the sending loop and every outstanding delivery's callback.
 pub(crate) struct Tally<C> {
     clock: C,
     record_bytes: u64,
     counts: Mutex<Counts>,
     has_lines: AtomicBool,
-    outstanding: AtomicUsize,
+    /// Written by the loop only: records handed to the producer, and the `done` it last read.
+    sent: Own<[AtomicU64; 2]>,
+    /// Reported or refused records (written by the reports and refusals).
+    done: Own<AtomicU64>,
     /// Raised by a report while the loop waits (for room, or for the last deliveries).
     reported: Notify,
     /// Whether the loop is waiting on `reported` (reports skip the notification otherwise).
@@ -75,7 +83,8 @@ impl<C: Clock> Tally<C> {
                 lines: Vec::new(),
             }),
             has_lines: AtomicBool::new(false),
-            outstanding: AtomicUsize::new(0),
+            sent: Own([AtomicU64::new(0), AtomicU64::new(0)]),
+            done: Own(AtomicU64::new(0)),
             reported: Notify::new(),
             waiting: AtomicBool::new(false),
         }
@@ -90,16 +99,25 @@ impl<C: Clock> Tally<C> {
         self.counts.lock().unwrap_or_else(PoisonError::into_inner)
     }
 
-    /// A record was handed to the producer; its report is due.
+    /// A record was handed to the producer; its report is due. (The loop alone counts, so a
+    /// load and a store do.)
     pub(crate) fn sent(&self) {
-        self.outstanding.fetch_add(1, Ordering::Relaxed);
+        let sent = self.sent.0[0].load(Ordering::Relaxed);
+        self.sent.0[0].store(sent + 1, Ordering::Relaxed);
+    }
+
+    /// Records sent and not yet reported or refused.
+    pub(crate) fn outstanding(&self) -> u64 {
+        let done = self.done.0.load(Ordering::SeqCst);
+        self.sent.0[1].store(done, Ordering::Relaxed);
+        self.sent.0[0].load(Ordering::SeqCst).saturating_sub(done)
     }
 
     /// A record the producer refused after [`sent`](Self::sent): it will have no report.
     pub(crate) fn refused(&self, seq: u64, message: &str) {
         self.counts().failure("send", seq, message);
         self.has_lines.store(true, Ordering::Release);
-        self.outstanding.fetch_sub(1, Ordering::AcqRel);
+        self.done.0.fetch_add(1, Ordering::SeqCst);
     }
 
     /// The outcome of record `seq` (its latency as the producer measured it: from the send
@@ -128,8 +146,8 @@ impl<C: Clock> Tally<C> {
                 self.has_lines.store(true, Ordering::Release);
             }
         }
-        self.outstanding.fetch_sub(1, Ordering::SeqCst);
-        // Either the waiting loop sees this decrement when it checks again after raising
+        self.done.0.fetch_add(1, Ordering::SeqCst);
+        // Either the waiting loop sees this count when it checks again after raising
         // `waiting`, or this sees `waiting` (both sequentially consistent).
         if self.waiting.load(Ordering::SeqCst) {
             self.reported.notify_one();
@@ -150,8 +168,13 @@ impl<C: Clock> Tally<C> {
 
     /// Waits until fewer than `max` (at least one) deliveries are outstanding.
     pub(crate) async fn outstanding_below(&self, max: usize) {
-        let max = max.max(1);
-        if self.outstanding.load(Ordering::Acquire) < max {
+        let max = (max as u64).max(1);
+        // At most this many are outstanding (`done` only grows): while it is below `max`, the
+        // loop does not read the reports' count at all.
+        let sent = self.sent.0[0].load(Ordering::Relaxed);
+        if sent.saturating_sub(self.sent.0[1].load(Ordering::Relaxed)) < max
+            || self.outstanding() < max
+        {
             return;
         }
         self.waiting.store(true, Ordering::SeqCst);
@@ -160,7 +183,7 @@ impl<C: Clock> Tally<C> {
             let reported = self.reported.notified();
             tokio::pin!(reported);
             reported.as_mut().enable();
-            if self.outstanding.load(Ordering::SeqCst) < max {
+            if self.outstanding() < max {
                 break;
             }
             reported.await;
@@ -218,7 +241,7 @@ mod tests {
             });
             tally.outstanding_below(3).await;
             tally.all_reported().await;
-            assert_eq!(tally.outstanding.load(Ordering::SeqCst), 0);
+            assert_eq!(tally.outstanding(), 0);
             thread.join().expect("reporter thread");
         }
         let counts = tally.counts();
@@ -235,7 +258,7 @@ mod tests {
         );
         tally.sent();
         tally.refused(7, "too large");
-        assert_eq!(tally.outstanding.load(Ordering::SeqCst), 0);
+        assert_eq!(tally.outstanding(), 0);
         assert!(tally.has_lines());
         assert_eq!(
             tally.take_lines(),

@@ -101,7 +101,13 @@ impl Engine {
         record: &OutgoingRecord<'_>,
         now: Instant,
     ) -> Result<Appended, SendError> {
-        if let Some(reason) = self.fatal_reason() {
+        // The state is checked inline; the reason is built only for a producer that failed.
+        if self
+            .mode
+            .manager()
+            .is_some_and(|m| matches!(m.state(), ferrokafka_txn::TxnState::FatalError(_)))
+            && let Some(reason) = self.fatal_reason()
+        {
             return Err(SendError::Fatal(reason));
         }
         if self.mode.is_transactional()
@@ -195,11 +201,13 @@ impl Engine {
         if result.batch_is_full {
             self.partitioner.on_batch_closed(record.topic, partition);
         }
-        // A new batch needs a round only if nothing is planned before it can be ready: the
+        // A head batch that just became sendable by size needs a round; one that already was
+        // is waiting for an answer to free its partition, and that answer brings a round. A
+        // new batch needs a round only if nothing is planned before it can be ready: the
         // round planned at the engine's next wake sees it (with many partitions a round per new
         // batch would cost a pass over every partition each time).
         let wake =
-            result.batch_is_full || (result.new_batch_created && self.new_batch_needs_round(now));
+            result.became_full || (result.new_batch_created && self.new_batch_needs_round(now));
         if wake {
             self.dirty = true;
         }
