@@ -24,14 +24,63 @@ pub enum Io {
     Send {
         /// Where.
         conn: ConnId,
-        /// Size-prefixed frames.
-        data: Bytes,
+        /// Size-prefixed frames, in parts.
+        data: Frames,
     },
     /// Close the connection; the engine has already forgotten it.
     Close {
         /// Which.
         conn: ConnId,
     },
+}
+
+/// What an [`Io::Send`] writes: size-prefixed frames as byte parts, to be written one after
+/// the other. A Produce request's record batches are parts of their own, shared with the
+/// batches: a driver that writes the parts with vectored I/O never copies them. (A driver
+/// that cannot may write [`Frames::to_bytes`].)
+#[derive(Debug, Clone, PartialEq, Eq, Default)]
+pub struct Frames(Vec<Bytes>);
+
+impl Frames {
+    /// The parts, in order.
+    pub fn parts(&self) -> &[Bytes] {
+        &self.0
+    }
+
+    /// Takes the parts.
+    pub fn into_parts(self) -> Vec<Bytes> {
+        self.0
+    }
+
+    /// Bytes in all the parts.
+    pub fn len(&self) -> usize {
+        self.0.iter().map(Bytes::len).sum()
+    }
+
+    /// Whether there is nothing to write.
+    pub fn is_empty(&self) -> bool {
+        self.0.iter().all(Bytes::is_empty)
+    }
+
+    /// All the bytes in one buffer (copied, unless there is one part).
+    pub fn to_bytes(&self) -> Bytes {
+        match self.0.as_slice() {
+            [one] => one.clone(),
+            parts => parts.concat().into(),
+        }
+    }
+}
+
+impl From<Vec<Bytes>> for Frames {
+    fn from(parts: Vec<Bytes>) -> Self {
+        Frames(parts)
+    }
+}
+
+impl From<Bytes> for Frames {
+    fn from(bytes: Bytes) -> Self {
+        Frames(vec![bytes])
+    }
 }
 
 /// Why records were not delivered. Every record of a failed batch gets the same error.

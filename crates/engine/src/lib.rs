@@ -63,7 +63,8 @@ pub mod sasl;
 pub use config::{EngineConfig, SaslConfig};
 pub use engine::{Appended, Engine, GroupMetadata, OffsetToCommit, OutgoingRecord, SendError};
 pub use event::{
-    ConnId, DeliveryError, Event, Io, Reason, SetupError, TxnCall, TxnFailure, TxnFailureKind,
+    ConnId, DeliveryError, Event, Frames, Io, Reason, SetupError, TxnCall, TxnFailure,
+    TxnFailureKind,
 };
 pub use ferrokafka_txn::StateKind as TxnStateKind;
 pub use metrics::{Counters, NodeCounters, TopicCounters};

@@ -230,7 +230,7 @@ pub trait Drive {
                     let net = self.in_process();
                     net.engine.handle_written(conn, net.now);
                 }
-                let mut buf = BytesMut::from(&data[..]);
+                let mut buf = BytesMut::from(&data.to_bytes()[..]);
                 while let Some(frame) =
                     split_frame(&mut buf, MAX_FRAME).expect("the engine writes whole frames")
                 {

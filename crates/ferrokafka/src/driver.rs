@@ -14,8 +14,8 @@ use std::collections::HashMap;
 use std::sync::Arc;
 use std::sync::atomic::Ordering;
 
-use bytes::{Bytes, BytesMut};
-use ferrokafka_engine::{ConnId, Io};
+use bytes::BytesMut;
+use ferrokafka_engine::{ConnId, Frames, Io};
 use ferrokafka_wire::frame::{DEFAULT_MAX_FRAME_SIZE, FrameCodec, FrameError};
 use futures::StreamExt;
 use tokio::io::AsyncWriteExt;
@@ -49,7 +49,7 @@ fn tls_cause(e: &std::io::Error) -> Option<String> {
 }
 
 struct ConnHandle {
-    writer: mpsc::UnboundedSender<Bytes>,
+    writer: mpsc::UnboundedSender<Frames>,
     reader: AbortHandle,
 }
 
@@ -199,6 +199,29 @@ pub(crate) async fn run(shared: Arc<Shared>) {
     }
 }
 
+/// Writes `frames` whole: its parts in vectored writes where the connection takes them (a
+/// Produce request's record batches go from their own buffers), else as one buffer.
+async fn write_frames<W: tokio::io::AsyncWrite + Unpin>(
+    write: &mut W,
+    frames: Frames,
+) -> std::io::Result<()> {
+    if frames.parts().len() == 1 || !write.is_write_vectored() {
+        return write.write_all(&frames.to_bytes()).await;
+    }
+    let parts = frames.into_parts();
+    let mut slices: Vec<std::io::IoSlice<'_>> =
+        parts.iter().map(|p| std::io::IoSlice::new(p)).collect();
+    let mut rest = &mut slices[..];
+    while !rest.is_empty() {
+        let n = write.write_vectored(rest).await?;
+        if n == 0 {
+            return Err(std::io::ErrorKind::WriteZero.into());
+        }
+        std::io::IoSlice::advance_slices(&mut rest, n);
+    }
+    Ok(())
+}
+
 /// Aborts a task when dropped.
 struct AbortOnDrop(tokio::task::JoinHandle<()>);
 
@@ -286,7 +309,7 @@ async fn connect(
         }
     };
     let (read, mut write) = tokio::io::split(stream);
-    let (wtx, mut wrx) = mpsc::unbounded_channel::<Bytes>();
+    let (wtx, mut wrx) = mpsc::unbounded_channel::<Frames>();
     let reader_tx = tx.clone();
     let reader = tokio::spawn(async move {
         // tokio-util framing with the wire crate's codec: size-prefixed frames, bounded size.
@@ -315,7 +338,7 @@ async fn connect(
     let writer_tx = tx.clone();
     tokio::spawn(async move {
         while let Some(data) = wrx.recv().await {
-            if let Err(e) = write.write_all(&data).await {
+            if let Err(e) = write_frames(&mut write, data).await {
                 // What is still queued will never be written.
                 wrx.close();
                 let _ = writer_tx.send(Input::Closed(conn, format!("writing failed: {e}")));

@@ -2,7 +2,9 @@
 //! counting itself) followed by a header and a body.
 //!
 //! - [`split_frame`] cuts one complete frame off a receive buffer (sans-IO).
-//! - [`encode_request`] assembles size + header + body with the right header version.
+//! - [`encode_request`] assembles size + header + body with the right header version;
+//!   [`encode_request_parts`] gives the same bytes as parts, a Produce request's record
+//!   batches uncopied.
 //! - [`Correlator`] hands out correlation ids and matches responses to requests.
 //!   A broker answers the requests of one connection in order, so an answer
 //!   whose id is not the oldest outstanding one is a protocol violation.
@@ -18,6 +20,8 @@
            `Decoder`/`Encoder` (these docs were built without it)."
 )]
 
+mod parts;
+
 use std::collections::VecDeque;
 
 use bytes::{Buf, BufMut, BytesMut};
@@ -28,6 +32,8 @@ use crate::header::{
     RequestHeader, ResponseHeader, request_header_version, response_header_version,
 };
 use crate::messages::{RequestBody, ResponseBody, is_flexible};
+
+pub use parts::{SPLICE_MIN, encode_request_parts};
 
 /// Default maximum frame size accepted from a peer (100 MiB, like the broker's
 /// `socket.request.max.bytes`).
@@ -87,6 +93,13 @@ pub fn encode_request(
     })
 }
 
+/// A frame's size prefix for `size` bytes after it, or the error for a frame too long for one.
+fn frame_size_prefix(size: usize) -> Result<i32, EncodeError> {
+    i32::try_from(size).map_err(|_| {
+        EncodeError::new(crate::error::EncodeErrorKind::TooLong(size)).at("frame", -1, "size")
+    })
+}
+
 /// Writes `size` then the frame; on error the buffer is left as it was, so
 /// earlier frames queued in the same buffer stay intact.
 fn write_frame(
@@ -94,11 +107,7 @@ fn write_frame(
     size: usize,
     write: impl FnOnce(&mut BytesMut) -> Result<(), EncodeError>,
 ) -> Result<(), EncodeError> {
-    let Ok(size_prefix) = i32::try_from(size) else {
-        return Err(
-            EncodeError::new(crate::error::EncodeErrorKind::TooLong(size)).at("frame", -1, "size"),
-        );
-    };
+    let size_prefix = frame_size_prefix(size)?;
     let start = buf.len();
     buf.reserve(4 + size);
     buf.put_i32(size_prefix);

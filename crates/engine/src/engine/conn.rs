@@ -3,15 +3,14 @@
 
 use std::time::Instant;
 
-use bytes::BytesMut;
 use ferrokafka_wire::ErrorCode;
-use ferrokafka_wire::frame::encode_request;
+use ferrokafka_wire::frame::encode_request_parts;
 use ferrokafka_wire::messages::{
     ApiVersionsRequest, InitProducerIdRequest, MetadataRequest, RequestBody,
 };
 
 use super::{BrokerConn, ConnState, Engine, Pending, TxnCtx, bootstrap_node, duration_ms_i32};
-use crate::event::{ConnId, Io};
+use crate::event::{ConnId, Frames, Io};
 use ferrokafka_txn::FailureReason;
 use ferrokafka_wire::ApiKey;
 
@@ -88,10 +87,10 @@ impl Engine {
         let Some(c) = self.conns.get_mut(&conn) else {
             return Err(pending);
         };
-        let mut buf = BytesMut::new();
         let api = body.api_key();
         let id = c.correlator.register(api, version, true, pending);
-        if encode_request(&mut buf, id, Some(&self.config.client_id), body, version).is_ok() {
+        if let Ok(parts) = encode_request_parts(id, Some(&self.config.client_id), body, version) {
+            let data = Frames::from(parts);
             let span = tracing::debug_span!(
                 parent: &c.span,
                 "kafka_request",
@@ -99,14 +98,11 @@ impl Engine {
                 version,
                 correlation_id = id
             );
-            tracing::trace!(parent: &span, bytes = buf.len(), "request queued");
+            tracing::trace!(parent: &span, bytes = data.len(), "request queued");
             let node = c.node;
-            note_request(&mut self.counters, node, buf.len());
+            note_request(&mut self.counters, node, data.len());
             c.queued_answered(span, now);
-            self.io.push_back(Io::Send {
-                conn,
-                data: buf.freeze(),
-            });
+            self.io.push_back(Io::Send { conn, data });
             return Ok(());
         }
         // Encoding failed (a bug, or a value out of the version's range): the correlation id
@@ -137,10 +133,11 @@ impl Engine {
         let id = c
             .correlator
             .register(body.api_key(), version, false, Pending::Metadata);
-        let mut buf = BytesMut::new();
-        if encode_request(&mut buf, id, Some(&self.config.client_id), body, version).is_err() {
+        let Ok(parts) = encode_request_parts(id, Some(&self.config.client_id), body, version)
+        else {
             return None;
-        }
+        };
+        let data = Frames::from(parts);
         tracing::trace!(
             parent: &c.span,
             api = %body.api_key(),
@@ -150,11 +147,8 @@ impl Engine {
         );
         let send_no = c.queued_unanswered(id, now);
         let node = c.node;
-        note_request(&mut self.counters, node, buf.len());
-        self.io.push_back(Io::Send {
-            conn,
-            data: buf.freeze(),
-        });
+        note_request(&mut self.counters, node, data.len());
+        self.io.push_back(Io::Send { conn, data });
         Some(send_no)
     }
 
