@@ -115,6 +115,7 @@ impl Producer {
                 metrics: MetricsState::new(now),
                 driver_gone: false,
                 txn_waiters: HashMap::new(),
+                wall: shared::WallClock::default(),
             }),
             wake_driver: Notify::new(),
             progress: Notify::new(),
@@ -419,8 +420,10 @@ impl Producer {
         let shared = self.shared();
         let start = clock_now();
         let max_block = shared.config.max_block;
-        let deadline = start.checked_add(max_block).unwrap_or(start + FAR_FUTURE);
-        let timestamp = record.timestamp.unwrap_or_else(now_ms);
+        // Only a send that waits needs its deadline.
+        let deadline = || start.checked_add(max_block).unwrap_or(start + FAR_FUTURE);
+        // Read (under the lock, from the producer's wall clock) at the first attempt.
+        let mut timestamp = record.timestamp;
         let listener_was_none = listener.is_none();
         let mut woke = false;
         // The first attempt usually succeeds and registers for no notification; one that must
@@ -440,6 +443,7 @@ impl Producer {
                 if st.driver_gone {
                     return Err(ProduceError::closed());
                 }
+                let timestamp = *timestamp.get_or_insert_with(|| st.wall.ms_at(start));
                 let out = OutgoingRecord {
                     topic: record.topic,
                     partition: record.partition,
@@ -468,7 +472,13 @@ impl Producer {
                         });
                         let slot =
                             (unregistered.is_none() && listener_was_none).then(|| Arc::clone(slot));
-                        Ok((slot, unregistered, appended.index, appended.wake_sender))
+                        Ok((
+                            slot,
+                            unregistered,
+                            appended.index,
+                            appended.wake_sender,
+                            timestamp,
+                        ))
                     }
                     Err(SendError::TopicPending(topic)) => {
                         match st.engine.check_topic(&topic, start, max_block, now) {
@@ -496,7 +506,7 @@ impl Producer {
                             Err(e) => Err(Some(ProduceError::send(e))),
                         }
                     }
-                    Err(SendError::WouldBlock) if now < deadline => Err(None),
+                    Err(SendError::WouldBlock) if now < deadline() => Err(None),
                     Err(SendError::WouldBlock) => {
                         shared
                             .measured
@@ -508,7 +518,7 @@ impl Producer {
                 }
             };
             match outcome {
-                Ok((slot, unregistered, index, wake)) => {
+                Ok((slot, unregistered, index, wake, timestamp)) => {
                     if wake {
                         shared.wake_driver.notify_one();
                     }
@@ -537,6 +547,7 @@ impl Producer {
                         woke = true;
                         shared.wake_driver.notify_one();
                     }
+                    let deadline = deadline();
                     let wait_until = tokio::time::Instant::from_std(deadline);
                     // At the deadline the loop runs once more and reports the timeout.
                     let waited_from = clock_now();
@@ -823,11 +834,4 @@ impl Drop for FlushGuard<'_> {
 /// monotonic clock, unless a test paused it — then simulated time drives everything).
 pub(crate) fn clock_now() -> Instant {
     tokio::time::Instant::now().into_std()
-}
-
-/// Wall-clock milliseconds since the epoch, for record timestamps.
-fn now_ms() -> i64 {
-    SystemTime::now()
-        .duration_since(UNIX_EPOCH)
-        .map_or(0, |d| i64::try_from(d.as_millis()).unwrap_or(i64::MAX))
 }

@@ -101,6 +101,15 @@ fn header_parts(h: &Header) -> (&[u8], Option<&[u8]>) {
 /// Writes `v` as an unsigned LEB128 varint at `dst[pos..]`, returning the new position.
 #[inline(always)]
 fn put_uvarint_at(dst: &mut [u8], mut pos: usize, mut v: u64) -> usize {
+    // One and two bytes (lengths and deltas of ordinary records) without the loop.
+    if v < 0x80 {
+        dst[pos] = v as u8;
+        return pos + 1;
+    }
+    if v < 0x4000 {
+        dst[pos..pos + 2].copy_from_slice(&[(v as u8) | 0x80, (v >> 7) as u8]);
+        return pos + 2;
+    }
     while v >= 0x80 {
         dst[pos] = (v as u8) | 0x80;
         v >>= 7;

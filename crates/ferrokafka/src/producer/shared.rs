@@ -36,6 +36,44 @@ pub(crate) struct State {
     pub(crate) driver_gone: bool,
     /// Callers awaiting a transactional call's outcome.
     pub(crate) txn_waiters: HashMap<TxnCall, Vec<oneshot::Sender<Result<(), TxnFailure>>>>,
+    /// Record timestamps.
+    pub(crate) wall: WallClock,
+}
+
+/// Record timestamps (wall-clock milliseconds since the epoch) from the monotonic reading a
+/// send takes anyway: the wall clock is read at most once per millisecond of the monotonic
+/// one, and the time since added. Java reads `System.currentTimeMillis()` for every record;
+/// these timestamps are the wall clock's within the two clocks' drift over a millisecond
+/// (well under one), and a step of the wall clock shows within a millisecond.
+#[derive(Debug, Default)]
+pub(crate) struct WallClock {
+    /// A monotonic instant and the wall-clock time since the epoch read at it.
+    base: Option<(Instant, Duration)>,
+}
+
+impl WallClock {
+    /// How long a reading of the wall clock serves.
+    const SERVES: Duration = Duration::from_millis(1);
+
+    /// The wall-clock milliseconds at the monotonic instant `now`.
+    pub(crate) fn ms_at(&mut self, now: Instant) -> i64 {
+        let wall = match self.base {
+            Some((at, wall)) => match now.checked_duration_since(at) {
+                Some(since) if since < Self::SERVES => wall + since,
+                _ => self.read(now),
+            },
+            None => self.read(now),
+        };
+        i64::try_from(wall.as_millis()).unwrap_or(i64::MAX)
+    }
+
+    fn read(&mut self, now: Instant) -> Duration {
+        let wall = SystemTime::now()
+            .duration_since(UNIX_EPOCH)
+            .unwrap_or_default();
+        self.base = Some((now, wall));
+        wall
+    }
 }
 
 impl Shared {
@@ -125,5 +163,40 @@ pub(crate) fn apply_slot_actions(actions: Vec<(Arc<BatchSlot>, SlotAction)>) {
             SlotAction::Complete(outcome) => slot.complete(outcome),
             SlotAction::Split(parts) => slot.split(parts),
         }
+    }
+}
+
+#[cfg(test)]
+mod wall_clock_tests {
+    use super::*;
+
+    fn ms(d: Duration) -> i64 {
+        i64::try_from(d.as_millis()).unwrap()
+    }
+
+    #[test]
+    fn the_wall_clock_is_read_once_per_millisecond_and_the_rest_derived() {
+        let mut clock = WallClock::default();
+        let t = Instant::now();
+        let first = clock.ms_at(t);
+        let (at, wall) = clock.base.expect("read");
+        assert_eq!((at, first), (t, ms(wall)));
+        let later = t + Duration::from_micros(700);
+        assert_eq!(clock.ms_at(later), ms(wall + Duration::from_micros(700)));
+        assert_eq!(clock.base.map(|b| b.0), Some(t), "not read again");
+        // A millisecond on, or an instant before the reading: read again.
+        let _ = clock.ms_at(t + Duration::from_millis(1));
+        assert_eq!(clock.base.map(|b| b.0), Some(t + Duration::from_millis(1)));
+        let _ = clock.ms_at(t);
+        assert_eq!(clock.base.map(|b| b.0), Some(t));
+    }
+
+    #[test]
+    fn derived_timestamps_agree_with_the_wall_clock() {
+        let mut clock = WallClock::default();
+        let before = SystemTime::now().duration_since(UNIX_EPOCH).unwrap();
+        let got = clock.ms_at(Instant::now());
+        let after = SystemTime::now().duration_since(UNIX_EPOCH).unwrap();
+        assert!((ms(before)..=ms(after)).contains(&got), "{got}");
     }
 }
