@@ -21,9 +21,55 @@ pub struct BuiltInPartitioner {
     /// `partitioner.ignore.keys`.
     ignore_keys: bool,
     random: Box<dyn RandomSource>,
-    /// Per-topic sticky state. A `BTreeMap` rather than a `HashMap`: no randomly seeded hasher,
-    /// and producers write to few topics.
-    topics: BTreeMap<String, TopicState>,
+    /// Per-topic sticky state.
+    topics: Topics,
+}
+
+/// Per-topic sticky state: an index by name (a `BTreeMap` rather than a `HashMap`: no randomly
+/// seeded hasher, and producers write to few topics) over the states, with the topic looked up
+/// last checked first. A keyless record asks twice (for its partition, then after its append),
+/// as a rule for the topic of the record before it.
+#[derive(Debug, Default)]
+struct Topics {
+    index: BTreeMap<Box<str>, usize>,
+    states: Vec<(Box<str>, TopicState)>,
+    last: usize,
+}
+
+impl Topics {
+    fn find(&mut self, topic: &str) -> Option<usize> {
+        if self
+            .states
+            .get(self.last)
+            .is_some_and(|(name, _)| **name == *topic)
+        {
+            return Some(self.last);
+        }
+        let at = *self.index.get(topic)?;
+        self.last = at;
+        Some(at)
+    }
+
+    fn get(&self, topic: &str) -> Option<&TopicState> {
+        self.index.get(topic).map(|&at| &self.states[at].1)
+    }
+
+    fn get_mut(&mut self, topic: &str) -> Option<&mut TopicState> {
+        let at = self.find(topic)?;
+        Some(&mut self.states[at].1)
+    }
+
+    /// `topic`'s state, made (as `state`) if it has none yet.
+    fn get_or_insert(&mut self, topic: &str, state: TopicState) -> &mut TopicState {
+        let at = self.find(topic).unwrap_or_else(|| {
+            self.states.push((topic.into(), state));
+            let at = self.states.len() - 1;
+            self.index.insert(topic.into(), at);
+            self.last = at;
+            at
+        });
+        &mut self.states[at].1
+    }
 }
 
 #[derive(Debug, Default)]
@@ -59,7 +105,7 @@ impl BuiltInPartitioner {
             availability_timeout_ms: 0,
             ignore_keys: false,
             random: Box::new(random),
-            topics: BTreeMap::new(),
+            topics: Topics::default(),
         }
     }
 
@@ -145,7 +191,9 @@ impl Partitioner for BuiltInPartitioner {
         if let Some(state) = self.topics.get_mut(record.topic) {
             return Self::sticky_choice(state, self.random.as_mut(), partitions);
         }
-        let state = self.topics.entry(record.topic.to_owned()).or_default();
+        let state = self
+            .topics
+            .get_or_insert(record.topic, TopicState::default());
         Self::sticky_choice(state, self.random.as_mut(), partitions)
     }
 
@@ -178,8 +226,8 @@ impl Partitioner for BuiltInPartitioner {
         if let Some(state) = self.topics.get_mut(topic) {
             state.load = stats;
         } else if stats.is_some() {
-            self.topics.insert(
-                topic.to_owned(),
+            self.topics.get_or_insert(
+                topic,
                 TopicState {
                     load: stats,
                     ..TopicState::default()
