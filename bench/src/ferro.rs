@@ -128,11 +128,8 @@ struct Reports {
     delivered: AtomicU64,
     failures: AtomicU64,
     first_error: Mutex<Option<String>>,
-    /// Written by the sending loop only: records sent, and the `done` it last read.
-    sent: Own<[AtomicU64; 2]>,
-    /// Reported records (and refused ones), on a line of their own: a count both threads
-    /// changed per record would move between their cores every time.
-    done: Own<AtomicU64>,
+    looped: LoopCounts,
+    reported_count: ReportCounts,
     /// Raised by a report while the sending loop waits for room.
     room: Notify,
     waiting: AtomicBool,
@@ -157,30 +154,44 @@ impl DeliveryReporter for Reports {
                 first.get_or_insert_with(|| e.to_string());
             }
         }
-        self.done.0.fetch_add(1, Ordering::SeqCst);
+        self.reported_count.done.fetch_add(1, Ordering::SeqCst);
         if self.waiting.load(Ordering::SeqCst) {
             self.room.notify_one();
         }
     }
 }
 
-/// Keeps a count on a cache line of its own.
+/// What the sending loop alone writes, on a cache line of its own: a count both threads
+/// changed per record would move between their cores every time.
 #[derive(Default)]
 #[repr(align(128))]
-struct Own<T>(T);
+struct LoopCounts {
+    /// Records sent.
+    sent: AtomicU64,
+    /// `ReportCounts::done` as the loop last read it.
+    seen_done: AtomicU64,
+}
+
+/// What the reports (and refused sends) write, on a cache line of its own.
+#[derive(Default)]
+#[repr(align(128))]
+struct ReportCounts {
+    /// Reported or refused records.
+    done: AtomicU64,
+}
 
 impl Reports {
     /// Records sent and not yet reported.
     fn outstanding(&self) -> u64 {
-        let done = self.done.0.load(Ordering::SeqCst);
-        self.sent.0[1].store(done, Ordering::Relaxed);
-        self.sent.0[0].load(Ordering::SeqCst).saturating_sub(done)
+        let done = self.reported_count.done.load(Ordering::SeqCst);
+        self.looped.seen_done.store(done, Ordering::Relaxed);
+        self.looped.sent.load(Ordering::SeqCst).saturating_sub(done)
     }
 
     /// One more record sent (the loop alone counts).
     fn sent(&self) {
-        let sent = self.sent.0[0].load(Ordering::Relaxed);
-        self.sent.0[0].store(sent + 1, Ordering::Relaxed);
+        let sent = self.looped.sent.load(Ordering::Relaxed);
+        self.looped.sent.store(sent + 1, Ordering::Relaxed);
     }
 
     /// Waits until fewer than `max` (at least one) records are outstanding.
@@ -188,8 +199,8 @@ impl Reports {
         let max = (max as u64).max(1);
         // At most this many are outstanding (`done` only grows): while it is below `max`, the
         // loop does not read the reports' count.
-        let sent = self.sent.0[0].load(Ordering::Relaxed);
-        if sent.saturating_sub(self.sent.0[1].load(Ordering::Relaxed)) < max
+        let sent = self.looped.sent.load(Ordering::Relaxed);
+        if sent.saturating_sub(self.looped.seen_done.load(Ordering::Relaxed)) < max
             || self.outstanding() < max
         {
             return;
@@ -233,7 +244,7 @@ async fn produce_reported(p: &Params, w: &Workload, producer: Producer) -> Resul
         }
         reports.sent();
         if let Err(e) = producer.send_borrowed_reported(record, &reporter, i).await {
-            reports.done.0.fetch_add(1, Ordering::SeqCst);
+            reports.reported_count.done.fetch_add(1, Ordering::SeqCst);
             return Err(e).with_context(|| format!("ferrokafka send of record {i}"));
         }
     }

@@ -91,6 +91,10 @@ pub(crate) async fn run(shared: Arc<Shared>) {
     let mut inputs: Vec<Input> = Vec::new();
     let mut ios: Vec<Io> = Vec::new();
     let mut actions = Vec::new();
+    // Whether the next pump runs a round whatever the inputs: at start, when a send, flush or
+    // other call woke the driver, and when the engine's timer fired. An input alone (a frame,
+    // a write reported) makes the engine run a round only if it changed something.
+    let mut round = true;
     loop {
         let busy_from = crate::producer::clock_now();
         while let Ok(input) = rx.try_recv() {
@@ -133,7 +137,11 @@ pub(crate) async fn run(shared: Arc<Shared>) {
                     st.engine.add_entropy(&bytes);
                 }
             }
-            st.engine.handle_timeout(now);
+            // A timer that is due counts even if inputs kept the driver from sleeping.
+            let due = st.engine.poll_timeout().is_some_and(|t| t <= now);
+            if std::mem::take(&mut round) || due {
+                st.engine.handle_timeout(now);
+            }
             while let Some(io) = st.engine.poll_io(now) {
                 ios.push(io);
             }
@@ -190,8 +198,8 @@ pub(crate) async fn run(shared: Arc<Shared>) {
                     inputs.push(input);
                 }
             }
-            () = shared.wake_driver.notified() => {}
-            () = sleep => {}
+            () = shared.wake_driver.notified() => round = true,
+            () = sleep => round = true,
         }
         shared
             .measured

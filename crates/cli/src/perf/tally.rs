@@ -50,10 +50,24 @@ impl Counts {
     }
 }
 
-/// Keeps what the reports write on a cache line of its own, away from what the loop writes:
-/// a count both sides changed per record would move between their cores every time.
+/// What the sending loop alone writes, on a cache line of its own: a count that both the loop
+/// and the reports changed per record would move between their cores every time.
+#[derive(Default)]
 #[repr(align(128))]
-struct Own<T>(T);
+struct LoopCounts {
+    /// Records handed to the producer.
+    sent: AtomicU64,
+    /// `ReportCounts::done` as the loop last read it.
+    seen_done: AtomicU64,
+}
+
+/// What the reports (and refusals) write, on a cache line of its own.
+#[derive(Default)]
+#[repr(align(128))]
+struct ReportCounts {
+    /// Reported or refused records.
+    done: AtomicU64,
+}
 
 /// Shared by the sending loop and every outstanding delivery's callback.
 pub(crate) struct Tally<C> {
@@ -61,10 +75,8 @@ pub(crate) struct Tally<C> {
     record_bytes: u64,
     counts: Mutex<Counts>,
     has_lines: AtomicBool,
-    /// Written by the loop only: records handed to the producer, and the `done` it last read.
-    sent: Own<[AtomicU64; 2]>,
-    /// Reported or refused records (written by the reports and refusals).
-    done: Own<AtomicU64>,
+    looped: LoopCounts,
+    reported_count: ReportCounts,
     /// Raised by a report while the loop waits (for room, or for the last deliveries).
     reported: Notify,
     /// Whether the loop is waiting on `reported` (reports skip the notification otherwise).
@@ -83,8 +95,8 @@ impl<C: Clock> Tally<C> {
                 lines: Vec::new(),
             }),
             has_lines: AtomicBool::new(false),
-            sent: Own([AtomicU64::new(0), AtomicU64::new(0)]),
-            done: Own(AtomicU64::new(0)),
+            looped: LoopCounts::default(),
+            reported_count: ReportCounts::default(),
             reported: Notify::new(),
             waiting: AtomicBool::new(false),
         }
@@ -102,22 +114,22 @@ impl<C: Clock> Tally<C> {
     /// A record was handed to the producer; its report is due. (The loop alone counts, so a
     /// load and a store do.)
     pub(crate) fn sent(&self) {
-        let sent = self.sent.0[0].load(Ordering::Relaxed);
-        self.sent.0[0].store(sent + 1, Ordering::Relaxed);
+        let sent = self.looped.sent.load(Ordering::Relaxed);
+        self.looped.sent.store(sent + 1, Ordering::Relaxed);
     }
 
     /// Records sent and not yet reported or refused.
     pub(crate) fn outstanding(&self) -> u64 {
-        let done = self.done.0.load(Ordering::SeqCst);
-        self.sent.0[1].store(done, Ordering::Relaxed);
-        self.sent.0[0].load(Ordering::SeqCst).saturating_sub(done)
+        let done = self.reported_count.done.load(Ordering::SeqCst);
+        self.looped.seen_done.store(done, Ordering::Relaxed);
+        self.looped.sent.load(Ordering::SeqCst).saturating_sub(done)
     }
 
     /// A record the producer refused after [`sent`](Self::sent): it will have no report.
     pub(crate) fn refused(&self, seq: u64, message: &str) {
         self.counts().failure("send", seq, message);
         self.has_lines.store(true, Ordering::Release);
-        self.done.0.fetch_add(1, Ordering::SeqCst);
+        self.reported_count.done.fetch_add(1, Ordering::SeqCst);
     }
 
     /// The outcome of record `seq` (its latency as the producer measured it: from the send
@@ -146,7 +158,7 @@ impl<C: Clock> Tally<C> {
                 self.has_lines.store(true, Ordering::Release);
             }
         }
-        self.done.0.fetch_add(1, Ordering::SeqCst);
+        self.reported_count.done.fetch_add(1, Ordering::SeqCst);
         // Either the waiting loop sees this count when it checks again after raising
         // `waiting`, or this sees `waiting` (both sequentially consistent).
         if self.waiting.load(Ordering::SeqCst) {
@@ -171,8 +183,8 @@ impl<C: Clock> Tally<C> {
         let max = (max as u64).max(1);
         // At most this many are outstanding (`done` only grows): while it is below `max`, the
         // loop does not read the reports' count at all.
-        let sent = self.sent.0[0].load(Ordering::Relaxed);
-        if sent.saturating_sub(self.sent.0[1].load(Ordering::Relaxed)) < max
+        let sent = self.looped.sent.load(Ordering::Relaxed);
+        if sent.saturating_sub(self.looped.seen_done.load(Ordering::Relaxed)) < max
             || self.outstanding() < max
         {
             return;
