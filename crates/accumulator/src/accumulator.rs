@@ -100,6 +100,12 @@ pub struct AppendResult {
 pub struct ReadyCheck {
     /// Partitions whose head batch may be drained now, in partition order.
     pub ready_partitions: Vec<TopicPartition>,
+    /// Partitions whose head batch could be drained but for its `linger.ms`, in partition
+    /// order. As Java's sender, a caller drains these too for a leader it sends to anyway (a
+    /// node is ready when any of its partitions is, and its request takes every partition's
+    /// head batch): with many partitions, one request then carries them all rather than a
+    /// request going out each time another partition's linger ends.
+    pub lingering_partitions: Vec<TopicPartition>,
     /// The earliest instant at which a linger, a retry backoff or a delivery timeout ends for a
     /// batch at the head of a queue; `None` when nothing is waiting on time.
     pub next_wakeup: Option<Instant>,
@@ -349,6 +355,7 @@ impl RecordAccumulator {
         };
         let urgent = self.drains_regardless_of_linger();
         let mut ready = Vec::new();
+        let mut lingering = Vec::new();
         // Queued and in-flight batches expire (Java's `getExpiredInflightBatches`): the first
         // can at the floor's deadline.
         if let Some(floor) = self.expiry_floor {
@@ -374,10 +381,12 @@ impl RecordAccumulator {
             if full || urgent || now >= linger_end {
                 ready.push(tp.clone());
             } else {
+                lingering.push(tp.clone());
                 wake(linger_end);
             }
         }
         out.ready_partitions = ready;
+        out.lingering_partitions = lingering;
         out
     }
 

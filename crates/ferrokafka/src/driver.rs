@@ -91,9 +91,11 @@ pub(crate) async fn run(shared: Arc<Shared>) {
     let mut inputs: Vec<Input> = Vec::new();
     let mut ios: Vec<Io> = Vec::new();
     let mut actions = Vec::new();
-    // Whether the next pump runs a round whatever the inputs: at start, when a send, flush or
-    // other call woke the driver, and when the engine's timer fired. An input alone (a frame,
-    // a write reported) makes the engine run a round only if it changed something.
+    // Whether the next pump runs a round whatever the engine says: at start, after an input
+    // other than a reported write, when a send, flush or other call woke the driver, and when
+    // the engine's timer is due. A reported write makes a round only if it changed the engine
+    // (acks=0): with many requests in flight, a round per write was a pass over every
+    // partition for nothing.
     let mut round = true;
     loop {
         let busy_from = crate::producer::clock_now();
@@ -104,6 +106,9 @@ pub(crate) async fn run(shared: Arc<Shared>) {
             let mut st = shared.lock();
             let now = crate::producer::clock_now();
             for input in inputs.drain(..) {
+                if !matches!(input, Input::Written(_)) {
+                    round = true;
+                }
                 match input {
                     Input::Connected(conn, handle) => {
                         if connecting.remove(&conn).is_some() {

@@ -340,6 +340,28 @@ impl Engine {
         }
     }
 
+    /// Wakes for every connection's deadline as it stands at the end of a round: a request
+    /// queued or a connection opened during the round starts its clock after
+    /// [`check_timeouts`](Self::check_timeouts) looked, and nothing else may come to run a
+    /// round before that deadline (a broker that never answers).
+    pub(super) fn wake_for_conn_deadlines(&self, wake_at: &mut impl FnMut(Instant)) {
+        for c in self.conns.values() {
+            if let Some(deadline) = c.idle_deadline(self.config.connections_max_idle) {
+                wake_at(deadline);
+            }
+            match c.state {
+                ConnState::Connecting => {
+                    wake_at(c.opened_at + self.config.connection_setup_timeout);
+                }
+                _ => {
+                    if let Some(&sent) = c.sent_at.front() {
+                        wake_at(sent + self.config.request_timeout);
+                    }
+                }
+            }
+        }
+    }
+
     /// Closes a connection idle for `connections.max.idle.ms`. Unlike a broken one it costs its
     /// broker no reconnect backoff and says nothing about leaders: the next request to the
     /// broker simply opens a new one.

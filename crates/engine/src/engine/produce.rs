@@ -54,14 +54,21 @@ impl Engine {
         if sendable.is_empty() {
             return;
         }
+        // As Java's sender: a leader with a ready partition gets every partition's head batch
+        // (those still lingering too), in one request.
+        let mut candidates = ready.ready_partitions;
         let cluster = self.metadata.cluster();
+        candidates.extend(ready.lingering_partitions.into_iter().filter(|tp| {
+            cluster
+                .leader_for(&tp.topic, tp.partition)
+                .is_some_and(|l| sendable.contains_key(&l))
+        }));
         let txm = self.mode.manager();
         let transactional = self.mode.is_transactional();
         // Only the ready partitions are asked about; a transactional producer sends only to
         // the partitions the coordinator has added (looked up once per round).
         let allowed: Option<foldhash::HashSet<&TopicPartition>> = transactional.then(|| {
-            ready
-                .ready_partitions
+            candidates
                 .iter()
                 .filter(|tp| txm.is_some_and(|m| m.may_send_to(tp)))
                 .collect()
@@ -77,7 +84,7 @@ impl Engine {
         let mut idem = self.mode.manager_mut();
         let batches = &mut self.batches;
         let drained = self.acc.drain_deferrable(
-            &ready.ready_partitions,
+            &candidates,
             leader_of,
             self.config.accumulator.max_request_size,
             now,

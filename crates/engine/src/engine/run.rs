@@ -121,6 +121,7 @@ impl Engine {
                 wake_at(t);
             }
         }
+        self.wake_for_conn_deadlines(&mut wake_at);
         if let Some(m) = self.mode.manager()
             && self.traced_state != Some(m.state().kind())
         {
