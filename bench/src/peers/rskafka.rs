@@ -13,6 +13,7 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use anyhow::{Context, Result, bail, ensure};
+use ferrokafka_partition::hash::murmur2_partition;
 use futures::StreamExt;
 use futures::stream::FuturesUnordered;
 use rskafka::chrono::{DateTime, Utc};
@@ -101,7 +102,9 @@ pub(super) async fn produce(p: &Params, w: &Workload) -> Result<Outcome> {
         let value = w.value(i).to_vec();
         let (slot, key) = if p.keyed() {
             w.key_into(i, &mut key);
-            let slot = (murmur2(&key) & 0x7fff_ffff) as usize % producers.len();
+            let count = u32::try_from(producers.len()).unwrap_or(u32::MAX);
+            // The Java client's default partitioner, as ferrokafka's.
+            let slot = usize::try_from(murmur2_partition(&key, count)).unwrap_or(0);
             (slot, Some(key.clone()))
         } else {
             (sticky.next(value.len()), None)
@@ -183,64 +186,9 @@ impl Sticky {
     }
 }
 
-/// Kafka's murmur2 (the Java client's `Utils.murmur2`, its default partitioner's hash).
-fn murmur2(data: &[u8]) -> u32 {
-    const SEED: u32 = 0x9747_b28c;
-    const M: u32 = 0x5bd1_e995;
-    const R: u32 = 24;
-    let mut h = SEED ^ data.len() as u32;
-    let mut chunks = data.chunks_exact(4);
-    for c in &mut chunks {
-        let mut k = u32::from_le_bytes([c[0], c[1], c[2], c[3]]);
-        k = k.wrapping_mul(M);
-        k ^= k >> R;
-        k = k.wrapping_mul(M);
-        h = h.wrapping_mul(M);
-        h ^= k;
-    }
-    let tail = chunks.remainder();
-    if tail.len() >= 3 {
-        h ^= u32::from(tail[2]) << 16;
-    }
-    if tail.len() >= 2 {
-        h ^= u32::from(tail[1]) << 8;
-    }
-    if !tail.is_empty() {
-        h ^= u32::from(tail[0]);
-        h = h.wrapping_mul(M);
-    }
-    h ^= h >> 13;
-    h = h.wrapping_mul(M);
-    h ^= h >> 15;
-    h
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
-
-    #[test]
-    fn murmur2_matches_the_java_client() {
-        // Values from the Java client's UtilsTest.testMurmur2 (as signed ints there).
-        let cases: [(&[u8], i32); 5] = [
-            (b"21", -973932308),
-            (b"foobar", -790332482),
-            (b"a-little-bit-long-string", -985981536),
-            (b"a-little-bit-longer-string", -1486304829),
-            (
-                b"lkjh234lh9fiuh90y23oiuhsafujhadof229phr9h19h89h8",
-                -58897971,
-            ),
-        ];
-        for (data, want) in cases {
-            assert_eq!(
-                murmur2(data) as i32,
-                want,
-                "{:?}",
-                String::from_utf8_lossy(data)
-            );
-        }
-    }
 
     #[test]
     fn sticky_moves_on_after_a_batch() {

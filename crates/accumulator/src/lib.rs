@@ -28,8 +28,11 @@
 //!    retry nor muted. A partition is muted while `max.in.flight.requests.per.connection` of its
 //!    batches are in flight (counted per partition), and while its head is a resent batch (a
 //!    retry or a split part) and any of its batches is in flight (Java's
-//!    `shouldStopDrainBatchesForPartition`). It also returns the next instant worth waking at.
-//! 3. [`RecordAccumulator::drain`] takes the head batch of each ready partition, grouped by the
+//!    `shouldStopDrainBatchesForPartition`). It also returns the next instant worth waking at,
+//!    and the partitions held back only by `linger.ms` (a caller that sends to a leader anyway
+//!    may drain those too, as Java's sender drains every partition of a ready node).
+//! 3. [`RecordAccumulator::drain`] takes the head batch of each partition it is given (the
+//!    ready ones, and any lingering ones the caller adds), grouped by the
 //!    caller's partition → leader map, up to a `max.request.size` per leader request (always at
 //!    least one batch). Each batch is closed (compressed, header and CRC written) with the
 //!    [`ProducerStamp`](ferrokafka_records::ProducerStamp) the caller's callback returns for it:
