@@ -10,6 +10,15 @@ use ferrokafka_wire::messages::{
 };
 
 use super::{BrokerConn, ConnState, Engine, Pending, TxnCtx, bootstrap_node, duration_ms_i32};
+
+/// Which deadline of a connection [`Engine::conn_deadline`] found.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Deadline {
+    /// `socket.connection.setup.timeout.ms`.
+    Setup,
+    /// `request.timeout.ms` of the oldest unanswered request.
+    Request,
+}
 use crate::event::{ConnId, Frames, Io};
 use ferrokafka_txn::FailureReason;
 use ferrokafka_wire::ApiKey;
@@ -288,50 +297,45 @@ impl Engine {
         });
     }
 
-    pub(super) fn check_timeouts(&mut self, now: Instant, wake_at: &mut impl FnMut(Instant)) {
+    /// Closes connections past a deadline (see [`conn_deadline`](Self::conn_deadline)) and
+    /// idle ones. The wakes for the deadlines still ahead are set at the end of the round
+    /// ([`wake_for_conn_deadlines`](Self::wake_for_conn_deadlines)).
+    pub(super) fn check_timeouts(&mut self, now: Instant) {
         let mut expired = Vec::new();
         let mut idle = Vec::new();
         for (&id, c) in &self.conns {
             // `connections.max.idle.ms`: nothing in flight, nothing unwritten, no request since.
-            if let Some(deadline) = c.idle_deadline(self.config.connections_max_idle) {
-                if deadline <= now {
-                    idle.push(id);
-                    continue;
-                }
-                wake_at(deadline);
+            if c.idle_deadline(self.config.connections_max_idle)
+                .is_some_and(|deadline| deadline <= now)
+            {
+                idle.push(id);
+                continue;
             }
-            let (deadline, what) = match c.state {
-                ConnState::Connecting => (
-                    c.opened_at + self.config.connection_setup_timeout,
-                    format!(
-                        "connection not set up within socket.connection.setup.timeout.ms ({} ms)",
-                        self.config.connection_setup_timeout.as_millis()
-                    ),
-                ),
-                _ => match c.sent_at.front() {
-                    Some(&sent) => (
-                        sent + self.config.request_timeout,
-                        match c.correlator.oldest() {
-                            Some((api, version)) => format!(
-                                "no answer to {api} v{version} within request.timeout.ms ({} ms)",
-                                self.config.request_timeout.as_millis()
-                            ),
-                            None => format!(
-                                "no answer within request.timeout.ms ({} ms)",
-                                self.config.request_timeout.as_millis()
-                            ),
-                        },
-                    ),
-                    None => continue,
-                },
-            };
-            if deadline <= now {
-                expired.push((id, what));
-            } else {
-                wake_at(deadline);
+            if let Some((deadline, which)) = self.conn_deadline(c)
+                && deadline <= now
+            {
+                expired.push((id, which));
             }
         }
-        for (id, what) in expired {
+        for (id, which) in expired {
+            let what = match which {
+                Deadline::Setup => format!(
+                    "connection not set up within socket.connection.setup.timeout.ms ({} ms)",
+                    self.config.connection_setup_timeout.as_millis()
+                ),
+                Deadline::Request => {
+                    match self.conns.get(&id).and_then(|c| c.correlator.oldest()) {
+                        Some((api, version)) => format!(
+                            "no answer to {api} v{version} within request.timeout.ms ({} ms)",
+                            self.config.request_timeout.as_millis()
+                        ),
+                        None => format!(
+                            "no answer within request.timeout.ms ({} ms)",
+                            self.config.request_timeout.as_millis()
+                        ),
+                    }
+                }
+            };
             self.note_problem(id, &what);
             self.drop_conn(id, now, true);
         }
@@ -340,24 +344,32 @@ impl Engine {
         }
     }
 
-    /// Wakes for every connection's deadline as it stands at the end of a round: a request
+    /// When `c` is given up on unless something happens first: the end of its setup while it
+    /// connects, else `request.timeout.ms` after its oldest unanswered request was queued.
+    fn conn_deadline(&self, c: &BrokerConn) -> Option<(Instant, Deadline)> {
+        match c.state {
+            ConnState::Connecting => Some((
+                c.opened_at + self.config.connection_setup_timeout,
+                Deadline::Setup,
+            )),
+            _ => c
+                .sent_at
+                .front()
+                .map(|&sent| (sent + self.config.request_timeout, Deadline::Request)),
+        }
+    }
+
+    /// Wakes for every connection's deadlines as they stand at the end of a round (a request
     /// queued or a connection opened during the round starts its clock after
     /// [`check_timeouts`](Self::check_timeouts) looked, and nothing else may come to run a
-    /// round before that deadline (a broker that never answers).
+    /// round before that deadline: a broker that never answers).
     pub(super) fn wake_for_conn_deadlines(&self, wake_at: &mut impl FnMut(Instant)) {
         for c in self.conns.values() {
             if let Some(deadline) = c.idle_deadline(self.config.connections_max_idle) {
                 wake_at(deadline);
             }
-            match c.state {
-                ConnState::Connecting => {
-                    wake_at(c.opened_at + self.config.connection_setup_timeout);
-                }
-                _ => {
-                    if let Some(&sent) = c.sent_at.front() {
-                        wake_at(sent + self.config.request_timeout);
-                    }
-                }
+            if let Some((deadline, _)) = self.conn_deadline(c) {
+                wake_at(deadline);
             }
         }
     }

@@ -21,7 +21,7 @@ impl Engine {
             wake = Some(wake.map_or(t, |w: Instant| w.min(t)));
         };
 
-        self.check_timeouts(now, &mut wake_at);
+        self.check_timeouts(now);
         self.reauthenticate_due(now, &mut wake_at);
 
         self.expire_queued(now);
