@@ -77,12 +77,6 @@ impl From<Vec<Bytes>> for Frames {
     }
 }
 
-impl From<Bytes> for Frames {
-    fn from(bytes: Bytes) -> Self {
-        Frames(vec![bytes])
-    }
-}
-
 /// Why records were not delivered. Every record of a failed batch gets the same error.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
 #[non_exhaustive]

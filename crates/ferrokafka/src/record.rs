@@ -306,10 +306,60 @@ impl Listener {
     /// exceptions), so the other records' futures and callbacks still complete and the I/O
     /// task survives.
     fn run(self, result: Result<RecordMetadata, ProduceError>) {
-        let _ = std::panic::catch_unwind(std::panic::AssertUnwindSafe(move || match self {
-            Listener::Callback(cb) => cb(result),
-            Listener::Reporter(reporter, tag) => reporter.report(tag, result),
-        }));
+        match self {
+            Listener::Callback(cb) => contained(move || cb(result)),
+            Listener::Reporter(reporter, tag) => report(&reporter, tag, result),
+        }
+    }
+}
+
+/// Runs a listener's code; a panic in it is contained (see [`Listener::run`]).
+fn contained(f: impl FnOnce()) {
+    let _ = std::panic::catch_unwind(std::panic::AssertUnwindSafe(f));
+}
+
+/// Tells `reporter` the outcome of the record sent with `tag`, a panic contained.
+fn report(
+    reporter: &Arc<dyn DeliveryReporter>,
+    tag: u64,
+    result: Result<RecordMetadata, ProduceError>,
+) {
+    contained(move || reporter.report(tag, result));
+}
+
+/// One record a finished or split batch tells, in [`in_record_order`].
+enum Next<'r> {
+    Waiting(Waiting),
+    /// A record of the batch's reporter (borrowed from its [`Reported`]).
+    Reported(&'r Arc<dyn DeliveryReporter>, ReportedRecord),
+}
+
+/// A pending batch's records with listeners, `callbacks` and those of its `reporter`, merged
+/// in index order (both lists are in it), so every record hears in order.
+fn in_record_order(
+    callbacks: Vec<Waiting>,
+    reporter: Option<&Arc<dyn DeliveryReporter>>,
+    records: Vec<ReportedRecord>,
+) -> impl Iterator<Item = Next<'_>> {
+    let mut callbacks = callbacks.into_iter().peekable();
+    let mut records = records.into_iter().peekable();
+    std::iter::from_fn(move || match (callbacks.peek(), records.peek()) {
+        (Some(w), Some(r)) if w.index < r.index => callbacks.next().map(Next::Waiting),
+        (_, Some(_)) => records
+            .next()
+            .zip(reporter)
+            .map(|(r, reporter)| Next::Reported(reporter, r)),
+        (Some(_), None) => callbacks.next().map(Next::Waiting),
+        (None, None) => None,
+    })
+}
+
+impl Reported {
+    /// The reporter (if any) and its records, for [`in_record_order`].
+    fn split_off(
+        reported: Option<Reported>,
+    ) -> (Option<Arc<dyn DeliveryReporter>>, Vec<ReportedRecord>) {
+        reported.map_or((None, Vec::new()), |r| (Some(r.reporter), r.records))
     }
 }
 
@@ -534,28 +584,22 @@ impl BatchSlot {
             for w in wakers {
                 w.wake();
             }
-            let Some(Reported { reporter, records }) = reported else {
-                for w in callbacks {
-                    w.notify
-                        .run(self.result_for(&outcome, w.index, w.timestamp, w.queued_at, now));
+            let (reporter, records) = Reported::split_off(reported);
+            for next in in_record_order(callbacks, reporter.as_ref(), records) {
+                match next {
+                    Next::Waiting(w) => w.notify.run(self.result_for(
+                        &outcome,
+                        w.index,
+                        w.timestamp,
+                        w.queued_at,
+                        now,
+                    )),
+                    Next::Reported(reporter, r) => report(
+                        reporter,
+                        r.tag,
+                        self.result_for(&outcome, r.index, r.timestamp, r.queued_at, now),
+                    ),
                 }
-                return;
-            };
-            // Both lists are in index order: merged, every record hears in order.
-            let mut callbacks = callbacks.into_iter().peekable();
-            for r in records {
-                while let Some(w) = callbacks.next_if(|w| w.index < r.index) {
-                    w.notify
-                        .run(self.result_for(&outcome, w.index, w.timestamp, w.queued_at, now));
-                }
-                let result = self.result_for(&outcome, r.index, r.timestamp, r.queued_at, now);
-                let _ = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| {
-                    reporter.report(r.tag, result);
-                }));
-            }
-            for w in callbacks {
-                w.notify
-                    .run(self.result_for(&outcome, w.index, w.timestamp, w.queued_at, now));
             }
         }
     }
@@ -569,30 +613,20 @@ impl BatchSlot {
             reported,
         } = previous
         {
-            // Handed on in index order (both lists are), so each part keeps its records' order.
-            let mut reported = reported
-                .map(|Reported { reporter, records }| {
-                    records.into_iter().map(move |r| Waiting {
-                        index: r.index,
-                        timestamp: r.timestamp,
-                        queued_at: r.queued_at,
-                        notify: Listener::Reporter(Arc::clone(&reporter), r.tag),
-                    })
-                })
-                .into_iter()
-                .flatten()
-                .peekable();
-            for w in callbacks {
-                while let Some(r) = reported.next_if(|r| r.index < w.index) {
-                    let (part, index) = parts.locate(r.index);
-                    part.notify(index, r.timestamp, r.queued_at, r.notify);
-                }
-                let (part, index) = parts.locate(w.index);
-                part.notify(index, w.timestamp, w.queued_at, w.notify);
-            }
-            for r in reported {
-                let (part, index) = parts.locate(r.index);
-                part.notify(index, r.timestamp, r.queued_at, r.notify);
+            // Handed on in index order, so each part keeps its records' order.
+            let (reporter, records) = Reported::split_off(reported);
+            for next in in_record_order(callbacks, reporter.as_ref(), records) {
+                let (index, timestamp, queued_at, notify) = match next {
+                    Next::Waiting(w) => (w.index, w.timestamp, w.queued_at, w.notify),
+                    Next::Reported(reporter, r) => (
+                        r.index,
+                        r.timestamp,
+                        r.queued_at,
+                        Listener::Reporter(Arc::clone(reporter), r.tag),
+                    ),
+                };
+                let (part, index) = parts.locate(index);
+                part.notify(index, timestamp, queued_at, notify);
             }
             for w in wakers {
                 w.wake();
