@@ -253,6 +253,7 @@ async fn produce_reported(p: &Params, w: &Workload, producer: Producer) -> Resul
         .await
         .context("ferrokafka flush")?;
     reports.below(1).await;
+    print_metrics(&producer);
     producer.close(p.flush_timeout).await;
     let first_error = reports
         .first_error
@@ -270,4 +271,26 @@ async fn produce_reported(p: &Params, w: &Workload, producer: Producer) -> Resul
         latencies,
         ..Outcome::default()
     })
+}
+
+/// With `FERROKAFKA_BENCH_METRICS` set, prints the producer's batching metrics to stderr (Java's
+/// names), to compare how a run batched with librdkafka's statistics.
+fn print_metrics(producer: &Producer) {
+    if std::env::var_os("FERROKAFKA_BENCH_METRICS").is_none() {
+        return;
+    }
+    let m = producer.metrics();
+    let names = [
+        "request-total",
+        "batch-size-avg",
+        "records-per-request-avg",
+        "request-latency-avg",
+        "record-queue-time-avg",
+        "requests-in-flight",
+    ];
+    let line: Vec<String> = names
+        .iter()
+        .map(|n| format!("{n}={:.1}", m.get(n).unwrap_or(f64::NAN)))
+        .collect();
+    eprintln!("ferrokafka metrics: {}", line.join(" "));
 }

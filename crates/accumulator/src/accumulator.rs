@@ -2,7 +2,9 @@
 //! Draining lives in `drain.rs`, completion (complete, fail, retry, split, expire, abort) in
 //! `completion.rs`.
 
-use std::collections::{BTreeMap, VecDeque};
+use std::collections::{HashMap, VecDeque};
+
+use foldhash::fast::FixedState;
 use std::time::Instant;
 
 use ferrokafka_records::{BatchBuilder, Header, TryAppend, record_size_upper_bound};
@@ -12,6 +14,7 @@ use crate::config::AccumulatorConfig;
 use crate::error::AppendError;
 use crate::flush::{FlushId, Flushes};
 use crate::memory::MemoryBudget;
+use crate::queues::Queues;
 use ferrokafka_records::ConfigError;
 
 /// One partition's queue: batches sorted by [`OrderKey`] (oldest at the head), of which only the
@@ -135,11 +138,10 @@ const FIRST_RESERVATION: usize = 16 * 1024;
 #[derive(Debug)]
 pub struct RecordAccumulator {
     pub(crate) config: AccumulatorConfig,
-    pub(crate) queues: BTreeMap<TopicPartition, PartitionQueue>,
-    /// Drained batches awaiting `complete`/`fail`/`reenqueue`/`split_and_reenqueue`.
-    /// Boxed: a batch is a few hundred bytes, which the map's nodes would otherwise move on
-    /// every insert and removal.
-    pub(crate) in_flight: BTreeMap<BatchId, Box<Batch>>,
+    pub(crate) queues: Queues,
+    /// Drained batches awaiting `complete`/`fail`/`reenqueue`/`split_and_reenqueue`, found by
+    /// hash (every answer looks one up); the paths that list them sort by id.
+    pub(crate) in_flight: HashMap<BatchId, Batch, FixedState>,
     pub(crate) memory: MemoryBudget,
     next_batch_id: u64,
     next_created: u64,
@@ -163,8 +165,8 @@ impl RecordAccumulator {
         Ok(RecordAccumulator {
             memory: MemoryBudget::new(config.buffer_memory),
             config,
-            queues: BTreeMap::new(),
-            in_flight: BTreeMap::new(),
+            queues: Queues::default(),
+            in_flight: HashMap::default(),
             next_batch_id: 0,
             next_created: 0,
             flushes: Flushes::default(),
@@ -221,7 +223,8 @@ impl RecordAccumulator {
         let batch_size = self.config.batch_size;
         // One lookup on the common path: the partition's open batch takes the record, measured
         // once for both the room check and the write.
-        if let Some(queue) = self.queues.get_mut(tp) {
+        let slot = self.queues.slot(tp);
+        if let Some(queue) = slot.map(|i| self.queues.at(i)) {
             let several = queue.batches.len() > 1;
             if let Some(last) = queue.batches.back_mut()
                 && let Contents::Building(builder) = &mut last.contents
@@ -270,8 +273,6 @@ impl RecordAccumulator {
                     });
                 }
             }
-        } else {
-            self.queues.insert(tp.clone(), PartitionQueue::default());
         }
         // A new batch. Its reservation of `buffer.memory` starts at one step (the smaller of
         // `batch.size` and 16 KiB, or the record's own bound if larger) and grows with the batch
@@ -289,17 +290,22 @@ impl RecordAccumulator {
         let created = self.next_created;
         self.lower_expiry_floor(now);
         let id = self.new_batch_id();
-        let queue = self
-            .queues
-            .get_mut(tp)
-            .expect("the partition's queue exists");
+        let slot = slot.unwrap_or_else(|| self.queues.slot_or_insert(tp));
+        let queue = self.queues.at(slot);
         // Room for twice what the partition's last batch held, so a busy partition's buffer is
-        // seldom reallocated as it grows; an idle one's stays small.
-        let capacity = queue
-            .last_len
-            .saturating_mul(2)
-            .min(batch_size.saturating_mul(2))
-            .max(needed);
+        // seldom reallocated as it grows, while one whose batches stay small (many partitions,
+        // each lingering with a few records) allocates a small buffer rather than the whole
+        // reservation: a fresh 16 KiB per batch is a page fault's worth of memory each time.
+        // A partition's first batch starts at the reservation.
+        let capacity = if queue.last_len == 0 {
+            needed
+        } else {
+            queue
+                .last_len
+                .saturating_mul(2)
+                .min(batch_size.saturating_mul(2))
+                .max(size)
+        };
         let mut builder = BatchBuilder::new(self.config.compression, capacity);
         builder.set_compression_ratio_estimate(queue.ratio);
         let index = match builder.append(timestamp, key, value, headers) {
@@ -361,7 +367,7 @@ impl RecordAccumulator {
         if let Some(floor) = self.expiry_floor {
             wake(floor + self.config.delivery_timeout);
         }
-        for (tp, q) in &self.queues {
+        for (tp, q) in self.queues.iter() {
             let Some(head) = q.batches.front() else {
                 continue;
             };
@@ -508,9 +514,11 @@ impl RecordAccumulator {
             attempts: b.attempts,
         };
         let queued = self.queues.values().flat_map(|q| q.batches.iter());
+        let mut in_flight: Vec<&Batch> = self.in_flight.values().collect();
+        in_flight.sort_unstable_by_key(|b| b.id);
         queued
             .map(|b| info(b, false))
-            .chain(self.in_flight.values().map(|b| info(b, true)))
+            .chain(in_flight.into_iter().map(|b| info(b, true)))
             .collect()
     }
 }

@@ -131,7 +131,7 @@ impl SplitOutcome {
 impl RecordAccumulator {
     /// Removes an in-flight batch (unmuting its partition by one).
     fn take_in_flight(&mut self, id: BatchId) -> Result<Batch, BatchError> {
-        let batch = *self
+        let batch = self
             .in_flight
             .remove(&id)
             .ok_or(BatchError::NotInFlight(id))?;
@@ -189,7 +189,7 @@ impl RecordAccumulator {
         let until = now + self.config.retry_backoff_for(batch.attempts, cause.jitter);
         batch.retry_at = Some(until);
         self.lower_expiry_floor(batch.created_at);
-        let q = self.queues.entry(batch.tp.clone()).or_default();
+        let q = self.queues.entry(&batch.tp);
         q.insert_in_order(batch);
         Ok(until)
     }
@@ -274,10 +274,7 @@ impl RecordAccumulator {
                 reserved: 0,
                 expired: false,
             };
-            self.queues
-                .entry(original.tp.clone())
-                .or_default()
-                .insert_in_order(part);
+            self.queues.entry(&original.tp).insert_in_order(part);
         }
         self.flushes.replace(id, parts.iter().map(|p| p.batch));
         Ok(SplitOutcome {
@@ -346,6 +343,7 @@ impl RecordAccumulator {
                 });
             }
         }
+        expired.sort_unstable_by_key(|b| b.id);
         self.recompute_expiry_floor();
         expired
     }
@@ -364,7 +362,7 @@ impl RecordAccumulator {
 
     /// Stops draining `tp` until [`release`](Self::release).
     pub fn hold(&mut self, tp: &TopicPartition) {
-        self.queues.entry(tp.clone()).or_default().held = true;
+        self.queues.entry(tp).held = true;
     }
 
     /// Lets `tp` be drained again after [`hold`](Self::hold).
@@ -400,10 +398,12 @@ impl RecordAccumulator {
     pub fn abort_all(&mut self) -> Vec<FailedBatch> {
         self.closing = true;
         let mut out = Vec::new();
-        for (_, b) in std::mem::take(&mut self.in_flight) {
+        let mut in_flight: Vec<Batch> = std::mem::take(&mut self.in_flight).into_values().collect();
+        in_flight.sort_unstable_by_key(|b| b.id);
+        for b in in_flight {
             self.memory.release(b.reserved);
             // Its request is out: whatever it says now, the records may be in the log.
-            let mut f = failed(*b, FailReason::Aborted);
+            let mut f = failed(b, FailReason::Aborted);
             f.maybe_written = true;
             out.push(f);
         }

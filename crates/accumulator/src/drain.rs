@@ -126,7 +126,7 @@ impl RecordAccumulator {
             let start = rotation % tps.len();
             tps.rotate_left(start);
             let mut size = 0usize;
-            let mut taken = Vec::new();
+            let mut taken = Vec::with_capacity(tps.len());
             for tp in tps {
                 let Some(q) = self.queues.get_mut(tp) else {
                     continue;
@@ -216,7 +216,7 @@ impl RecordAccumulator {
                 });
                 batch.contents = Contents::Closed(closed);
                 batch.retry_at = None;
-                self.in_flight.insert(batch.id, Box::new(batch));
+                self.in_flight.insert(batch.id, batch);
             }
             if !taken.is_empty() {
                 out.by_leader.insert(node, taken);

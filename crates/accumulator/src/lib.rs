@@ -104,6 +104,7 @@ mod drain;
 mod error;
 mod flush;
 mod memory;
+mod queues;
 
 pub use accumulator::{AppendResult, BatchInfo, ReadyCheck, RecordAccumulator};
 pub use batch::{BatchId, RecordHandle, TopicPartition};

@@ -325,8 +325,10 @@ pub(crate) fn skip_array<T: Wire>(input: &[u8], ctx: Ctx) -> PResult<'_, Option<
     Ok((rest, Some(count)))
 }
 
-/// Most elements reserved up front when decoding an array.
-const MAX_PRESIZE: usize = 64;
+/// Most memory reserved up front when decoding an array: an answer's array of a thousand
+/// partitions is allocated once, while a hostile count reserves no more than this before real
+/// elements arrive.
+const MAX_PRESIZE_BYTES: usize = 64 * 1024;
 
 impl<T: Wire> Nullable for Vec<T> {
     fn encode_null<B: BufMut>(buf: &mut B, ctx: Ctx) {
@@ -343,8 +345,10 @@ impl<T: Wire> Nullable for Vec<T> {
             return Ok((rest, None));
         };
         // The count is bounded by the bytes left, but an element can take far more
-        // memory than its wire size: reserve a little and let real elements grow it.
-        let mut out = Vec::with_capacity(count.min(MAX_PRESIZE));
+        // memory than its wire size: reserve at most MAX_PRESIZE_BYTES and let real elements
+        // grow it.
+        let presize = MAX_PRESIZE_BYTES / std::mem::size_of::<T>().max(1);
+        let mut out = Vec::with_capacity(count.min(presize));
         for _ in 0..count {
             let item;
             (rest, item) = array_element(rest, |r| T::decode(r, ctx, false))?;

@@ -238,16 +238,40 @@ impl Engine {
         resp: ProduceResponse,
         now: Instant,
     ) {
-        let mut by_tp: foldhash::HashMap<(&str, i32), &PartitionProduceResponse> =
-            foldhash::HashMap::default();
-        for t in &resp.responses {
-            for p in &t.partition_responses {
-                by_tp.insert((t.name.as_str(), p.index), p);
-            }
-        }
+        // Brokers answer partitions in the order they were asked: each batch's answer is
+        // looked for at its own position first, and only an answer out of that order builds
+        // the index by partition.
+        let mut in_order = resp.responses.iter().flat_map(|t| {
+            t.partition_responses
+                .iter()
+                .map(move |p| (t.name.as_str(), p))
+        });
+        let mut by_tp: Option<foldhash::HashMap<(&str, i32), &PartitionProduceResponse>> = None;
         let mut retry = Vec::new();
         for b in batches {
-            let Some(p) = by_tp.get(&(b.tp.topic.as_str(), b.tp.partition)).copied() else {
+            let at_position = if by_tp.is_none() {
+                in_order
+                    .next()
+                    .filter(|(name, p)| *name == b.tp.topic.as_str() && p.index == b.tp.partition)
+            } else {
+                None
+            };
+            let found = match at_position {
+                Some((_, p)) => Some(p),
+                None => by_tp
+                    .get_or_insert_with(|| {
+                        let mut index = foldhash::HashMap::default();
+                        for t in &resp.responses {
+                            for p in &t.partition_responses {
+                                index.insert((t.name.as_str(), p.index), p);
+                            }
+                        }
+                        index
+                    })
+                    .get(&(b.tp.topic.as_str(), b.tp.partition))
+                    .copied(),
+            };
+            let Some(p) = found else {
                 // The broker broke the protocol. Java treats it as UNKNOWN_SERVER_ERROR; the
                 // message says what really happened.
                 retry.push((

@@ -76,8 +76,25 @@ fn produce_parts(
     let header_version = request_header_version(flexible);
     let size = header.encoded_len(header_version) + body.encoded_len(version);
     let prefix = frame_size_prefix(size)?;
-    let mut parts = Vec::with_capacity(2 * req.topic_data.len() + 1);
-    let mut buf = BytesMut::with_capacity(256);
+    // Everything but the spliced batches goes into one buffer of exactly its size; the parts
+    // are slices of it between the batches, so a request costs one allocation however many
+    // partitions it carries.
+    let spliced: usize = req
+        .topic_data
+        .iter()
+        .flat_map(|t| &t.partition_data)
+        .filter_map(|p| p.records.as_ref())
+        .map(Bytes::len)
+        .filter(|&len| len >= SPLICE_MIN)
+        .sum();
+    let batches = req
+        .topic_data
+        .iter()
+        .map(|t| t.partition_data.len())
+        .sum::<usize>();
+    let mut buf = BytesMut::with_capacity((4 + size).saturating_sub(spliced));
+    // (where in `buf` the bytes before a spliced batch end, the batch)
+    let mut cuts: Vec<(usize, &Bytes)> = Vec::with_capacity(batches);
     buf.put_i32(prefix);
     header.encode(&mut buf, header_version)?;
     req.transactional_id
@@ -106,8 +123,7 @@ fn produce_parts(
                     check_len(records.len(), true)?;
                     put_length(&mut buf, Some(records.len()), flexible, true);
                     if records.len() >= SPLICE_MIN {
-                        parts.push(buf.split().freeze());
-                        parts.push(records.clone());
+                        cuts.push((buf.len(), records));
                     } else {
                         buf.put_slice(records);
                     }
@@ -124,8 +140,18 @@ fn produce_parts(
     if flexible {
         put_uvarint(&mut buf, 0);
     }
-    if !buf.is_empty() {
-        parts.push(buf.freeze());
+    let own = buf.freeze();
+    let mut parts = Vec::with_capacity(2 * cuts.len() + 1);
+    let mut from = 0;
+    for (at, records) in cuts {
+        if at > from {
+            parts.push(own.slice(from..at));
+        }
+        parts.push(records.clone());
+        from = at;
+    }
+    if own.len() > from {
+        parts.push(own.slice(from..));
     }
     debug_assert_eq!(
         parts.iter().map(Bytes::len).sum::<usize>(),

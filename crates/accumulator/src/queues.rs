@@ -1,0 +1,118 @@
+//! [`Queues`]: the per-partition queues, found by hash on the paths every record and batch
+//! takes, and walked in partition order where an order shows.
+
+use std::collections::{BTreeMap, HashMap};
+
+use foldhash::fast::FixedState;
+
+use crate::accumulator::PartitionQueue;
+use crate::batch::TopicPartition;
+
+/// Every partition's queue. A queue, once made, lives as long as the accumulator, so each has a
+/// fixed slot: appends, drains and answers find it through a hash index (one hash of the topic
+/// name, where an ordered map compares keys a dozen times at a thousand partitions), while
+/// `ready`, expiry and aborts walk the partitions in order (deterministic, and the order their
+/// callers document).
+#[derive(Debug, Default)]
+pub(crate) struct Queues {
+    slots: Vec<PartitionQueue>,
+    index: HashMap<TopicPartition, usize, FixedState>,
+    order: BTreeMap<TopicPartition, usize>,
+}
+
+impl Queues {
+    /// The slot of `tp`'s queue, if it has one.
+    #[inline]
+    pub(crate) fn slot(&self, tp: &TopicPartition) -> Option<usize> {
+        self.index.get(tp).copied()
+    }
+
+    /// The slot of `tp`'s queue, made empty if it had none.
+    pub(crate) fn slot_or_insert(&mut self, tp: &TopicPartition) -> usize {
+        if let Some(i) = self.slot(tp) {
+            return i;
+        }
+        let i = self.slots.len();
+        self.slots.push(PartitionQueue::default());
+        self.index.insert(tp.clone(), i);
+        self.order.insert(tp.clone(), i);
+        i
+    }
+
+    /// The queue in slot `i` (from [`slot`](Self::slot)).
+    #[inline]
+    pub(crate) fn at(&mut self, i: usize) -> &mut PartitionQueue {
+        &mut self.slots[i]
+    }
+
+    pub(crate) fn get(&self, tp: &TopicPartition) -> Option<&PartitionQueue> {
+        self.slot(tp).map(|i| &self.slots[i])
+    }
+
+    #[inline]
+    pub(crate) fn get_mut(&mut self, tp: &TopicPartition) -> Option<&mut PartitionQueue> {
+        self.slot(tp).map(|i| &mut self.slots[i])
+    }
+
+    /// `tp`'s queue, made empty if it had none.
+    pub(crate) fn entry(&mut self, tp: &TopicPartition) -> &mut PartitionQueue {
+        let i = self.slot_or_insert(tp);
+        &mut self.slots[i]
+    }
+
+    /// Every queue with its partition, in partition order.
+    pub(crate) fn iter(&self) -> impl Iterator<Item = (&TopicPartition, &PartitionQueue)> {
+        self.order.iter().map(|(tp, &i)| (tp, &self.slots[i]))
+    }
+
+    /// Every queue, in partition order.
+    pub(crate) fn values(&self) -> impl Iterator<Item = &PartitionQueue> {
+        self.iter().map(|(_, q)| q)
+    }
+
+    /// Every queue, mutably, in partition order (the cold paths: expiry, aborts).
+    pub(crate) fn values_mut(&mut self) -> impl Iterator<Item = &mut PartitionQueue> {
+        let mut slots: Vec<Option<&mut PartitionQueue>> = self.slots.iter_mut().map(Some).collect();
+        self.order
+            .values()
+            .filter_map(move |&i| slots.get_mut(i).and_then(Option::take))
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use ferrokafka_wire::Topic;
+
+    fn tp(topic: &str, partition: i32) -> TopicPartition {
+        TopicPartition {
+            topic: Topic::from(topic),
+            partition,
+        }
+    }
+
+    #[test]
+    fn queues_are_found_by_partition_and_walked_in_partition_order() {
+        let mut q = Queues::default();
+        for (t, p) in [("b", 1), ("a", 7), ("b", 0), ("a", 2)] {
+            q.entry(&tp(t, p)).in_flight = usize::try_from(p).unwrap();
+        }
+        // Asked again, the same queue (no second slot).
+        assert_eq!(q.slot_or_insert(&tp("a", 7)), 1);
+        assert_eq!(q.get(&tp("b", 1)).map(|x| x.in_flight), Some(1));
+        assert!(q.get(&tp("c", 0)).is_none());
+        let order: Vec<(String, i32)> = q
+            .iter()
+            .map(|(tp, _)| (tp.topic.to_string(), tp.partition))
+            .collect();
+        assert_eq!(
+            order,
+            [("a", 2), ("a", 7), ("b", 0), ("b", 1)].map(|(t, p)| (t.to_owned(), p))
+        );
+        for x in q.values_mut() {
+            x.in_flight += 10;
+        }
+        let counts: Vec<usize> = q.values().map(|x| x.in_flight).collect();
+        assert_eq!(counts, [12, 17, 10, 11]);
+    }
+}
