@@ -352,14 +352,15 @@ impl RecordAccumulator {
     /// is not muted (`max.in.flight.requests.per.connection` batches in flight, or a resent head
     /// while another of its batches is in flight), and the head is
     /// full (more than one batch queued, already closed, or at `batch.size`), has waited
-    /// `linger.ms` since creation, a flush is in progress, the accumulator is closing, or an
-    /// append is waiting for `buffer.memory`.
+    /// `linger.ms` since creation (less the configured `linger_slack`), a flush is in progress,
+    /// the accumulator is closing, or an append is waiting for `buffer.memory`.
     pub fn ready(&self, now: Instant) -> ReadyCheck {
         let mut out = ReadyCheck::default();
         let mut wake = |t: Instant| {
             out.next_wakeup = Some(out.next_wakeup.map_or(t, |w: Instant| w.min(t)));
         };
         let urgent = self.drains_regardless_of_linger();
+        let slack = self.config.linger_slack.min(self.config.linger / 2);
         let mut ready = Vec::new();
         let mut lingering = Vec::new();
         // Queued and in-flight batches expire (Java's `getExpiredInflightBatches`): the first
@@ -383,7 +384,7 @@ impl RecordAccumulator {
                     Contents::Building(b) => b.estimated_size_in_bytes() >= self.config.batch_size,
                     Contents::Closed(_) => true,
                 };
-            let linger_end = head.created_at + self.config.linger;
+            let linger_end = head.created_at + self.config.linger - slack;
             if full || urgent || now >= linger_end {
                 ready.push(tp.clone());
             } else {

@@ -17,6 +17,12 @@ pub struct AccumulatorConfig {
     pub batch_size: usize,
     /// `linger.ms` (default 5 ms, the Java 4.0 default): how long a non-full batch waits.
     pub linger: Duration,
+    /// How much sooner than `linger.ms` a batch may count as having lingered (default 0; at
+    /// most half of `linger.ms` is used). Not a Java setting: a driver whose timers fire late
+    /// by up to this much (tokio rounds every deadline up to the next millisecond) sets it, so
+    /// a batch leaves within `linger.ms` rather than after it. Java's sender, which counts whole
+    /// milliseconds, likewise sends a batch up to 1 ms before its `linger.ms` is up.
+    pub linger_slack: Duration,
     /// `buffer.memory` (bytes, default 33554432): the budget all unfinished batches draw from.
     pub buffer_memory: usize,
     /// `max.request.size` (bytes, default 1048576): the largest record (as a one-record batch
@@ -41,6 +47,7 @@ impl Default for AccumulatorConfig {
         AccumulatorConfig {
             batch_size: 16384,
             linger: Duration::from_millis(5),
+            linger_slack: Duration::ZERO,
             buffer_memory: 33_554_432,
             max_request_size: 1_048_576,
             delivery_timeout: Duration::from_secs(120), // 120000 ms

@@ -25,6 +25,27 @@ fn linger_is_honoured() {
 }
 
 #[test]
+fn linger_slack_makes_a_batch_ready_that_much_sooner_up_to_half_the_linger() {
+    let clock = Clock::new();
+    let mut c = config();
+    c.linger_slack = ms(1);
+    let mut a = acc(c.clone());
+    put(&mut a, 0, 1, 10, clock.at(0));
+    // linger.ms 5, slack 1: woken at 4 and ready then, not before.
+    assert_eq!(a.ready(clock.at(0)).next_wakeup, Some(clock.at(4)));
+    assert!(a.ready(clock.at(3)).ready_partitions.is_empty());
+    assert_eq!(a.ready(clock.at(4)).ready_partitions, vec![tp(0)]);
+
+    // linger.ms 2: the slack is capped at half of it, so ready at 1.
+    c.linger = ms(2);
+    let mut a = acc(c);
+    put(&mut a, 0, 1, 10, clock.at(0));
+    assert_eq!(a.ready(clock.at(0)).next_wakeup, Some(clock.at(1)));
+    assert!(a.ready(clock.at(0)).ready_partitions.is_empty());
+    assert_eq!(a.ready(clock.at(1)).ready_partitions, vec![tp(0)]);
+}
+
+#[test]
 fn full_batch_is_ready_at_once() {
     let clock = Clock::new();
     let mut c = config();
