@@ -63,7 +63,7 @@ pub struct TransactionManager<K> {
     rewrites: Vec<Rewrite<K>>,
 }
 
-impl<K: Ord + Clone> TransactionManager<K> {
+impl<K: Ord + std::hash::Hash + Clone> TransactionManager<K> {
     /// A manager for a transactional (`transactional = true`) or idempotent-only producer, with
     /// at most `max_in_flight` (1..=5) batches in flight per partition.
     pub fn new(transactional: bool, max_in_flight: usize) -> Result<Self, SequenceError> {

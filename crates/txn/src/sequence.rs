@@ -17,7 +17,10 @@
 //!   restarts at 0. Partitions named in a local epoch bump instead have their in-flight batches
 //!   renumbered from 0 under the new epoch ([`Rewrite`]), as Java's `startSequencesAtBeginning`.
 
-use std::collections::{BTreeMap, BTreeSet, VecDeque};
+use std::collections::{BTreeSet, HashMap, VecDeque};
+use std::hash::Hash;
+
+use foldhash::fast::FixedState;
 
 use ferrokafka_records::{ProducerStamp, increment_sequence};
 
@@ -146,14 +149,16 @@ pub struct Sequences<K> {
     /// Whether the stamps handed out carry the transactional flag.
     transactional: bool,
     max_in_flight: usize,
-    partitions: BTreeMap<K, PartitionSequences>,
+    /// By partition, found by hash: every drained batch and every answer looks its partition
+    /// up (nothing walks them in order).
+    partitions: HashMap<K, PartitionSequences, FixedState>,
     /// Partitions to renumber from 0 once a new identity is known (after an exhausted epoch).
     pending_rewrite: BTreeSet<K>,
     /// Partitions where a sent batch failed for good, leaving a gap only an epoch bump closes.
     unresolved: BTreeSet<K>,
 }
 
-impl<K: Ord + Clone> Sequences<K> {
+impl<K: Ord + Hash + Clone> Sequences<K> {
     /// A tracker with no identity, allowing `max_in_flight` (1..=5) batches per partition.
     pub fn new(max_in_flight: usize) -> Result<Self, SequenceError> {
         if !(1..=MAX_IN_FLIGHT_PER_PARTITION).contains(&max_in_flight) {
@@ -163,7 +168,7 @@ impl<K: Ord + Clone> Sequences<K> {
             producer: ProducerIdAndEpoch::NONE,
             transactional: false,
             max_in_flight,
-            partitions: BTreeMap::new(),
+            partitions: HashMap::default(),
             pending_rewrite: BTreeSet::new(),
             unresolved: BTreeSet::new(),
         })
@@ -420,8 +425,8 @@ impl<K: Ord + Clone> Sequences<K> {
 
 /// Removes the batch starting at `base_sequence` from `p`'s in-flight list.
 /// `partition`'s state and the index of its in-flight batch with `base_sequence`.
-fn find_batch<'a, K: Ord>(
-    partitions: &'a mut BTreeMap<K, PartitionSequences>,
+fn find_batch<'a, K: Hash + Eq>(
+    partitions: &'a mut HashMap<K, PartitionSequences, FixedState>,
     partition: &K,
     base_sequence: i32,
 ) -> Result<(&'a mut PartitionSequences, usize), SequenceError> {
@@ -437,8 +442,8 @@ fn find_batch<'a, K: Ord>(
 }
 
 /// Removes `partition`'s in-flight batch with `base_sequence`, with the partition's state.
-fn take_batch<'a, K: Ord>(
-    partitions: &'a mut BTreeMap<K, PartitionSequences>,
+fn take_batch<'a, K: Hash + Eq>(
+    partitions: &'a mut HashMap<K, PartitionSequences, FixedState>,
     partition: &K,
     base_sequence: i32,
 ) -> Result<(&'a mut PartitionSequences, InFlightBatch), SequenceError> {

@@ -23,8 +23,17 @@ use std::sync::Arc;
 /// assert_eq!(again, "orders");
 /// assert_eq!(t.len(), 6);
 /// ```
-#[derive(Clone, PartialEq, Eq, Hash)]
+#[derive(Clone, Eq, Hash)]
 pub struct Topic(Arc<str>);
+
+// Equal by name; two handles of one interned name are equal without reading it (hash maps
+// keyed by `TopicPartition` compare the topic of every key they probe).
+impl PartialEq for Topic {
+    #[inline]
+    fn eq(&self, other: &Self) -> bool {
+        Arc::ptr_eq(&self.0, &other.0) || self.0 == other.0
+    }
+}
 
 // Ordered by name, as `str`; two handles of one interned name compare without reading it (the
 // per-partition maps keyed by `TopicPartition` compare topics on every lookup).
