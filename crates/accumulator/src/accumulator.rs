@@ -384,7 +384,7 @@ impl RecordAccumulator {
                     Contents::Building(b) => b.estimated_size_in_bytes() >= self.config.batch_size,
                     Contents::Closed(_) => true,
                 };
-            let linger_end = head.created_at + self.config.linger - slack;
+            let linger_end = head.created_at + self.config.linger.saturating_sub(slack);
             if full || urgent || now >= linger_end {
                 ready.push(tp.clone());
             } else {

@@ -23,7 +23,7 @@ use std::sync::Arc;
 /// assert_eq!(again, "orders");
 /// assert_eq!(t.len(), 6);
 /// ```
-#[derive(Clone, Eq, Hash)]
+#[derive(Clone, Eq)]
 pub struct Topic(Arc<str>);
 
 // Equal by name; two handles of one interned name are equal without reading it (hash maps
@@ -32,6 +32,14 @@ impl PartialEq for Topic {
     #[inline]
     fn eq(&self, other: &Self) -> bool {
         Arc::ptr_eq(&self.0, &other.0) || self.0 == other.0
+    }
+}
+
+// Hashed by name, as `str` (so a map keyed by `Topic` is searched with a `&str`); equal
+// names hash alike whether or not they share their allocation.
+impl std::hash::Hash for Topic {
+    fn hash<H: std::hash::Hasher>(&self, state: &mut H) {
+        self.0.hash(state);
     }
 }
 
