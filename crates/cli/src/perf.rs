@@ -495,6 +495,7 @@ mod tests {
                     partition: 0,
                     offset: None,
                     latency: ms_d(3),
+                    acknowledged_at: None,
                 })
             }))
         }
@@ -512,6 +513,7 @@ mod tests {
                     partition: 0,
                     offset: None,
                     latency: ms_d(3),
+                    acknowledged_at: None,
                 }),
             );
             Ok(())

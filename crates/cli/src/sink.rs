@@ -31,6 +31,9 @@ pub(crate) struct Delivered {
     pub(crate) offset: Option<i64>,
     /// From the send call to the acknowledgement, as the producer measured it.
     pub(crate) latency: Duration,
+    /// When the acknowledgement arrived, if the sink knows (the producer's own reading: a
+    /// tally need not read the clock per record).
+    pub(crate) acknowledged_at: Option<std::time::Instant>,
 }
 
 /// Hears the outcomes of records sent with [`Sink::send_reported`], by the number they were
@@ -230,6 +233,7 @@ fn outcome(
             partition: md.partition(),
             offset: md.offset(),
             latency: md.latency(),
+            acknowledged_at: Some(md.acknowledged_at()),
         })
         .map_err(|e| DeliveryFailure {
             outcome_unknown: e.outcome_unknown(),
@@ -535,6 +539,7 @@ pub(crate) mod fake {
                     partition,
                     offset: Some(offset as i64),
                     latency: Duration::ZERO,
+                    acknowledged_at: None,
                 }),
             })
         }

@@ -278,6 +278,12 @@ impl RecordMetadata {
     pub fn latency(&self) -> Duration {
         self.acknowledged_at.saturating_duration_since(self.sent_at)
     }
+
+    /// When the record's acknowledgement reached the producer (where [`latency`](Self::latency)
+    /// ends), on tokio's clock: a caller timing many records reads it rather than the clock.
+    pub fn acknowledged_at(&self) -> Instant {
+        self.acknowledged_at
+    }
 }
 
 /// A callback run with a record's outcome, on the producer's I/O task: keep it short.

@@ -11,6 +11,9 @@ use super::stats::f64_from;
 pub(crate) trait Clock {
     /// Monotonic time since an arbitrary origin.
     fn now(&self) -> Duration;
+    /// `at` (an instant someone else read, e.g. the producer's acknowledgement time) as time
+    /// since the origin, if this clock runs on real instants.
+    fn since_origin(&self, at: Instant) -> Option<Duration>;
     async fn sleep(&self, d: Duration);
 }
 
@@ -29,6 +32,10 @@ impl SystemClock {
 impl Clock for SystemClock {
     fn now(&self) -> Duration {
         self.origin.elapsed()
+    }
+
+    fn since_origin(&self, at: Instant) -> Option<Duration> {
+        Some(at.saturating_duration_since(self.origin))
     }
 
     async fn sleep(&self, d: Duration) {
@@ -68,6 +75,10 @@ impl<C: Clock> Clock for std::sync::Arc<C> {
         C::now(self)
     }
 
+    fn since_origin(&self, at: Instant) -> Option<Duration> {
+        C::since_origin(self, at)
+    }
+
     async fn sleep(&self, d: Duration) {
         C::sleep(self, d).await;
     }
@@ -77,6 +88,10 @@ impl<C: Clock> Clock for std::sync::Arc<C> {
 impl Clock for FakeClock {
     fn now(&self) -> Duration {
         self.times().0
+    }
+
+    fn since_origin(&self, _at: Instant) -> Option<Duration> {
+        None
     }
 
     async fn sleep(&self, d: Duration) {

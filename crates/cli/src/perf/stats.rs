@@ -69,13 +69,15 @@ impl LatencyHistogram {
     }
 }
 
+/// Latencies are summed as whole nanoseconds: a `u64` add per record where `Duration`'s add
+/// normalises and checks.
 #[derive(Debug, Clone, Copy, Default)]
 struct Window {
     start: Duration,
     count: u64,
     bytes: u64,
-    total_latency: Duration,
-    max_latency: Duration,
+    total_latency_ns: u64,
+    max_latency_ns: u64,
 }
 
 /// Running totals, the current 5 s window and the latency histogram.
@@ -85,14 +87,10 @@ pub(crate) struct Stats {
     interval: Duration,
     count: u64,
     bytes: u64,
-    total_latency: Duration,
-    max_latency: Duration,
+    total_latency_ns: u64,
+    max_latency_ns: u64,
     histogram: LatencyHistogram,
     window: Window,
-}
-
-fn ms(d: Duration) -> f64 {
-    d.as_secs_f64() * 1000.0
 }
 
 fn per_sec(amount: f64, elapsed: Duration) -> f64 {
@@ -100,12 +98,24 @@ fn per_sec(amount: f64, elapsed: Duration) -> f64 {
     if secs > 0.0 { amount / secs } else { 0.0 }
 }
 
-fn avg_ms(total: Duration, count: u64) -> f64 {
+/// Milliseconds in `ns` nanoseconds.
+fn ms_of(ns: u64) -> f64 {
+    f64_from(ns) / 1e6
+}
+
+fn avg_ms(total_ns: u64, count: u64) -> f64 {
     if count == 0 {
         0.0
     } else {
-        ms(total) / f64_from(count)
+        ms_of(total_ns) / f64_from(count)
     }
+}
+
+/// `d` in whole nanoseconds (saturating: no latency comes near 584 years).
+fn nanos(d: Duration) -> u64 {
+    d.as_secs()
+        .saturating_mul(1_000_000_000)
+        .saturating_add(u64::from(d.subsec_nanos()))
 }
 
 const MB: f64 = 1024.0 * 1024.0;
@@ -169,8 +179,8 @@ impl Stats {
             interval,
             count: 0,
             bytes: 0,
-            total_latency: Duration::ZERO,
-            max_latency: Duration::ZERO,
+            total_latency_ns: 0,
+            max_latency_ns: 0,
             histogram: LatencyHistogram::new(),
             window: Window {
                 start,
@@ -187,16 +197,17 @@ impl Stats {
         bytes: u64,
         now: Duration,
     ) -> Option<String> {
+        let ns = nanos(latency);
         self.count += 1;
         self.bytes += bytes;
-        self.total_latency += latency;
-        self.max_latency = self.max_latency.max(latency);
-        self.histogram.record(latency.as_millis() as u64);
+        self.total_latency_ns = self.total_latency_ns.saturating_add(ns);
+        self.max_latency_ns = self.max_latency_ns.max(ns);
+        self.histogram.record(ns / 1_000_000);
         let w = &mut self.window;
         w.count += 1;
         w.bytes += bytes;
-        w.total_latency += latency;
-        w.max_latency = w.max_latency.max(latency);
+        w.total_latency_ns = w.total_latency_ns.saturating_add(ns);
+        w.max_latency_ns = w.max_latency_ns.max(ns);
         let elapsed = now.saturating_sub(w.start);
         if elapsed < self.interval {
             return None;
@@ -206,8 +217,8 @@ impl Stats {
             w.count,
             java_fixed(per_sec(f64_from(w.count), elapsed), 1),
             java_fixed(per_sec(f64_from(w.bytes), elapsed) / MB, 2),
-            java_fixed(avg_ms(w.total_latency, w.count), 1),
-            java_fixed(ms(w.max_latency), 1),
+            java_fixed(avg_ms(w.total_latency_ns, w.count), 1),
+            java_fixed(ms_of(w.max_latency_ns), 1),
         );
         self.window = Window {
             start: now,
@@ -230,8 +241,8 @@ impl Stats {
             self.count,
             java_fixed(per_sec(f64_from(self.count), elapsed), 6),
             java_fixed(per_sec(f64_from(self.bytes), elapsed) / MB, 2),
-            java_fixed(avg_ms(self.total_latency, self.count), 2),
-            java_fixed(ms(self.max_latency), 2),
+            java_fixed(avg_ms(self.total_latency_ns, self.count), 2),
+            java_fixed(ms_of(self.max_latency_ns), 2),
             h.percentile(0.5),
             h.percentile(0.95),
             h.percentile(0.99),
