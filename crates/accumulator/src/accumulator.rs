@@ -3,11 +3,10 @@
 //! `completion.rs`.
 
 use std::collections::{HashMap, VecDeque};
-
-use foldhash::fast::FixedState;
 use std::time::Instant;
 
 use ferrokafka_records::{BatchBuilder, Header, TryAppend, record_size_upper_bound};
+use foldhash::fast::FixedState;
 
 use crate::batch::{Batch, BatchId, Contents, OrderKey, RecordHandle, TopicPartition};
 use crate::config::AccumulatorConfig;
