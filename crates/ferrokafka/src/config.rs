@@ -223,7 +223,8 @@ impl ProducerConfig {
         let mut c = AccumulatorConfig::default();
         c.batch_size = self.batch_size;
         c.linger = self.linger;
-        // The driver's timers are tokio's, which fire up to a millisecond after the deadline.
+        // The driver's timers are tokio's, which round a deadline up to the next millisecond
+        // and fire 1-2 ms after it.
         c.linger_slack = Duration::from_millis(1);
         c.buffer_memory = self.buffer_memory;
         c.max_request_size = self.max_request_size;

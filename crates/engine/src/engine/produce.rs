@@ -241,11 +241,14 @@ impl Engine {
         // Brokers answer partitions in the order they were asked: each batch's answer is
         // looked for at its own position first, and only an answer out of that order builds
         // the index by partition.
-        let mut in_order = resp.responses.iter().flat_map(|t| {
-            t.partition_responses
-                .iter()
-                .map(move |p| (t.name.as_str(), p))
-        });
+        let answers = || {
+            resp.responses.iter().flat_map(|t| {
+                t.partition_responses
+                    .iter()
+                    .map(move |p| (t.name.as_str(), p))
+            })
+        };
+        let mut in_order = answers();
         let mut by_tp: Option<foldhash::HashMap<(&str, i32), &PartitionProduceResponse>> = None;
         let mut retry = Vec::new();
         for b in batches {
@@ -260,13 +263,7 @@ impl Engine {
                 Some((_, p)) => Some(p),
                 None => by_tp
                     .get_or_insert_with(|| {
-                        let mut index = foldhash::HashMap::default();
-                        for t in &resp.responses {
-                            for p in &t.partition_responses {
-                                index.insert((t.name.as_str(), p.index), p);
-                            }
-                        }
-                        index
+                        answers().map(|(name, p)| ((name, p.index), p)).collect()
                     })
                     .get(&(b.tp.topic.as_str(), b.tp.partition))
                     .copied(),
