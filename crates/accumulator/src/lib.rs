@@ -10,10 +10,11 @@
 //! 1. [`RecordAccumulator::append`] writes a record into its partition's open batch (a
 //!    [`ferrokafka_records::BatchBuilder`] at the tail of the queue). When the record does not fit
 //!    under `batch.size`, the open batch is closed for appends and a new one is created, which
-//!    reserves `min(batch.size, 16 KiB)` bytes of `buffer.memory` (or the record's upper bound,
-//!    if larger); the reservation grows with the batch, doubling, as records are appended (Java
-//!    reserves `batch.size` up front; growing lets many partitions' small batches share the
-//!    budget). A record whose one-record batch upper bound exceeds `max.request.size` (or
+//!    reserves `min(batch.size, 16 KiB)` bytes of `buffer.memory` if it is its partition's
+//!    first, else twice what the partition's last batch held, up to that (and at least the
+//!    record's upper bound); the reservation grows with the batch, doubling, as records are
+//!    appended (Java reserves `batch.size` up front; growing lets many partitions' small batches
+//!    share the budget). A record whose one-record batch upper bound exceeds `max.request.size` (or
 //!    `buffer.memory`) is refused with [`AppendError::RecordTooLarge`] naming the setting. When
 //!    the budget cannot cover a new batch, or an open batch's growth, the call returns
 //!    [`AppendError::WouldBlock`]: the async caller waits for

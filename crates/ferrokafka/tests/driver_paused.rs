@@ -163,7 +163,9 @@ async fn sends_resolve_with_partition_and_offset_and_land_in_order() {
 #[tokio::test(start_paused = true)]
 async fn a_sender_blocked_on_buffer_memory_is_woken_when_memory_frees() {
     let fake = one_broker(1);
-    // One batch fills buffer.memory: a second batch waits for the first to finish.
+    // A batch of one 600-byte record takes more than half of buffer.memory: a second batch
+    // waits for the first to finish.
+    let (a, b) = ("a".repeat(600), "b".repeat(600));
     let producer = producer(&fake, |b| {
         b.buffer_memory(1024)
             .batch_size(1024)
@@ -172,10 +174,10 @@ async fn a_sender_blocked_on_buffer_memory_is_woken_when_memory_frees() {
     });
     warm_up(&producer).await;
     fake.with_cluster(|c| c.inject(Fault::hold(ApiKey::PRODUCE)));
-    let first = producer.send(record("a")).await.expect("queued");
+    let first = producer.send(record(a.as_str())).await.expect("queued");
     until(&fake, "the first batch's answer is held", |c| c.held() == 1).await;
 
-    let second = producer.send(record("b"));
+    let second = producer.send(record(b.as_str()));
     tokio::pin!(second);
     // Blocked for a simulated second (max.block.ms is ten): no memory until the answer comes.
     assert!(
@@ -192,7 +194,7 @@ async fn a_sender_blocked_on_buffer_memory_is_woken_when_memory_frees() {
     assert_eq!(first.await.expect("delivered").offset(), Some(1));
     assert_eq!(second.await.expect("delivered").offset(), Some(2));
     let values: Vec<String> = stored(&fake, 0).into_iter().map(|(_, v)| v).collect();
-    assert_eq!(values, ["warm-up", "a", "b"]);
+    assert_eq!(values, ["warm-up", a.as_str(), b.as_str()]);
     producer.close(Duration::from_secs(5)).await;
 }
 
@@ -200,6 +202,8 @@ async fn a_sender_blocked_on_buffer_memory_is_woken_when_memory_frees() {
 async fn buffer_memory_exhausted_fails_the_send_after_exactly_max_block() {
     let fake = one_broker(1);
     let max_block = Duration::from_secs(2);
+    // Two batches of one 600-byte record each do not fit in buffer.memory.
+    let (a, b) = ("a".repeat(600), "b".repeat(600));
     let producer = producer(&fake, |b| {
         b.buffer_memory(1024)
             .batch_size(1024)
@@ -208,11 +212,14 @@ async fn buffer_memory_exhausted_fails_the_send_after_exactly_max_block() {
     });
     warm_up(&producer).await;
     fake.with_cluster(|c| c.inject(Fault::hold(ApiKey::PRODUCE)));
-    let first = producer.send(record("a")).await.expect("queued");
+    let first = producer.send(record(a.as_str())).await.expect("queued");
     until(&fake, "the first batch's answer is held", |c| c.held() == 1).await;
 
     let start = Instant::now();
-    let err = producer.send(record("b")).await.expect_err("no memory");
+    let err = producer
+        .send(record(b.as_str()))
+        .await
+        .expect_err("no memory");
     assert_eq!(start.elapsed(), max_block);
     assert_eq!(
         (err.kind(), err.waited()),
@@ -224,7 +231,7 @@ async fn buffer_memory_exhausted_fails_the_send_after_exactly_max_block() {
     fake.with_cluster(|c| c.release_held());
     assert_eq!(first.await.expect("delivered").offset(), Some(1));
     let values: Vec<String> = stored(&fake, 0).into_iter().map(|(_, v)| v).collect();
-    assert_eq!(values, ["warm-up", "a"]);
+    assert_eq!(values, ["warm-up", a.as_str()]);
     producer.close(Duration::from_secs(5)).await;
 }
 

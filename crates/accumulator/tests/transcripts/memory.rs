@@ -176,3 +176,68 @@ fn a_batch_reserves_memory_as_it_grows() {
     assert!(!a.memory_exhausted());
     put(&mut a, 0, id, 1_000, clock.at(2));
 }
+
+/// A partition's later batch reserves twice what its last batch held (at most the 16 KiB
+/// step), not a whole step: partitions whose batches stay small leave the budget to records
+/// rather than to unused steps. Its reservation still grows as the batch does.
+#[test]
+fn a_later_batch_reserves_twice_what_its_partitions_last_batch_held() {
+    const STEP: usize = 16 * 1024;
+    const PARTITIONS: i32 = 8;
+    let clock = Clock::new();
+    let mut c = config();
+    c.batch_size = 100_000;
+    c.buffer_memory = 8 * STEP + 16 * 1024;
+    c.max_request_size = 1_000_000;
+    c.linger = ms(10);
+    let mut a = acc(c);
+    let mut id = 0;
+    for p in 0..PARTITIONS {
+        for _ in 0..4 {
+            put(&mut a, p, id, 100, clock.at(0));
+            id += 1;
+        }
+    }
+    assert_eq!(
+        a.memory_used(),
+        8 * STEP,
+        "a partition's first batch takes a step"
+    );
+    // All eight go out and stay in flight, holding their steps.
+    let drained = pump(&mut a, clock.at(10));
+    let mut held: Vec<(i32, usize)> = drained
+        .by_leader
+        .values()
+        .flatten()
+        .map(|b| (b.tp.partition, b.bytes.len()))
+        .collect();
+    held.sort_unstable();
+    assert_eq!(held.len(), 8);
+    // Each partition's next batch reserves twice its last batch: all eight fit in the 16 KiB
+    // left, where a step each would have found the budget spent after the first.
+    let mut expected = 8 * STEP;
+    for &(p, len) in &held {
+        let r = put(&mut a, p, id, 100, clock.at(11));
+        id += 1;
+        assert!(r.new_batch_created);
+        expected += 2 * len;
+        assert!(2 * len < STEP / 8, "{len}");
+        assert_eq!(a.memory_used(), expected, "partition {p}");
+    }
+    assert!(!a.memory_exhausted());
+    // A batch that outgrows its reservation grows it (doubled) while the budget lasts.
+    let before = a.memory_used();
+    for _ in 0..20 {
+        let r = put(&mut a, 0, id, 100, clock.at(11));
+        id += 1;
+        assert!(!r.new_batch_created, "the open batch takes it");
+    }
+    let grown = a.memory_used() - before;
+    assert!(grown >= 2 * held[0].1, "{grown}");
+    assert!(a.memory_used() <= 8 * STEP + 16 * 1024);
+    // Completing the first batches gives their steps back.
+    for b in drained.by_leader.values().flatten() {
+        a.complete(b.id).unwrap();
+    }
+    assert_eq!(a.memory_used(), expected - 8 * STEP + grown);
+}
