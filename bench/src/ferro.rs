@@ -24,7 +24,7 @@ use anyhow::{Context, Result};
 use bytes::Bytes;
 use ferrokafka::{
     BorrowedRecord, DeliveryReporter, ProduceError, Producer, ProducerConfig, ProducerRecord,
-    RecordMetadata,
+    RecordMetadata, ReportedBatch,
 };
 use futures::StreamExt;
 use futures::stream::FuturesUnordered;
@@ -154,7 +154,33 @@ impl DeliveryReporter for Reports {
                 first.get_or_insert_with(|| e.to_string());
             }
         }
-        self.reported_count.done.fetch_add(1, Ordering::SeqCst);
+        self.done(1);
+    }
+
+    /// A delivered batch is counted at once (a failed one record by record).
+    fn report_batch(&self, batch: &ReportedBatch<'_>) {
+        if batch.error().is_some() {
+            for (tag, outcome) in batch.outcomes() {
+                self.report(tag, outcome);
+            }
+            return;
+        }
+        let n = batch.len() as u64;
+        self.delivered.fetch_add(n, Ordering::Relaxed);
+        if let Some(l) = &self.latencies {
+            let mut l = l.lock().unwrap_or_else(|p| p.into_inner());
+            for r in batch.records().filter(|r| r.tag() >= self.counted_from) {
+                l.record(r.latency());
+            }
+        }
+        self.done(n);
+    }
+}
+
+impl Reports {
+    /// `n` more records were reported; wakes the sending loop if it waits for room.
+    fn done(&self, n: u64) {
+        self.reported_count.done.fetch_add(n, Ordering::SeqCst);
         if self.waiting.load(Ordering::SeqCst) {
             self.room.notify_one();
         }

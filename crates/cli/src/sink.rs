@@ -40,6 +40,14 @@ pub(crate) struct Delivered {
 /// sent with. Called from the producer's I/O task, possibly on another thread.
 pub(crate) trait Reports: Send + Sync + 'static {
     fn report(&self, seq: u64, result: Result<Delivered, DeliveryFailure>);
+
+    /// Several delivered records at once, acknowledged together (one batch's): their
+    /// latencies, in order.
+    fn delivered(
+        &self,
+        acknowledged_at: Option<std::time::Instant>,
+        latencies: &mut dyn Iterator<Item = Duration>,
+    );
 }
 
 /// Why a record was not delivered.
@@ -163,6 +171,21 @@ impl ferrokafka::DeliveryReporter for ReportsAdapter {
         result: Result<ferrokafka::RecordMetadata, ferrokafka::ProduceError>,
     ) {
         self.0.report(tag, outcome(result));
+    }
+
+    /// A delivered batch goes to the CLI's reports in one call (a failed one record by record,
+    /// with its message).
+    fn report_batch(&self, batch: &ferrokafka::ReportedBatch<'_>) {
+        if batch.error().is_some() {
+            for (tag, result) in batch.outcomes() {
+                self.0.report(tag, outcome(result));
+            }
+            return;
+        }
+        self.0.delivered(
+            Some(batch.acknowledged_at()),
+            &mut batch.records().map(|r| r.latency()),
+        );
     }
 }
 

@@ -112,4 +112,5 @@ pub use oauth::{OAuthBearerToken, OAuthBearerTokenProvider, TokenFuture};
 pub use producer::Producer;
 pub use record::{
     BorrowedRecord, Callback, DeliveryFuture, DeliveryReporter, ProducerRecord, RecordMetadata,
+    ReportedBatch, ReportedDelivery,
 };

@@ -9,8 +9,10 @@ use std::time::Duration;
 use ferrokafka::interceptor::{InterceptorError, ProducerInterceptor};
 use ferrokafka::{
     BorrowedRecord, DeliveryReporter, Header, Producer, ProducerConfig, ProducerRecord,
+    ReportedBatch,
 };
-use ferrokafka_fake::{ClusterConfig, FakeServer};
+use ferrokafka_fake::{ClusterConfig, FakeServer, Fault};
+use ferrokafka_wire::{ApiKey, ErrorCode};
 
 fn fake() -> FakeServer {
     FakeServer::in_memory(ClusterConfig::builder().brokers(1).topic("t", 3).build())
@@ -280,5 +282,122 @@ async fn callbacks_and_several_reporters_in_one_batch_hear_in_record_order() {
         .collect();
     assert_eq!(got, expected);
     assert_eq!(Arc::strong_count(&a), 1, "the batch let its reference go");
+    p.close(Duration::from_secs(5)).await;
+}
+
+/// Logs what a batch reporter hears (`batch P [tags] [offsets]` or `failed P [tags] CODE`) and
+/// the callbacks between its records, in the order they come; `report` must not be called.
+struct BatchLog(Arc<Mutex<Vec<String>>>);
+
+impl DeliveryReporter for BatchLog {
+    fn report(
+        &self,
+        tag: u64,
+        _outcome: Result<ferrokafka::RecordMetadata, ferrokafka::ProduceError>,
+    ) {
+        self.0.lock().unwrap().push(format!("single {tag}"));
+    }
+
+    fn report_batch(&self, batch: &ReportedBatch<'_>) {
+        assert_eq!(batch.topic(), "t");
+        assert_eq!(batch.len(), batch.records().len());
+        // The per-record outcomes say what the records do.
+        for ((tag, outcome), r) in batch.outcomes().zip(batch.records()) {
+            assert_eq!(tag, r.tag());
+            match &outcome {
+                Ok(md) => {
+                    assert_eq!(md.offset(), r.offset());
+                    assert_eq!(md.latency(), r.latency());
+                    assert_eq!(md.acknowledged_at(), batch.acknowledged_at());
+                }
+                Err(e) => assert_eq!(Some(e.to_string()), batch.error().map(|e| e.to_string())),
+            }
+        }
+        let tags: Vec<u64> = batch.records().map(|r| r.tag()).collect();
+        let line = match batch.error() {
+            None => {
+                let offsets: Vec<Option<i64>> = batch.records().map(|r| r.offset()).collect();
+                format!("batch {} {tags:?} {offsets:?}", batch.partition())
+            }
+            Some(e) => {
+                assert!(batch.records().all(|r| r.offset().is_none()));
+                format!("failed {} {tags:?} {:?}", batch.partition(), e.kafka_code())
+            }
+        };
+        self.0.lock().unwrap().push(line);
+    }
+}
+
+#[tokio::test(start_paused = true)]
+async fn a_reporter_hears_a_batch_in_one_call_split_around_callbacks_between_its_records() {
+    let fake = fake();
+    let p = producer(&fake, None);
+    let log = Arc::new(Mutex::new(Vec::new()));
+    let reporter: Arc<dyn DeliveryReporter> = Arc::new(BatchLog(log.clone()));
+    let record = |partition| {
+        BorrowedRecord::new("t")
+            .with_value(b"v")
+            .with_partition(partition)
+    };
+    // Partition 0: four reported records, one batch. Partition 1: two reported records, a
+    // callback, one more reported record.
+    for tag in 0..4u64 {
+        p.send_borrowed_reported(record(0), &reporter, tag)
+            .await
+            .expect("queued");
+    }
+    for tag in [10, 11] {
+        p.send_borrowed_reported(record(1), &reporter, tag)
+            .await
+            .expect("queued");
+    }
+    let callback_log = log.clone();
+    p.send_borrowed_with_callback(record(1), move |outcome| {
+        let offset = outcome.expect("delivered").offset();
+        callback_log
+            .lock()
+            .unwrap()
+            .push(format!("callback 1 {offset:?}"));
+    })
+    .await
+    .expect("queued");
+    p.send_borrowed_reported(record(1), &reporter, 12)
+        .await
+        .expect("queued");
+    p.flush(Duration::from_secs(5)).await.expect("flushed");
+    let mut got = std::mem::take(&mut *log.lock().unwrap());
+    // The partitions' batches may finish in either order; within one, the order is fixed.
+    let partition_1: Vec<String> = got.iter().filter(|l| l.contains(" 1 ")).cloned().collect();
+    assert_eq!(
+        partition_1,
+        [
+            "batch 1 [10, 11] [Some(0), Some(1)]",
+            "callback 1 Some(2)",
+            "batch 1 [12] [Some(3)]",
+        ]
+    );
+    got.sort();
+    assert_eq!(
+        got,
+        [
+            "batch 0 [0, 1, 2, 3] [Some(0), Some(1), Some(2), Some(3)]",
+            "batch 1 [10, 11] [Some(0), Some(1)]",
+            "batch 1 [12] [Some(3)]",
+            "callback 1 Some(2)",
+        ]
+    );
+
+    // A batch the broker refuses: its records hear the error together, without offsets.
+    fake.with_cluster(|c| c.inject(Fault::fail(ApiKey::PRODUCE, &[ErrorCode::INVALID_RECORD])));
+    for tag in [20, 21] {
+        p.send_borrowed_reported(record(2), &reporter, tag)
+            .await
+            .expect("queued");
+    }
+    p.flush(Duration::from_secs(5)).await.expect("flushed");
+    assert_eq!(
+        *log.lock().unwrap(),
+        ["failed 2 [20, 21] Some(INVALID_RECORD(87))"]
+    );
     p.close(Duration::from_secs(5)).await;
 }

@@ -9,6 +9,7 @@
 
 use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 use std::sync::{Mutex, MutexGuard, PoisonError};
+use std::time::Duration;
 use tokio::sync::Notify;
 
 use super::{Clock, Stats};
@@ -168,7 +169,38 @@ impl<C: Clock> Tally<C> {
                 self.has_lines.store(true, Ordering::Release);
             }
         }
-        self.reported_count.done.fetch_add(1, Ordering::SeqCst);
+        self.reported_done(1);
+    }
+
+    /// Several deliveries acknowledged together: one lock, one reading of the time and one
+    /// count for all of them.
+    fn report_delivered(
+        &self,
+        acknowledged_at: Option<std::time::Instant>,
+        latencies: &mut dyn Iterator<Item = Duration>,
+    ) {
+        let now = acknowledged_at
+            .and_then(|at| self.clock.since_origin(at))
+            .unwrap_or_else(|| self.clock.now());
+        let mut done = 0;
+        {
+            let mut counts = self.counts();
+            for latency in latencies {
+                if let Some(line) = counts.stats.record(latency, self.record_bytes, now) {
+                    counts.lines.push((Stream::Out, line));
+                }
+                done += 1;
+            }
+            if !counts.lines.is_empty() {
+                self.has_lines.store(true, Ordering::Release);
+            }
+        }
+        self.reported_done(done);
+    }
+
+    /// `n` records were reported: counted, and the loop woken if it waits.
+    fn reported_done(&self, n: u64) {
+        self.reported_count.done.fetch_add(n, Ordering::SeqCst);
         // Either the waiting loop sees this count when it checks again after raising
         // `waiting`, or this sees `waiting` (both sequentially consistent).
         if self.waiting.load(Ordering::SeqCst) {
@@ -222,6 +254,14 @@ impl<C: Clock> Tally<C> {
 impl<C: Clock + Send + Sync + 'static> Reports for Tally<C> {
     fn report(&self, seq: u64, result: Result<Delivered, DeliveryFailure>) {
         self.report_outcome(seq, result);
+    }
+
+    fn delivered(
+        &self,
+        acknowledged_at: Option<std::time::Instant>,
+        latencies: &mut dyn Iterator<Item = Duration>,
+    ) {
+        self.report_delivered(acknowledged_at, latencies);
     }
 }
 
@@ -306,6 +346,34 @@ mod tests {
         assert_eq!(lines.len(), 1);
         assert!(
             lines[0].1.starts_with("2 records sent, 0.4 records/sec"),
+            "{lines:?}"
+        );
+    }
+
+    /// A batch's deliveries in one call count as that many reports; the window closes at the
+    /// first acknowledgement at its end, and the clock is never read.
+    #[test]
+    fn deliveries_reported_together_count_each_record_and_close_the_window_on_time() {
+        let origin = std::time::Instant::now();
+        let tally = Tally::new(
+            AckOnly(origin),
+            10,
+            Stats::new(Duration::ZERO, REPORTING_INTERVAL),
+        );
+        for _ in 0..5 {
+            tally.sent();
+        }
+        let latencies = |n| std::iter::repeat_n(Duration::from_millis(2), n);
+        tally.delivered(Some(origin + Duration::from_secs(1)), &mut latencies(3));
+        assert_eq!(tally.outstanding(), 2);
+        assert!(!tally.has_lines(), "the window is still open");
+        tally.delivered(Some(origin + REPORTING_INTERVAL), &mut latencies(2));
+        assert_eq!(tally.outstanding(), 0);
+        assert_eq!(tally.counts().stats.count(), 5);
+        let lines = tally.take_lines();
+        assert_eq!(lines.len(), 1, "{lines:?}");
+        assert!(
+            lines[0].1.starts_with("4 records sent, 0.8 records/sec"),
             "{lines:?}"
         );
     }
