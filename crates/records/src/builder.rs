@@ -119,16 +119,10 @@ fn put_uvarint_at(dst: &mut [u8], mut pos: usize, mut v: u64) -> usize {
     pos + 1
 }
 
+/// Writes a bytes field's length varint (-1 for null) at `pos`; returns the next position.
 #[inline(always)]
-fn put_bytes_field(dst: &mut [u8], pos: usize, b: Option<&[u8]>) -> usize {
-    match b {
-        None => put_uvarint_at(dst, pos, zigzag32(-1) as u64),
-        Some(b) => {
-            let pos = put_uvarint_at(dst, pos, zigzag32(b.len() as i32) as u64);
-            dst[pos..pos + b.len()].copy_from_slice(b);
-            pos + b.len()
-        }
-    }
+fn put_field_len(dst: &mut [u8], pos: usize, b: Option<&[u8]>) -> usize {
+    put_uvarint_at(dst, pos, zigzag32(b.map_or(-1, |b| b.len() as i32)) as u64)
 }
 
 fn check_len(n: usize) -> Result<(), RecordError> {
@@ -203,22 +197,45 @@ where
 {
     let total = varint_len(body as i32) + body;
     let start = buf.len();
-    // One bounds-checked growth per record; the writes below then go into a plain slice.
-    buf.resize(start + total, 0);
-    let dst = &mut buf[start..];
-    let mut pos = put_uvarint_at(dst, 0, zigzag32(body as i32) as u64);
-    dst[pos] = 0; // record attributes: unused, always 0
+    // One growth per record, then appends that fit: the varints go through a small array
+    // and the key and value are copied once (no zero-filling of the space first).
+    buf.reserve(total);
+    // Length (5), attributes (1), timestamp delta (10), offset delta (5), key length (5),
+    // and for a keyless record the value's length (5).
+    let mut head = [0u8; 31];
+    let mut pos = put_uvarint_at(&mut head, 0, zigzag32(body as i32) as u64);
+    head[pos] = 0; // record attributes: unused, always 0
     pos += 1;
-    pos = put_uvarint_at(dst, pos, zigzag64(timestamp_delta));
-    pos = put_uvarint_at(dst, pos, zigzag32(offset_delta) as u64);
-    pos = put_bytes_field(dst, pos, key);
-    pos = put_bytes_field(dst, pos, value);
-    pos = put_uvarint_at(dst, pos, zigzag32(header_count) as u64);
-    for (k, v) in headers {
-        pos = put_bytes_field(dst, pos, Some(k));
-        pos = put_bytes_field(dst, pos, v);
+    pos = put_uvarint_at(&mut head, pos, zigzag64(timestamp_delta));
+    pos = put_uvarint_at(&mut head, pos, zigzag32(offset_delta) as u64);
+    pos = put_field_len(&mut head, pos, key);
+    if let Some(k) = key {
+        buf.extend_from_slice(&head[..pos]);
+        buf.extend_from_slice(k);
+        pos = put_field_len(&mut head, 0, value);
+    } else {
+        pos = put_field_len(&mut head, pos, value);
     }
-    debug_assert_eq!(pos, total);
+    buf.extend_from_slice(&head[..pos]);
+    if let Some(v) = value {
+        buf.extend_from_slice(v);
+    }
+    if header_count == 0 {
+        buf.extend_from_slice(&[0]);
+    } else {
+        let pos = put_uvarint_at(&mut head, 0, zigzag32(header_count) as u64);
+        buf.extend_from_slice(&head[..pos]);
+        for (k, v) in headers {
+            for field in [Some(k), v] {
+                let pos = put_field_len(&mut head, 0, field);
+                buf.extend_from_slice(&head[..pos]);
+                if let Some(f) = field {
+                    buf.extend_from_slice(f);
+                }
+            }
+        }
+    }
+    debug_assert_eq!(buf.len() - start, total);
     total
 }
 

@@ -47,32 +47,62 @@ pub(crate) struct State {
 /// (well under one), and a step of the wall clock shows within a millisecond.
 #[derive(Debug, Default)]
 pub(crate) struct WallClock {
-    /// A monotonic instant and the wall-clock time since the epoch read at it.
-    base: Option<(Instant, Duration)>,
+    /// The last reading of the wall clock.
+    base: Option<WallReading>,
+}
+
+/// One reading of the wall clock, with the two monotonic instants that decide what it says
+/// until the next: comparing instants is all a record's timestamp then costs.
+#[derive(Debug, Clone, Copy)]
+struct WallReading {
+    /// The monotonic instant of the reading.
+    at: Instant,
+    /// The wall clock's milliseconds since the epoch at `at`.
+    ms: i64,
+    /// When the wall clock reaches `ms + 1`, on the monotonic clock.
+    tick: Instant,
+    /// When the reading stops serving (`at` + [`WallClock::SERVES`], at most a millisecond
+    /// after `tick`).
+    until: Instant,
 }
 
 impl WallClock {
-    /// How long a reading of the wall clock serves.
+    /// How long a reading of the wall clock serves (at most a millisecond: see `until`).
     const SERVES: Duration = Duration::from_millis(1);
 
     /// The wall-clock milliseconds at the monotonic instant `now`.
     pub(crate) fn ms_at(&mut self, now: Instant) -> i64 {
-        let wall = match self.base {
-            Some((at, wall)) => match now.checked_duration_since(at) {
-                Some(since) if since < Self::SERVES => wall + since,
-                _ => self.read(now),
-            },
-            None => self.read(now),
-        };
-        i64::try_from(wall.as_millis()).unwrap_or(i64::MAX)
+        match self.base {
+            Some(r) if now >= r.at && now < r.until => {
+                if now < r.tick {
+                    r.ms
+                } else {
+                    r.ms.saturating_add(1)
+                }
+            }
+            _ => self.read(now),
+        }
     }
 
-    fn read(&mut self, now: Instant) -> Duration {
+    fn read(&mut self, now: Instant) -> i64 {
         let wall = SystemTime::now()
             .duration_since(UNIX_EPOCH)
             .unwrap_or_default();
-        self.base = Some((now, wall));
-        wall
+        self.read_as(now, wall)
+    }
+
+    /// Takes `wall` (since the epoch) as the wall clock's reading at `now`; its milliseconds.
+    fn read_as(&mut self, now: Instant, wall: Duration) -> i64 {
+        let ms = i64::try_from(wall.as_millis()).unwrap_or(i64::MAX);
+        let to_tick = 1_000_000 - wall.subsec_nanos() % 1_000_000;
+        let after = |d: Duration| now.checked_add(d).unwrap_or(now);
+        self.base = Some(WallReading {
+            at: now,
+            ms,
+            tick: after(Duration::from_nanos(u64::from(to_tick))),
+            until: after(Self::SERVES),
+        });
+        ms
     }
 }
 
@@ -179,16 +209,40 @@ mod wall_clock_tests {
         let mut clock = WallClock::default();
         let t = Instant::now();
         let first = clock.ms_at(t);
-        let (at, wall) = clock.base.expect("read");
-        assert_eq!((at, first), (t, ms(wall)));
-        let later = t + Duration::from_micros(700);
-        assert_eq!(clock.ms_at(later), ms(wall + Duration::from_micros(700)));
-        assert_eq!(clock.base.map(|b| b.0), Some(t), "not read again");
+        let r = clock.base.expect("read");
+        assert_eq!((r.at, r.ms), (t, first));
+        let _ = clock.ms_at(t + Duration::from_micros(700));
+        assert_eq!(clock.base.map(|b| b.at), Some(t), "not read again");
         // A millisecond on, or an instant before the reading: read again.
         let _ = clock.ms_at(t + Duration::from_millis(1));
-        assert_eq!(clock.base.map(|b| b.0), Some(t + Duration::from_millis(1)));
+        assert_eq!(clock.base.map(|b| b.at), Some(t + Duration::from_millis(1)));
         let _ = clock.ms_at(t);
-        assert_eq!(clock.base.map(|b| b.0), Some(t));
+        assert_eq!(clock.base.map(|b| b.at), Some(t));
+    }
+
+    /// Within what a reading serves, a timestamp is the reading plus the monotonic time since,
+    /// in whole milliseconds: the same as adding the durations and truncating.
+    #[test]
+    fn a_derived_timestamp_is_the_reading_plus_the_time_since_truncated() {
+        let t = Instant::now();
+        for wall_us in [
+            1_700_000_000_123_000u64,
+            1_700_000_000_123_400,
+            1_700_000_000_123_999,
+        ] {
+            let wall = Duration::from_micros(wall_us);
+            for since_ns in [0u64, 1, 599_999, 600_000, 600_001, 999_999] {
+                let mut clock = WallClock::default();
+                clock.read_as(t, wall);
+                let since = Duration::from_nanos(since_ns);
+                assert_eq!(
+                    clock.ms_at(t + since),
+                    ms(wall + since),
+                    "wall {wall_us} us, {since_ns} ns later"
+                );
+                assert_eq!(clock.base.map(|b| b.at), Some(t), "served from the reading");
+            }
+        }
     }
 
     #[test]
