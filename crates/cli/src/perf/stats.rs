@@ -197,17 +197,45 @@ impl Stats {
         bytes: u64,
         now: Duration,
     ) -> Option<String> {
+        self.add(latency, bytes);
+        self.close_window_if_due(now)
+    }
+
+    /// Records deliveries all completed at `now` (a batch's): the window can only close at
+    /// the first of them, so it is checked once. Returns how many there were, and the line
+    /// of a window that closed.
+    pub(crate) fn record_all(
+        &mut self,
+        latencies: &mut dyn Iterator<Item = Duration>,
+        bytes: u64,
+        now: Duration,
+    ) -> (u64, Option<String>) {
+        let Some(first) = latencies.next() else {
+            return (0, None);
+        };
+        let line = self.record(first, bytes, now);
+        let mut n = 1;
+        for latency in latencies {
+            self.add(latency, bytes);
+            n += 1;
+        }
+        (n, line)
+    }
+
+    /// One delivery into the histogram and the current window (the totals take the window
+    /// when it closes).
+    fn add(&mut self, latency: Duration, bytes: u64) {
         let ns = nanos(latency);
-        self.count += 1;
-        self.bytes += bytes;
-        self.total_latency_ns = self.total_latency_ns.saturating_add(ns);
-        self.max_latency_ns = self.max_latency_ns.max(ns);
         self.histogram.record(ns / 1_000_000);
         let w = &mut self.window;
         w.count += 1;
         w.bytes += bytes;
         w.total_latency_ns = w.total_latency_ns.saturating_add(ns);
         w.max_latency_ns = w.max_latency_ns.max(ns);
+    }
+
+    fn close_window_if_due(&mut self, now: Duration) -> Option<String> {
+        let w = self.window;
         let elapsed = now.saturating_sub(w.start);
         if elapsed < self.interval {
             return None;
@@ -220,6 +248,7 @@ impl Stats {
             java_fixed(avg_ms(w.total_latency_ns, w.count), 1),
             java_fixed(ms_of(w.max_latency_ns), 1),
         );
+        self.fold(&w);
         self.window = Window {
             start: now,
             ..Window::default()
@@ -227,22 +256,37 @@ impl Stats {
         Some(line)
     }
 
+    /// Adds a window's figures to the totals.
+    fn fold(&mut self, w: &Window) {
+        self.count += w.count;
+        self.bytes += w.bytes;
+        self.total_latency_ns = self.total_latency_ns.saturating_add(w.total_latency_ns);
+        self.max_latency_ns = self.max_latency_ns.max(w.max_latency_ns);
+    }
+
+    /// Deliveries recorded so far.
     pub(crate) fn count(&self) -> u64 {
-        self.count
+        self.count + self.window.count
     }
 
     /// The final summary line, elapsed time measured up to `now`.
     pub(crate) fn total_line(&self, now: Duration) -> String {
         let elapsed = now.saturating_sub(self.start);
+        // The totals with the open window's deliveries.
+        let w = &self.window;
+        let count = self.count + w.count;
+        let bytes = self.bytes + w.bytes;
+        let total_latency_ns = self.total_latency_ns.saturating_add(w.total_latency_ns);
+        let max_latency_ns = self.max_latency_ns.max(w.max_latency_ns);
         let h = &self.histogram;
         format!(
             "{} records sent, {} records/sec ({} MB/sec), {} ms avg latency, {} ms max latency, \
              {} ms 50th, {} ms 95th, {} ms 99th, {} ms 99.9th.",
-            self.count,
-            java_fixed(per_sec(f64_from(self.count), elapsed), 6),
-            java_fixed(per_sec(f64_from(self.bytes), elapsed) / MB, 2),
-            java_fixed(avg_ms(self.total_latency_ns, self.count), 2),
-            java_fixed(ms_of(self.max_latency_ns), 2),
+            count,
+            java_fixed(per_sec(f64_from(count), elapsed), 6),
+            java_fixed(per_sec(f64_from(bytes), elapsed) / MB, 2),
+            java_fixed(avg_ms(total_latency_ns, count), 2),
+            java_fixed(ms_of(max_latency_ns), 2),
             h.percentile(0.5),
             h.percentile(0.95),
             h.percentile(0.99),
@@ -382,5 +426,42 @@ mod tests {
             )
         );
         assert_eq!(s.count(), 5, "totals are not reset by windows");
+    }
+
+    /// Deliveries recorded together (one `now`) give the lines, counts and totals of the same
+    /// deliveries recorded one at a time.
+    #[test]
+    fn recording_a_batch_at_once_equals_recording_its_deliveries_one_by_one() {
+        let batches: [(u64, &[u64]); 4] = [
+            (1_000, &[3, 4, 5]),
+            (5_000, &[7, 1]),
+            (7_500, &[2, 2, 9, 1_500]),
+            (12_000, &[6]),
+        ];
+        let mut one = Stats::new(Duration::ZERO, REPORTING_INTERVAL);
+        let mut all = Stats::new(Duration::ZERO, REPORTING_INTERVAL);
+        for (now, latencies) in batches {
+            let now = ms_d(now);
+            let lines_one: Vec<String> = latencies
+                .iter()
+                .filter_map(|&l| one.record(ms_d(l), 100, now))
+                .collect();
+            let (n, line) = all.record_all(&mut latencies.iter().map(|&l| ms_d(l)), 100, now);
+            assert_eq!(n, latencies.len() as u64);
+            assert_eq!(line.into_iter().collect::<Vec<_>>(), lines_one);
+            assert_eq!(all.count(), one.count());
+        }
+        assert_eq!(all.count(), 10);
+        assert_eq!(all.total_line(ms_d(13_000)), one.total_line(ms_d(13_000)));
+        assert!(
+            all.total_line(ms_d(13_000))
+                .starts_with("10 records sent, 0.769231 records/sec"),
+            "{}",
+            all.total_line(ms_d(13_000))
+        );
+        assert_eq!(
+            all.record_all(&mut std::iter::empty(), 100, ms_d(14_000)),
+            (0, None)
+        );
     }
 }

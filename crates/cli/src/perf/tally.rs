@@ -182,14 +182,13 @@ impl<C: Clock> Tally<C> {
         let now = acknowledged_at
             .and_then(|at| self.clock.since_origin(at))
             .unwrap_or_else(|| self.clock.now());
-        let mut done = 0;
+        let done;
         {
             let mut counts = self.counts();
-            for latency in latencies {
-                if let Some(line) = counts.stats.record(latency, self.record_bytes, now) {
-                    counts.lines.push((Stream::Out, line));
-                }
-                done += 1;
+            let line;
+            (done, line) = counts.stats.record_all(latencies, self.record_bytes, now);
+            if let Some(line) = line {
+                counts.lines.push((Stream::Out, line));
             }
             if !counts.lines.is_empty() {
                 self.has_lines.store(true, Ordering::Release);
