@@ -111,19 +111,27 @@ pub struct TopicInfo {
 impl TopicInfo {
     /// The partition with this index.
     pub fn partition(&self, index: i32) -> Option<&PartitionInfo> {
-        let at = self
-            .partitions
-            .binary_search_by_key(&index, |p| p.index)
-            .ok()?;
-        self.partitions.get(at)
+        self.position(index).map(|at| &self.partitions[at])
     }
 
     fn partition_mut(&mut self, index: i32) -> Option<&mut PartitionInfo> {
-        let at = self
+        self.position(index).map(|at| &mut self.partitions[at])
+    }
+
+    /// Where partition `index` is in the sorted list: at its own index when the partitions
+    /// are 0..n (the usual case, found without a search), else by binary search.
+    fn position(&self, index: i32) -> Option<usize> {
+        let direct = usize::try_from(index).ok()?;
+        if self
             .partitions
+            .get(direct)
+            .is_some_and(|p| p.index == index)
+        {
+            return Some(direct);
+        }
+        self.partitions
             .binary_search_by_key(&index, |p| p.index)
-            .ok()?;
-        self.partitions.get_mut(at)
+            .ok()
     }
 }
 
@@ -551,5 +559,57 @@ impl Cluster {
     /// The controller's broker id, if reported.
     pub fn controller(&self) -> Option<i32> {
         self.controller
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn topic_of(indexes: &[i32]) -> TopicInfo {
+        TopicInfo {
+            name: "t".to_owned(),
+            topic_id: Uuid::default(),
+            error: ErrorCode::NONE,
+            is_internal: false,
+            partitions: indexes
+                .iter()
+                .map(|&index| PartitionInfo {
+                    index,
+                    leader: Some(index + 100),
+                    leader_epoch: None,
+                    replicas: Box::new([]),
+                    isr: Box::new([]),
+                    offline: Box::new([]),
+                    error: ErrorCode::NONE,
+                })
+                .collect(),
+        }
+    }
+
+    /// Dense lists are looked up at the index itself; a list with gaps (a partition missing
+    /// from a response) is searched; absent and negative indexes are not found.
+    #[test]
+    fn a_partition_is_found_in_dense_and_sparse_lists() {
+        let dense = topic_of(&[0, 1, 2, 3]);
+        let sparse = topic_of(&[0, 2, 3, 7]);
+        for (topic, present, absent) in [
+            (&dense, &[0, 1, 2, 3][..], &[-1, 4, 7][..]),
+            (&sparse, &[0, 2, 3, 7][..], &[-1, 1, 4, 6, 8][..]),
+        ] {
+            for &i in present {
+                assert_eq!(
+                    topic.partition(i).map(|p| p.leader),
+                    Some(Some(i + 100)),
+                    "{i}"
+                );
+            }
+            for &i in absent {
+                assert!(topic.partition(i).is_none(), "{i}");
+            }
+        }
+        let mut sparse = sparse;
+        sparse.partition_mut(7).expect("present").leader = None;
+        assert_eq!(sparse.partition(7).map(|p| p.leader), Some(None));
     }
 }
