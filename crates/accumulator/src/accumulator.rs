@@ -5,6 +5,8 @@
 use std::collections::{HashMap, VecDeque};
 use std::time::Instant;
 
+use bytes::BytesMut;
+
 use ferrokafka_records::{BatchBuilder, Header, TryAppend, record_size_upper_bound};
 use foldhash::fast::FixedState;
 
@@ -155,7 +157,14 @@ pub struct RecordAccumulator {
     /// before `floor + delivery.timeout.ms` nothing can expire, so the expiry scans (over
     /// every partition) are skipped. Lowered when a batch is made, made exact by each scan.
     pub(crate) expiry_floor: Option<Instant>,
+    /// Buffers of answered batches, kept for new batches (at most [`POOLED_BUFFERS`]): a new
+    /// batch then writes into memory already touched, rather than allocating (and, with
+    /// batches of a megabyte, faulting in fresh pages and growing the heap again).
+    pub(crate) pool: Vec<BytesMut>,
 }
+
+/// How many answered batches' buffers are kept for reuse.
+const POOLED_BUFFERS: usize = 4;
 
 impl RecordAccumulator {
     /// An empty accumulator, after [`AccumulatorConfig::validate`].
@@ -172,6 +181,7 @@ impl RecordAccumulator {
             closing: false,
             drain_rotation: 0,
             expiry_floor: None,
+            pool: Vec::new(),
         })
     }
 
@@ -304,7 +314,17 @@ impl RecordAccumulator {
         let id = self.new_batch_id();
         let slot = slot.unwrap_or_else(|| self.queues.slot_or_insert(tp));
         let queue = self.queues.at(slot);
-        let mut builder = BatchBuilder::new(self.config.compression, capacity);
+        // A kept buffer of at least three quarters of that serves (the batch grows it if it
+        // must); without one, a new buffer.
+        let kept = self
+            .pool
+            .iter()
+            .position(|b| b.capacity() >= capacity - capacity / 4)
+            .map(|i| self.pool.swap_remove(i));
+        let mut builder = match kept {
+            Some(buf) => BatchBuilder::with_buffer(self.config.compression, buf),
+            None => BatchBuilder::new(self.config.compression, capacity),
+        };
         builder.set_compression_ratio_estimate(queue.ratio);
         let index = match builder.append(timestamp, key, value, headers) {
             Ok(i) => i,
@@ -469,6 +489,29 @@ impl RecordAccumulator {
     /// Whether any batch is queued or in flight (a flush or close is finished when not).
     pub fn has_incomplete(&self) -> bool {
         !self.in_flight.is_empty() || self.queues.values().any(|q| !q.batches.is_empty())
+    }
+
+    /// Keeps an answered batch's buffer for a later batch, if nothing else holds it any more
+    /// (the request that carried it has been written), the pool has room, and it is no larger
+    /// than a batch grows (twice `batch.size`, or 64 KiB for small `batch.size`).
+    pub(crate) fn recycle(&mut self, contents: Contents) {
+        if self.pool.len() >= POOLED_BUFFERS {
+            return;
+        }
+        let Contents::Closed(closed) = contents else {
+            return;
+        };
+        if let Ok(buf) = closed.into_bytes().try_into_mut() {
+            let largest = self.config.batch_size.saturating_mul(2).max(64 * 1024);
+            if buf.capacity() <= largest {
+                self.pool.push(buf);
+            }
+        }
+    }
+
+    /// How many answered batches' buffers are kept for new batches (at most four).
+    pub fn pooled_buffers(&self) -> usize {
+        self.pool.len()
     }
 
     /// Bytes of `buffer.memory` currently reserved.

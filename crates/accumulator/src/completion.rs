@@ -145,12 +145,14 @@ impl RecordAccumulator {
         let batch = self.take_in_flight(id)?;
         self.memory.release(batch.reserved);
         self.flushes.forget(id);
-        Ok(FinishedBatch {
+        let finished = FinishedBatch {
             expired_in_flight: batch.expired,
             record_count: batch.record_count(),
             id: batch.id,
             tp: batch.tp,
-        })
+        };
+        self.recycle(batch.contents);
+        Ok(finished)
     }
 
     /// The broker accepted the batch: its memory is released. Complete its records' futures.

@@ -292,7 +292,16 @@ pub struct BatchBuilder {
 impl BatchBuilder {
     /// A new, empty batch; `capacity` is the buffer to reserve up front (e.g. `batch.size`).
     pub fn new(compression: Compression, capacity: usize) -> Self {
-        let mut buf = BytesMut::with_capacity(capacity.max(RECORD_BATCH_OVERHEAD));
+        Self::with_buffer(
+            compression,
+            BytesMut::with_capacity(capacity.max(RECORD_BATCH_OVERHEAD)),
+        )
+    }
+
+    /// A new, empty batch written into `buf` (emptied first; its capacity is kept), e.g. the
+    /// buffer of a batch that was sent and answered, so that a new batch need not allocate.
+    pub fn with_buffer(compression: Compression, mut buf: BytesMut) -> Self {
+        buf.clear();
         buf.resize(RECORD_BATCH_OVERHEAD, 0);
         BatchBuilder {
             buf,
@@ -672,6 +681,26 @@ mod tests {
             let len = r.varint().unwrap();
             assert_eq!(len as usize, r.remaining());
         }
+    }
+
+    /// A batch written into a used buffer is the batch a new buffer gets, and the buffer's
+    /// allocation is kept.
+    #[test]
+    fn a_batch_in_a_reused_buffer_is_the_same_batch() {
+        let fill = |mut b: BatchBuilder| {
+            for i in 0..3u8 {
+                b.append(100 + i64::from(i), Some(&[i]), Some(&[7; 20]), &[])
+                    .unwrap();
+            }
+            b.close(ProducerStamp::NONE).unwrap().into_bytes()
+        };
+        let fresh = fill(BatchBuilder::new(Compression::NONE, 0));
+        let mut used = BytesMut::with_capacity(4096);
+        used.extend_from_slice(&[0xee; 300]);
+        let at = used.as_ptr();
+        let reused = fill(BatchBuilder::with_buffer(Compression::NONE, used));
+        assert_eq!(reused, fresh);
+        assert_eq!(reused.as_ptr(), at, "written where the buffer was");
     }
 
     #[test]

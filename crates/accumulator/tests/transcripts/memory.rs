@@ -1,8 +1,8 @@
 //! buffer.memory blocks and frees; oversized records are refused.
 
-use ferrokafka_accumulator::AppendError;
+use ferrokafka_accumulator::{AppendError, RecordAccumulator};
 
-use crate::util::{Clock, acc, config, ms, pump, put, tp, value};
+use crate::util::{Clock, acc, config, ids, ms, pump, put, tp, value};
 
 #[test]
 fn memory_budget_blocks_and_frees() {
@@ -240,4 +240,39 @@ fn a_later_batch_reserves_twice_what_its_partitions_last_batch_held() {
         a.complete(b.id).unwrap();
     }
     assert_eq!(a.memory_used(), expected - 8 * STEP + grown);
+}
+
+/// An answered batch's buffer serves a later batch once nothing else holds it (the request
+/// that carried it is gone); while the request still holds it, the new batch gets its own.
+#[test]
+fn an_answered_batchs_buffer_is_reused_once_the_request_let_go_of_it() {
+    let clock = Clock::new();
+    let mut c = config();
+    c.linger = ms(0);
+    let mut a = acc(c);
+    let send = |a: &mut RecordAccumulator, id: u64, at: u64| {
+        put(a, 0, id, 100, clock.at(at));
+        let drained = pump(a, clock.at(at));
+        let b = &drained.by_leader[&0][0];
+        (b.id, b.bytes.clone())
+    };
+    // Answered while the request still holds the bytes: not reused.
+    let (first, held) = send(&mut a, 1, 0);
+    a.complete(first).unwrap();
+    assert_eq!(a.pooled_buffers(), 0, "the request still holds it");
+    let (second, bytes) = send(&mut a, 2, 1);
+    assert_ne!(bytes.as_ptr(), held.as_ptr(), "both are alive");
+    assert_eq!(ids(&bytes), [2]);
+    drop(held);
+    // Answered after the request let go: the next batch is written into the same buffer.
+    let at = bytes.as_ptr();
+    drop(bytes);
+    a.complete(second).unwrap();
+    assert_eq!(a.pooled_buffers(), 1, "kept");
+    let (third, bytes) = send(&mut a, 3, 2);
+    assert_eq!(a.pooled_buffers(), 0, "taken by the new batch");
+    assert_eq!(bytes.as_ptr(), at, "the answered batch's buffer");
+    assert_eq!(ids(&bytes), [3]);
+    drop(bytes);
+    a.complete(third).unwrap();
 }
