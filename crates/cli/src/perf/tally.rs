@@ -137,43 +137,31 @@ impl<C: Clock> Tally<C> {
     /// The outcome of record `seq` (its latency as the producer measured it: from the send
     /// call, as Java's tool measures from just before `send`).
     fn report_outcome(&self, seq: u64, result: Result<Delivered, DeliveryFailure>) {
-        // The producer's reading of the acknowledgement serves as now: one clock read per
-        // batch (the producer's) rather than one per record.
-        let now = match &result {
-            Ok(Delivered {
-                acknowledged_at: Some(at),
-                ..
-            }) => self.clock.since_origin(*at),
-            _ => None,
-        }
-        .unwrap_or_else(|| self.clock.now());
-        {
-            let mut counts = self.counts();
-            let line = match result {
-                Ok(delivered) => counts
-                    .stats
-                    .record(delivered.latency, self.record_bytes, now)
-                    .map(|line| (Stream::Out, line)),
-                Err(e) => {
+        match result {
+            Ok(delivered) => self.report_delivered(
+                delivered.acknowledged_at,
+                &mut std::iter::once(delivered.latency),
+            ),
+            Err(e) => {
+                {
+                    let mut counts = self.counts();
                     if e.outcome_unknown {
                         counts.outcome_unknown += 1;
                     }
                     counts.failure("delivery", seq, &e.message);
-                    None
+                    if !counts.lines.is_empty() {
+                        self.has_lines.store(true, Ordering::Release);
+                    }
                 }
-            };
-            if let Some(line) = line {
-                counts.lines.push(line);
-            }
-            if !counts.lines.is_empty() {
-                self.has_lines.store(true, Ordering::Release);
+                self.reported_done(1);
             }
         }
-        self.reported_done(1);
     }
 
     /// Several deliveries acknowledged together: one lock, one reading of the time and one
-    /// count for all of them.
+    /// count for all of them. The producer's reading of the acknowledgement serves as now (one
+    /// clock read per batch, the producer's, rather than one per record); the clock is read
+    /// only without it.
     fn report_delivered(
         &self,
         acknowledged_at: Option<std::time::Instant>,
