@@ -10,6 +10,8 @@ use std::sync::{Arc, OnceLock};
 use std::time::Duration;
 
 use bytes::Bytes;
+use futures::TryFutureExt;
+use futures::future::Either;
 
 /// One record as the CLI wants it produced.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -101,13 +103,13 @@ pub(crate) trait Sink {
     /// or polled per record (what `perf` uses, sending one record again and again; one
     /// `reports` per sink). `key`, when given, is the record's key instead of `record.key`
     /// (so a record sent again and again can change its key without being rebuilt).
-    async fn send_reported(
-        &self,
-        record: &OutRecord,
-        key: Option<&[u8]>,
-        reports: &Arc<dyn Reports>,
+    fn send_reported<'a>(
+        &'a self,
+        record: &'a OutRecord,
+        key: Option<&'a [u8]>,
+        reports: &'a Arc<dyn Reports>,
         seq: u64,
-    ) -> Result<(), Rejected>;
+    ) -> impl Future<Output = Result<(), Rejected>> + 'a;
 
     /// Waits until every accepted record has completed, at most `timeout`.
     async fn flush(&self, timeout: Duration) -> Result<(), String>;
@@ -271,6 +273,15 @@ fn rejected(e: &ferrokafka::ProduceError) -> Rejected {
     }
 }
 
+/// `record`, owned, with `key` (when given) as its key.
+fn with_key(record: &OutRecord, key: Option<&[u8]>) -> OutRecord {
+    let mut owned = record.clone();
+    if let Some(k) = key {
+        owned.key = Some(Bytes::copy_from_slice(k));
+    }
+    owned
+}
+
 impl Sink for ProducerSink {
     fn metrics(&self) -> Vec<(String, f64)> {
         self.producer
@@ -294,27 +305,33 @@ impl Sink for ProducerSink {
         }
     }
 
-    async fn send_reported(
-        &self,
-        record: &OutRecord,
-        key: Option<&[u8]>,
-        reports: &Arc<dyn Reports>,
+    // Not an `async fn`: the record goes from here straight into the producer's send future,
+    // rather than being copied into one more future first (see the producer's `enqueue`).
+    fn send_reported<'a>(
+        &'a self,
+        record: &'a OutRecord,
+        key: Option<&'a [u8]>,
+        reports: &'a Arc<dyn Reports>,
         seq: u64,
-    ) -> Result<(), Rejected> {
+    ) -> impl Future<Output = Result<(), Rejected>> + 'a {
         let (first, adapter) = self.reporter.get_or_init(|| {
             let adapter: Arc<dyn ferrokafka::DeliveryReporter> =
                 Arc::new(ReportsAdapter(Arc::clone(reports)));
             (Arc::clone(reports), adapter)
         });
-        // One `Reports` per sink is the rule; another one still gets its reports.
-        let other: Arc<dyn ferrokafka::DeliveryReporter>;
-        let reporter = if std::ptr::addr_eq(Arc::as_ptr(first), Arc::as_ptr(reports)) {
-            adapter
-        } else {
-            other = Arc::new(ReportsAdapter(Arc::clone(reports)));
-            &other
-        };
-        let sent = if record.headers.is_empty() {
+        if !std::ptr::addr_eq(Arc::as_ptr(first), Arc::as_ptr(reports)) {
+            // One `Reports` per sink is the rule; another one still gets its reports.
+            let other: Arc<dyn ferrokafka::DeliveryReporter> =
+                Arc::new(ReportsAdapter(Arc::clone(reports)));
+            let owned = with_key(record, key);
+            return Either::Left(Box::pin(async move {
+                self.producer
+                    .send_reported(producer_record(owned), &other, seq)
+                    .await
+                    .map_err(|e| rejected(&e))
+            }));
+        }
+        if record.headers.is_empty() {
             // The parts are copied into the batch: no record built per send.
             let mut borrowed = ferrokafka::BorrowedRecord::new(&record.topic);
             if let Some(p) = record.partition {
@@ -326,19 +343,13 @@ impl Sink for ProducerSink {
             if let Some(v) = &record.value {
                 borrowed = borrowed.with_value(v);
             }
+            let sent = self.producer.send_borrowed_reported(borrowed, adapter, seq);
+            return Either::Right(Either::Left(sent.map_err(|e| rejected(&e))));
+        }
+        let sent =
             self.producer
-                .send_borrowed_reported(borrowed, reporter, seq)
-                .await
-        } else {
-            let mut owned = record.clone();
-            if let Some(k) = key {
-                owned.key = Some(Bytes::copy_from_slice(k));
-            }
-            self.producer
-                .send_reported(producer_record(owned), reporter, seq)
-                .await
-        };
-        sent.map_err(|e| rejected(&e))
+                .send_reported(producer_record(with_key(record, key)), adapter, seq);
+        Either::Right(Either::Right(sent.map_err(|e| rejected(&e))))
     }
 
     async fn flush(&self, timeout: Duration) -> Result<(), String> {

@@ -27,10 +27,12 @@ use crate::record::{
 /// How long `close` keeps the connections of an acks=0 producer open after the last write.
 pub(crate) const ACKS0_CLOSE_GRACE: Duration = Duration::from_millis(200);
 
+mod enqueue;
 mod setup;
 mod shared;
 mod transactions;
 
+use enqueue::{Enqueue, Sending};
 use setup::{engine_config, entropy_seed, oauth_source};
 pub(crate) use shared::{Shared, State, apply_slot_actions};
 
@@ -171,18 +173,24 @@ impl Producer {
     /// # Ok(())
     /// # }
     /// ```
-    pub async fn send(&self, record: ProducerRecord) -> Result<DeliveryFuture, ProduceError> {
-        let queued = self.intercepted_enqueue(record, None).await?;
-        let interceptors = &self.shared().config.interceptors;
-        if !interceptors.is_empty() {
-            let interceptors = interceptors.clone();
+    #[inline]
+    pub fn send(
+        &self,
+        record: ProducerRecord,
+    ) -> impl Future<Output = Result<DeliveryFuture, ProduceError>> + Send + '_ {
+        if self.shared().config.interceptors.is_empty() {
+            return Sending::Queue(Enqueue::new(self, record, None), Queued::future);
+        }
+        Sending::Boxed(Box::pin(async move {
+            let queued = self.intercepted_enqueue(record, None).await?;
+            let interceptors = self.shared().config.interceptors.clone();
             queued
                 .clone()
                 .notify(Listener::Callback(Box::new(move |outcome| {
                     interceptors.on_acknowledgement(outcome.as_ref());
                 })));
-        }
-        Ok(queued.future())
+            Ok(queued.future())
+        }))
     }
 
     /// Like [`send`](Self::send), but `callback` runs with the outcome instead of a future
@@ -217,28 +225,31 @@ impl Producer {
     /// # Ok(())
     /// # }
     /// ```
-    pub async fn send_with_callback<F>(
+    #[inline]
+    pub fn send_with_callback<F>(
         &self,
         record: ProducerRecord,
         callback: F,
-    ) -> Result<(), ProduceError>
+    ) -> impl Future<Output = Result<(), ProduceError>> + Send + '_
     where
         F: FnOnce(Result<crate::RecordMetadata, ProduceError>) + Send + 'static,
     {
         let interceptors = &self.shared().config.interceptors;
-        let cb: Callback = if interceptors.is_empty() {
-            Box::new(callback)
-        } else {
-            // Java: interceptors see the outcome before the record's own callback.
-            let interceptors = interceptors.clone();
-            Box::new(move |outcome| {
-                interceptors.on_acknowledgement(outcome.as_ref());
-                callback(outcome);
-            })
-        };
-        self.intercepted_enqueue(record, Some(Listen::Callback(cb)))
-            .await?;
-        Ok(())
+        if interceptors.is_empty() {
+            let listener = Listen::Callback(Box::new(callback));
+            return Sending::Queue(Enqueue::new(self, record, Some(listener)), drop);
+        }
+        // Java: interceptors see the outcome before the record's own callback.
+        let interceptors = interceptors.clone();
+        let cb: Callback = Box::new(move |outcome| {
+            interceptors.on_acknowledgement(outcome.as_ref());
+            callback(outcome);
+        });
+        Sending::Boxed(Box::pin(async move {
+            self.intercepted_enqueue(record, Some(Listen::Callback(cb)))
+                .await?;
+            Ok(())
+        }))
     }
 
     /// Like [`send_with_callback`](Self::send_with_callback), but the outcome goes to
@@ -285,41 +296,42 @@ impl Producer {
     /// # Ok(())
     /// # }
     /// ```
-    pub async fn send_reported(
-        &self,
+    #[inline]
+    pub fn send_reported<'a>(
+        &'a self,
         record: ProducerRecord,
-        reporter: &Arc<dyn DeliveryReporter>,
+        reporter: &'a Arc<dyn DeliveryReporter>,
         tag: u64,
-    ) -> Result<(), ProduceError> {
+    ) -> impl Future<Output = Result<(), ProduceError>> + Send + 'a {
         if !self.shared().config.interceptors.is_empty() {
             let reporter = Arc::clone(reporter);
-            return self
-                .send_with_callback(record, move |outcome| reporter.report(tag, outcome))
-                .await;
+            return Sending::Boxed(Box::pin(
+                self.send_with_callback(record, move |outcome| reporter.report(tag, outcome)),
+            ));
         }
         let listener = Listen::Reporter(reporter, tag);
-        self.enqueue(record.borrowed(), Some(&record.topic), Some(listener))
-            .await?;
-        Ok(())
+        Sending::Queue(Enqueue::new(self, record, Some(listener)), drop)
     }
 
     /// [`send_reported`](Self::send_reported) for a borrowed record (see
     /// [`send_borrowed`](Self::send_borrowed)): neither the record nor its outcome costs an
     /// allocation.
-    pub async fn send_borrowed_reported(
-        &self,
-        record: BorrowedRecord<'_>,
-        reporter: &Arc<dyn DeliveryReporter>,
+    #[inline]
+    pub fn send_borrowed_reported<'a>(
+        &'a self,
+        record: BorrowedRecord<'a>,
+        reporter: &'a Arc<dyn DeliveryReporter>,
         tag: u64,
-    ) -> Result<(), ProduceError> {
+    ) -> impl Future<Output = Result<(), ProduceError>> + Send + 'a {
         if !self.shared().config.interceptors.is_empty() {
-            return self
-                .send_reported(record.to_owned_record(), reporter, tag)
-                .await;
+            return Sending::Boxed(Box::pin(self.send_reported(
+                record.to_owned_record(),
+                reporter,
+                tag,
+            )));
         }
         let listener = Listen::Reporter(reporter, tag);
-        self.enqueue(record, None, Some(listener)).await?;
-        Ok(())
+        Sending::Queue(Enqueue::new(self, record, Some(listener)), drop)
     }
 
     /// Like [`send`](Self::send), for a record whose parts are borrowed: they are copied
@@ -353,234 +365,51 @@ impl Producer {
     /// # Ok(())
     /// # }
     /// ```
-    pub async fn send_borrowed(
-        &self,
-        record: BorrowedRecord<'_>,
-    ) -> Result<DeliveryFuture, ProduceError> {
+    #[inline]
+    pub fn send_borrowed<'a>(
+        &'a self,
+        record: BorrowedRecord<'a>,
+    ) -> impl Future<Output = Result<DeliveryFuture, ProduceError>> + Send + 'a {
         if !self.shared().config.interceptors.is_empty() {
-            return self.send(record.to_owned_record()).await;
+            return Sending::Boxed(Box::pin(self.send(record.to_owned_record())));
         }
-        Ok(self.enqueue(record, None, None).await?.future())
+        Sending::Queue(Enqueue::new(self, record, None), Queued::future)
     }
 
     /// [`send_with_callback`](Self::send_with_callback) for a borrowed record (see
     /// [`send_borrowed`](Self::send_borrowed)).
-    pub async fn send_borrowed_with_callback<F>(
-        &self,
-        record: BorrowedRecord<'_>,
+    #[inline]
+    pub fn send_borrowed_with_callback<'a, F>(
+        &'a self,
+        record: BorrowedRecord<'a>,
         callback: F,
-    ) -> Result<(), ProduceError>
+    ) -> impl Future<Output = Result<(), ProduceError>> + Send + 'a
     where
         F: FnOnce(Result<crate::RecordMetadata, ProduceError>) + Send + 'static,
     {
         if !self.shared().config.interceptors.is_empty() {
-            return self
-                .send_with_callback(record.to_owned_record(), callback)
-                .await;
+            return Sending::Boxed(Box::pin(
+                self.send_with_callback(record.to_owned_record(), callback),
+            ));
         }
         let listener = Listen::Callback(Box::new(callback));
-        self.enqueue(record, None, Some(listener)).await?;
-        Ok(())
+        Sending::Queue(Enqueue::new(self, record, Some(listener)), drop)
     }
 
-    /// [`enqueue`](Self::enqueue) after the interceptors' `on_send`; a failure to queue is
-    /// their acknowledgement too.
+    /// Queues `record` after the interceptors' `on_send`; a failure to queue is their
+    /// acknowledgement too.
     async fn intercepted_enqueue(
         &self,
         record: ProducerRecord,
         listener: Option<Listen<'_>>,
     ) -> Result<Queued, ProduceError> {
         let interceptors = &self.shared().config.interceptors;
-        if interceptors.is_empty() {
-            return self
-                .enqueue(record.borrowed(), Some(&record.topic), listener)
-                .await;
-        }
         let record = interceptors.on_send(record);
-        let queued = self
-            .enqueue(record.borrowed(), Some(&record.topic), listener)
-            .await;
+        let queued = Enqueue::new(self, record, listener).await;
         if let Err(e) = &queued {
             interceptors.on_acknowledgement(Err(e));
         }
         queued
-    }
-
-    /// Appends `record` (borrowed: the caller's future keeps it, so the nested futures do
-    /// not move it again). `shared_topic` is its topic's shared name when the caller has one
-    /// (the batch's delivery reports then use it). `listener`, if any, is registered with the
-    /// record's batch while the producer's lock is held (no reference to the batch is taken
-    /// for it); the place returned then holds no batch.
-    async fn enqueue(
-        &self,
-        record: BorrowedRecord<'_>,
-        shared_topic: Option<&Topic>,
-        mut listener: Option<Listen<'_>>,
-    ) -> Result<Queued, ProduceError> {
-        let shared = self.shared();
-        let start = clock_now();
-        let max_block = shared.config.max_block;
-        // Only a send that waits needs its deadline.
-        let deadline = || start.checked_add(max_block).unwrap_or(start + FAR_FUTURE);
-        // Read (under the lock, from the producer's wall clock) at the first attempt.
-        let mut timestamp = record.timestamp;
-        let listener_was_none = listener.is_none();
-        let mut woke = false;
-        // The first attempt usually succeeds and registers for no notification; one that must
-        // wait is made again with its registration in place, so progress between the attempt
-        // and the wait is never missed.
-        let mut armed = false;
-        let mut now = start;
-        loop {
-            let notified = armed.then(|| shared.progress.notified());
-            tokio::pin!(notified);
-            if let Some(n) = notified.as_mut().as_pin_mut() {
-                n.enable();
-                now = clock_now();
-            }
-            let outcome = {
-                let mut st = shared.lock();
-                if st.driver_gone {
-                    return Err(ProduceError::closed());
-                }
-                let timestamp = *timestamp.get_or_insert_with(|| st.wall.ms_at(start));
-                let out = OutgoingRecord {
-                    topic: record.topic,
-                    partition: record.partition,
-                    key: record.key,
-                    value: record.value,
-                    headers: record.headers,
-                    timestamp,
-                };
-                match st.engine.append(&out, now) {
-                    Ok(appended) => {
-                        let State { slots, engine, .. } = &mut *st;
-                        let slot = slots.entry(appended.batch).or_insert_with(|| {
-                            // The record's shared name, or the engine's (it knows the topic
-                            // once it took the record).
-                            let topic = shared_topic
-                                .cloned()
-                                .or_else(|| engine.topic(record.topic))
-                                .unwrap_or_else(|| Topic::new(record.topic));
-                            BatchSlot::new(topic, appended.partition)
-                        });
-                        // A listener is registered here; one its batch no longer waits for
-                        // (never the case for a batch just appended to) runs after the lock.
-                        let unregistered = listener.take().and_then(|l| {
-                            slot.try_register(appended.index, timestamp, start, l)
-                                .map(|l| (Arc::clone(slot), l))
-                        });
-                        let slot =
-                            (unregistered.is_none() && listener_was_none).then(|| Arc::clone(slot));
-                        Ok((
-                            slot,
-                            unregistered,
-                            appended.index,
-                            appended.wake_sender,
-                            timestamp,
-                        ))
-                    }
-                    Err(SendError::TopicPending(topic)) => {
-                        match st.engine.check_topic(&topic, start, max_block, now) {
-                            Ok(true) => continue,
-                            Ok(false) => Err(None),
-                            Err(SendError::Metadata(MetadataError::TopicNotAvailable {
-                                waited,
-                                last_error,
-                                listed_without_partitions,
-                                ..
-                            })) => Err(Some(ProduceError::topic_not_available(
-                                topic,
-                                waited,
-                                last_error
-                                    .map(|e| format!("last error {e:?}"))
-                                    .or_else(|| {
-                                        listed_without_partitions.then(|| {
-                                            "the cluster lists it with zero partitions".to_owned()
-                                        })
-                                    })
-                                    .or_else(|| {
-                                        st.engine.last_connection_problem().map(str::to_owned)
-                                    }),
-                            ))),
-                            Err(e) => Err(Some(ProduceError::send(e))),
-                        }
-                    }
-                    Err(SendError::WouldBlock) if now < deadline() => Err(None),
-                    Err(SendError::WouldBlock) => {
-                        shared
-                            .measured
-                            .buffer_exhausted
-                            .fetch_add(1, Ordering::Relaxed);
-                        Err(Some(ProduceError::buffer_exhausted(now - start)))
-                    }
-                    Err(e) => Err(Some(ProduceError::send(e))),
-                }
-            };
-            match outcome {
-                Ok((slot, unregistered, index, wake, timestamp)) => {
-                    if wake {
-                        shared.wake_driver.notify_one();
-                    }
-                    if let Some((slot, l)) = unregistered {
-                        Queued {
-                            slot: Some(slot),
-                            index,
-                            timestamp,
-                            sent_at: start,
-                        }
-                        .notify(l);
-                    }
-                    return Ok(Queued {
-                        slot,
-                        index,
-                        timestamp,
-                        sent_at: start,
-                    });
-                }
-                Err(Some(e)) => return Err(e),
-                Err(None) if !armed => armed = true,
-                Err(None) => {
-                    // Wake the driver once (it must send the metadata request, or drain for
-                    // memory); later rounds wait for its progress instead of ping-ponging.
-                    if !woke {
-                        woke = true;
-                        shared.wake_driver.notify_one();
-                    }
-                    let deadline = deadline();
-                    let wait_until = tokio::time::Instant::from_std(deadline);
-                    // At the deadline the loop runs once more and reports the timeout.
-                    let waited_from = clock_now();
-                    shared.measured.waiting.fetch_add(1, Ordering::Relaxed);
-                    if let Some(n) = notified.as_pin_mut() {
-                        let _ = tokio::time::timeout_at(wait_until, n).await;
-                    }
-                    shared.measured.waiting.fetch_sub(1, Ordering::Relaxed);
-                    // Java's bufferpool-wait-time measures waits for memory; a wait for metadata
-                    // is metadata-wait-time.
-                    let waited = crate::metrics::nanos(clock_now() - waited_from);
-                    if self.shared().lock().engine.has_topic(record.topic) {
-                        shared
-                            .measured
-                            .bufferpool_wait_ns
-                            .fetch_add(waited, Ordering::Relaxed);
-                    } else {
-                        shared
-                            .measured
-                            .metadata_wait_ns
-                            .fetch_add(waited, Ordering::Relaxed);
-                    }
-                    if clock_now() >= deadline + Duration::from_secs(1) {
-                        // Safety net: never loop past the deadline without an answer.
-                        return Err(ProduceError::topic_not_available(
-                            record.topic.to_owned(),
-                            max_block,
-                            None,
-                        ));
-                    }
-                }
-            }
-        }
     }
 
     /// Sends everything queued now, regardless of `linger.ms`, and waits until those records
@@ -790,7 +619,6 @@ impl Producer {
 /// Far enough to stand for "no deadline" (`Duration::MAX` timeouts).
 const FAR_FUTURE: Duration = Duration::from_secs(100 * 365 * 24 * 3600);
 
-/// `now + timeout`, saturating (a `Duration::MAX` timeout must not overflow).
 /// Checks `done` now and after each progress of the driver until it answers; `None` when
 /// `deadline` comes first.
 async fn progress_until<T>(
@@ -812,6 +640,7 @@ async fn progress_until<T>(
     }
 }
 
+/// `now + timeout`, saturating (a `Duration::MAX` timeout must not overflow).
 fn deadline_after(timeout: Duration) -> tokio::time::Instant {
     let now = tokio::time::Instant::now();
     now.checked_add(timeout.min(FAR_FUTURE))
