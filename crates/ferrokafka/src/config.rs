@@ -223,9 +223,11 @@ impl ProducerConfig {
         let mut c = AccumulatorConfig::default();
         c.batch_size = self.batch_size;
         c.linger = self.linger;
-        // The driver's timers are tokio's, which round a deadline up to the next millisecond
-        // and fire 1-2 ms after it.
-        c.linger_slack = Duration::from_millis(1);
+        // A batch may leave half a millisecond before its linger.ms is up: Java's sender, which
+        // counts whole milliseconds, sends it anywhere in the millisecond before, half a
+        // millisecond early on average. (The driver's alarm wakes it on time for that; tokio's
+        // timers alone fire up to a millisecond or two late.)
+        c.linger_slack = Duration::from_micros(500);
         c.buffer_memory = self.buffer_memory;
         c.max_request_size = self.max_request_size;
         c.delivery_timeout = self.delivery_timeout;

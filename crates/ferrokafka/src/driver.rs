@@ -24,6 +24,8 @@ use tokio::task::AbortHandle;
 use tokio_util::codec::FramedRead;
 
 use crate::producer::{Shared, apply_slot_actions};
+
+mod alarm;
 use crate::transport::BoxConnection;
 
 /// What the socket tasks tell the driver.
@@ -79,6 +81,13 @@ impl Drop for Guard {
 
 pub(crate) async fn run(shared: Arc<Shared>) {
     let _guard = Guard(shared.clone());
+    // Holds the producer's state only weakly: the alarm's thread never keeps it alive.
+    let weak = Arc::downgrade(&shared);
+    let mut alarm = alarm::Alarm::start(move || {
+        weak.upgrade()
+            .map(|shared| shared.wake_driver.notify_one())
+            .is_some()
+    });
     let (tx, mut rx) = mpsc::unbounded_channel::<Input>();
     // OAUTHBEARER: a token now and a fresh one at 80 % of each token's lifetime; the task
     // ends with the driver.
@@ -196,6 +205,9 @@ pub(crate) async fn run(shared: Arc<Shared>) {
             }
         };
         let waiting_from = crate::producer::clock_now();
+        if let Some(alarm) = alarm.as_mut() {
+            alarm.arm(timeout, waiting_from);
+        }
         shared.measured.note_io(waiting_from - busy_from);
         tokio::select! {
             input = rx.recv() => {
