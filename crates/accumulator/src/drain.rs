@@ -101,17 +101,36 @@ impl RecordAccumulator {
         leader_of: L,
         max_request_size: usize,
         now: Instant,
-        mut stamp: S,
+        stamp: S,
     ) -> Drained
     where
         L: Fn(&TopicPartition) -> Option<i32>,
         S: FnMut(&StampRequest<'_>) -> Option<ProducerStamp>,
     {
+        let routed: Vec<(&TopicPartition, i32)> = ready
+            .iter()
+            .filter_map(|tp| Some((tp, leader_of(tp)?)))
+            .collect();
+        self.drain_routed(&routed, max_request_size, now, stamp)
+    }
+
+    /// [`drain_deferrable`](Self::drain_deferrable) for partitions whose leaders the caller
+    /// has looked up already (once each: with many partitions a lookup per partition per
+    /// drain adds up). A partition without a leader, or whose leader takes no request now, is
+    /// left out of `routed`.
+    pub fn drain_routed<S>(
+        &mut self,
+        routed: &[(&TopicPartition, i32)],
+        max_request_size: usize,
+        now: Instant,
+        mut stamp: S,
+    ) -> Drained
+    where
+        S: FnMut(&StampRequest<'_>) -> Option<ProducerStamp>,
+    {
         let mut per_leader: BTreeMap<i32, Vec<&TopicPartition>> = BTreeMap::new();
-        for tp in ready {
-            if let Some(node) = leader_of(tp) {
-                per_leader.entry(node).or_default().push(tp);
-            }
+        for &(tp, node) in routed {
+            per_leader.entry(node).or_default().push(tp);
         }
         // A partition named twice is drained once (`ready` lists come sorted, so this keeps
         // their order).

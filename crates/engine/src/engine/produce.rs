@@ -1,7 +1,6 @@
 //! Produce: draining ready batches per leader, assembling Produce requests, and routing each
 //! partition's answer (delivered, split, or on to the retry decision).
 
-use std::collections::{HashMap, HashSet};
 use std::time::Instant;
 
 use ferrokafka_accumulator::{BatchId, DrainedBatch, FailReason, TopicPartition};
@@ -26,14 +25,19 @@ impl Engine {
             return;
         }
         // Which leaders can take a request now.
-        let mut sendable: HashMap<i32, ConnId> = HashMap::new();
-        let mut leaders: HashSet<i32> = HashSet::new();
-        for tp in &ready.ready_partitions {
+        // (foldhash: these are asked once per candidate partition, SipHash cost 115
+        // instructions a question.)
+        let mut sendable: foldhash::HashMap<i32, ConnId> = foldhash::HashMap::default();
+        let mut leaders: foldhash::HashSet<i32> = foldhash::HashSet::default();
+        // Each ready partition's leader, looked up once for this round.
+        let mut ready_leaders: Vec<(usize, i32)> = Vec::with_capacity(ready.ready_partitions.len());
+        for (i, tp) in ready.ready_partitions.iter().enumerate() {
             let Some(leader) = self.metadata.cluster().leader_for(&tp.topic, tp.partition) else {
                 self.metadata.request_update();
                 self.dirty = true;
                 continue;
             };
+            ready_leaders.push((i, leader));
             if leaders.contains(&leader) {
                 continue;
             }
@@ -54,38 +58,30 @@ impl Engine {
         if sendable.is_empty() {
             return;
         }
-        // As Java's sender: a leader with a ready partition gets every partition's head batch
-        // (those still lingering too), in one request.
-        let mut candidates = ready.ready_partitions;
-        let cluster = self.metadata.cluster();
-        candidates.extend(ready.lingering_partitions.into_iter().filter(|tp| {
-            cluster
-                .leader_for(&tp.topic, tp.partition)
-                .is_some_and(|l| sendable.contains_key(&l))
-        }));
         let txm = self.mode.manager();
         let transactional = self.mode.is_transactional();
-        // Only the ready partitions are asked about; a transactional producer sends only to
-        // the partitions the coordinator has added (looked up once per round).
-        let allowed: Option<foldhash::HashSet<&TopicPartition>> = transactional.then(|| {
-            candidates
-                .iter()
-                .filter(|tp| txm.is_some_and(|m| m.may_send_to(tp)))
-                .collect()
-        });
-        let leader_of = |tp: &TopicPartition| {
-            if allowed.as_ref().is_some_and(|a| !a.contains(tp)) {
-                return None;
-            }
-            cluster
+        // A transactional producer sends only to the partitions the coordinator has added.
+        let may_send =
+            |tp: &TopicPartition| !transactional || txm.is_some_and(|m| m.may_send_to(tp));
+        // As Java's sender: a leader with a ready partition gets every partition's head batch
+        // (those still lingering too), in one request. Each candidate goes to the drain with
+        // its leader, looked up once.
+        let cluster = self.metadata.cluster();
+        let mut routed: Vec<(&TopicPartition, i32)> = ready_leaders
+            .iter()
+            .map(|&(i, leader)| (&ready.ready_partitions[i], leader))
+            .filter(|&(tp, leader)| sendable.contains_key(&leader) && may_send(tp))
+            .collect();
+        routed.extend(ready.lingering_partitions.iter().filter_map(|tp| {
+            let leader = cluster
                 .leader_for(&tp.topic, tp.partition)
-                .filter(|l| sendable.contains_key(l))
-        };
+                .filter(|l| sendable.contains_key(l))?;
+            may_send(tp).then_some((tp, leader))
+        }));
         let mut idem = self.mode.manager_mut();
         let batches = &mut self.batches;
-        let drained = self.acc.drain_deferrable(
-            &candidates,
-            leader_of,
+        let drained = self.acc.drain_routed(
+            &routed,
             self.config.accumulator.max_request_size,
             now,
             |req| {
