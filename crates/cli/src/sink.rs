@@ -10,8 +10,6 @@ use std::sync::{Arc, OnceLock};
 use std::time::Duration;
 
 use bytes::Bytes;
-use futures::TryFutureExt;
-use futures::future::Either;
 
 /// One record as the CLI wants it produced.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -273,6 +271,32 @@ fn rejected(e: &ferrokafka::ProduceError) -> Rejected {
     }
 }
 
+/// A reported send's future: the borrowed record's send as the producer returns it (no layer
+/// around it that would make it larger: the perf loop moves it per record), or any other send
+/// boxed.
+enum Sent<'a, F> {
+    Borrowed(F),
+    Other(Pin<Box<dyn Future<Output = Result<(), ferrokafka::ProduceError>> + Send + 'a>>),
+}
+
+impl<F> Future for Sent<'_, F>
+where
+    F: Future<Output = Result<(), ferrokafka::ProduceError>> + Unpin,
+{
+    type Output = Result<(), Rejected>;
+
+    fn poll(
+        mut self: Pin<&mut Self>,
+        cx: &mut std::task::Context<'_>,
+    ) -> std::task::Poll<Self::Output> {
+        let sent = match &mut *self {
+            Sent::Borrowed(f) => Pin::new(f).poll(cx),
+            Sent::Other(f) => f.as_mut().poll(cx),
+        };
+        sent.map_err(|e| rejected(&e))
+    }
+}
+
 /// `record`, owned, with `key` (when given) as its key.
 fn with_key(record: &OutRecord, key: Option<&[u8]>) -> OutRecord {
     let mut owned = record.clone();
@@ -324,11 +348,10 @@ impl Sink for ProducerSink {
             let other: Arc<dyn ferrokafka::DeliveryReporter> =
                 Arc::new(ReportsAdapter(Arc::clone(reports)));
             let owned = with_key(record, key);
-            return Either::Left(Box::pin(async move {
+            return Sent::Other(Box::pin(async move {
                 self.producer
                     .send_reported(producer_record(owned), &other, seq)
                     .await
-                    .map_err(|e| rejected(&e))
             }));
         }
         if record.headers.is_empty() {
@@ -343,13 +366,12 @@ impl Sink for ProducerSink {
             if let Some(v) = &record.value {
                 borrowed = borrowed.with_value(v);
             }
-            let sent = self.producer.send_borrowed_reported(borrowed, adapter, seq);
-            return Either::Right(Either::Left(sent.map_err(|e| rejected(&e))));
+            return Sent::Borrowed(self.producer.send_borrowed_reported(borrowed, adapter, seq));
         }
         let sent =
             self.producer
                 .send_reported(producer_record(with_key(record, key)), adapter, seq);
-        Either::Right(Either::Right(sent.map_err(|e| rejected(&e))))
+        Sent::Other(Box::pin(sent))
     }
 
     async fn flush(&self, timeout: Duration) -> Result<(), String> {

@@ -177,7 +177,7 @@ impl Producer {
     pub fn send(
         &self,
         record: ProducerRecord,
-    ) -> impl Future<Output = Result<DeliveryFuture, ProduceError>> + Send + '_ {
+    ) -> impl Future<Output = Result<DeliveryFuture, ProduceError>> + Send + Unpin + '_ {
         if self.shared().config.interceptors.is_empty() {
             return Sending::Queue(Enqueue::new(self, record, None), Queued::future);
         }
@@ -230,7 +230,7 @@ impl Producer {
         &self,
         record: ProducerRecord,
         callback: F,
-    ) -> impl Future<Output = Result<(), ProduceError>> + Send + '_
+    ) -> impl Future<Output = Result<(), ProduceError>> + Send + Unpin + '_
     where
         F: FnOnce(Result<crate::RecordMetadata, ProduceError>) + Send + 'static,
     {
@@ -302,7 +302,7 @@ impl Producer {
         record: ProducerRecord,
         reporter: &'a Arc<dyn DeliveryReporter>,
         tag: u64,
-    ) -> impl Future<Output = Result<(), ProduceError>> + Send + 'a {
+    ) -> impl Future<Output = Result<(), ProduceError>> + Send + Unpin + 'a {
         if !self.shared().config.interceptors.is_empty() {
             let reporter = Arc::clone(reporter);
             return Sending::Boxed(Box::pin(
@@ -322,7 +322,7 @@ impl Producer {
         record: BorrowedRecord<'a>,
         reporter: &'a Arc<dyn DeliveryReporter>,
         tag: u64,
-    ) -> impl Future<Output = Result<(), ProduceError>> + Send + 'a {
+    ) -> impl Future<Output = Result<(), ProduceError>> + Send + Unpin + 'a {
         if !self.shared().config.interceptors.is_empty() {
             return Sending::Boxed(Box::pin(self.send_reported(
                 record.to_owned_record(),
@@ -369,7 +369,7 @@ impl Producer {
     pub fn send_borrowed<'a>(
         &'a self,
         record: BorrowedRecord<'a>,
-    ) -> impl Future<Output = Result<DeliveryFuture, ProduceError>> + Send + 'a {
+    ) -> impl Future<Output = Result<DeliveryFuture, ProduceError>> + Send + Unpin + 'a {
         if !self.shared().config.interceptors.is_empty() {
             return Sending::Boxed(Box::pin(self.send(record.to_owned_record())));
         }
@@ -383,7 +383,7 @@ impl Producer {
         &'a self,
         record: BorrowedRecord<'a>,
         callback: F,
-    ) -> impl Future<Output = Result<(), ProduceError>> + Send + 'a
+    ) -> impl Future<Output = Result<(), ProduceError>> + Send + Unpin + 'a
     where
         F: FnOnce(Result<crate::RecordMetadata, ProduceError>) + Send + 'static,
     {
