@@ -37,7 +37,9 @@
 //!    caller's partition → leader map, up to a `max.request.size` per leader request (always at
 //!    least one batch). Each batch is closed (compressed, header and CRC written) with the
 //!    [`ProducerStamp`](ferrokafka_records::ProducerStamp) the caller's callback returns for it:
-//!    identity is stamped at drain, never at append. Drained batches are in flight.
+//!    identity is stamped at drain, never at append. Drained batches are in flight. A caller
+//!    that has looked the leaders up already (once per partition per round) passes them with
+//!    the partitions to [`drain_routed`](RecordAccumulator::drain_routed).
 //! 4. Every in-flight batch gets exactly one answer:
 //!    [`complete`](RecordAccumulator::complete) or [`fail`](RecordAccumulator::fail) (memory
 //!    released), [`reenqueue`](RecordAccumulator::reenqueue) (back at the head of its partition,
