@@ -24,9 +24,9 @@ use tokio::task::AbortHandle;
 use tokio_util::codec::FramedRead;
 
 use crate::producer::{Shared, apply_slot_actions};
+use crate::transport::BoxConnection;
 
 mod alarm;
-use crate::transport::BoxConnection;
 
 /// What the socket tasks tell the driver.
 enum Input {

@@ -30,14 +30,15 @@ impl Engine {
         let mut sendable: foldhash::HashMap<i32, ConnId> = foldhash::HashMap::default();
         let mut leaders: foldhash::HashSet<i32> = foldhash::HashSet::default();
         // Each ready partition's leader, looked up once for this round.
-        let mut ready_leaders: Vec<(usize, i32)> = Vec::with_capacity(ready.ready_partitions.len());
-        for (i, tp) in ready.ready_partitions.iter().enumerate() {
+        let mut ready_leaders: Vec<(&TopicPartition, i32)> =
+            Vec::with_capacity(ready.ready_partitions.len());
+        for tp in &ready.ready_partitions {
             let Some(leader) = self.metadata.cluster().leader_for(&tp.topic, tp.partition) else {
                 self.metadata.request_update();
                 self.dirty = true;
                 continue;
             };
-            ready_leaders.push((i, leader));
+            ready_leaders.push((tp, leader));
             if leaders.contains(&leader) {
                 continue;
             }
@@ -68,8 +69,7 @@ impl Engine {
         // its leader, looked up once.
         let cluster = self.metadata.cluster();
         let mut routed: Vec<(&TopicPartition, i32)> = ready_leaders
-            .iter()
-            .map(|&(i, leader)| (&ready.ready_partitions[i], leader))
+            .into_iter()
             .filter(|&(tp, leader)| sendable.contains_key(&leader) && may_send(tp))
             .collect();
         routed.extend(ready.lingering_partitions.iter().filter_map(|tp| {
