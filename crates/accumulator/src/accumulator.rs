@@ -38,11 +38,14 @@ pub(crate) struct PartitionQueue {
     /// partition until [`release`](crate::RecordAccumulator::release). An idempotent producer
     /// holds a partition whose in-flight batch expired, until that batch's fate is known.
     pub(crate) held: bool,
+    /// The partition (so a slot a caller kept can be checked: [`QueueSlot`]).
+    pub(crate) tp: TopicPartition,
 }
 
-impl Default for PartitionQueue {
-    fn default() -> Self {
+impl PartitionQueue {
+    pub(crate) fn new(tp: TopicPartition) -> Self {
         PartitionQueue {
+            tp,
             batches: VecDeque::new(),
             in_flight: 0,
             ratio: 1.0,
@@ -50,9 +53,7 @@ impl Default for PartitionQueue {
             held: false,
         }
     }
-}
 
-impl PartitionQueue {
     /// Whether nothing may be drained from this partition until an in-flight batch is answered:
     /// `max.in.flight.requests.per.connection` batches are in flight, or the head was sent before
     /// (a retry or a split part) and another batch is in flight. The second rule is Java's
@@ -77,6 +78,11 @@ impl PartitionQueue {
         self.batches.insert(at, batch);
     }
 }
+
+/// Where a partition's queue is in one accumulator, as [`RecordAccumulator::append_via`] leaves
+/// it: kept by a caller that appends to the partition again, it saves the lookup by partition.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct QueueSlot(usize);
 
 /// What `append` did.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -210,6 +216,27 @@ impl RecordAccumulator {
         headers: &[Header],
         now: Instant,
     ) -> Result<AppendResult, AppendError> {
+        self.append_via(&mut None, tp, timestamp, key, value, headers, now)
+    }
+
+    /// [`append`](Self::append), finding `tp`'s queue through `hint` when it holds the slot an
+    /// earlier append of `tp` left there (no lookup by partition), and leaving `tp`'s slot in it
+    /// once the partition has a queue. A slot of another partition (or accumulator) is only
+    /// looked past: the record still goes to `tp`.
+    #[expect(
+        clippy::too_many_arguments,
+        reason = "append's arguments and the slot; a struct per record would be built per record"
+    )]
+    pub fn append_via(
+        &mut self,
+        hint: &mut Option<QueueSlot>,
+        tp: &TopicPartition,
+        timestamp: i64,
+        key: Option<&[u8]>,
+        value: Option<&[u8]>,
+        headers: &[Header],
+        now: Instant,
+    ) -> Result<AppendResult, AppendError> {
         if self.closing {
             return Err(AppendError::Closed);
         }
@@ -232,7 +259,14 @@ impl RecordAccumulator {
         let batch_size = self.config.batch_size;
         // One lookup on the common path: the partition's open batch takes the record, measured
         // once for both the room check and the write.
-        let slot = self.queues.slot(tp);
+        let slot = match *hint {
+            Some(QueueSlot(i)) if self.queues.holds(i, tp) => Some(i),
+            _ => {
+                let found = self.queues.slot(tp);
+                *hint = found.map(QueueSlot);
+                found
+            }
+        };
         if let Some(queue) = slot.map(|i| self.queues.at(i)) {
             let several = queue.batches.len() > 1;
             if let Some(last) = queue.batches.back_mut()
@@ -313,6 +347,7 @@ impl RecordAccumulator {
         self.lower_expiry_floor(now);
         let id = self.new_batch_id();
         let slot = slot.unwrap_or_else(|| self.queues.slot_or_insert(tp));
+        *hint = Some(QueueSlot(slot));
         let queue = self.queues.at(slot);
         // A kept buffer of at least three quarters of that serves (the batch grows it if it
         // must); without one, a new buffer.

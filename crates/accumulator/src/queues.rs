@@ -33,10 +33,18 @@ impl Queues {
             return i;
         }
         let i = self.slots.len();
-        self.slots.push(PartitionQueue::default());
+        self.slots.push(PartitionQueue::new(tp.clone()));
         self.index.insert(tp.clone(), i);
         self.order.insert(tp.clone(), i);
         i
+    }
+
+    /// Whether slot `i` is `tp`'s queue (a slot a caller kept is checked before it is used;
+    /// when the caller's topic shares the queue's name, as it does when both came from the
+    /// same `TopicPartition`, that is a pointer and a number compared).
+    #[inline]
+    pub(crate) fn holds(&self, i: usize, tp: &TopicPartition) -> bool {
+        self.slots.get(i).is_some_and(|q| q.tp == *tp)
     }
 
     /// The queue in slot `i` (from [`slot`](Self::slot)).

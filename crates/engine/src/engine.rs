@@ -70,6 +70,10 @@ struct TopicCache {
     /// `TopicPartition` of every partition, built once per metadata update rather than once
     /// per appended record.
     partitions: Vec<TopicPartition>,
+    /// Where each partition's queue is in the accumulator, once a record went there (an
+    /// append then finds the queue without a lookup by partition).
+    /// (A `Cell`: the cache is read, not written, on that path.)
+    slots: Vec<std::cell::Cell<Option<ferrokafka_accumulator::QueueSlot>>>,
 }
 
 /// The sans-IO producer core.

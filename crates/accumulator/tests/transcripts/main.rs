@@ -6,5 +6,6 @@ mod expiry;
 mod linger;
 mod memory;
 mod retry;
+mod slots;
 mod split;
 mod util;

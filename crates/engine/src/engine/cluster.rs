@@ -101,6 +101,7 @@ impl Engine {
                     partitions: (0..n as i32)
                         .map(|p| TopicPartition::new(name.clone(), p))
                         .collect(),
+                    slots: vec![std::cell::Cell::new(None); n],
                 };
                 self.topics.insert(name, cache);
             }

@@ -145,9 +145,9 @@ impl Engine {
         }
         let partition =
             ferrokafka_partition::select_partition(&mut self.partitioner, &precord, &partitions)?;
-        let Some(tp) = usize::try_from(partition)
+        let Some((tp, slot)) = usize::try_from(partition)
             .ok()
-            .and_then(|p| cache.partitions.get(p))
+            .and_then(|p| cache.partitions.get(p).zip(cache.slots.get(p)))
         else {
             return Err(SendError::InvalidRecord(format!(
                 "partition {partition} of `{}` is not in its metadata",
@@ -160,30 +160,31 @@ impl Engine {
             m.add_partition(tp)
                 .map_err(|e| SendError::Transaction(TxnFailure::from_error(&e)))?;
         }
-        let result = self
-            .acc
-            .append(
-                tp,
-                record.timestamp,
-                record.key,
-                record.value,
-                record.headers,
-                now,
-            )
-            .map_err(|e| match e {
-                AppendError::WouldBlock { .. } => SendError::WouldBlock,
-                AppendError::RecordTooLarge {
-                    size,
-                    limit,
-                    setting,
-                } => SendError::RecordTooLarge {
-                    size,
-                    limit,
-                    setting,
-                },
-                AppendError::Closed => SendError::Closed,
-                other => SendError::InvalidRecord(other.to_string()),
-            })?;
+        let mut hint = slot.get();
+        let result = self.acc.append_via(
+            &mut hint,
+            tp,
+            record.timestamp,
+            record.key,
+            record.value,
+            record.headers,
+            now,
+        );
+        slot.set(hint);
+        let result = result.map_err(|e| match e {
+            AppendError::WouldBlock { .. } => SendError::WouldBlock,
+            AppendError::RecordTooLarge {
+                size,
+                limit,
+                setting,
+            } => SendError::RecordTooLarge {
+                size,
+                limit,
+                setting,
+            },
+            AppendError::Closed => SendError::Closed,
+            other => SendError::InvalidRecord(other.to_string()),
+        })?;
         let bytes = record.key.map_or(0, <[u8]>::len) + record.value.map_or(0, <[u8]>::len);
         let size = (bytes
             + record
