@@ -21,7 +21,7 @@ use crate::error::ProduceError;
 use crate::metrics::{Metrics, MetricsState};
 use crate::record::{
     BatchOutcome, BatchSlot, BorrowedRecord, Callback, DeliveryFuture, DeliveryReporter, Listen,
-    Listener, ProducerRecord, Queued, SplitParts,
+    Listener, ProducerRecord, Queued, SlotEntry, SplitParts,
 };
 
 /// How long `close` keeps the connections of an acks=0 producer open after the last write.

@@ -353,6 +353,36 @@ fn in_record_order(
 }
 
 impl Reported {
+    /// Takes the records `extra` kept for this batch elsewhere (under the producer's lock, while
+    /// the batch filled) into a pending slot's own lists: as its reported list when it has none,
+    /// the usual case; otherwise with its own, each list kept in index order.
+    fn take_in(
+        reported: &mut Option<Reported>,
+        callbacks: &mut Vec<Waiting>,
+        extra: Option<Reported>,
+    ) {
+        let Some(extra) = extra else {
+            return;
+        };
+        match reported {
+            None => *reported = Some(extra),
+            Some(own) if Arc::ptr_eq(&own.reporter, &extra.reporter) => {
+                own.records.extend(extra.records);
+                own.records.sort_by_key(|r| r.index);
+            }
+            Some(_) => {
+                let reporter = extra.reporter;
+                callbacks.extend(extra.records.into_iter().map(|r| Waiting {
+                    index: r.index,
+                    timestamp: r.timestamp,
+                    queued_at: r.queued_at,
+                    notify: Listener::Reporter(Arc::clone(&reporter), r.tag),
+                }));
+                callbacks.sort_by_key(|w| w.index);
+            }
+        }
+    }
+
     /// The reporter (if any) and its records, for [`in_record_order`].
     fn split_off(
         reported: Option<Reported>,
@@ -397,7 +427,7 @@ pub(crate) enum BatchOutcome {
 
 /// The records of a batch that report to one reporter (the common case: one reporter for every
 /// record), so the batch holds one reference to it rather than one per record.
-struct Reported {
+pub(crate) struct Reported {
     reporter: Arc<dyn DeliveryReporter>,
     records: Vec<ReportedRecord>,
 }
@@ -428,6 +458,61 @@ enum SlotState {
     Done(BatchOutcome, Instant),
     /// Split after MESSAGE_TOO_LARGE: where its records went, and the parts' slots by batch.
     Split(Arc<SplitParts>),
+}
+
+/// A pending batch as the producer's state keeps it: its slot, and the records that report to
+/// the batch's first reporter, listed here under the producer's lock (which every send holds
+/// anyway) rather than under the slot's own lock, once per record. The list goes to the slot
+/// with the batch's outcome.
+pub(crate) struct SlotEntry {
+    pub(crate) slot: Arc<BatchSlot>,
+    pub(crate) reported: Option<Reported>,
+}
+
+impl SlotEntry {
+    pub(crate) fn new(slot: Arc<BatchSlot>) -> Self {
+        SlotEntry {
+            slot,
+            reported: None,
+        }
+    }
+
+    /// Registers `notify` for record `index` (create time `timestamp`, sent at `queued_at`):
+    /// a record of the batch's first reporter goes on the list here; any other listener is
+    /// registered with the slot ([`BatchSlot::try_register`], whose answer this is).
+    pub(crate) fn register(
+        &mut self,
+        index: i32,
+        timestamp: i64,
+        queued_at: Instant,
+        notify: Listen<'_>,
+    ) -> Option<Listener> {
+        if let Listen::Reporter(reporter, tag) = notify {
+            let record = ReportedRecord {
+                index,
+                timestamp,
+                queued_at,
+                tag,
+            };
+            match &mut self.reported {
+                None => {
+                    let mut records = Vec::with_capacity(REPORTED_FIRST_CAPACITY);
+                    records.push(record);
+                    self.reported = Some(Reported {
+                        reporter: Arc::clone(reporter),
+                        records,
+                    });
+                    return None;
+                }
+                Some(r) if Arc::ptr_eq(reporter, &r.reporter) => {
+                    r.records.push(record);
+                    return None;
+                }
+                Some(_) => {}
+            }
+        }
+        self.slot.try_register(index, timestamp, queued_at, notify)
+    }
 }
 
 /// Shared state of one batch: its records' futures and callbacks wait here.
@@ -570,17 +655,24 @@ impl BatchSlot {
         }
     }
 
-    /// Completes the batch: wakes its futures and runs its callbacks (outside the lock).
-    pub(crate) fn complete(&self, outcome: BatchOutcome) {
+    /// Completes the batch: wakes its futures and runs its callbacks (outside the lock), and
+    /// reports the records of `extra` (the [`SlotEntry`]'s list) with the slot's own.
+    pub(crate) fn complete(&self, outcome: BatchOutcome, extra: Option<Reported>) {
         // One clock reading for the whole batch.
         let now = crate::producer::clock_now();
         let previous = std::mem::replace(&mut *self.lock(), SlotState::Done(outcome.clone(), now));
-        if let SlotState::Pending {
-            wakers,
-            callbacks,
-            reported,
-        } = previous
-        {
+        // (A slot is completed once, while pending; were it not pending, `extra`'s records
+        // would still hear this outcome.)
+        let pending = match previous {
+            SlotState::Pending {
+                wakers,
+                callbacks,
+                reported,
+            } => Some((wakers, callbacks, reported)),
+            _ => extra.is_some().then(|| (Vec::new(), Vec::new(), None)),
+        };
+        if let Some((wakers, mut callbacks, mut reported)) = pending {
+            Reported::take_in(&mut reported, &mut callbacks, extra);
             for w in wakers {
                 w.wake();
             }
@@ -612,15 +704,20 @@ impl BatchSlot {
         }
     }
 
-    /// The batch was split: its records now live in the parts.
-    pub(crate) fn split(&self, parts: Arc<SplitParts>) {
+    /// The batch was split: its records, with those of `extra` (the [`SlotEntry`]'s list), now
+    /// live in the parts.
+    pub(crate) fn split(&self, parts: Arc<SplitParts>, extra: Option<Reported>) {
         let previous = std::mem::replace(&mut *self.lock(), SlotState::Split(parts.clone()));
-        if let SlotState::Pending {
-            wakers,
-            callbacks,
-            reported,
-        } = previous
-        {
+        let pending = match previous {
+            SlotState::Pending {
+                wakers,
+                callbacks,
+                reported,
+            } => Some((wakers, callbacks, reported)),
+            _ => extra.is_some().then(|| (Vec::new(), Vec::new(), None)),
+        };
+        if let Some((wakers, mut callbacks, mut reported)) = pending {
+            Reported::take_in(&mut reported, &mut callbacks, extra);
             // Handed on in index order, so each part keeps its records' order.
             let (reporter, records) = Reported::split_off(reported);
             for next in in_record_order(callbacks, reporter.as_ref(), records) {

@@ -11,7 +11,7 @@ use ferrokafka::{
     BorrowedRecord, DeliveryReporter, Header, Producer, ProducerConfig, ProducerRecord,
     ReportedBatch,
 };
-use ferrokafka_fake::{ClusterConfig, FakeServer, Fault};
+use ferrokafka_fake::{ClusterConfig, FakeServer, Fault, TopicConfig};
 use ferrokafka_wire::{ApiKey, ErrorCode};
 
 fn fake() -> FakeServer {
@@ -283,6 +283,77 @@ async fn callbacks_and_several_reporters_in_one_batch_hear_in_record_order() {
         .collect();
     assert_eq!(got, expected);
     assert_eq!(Arc::strong_count(&a), 1, "the batch let its reference go");
+    p.close(Duration::from_secs(5)).await;
+}
+
+/// A batch the broker refuses as too large (MESSAGE_TOO_LARGE) is split: its reported records,
+/// those of its first reporter and of another, and a callback among them, each hear once, in
+/// record order, with the offset their part was written at.
+#[tokio::test(start_paused = true)]
+async fn a_split_batchs_reporters_and_callbacks_hear_every_record_in_order() {
+    // Batches of at most 2,000 bytes are taken; twelve 500-byte records share one batch.
+    let topic = TopicConfig {
+        max_message_bytes: 2000,
+        ..TopicConfig::default()
+    };
+    let fake = FakeServer::in_memory(
+        ClusterConfig::builder()
+            .brokers(1)
+            .topic_with("t", 1, topic)
+            .build(),
+    );
+    let p = Producer::new(
+        ProducerConfig::builder()
+            .bootstrap_servers(fake.bootstrap())
+            .transport(fake.transport())
+            .linger(Duration::from_millis(50))
+            .build()
+            .expect("config"),
+    )
+    .expect("producer");
+    let log: Log = Arc::new(Mutex::new(Vec::new()));
+    let a: Arc<dyn DeliveryReporter> = Arc::new(Logged("a", log.clone()));
+    let b: Arc<dyn DeliveryReporter> = Arc::new(Logged("b", log.clone()));
+    let who = |tag: u64| match tag {
+        5 => "callback",
+        8 | 9 => "b",
+        _ => "a",
+    };
+    for tag in 0..12u64 {
+        let value = format!("{tag:03}{}", "x".repeat(497));
+        let record = BorrowedRecord::new("t").with_value(value.as_bytes());
+        match who(tag) {
+            "a" => p.send_borrowed_reported(record, &a, tag).await,
+            "b" => p.send_borrowed_reported(record, &b, tag).await,
+            _ => {
+                let log = log.clone();
+                p.send_borrowed_with_callback(record, move |outcome| {
+                    let offset = outcome.expect("delivered").offset();
+                    log.lock()
+                        .unwrap()
+                        .push(("callback".to_owned(), tag, offset));
+                })
+                .await
+            }
+        }
+        .expect("queued");
+    }
+    p.flush(Duration::from_secs(5)).await.expect("flushed");
+    assert!(
+        fake.with_cluster(|c| c.requests_served(ApiKey::PRODUCE)) > 3,
+        "the batch was refused, then sent in parts"
+    );
+    let got = log.lock().unwrap().clone();
+    let expected: Vec<(String, u64, Option<i64>)> = (0..12u64)
+        .map(|tag| (who(tag).to_owned(), tag, Some(tag as i64)))
+        .collect();
+    assert_eq!(got, expected);
+    assert_eq!(
+        Arc::strong_count(&a),
+        1,
+        "the parts let their references go"
+    );
+    assert_eq!(Arc::strong_count(&b), 1);
     p.close(Duration::from_secs(5)).await;
 }
 

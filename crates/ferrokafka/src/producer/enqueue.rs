@@ -197,22 +197,23 @@ impl Producer {
             }
         };
         let State { slots, engine, .. } = &mut *st;
-        let slot = slots.entry(appended.batch).or_insert_with(|| {
+        let entry = slots.entry(appended.batch).or_insert_with(|| {
             // The record's shared name, or the engine's (it knows the topic once it took the
             // record).
             let topic = shared_topic
                 .cloned()
                 .or_else(|| engine.topic(record.topic))
                 .unwrap_or_else(|| Topic::new(record.topic));
-            BatchSlot::new(topic, appended.partition)
+            SlotEntry::new(BatchSlot::new(topic, appended.partition))
         });
         // A listener is registered here; one its batch no longer waits for (never the case for
         // a batch just appended to) runs after the lock.
         let unregistered = listener.take().and_then(|l| {
-            slot.try_register(appended.index, timestamp, start, l)
-                .map(|l| (Arc::clone(slot), l))
+            entry
+                .register(appended.index, timestamp, start, l)
+                .map(|l| (Arc::clone(&entry.slot), l))
         });
-        let slot = (unregistered.is_none() && listener_was_none).then(|| Arc::clone(slot));
+        let slot = (unregistered.is_none() && listener_was_none).then(|| Arc::clone(&entry.slot));
         drop(st);
         if appended.wake_sender {
             shared.wake_driver.notify_one();

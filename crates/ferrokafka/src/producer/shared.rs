@@ -30,7 +30,7 @@ pub(crate) struct Shared {
 pub(crate) struct State {
     pub(crate) engine: Engine,
     /// Looked up on every send: a fast hasher, seeded per producer.
-    pub(crate) slots: foldhash::HashMap<BatchId, Arc<BatchSlot>>,
+    pub(crate) slots: foldhash::HashMap<BatchId, SlotEntry>,
     pub(crate) metrics: MetricsState,
     /// The last connection failure, to explain a metadata timeout.
     pub(crate) driver_gone: bool,
@@ -114,7 +114,7 @@ impl Shared {
 
 impl State {
     /// Applies engine events to the slots; returns the slots to complete outside the lock.
-    pub(crate) fn take_events(&mut self, out: &mut Vec<(Arc<BatchSlot>, SlotAction)>) {
+    pub(crate) fn take_events(&mut self, out: &mut Vec<SlotAction>) {
         while let Some(event) = self.engine.poll_event() {
             match event {
                 Event::Delivered {
@@ -123,36 +123,35 @@ impl State {
                     log_append_time,
                     ..
                 } => {
-                    if let Some(slot) = self.slots.remove(&batch) {
-                        out.push((
-                            slot,
-                            SlotAction::Complete(BatchOutcome::Delivered {
+                    if let Some(entry) = self.slots.remove(&batch) {
+                        out.push(SlotAction::Complete(
+                            entry,
+                            BatchOutcome::Delivered {
                                 base_offset,
                                 log_append_time,
-                            }),
+                            },
                         ));
                     }
                 }
                 Event::Failed { batch, error, .. } => {
-                    if let Some(slot) = self.slots.remove(&batch) {
-                        out.push((
-                            slot,
-                            SlotAction::Complete(BatchOutcome::Failed(ProduceError::delivery(
-                                error,
-                            ))),
+                    if let Some(entry) = self.slots.remove(&batch) {
+                        out.push(SlotAction::Complete(
+                            entry,
+                            BatchOutcome::Failed(ProduceError::delivery(error)),
                         ));
                     }
                 }
                 Event::Split(outcome) => {
-                    if let Some(slot) = self.slots.remove(&outcome.original) {
+                    if let Some(entry) = self.slots.remove(&outcome.original) {
                         let mut slots = Vec::with_capacity(outcome.parts.len());
                         for p in &outcome.parts {
-                            let part = BatchSlot::new(slot.topic().clone(), slot.partition());
-                            self.slots.insert(p.batch, part.clone());
+                            let part =
+                                BatchSlot::new(entry.slot.topic().clone(), entry.slot.partition());
+                            self.slots.insert(p.batch, SlotEntry::new(part.clone()));
                             slots.push(part);
                         }
                         let parts = Arc::new(SplitParts { outcome, slots });
-                        out.push((slot, SlotAction::Split(parts)));
+                        out.push(SlotAction::Split(entry, parts));
                     }
                 }
                 Event::Transaction { call, result } => {
@@ -166,32 +165,34 @@ impl State {
     }
 
     /// Fails every waiting slot (the driver is gone).
-    pub(crate) fn fail_all_slots(&mut self, out: &mut Vec<(Arc<BatchSlot>, SlotAction)>) {
+    pub(crate) fn fail_all_slots(&mut self, out: &mut Vec<SlotAction>) {
         // Dropping the senders ends waiting transactional calls with `Closed`.
         self.txn_waiters.clear();
         self.engine.abort();
         self.take_events(out);
-        for (_, slot) in self.slots.drain() {
-            out.push((
-                slot,
-                SlotAction::Complete(BatchOutcome::Failed(ProduceError::delivery(
+        for (_, entry) in self.slots.drain() {
+            out.push(SlotAction::Complete(
+                entry,
+                BatchOutcome::Failed(ProduceError::delivery(
                     ferrokafka_engine::DeliveryError::Aborted,
-                ))),
+                )),
             ));
         }
     }
 }
 
+/// What a batch's slot is told once the producer's lock is released (each action holds the
+/// batch's [`SlotEntry`], taken out of the state, with the records it listed).
 pub(crate) enum SlotAction {
-    Complete(BatchOutcome),
-    Split(Arc<SplitParts>),
+    Complete(SlotEntry, BatchOutcome),
+    Split(SlotEntry, Arc<SplitParts>),
 }
 
-pub(crate) fn apply_slot_actions(actions: Vec<(Arc<BatchSlot>, SlotAction)>) {
-    for (slot, action) in actions {
+pub(crate) fn apply_slot_actions(actions: Vec<SlotAction>) {
+    for action in actions {
         match action {
-            SlotAction::Complete(outcome) => slot.complete(outcome),
-            SlotAction::Split(parts) => slot.split(parts),
+            SlotAction::Complete(entry, outcome) => entry.slot.complete(outcome, entry.reported),
+            SlotAction::Split(entry, parts) => entry.slot.split(parts, entry.reported),
         }
     }
 }
