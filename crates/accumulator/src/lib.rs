@@ -20,6 +20,10 @@
 //!    [`AppendError::WouldBlock`]: the async caller waits for
 //!    [`RecordAccumulator::poll_memory_freed`] and retries, up to `max.block.ms`. The returned
 //!    [`RecordHandle`] (batch id + index) is what a delivery future is tied to.
+//!    [`RecordAccumulator::append_via`] does the same through a [`QueueSlot`] its caller kept
+//!    from an earlier append to the partition (checked against the queue's partition before
+//!    use), so the partition's queue is found without a lookup; the engine keeps one per
+//!    partition in its topic cache.
 //! 2. [`RecordAccumulator::ready`] lists partitions whose head batch may be sent: it is full
 //!    (`batch.size` reached, or other batches queued behind it), has waited `linger.ms` since
 //!    creation, a flush is in progress ([`begin_flush`](RecordAccumulator::begin_flush) until
