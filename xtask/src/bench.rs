@@ -57,6 +57,7 @@ use std::time::Instant;
 use anyhow::{Context, Result, ensure};
 use ferrokafka_tests::tansu::Tansu;
 
+mod instructions;
 mod matrix;
 mod measure;
 mod options;
@@ -89,6 +90,11 @@ usage: cargo xtask bench [options]     ferrokafka vs librdkafka (and Java on Kaf
        cargo xtask bench quick [options]         its two headline cells on the mock (librdkafka,
                                                  ferrokafka, ferrokafka-cli), under two minutes
                                                  (`cargo xtask bench matrix --help`)
+       cargo xtask bench instructions [options]  instructions per record (valgrind's
+                                                 callgrind) of librdkafka, ferrokafka and
+                                                 ferrokafka-cli perf on the mock; the yardstick
+                                                 that holds on a noisy machine
+                                                 (`cargo xtask bench instructions --help`)
        cargo xtask bench micro         the criterion micro-benchmarks (cargo bench --workspace)
 
 options (the workload defaults are the spec's: 10-byte keys, 100-byte values, acks=all,
@@ -142,6 +148,7 @@ pub(crate) fn run(args: &[String]) -> Result<ExitCode> {
         Some("security") => return security::run(&args[1..]),
         Some("matrix") => return matrix::run(false, &args[1..]),
         Some("quick") => return matrix::run(true, &args[1..]),
+        Some("instructions") => return instructions::run(&args[1..]),
         Some(sub @ ("idempotence" | "txn" | "suite")) => (Some(sub), &args[1..]),
         _ => (None, args),
     };
