@@ -269,11 +269,17 @@ pub(super) fn wait_for_watermarks_of(bin: &PathBuf, bootstrap: &str, topic: &str
 /// cluster), as a note: how many, and the first few.
 pub(super) fn kafka_log_note(cluster: &KafkaCluster, title: &str) -> Option<String> {
     let log = std::fs::read_to_string(cluster.log_of(1)).unwrap_or_default();
-    let bad: Vec<&str> = log
-        .lines()
-        .filter(|l| l.contains("] WARN ") || l.contains("] ERROR "))
+    log_problems_note(&log, title)
+}
+
+/// [`kafka_log_note`] of a log's text: each warning or error with the line after it when that
+/// is not an entry of its own (the exception an ERROR entry carries: what went wrong).
+fn log_problems_note(log: &str, title: &str) -> Option<String> {
+    let lines: Vec<&str> = log.lines().collect();
+    let bad: Vec<usize> = (0..lines.len())
+        .filter(|&i| lines[i].contains("] WARN ") || lines[i].contains("] ERROR "))
         // A fresh cluster's controller says so once.
-        .filter(|l| !l.contains("Performing controller activation"))
+        .filter(|&i| !lines[i].contains("Performing controller activation"))
         .collect();
     if bad.is_empty() {
         return None;
@@ -282,9 +288,16 @@ pub(super) fn kafka_log_note(cluster: &KafkaCluster, title: &str) -> Option<Stri
         "{title}, kafka: the broker logged {} warning(s) or error(s); the first:",
         bad.len()
     );
-    for line in bad.iter().take(5) {
-        let line: String = line.chars().take(400).collect();
+    for &i in bad.iter().take(5) {
+        let line: String = lines[i].chars().take(400).collect();
         let _ = write!(note, "\n    {line}");
+        if let Some(cause) = lines
+            .get(i + 1)
+            .filter(|l| !l.starts_with('[') && !l.is_empty())
+        {
+            let cause: String = cause.trim().chars().take(400).collect();
+            let _ = write!(note, "\n      {cause}");
+        }
     }
     Some(note)
 }
@@ -336,4 +349,36 @@ pub(super) fn run_with_timeout(
     let stdout = out.join().unwrap_or_default();
     let stderr = err.join().unwrap_or_default();
     Ok((status, stdout, stderr))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_broker_error_is_noted_with_the_exception_it_carries() {
+        let log = "\
+[2026-12-07 10:37:51,000] INFO [Controller id=1] Performing controller activation (x)
+[2026-12-07 10:37:52,117] ERROR [ReplicaManager broker=1] Error processing append operation on partition t-3 (kafka.server.ReplicaManager)
+org.apache.kafka.common.errors.OutOfOrderSequenceException: Out of order sequence number
+\tat kafka.log.UnifiedLog.append(UnifiedLog.scala:1)
+[2026-12-07 10:37:53,000] WARN [Log partition=t-5] something (kafka.log.UnifiedLog)
+[2026-12-07 10:37:54,000] INFO all fine (x)
+";
+        let note = log_problems_note(log, "matrix").expect("problems");
+        let lines: Vec<&str> = note.lines().collect();
+        assert_eq!(
+            lines[0],
+            "matrix, kafka: the broker logged 2 warning(s) or error(s); the first:"
+        );
+        assert!(lines[1].contains("Error processing append operation"));
+        assert_eq!(
+            lines[2].trim(),
+            "org.apache.kafka.common.errors.OutOfOrderSequenceException: Out of order sequence number"
+        );
+        // A warning followed by another entry: no cause line.
+        assert!(lines[3].contains("] WARN "));
+        assert_eq!(lines.len(), 4, "{note}");
+        assert!(log_problems_note("[x] INFO fine\n", "matrix").is_none());
+    }
 }
