@@ -389,6 +389,7 @@ impl RecordAccumulator {
             retry_at: None,
             reserved: needed,
             expired: false,
+            slot,
         });
         Ok(AppendResult {
             handle: RecordHandle { batch: id, index },

@@ -71,6 +71,9 @@ pub(crate) struct Batch {
     /// Reported by [`expire_in_flight`](crate::RecordAccumulator::expire_in_flight): its records
     /// have failed, but its request is still out; it stays in flight until answered or lost.
     pub(crate) expired: bool,
+    /// The slot of its partition's queue (queues keep their slots): where an answer or a retry
+    /// puts it back without a lookup by partition.
+    pub(crate) slot: usize,
 }
 
 impl Batch {

@@ -135,9 +135,8 @@ impl RecordAccumulator {
             .in_flight
             .remove(&id)
             .ok_or(BatchError::NotInFlight(id))?;
-        if let Some(q) = self.queues.get_mut(&batch.tp) {
-            q.in_flight = q.in_flight.saturating_sub(1);
-        }
+        let q = self.queues.at(batch.slot);
+        q.in_flight = q.in_flight.saturating_sub(1);
         Ok(batch)
     }
 
@@ -191,8 +190,7 @@ impl RecordAccumulator {
         let until = now + self.config.retry_backoff_for(batch.attempts, cause.jitter);
         batch.retry_at = Some(until);
         self.lower_expiry_floor(batch.created_at);
-        let q = self.queues.entry(&batch.tp);
-        q.insert_in_order(batch);
+        self.queues.at(batch.slot).insert_in_order(batch);
         Ok(until)
     }
 
@@ -275,8 +273,9 @@ impl RecordAccumulator {
                 retry_at: None,
                 reserved: 0,
                 expired: false,
+                slot: original.slot,
             };
-            self.queues.entry(&original.tp).insert_in_order(part);
+            self.queues.at(original.slot).insert_in_order(part);
         }
         self.flushes.replace(id, parts.iter().map(|p| p.batch));
         Ok(SplitOutcome {
