@@ -3,6 +3,8 @@
 use std::collections::BTreeMap;
 use std::time::Duration;
 
+use ferrokafka_wire::Topic;
+
 /// Totals since the engine started. Monotonic except `buffer_available_bytes`.
 #[derive(Debug, Clone, Default, PartialEq)]
 #[non_exhaustive]
@@ -72,7 +74,7 @@ pub struct Counters {
     /// The same per broker id (`producer-node-metrics`; bootstrap connections are negative).
     pub by_node: BTreeMap<i32, NodeCounters>,
     /// Per topic (`producer-topic-metrics`).
-    pub by_topic: BTreeMap<String, TopicCounters>,
+    pub by_topic: BTreeMap<Topic, TopicCounters>,
     /// Requests sent and not answered yet (`requests-in-flight`).
     pub requests_in_flight: u64,
     /// When the last Metadata answer arrived (`metadata-age`), if one did.
@@ -86,12 +88,14 @@ pub struct Counters {
 }
 
 /// The counters of `topic` in `by_topic`, created on first use (no allocation once it exists).
+/// Keyed by the shared name: a batch's topic is the one the map holds, so each comparison of
+/// the lookup is a pointer compared (by name it was two string searches a batch, twice).
 pub(crate) fn topic_counters<'a>(
-    by_topic: &'a mut BTreeMap<String, TopicCounters>,
-    topic: &str,
+    by_topic: &'a mut BTreeMap<Topic, TopicCounters>,
+    topic: &Topic,
 ) -> &'a mut TopicCounters {
     if !by_topic.contains_key(topic) {
-        by_topic.insert(topic.to_owned(), TopicCounters::default());
+        by_topic.insert(topic.clone(), TopicCounters::default());
     }
     by_topic.get_mut(topic).expect("inserted above")
 }

@@ -256,7 +256,7 @@ impl MetricsState {
                         t.bytes as f64 / t.uncompressed_bytes as f64
                     },
                 );
-                (topic.clone(), group)
+                (topic.to_string(), group)
             })
             .collect();
         Metrics {
@@ -407,7 +407,7 @@ mod tests {
         node.latencies = 2;
         node.latency_total = Duration::from_millis(30);
         node.latency_max = Duration::from_millis(20);
-        let topic = c.by_topic.entry("t".to_owned()).or_default();
+        let topic = c.by_topic.entry("t".into()).or_default();
         topic.records_sent = 10;
         topic.bytes = 500;
         topic.uncompressed_bytes = 1000;
