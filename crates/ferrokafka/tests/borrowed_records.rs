@@ -246,6 +246,33 @@ impl DeliveryReporter for Logged {
     }
 }
 
+/// Sends `record` with `tag` as `who` says: to reporter `a` or `b`, or (`"callback"`) with a
+/// callback that logs it as the reporters do.
+async fn send_as(
+    p: &Producer,
+    who: &str,
+    record: BorrowedRecord<'_>,
+    tag: u64,
+    (a, b): (&Arc<dyn DeliveryReporter>, &Arc<dyn DeliveryReporter>),
+    log: &Log,
+) {
+    match who {
+        "a" => p.send_borrowed_reported(record, a, tag).await,
+        "b" => p.send_borrowed_reported(record, b, tag).await,
+        _ => {
+            let log = log.clone();
+            p.send_borrowed_with_callback(record, move |outcome| {
+                let offset = outcome.expect("delivered").offset();
+                log.lock()
+                    .unwrap()
+                    .push(("callback".to_owned(), tag, offset));
+            })
+            .await
+        }
+    }
+    .expect("queued");
+}
+
 #[tokio::test(start_paused = true)]
 async fn callbacks_and_several_reporters_in_one_batch_hear_in_record_order() {
     let fake = fake();
@@ -255,31 +282,15 @@ async fn callbacks_and_several_reporters_in_one_batch_hear_in_record_order() {
     let b: Arc<dyn DeliveryReporter> = Arc::new(Logged("b", log.clone()));
     // One partition, no flush in between: the nine records share a batch. The batch keeps
     // one reference to its first reporter (a) and lists the others with the callbacks.
+    let who = |tag: u64| ["a", "callback", "b"][(tag % 3) as usize];
     for tag in 0..9u64 {
         let record = BorrowedRecord::new("t").with_value(b"v").with_partition(1);
-        match tag % 3 {
-            0 => p.send_borrowed_reported(record, &a, tag).await,
-            1 => {
-                let log = log.clone();
-                p.send_borrowed_with_callback(record, move |outcome| {
-                    let offset = outcome.expect("delivered").offset();
-                    log.lock()
-                        .unwrap()
-                        .push(("callback".to_owned(), tag, offset));
-                })
-                .await
-            }
-            _ => p.send_borrowed_reported(record, &b, tag).await,
-        }
-        .expect("queued");
+        send_as(&p, who(tag), record, tag, (&a, &b), &log).await;
     }
     p.flush(Duration::from_secs(5)).await.expect("flushed");
     let got = log.lock().unwrap().clone();
     let expected: Vec<(String, u64, Option<i64>)> = (0..9u64)
-        .map(|tag| {
-            let who = ["a", "callback", "b"][(tag % 3) as usize];
-            (who.to_owned(), tag, Some(tag as i64))
-        })
+        .map(|tag| (who(tag).to_owned(), tag, Some(tag as i64)))
         .collect();
     assert_eq!(got, expected);
     assert_eq!(Arc::strong_count(&a), 1, "the batch let its reference go");
@@ -322,21 +333,7 @@ async fn a_split_batchs_reporters_and_callbacks_hear_every_record_in_order() {
     for tag in 0..12u64 {
         let value = format!("{tag:03}{}", "x".repeat(497));
         let record = BorrowedRecord::new("t").with_value(value.as_bytes());
-        match who(tag) {
-            "a" => p.send_borrowed_reported(record, &a, tag).await,
-            "b" => p.send_borrowed_reported(record, &b, tag).await,
-            _ => {
-                let log = log.clone();
-                p.send_borrowed_with_callback(record, move |outcome| {
-                    let offset = outcome.expect("delivered").offset();
-                    log.lock()
-                        .unwrap()
-                        .push(("callback".to_owned(), tag, offset));
-                })
-                .await
-            }
-        }
-        .expect("queued");
+        send_as(&p, who(tag), record, tag, (&a, &b), &log).await;
     }
     p.flush(Duration::from_secs(5)).await.expect("flushed");
     assert!(

@@ -213,11 +213,7 @@ fn count(
             .find(|l| l.starts_with('{'))
             .context("bench-client printed no JSON line")?;
         let v: Value = serde_json::from_str(line).context("bench-client's JSON line")?;
-        let delivered = v["delivered"].as_u64().unwrap_or(0);
-        ensure!(
-            delivered == records,
-            "{delivered} of {records} records delivered: {line}"
-        );
+        matrix::parse_client_json(&v, records)?;
     }
     let text =
         std::fs::read_to_string(profile).with_context(|| format!("read {}", profile.display()))?;

@@ -43,6 +43,8 @@ use cells::*;
 use options::*;
 use results::*;
 
+pub(super) use results::parse_client_json;
+
 /// What runs the clients.
 struct Runner {
     bins: Bins,

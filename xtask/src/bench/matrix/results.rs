@@ -5,7 +5,7 @@ use super::*;
 
 /// One measurement of a cell.
 #[derive(Debug, Clone, Default, PartialEq)]
-pub(super) struct CellSample {
+pub(in crate::bench) struct CellSample {
     pub(super) records: u64,
     pub(super) seconds: f64,
     pub(super) cpu_s: f64,
@@ -132,7 +132,7 @@ pub(super) fn parse_perf_line(stdout: &str) -> Result<PerfLine> {
 
 /// A `bench-client` (or Java) JSON line as a sample; an error unless every record was
 /// delivered.
-pub(super) fn parse_client_json(v: &Value, records: u64) -> Result<CellSample> {
+pub(in crate::bench) fn parse_client_json(v: &Value, records: u64) -> Result<CellSample> {
     let num = |k: &str| {
         v[k].as_f64()
             .with_context(|| format!("the output lacks {k}: {v}"))
