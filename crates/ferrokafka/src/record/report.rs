@@ -3,7 +3,8 @@
 
 use std::time::{Duration, Instant};
 
-use super::{BatchOutcome, BatchSlot, RecordMetadata, ReportedRecord, contained};
+use super::RecordMetadata;
+use super::slot::{BatchOutcome, BatchSlot, ReportedRecord, contained};
 use crate::error::ProduceError;
 
 /// Receives the outcomes of records sent with a tag
