@@ -163,14 +163,24 @@ pub struct RecordAccumulator {
     /// before `floor + delivery.timeout.ms` nothing can expire, so the expiry scans (over
     /// every partition) are skipped. Lowered when a batch is made, made exact by each scan.
     pub(crate) expiry_floor: Option<Instant>,
-    /// Buffers of answered batches, kept for new batches (at most [`POOLED_BUFFERS`]): a new
-    /// batch then writes into memory already touched, rather than allocating (and, with
-    /// batches of a megabyte, faulting in fresh pages and growing the heap again).
-    pub(crate) pool: Vec<BytesMut>,
+    /// Buffers of answered batches, kept for new batches (oldest first, at most
+    /// [`POOL_BYTES`] of capacity in all): a new batch then writes into memory already
+    /// touched, rather than allocating. With batches of a megabyte that saves faulting in
+    /// fresh pages; with a thousand partitions lingering a few records each, it saves a
+    /// `malloc` per batch on the sending thread and a `free` on the I/O thread (a buffer freed
+    /// by another thread than the one that allocated it takes the allocator's lock for that
+    /// thread's heap, which the sending thread keeps taking too).
+    pub(crate) pool: VecDeque<BytesMut>,
+    /// Capacity of the buffers in `pool`.
+    pub(crate) pool_bytes: usize,
 }
 
-/// How many answered batches' buffers are kept for reuse.
-const POOLED_BUFFERS: usize = 4;
+/// Capacity of answered batches' buffers kept for reuse, at most (and at most a quarter of
+/// `buffer.memory`): four batches of two megabytes, or thousands of small ones.
+const POOL_BYTES: usize = 8 * 1024 * 1024;
+
+/// How many of the most recently kept buffers a new batch looks through for one large enough.
+const POOL_SEARCH: usize = 8;
 
 impl RecordAccumulator {
     /// An empty accumulator, after [`AccumulatorConfig::validate`].
@@ -187,7 +197,8 @@ impl RecordAccumulator {
             closing: false,
             drain_rotation: 0,
             expiry_floor: None,
-            pool: Vec::new(),
+            pool: VecDeque::new(),
+            pool_bytes: 0,
         })
     }
 
@@ -348,14 +359,11 @@ impl RecordAccumulator {
         let id = self.new_batch_id();
         let slot = slot.unwrap_or_else(|| self.queues.slot_or_insert(tp));
         *hint = Some(QueueSlot(slot));
+        // A kept buffer of three quarters of that to twice that serves (the batch grows it if
+        // it must; a much larger one would hold memory the budget does not count); without
+        // one, a new buffer.
+        let kept = self.take_pooled(capacity - capacity / 4, capacity.saturating_mul(2));
         let queue = self.queues.at(slot);
-        // A kept buffer of at least three quarters of that serves (the batch grows it if it
-        // must); without one, a new buffer.
-        let kept = self
-            .pool
-            .iter()
-            .position(|b| b.capacity() >= capacity - capacity / 4)
-            .map(|i| self.pool.swap_remove(i));
         let mut builder = match kept {
             Some(buf) => BatchBuilder::with_buffer(self.config.compression, buf),
             None => BatchBuilder::new(self.config.compression, capacity),
@@ -528,26 +536,59 @@ impl RecordAccumulator {
     }
 
     /// Keeps an answered batch's buffer for a later batch, if nothing else holds it any more
-    /// (the request that carried it has been written), the pool has room, and it is no larger
-    /// than a batch grows (twice `batch.size`, or 64 KiB for small `batch.size`).
+    /// (the request that carried it has been written) and it is no larger than a batch grows
+    /// (twice `batch.size`, or 64 KiB for small `batch.size`). The oldest kept buffers make
+    /// room for it when the pool is full, so what is kept follows the batches being made.
     pub(crate) fn recycle(&mut self, contents: Contents) {
-        if self.pool.len() >= POOLED_BUFFERS {
-            return;
-        }
         let Contents::Closed(closed) = contents else {
             return;
         };
-        if let Ok(buf) = closed.into_bytes().try_into_mut() {
-            let largest = self.config.batch_size.saturating_mul(2).max(64 * 1024);
-            if buf.capacity() <= largest {
-                self.pool.push(buf);
-            }
+        let Ok(buf) = closed.into_bytes().try_into_mut() else {
+            return;
+        };
+        let largest = self.config.batch_size.saturating_mul(2).max(64 * 1024);
+        let budget = self.pool_budget();
+        if buf.capacity() > largest || buf.capacity() > budget {
+            return;
         }
+        while self.pool_bytes + buf.capacity() > budget {
+            let Some(old) = self.pool.pop_front() else {
+                break;
+            };
+            self.pool_bytes -= old.capacity();
+        }
+        self.pool_bytes += buf.capacity();
+        self.pool.push_back(buf);
     }
 
-    /// How many answered batches' buffers are kept for new batches (at most four).
+    /// A kept buffer of `min_capacity` to `max_capacity`, the most recently kept first.
+    fn take_pooled(&mut self, min_capacity: usize, max_capacity: usize) -> Option<BytesMut> {
+        let back = self
+            .pool
+            .iter()
+            .rev()
+            .take(POOL_SEARCH)
+            .position(|b| (min_capacity..=max_capacity).contains(&b.capacity()))?;
+        let at = self.pool.len() - 1 - back;
+        let buf = self.pool.swap_remove_back(at)?;
+        self.pool_bytes -= buf.capacity();
+        Some(buf)
+    }
+
+    /// Capacity the pool may keep: [`POOL_BYTES`], or a quarter of `buffer.memory` if less.
+    fn pool_budget(&self) -> usize {
+        POOL_BYTES.min(self.config.buffer_memory / 4)
+    }
+
+    /// How many answered batches' buffers are kept for new batches.
     pub fn pooled_buffers(&self) -> usize {
         self.pool.len()
+    }
+
+    /// Capacity of the answered batches' buffers kept for new batches, in bytes (at most 8 MiB
+    /// and a quarter of `buffer.memory`).
+    pub fn pooled_capacity(&self) -> usize {
+        self.pool_bytes
     }
 
     /// Bytes of `buffer.memory` currently reserved.

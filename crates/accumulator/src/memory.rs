@@ -1,7 +1,8 @@
-//! The `buffer.memory` budget (Java `BufferPool`, minus the pooling).
+//! The `buffer.memory` budget (Java `BufferPool`'s accounting).
 //!
-//! Rust allocators make pooling `batch.size` buffers unnecessary, so only the accounting is
-//! kept: a new batch reserves `max(batch.size, record upper bound)` bytes, and the reservation is
+//! The accounting is kept here; the accumulator keeps answered batches' buffers for reuse on its
+//! own (`RecordAccumulator::recycle`, a few MiB at most, outside this budget as the buffers are
+//! free). A new batch reserves `max(batch.size, record upper bound)` bytes, and the reservation is
 //! returned when the batch completes, fails, expires or is aborted. The crate never blocks: a
 //! reservation that does not fit is refused, and the refusal is remembered as "someone is
 //! waiting" (Java's `BufferPool.queued() > 0`), which makes every partition ready so that

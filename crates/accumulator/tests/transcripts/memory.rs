@@ -276,3 +276,80 @@ fn an_answered_batchs_buffer_is_reused_once_the_request_let_go_of_it() {
     drop(bytes);
     a.complete(third).unwrap();
 }
+
+/// With many partitions each lingering a batch of a few records, the answered batches' buffers
+/// are kept for the next round of batches (not four of them: as many as a quarter of
+/// `buffer.memory` holds), and every kept buffer of the right size serves a new batch; one much
+/// larger than a new batch needs is left for the oldest to go first.
+#[test]
+fn answered_buffers_are_kept_up_to_a_quarter_of_buffer_memory_and_serve_new_batches() {
+    let clock = Clock::new();
+    let mut c = config();
+    c.linger = ms(0);
+    let budget = c.buffer_memory / 4;
+    let mut a = acc(c);
+    let round = |a: &mut RecordAccumulator, first_id: u64, at: u64| {
+        for p in 0..40 {
+            put(a, p, first_id + p as u64, 100, clock.at(at));
+        }
+        let drained = pump(a, clock.at(at));
+        let mut sent: Vec<_> = drained
+            .by_leader
+            .values()
+            .flatten()
+            .map(|b| (b.id, b.bytes.clone()))
+            .collect();
+        assert_eq!(sent.len(), 40, "one batch per partition");
+        sent.sort_by_key(|(_, bytes)| ids(bytes));
+        for (i, (_, bytes)) in sent.iter().enumerate() {
+            assert_eq!(
+                ids(bytes),
+                [first_id + i as u64],
+                "each batch holds its own record"
+            );
+        }
+        sent
+    };
+    let answer = |a: &mut RecordAccumulator, sent: Vec<(_, bytes::Bytes)>| {
+        let at: std::collections::HashSet<_> =
+            sent.iter().map(|(_, bytes)| bytes.as_ptr()).collect();
+        for (id, bytes) in sent {
+            drop(bytes);
+            a.complete(id).unwrap();
+        }
+        at
+    };
+    // Each partition's first batch has a step of `batch.size`: 25 of 40 fit the budget.
+    let first = round(&mut a, 0, 0);
+    answer(&mut a, first);
+    let kept = a.pooled_buffers();
+    assert!(kept > 4, "kept {kept}");
+    assert!(
+        kept < 40,
+        "40 buffers are more than a quarter of buffer.memory"
+    );
+    assert!(
+        a.pooled_capacity() <= budget,
+        "{} > {budget}",
+        a.pooled_capacity()
+    );
+    assert!(a.pooled_capacity() > budget / 2, "{}", a.pooled_capacity());
+    // The next batches need twice a one-record batch: the kept buffers are too large for them.
+    let second = round(&mut a, 100, 1);
+    assert_eq!(a.pooled_buffers(), kept, "none taken");
+    let second_at = answer(&mut a, second);
+    assert!(
+        a.pooled_capacity() <= budget,
+        "{} > {budget}",
+        a.pooled_capacity()
+    );
+    // All 40 of those are kept (the oldest large ones made room), and each serves a batch of
+    // the third round.
+    let third = round(&mut a, 200, 2);
+    let reused = third
+        .iter()
+        .filter(|(_, bytes)| second_at.contains(&bytes.as_ptr()))
+        .count();
+    assert_eq!(reused, 40);
+    assert!(a.pooled_buffers() < kept, "only large ones are left");
+}
