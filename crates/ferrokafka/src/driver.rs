@@ -24,6 +24,7 @@ use tokio::task::AbortHandle;
 use tokio_util::codec::FramedRead;
 
 use crate::producer::{Shared, apply_slot_actions};
+use crate::record::Spares;
 use crate::transport::BoxConnection;
 
 mod alarm;
@@ -74,7 +75,7 @@ impl Drop for Guard {
             st.driver_gone = true;
             st.fail_all_slots(&mut actions);
         }
-        apply_slot_actions(actions);
+        apply_slot_actions(&mut actions, &mut Spares::default());
         self.0.progress.notify_waiters();
     }
 }
@@ -100,6 +101,9 @@ pub(crate) async fn run(shared: Arc<Shared>) {
     let mut inputs: Vec<Input> = Vec::new();
     let mut ios: Vec<Io> = Vec::new();
     let mut actions = Vec::new();
+    // Finished batches' slots and lists, freed by the last slot actions: handed to the
+    // producer's state (for new batches) the next time the lock is held.
+    let mut spares = Spares::default();
     // Whether the next pump runs a round whatever the engine says: at start, after an input
     // other than a reported write, when a send, flush or other call woke the driver, and when
     // the engine's timer is due. A reported write makes a round only if it changed the engine
@@ -113,6 +117,7 @@ pub(crate) async fn run(shared: Arc<Shared>) {
         }
         let (timeout, finished) = {
             let mut st = shared.lock();
+            st.spares.take_from(&mut spares);
             let now = crate::producer::clock_now();
             for input in inputs.drain(..) {
                 if !matches!(input, Input::Written(_)) {
@@ -168,7 +173,7 @@ pub(crate) async fn run(shared: Arc<Shared>) {
                     && !st.engine.has_unwritten());
             (st.engine.poll_timeout(), finished)
         };
-        apply_slot_actions(std::mem::take(&mut actions));
+        apply_slot_actions(&mut actions, &mut spares);
         shared.progress.notify_waiters();
         for io in ios.drain(..) {
             match io {

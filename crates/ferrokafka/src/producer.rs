@@ -21,7 +21,7 @@ use crate::error::ProduceError;
 use crate::metrics::{Metrics, MetricsState};
 use crate::record::{
     BatchOutcome, BatchSlot, BorrowedRecord, Callback, DeliveryFuture, DeliveryReporter, Listen,
-    Listener, ProducerRecord, Queued, SlotEntry, SplitParts,
+    Listener, ProducerRecord, Queued, SlotEntry, Spares, SplitParts,
 };
 
 /// How long `close` keeps the connections of an acks=0 producer open after the last write.
@@ -118,6 +118,7 @@ impl Producer {
                 driver_gone: false,
                 txn_waiters: HashMap::new(),
                 wall: shared::WallClock::default(),
+                spares: Spares::default(),
             }),
             wake_driver: Notify::new(),
             progress: Notify::new(),
@@ -542,7 +543,7 @@ impl Producer {
             let mut st = shared.lock();
             st.fail_all_slots(&mut actions);
         }
-        apply_slot_actions(actions);
+        apply_slot_actions(&mut actions, &mut Spares::default());
         if !shared.shutdown.swap(true, Ordering::SeqCst) {
             // Every outcome is decided: the interceptors hear about the close once.
             shared.config.interceptors.close();

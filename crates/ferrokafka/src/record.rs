@@ -290,4 +290,6 @@ pub type Callback = Box<dyn FnOnce(Result<RecordMetadata, ProduceError>) + Send 
 pub use report::{DeliveryReporter, ReportedBatch, ReportedDelivery};
 
 pub use slot::DeliveryFuture;
-pub(crate) use slot::{BatchOutcome, BatchSlot, Listen, Listener, Queued, SlotEntry, SplitParts};
+pub(crate) use slot::{
+    BatchOutcome, BatchSlot, Listen, Listener, Queued, SlotEntry, Spares, SplitParts,
+};

@@ -196,7 +196,12 @@ impl Producer {
                 Err(e) => return Attempt::Failed(ProduceError::send(e)),
             }
         };
-        let State { slots, engine, .. } = &mut *st;
+        let State {
+            slots,
+            engine,
+            spares,
+            ..
+        } = &mut *st;
         let entry = slots.entry(appended.batch).or_insert_with(|| {
             // The record's shared name, or the engine's (it knows the topic once it took the
             // record).
@@ -204,13 +209,13 @@ impl Producer {
                 .cloned()
                 .or_else(|| engine.topic(record.topic))
                 .unwrap_or_else(|| Topic::new(record.topic));
-            SlotEntry::new(BatchSlot::new(topic, appended.partition))
+            SlotEntry::new(spares.slot(topic, appended.partition))
         });
         // A listener is registered here; one its batch no longer waits for (never the case for
         // a batch just appended to) runs after the lock.
         let unregistered = listener.take().and_then(|l| {
             entry
-                .register(appended.index, timestamp, start, l)
+                .register(appended.index, timestamp, start, l, spares)
                 .map(|l| (Arc::clone(&entry.slot), l))
         });
         let slot = (unregistered.is_none() && listener_was_none).then(|| Arc::clone(&entry.slot));

@@ -38,6 +38,8 @@ pub(crate) struct State {
     pub(crate) txn_waiters: HashMap<TxnCall, Vec<oneshot::Sender<Result<(), TxnFailure>>>>,
     /// Record timestamps.
     pub(crate) wall: WallClock,
+    /// Finished batches' slots and reported lists, for new batches.
+    pub(crate) spares: Spares,
 }
 
 /// Record timestamps (wall-clock milliseconds since the epoch) from the monotonic reading a
@@ -188,10 +190,12 @@ pub(crate) enum SlotAction {
     Split(SlotEntry, Arc<SplitParts>),
 }
 
-pub(crate) fn apply_slot_actions(actions: Vec<SlotAction>) {
-    for action in actions {
+/// Tells the slots of `actions` their batches' outcomes (emptying `actions`); the slots and
+/// reported lists that are free afterwards go to `spares`.
+pub(crate) fn apply_slot_actions(actions: &mut Vec<SlotAction>, spares: &mut Spares) {
+    for action in actions.drain(..) {
         match action {
-            SlotAction::Complete(entry, outcome) => entry.slot.complete(outcome, entry.reported),
+            SlotAction::Complete(entry, outcome) => entry.complete(outcome, spares),
             SlotAction::Split(entry, parts) => entry.slot.split(parts, entry.reported),
         }
     }
