@@ -52,13 +52,9 @@ struct InstrOptions {
 impl InstrOptions {
     fn parse(args: &[String]) -> Result<InstrOptions> {
         let mut args = args.to_vec();
-        let records = parse_number("--records", take_option(&mut args, "--records")?, 200_000)?;
-        let partitions = parse_number("--partitions", take_option(&mut args, "--partitions")?, 6)?;
-        let batch_size = parse_number(
-            "--batch-size",
-            take_option(&mut args, "--batch-size")?,
-            1_048_576,
-        )?;
+        let records = number_option(&mut args, "--records", 200_000)?;
+        let partitions = number_option(&mut args, "--partitions", 6)?;
+        let batch_size = number_option(&mut args, "--batch-size", 1_048_576)?;
         let workloads = list(take_option(&mut args, "--workloads")?, "keyless,keyed")
             .iter()
             .map(|w| match w.as_str() {
@@ -75,11 +71,7 @@ impl InstrOptions {
                 CLIENTS.join(", ")
             );
         }
-        let timeout = Duration::from_secs(parse_number(
-            "--timeout-s",
-            take_option(&mut args, "--timeout-s")?,
-            600,
-        )?);
+        let timeout = Duration::from_secs(number_option(&mut args, "--timeout-s", 600)?);
         if !args.is_empty() {
             bail!("unexpected arguments {args:?}\n\n{USAGE}");
         }
@@ -201,11 +193,7 @@ fn count(
     timeout: Duration,
 ) -> Result<u64> {
     let _ = std::fs::remove_file(profile);
-    let (status, stdout, stderr) = run_with_timeout(cmd, timeout)?;
-    let Some(status) = status else {
-        bail!("killed after {} s", timeout.as_secs());
-    };
-    ensure!(status.success(), "exited with {status}: {}", stderr.trim());
+    let (stdout, _) = run_to_end(cmd, timeout, client)?;
     if client != "ferrokafka-cli" {
         let line = stdout
             .lines()

@@ -403,19 +403,7 @@ fn measure_client(
     if let Some(rate) = cell.throughput {
         cmd.args(["--throughput", &rate.to_string()]);
     }
-    let (status, stdout, stderr) = run_with_timeout(&mut cmd, opts.timeout)?;
-    let Some(status) = status else {
-        bail!(
-            "killed after {} s; stderr: {}",
-            opts.timeout.as_secs(),
-            tail(&stderr)
-        );
-    };
-    ensure!(
-        status.success(),
-        "{client} exited with {status}: {}",
-        tail(&stderr)
-    );
+    let (stdout, stderr) = run_to_end(&mut cmd, opts.timeout, client)?;
     let v: Value = serde_json::from_str(stdout.trim())
         .with_context(|| format!("{client} printed {stdout:?}; stderr: {}", tail(&stderr)))?;
     parse_client_json(&v, records)
@@ -443,19 +431,7 @@ fn measure_cli(
     if let Some(rate) = cell.throughput {
         cmd.args(["--throughput", &rate.to_string()]);
     }
-    let (status, stdout, stderr) = run_with_timeout(&mut cmd, opts.timeout)?;
-    let Some(status) = status else {
-        bail!(
-            "killed after {} s; stderr: {}",
-            opts.timeout.as_secs(),
-            tail(&stderr)
-        );
-    };
-    ensure!(
-        status.success(),
-        "bench-client --exec exited with {status}: {}",
-        tail(&stderr)
-    );
+    let (stdout, _) = run_to_end(&mut cmd, opts.timeout, "bench-client --exec")?;
     let v: Value = serde_json::from_str(stdout.trim())
         .with_context(|| format!("bench-client --exec printed {stdout:?}"))?;
     parse_cli_exec(&v, records, cell.throughput.is_some())
@@ -472,12 +448,6 @@ pub(super) fn reason(error: &str) -> String {
             .to_string(),
         None => error.to_string(),
     }
-}
-
-/// The last few lines of a stderr, for an error message.
-fn tail(s: &str) -> String {
-    let lines: Vec<&str> = s.trim().lines().collect();
-    lines[lines.len().saturating_sub(5)..].join(" | ")
 }
 
 #[cfg(test)]

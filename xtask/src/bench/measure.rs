@@ -153,32 +153,10 @@ pub(super) fn measure_at(
         cmd.args(["-X", kv]);
     }
     let before = high_watermark_sum(&bins.client, watermarks)?;
-    let (status, stdout, stderr) = run_with_timeout(&mut cmd, opts.timeout)?;
-    let Some(status) = status else {
-        bail!(
-            "killed after {} s; stderr: {}",
-            opts.timeout.as_secs(),
-            stderr.trim()
-        );
-    };
-    ensure!(
-        status.success(),
-        "{what} exited with {status}: {}",
-        stderr.trim()
-    );
+    let (stdout, stderr) = run_to_end(&mut cmd, opts.timeout, what)?;
     let v: Value = serde_json::from_str(stdout.trim())
-        .with_context(|| format!("{what} printed {stdout:?}; stderr: {}", stderr.trim()))?;
-    let num = |k: &str| {
-        v[k].as_f64()
-            .with_context(|| format!("{what} output lacks {k}: {v}"))
-    };
-    let delivered = num("delivered")? as u64;
-    let failed = num("failures")? as u64;
-    ensure!(
-        failed == 0 && delivered == records,
-        "{delivered} of {records} records delivered, {failed} failed (first error: {})",
-        v["first_error"]
-    );
+        .with_context(|| format!("{what} printed {stdout:?}; stderr: {}", tail(&stderr)))?;
+    let run = matrix::parse_client_json(&v, records)?;
     let transactions = v["transactions"].as_u64().unwrap_or(0);
     let markers = v["txn_partitions"].as_u64().unwrap_or(0);
     if let Some(size) = opts.transaction_size {
@@ -214,9 +192,9 @@ pub(super) fn measure_at(
     Ok(Sample {
         records,
         stored,
-        seconds: num("seconds")?,
-        cpu_s: num("cpu_user_s")? + num("cpu_sys_s")?,
-        peak_rss_kib: num("peak_rss_kib")? as u64,
+        seconds: run.seconds,
+        cpu_s: run.cpu_s,
+        peak_rss_kib: run.peak_rss_kib,
         transactions,
         markers,
         process_cpu_s: v["process_cpu_s"].as_f64(),
@@ -233,12 +211,11 @@ pub(super) fn high_watermark_sum(bin: &PathBuf, bootstrap: &str) -> Result<i64> 
 pub(super) fn high_watermark_sum_of(bin: &PathBuf, bootstrap: &str, topic: &str) -> Result<i64> {
     let mut cmd = Command::new(bin);
     cmd.args(["--watermarks", bootstrap, topic]);
-    let (status, stdout, stderr) = run_with_timeout(&mut cmd, Duration::from_secs(60))?;
-    ensure!(
-        status.is_some_and(|s| s.success()),
-        "reading the high watermarks failed: {}",
-        stderr.trim()
-    );
+    let (stdout, _) = run_to_end(
+        &mut cmd,
+        Duration::from_secs(60),
+        "reading the high watermarks (bench-client --watermarks)",
+    )?;
     let v: Value = serde_json::from_str(stdout.trim())
         .with_context(|| format!("bench-client --watermarks printed {stdout:?}"))?;
     v["high_watermark_sum"]
@@ -300,6 +277,35 @@ fn log_problems_note(log: &str, title: &str) -> Option<String> {
         }
     }
     Some(note)
+}
+
+/// Runs `cmd` (`what`, in errors) to its end within `timeout`: its stdout and stderr, or an
+/// error when it was killed at `timeout` or failed (with the last lines of its stderr).
+pub(super) fn run_to_end(
+    cmd: &mut Command,
+    timeout: Duration,
+    what: &str,
+) -> Result<(String, String)> {
+    let (status, stdout, stderr) = run_with_timeout(cmd, timeout)?;
+    let Some(status) = status else {
+        bail!(
+            "{what} killed after {} s; stderr: {}",
+            timeout.as_secs(),
+            tail(&stderr)
+        );
+    };
+    ensure!(
+        status.success(),
+        "{what} exited with {status}: {}",
+        tail(&stderr)
+    );
+    Ok((stdout, stderr))
+}
+
+/// The last few lines of a stderr, for an error message.
+pub(super) fn tail(s: &str) -> String {
+    let lines: Vec<&str> = s.trim().lines().collect();
+    lines[lines.len().saturating_sub(5)..].join(" | ")
 }
 
 /// Runs `cmd`, collecting its stdout and stderr; `None` status when it was killed at `timeout`.

@@ -77,6 +77,15 @@ pub(super) fn take_flag(args: &mut Vec<String>, name: &str) -> bool {
     args.len() != before
 }
 
+/// Takes option `name` from `args` as a number: `default` when it is not there.
+pub(super) fn number_option<T: std::str::FromStr>(
+    args: &mut Vec<String>,
+    name: &str,
+    default: T,
+) -> Result<T> {
+    parse_number(name, take_option(args, name)?, default)
+}
+
 pub(super) fn parse_number<T: std::str::FromStr>(
     name: &str,
     v: Option<String>,
@@ -116,30 +125,13 @@ impl Options {
             ensure!(kv.contains('='), "-X takes key=value, got {kv:?}");
             extra.push(kv);
         }
-        let mock_records =
-            parse_number("--records", take_option(&mut args, "--records")?, 5_000_000)?;
-        let tansu_records = parse_number(
-            "--tansu-records",
-            take_option(&mut args, "--tansu-records")?,
-            5_000_000,
-        )?;
-        let kafka_records = parse_number(
-            "--kafka-records",
-            take_option(&mut args, "--kafka-records")?,
-            5_000_000,
-        )?;
-        let runs = parse_number("--runs", take_option(&mut args, "--runs")?, 5)?;
-        let partitions = parse_number("--partitions", take_option(&mut args, "--partitions")?, 6)?;
-        let mock_brokers = parse_number(
-            "--mock-brokers",
-            take_option(&mut args, "--mock-brokers")?,
-            3,
-        )?;
-        let timeout = Duration::from_secs(parse_number(
-            "--timeout-s",
-            take_option(&mut args, "--timeout-s")?,
-            300,
-        )?);
+        let mock_records = number_option(&mut args, "--records", 5_000_000)?;
+        let tansu_records = number_option(&mut args, "--tansu-records", 5_000_000)?;
+        let kafka_records = number_option(&mut args, "--kafka-records", 5_000_000)?;
+        let runs = number_option(&mut args, "--runs", 5)?;
+        let partitions = number_option(&mut args, "--partitions", 6)?;
+        let mock_brokers = number_option(&mut args, "--mock-brokers", 3)?;
+        let timeout = Duration::from_secs(number_option(&mut args, "--timeout-s", 300)?);
         let brokers_option = take_option(&mut args, "--brokers")?;
         let brokers_given = brokers_option.is_some();
         let brokers = list(brokers_option, "mock,tansu")

@@ -86,27 +86,11 @@ impl MatrixOptions {
                 })
             })
             .collect::<Result<Vec<_>>>()?;
-        let runs = parse_number(
-            "--runs",
-            take_option(&mut args, "--runs")?,
-            if quick { 5 } else { 3 },
-        )?;
-        let records = parse_number("--records", take_option(&mut args, "--records")?, 2_000_000)?;
-        let kafka_records = parse_number(
-            "--kafka-records",
-            take_option(&mut args, "--kafka-records")?,
-            1_000_000,
-        )?;
-        let latency_records = parse_number(
-            "--latency-records",
-            take_option(&mut args, "--latency-records")?,
-            500_000,
-        )?;
-        let timeout = Duration::from_secs(parse_number(
-            "--timeout-s",
-            take_option(&mut args, "--timeout-s")?,
-            300,
-        )?);
+        let runs = number_option(&mut args, "--runs", if quick { 5 } else { 3 })?;
+        let records = number_option(&mut args, "--records", 2_000_000)?;
+        let kafka_records = number_option(&mut args, "--kafka-records", 1_000_000)?;
+        let latency_records = number_option(&mut args, "--latency-records", 500_000)?;
+        let timeout = Duration::from_secs(number_option(&mut args, "--timeout-s", 300)?);
         let mut jvm_opts = Vec::new();
         while let Some(o) = take_option(&mut args, "--jvm-opt")? {
             jvm_opts.push(o);

@@ -7,9 +7,9 @@ use super::*;
 #[derive(Debug, Clone, Default, PartialEq)]
 pub(in crate::bench) struct CellSample {
     pub(super) records: u64,
-    pub(super) seconds: f64,
-    pub(super) cpu_s: f64,
-    pub(super) peak_rss_kib: u64,
+    pub(in crate::bench) seconds: f64,
+    pub(in crate::bench) cpu_s: f64,
+    pub(in crate::bench) peak_rss_kib: u64,
     pub(super) p50_ms: Option<f64>,
     pub(super) p99_ms: Option<f64>,
     /// ferrokafka-cli: the records/s of its own final line (timed from its first send).
