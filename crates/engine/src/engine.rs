@@ -16,7 +16,6 @@ use ferrokafka_metadata::Metadata;
 use ferrokafka_partition::{PartitionSet, Partitioner};
 use ferrokafka_records::ProducerStamp;
 use ferrokafka_txn::{ProducerIdAndEpoch, TransactionManager};
-use ferrokafka_wire::Topic;
 
 use crate::config::EngineConfig;
 use crate::event::{ConnId, Event, Io, SetupError};
@@ -34,6 +33,7 @@ mod inputs;
 mod produce;
 mod retry;
 mod run;
+mod topics;
 mod txn;
 mod versions;
 
@@ -108,8 +108,9 @@ pub struct Engine {
     acc: RecordAccumulator,
     metadata: Metadata,
     partitioner: Box<dyn Partitioner>,
-    /// Looked up on every append: a fast hasher, seeded per engine.
-    topics: foldhash::HashMap<Topic, TopicCache>,
+    /// Looked up on every append: the topic of the last lookup first, then by a fast hasher,
+    /// seeded per engine.
+    topics: topics::TopicCaches,
     cluster_generation: u64,
     nodes: BTreeMap<i32, Node>,
     conns: HashMap<ConnId, BrokerConn>,
@@ -267,7 +268,7 @@ impl Engine {
             acc,
             metadata,
             partitioner,
-            topics: foldhash::HashMap::default(),
+            topics: topics::TopicCaches::default(),
             cluster_generation: 0,
             nodes,
             conns: HashMap::new(),

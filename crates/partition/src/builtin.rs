@@ -41,7 +41,7 @@ impl Topics {
         if self
             .states
             .get(self.last)
-            .is_some_and(|(name, _)| **name == *topic)
+            .is_some_and(|(name, _)| crate::same_name(name, topic))
         {
             return Some(self.last);
         }

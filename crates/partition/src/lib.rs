@@ -119,6 +119,7 @@ mod error;
 mod factory;
 pub mod hash;
 mod librdkafka;
+mod name;
 mod random;
 mod round_robin;
 
@@ -129,6 +130,7 @@ pub use factory::{
     JAVA_UNIFORM_STICKY_PARTITIONER, PARTITIONER_NAMES, PartitionerConfig, by_name, by_name_with,
 };
 pub use librdkafka::{LibrdkafkaKind, LibrdkafkaPartitioner};
+pub use name::same_name;
 pub use random::{RandomSource, SplitMix64};
 pub use round_robin::RoundRobinPartitioner;
 

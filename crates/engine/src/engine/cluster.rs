@@ -41,7 +41,7 @@ impl Engine {
 
     pub(super) fn on_metadata_updated(&mut self, before: &[(Topic, Vec<Option<i32>>)]) {
         self.cluster_generation += 1;
-        let names: Vec<Topic> = self.topics.keys().cloned().collect();
+        let names: Vec<Topic> = self.topics.iter().map(|(name, _)| name.clone()).collect();
         for t in names {
             self.refresh_topic_cache(&t);
         }
