@@ -7,7 +7,9 @@ use std::time::Instant;
 
 use bytes::BytesMut;
 
-use ferrokafka_records::{BatchBuilder, Header, TryAppend, record_size_upper_bound};
+use ferrokafka_records::{
+    BatchBuilder, CompressionType, Header, TryAppend, record_size_upper_bound,
+};
 use foldhash::fast::FixedState;
 
 use crate::batch::{Batch, BatchId, Contents, OrderKey, RecordHandle, TopicPartition};
@@ -175,9 +177,10 @@ pub struct RecordAccumulator {
     pub(crate) pool_bytes: usize,
 }
 
-/// Capacity of answered batches' buffers kept for reuse, at most (and at most a quarter of
-/// `buffer.memory`): four batches of two megabytes, or thousands of small ones.
-const POOL_BYTES: usize = 8 * 1024 * 1024;
+/// Capacity of answered batches' buffers kept for reuse, at most (and at most a sixteenth of
+/// `buffer.memory`, and half of what batches leave of it): one batch of two megabytes, or
+/// hundreds of small ones.
+const POOL_BYTES: usize = 2 * 1024 * 1024;
 
 /// How many of the most recently kept buffers a new batch looks through for one large enough.
 const POOL_SEARCH: usize = 8;
@@ -543,9 +546,19 @@ impl RecordAccumulator {
         let Contents::Closed(closed) = contents else {
             return;
         };
-        let Ok(buf) = closed.into_bytes().try_into_mut() else {
+        // A compressed batch's bytes are its codec's output, sized for that, not a buffer
+        // records were written to (that one was kept when the batch was closed).
+        if self.config.compression.kind != CompressionType::None {
             return;
-        };
+        }
+        if let Ok(buf) = closed.into_bytes().try_into_mut() {
+            self.keep_buffer(buf);
+        }
+    }
+
+    /// Keeps `buf` for a later batch if it is no larger than a batch grows (see
+    /// [`recycle`](Self::recycle)).
+    pub(crate) fn keep_buffer(&mut self, buf: BytesMut) {
         let largest = self.config.batch_size.saturating_mul(2).max(64 * 1024);
         let budget = self.pool_budget();
         if buf.capacity() > largest || buf.capacity() > budget {
@@ -561,23 +574,34 @@ impl RecordAccumulator {
         self.pool.push_back(buf);
     }
 
-    /// A kept buffer of `min_capacity` to `max_capacity`, the most recently kept first.
+    /// A kept buffer of `min_capacity` to `max_capacity`, the most recently kept first. When
+    /// none is, the oldest kept buffer goes: buffers of a size batches no longer have (the
+    /// first batches of many partitions, say, or a compressed batch's output) do not stay.
     fn take_pooled(&mut self, min_capacity: usize, max_capacity: usize) -> Option<BytesMut> {
-        let back = self
+        let found = self
             .pool
             .iter()
             .rev()
             .take(POOL_SEARCH)
-            .position(|b| (min_capacity..=max_capacity).contains(&b.capacity()))?;
+            .position(|b| (min_capacity..=max_capacity).contains(&b.capacity()));
+        let Some(back) = found else {
+            if let Some(old) = self.pool.pop_front() {
+                self.pool_bytes -= old.capacity();
+            }
+            return None;
+        };
         let at = self.pool.len() - 1 - back;
         let buf = self.pool.swap_remove_back(at)?;
         self.pool_bytes -= buf.capacity();
         Some(buf)
     }
 
-    /// Capacity the pool may keep: [`POOL_BYTES`], or a quarter of `buffer.memory` if less.
+    /// Capacity the pool may keep: [`POOL_BYTES`], or a sixteenth of `buffer.memory` if less,
+    /// and no more than half of what batches leave of `buffer.memory` (with the budget spent,
+    /// a broker that cannot keep up, nothing is kept: memory then is for batches).
     fn pool_budget(&self) -> usize {
-        POOL_BYTES.min(self.config.buffer_memory / 4)
+        let room = self.config.buffer_memory.saturating_sub(self.memory.used());
+        POOL_BYTES.min(self.config.buffer_memory / 16).min(room / 2)
     }
 
     /// How many answered batches' buffers are kept for new batches.
@@ -585,8 +609,8 @@ impl RecordAccumulator {
         self.pool.len()
     }
 
-    /// Capacity of the answered batches' buffers kept for new batches, in bytes (at most 8 MiB
-    /// and a quarter of `buffer.memory`).
+    /// Capacity of the answered batches' buffers kept for new batches, in bytes (at most 2 MiB,
+    /// a sixteenth of `buffer.memory`, and half of what batches leave of it).
     pub fn pooled_capacity(&self) -> usize {
         self.pool_bytes
     }

@@ -139,6 +139,8 @@ impl RecordAccumulator {
             list.dedup();
         }
         let mut out = Drained::default();
+        // Buffers of batches compressed into buffers of their own, kept for new batches after.
+        let mut spent = Vec::new();
         let rotation = self.drain_rotation;
         self.drain_rotation = self.drain_rotation.wrapping_add(1);
         for (node, mut tps) in per_leader {
@@ -190,11 +192,13 @@ impl RecordAccumulator {
                     q.last_len = builder.size_in_bytes();
                 }
                 let closed = match batch.contents {
-                    Contents::Building(builder) => match builder.close(s) {
-                        Ok(c) => {
+                    Contents::Building(builder) => match builder.close_reusing(s) {
+                        Ok((c, buffer)) => {
                             if self.config.compression.kind != CompressionType::None {
                                 q.ratio = c.compression_ratio();
                             }
+                            // Compressed into a buffer of its own: the records' buffer is free.
+                            spent.extend(buffer);
                             c
                         }
                         Err(e) => {
@@ -240,6 +244,9 @@ impl RecordAccumulator {
             if !taken.is_empty() {
                 out.by_leader.insert(node, taken);
             }
+        }
+        for buffer in spent {
+            self.keep_buffer(buffer);
         }
         out
     }

@@ -542,9 +542,19 @@ impl BatchBuilder {
     /// Closes the batch: compresses the records section (if a codec is set), writes the header
     /// with `stamp`, and computes the CRC-32C.
     pub fn close(self, stamp: ProducerStamp) -> Result<ClosedBatch, EncodeError> {
+        self.close_reusing(stamp).map(|(closed, _)| closed)
+    }
+
+    /// [`close`](Self::close), also handing back the buffer the records were written to when
+    /// they were compressed into another one (for a later batch to write into); `None` when
+    /// the closed batch is that buffer.
+    pub fn close_reusing(
+        self,
+        stamp: ProducerStamp,
+    ) -> Result<(ClosedBatch, Option<BytesMut>), EncodeError> {
         let records_len = self.buf.len() - RECORD_BATCH_OVERHEAD;
-        let mut out = if self.compression.kind == CompressionType::None {
-            self.buf
+        let (mut out, spent) = if self.compression.kind == CompressionType::None {
+            (self.buf, None)
         } else {
             let mut out = BytesMut::with_capacity(RECORD_BATCH_OVERHEAD + records_len / 2 + 64);
             out.resize(RECORD_BATCH_OVERHEAD, 0);
@@ -553,7 +563,7 @@ impl BatchBuilder {
                 &self.buf[RECORD_BATCH_OVERHEAD..],
                 &mut out,
             )?;
-            out
+            (out, Some(self.buf))
         };
         if out.len() - LOG_OVERHEAD > i32::MAX as usize {
             return Err(EncodeError::BatchTooLarge(out.len()));
@@ -576,11 +586,12 @@ impl BatchBuilder {
             header.attributes |= crate::header::TRANSACTIONAL_BIT;
         }
         header.write_with_crc(&mut out);
-        Ok(ClosedBatch {
+        let closed = ClosedBatch {
             bytes: out.freeze(),
             header,
             uncompressed_records_size: records_len,
-        })
+        };
+        Ok((closed, spent))
     }
 }
 

@@ -297,9 +297,9 @@ pub(crate) struct Spares {
 /// Spare slots kept, at most (a slot is about 150 bytes).
 const SPARE_SLOTS: usize = 1024;
 /// Spare reported lists kept, at most.
-const SPARE_LISTS: usize = 1024;
+const SPARE_LISTS: usize = 256;
 /// Largest reported list kept (in records of 32 bytes): a busy partition's batches are few.
-const SPARE_LIST_CAPACITY: usize = 128;
+const SPARE_LIST_CAPACITY: usize = 64;
 
 impl Spares {
     /// A slot for a new batch of `topic`'s `partition`: a spare one if there is one.
