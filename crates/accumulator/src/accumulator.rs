@@ -538,10 +538,8 @@ impl RecordAccumulator {
         !self.in_flight.is_empty() || self.queues.values().any(|q| !q.batches.is_empty())
     }
 
-    /// Keeps an answered batch's buffer for a later batch, if nothing else holds it any more
-    /// (the request that carried it has been written) and it is no larger than a batch grows
-    /// (twice `batch.size`, or 64 KiB for small `batch.size`). The oldest kept buffers make
-    /// room for it when the pool is full, so what is kept follows the batches being made.
+    /// Keeps an answered batch's buffer for a later batch ([`keep_buffer`](Self::keep_buffer)),
+    /// if nothing else holds it any more (the request that carried it has been written).
     pub(crate) fn recycle(&mut self, contents: Contents) {
         let Contents::Closed(closed) = contents else {
             return;
@@ -556,8 +554,9 @@ impl RecordAccumulator {
         }
     }
 
-    /// Keeps `buf` for a later batch if it is no larger than a batch grows (see
-    /// [`recycle`](Self::recycle)).
+    /// Keeps `buf` for a later batch if it is no larger than a batch grows (twice
+    /// `batch.size`, or 64 KiB for small `batch.size`) nor than the pool's budget. The oldest
+    /// kept buffers make room for it, so what is kept follows the batches being made.
     pub(crate) fn keep_buffer(&mut self, buf: BytesMut) {
         let largest = self.config.batch_size.saturating_mul(2).max(64 * 1024);
         let budget = self.pool_budget();

@@ -4,7 +4,7 @@
 
 use std::future::Future;
 use std::pin::Pin;
-use std::sync::{Arc, Mutex, PoisonError};
+use std::sync::{Arc, Mutex};
 use std::task::{Context, Poll, Waker};
 use std::time::Instant;
 
@@ -13,6 +13,9 @@ use ferrokafka_wire::Topic;
 
 use super::{Callback, DeliveryReporter, RecordMetadata, ReportedBatch};
 use crate::error::ProduceError;
+
+mod spares;
+pub(crate) use spares::Spares;
 
 /// Who hears of one record's outcome.
 pub(crate) enum Listener {
@@ -278,86 +281,6 @@ impl SlotState {
         };
         Reported::take_in(&mut reported, &mut callbacks, extra);
         Some((wakers, callbacks, reported))
-    }
-}
-
-/// Slots and reported lists of finished batches, kept for new batches. With many partitions
-/// each lingering a few records, a batch is made and finished hundreds of thousands of times a
-/// second; its slot and list are allocated by the sending thread and let go of by the I/O
-/// thread, and an allocation freed by another thread than the one that made it takes the
-/// allocator's lock for that thread's heap, which the sending thread keeps taking too. Reused,
-/// neither is allocated nor freed. A slot is kept only when nothing else holds it (no delivery
-/// future of its records is alive), a list only when it is small.
-#[derive(Default)]
-pub(crate) struct Spares {
-    slots: Vec<Arc<BatchSlot>>,
-    lists: Vec<Vec<ReportedRecord>>,
-}
-
-/// Spare slots kept, at most (a slot is about 150 bytes).
-const SPARE_SLOTS: usize = 1024;
-/// Spare reported lists kept, at most.
-const SPARE_LISTS: usize = 256;
-/// Largest reported list kept (in records of 32 bytes): a busy partition's batches are few.
-const SPARE_LIST_CAPACITY: usize = 64;
-
-impl Spares {
-    /// A slot for a new batch of `topic`'s `partition`: a spare one if there is one.
-    pub(crate) fn slot(&mut self, topic: Topic, partition: i32) -> Arc<BatchSlot> {
-        if let Some(mut slot) = self.slots.pop()
-            && let Some(s) = Arc::get_mut(&mut slot)
-        {
-            s.topic = topic;
-            s.partition = partition;
-            return slot;
-        }
-        BatchSlot::new(topic, partition)
-    }
-
-    /// An empty list for a batch's reported records: a spare one if there is one.
-    fn list(&mut self) -> Vec<ReportedRecord> {
-        self.lists
-            .pop()
-            .unwrap_or_else(|| Vec::with_capacity(REPORTED_FIRST_CAPACITY))
-    }
-
-    /// Keeps a finished batch's slot for a new batch, if nothing else holds it (then nothing
-    /// else can come to: it is pending again, empty).
-    fn keep_slot(&mut self, mut slot: Arc<BatchSlot>) {
-        if self.slots.len() < SPARE_SLOTS
-            && let Some(s) = Arc::get_mut(&mut slot)
-        {
-            *s.state.get_mut().unwrap_or_else(PoisonError::into_inner) = SlotState::empty();
-            self.slots.push(slot);
-        }
-    }
-
-    /// Keeps a finished batch's reported list (emptied) for a new batch, if it is small.
-    fn keep_list(&mut self, mut list: Vec<ReportedRecord>) {
-        if self.lists.len() < SPARE_LISTS && list.capacity() <= SPARE_LIST_CAPACITY {
-            list.clear();
-            self.lists.push(list);
-        }
-    }
-
-    /// Takes `other`'s spares in (up to the limits; the rest are dropped with `other`'s).
-    pub(crate) fn take_from(&mut self, other: &mut Spares) {
-        let slots = SPARE_SLOTS
-            .saturating_sub(self.slots.len())
-            .min(other.slots.len());
-        self.slots
-            .extend(other.slots.drain(other.slots.len() - slots..));
-        let lists = SPARE_LISTS
-            .saturating_sub(self.lists.len())
-            .min(other.lists.len());
-        self.lists
-            .extend(other.lists.drain(other.lists.len() - lists..));
-    }
-
-    /// How many slots and lists are kept.
-    #[cfg(test)]
-    pub(crate) fn counts(&self) -> (usize, usize) {
-        (self.slots.len(), self.lists.len())
     }
 }
 
@@ -679,153 +602,6 @@ impl Future for DeliveryFuture {
                     return Poll::Pending;
                 }
             }
-        }
-    }
-}
-
-#[cfg(test)]
-mod spares_tests {
-    use std::sync::Mutex as StdMutex;
-
-    use super::*;
-
-    /// Remembers what it heard: (tag, partition, offset).
-    #[derive(Default)]
-    struct Heard(StdMutex<Vec<(u64, i32, Option<i64>)>>);
-
-    impl DeliveryReporter for Heard {
-        fn report(&self, tag: u64, outcome: Result<RecordMetadata, ProduceError>) {
-            let m = outcome.expect("delivered");
-            self.0.lock().unwrap().push((tag, m.partition, m.offset));
-        }
-    }
-
-    fn delivered(base_offset: i64) -> BatchOutcome {
-        BatchOutcome::Delivered {
-            base_offset: Some(base_offset),
-            log_append_time: None,
-        }
-    }
-
-    /// A batch of `partition` with records `tags` (indexes 0..) for `reporter`, its slot taken
-    /// from `spares`.
-    fn batch(
-        spares: &mut Spares,
-        partition: i32,
-        reporter: &Arc<dyn DeliveryReporter>,
-        tags: std::ops::Range<u64>,
-    ) -> SlotEntry {
-        let mut entry = SlotEntry::new(spares.slot(Topic::new("t"), partition));
-        let now = Instant::now();
-        for (i, tag) in tags.enumerate() {
-            let index = i32::try_from(i).unwrap();
-            let left = entry.register(index, 0, now, Listen::Reporter(reporter, tag), spares);
-            assert!(left.is_none(), "a pending batch takes every listener");
-        }
-        entry
-    }
-
-    #[test]
-    fn a_finished_batchs_slot_and_list_serve_the_next_batch_which_reports_its_own_records() {
-        let heard = Arc::new(Heard::default());
-        let reporter: Arc<dyn DeliveryReporter> = heard.clone();
-        let mut spares = Spares::default();
-        let first = batch(&mut spares, 3, &reporter, 0..3);
-        let slot_at = Arc::as_ptr(&first.slot);
-        let list_at = first.reported.as_ref().unwrap().records.as_ptr();
-        first.complete(delivered(100), &mut spares);
-        assert_eq!(spares.counts(), (1, 1), "nothing else held them");
-        let second = batch(&mut spares, 7, &reporter, 10..12);
-        assert_eq!(spares.counts(), (0, 0));
-        assert_eq!(Arc::as_ptr(&second.slot), slot_at, "the same slot");
-        assert_eq!(
-            second.reported.as_ref().unwrap().records.as_ptr(),
-            list_at,
-            "the same list"
-        );
-        assert_eq!(second.slot.partition(), 7);
-        second.complete(delivered(500), &mut spares);
-        assert_eq!(
-            *heard.0.lock().unwrap(),
-            [
-                (0, 3, Some(100)),
-                (1, 3, Some(101)),
-                (2, 3, Some(102)),
-                (10, 7, Some(500)),
-                (11, 7, Some(501)),
-            ],
-            "each batch's records with its own partition and offsets, once"
-        );
-    }
-
-    #[test]
-    fn a_slot_a_delivery_future_still_holds_is_not_kept_and_the_future_sees_its_outcome() {
-        let reporter: Arc<dyn DeliveryReporter> = Arc::new(Heard::default());
-        let mut spares = Spares::default();
-        let entry = batch(&mut spares, 1, &reporter, 0..1);
-        let future = Queued {
-            slot: Some(Arc::clone(&entry.slot)),
-            index: 0,
-            timestamp: 0,
-            sent_at: Instant::now(),
-        }
-        .future();
-        entry.complete(delivered(42), &mut spares);
-        assert_eq!(
-            spares.counts(),
-            (0, 1),
-            "the slot is held; the list is free"
-        );
-        // A new batch gets a new slot; the future still reads its own batch's outcome.
-        let next = batch(&mut spares, 2, &reporter, 5..6);
-        let done = poll_finished(future);
-        assert_eq!(done.partition(), 1);
-        assert_eq!(done.offset(), Some(42));
-        next.complete(delivered(7), &mut spares);
-    }
-
-    #[test]
-    fn spares_are_bounded_and_large_lists_are_not_kept() {
-        let reporter: Arc<dyn DeliveryReporter> = Arc::new(Heard::default());
-        let mut spares = Spares::default();
-        let mut finished = Spares::default();
-        let entries: Vec<_> = (0..SPARE_SLOTS + 10)
-            .map(|p| batch(&mut spares, i32::try_from(p).unwrap(), &reporter, 0..1))
-            .collect();
-        for e in entries {
-            e.complete(delivered(0), &mut finished);
-        }
-        assert_eq!(finished.counts(), (SPARE_SLOTS, SPARE_LISTS));
-        spares.take_from(&mut finished);
-        assert_eq!(spares.counts(), (SPARE_SLOTS, SPARE_LISTS));
-        let mut more = Spares::default();
-        let extra = batch(&mut Spares::default(), 0, &reporter, 0..1);
-        extra.complete(delivered(0), &mut more);
-        spares.take_from(&mut more);
-        assert_eq!(
-            spares.counts(),
-            (SPARE_SLOTS, SPARE_LISTS),
-            "no more than the limits"
-        );
-        // A list grown past the limit is let go of.
-        let mut spares = Spares::default();
-        let big = batch(
-            &mut spares,
-            0,
-            &reporter,
-            0..(SPARE_LIST_CAPACITY as u64 + 1),
-        );
-        big.complete(delivered(0), &mut spares);
-        assert_eq!(spares.counts(), (1, 0));
-    }
-
-    /// Polls a finished delivery future once.
-    fn poll_finished(mut future: DeliveryFuture) -> RecordMetadata {
-        let waker = Waker::noop();
-        let mut cx = Context::from_waker(waker);
-        match Pin::new(&mut future).poll(&mut cx) {
-            Poll::Ready(r) => r.expect("delivered"),
-            Poll::Pending => panic!("the batch finished"),
         }
     }
 }
