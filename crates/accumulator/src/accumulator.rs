@@ -32,10 +32,16 @@ pub(crate) struct PartitionQueue {
     /// Compressed/uncompressed ratio of the last closed batch, seeding the next builder's size
     /// estimate (Java keeps one per topic and codec).
     pub(crate) ratio: f32,
-    /// Bytes the last batch drained from this partition had built (uncompressed): the next
-    /// batch's buffer is allocated for about that much, while its memory reservation grows
-    /// with what it holds.
+    /// Bytes the batches drained from this partition built (uncompressed): the last one's, or
+    /// half the figure before it if that is more. The next batch's buffer is allocated for
+    /// twice that, while its memory reservation grows with what it holds. Halving rather than
+    /// forgetting: a sticky partitioner leaves a full batch and then a batch of a record or two
+    /// on each partition it moves on from, and the full batch after such a small one would
+    /// otherwise start small and be copied at every doubling of its buffer.
     pub(crate) last_len: usize,
+    /// Records of the batches drained from this partition, kept as `last_len` is: what a new
+    /// batch reports as [`AppendResult::expected_records`].
+    pub(crate) last_count: usize,
     /// Held by the caller ([`hold`](crate::RecordAccumulator::hold)): nothing is drained from the
     /// partition until [`release`](crate::RecordAccumulator::release). An idempotent producer
     /// holds a partition whose in-flight batch expired, until that batch's fate is known.
@@ -52,6 +58,7 @@ impl PartitionQueue {
             in_flight: 0,
             ratio: 1.0,
             last_len: 0,
+            last_count: 0,
             held: false,
         }
     }
@@ -104,6 +111,11 @@ pub struct AppendResult {
     /// appends): the point where a sticky partitioner's `on_batch_closed`/`on_append` hooks
     /// apply.
     pub new_batch_created: bool,
+    /// For a new batch: about how many records it will hold, from the partition's last
+    /// batches (twice the last one's count, or the count before it if that was larger; 0 for
+    /// a partition's first batch). A caller that keeps something per record of a batch can
+    /// size it once rather than grow it.
+    pub expected_records: usize,
 }
 
 /// The answer of [`RecordAccumulator::ready`].
@@ -327,6 +339,7 @@ impl RecordAccumulator {
                         // record (or it would have been refused as full).
                         became_full: !several && last_full,
                         new_batch_created: false,
+                        expected_records: 0,
                     });
                 }
             }
@@ -340,7 +353,10 @@ impl RecordAccumulator {
         // at 8,000 records, and the producer waited on memory instead of filling requests.)
         // Always at least the record's own bound, and capped at buffer.memory; the record
         // itself fits (checked above).
-        let last_len = slot.map_or(0, |i| self.queues.at(i).last_len);
+        let (last_len, expected_records) = slot.map_or((0, 0), |i| {
+            let q = self.queues.at(i);
+            (q.last_len, q.last_count.saturating_mul(2))
+        });
         // Room for twice what the partition's last batch held, so a busy partition's buffer is
         // seldom reallocated as it grows, while one whose batches stay small (many partitions,
         // each lingering with a few records) allocates a small buffer rather than the whole
@@ -407,6 +423,7 @@ impl RecordAccumulator {
             batch_is_full: full,
             became_full,
             new_batch_created: true,
+            expected_records,
         })
     }
 

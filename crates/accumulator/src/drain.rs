@@ -189,7 +189,8 @@ impl RecordAccumulator {
                     continue;
                 };
                 if let Contents::Building(builder) = &batch.contents {
-                    q.last_len = builder.size_in_bytes();
+                    q.last_len = builder.size_in_bytes().max(q.last_len / 2);
+                    q.last_count = usize::try_from(count).unwrap_or(0).max(q.last_count / 2);
                 }
                 let closed = match batch.contents {
                     Contents::Building(builder) => match builder.close_reusing(s) {

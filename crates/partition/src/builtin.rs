@@ -37,6 +37,9 @@ struct Topics {
 }
 
 impl Topics {
+    /// The place of `topic`'s state. Inline: every keyless record asks twice, nearly always
+    /// for the topic asked last, and a call costs more than that check.
+    #[inline]
     fn find(&mut self, topic: &str) -> Option<usize> {
         if self
             .states
@@ -45,6 +48,13 @@ impl Topics {
         {
             return Some(self.last);
         }
+        self.find_in_index(topic)
+    }
+
+    /// [`find`](Self::find) for a topic other than the last one asked for.
+    #[cold]
+    #[inline(never)]
+    fn find_in_index(&mut self, topic: &str) -> Option<usize> {
         let at = *self.index.get(topic)?;
         self.last = at;
         Some(at)
@@ -54,6 +64,7 @@ impl Topics {
         self.index.get(topic).map(|&at| &self.states[at].1)
     }
 
+    #[inline]
     fn get_mut(&mut self, topic: &str) -> Option<&mut TopicState> {
         let at = self.find(topic)?;
         Some(&mut self.states[at].1)
@@ -163,6 +174,7 @@ impl BuiltInPartitioner {
 
     /// The sticky partition for a keyless record: the current one while it can take records,
     /// otherwise a fresh choice.
+    #[inline]
     fn sticky_choice(
         state: &mut TopicState,
         random: &mut dyn RandomSource,
@@ -175,6 +187,18 @@ impl BuiltInPartitioner {
         if let (true, Some(p)) = (keep, state.sticky) {
             return p;
         }
+        Self::choose_sticky(state, random, partitions)
+    }
+
+    /// A fresh sticky partition for [`sticky_choice`](Self::sticky_choice): once per batch's
+    /// worth of records.
+    #[cold]
+    #[inline(never)]
+    fn choose_sticky(
+        state: &mut TopicState,
+        random: &mut dyn RandomSource,
+        partitions: &Partitions<'_>,
+    ) -> i32 {
         let p = Self::next_partition(random, state.load.as_ref(), partitions);
         state.sticky = Some(p);
         state.produced_bytes = 0;

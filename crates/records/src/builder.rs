@@ -18,6 +18,8 @@ use crate::record::{Header, RecordRef};
 use crate::stamp::{ProducerStamp, write_stamp};
 use crate::varint::{varint_len, varlong_len, zigzag32, zigzag64};
 
+mod plain;
+
 /// Largest encoding of a record's framing: length (5) + attributes (1) + timestamp delta (10) +
 /// offset delta (5) + key length (5) + value length (5) + header count (5)
 /// (Java `DefaultRecord.MAX_RECORD_OVERHEAD` is 21 because it bounds the deltas differently).
@@ -455,6 +457,16 @@ impl BatchBuilder {
         headers: &[Header],
     ) -> Result<TryAppend, RecordError> {
         let (base, offset_delta) = self.next_record(timestamp)?;
+        if headers.is_empty() {
+            return self.try_append_plain(
+                batch_size,
+                max_bytes,
+                (base, offset_delta),
+                timestamp,
+                key,
+                value,
+            );
+        }
         let timestamp_delta = timestamp.wrapping_sub(base);
         let parts = headers.iter().map(header_parts);
         let measured = measure_record(offset_delta, timestamp_delta, key, value, parts.clone())?;

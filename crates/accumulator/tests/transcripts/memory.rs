@@ -420,3 +420,52 @@ fn a_compressed_batchs_records_buffer_is_kept_when_it_is_closed_and_its_output_i
     let drained = pump(&mut a, clock.at(1));
     assert_eq!(ids(&drained.by_leader[&1][0].bytes), [2]);
 }
+
+/// What a partition's new batch is sized for (the buffer's reservation, `expected_records`)
+/// follows its last batch, or half the one before when that was larger: a sticky partitioner
+/// leaves a full batch, then one of a record or two on each partition it moves on from, and
+/// the full batch after that small one should not start small and be copied as it grows.
+#[test]
+fn after_a_small_batch_a_partitions_next_batch_is_sized_for_half_the_larger_one_before() {
+    let clock = Clock::new();
+    let mut c = config();
+    c.batch_size = 100_000;
+    c.buffer_memory = 1_000_000;
+    c.max_request_size = 1_000_000;
+    c.linger = ms(0);
+    let mut a = acc(c);
+    // Drains partition 0's open batch and completes it; the bytes it built.
+    let cycle = |a: &mut RecordAccumulator, at: u64| {
+        let drained = pump(a, clock.at(at));
+        let batches: Vec<_> = drained.by_leader.values().flatten().collect();
+        assert_eq!(batches.len(), 1);
+        let len = batches[0].bytes.len();
+        a.complete(batches[0].id).unwrap();
+        len
+    };
+    let first = put(&mut a, 0, 0, 100, clock.at(0));
+    assert_eq!(first.expected_records, 0, "nothing known of a first batch");
+    for id in 1..40 {
+        put(&mut a, 0, id, 100, clock.at(0));
+    }
+    let large = cycle(&mut a, 0);
+    let used = a.memory_used();
+    let r = put(&mut a, 0, 40, 100, clock.at(1));
+    assert!(r.new_batch_created);
+    assert_eq!(r.expected_records, 80, "twice the last batch's 40 records");
+    assert_eq!(a.memory_used() - used, 2 * large);
+    let small = cycle(&mut a, 1);
+    assert!(small < large / 10, "{small} {large}");
+    // After the one-record batch: half the 40-record batch before it, doubled.
+    let used = a.memory_used();
+    let r = put(&mut a, 0, 41, 100, clock.at(2));
+    assert!(r.new_batch_created);
+    assert_eq!(r.expected_records, 40);
+    assert_eq!(a.memory_used() - used, 2 * (large / 2));
+    assert_eq!(cycle(&mut a, 2), small);
+    // Another small one: halved again.
+    let used = a.memory_used();
+    let r = put(&mut a, 0, 42, 100, clock.at(3));
+    assert_eq!(r.expected_records, 20);
+    assert_eq!(a.memory_used() - used, 2 * (large / 4));
+}

@@ -42,6 +42,10 @@ pub struct Appended {
     /// Whether the sender has new work (a batch became full or a new one started): the
     /// driver should pump the engine soon.
     pub wake_sender: bool,
+    /// For a record that started a new batch: about how many records that batch will hold
+    /// (from its partition's last batches; 0 when unknown), to size what is kept per record
+    /// of it.
+    pub expected_records: usize,
 }
 
 /// Why [`Engine::append`] did not take a record.
@@ -217,6 +221,7 @@ impl Engine {
             index: result.handle.index,
             partition,
             wake_sender: wake,
+            expected_records: result.expected_records,
         })
     }
 

@@ -215,7 +215,14 @@ impl Producer {
         // a batch just appended to) runs after the lock.
         let unregistered = listener.take().and_then(|l| {
             entry
-                .register(appended.index, timestamp, start, l, spares)
+                .register(
+                    appended.index,
+                    timestamp,
+                    start,
+                    l,
+                    spares,
+                    appended.expected_records,
+                )
                 .map(|l| (Arc::clone(&entry.slot), l))
         });
         let slot = (unregistered.is_none() && listener_was_none).then(|| Arc::clone(&entry.slot));

@@ -202,9 +202,10 @@ impl SlotEntry {
     }
 
     /// Registers `notify` for record `index` (create time `timestamp`, sent at `queued_at`):
-    /// a record of the batch's first reporter goes on the list here (a spare list if there is
-    /// one); any other listener is registered with the slot ([`BatchSlot::try_register`], whose
-    /// answer this is).
+    /// a record of the batch's first reporter goes on the list here (made for about
+    /// `expected` records, the engine's estimate for a new batch, or a spare list); any other
+    /// listener is registered with the slot ([`BatchSlot::try_register`], whose answer this
+    /// is).
     pub(crate) fn register(
         &mut self,
         index: i32,
@@ -212,6 +213,7 @@ impl SlotEntry {
         queued_at: Instant,
         notify: Listen<'_>,
         spares: &mut Spares,
+        expected: usize,
     ) -> Option<Listener> {
         if let Listen::Reporter(reporter, tag) = notify {
             let record = ReportedRecord {
@@ -222,7 +224,7 @@ impl SlotEntry {
             };
             match &mut self.reported {
                 None => {
-                    let mut records = spares.list();
+                    let mut records = spares.list(expected);
                     records.push(record);
                     self.reported = Some(Reported {
                         reporter: Arc::clone(reporter),

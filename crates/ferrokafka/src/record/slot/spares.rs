@@ -23,8 +23,11 @@ pub(crate) struct Spares {
 const SPARE_SLOTS: usize = 1024;
 /// Spare reported lists kept, at most.
 const SPARE_LISTS: usize = 256;
-/// Largest reported list kept (in records of 32 bytes): a busy partition's batches are few.
+/// Largest reported list kept (in records of 40 bytes): a busy partition's batches are few.
 const SPARE_LIST_CAPACITY: usize = 64;
+/// Largest list allocated up front for the records a batch is expected to hold (2.5 MiB of
+/// records); a batch of more grows its list from there.
+const EXPECTED_LIST_CAPACITY: usize = 1 << 16;
 
 impl Spares {
     /// A slot for a new batch of `topic`'s `partition`: a spare one if there is one.
@@ -39,8 +42,14 @@ impl Spares {
         BatchSlot::new(topic, partition)
     }
 
-    /// An empty list for a batch's reported records: a spare one if there is one.
-    pub(super) fn list(&mut self) -> Vec<ReportedRecord> {
+    /// An empty list for a batch's reported records, `expected` of them about (0: unknown): a
+    /// spare one if there is one and that many fit a spare's size, otherwise one allocated
+    /// for them all (at most [`EXPECTED_LIST_CAPACITY`]), so a busy partition's list is not
+    /// copied at each doubling as it fills.
+    pub(super) fn list(&mut self, expected: usize) -> Vec<ReportedRecord> {
+        if expected > SPARE_LIST_CAPACITY {
+            return Vec::with_capacity(expected.min(EXPECTED_LIST_CAPACITY));
+        }
         self.lists
             .pop()
             .unwrap_or_else(|| Vec::with_capacity(REPORTED_FIRST_CAPACITY))
@@ -123,7 +132,7 @@ mod tests {
         let now = Instant::now();
         for (i, tag) in tags.enumerate() {
             let index = i32::try_from(i).unwrap();
-            let left = entry.register(index, 0, now, Listen::Reporter(reporter, tag), spares);
+            let left = entry.register(index, 0, now, Listen::Reporter(reporter, tag), spares, 0);
             assert!(left.is_none(), "a pending batch takes every listener");
         }
         entry
@@ -221,6 +230,43 @@ mod tests {
         );
         big.complete(delivered(0), &mut spares);
         assert_eq!(spares.counts(), (1, 0));
+    }
+
+    /// A batch expected to hold more records than a spare list is made for gets a list for
+    /// them all (up to the limit), and the spares stay for small batches.
+    #[test]
+    fn a_list_is_made_for_the_records_a_batch_is_expected_to_hold() {
+        let reporter: Arc<dyn DeliveryReporter> = Arc::new(Heard::default());
+        let mut spares = Spares::default();
+        batch(&mut spares, 0, &reporter, 0..1).complete(delivered(0), &mut spares);
+        assert_eq!(spares.counts(), (1, 1));
+        let mut entry = SlotEntry::new(spares.slot(Topic::new("t"), 0));
+        let now = Instant::now();
+        let listen = Listen::Reporter(&reporter, 0);
+        assert!(
+            entry
+                .register(0, 0, now, listen, &mut spares, 5_000)
+                .is_none()
+        );
+        let records = &entry.reported.as_ref().expect("listed").records;
+        assert_eq!(records.len(), 1);
+        assert!(records.capacity() >= 5_000, "{}", records.capacity());
+        assert_eq!(spares.counts(), (0, 1), "the spare list stays");
+        let mut huge = SlotEntry::new(spares.slot(Topic::new("t"), 1));
+        let listen = Listen::Reporter(&reporter, 0);
+        assert!(
+            huge.register(0, 0, now, listen, &mut spares, usize::MAX)
+                .is_none()
+        );
+        let capacity = huge.reported.as_ref().expect("listed").records.capacity();
+        assert!(capacity < 2 * EXPECTED_LIST_CAPACITY, "{capacity}");
+        let mut small = SlotEntry::new(spares.slot(Topic::new("t"), 2));
+        let listen = Listen::Reporter(&reporter, 0);
+        assert!(small.register(0, 0, now, listen, &mut spares, 10).is_none());
+        assert_eq!(spares.counts(), (0, 0), "a small batch takes the spare");
+        for e in [entry, huge, small] {
+            e.complete(delivered(0), &mut spares);
+        }
     }
 
     /// Polls a finished delivery future once.
