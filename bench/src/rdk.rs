@@ -195,7 +195,7 @@ fn send_range(
     producer: &BaseProducer<Counter>,
     p: &Params,
     w: &Workload,
-    key: &mut [u8],
+    key: &mut crate::Key,
     range: std::ops::Range<u64>,
 ) -> Result<()> {
     let ctx = producer.context();

@@ -105,7 +105,7 @@ pub(super) async fn produce(p: &Params, w: &Workload) -> Result<Outcome> {
             let count = u32::try_from(producers.len()).unwrap_or(u32::MAX);
             // The Java client's default partitioner, as ferrokafka's.
             let slot = usize::try_from(murmur2_partition(&key, count)).unwrap_or(0);
-            (slot, Some(key.clone()))
+            (slot, Some(key.to_vec()))
         } else {
             (sticky.next(value.len()), None)
         };
