@@ -178,7 +178,7 @@ pub struct RecordAccumulator {
     /// every partition) are skipped. Lowered when a batch is made, made exact by each scan.
     pub(crate) expiry_floor: Option<Instant>,
     /// Buffers of answered batches, kept for new batches (oldest first, at most
-    /// [`POOL_BYTES`] of capacity in all): a new batch then writes into memory already
+    /// [`POOL_BYTES`] of capacity and [`POOL_BUFFERS`] buffers): a new batch then writes into memory already
     /// touched, rather than allocating. With batches of a megabyte that saves faulting in
     /// fresh pages; with a thousand partitions lingering a few records each, it saves a
     /// `malloc` per batch on the sending thread and a `free` on the I/O thread (a buffer freed
@@ -189,10 +189,17 @@ pub struct RecordAccumulator {
     pub(crate) pool_bytes: usize,
 }
 
-/// Capacity of answered batches' buffers kept for reuse, at most (and at most a sixteenth of
-/// `buffer.memory`, and half of what batches leave of it): one batch of two megabytes, or
-/// hundreds of small ones.
-const POOL_BYTES: usize = 2 * 1024 * 1024;
+/// Capacity of answered batches' buffers kept for reuse, at most (and at most a quarter of
+/// `buffer.memory`, and half of what batches leave of it): eight batches of a megabyte. With
+/// keyless records the sticky partitioner keeps several such batches alive at once (the one
+/// filling, those in flight, and a batch of a record or two left lingering on each partition it
+/// moved on from); with two megabytes kept, most of them were new memory, faulted in by the
+/// kernel a page at a time as records were copied in.
+const POOL_BYTES: usize = 8 * 1024 * 1024;
+
+/// Buffers kept, at most: with a thousand partitions' small batches this, not the bytes, is
+/// the limit (about 2 MiB of batches of a few records).
+const POOL_BUFFERS: usize = 1024;
 
 /// How many of the most recently kept buffers a new batch looks through for one large enough.
 const POOL_SEARCH: usize = 8;
@@ -361,11 +368,20 @@ impl RecordAccumulator {
         // seldom reallocated as it grows, while one whose batches stay small (many partitions,
         // each lingering with a few records) allocates a small buffer rather than the whole
         // step: a fresh 16 KiB per batch is a page fault's worth of memory each time.
+        // Never more than `batch.size` uncompressed (the records stop there; a compressed
+        // batch's records may pass it by as much as the codec saves): a kept buffer of a
+        // partition whose batches fill up is then `batch.size`, and the pool's budget keeps
+        // twice as many of them as of buffers twice that.
         let step = batch_size.min(FIRST_RESERVATION);
+        let largest = if self.config.compression.kind == CompressionType::None {
+            batch_size
+        } else {
+            batch_size.saturating_mul(2)
+        };
         let capacity = if last_len == 0 {
             step
         } else {
-            last_len.saturating_mul(2).min(batch_size.saturating_mul(2))
+            last_len.saturating_mul(2).min(largest)
         }
         .max(size);
         let needed = capacity.min(step).max(size).min(self.config.buffer_memory);
@@ -573,14 +589,15 @@ impl RecordAccumulator {
 
     /// Keeps `buf` for a later batch if it is no larger than a batch grows (twice
     /// `batch.size`, or 64 KiB for small `batch.size`) nor than the pool's budget. The oldest
-    /// kept buffers make room for it, so what is kept follows the batches being made.
+    /// kept buffers make room for it (as many as [`POOL_BUFFERS`] allows too), so what is
+    /// kept follows the batches being made.
     pub(crate) fn keep_buffer(&mut self, buf: BytesMut) {
         let largest = self.config.batch_size.saturating_mul(2).max(64 * 1024);
         let budget = self.pool_budget();
         if buf.capacity() > largest || buf.capacity() > budget {
             return;
         }
-        while self.pool_bytes + buf.capacity() > budget {
+        while self.pool_bytes + buf.capacity() > budget || self.pool.len() >= POOL_BUFFERS {
             let Some(old) = self.pool.pop_front() else {
                 break;
             };
@@ -612,12 +629,13 @@ impl RecordAccumulator {
         Some(buf)
     }
 
-    /// Capacity the pool may keep: [`POOL_BYTES`], or a sixteenth of `buffer.memory` if less,
+    /// Capacity the pool may keep: [`POOL_BYTES`], or a quarter of `buffer.memory` if less,
     /// and no more than half of what batches leave of `buffer.memory` (with the budget spent,
-    /// a broker that cannot keep up, nothing is kept: memory then is for batches).
+    /// a broker that cannot keep up, nothing is kept: memory then is for batches). Batches and
+    /// kept buffers together stay within `buffer.memory`.
     fn pool_budget(&self) -> usize {
         let room = self.config.buffer_memory.saturating_sub(self.memory.used());
-        POOL_BYTES.min(self.config.buffer_memory / 16).min(room / 2)
+        POOL_BYTES.min(self.config.buffer_memory / 4).min(room / 2)
     }
 
     /// How many answered batches' buffers are kept for new batches.
@@ -625,8 +643,8 @@ impl RecordAccumulator {
         self.pool.len()
     }
 
-    /// Capacity of the answered batches' buffers kept for new batches, in bytes (at most 2 MiB,
-    /// a sixteenth of `buffer.memory`, and half of what batches leave of it).
+    /// Capacity of the answered batches' buffers kept for new batches, in bytes (at most 8 MiB,
+    /// a quarter of `buffer.memory`, and half of what batches leave of it).
     pub fn pooled_capacity(&self) -> usize {
         self.pool_bytes
     }

@@ -278,15 +278,15 @@ fn an_answered_batchs_buffer_is_reused_once_the_request_let_go_of_it() {
 }
 
 /// With many partitions each lingering a batch of a few records, the answered batches' buffers
-/// are kept for the next round of batches (not four of them: as many as a sixteenth of
+/// are kept for the next round of batches (not four of them: as many as a quarter of
 /// `buffer.memory` holds), and every kept buffer of the right size serves a new batch; one much
 /// larger than new batches need goes when none serves.
 #[test]
-fn answered_buffers_are_kept_up_to_a_sixteenth_of_buffer_memory_and_serve_new_batches() {
+fn answered_buffers_are_kept_up_to_a_quarter_of_buffer_memory_and_serve_new_batches() {
     let clock = Clock::new();
     let mut c = config();
     c.linger = ms(0);
-    let budget = c.buffer_memory / 16;
+    let budget = c.buffer_memory / 4;
     let mut a = acc(c);
     let round = |a: &mut RecordAccumulator, first_id: u64, at: u64| {
         for p in 0..40 {
@@ -325,7 +325,7 @@ fn answered_buffers_are_kept_up_to_a_sixteenth_of_buffer_memory_and_serve_new_ba
     assert!(kept > 4, "kept {kept}");
     assert!(
         kept < 40,
-        "40 buffers are more than a sixteenth of buffer.memory"
+        "40 buffers are more than a quarter of buffer.memory"
     );
     assert!(
         a.pooled_capacity() <= budget,
@@ -383,7 +383,7 @@ fn no_buffer_is_kept_while_batches_hold_nearly_all_of_buffer_memory() {
         a.pooled_buffers() > 0,
         "with room again, answered buffers are kept"
     );
-    assert!(a.pooled_capacity() <= a.config().buffer_memory / 16);
+    assert!(a.pooled_capacity() <= a.config().buffer_memory / 4);
 }
 
 /// A compressed batch is written to a buffer of its codec's own: the buffer its records were
@@ -468,4 +468,33 @@ fn after_a_small_batch_a_partitions_next_batch_is_sized_for_half_the_larger_one_
     let r = put(&mut a, 0, 42, 100, clock.at(3));
     assert_eq!(r.expected_records, 20);
     assert_eq!(a.memory_used() - used, 2 * (large / 4));
+}
+
+/// However small the answered batches' buffers, no more than 1,024 are kept.
+#[test]
+fn at_most_1024_buffers_are_kept() {
+    let clock = Clock::new();
+    let mut c = config();
+    c.linger = ms(0);
+    c.buffer_memory = 64 << 20;
+    let mut a = acc(c);
+    for p in 0..1100 {
+        put(&mut a, p, p as u64, 100, clock.at(0));
+    }
+    let ready = a.ready(clock.at(0));
+    let drained = a.drain(
+        &ready.ready_partitions,
+        |tp| Some(tp.partition % 2),
+        usize::MAX,
+        clock.at(0),
+        |_| ferrokafka_records::ProducerStamp::NONE,
+    );
+    let sent: Vec<_> = drained.by_leader.values().flatten().map(|b| b.id).collect();
+    assert_eq!(sent.len(), 1100);
+    drop(drained);
+    for id in sent {
+        a.complete(id).unwrap();
+    }
+    assert_eq!(a.pooled_buffers(), 1024);
+    assert!(a.pooled_capacity() < (64 << 20) / 4);
 }

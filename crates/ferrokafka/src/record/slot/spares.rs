@@ -12,11 +12,17 @@ use super::{BatchSlot, REPORTED_FIRST_CAPACITY, ReportedRecord, SlotState};
 /// thread, and an allocation freed by another thread than the one that made it takes the
 /// allocator's lock for that thread's heap, which the sending thread keeps taking too. Reused,
 /// neither is allocated nor freed. A slot is kept only when nothing else holds it (no delivery
-/// future of its records is alive), a list only when it is small.
+/// future of its records is alive). Small lists are kept by count; a few large ones (a busy
+/// partition's, thousands of records each) by their total size: allocated afresh, each was new
+/// memory the kernel had to fault in page by page as records were listed.
 #[derive(Default)]
 pub(crate) struct Spares {
     slots: Vec<Arc<BatchSlot>>,
     lists: Vec<Vec<ReportedRecord>>,
+    /// Lists over [`SPARE_LIST_CAPACITY`], oldest first, of [`LARGE_LISTS_CAPACITY`] records'
+    /// capacity in all at most.
+    large: Vec<Vec<ReportedRecord>>,
+    large_capacity: usize,
 }
 
 /// Spare slots kept, at most (a slot is about 150 bytes).
@@ -28,6 +34,9 @@ const SPARE_LIST_CAPACITY: usize = 64;
 /// Largest list allocated up front for the records a batch is expected to hold (2.5 MiB of
 /// records); a batch of more grows its list from there.
 const EXPECTED_LIST_CAPACITY: usize = 1 << 16;
+/// Capacity, in records, of the large lists kept (1.25 MiB): three or four lists of a busy
+/// partition's 1 MiB batches of 100-byte records.
+const LARGE_LISTS_CAPACITY: usize = 1 << 15;
 
 impl Spares {
     /// A slot for a new batch of `topic`'s `partition`: a spare one if there is one.
@@ -48,7 +57,20 @@ impl Spares {
     /// copied at each doubling as it fills.
     pub(super) fn list(&mut self, expected: usize) -> Vec<ReportedRecord> {
         if expected > SPARE_LIST_CAPACITY {
-            return Vec::with_capacity(expected.min(EXPECTED_LIST_CAPACITY));
+            let expected = expected.min(EXPECTED_LIST_CAPACITY);
+            // A kept large list of enough, and not more than four times that, capacity; when
+            // none is, the oldest goes (its size is not the one batches have now).
+            let fits = |l: &Vec<ReportedRecord>| (expected..=4 * expected).contains(&l.capacity());
+            if let Some(at) = self.large.iter().rposition(fits) {
+                let list = self.large.remove(at);
+                self.large_capacity -= list.capacity();
+                return list;
+            }
+            if !self.large.is_empty() {
+                let old = self.large.remove(0);
+                self.large_capacity -= old.capacity();
+            }
+            return Vec::with_capacity(expected);
         }
         self.lists
             .pop()
@@ -66,11 +88,18 @@ impl Spares {
         }
     }
 
-    /// Keeps a finished batch's reported list (emptied) for a new batch, if it is small.
+    /// Keeps a finished batch's reported list (emptied) for a new batch: a small one while
+    /// fewer than [`SPARE_LISTS`] are kept, a large one while the large ones kept stay within
+    /// [`LARGE_LISTS_CAPACITY`].
     pub(super) fn keep_list(&mut self, mut list: Vec<ReportedRecord>) {
-        if self.lists.len() < SPARE_LISTS && list.capacity() <= SPARE_LIST_CAPACITY {
-            list.clear();
-            self.lists.push(list);
+        list.clear();
+        if list.capacity() <= SPARE_LIST_CAPACITY {
+            if self.lists.len() < SPARE_LISTS {
+                self.lists.push(list);
+            }
+        } else if self.large_capacity + list.capacity() <= LARGE_LISTS_CAPACITY {
+            self.large_capacity += list.capacity();
+            self.large.push(list);
         }
     }
 
@@ -86,12 +115,22 @@ impl Spares {
             .min(other.lists.len());
         self.lists
             .extend(other.lists.drain(other.lists.len() - lists..));
+        other.large_capacity = 0;
+        for list in other.large.drain(..) {
+            self.keep_list(list);
+        }
     }
 
     /// How many slots and lists are kept.
     #[cfg(test)]
     pub(crate) fn counts(&self) -> (usize, usize) {
         (self.slots.len(), self.lists.len())
+    }
+
+    /// The capacities of the large lists kept, oldest first.
+    #[cfg(test)]
+    pub(crate) fn large_capacities(&self) -> Vec<usize> {
+        self.large.iter().map(Vec::capacity).collect()
     }
 }
 
@@ -198,7 +237,7 @@ mod tests {
     }
 
     #[test]
-    fn spares_are_bounded_and_large_lists_are_not_kept() {
+    fn spares_are_bounded() {
         let reporter: Arc<dyn DeliveryReporter> = Arc::new(Heard::default());
         let mut spares = Spares::default();
         let mut finished = Spares::default();
@@ -220,7 +259,8 @@ mod tests {
             (SPARE_SLOTS, SPARE_LISTS),
             "no more than the limits"
         );
-        // A list grown past the limit is let go of.
+        // A list grown past a small one's size is kept with the large ones, which are bounded
+        // by their total capacity.
         let mut spares = Spares::default();
         let big = batch(
             &mut spares,
@@ -230,6 +270,43 @@ mod tests {
         );
         big.complete(delivered(0), &mut spares);
         assert_eq!(spares.counts(), (1, 0));
+        assert_eq!(spares.large_capacities(), [2 * SPARE_LIST_CAPACITY]);
+        let mut finished = Spares::default();
+        let size = LARGE_LISTS_CAPACITY / 3;
+        for _ in 0..4 {
+            finished.keep_list(Vec::with_capacity(size));
+        }
+        assert_eq!(finished.large_capacities(), [size; 3]);
+        spares.take_from(&mut finished);
+        assert_eq!(
+            spares.large_capacities(),
+            [2 * SPARE_LIST_CAPACITY, size, size],
+            "within the budget"
+        );
+        assert!(finished.large_capacities().is_empty());
+    }
+
+    /// A kept large list serves a batch expected to hold as many records (not one that needs
+    /// more, nor one four times smaller); a batch none serves lets the oldest go.
+    #[test]
+    fn a_kept_large_list_serves_a_batch_of_about_its_size() {
+        let mut spares = Spares::default();
+        for capacity in [1_000, 5_000] {
+            spares.keep_list(Vec::with_capacity(capacity));
+        }
+        let list = spares.list(4_000);
+        assert_eq!(list.capacity(), 5_000, "the newest that fits");
+        assert_eq!(spares.large_capacities(), [1_000]);
+        let list = spares.list(300);
+        assert_eq!(list.capacity(), 1_000);
+        assert!(spares.large_capacities().is_empty());
+        spares.keep_list(list);
+        let list = spares.list(100);
+        assert_eq!(list.capacity(), 100, "1,000 is too large for 100");
+        assert!(spares.large_capacities().is_empty(), "the oldest went");
+        spares.keep_list(Vec::with_capacity(1_000));
+        let list = spares.list(2_000);
+        assert_eq!(list.capacity(), 2_000, "1,000 is too small for 2,000");
     }
 
     /// A batch expected to hold more records than a spare list is made for gets a list for
