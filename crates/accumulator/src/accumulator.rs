@@ -187,6 +187,11 @@ pub struct RecordAccumulator {
     pub(crate) pool: VecDeque<BytesMut>,
     /// Capacity of the buffers in `pool`.
     pub(crate) pool_bytes: usize,
+    /// Answered batches' bytes something else still held when they were answered (the request
+    /// that carried them, not yet let go of by the connection's writer: the answer can come
+    /// first), at most [`UNSETTLED`], oldest first: kept for the pool once they are this
+    /// accumulator's alone, rather than freed later by the writer's thread.
+    pub(crate) unsettled: VecDeque<bytes::Bytes>,
 }
 
 /// Capacity of answered batches' buffers kept for reuse, at most (and at most a quarter of
@@ -200,6 +205,10 @@ const POOL_BYTES: usize = 8 * 1024 * 1024;
 /// Buffers kept, at most: with a thousand partitions' small batches this, not the bytes, is
 /// the limit (about 2 MiB of batches of a few records).
 const POOL_BUFFERS: usize = 1024;
+
+/// Answered batches' bytes waiting to be this accumulator's alone, at most (the writer lets go
+/// of a request's bytes as soon as it has written them).
+const UNSETTLED: usize = 4;
 
 /// How many of the most recently kept buffers a new batch looks through for one large enough.
 const POOL_SEARCH: usize = 8;
@@ -221,6 +230,7 @@ impl RecordAccumulator {
             expiry_floor: None,
             pool: VecDeque::new(),
             pool_bytes: 0,
+            unsettled: VecDeque::new(),
         })
     }
 
@@ -582,8 +592,33 @@ impl RecordAccumulator {
         if self.config.compression.kind != CompressionType::None {
             return;
         }
-        if let Ok(buf) = closed.into_bytes().try_into_mut() {
-            self.keep_buffer(buf);
+        self.settle();
+        match closed.into_bytes().try_into_mut() {
+            Ok(buf) => self.keep_buffer(buf),
+            Err(held) if held.len() <= self.pool_budget() => {
+                if self.unsettled.len() == UNSETTLED {
+                    self.unsettled.pop_front();
+                }
+                self.unsettled.push_back(held);
+            }
+            Err(_) => {}
+        }
+    }
+
+    /// Keeps the buffers of answered batches that nothing else holds any more.
+    fn settle(&mut self) {
+        let mut i = 0;
+        while i < self.unsettled.len() {
+            if self.unsettled[i].is_unique() {
+                let Some(bytes) = self.unsettled.remove(i) else {
+                    break;
+                };
+                if let Ok(buf) = bytes.try_into_mut() {
+                    self.keep_buffer(buf);
+                }
+            } else {
+                i += 1;
+            }
         }
     }
 
@@ -618,6 +653,18 @@ impl RecordAccumulator {
             .take(POOL_SEARCH)
             .position(|b| (min_capacity..=max_capacity).contains(&b.capacity()));
         let Some(back) = found else {
+            if !self.unsettled.is_empty() {
+                self.settle();
+                if let Some(at) = self
+                    .pool
+                    .iter()
+                    .rposition(|b| (min_capacity..=max_capacity).contains(&b.capacity()))
+                {
+                    let buf = self.pool.remove(at)?;
+                    self.pool_bytes -= buf.capacity();
+                    return Some(buf);
+                }
+            }
             if let Some(old) = self.pool.pop_front() {
                 self.pool_bytes -= old.capacity();
             }

@@ -242,10 +242,13 @@ fn a_later_batch_reserves_twice_what_its_partitions_last_batch_held() {
     assert_eq!(a.memory_used(), expected - 8 * STEP + grown);
 }
 
-/// An answered batch's buffer serves a later batch once nothing else holds it (the request
-/// that carried it is gone); while the request still holds it, the new batch gets its own.
+/// An answered batch's buffer serves a later batch once nothing else holds it. Answered while
+/// the request that carried it still holds it (the answer can come before the writer lets go
+/// of the bytes), it is not reused at once: the new batch gets its own, and the buffer is kept
+/// at a later answer, once the request let go of it. A batch that does not find one then
+/// looks again.
 #[test]
-fn an_answered_batchs_buffer_is_reused_once_the_request_let_go_of_it() {
+fn an_answered_batchs_buffer_is_kept_once_the_request_let_go_of_it() {
     let clock = Clock::new();
     let mut c = config();
     c.linger = ms(0);
@@ -264,17 +267,37 @@ fn an_answered_batchs_buffer_is_reused_once_the_request_let_go_of_it() {
     assert_ne!(bytes.as_ptr(), held.as_ptr(), "both are alive");
     assert_eq!(ids(&bytes), [2]);
     drop(held);
-    // Answered after the request let go: the next batch is written into the same buffer.
-    let at = bytes.as_ptr();
+    // The next answer finds the first buffer let go of, and keeps it with its own.
+    let second_at = bytes.as_ptr();
     drop(bytes);
     a.complete(second).unwrap();
-    assert_eq!(a.pooled_buffers(), 1, "kept");
+    assert_eq!(a.pooled_buffers(), 2, "both kept");
     let (third, bytes) = send(&mut a, 3, 2);
-    assert_eq!(a.pooled_buffers(), 0, "taken by the new batch");
-    assert_eq!(bytes.as_ptr(), at, "the answered batch's buffer");
+    assert_eq!(a.pooled_buffers(), 1, "one taken by the new batch");
+    assert_eq!(bytes.as_ptr(), second_at, "the most recently kept");
     assert_eq!(ids(&bytes), [3]);
     drop(bytes);
     a.complete(third).unwrap();
+    // Answered while held, let go of before any other answer: a new batch that finds no kept
+    // buffer looks again, and takes it.
+    let mut c = config();
+    c.linger = ms(0);
+    let mut a = acc(c);
+    // A partition's first batch has a buffer of a step; from the second on, of what it held.
+    let (warm_up, bytes) = send(&mut a, 0, 9);
+    drop(bytes);
+    a.complete(warm_up).unwrap();
+    let (first, held) = send(&mut a, 1, 10);
+    let first_at = held.as_ptr();
+    a.complete(first).unwrap();
+    assert_eq!(a.pooled_buffers(), 0);
+    drop(held);
+    let (second, bytes) = send(&mut a, 2, 11);
+    assert_eq!(bytes.as_ptr(), first_at, "the first batch's buffer");
+    assert_eq!(a.pooled_buffers(), 0);
+    drop(bytes);
+    a.complete(second).unwrap();
+    assert_eq!(a.pooled_buffers(), 1);
 }
 
 /// With many partitions each lingering a batch of a few records, the answered batches' buffers
