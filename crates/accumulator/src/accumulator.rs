@@ -178,7 +178,8 @@ pub struct RecordAccumulator {
     /// every partition) are skipped. Lowered when a batch is made, made exact by each scan.
     pub(crate) expiry_floor: Option<Instant>,
     /// Buffers of answered batches, kept for new batches (oldest first, at most
-    /// [`POOL_BYTES`] of capacity and [`POOL_BUFFERS`] buffers): a new batch then writes into memory already
+    /// [`POOL_BYTES`] of capacity in [`POOL_BUFFERS`] buffers, or [`POOL_LARGE_BYTES`] in
+    /// [`POOL_LARGE_BUFFERS`]): a new batch then writes into memory already
     /// touched, rather than allocating. With batches of a megabyte that saves faulting in
     /// fresh pages; with a thousand partitions lingering a few records each, it saves a
     /// `malloc` per batch on the sending thread and a `free` on the I/O thread (a buffer freed
@@ -194,17 +195,23 @@ pub struct RecordAccumulator {
     pub(crate) unsettled: VecDeque<bytes::Bytes>,
 }
 
-/// Capacity of answered batches' buffers kept for reuse, at most (and at most a quarter of
-/// `buffer.memory`, and half of what batches leave of it): eight batches of a megabyte. With
-/// keyless records the sticky partitioner keeps several such batches alive at once (the one
-/// filling, those in flight, and a batch of a record or two left lingering on each partition it
-/// moved on from); with two megabytes kept, most of them were new memory, faulted in by the
-/// kernel a page at a time as records were copied in.
-const POOL_BYTES: usize = 8 * 1024 * 1024;
+/// Capacity of answered batches' buffers kept for reuse, at most (and at most a sixteenth of
+/// `buffer.memory`, and half of what batches leave of it): one batch of two megabytes, or
+/// hundreds of small ones.
+const POOL_BYTES: usize = 2 * 1024 * 1024;
 
-/// Buffers kept, at most: with a thousand partitions' small batches this, not the bytes, is
-/// the limit (about 2 MiB of batches of a few records).
+/// Buffers kept, at most.
 const POOL_BUFFERS: usize = 1024;
+
+/// A few large buffers may be kept past [`POOL_BYTES`]: up to this many, of this much capacity
+/// in all (and at most a quarter of `buffer.memory`, and half of what batches leave of it).
+/// With keyless records the sticky partitioner keeps several batches of a megabyte alive at
+/// once (the one filling, those in flight, and a batch of a record or two left lingering on
+/// each partition it moved on from); with two megabytes kept, most of them were new memory,
+/// faulted in by the kernel a page at a time as records were copied in. Many small buffers
+/// stay within [`POOL_BYTES`]: with a thousand partitions, more kept would only be more memory.
+const POOL_LARGE_BUFFERS: usize = 8;
+const POOL_LARGE_BYTES: usize = 8 * 1024 * 1024;
 
 /// Answered batches' bytes waiting to be this accumulator's alone, at most (the writer lets go
 /// of a request's bytes as soon as it has written them).
@@ -595,7 +602,7 @@ impl RecordAccumulator {
         self.settle();
         match closed.into_bytes().try_into_mut() {
             Ok(buf) => self.keep_buffer(buf),
-            Err(held) if held.len() <= self.pool_budget() => {
+            Err(held) if held.len() <= self.pool_budget().1 => {
                 if self.unsettled.len() == UNSETTLED {
                     self.unsettled.pop_front();
                 }
@@ -624,15 +631,20 @@ impl RecordAccumulator {
 
     /// Keeps `buf` for a later batch if it is no larger than a batch grows (twice
     /// `batch.size`, or 64 KiB for small `batch.size`) nor than the pool's budget. The oldest
-    /// kept buffers make room for it (as many as [`POOL_BUFFERS`] allows too), so what is
-    /// kept follows the batches being made.
+    /// kept buffers make room for it, so what is kept follows the batches being made.
     pub(crate) fn keep_buffer(&mut self, buf: BytesMut) {
         let largest = self.config.batch_size.saturating_mul(2).max(64 * 1024);
-        let budget = self.pool_budget();
-        if buf.capacity() > largest || buf.capacity() > budget {
+        let (budget, large_budget) = self.pool_budget();
+        if buf.capacity() > largest || buf.capacity() > large_budget {
             return;
         }
-        while self.pool_bytes + buf.capacity() > budget || self.pool.len() >= POOL_BUFFERS {
+        let fits = |pool: &VecDeque<BytesMut>, bytes: usize| {
+            let len = pool.len() + 1;
+            let bytes = bytes + buf.capacity();
+            (bytes <= budget && len <= POOL_BUFFERS)
+                || (bytes <= large_budget && len <= POOL_LARGE_BUFFERS)
+        };
+        while !fits(&self.pool, self.pool_bytes) {
             let Some(old) = self.pool.pop_front() else {
                 break;
             };
@@ -676,13 +688,17 @@ impl RecordAccumulator {
         Some(buf)
     }
 
-    /// Capacity the pool may keep: [`POOL_BYTES`], or a quarter of `buffer.memory` if less,
-    /// and no more than half of what batches leave of `buffer.memory` (with the budget spent,
-    /// a broker that cannot keep up, nothing is kept: memory then is for batches). Batches and
-    /// kept buffers together stay within `buffer.memory`.
-    fn pool_budget(&self) -> usize {
-        let room = self.config.buffer_memory.saturating_sub(self.memory.used());
-        POOL_BYTES.min(self.config.buffer_memory / 4).min(room / 2)
+    /// Capacity the pool may keep: [`POOL_BYTES`] (or a sixteenth of `buffer.memory` if
+    /// less), and in a few large buffers [`POOL_LARGE_BYTES`] (or a quarter of it); both no
+    /// more than half of what batches leave of `buffer.memory` (with the budget spent, a broker
+    /// that cannot keep up, nothing is kept: memory then is for batches).
+    fn pool_budget(&self) -> (usize, usize) {
+        let room = self.config.buffer_memory.saturating_sub(self.memory.used()) / 2;
+        let bytes = POOL_BYTES.min(self.config.buffer_memory / 16).min(room);
+        let large = POOL_LARGE_BYTES
+            .min(self.config.buffer_memory / 4)
+            .min(room);
+        (bytes, large.max(bytes))
     }
 
     /// How many answered batches' buffers are kept for new batches.
@@ -690,8 +706,8 @@ impl RecordAccumulator {
         self.pool.len()
     }
 
-    /// Capacity of the answered batches' buffers kept for new batches, in bytes (at most 8 MiB,
-    /// a quarter of `buffer.memory`, and half of what batches leave of it).
+    /// Capacity of the answered batches' buffers kept for new batches, in bytes (at most 2 MiB,
+    /// or 8 MiB in eight buffers or fewer; see `pool_budget`).
     pub fn pooled_capacity(&self) -> usize {
         self.pool_bytes
     }

@@ -1,8 +1,9 @@
 //! The `buffer.memory` budget (Java `BufferPool`'s accounting).
 //!
 //! The accounting is kept here; the accumulator keeps free batch buffers for reuse on its own
-//! (`RecordAccumulator::keep_buffer`: at most 8 MiB, and only half of what batches leave of this
-//! budget; kept buffers hold no reservation). A new batch reserves `max(batch.size, record upper bound)` bytes, and the reservation is
+//! (`RecordAccumulator::keep_buffer`: 2 MiB, or 8 MiB in a few large buffers, and only half of
+//! what batches leave of this budget; kept buffers hold no reservation). A new batch reserves
+//! `max(batch.size, record upper bound)` bytes, and the reservation is
 //! returned when the batch completes, fails, expires or is aborted. The crate never blocks: a
 //! reservation that does not fit is refused, and the refusal is remembered as "someone is
 //! waiting" (Java's `BufferPool.queued() > 0`), which makes every partition ready so that

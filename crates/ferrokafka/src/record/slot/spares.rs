@@ -37,6 +37,9 @@ const EXPECTED_LIST_CAPACITY: usize = 1 << 16;
 /// Capacity, in records, of the large lists kept (1.25 MiB): three or four lists of a busy
 /// partition's 1 MiB batches of 100-byte records.
 const LARGE_LISTS_CAPACITY: usize = 1 << 15;
+/// Large lists kept, at most: with many partitions, lists of a hundred records or so would
+/// otherwise fill the budget, for little.
+const LARGE_LISTS: usize = 8;
 
 impl Spares {
     /// A slot for a new batch of `topic`'s `partition`: a spare one if there is one.
@@ -89,15 +92,17 @@ impl Spares {
     }
 
     /// Keeps a finished batch's reported list (emptied) for a new batch: a small one while
-    /// fewer than [`SPARE_LISTS`] are kept, a large one while the large ones kept stay within
-    /// [`LARGE_LISTS_CAPACITY`].
+    /// fewer than [`SPARE_LISTS`] are kept, a large one while fewer than [`LARGE_LISTS`] are
+    /// and they stay within [`LARGE_LISTS_CAPACITY`].
     pub(super) fn keep_list(&mut self, mut list: Vec<ReportedRecord>) {
         list.clear();
         if list.capacity() <= SPARE_LIST_CAPACITY {
             if self.lists.len() < SPARE_LISTS {
                 self.lists.push(list);
             }
-        } else if self.large_capacity + list.capacity() <= LARGE_LISTS_CAPACITY {
+        } else if self.large.len() < LARGE_LISTS
+            && self.large_capacity + list.capacity() <= LARGE_LISTS_CAPACITY
+        {
             self.large_capacity += list.capacity();
             self.large.push(list);
         }
@@ -284,6 +289,11 @@ mod tests {
             "within the budget"
         );
         assert!(finished.large_capacities().is_empty());
+        let mut many = Spares::default();
+        for _ in 0..LARGE_LISTS + 2 {
+            many.keep_list(Vec::with_capacity(2 * SPARE_LIST_CAPACITY));
+        }
+        assert_eq!(many.large_capacities().len(), LARGE_LISTS, "by count too");
     }
 
     /// A kept large list serves a batch expected to hold as many records (not one that needs
