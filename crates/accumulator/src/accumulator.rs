@@ -32,12 +32,10 @@ pub(crate) struct PartitionQueue {
     /// Compressed/uncompressed ratio of the last closed batch, seeding the next builder's size
     /// estimate (Java keeps one per topic and codec).
     pub(crate) ratio: f32,
-    /// Bytes the batches drained from this partition built (uncompressed): the last one's, or
-    /// half the figure before it if that is more. The next batch's buffer is allocated for
-    /// twice that, while its memory reservation grows with what it holds. Halving rather than
-    /// forgetting: a sticky partitioner leaves a full batch and then a batch of a record or two
-    /// on each partition it moves on from, and the full batch after such a small one would
-    /// otherwise start small and be copied at every doubling of its buffer.
+    /// Bytes the last batch drained from this partition built (uncompressed), or half the
+    /// figure before if that batch was a leftover (under a quarter of it: see `leftover_or`
+    /// in drain.rs). The next batch's buffer is allocated for twice that, while its memory
+    /// reservation grows with what it holds.
     pub(crate) last_len: usize,
     /// Records of the batches drained from this partition, kept as `last_len` is: what a new
     /// batch reports as [`AppendResult::expected_records`].
@@ -112,9 +110,9 @@ pub struct AppendResult {
     /// apply.
     pub new_batch_created: bool,
     /// For a new batch: about how many records it will hold, from the partition's last
-    /// batches (twice the last one's count, or the count before it if that was larger; 0 for
-    /// a partition's first batch). A caller that keeps something per record of a batch can
-    /// size it once rather than grow it.
+    /// batches (a quarter more than the last one's count, or than half the figure before it
+    /// if the last was under a quarter of that; 0 for a partition's first batch). A caller that keeps something per
+    /// record of a batch can size it once rather than grow it.
     pub expected_records: usize,
 }
 
@@ -212,6 +210,12 @@ const POOL_BUFFERS: usize = 1024;
 /// stay within [`POOL_BYTES`]: with a thousand partitions, more kept would only be more memory.
 const POOL_LARGE_BUFFERS: usize = 8;
 const POOL_LARGE_BYTES: usize = 8 * 1024 * 1024;
+
+/// A buffer at least this large is "large": it may be kept past [`POOL_BYTES`], and waits in
+/// `unsettled` when answered while its request still holds it. Small buffers come from the
+/// allocator's free lists (memory already faulted in), so neither is worth the memory for
+/// them: with a thousand partitions on a slow broker, peak RSS rose by a few MiB.
+const LARGE_BUFFER: usize = 64 * 1024;
 
 /// Answered batches' bytes waiting to be this accumulator's alone, at most (the writer lets go
 /// of a request's bytes as soon as it has written them).
@@ -372,14 +376,14 @@ impl RecordAccumulator {
         // (above), rather than `batch.size` up front as Java reserves: with many partitions and
         // small batches the budget then holds a batch for each. A partition's first batch
         // reserves one step (the smaller of `batch.size` and 16 KiB); a later one what its
-        // buffer is allocated for, twice what the partition's last batch held, up to that step.
+        // buffer is allocated for (below), up to that step.
         // (With a 16 KiB step per batch, 1,000 partitions' four-record batches used up 32 MiB
         // at 8,000 records, and the producer waited on memory instead of filling requests.)
         // Always at least the record's own bound, and capped at buffer.memory; the record
         // itself fits (checked above).
         let (last_len, expected_records) = slot.map_or((0, 0), |i| {
             let q = self.queues.at(i);
-            (q.last_len, q.last_count.saturating_mul(2))
+            (q.last_len, q.last_count.saturating_add(q.last_count / 4))
         });
         // Room for twice what the partition's last batch held, so a busy partition's buffer is
         // seldom reallocated as it grows, while one whose batches stay small (many partitions,
@@ -411,10 +415,13 @@ impl RecordAccumulator {
         let id = self.new_batch_id();
         let slot = slot.unwrap_or_else(|| self.queues.slot_or_insert(tp));
         *hint = Some(QueueSlot(slot));
-        // A kept buffer of three quarters of that to twice that serves (the batch grows it if
-        // it must; a much larger one would hold memory the budget does not count); without
-        // one, a new buffer.
-        let kept = self.take_pooled(capacity - capacity / 4, capacity.saturating_mul(2));
+        // A kept buffer of three quarters of that to half as much again serves (the batch
+        // grows it if it must; a much larger one would hold memory the budget does not count);
+        // without one, a new buffer.
+        let kept = self.take_pooled(
+            capacity - capacity / 4,
+            capacity.saturating_add(capacity / 2),
+        );
         let queue = self.queues.at(slot);
         let mut builder = match kept {
             Some(buf) => BatchBuilder::with_buffer(self.config.compression, buf),
@@ -602,7 +609,7 @@ impl RecordAccumulator {
         self.settle();
         match closed.into_bytes().try_into_mut() {
             Ok(buf) => self.keep_buffer(buf),
-            Err(held) if held.len() <= self.pool_budget().1 => {
+            Err(held) if (LARGE_BUFFER..=self.pool_budget().1).contains(&held.len()) => {
                 if self.unsettled.len() == UNSETTLED {
                     self.unsettled.pop_front();
                 }
@@ -642,7 +649,9 @@ impl RecordAccumulator {
             let len = pool.len() + 1;
             let bytes = bytes + buf.capacity();
             (bytes <= budget && len <= POOL_BUFFERS)
-                || (bytes <= large_budget && len <= POOL_LARGE_BUFFERS)
+                || (buf.capacity() >= LARGE_BUFFER
+                    && bytes <= large_budget
+                    && len <= POOL_LARGE_BUFFERS)
         };
         while !fits(&self.pool, self.pool_bytes) {
             let Some(old) = self.pool.pop_front() else {

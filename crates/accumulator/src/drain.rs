@@ -189,8 +189,8 @@ impl RecordAccumulator {
                     continue;
                 };
                 if let Contents::Building(builder) = &batch.contents {
-                    q.last_len = builder.size_in_bytes().max(q.last_len / 2);
-                    q.last_count = usize::try_from(count).unwrap_or(0).max(q.last_count / 2);
+                    q.last_len = leftover_or(builder.size_in_bytes(), q.last_len);
+                    q.last_count = leftover_or(usize::try_from(count).unwrap_or(0), q.last_count);
                 }
                 let closed = match batch.contents {
                     Contents::Building(builder) => match builder.close_reusing(s) {
@@ -251,4 +251,14 @@ impl RecordAccumulator {
         }
         out
     }
+}
+
+/// A partition's figure (bytes or records of its batches) after a batch of `this`, the figure
+/// being `before`: this batch's, unless it is under a quarter of that, when the figure halves.
+/// A sticky partitioner leaves a full batch and then one of a record or two on each partition
+/// it moves on from; the full batch after such a leftover should not start small and be
+/// copied as it grows. (Keeping the largest recent batch instead held several MiB more with a
+/// thousand partitions on a slow broker, whose batches vary widely in size.)
+fn leftover_or(this: usize, before: usize) -> usize {
+    if this >= before / 4 { this } else { before / 2 }
 }
