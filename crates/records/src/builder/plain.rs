@@ -9,7 +9,8 @@
 
 use bytes::BytesMut;
 
-use super::{BatchBuilder, TryAppend, check_len, put_field_len, put_uvarint_at};
+use super::encode::{check_len, put_field_len, put_uvarint_at};
+use super::{BatchBuilder, TryAppend};
 use crate::error::RecordError;
 use crate::varint::{uvarint_len, zigzag32, zigzag64};
 
