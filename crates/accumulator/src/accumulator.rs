@@ -111,8 +111,8 @@ pub struct AppendResult {
     pub new_batch_created: bool,
     /// For a new batch: about how many records it will hold, from the partition's last
     /// batches (a quarter more than the last one's count, or than half the figure before it
-    /// if the last was under a quarter of that; 0 for a partition's first batch). A caller that keeps something per
-    /// record of a batch can size it once rather than grow it.
+    /// if the last was under a quarter of that; 0 for a partition's first batch). A caller
+    /// that keeps something per record of a batch can size it once rather than grow it.
     pub expected_records: usize,
 }
 
@@ -667,25 +667,20 @@ impl RecordAccumulator {
     /// none is, the oldest kept buffer goes: buffers of a size batches no longer have (the
     /// first batches of many partitions, say, or a compressed batch's output) do not stay.
     fn take_pooled(&mut self, min_capacity: usize, max_capacity: usize) -> Option<BytesMut> {
-        let found = self
-            .pool
-            .iter()
-            .rev()
-            .take(POOL_SEARCH)
-            .position(|b| (min_capacity..=max_capacity).contains(&b.capacity()));
+        let search = |pool: &VecDeque<BytesMut>| {
+            pool.iter()
+                .rev()
+                .take(POOL_SEARCH)
+                .position(|b| (min_capacity..=max_capacity).contains(&b.capacity()))
+        };
+        // None kept fits: answered buffers the writer has let go of since are kept first
+        // (at the back, where the search starts).
+        let mut found = search(&self.pool);
+        if found.is_none() && !self.unsettled.is_empty() {
+            self.settle();
+            found = search(&self.pool);
+        }
         let Some(back) = found else {
-            if !self.unsettled.is_empty() {
-                self.settle();
-                if let Some(at) = self
-                    .pool
-                    .iter()
-                    .rposition(|b| (min_capacity..=max_capacity).contains(&b.capacity()))
-                {
-                    let buf = self.pool.remove(at)?;
-                    self.pool_bytes -= buf.capacity();
-                    return Some(buf);
-                }
-            }
             if let Some(old) = self.pool.pop_front() {
                 self.pool_bytes -= old.capacity();
             }

@@ -2,7 +2,7 @@
 
 use ferrokafka_accumulator::{AppendError, RecordAccumulator};
 
-use crate::util::{Clock, acc, config, ids, ms, pump, put, tp, value};
+use crate::util::{Clock, acc, config, drain_and_answer_all, ids, ms, pump, put, tp, value};
 
 #[test]
 fn memory_budget_blocks_and_frees() {
@@ -516,20 +516,7 @@ fn at_most_1024_buffers_are_kept() {
     for p in 0..1100 {
         put(&mut a, p, p as u64, 100, clock.at(0));
     }
-    let ready = a.ready(clock.at(0));
-    let drained = a.drain(
-        &ready.ready_partitions,
-        |tp| Some(tp.partition % 2),
-        usize::MAX,
-        clock.at(0),
-        |_| ferrokafka_records::ProducerStamp::NONE,
-    );
-    let sent: Vec<_> = drained.by_leader.values().flatten().map(|b| b.id).collect();
-    assert_eq!(sent.len(), 1100);
-    drop(drained);
-    for id in sent {
-        a.complete(id).unwrap();
-    }
+    assert_eq!(drain_and_answer_all(&mut a, clock.at(0)), 1100);
     assert_eq!(a.pooled_buffers(), 1024);
     assert!(a.pooled_capacity() < (64 << 20) / 4);
 }
@@ -548,20 +535,7 @@ fn up_to_eight_large_buffers_are_kept_within_a_quarter_of_buffer_memory() {
     for p in 0..10 {
         put(&mut a, p, p as u64, 100_000, clock.at(0));
     }
-    let ready = a.ready(clock.at(0));
-    let drained = a.drain(
-        &ready.ready_partitions,
-        |tp| Some(tp.partition % 2),
-        usize::MAX,
-        clock.at(0),
-        |_| ferrokafka_records::ProducerStamp::NONE,
-    );
-    let sent: Vec<_> = drained.by_leader.values().flatten().map(|b| b.id).collect();
-    assert_eq!(sent.len(), 10);
-    drop(drained);
-    for id in sent {
-        a.complete(id).unwrap();
-    }
+    assert_eq!(drain_and_answer_all(&mut a, clock.at(0)), 10);
     assert_eq!(a.pooled_buffers(), 8, "two are a sixteenth");
     assert!(a.pooled_capacity() <= 4_000_000 / 4);
 }

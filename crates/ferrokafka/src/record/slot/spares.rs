@@ -19,10 +19,9 @@ use super::{BatchSlot, REPORTED_FIRST_CAPACITY, ReportedRecord, SlotState};
 pub(crate) struct Spares {
     slots: Vec<Arc<BatchSlot>>,
     lists: Vec<Vec<ReportedRecord>>,
-    /// Lists over [`SPARE_LIST_CAPACITY`], oldest first, of [`LARGE_LISTS_CAPACITY`] records'
-    /// capacity in all at most.
+    /// Lists over [`SPARE_LIST_CAPACITY`], oldest first, at most [`LARGE_LISTS`] of them and
+    /// [`LARGE_LISTS_CAPACITY`] records' capacity in all.
     large: Vec<Vec<ReportedRecord>>,
-    large_capacity: usize,
 }
 
 /// Spare slots kept, at most (a slot is about 150 bytes).
@@ -65,13 +64,10 @@ impl Spares {
             // none is, the oldest goes (its size is not the one batches have now).
             let fits = |l: &Vec<ReportedRecord>| (expected..=4 * expected).contains(&l.capacity());
             if let Some(at) = self.large.iter().rposition(fits) {
-                let list = self.large.remove(at);
-                self.large_capacity -= list.capacity();
-                return list;
+                return self.large.remove(at);
             }
             if !self.large.is_empty() {
-                let old = self.large.remove(0);
-                self.large_capacity -= old.capacity();
+                self.large.remove(0);
             }
             return Vec::with_capacity(expected);
         }
@@ -101,9 +97,9 @@ impl Spares {
                 self.lists.push(list);
             }
         } else if self.large.len() < LARGE_LISTS
-            && self.large_capacity + list.capacity() <= LARGE_LISTS_CAPACITY
+            && self.large.iter().map(Vec::capacity).sum::<usize>() + list.capacity()
+                <= LARGE_LISTS_CAPACITY
         {
-            self.large_capacity += list.capacity();
             self.large.push(list);
         }
     }
@@ -120,7 +116,6 @@ impl Spares {
             .min(other.lists.len());
         self.lists
             .extend(other.lists.drain(other.lists.len() - lists..));
-        other.large_capacity = 0;
         for list in other.large.drain(..) {
             self.keep_list(list);
         }
