@@ -10,13 +10,16 @@
 //! Time is tokio's clock ([`crate::producer::clock_now`]), so a paused test clock drives the
 //! engine's timers too.
 
-use std::collections::HashMap;
-use std::sync::Arc;
+use std::collections::{HashMap, VecDeque};
 use std::sync::atomic::Ordering;
+use std::sync::{Arc, Mutex, PoisonError};
 
 use bytes::BytesMut;
 use ferrokafka_engine::{ConnId, Frames, Io};
-use ferrokafka_wire::frame::{DEFAULT_MAX_FRAME_SIZE, FrameCodec, FrameError};
+use ferrokafka_wire::ApiKey;
+use ferrokafka_wire::frame::{
+    DEFAULT_MAX_FRAME_SIZE, EarlyAnswer, FrameCodec, FrameError, RequestIds,
+};
 use futures::StreamExt;
 use tokio::io::AsyncWriteExt;
 use tokio::sync::mpsc;
@@ -33,7 +36,8 @@ mod alarm;
 enum Input {
     Connected(ConnId, ConnHandle),
     ConnectFailed(ConnId, String),
-    Frame(ConnId, BytesMut),
+    /// A frame, and its decoding if the reader made it (a Produce answer).
+    Frame(ConnId, BytesMut, Option<Box<EarlyAnswer>>),
     /// One `Io::Send` was written completely.
     Written(ConnId),
     /// The connection ended, and what the socket tasks saw.
@@ -134,7 +138,10 @@ pub(crate) async fn run(shared: Arc<Shared>) {
                         connecting.remove(&conn);
                         st.engine.handle_broken(conn, &error, now);
                     }
-                    Input::Frame(conn, frame) => st.engine.handle_frame(conn, &frame, now),
+                    Input::Frame(conn, frame, early) => {
+                        st.engine
+                            .handle_frame_with(conn, &frame, early.map(|e| *e), now);
+                    }
                     Input::Written(conn) => st.engine.handle_written(conn, now),
                     Input::Closed(conn, reason) => {
                         conns.remove(&conn);
@@ -252,6 +259,40 @@ async fn write_frames<W: tokio::io::AsyncWrite + Unpin>(
     Ok(())
 }
 
+/// A connection's Produce requests written and not answered yet (their ids, read off the
+/// frames the writer writes; oldest first, at most [`Asked::KEPT`]), for the reader to decode
+/// their answers as they come. Only a shortcut: an answer the reader decodes for the wrong
+/// request, or does not decode, the engine decodes itself.
+#[derive(Clone, Default)]
+struct Asked(Arc<Mutex<VecDeque<RequestIds>>>);
+
+impl Asked {
+    /// Requests remembered, at most (`max.in.flight.requests.per.connection` is usually 5).
+    const KEPT: usize = 64;
+
+    /// Notes the Produce requests in `frames`, about to be written.
+    fn note(&self, frames: &Frames) {
+        let mut asked = self.0.lock().unwrap_or_else(PoisonError::into_inner);
+        RequestIds::scan(frames.parts(), |request| {
+            if request.api_key == ApiKey::PRODUCE {
+                if asked.len() == Self::KEPT {
+                    asked.pop_front();
+                }
+                asked.push_back(request);
+            }
+        });
+    }
+
+    /// The request `frame` answers, by its correlation id, if it is one noted (it and the
+    /// requests noted before it are then forgotten: answers come in order).
+    fn answered(&self, frame: &[u8]) -> Option<RequestIds> {
+        let id = i32::from_be_bytes(frame.get(..4)?.try_into().ok()?);
+        let mut asked = self.0.lock().unwrap_or_else(PoisonError::into_inner);
+        let at = asked.iter().position(|r| r.correlation_id == id)?;
+        asked.drain(..=at).next_back()
+    }
+}
+
 /// Aborts a task when dropped.
 struct AbortOnDrop(tokio::task::JoinHandle<()>);
 
@@ -341,6 +382,11 @@ async fn connect(
     let (read, mut write) = tokio::io::split(stream);
     let (wtx, mut wrx) = mpsc::unbounded_channel::<Frames>();
     let reader_tx = tx.clone();
+    // The Produce requests written and not answered yet, from their frames: the reader
+    // decodes their answers itself, so the driver does not under the producer's lock. (With
+    // acks=0 nothing is answered: none are noted.)
+    let asked = (shared.config.acks != crate::Acks::None).then(Asked::default);
+    let reader_asked = asked.clone();
     let reader = tokio::spawn(async move {
         // tokio-util framing with the wire crate's codec: size-prefixed frames, bounded size.
         let mut frames =
@@ -348,7 +394,12 @@ async fn connect(
         let reason = loop {
             match frames.next().await {
                 Some(Ok(frame)) => {
-                    if reader_tx.send(Input::Frame(conn, frame)).is_err() {
+                    let early = reader_asked
+                        .as_ref()
+                        .and_then(|a| a.answered(&frame))
+                        .and_then(|request| EarlyAnswer::decode(&frame, request))
+                        .map(Box::new);
+                    if reader_tx.send(Input::Frame(conn, frame, early)).is_err() {
                         return;
                     }
                 }
@@ -368,6 +419,10 @@ async fn connect(
     let writer_tx = tx.clone();
     tokio::spawn(async move {
         while let Some(data) = wrx.recv().await {
+            // Noted before the bytes go: the answer cannot come first.
+            if let Some(asked) = &asked {
+                asked.note(&data);
+            }
             if let Err(e) = write_frames(&mut write, data).await {
                 // What is still queued will never be written.
                 wrx.close();

@@ -5,7 +5,9 @@
 //! - [`encode_request`] assembles size + header + body with the right header version;
 //!   [`encode_request_parts`] gives the same bytes as parts, a Produce request's record
 //!   batches uncopied.
-//! - [`Correlator`] hands out correlation ids and matches responses to requests.
+//! - [`Correlator`] hands out correlation ids and matches responses to requests;
+//!   [`EarlyAnswer`] is a response decoded before it is matched (outside a lock, say), from
+//!   the [`RequestIds`] read off the request frames as they were written.
 //!   A broker answers the requests of one connection in order, so an answer
 //!   whose id is not the oldest outstanding one is a protocol violation.
 //!
@@ -20,6 +22,7 @@
            `Decoder`/`Encoder` (these docs were built without it)."
 )]
 
+mod early;
 mod parts;
 
 use std::collections::VecDeque;
@@ -33,6 +36,7 @@ use crate::header::{
 };
 use crate::messages::{RequestBody, ResponseBody, is_flexible};
 
+pub use early::{EarlyAnswer, RequestIds};
 pub use parts::{SPLICE_MIN, encode_request_parts};
 
 /// Default maximum frame size accepted from a peer (100 MiB, like the broker's
@@ -294,6 +298,17 @@ impl<T> Correlator<T> {
     /// request: the connection is out of step and should be closed
     /// ([`Correlator::fail_all`] then returns every waiting context).
     pub fn match_response(&mut self, frame: &[u8]) -> Result<Matched<T>, CorrelationError> {
+        self.match_response_with(frame, None)
+    }
+
+    /// [`match_response`](Self::match_response), taking `early`'s decoding of the frame when
+    /// it was decoded as the answer to the request it matches (same correlation id, API and
+    /// version); otherwise the frame is decoded here.
+    pub fn match_response_with(
+        &mut self,
+        frame: &[u8],
+        early: Option<EarlyAnswer>,
+    ) -> Result<Matched<T>, CorrelationError> {
         let got = match frame.get(..4) {
             Some(b) => i32::from_be_bytes([b[0], b[1], b[2], b[3]]),
             None => return Err(CorrelationError::Truncated(frame.len())),
@@ -309,7 +324,19 @@ impl<T> Correlator<T> {
             context,
             api_key,
             version,
-            response: decode_response(frame, api_key, version),
+            response: match early {
+                Some(e)
+                    if e.request
+                        == (RequestIds {
+                            correlation_id: expected,
+                            api_key,
+                            version,
+                        }) =>
+                {
+                    e.response
+                }
+                _ => decode_response(frame, api_key, version),
+            },
         })
     }
 

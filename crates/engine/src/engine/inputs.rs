@@ -4,6 +4,7 @@
 use std::time::Instant;
 
 use ferrokafka_wire::ErrorCode;
+use ferrokafka_wire::frame::EarlyAnswer;
 use ferrokafka_wire::message::Message;
 use ferrokafka_wire::messages::{ApiVersionsRequest, ResponseBody};
 
@@ -39,6 +40,20 @@ impl Engine {
 
     /// One complete response frame (without its size prefix) arrived on `conn`.
     pub fn handle_frame(&mut self, conn: ConnId, frame: &[u8], now: Instant) {
+        self.handle_frame_with(conn, frame, None, now);
+    }
+
+    /// [`handle_frame`](Self::handle_frame) with the frame perhaps decoded already, where the
+    /// connection was read ([`EarlyAnswer`]: from the request frames this connection wrote): the
+    /// decoding is used if it was made for the request the frame answers, else the frame is
+    /// decoded here. A driver that hands frames in under a lock decodes outside it this way.
+    pub fn handle_frame_with(
+        &mut self,
+        conn: ConnId,
+        frame: &[u8],
+        early: Option<EarlyAnswer>,
+        now: Instant,
+    ) {
         self.dirty = true;
         let Some(c) = self.conns.get_mut(&conn) else {
             return;
@@ -47,7 +62,7 @@ impl Engine {
             // An answer to an acks=0 request: nothing waits for it.
             return;
         }
-        let matched = match c.correlator.match_response(frame) {
+        let matched = match c.correlator.match_response_with(frame, early) {
             Ok(m) => m,
             Err(e) => {
                 self.note_problem(conn, &format!("answered out of step: {e}"));
