@@ -107,7 +107,7 @@ impl<'a> ReportedBatch<'a> {
             tag: r.tag,
             offset: base_offset.map(|b| b + i64::from(r.index)),
             timestamp: log_append_time.unwrap_or(r.timestamp),
-            latency: at.saturating_duration_since(r.queued.instant()),
+            latency: at.saturating_duration_since(r.queued_at),
         })
     }
 
@@ -119,7 +119,7 @@ impl<'a> ReportedBatch<'a> {
         self.records.iter().map(move |r| {
             (
                 r.tag,
-                slot.result_for(outcome, r.index, r.timestamp, r.queued.instant(), at),
+                slot.result_for(outcome, r.index, r.timestamp, r.queued_at, at),
             )
         })
     }

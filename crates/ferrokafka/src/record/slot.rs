@@ -99,7 +99,7 @@ impl Reported {
                 callbacks.extend(extra.records.into_iter().map(|r| Waiting {
                     index: r.index,
                     timestamp: r.timestamp,
-                    queued_at: r.queued.instant(),
+                    queued_at: r.queued_at,
                     notify: Listener::Reporter(Arc::clone(&reporter), r.tag),
                 }));
                 callbacks.sort_by_key(|w| w.index);
@@ -157,48 +157,15 @@ pub(crate) struct Reported {
 }
 
 /// A record of [`Reported`]: what [`Waiting`] holds, with the reporter's tag for a listener.
-/// 32 bytes (an `Instant` would make it 40): one is written per record sent, and with a slow
-/// broker hundreds of thousands wait at once.
 pub(super) struct ReportedRecord {
     pub(super) index: i32,
     pub(super) timestamp: i64,
-    pub(super) queued: QueuedAt,
+    pub(super) queued_at: Instant,
     pub(super) tag: u64,
 }
 
-/// When a record was sent, as nanoseconds from an instant the process fixed (before or after
-/// it: tokio's clock, paused in tests, may be behind the one it read first).
-#[derive(Clone, Copy)]
-pub(super) struct QueuedAt(i64);
-
-/// The instant [`QueuedAt`] counts from.
-static QUEUED_EPOCH: std::sync::OnceLock<Instant> = std::sync::OnceLock::new();
-
-impl QueuedAt {
-    pub(super) fn of(at: Instant) -> QueuedAt {
-        let epoch = *QUEUED_EPOCH.get_or_init(|| at);
-        let nanos = |d: std::time::Duration| i64::try_from(d.as_nanos()).unwrap_or(i64::MAX);
-        match at.checked_duration_since(epoch) {
-            Some(after) => QueuedAt(nanos(after)),
-            None => QueuedAt(-nanos(epoch - at)),
-        }
-    }
-
-    pub(super) fn instant(self) -> Instant {
-        let epoch = *QUEUED_EPOCH.get_or_init(Instant::now);
-        let d = std::time::Duration::from_nanos(self.0.unsigned_abs());
-        // (Both exist: the offset was measured between two instants.)
-        if self.0 >= 0 {
-            epoch.checked_add(d)
-        } else {
-            epoch.checked_sub(d)
-        }
-        .unwrap_or(epoch)
-    }
-}
-
 /// Records of a batch reported together at first, so a reporter's own records go in one
-/// allocation of this size rather than growing from one: 16 records (512 bytes) stay within
+/// allocation of this size rather than growing from one: 16 records (640 bytes) stay within
 /// the allocator's per-thread caches, which matters with many partitions, where batches hold
 /// a few records each; a busy partition's list grows by doubling from there.
 const REPORTED_FIRST_CAPACITY: usize = 16;
@@ -252,7 +219,7 @@ impl SlotEntry {
             let record = ReportedRecord {
                 index,
                 timestamp,
-                queued: QueuedAt::of(queued_at),
+                queued_at,
                 tag,
             };
             match &mut self.reported {
@@ -370,7 +337,7 @@ impl BatchSlot {
                         records.push(ReportedRecord {
                             index,
                             timestamp,
-                            queued: QueuedAt::of(queued_at),
+                            queued_at,
                             tag,
                         });
                         *reported = Some(Reported {
@@ -385,7 +352,7 @@ impl BatchSlot {
                         r.records.push(ReportedRecord {
                             index,
                             timestamp,
-                            queued: QueuedAt::of(queued_at),
+                            queued_at,
                             tag,
                         });
                         return None;
@@ -515,7 +482,7 @@ impl BatchSlot {
                     Next::Reported(reporter, r) => (
                         r.index,
                         r.timestamp,
-                        r.queued.instant(),
+                        r.queued_at,
                         Listener::Reporter(Arc::clone(reporter), r.tag),
                     ),
                 };
@@ -636,31 +603,6 @@ impl Future for DeliveryFuture {
                     }
                     return Poll::Pending;
                 }
-            }
-        }
-    }
-}
-
-#[cfg(test)]
-mod queued_tests {
-    use std::time::{Duration, Instant};
-
-    use super::{QueuedAt, ReportedRecord};
-
-    #[test]
-    fn a_reported_record_is_32_bytes() {
-        assert_eq!(std::mem::size_of::<ReportedRecord>(), 32);
-    }
-
-    #[test]
-    fn instants_before_and_after_the_first_come_back_exactly() {
-        let first = Instant::now();
-        let _ = QueuedAt::of(first);
-        for offset in [0, 1, 999, 1_000_000_007, 3_600_000_000_000] {
-            let d = Duration::from_nanos(offset);
-            assert_eq!(QueuedAt::of(first + d).instant(), first + d, "+{offset}");
-            if let Some(before) = first.checked_sub(d) {
-                assert_eq!(QueuedAt::of(before).instant(), before, "-{offset}");
             }
         }
     }

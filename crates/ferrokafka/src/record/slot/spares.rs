@@ -28,12 +28,12 @@ pub(crate) struct Spares {
 const SPARE_SLOTS: usize = 1024;
 /// Spare reported lists kept, at most.
 const SPARE_LISTS: usize = 256;
-/// Largest reported list kept (in records of 32 bytes): a busy partition's batches are few.
+/// Largest reported list kept (in records of 40 bytes): a busy partition's batches are few.
 const SPARE_LIST_CAPACITY: usize = 64;
-/// Largest list allocated up front for the records a batch is expected to hold (2 MiB of
+/// Largest list allocated up front for the records a batch is expected to hold (2.5 MiB of
 /// records); a batch of more grows its list from there.
 const EXPECTED_LIST_CAPACITY: usize = 1 << 16;
-/// Capacity, in records, of the large lists kept (1 MiB): three or four lists of a busy
+/// Capacity, in records, of the large lists kept (1.25 MiB): three or four lists of a busy
 /// partition's 1 MiB batches of 100-byte records.
 const LARGE_LISTS_CAPACITY: usize = 1 << 15;
 /// Large lists kept, at most: with many partitions, lists of a hundred records or so would
