@@ -19,6 +19,7 @@ use ferrokafka_engine::{ConnId, Frames, Io};
 use ferrokafka_wire::ApiKey;
 use ferrokafka_wire::frame::{
     DEFAULT_MAX_FRAME_SIZE, EarlyAnswer, FrameCodec, FrameError, RequestIds,
+    response_correlation_id,
 };
 use futures::StreamExt;
 use tokio::io::AsyncWriteExt;
@@ -286,7 +287,7 @@ impl Asked {
     /// The request `frame` answers, by its correlation id, if it is one noted (it and the
     /// requests noted before it are then forgotten: answers come in order).
     fn answered(&self, frame: &[u8]) -> Option<RequestIds> {
-        let id = i32::from_be_bytes(frame.get(..4)?.try_into().ok()?);
+        let id = response_correlation_id(frame)?;
         let mut asked = self.0.lock().unwrap_or_else(PoisonError::into_inner);
         let at = asked.iter().position(|r| r.correlation_id == id)?;
         asked.drain(..=at).next_back()

@@ -174,6 +174,12 @@ pub fn decode_response(
     Ok((header, body))
 }
 
+/// The correlation id a response frame (without its size prefix) carries: its first four
+/// bytes; `None` for a frame shorter than that.
+pub fn response_correlation_id(frame: &[u8]) -> Option<i32> {
+    frame.first_chunk::<4>().map(|id| i32::from_be_bytes(*id))
+}
+
 /// Decodes an ApiVersions response leniently, as a client must.
 ///
 /// First with the version asked for; if that fails, as v0 (a broker that does not
@@ -309,9 +315,8 @@ impl<T> Correlator<T> {
         frame: &[u8],
         early: Option<EarlyAnswer>,
     ) -> Result<Matched<T>, CorrelationError> {
-        let got = match frame.get(..4) {
-            Some(b) => i32::from_be_bytes([b[0], b[1], b[2], b[3]]),
-            None => return Err(CorrelationError::Truncated(frame.len())),
+        let Some(got) = response_correlation_id(frame) else {
+            return Err(CorrelationError::Truncated(frame.len()));
         };
         let Some(&(expected, api_key, version, _)) = self.pending.front() else {
             return Err(CorrelationError::Unexpected(got));

@@ -130,10 +130,7 @@ impl BrokerConn {
     /// Whether `frame` answers an acks=0 request (some brokers answer them anyway): nothing
     /// waits for it, and it is skipped.
     pub(super) fn skip_unanswered(&mut self, frame: &[u8]) -> bool {
-        let Some(id) = frame
-            .get(..4)
-            .map(|b| i32::from_be_bytes([b[0], b[1], b[2], b[3]]))
-        else {
+        let Some(id) = ferrokafka_wire::frame::response_correlation_id(frame) else {
             return false;
         };
         match self.unanswered.iter().position(|&u| u == id) {

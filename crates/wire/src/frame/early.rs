@@ -116,8 +116,7 @@ impl EarlyAnswer {
     /// Decodes `frame` (a response frame without its size prefix) as the answer to
     /// `request`; `None` if the frame does not carry `request`'s correlation id.
     pub fn decode(frame: &[u8], request: RequestIds) -> Option<EarlyAnswer> {
-        let id = frame.get(..4)?;
-        if i32::from_be_bytes([id[0], id[1], id[2], id[3]]) != request.correlation_id {
+        if super::response_correlation_id(frame)? != request.correlation_id {
             return None;
         }
         Some(EarlyAnswer {
