@@ -67,22 +67,32 @@ struct Cursor<'a, B> {
     at: usize,
 }
 
-impl<B: AsRef<[u8]>> Cursor<'_, B> {
+impl<'a, B: AsRef<[u8]>> Cursor<'a, B> {
+    /// The next bytes from the position, at most `max` (fewer where a part ends), moving past
+    /// them; `None` once the bytes end.
+    fn next_chunk(&mut self, max: usize) -> Option<&'a [u8]> {
+        loop {
+            let part = self.parts.get(self.part)?.as_ref();
+            if self.at < part.len() {
+                let take = (part.len() - self.at).min(max);
+                let chunk = &part[self.at..self.at + take];
+                self.at += take;
+                return Some(chunk);
+            }
+            self.part += 1;
+            self.at = 0;
+        }
+    }
+
     /// Fills `out` from the position on, moving past it; false if the bytes end first.
     fn read(&mut self, out: &mut [u8]) -> bool {
         let mut filled = 0;
         while filled < out.len() {
-            let Some(part) = self.parts.get(self.part).map(AsRef::as_ref) else {
+            let Some(chunk) = self.next_chunk(out.len() - filled) else {
                 return false;
             };
-            let take = (part.len() - self.at).min(out.len() - filled);
-            out[filled..filled + take].copy_from_slice(&part[self.at..self.at + take]);
-            filled += take;
-            self.at += take;
-            if self.at == part.len() {
-                self.part += 1;
-                self.at = 0;
-            }
+            out[filled..filled + chunk.len()].copy_from_slice(chunk);
+            filled += chunk.len();
         }
         true
     }
@@ -90,16 +100,10 @@ impl<B: AsRef<[u8]>> Cursor<'_, B> {
     /// Moves `n` bytes on; false if the bytes end first.
     fn skip(&mut self, mut n: usize) -> bool {
         while n > 0 {
-            let Some(part) = self.parts.get(self.part).map(AsRef::as_ref) else {
+            let Some(chunk) = self.next_chunk(n) else {
                 return false;
             };
-            let take = (part.len() - self.at).min(n);
-            n -= take;
-            self.at += take;
-            if self.at == part.len() {
-                self.part += 1;
-                self.at = 0;
-            }
+            n -= chunk.len();
         }
         true
     }
