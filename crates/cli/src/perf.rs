@@ -7,7 +7,9 @@
 //!   zero-padded, written into one buffer (keyed records, as librdkafka's and our bench
 //!   clients send them).
 //! * Latency is measured per record from the producer's send call to the delivery's
-//!   completion (the producer measures it, as librdkafka's `rd_kafka_message_latency`).
+//!   completion (the producer reads both instants, as librdkafka's
+//!   `rd_kafka_message_latency`), in whole milliseconds as the Java tool takes it: the
+//!   difference of two millisecond clock readings. Averages and maxima are of those.
 //! * Every 5 s (checked when a delivery completes, as the Java tool does) a window line:
 //!   `X records sent, Y records/sec (Z MB/sec), A ms avg latency, B ms max latency.`
 //! * Final line, Java's format (`%d`, `%f`, `%.2f`; percentiles as whole milliseconds):

@@ -42,12 +42,82 @@ pub(crate) trait Reports: Send + Sync + 'static {
     fn report(&self, seq: u64, result: Result<Delivered, DeliveryFailure>);
 
     /// Several delivered records at once, acknowledged together (one batch's): their
-    /// latencies, in order.
-    fn delivered(
+    /// latencies in whole milliseconds, as runs of records with the same latency.
+    fn delivered(&self, acknowledged_at: Option<std::time::Instant>, runs: &[LatencyRun]);
+}
+
+/// `records` delivered records whose latency was `ms` whole milliseconds.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) struct LatencyRun {
+    pub(crate) ms: u64,
+    pub(crate) records: u64,
+}
+
+/// Runs handed to [`Reports::delivered`] in one call at most.
+const RUNS_PER_CALL: usize = 16;
+
+/// Whole milliseconds counted from an origin: a latency is the difference of two readings,
+/// as Java's tool takes it from `System.currentTimeMillis()`. Bucketing a batch's records
+/// then needs the bounds of a reading (two instants) rather than a subtraction per record.
+#[derive(Debug, Clone, Copy)]
+pub(crate) struct MillisClock {
+    origin: std::time::Instant,
+}
+
+impl MillisClock {
+    /// Counts from a second before now (no send instant it reads comes before that).
+    pub(crate) fn new() -> Self {
+        let now = std::time::Instant::now();
+        MillisClock {
+            origin: now.checked_sub(Duration::from_secs(1)).unwrap_or(now),
+        }
+    }
+
+    /// The reading at `t` (0 before the origin).
+    fn reading(&self, t: std::time::Instant) -> u64 {
+        u64::try_from(t.saturating_duration_since(self.origin).as_millis()).unwrap_or(u64::MAX)
+    }
+
+    /// The instants at which the reading becomes `ms` and `ms + 1`.
+    fn bounds(&self, ms: u64) -> Option<(std::time::Instant, std::time::Instant)> {
+        let lo = self.origin.checked_add(Duration::from_millis(ms))?;
+        Some((lo, lo.checked_add(Duration::from_millis(1))?))
+    }
+
+    /// The latencies of records sent at `sent` (in any order; in send order, neighbours mostly
+    /// share a reading) and acknowledged at `at`, as runs handed to `emit` up to
+    /// [`RUNS_PER_CALL`] at a time.
+    pub(crate) fn runs(
         &self,
-        acknowledged_at: Option<std::time::Instant>,
-        latencies: &mut dyn Iterator<Item = Duration>,
-    );
+        at: std::time::Instant,
+        sent: impl Iterator<Item = std::time::Instant>,
+        mut emit: impl FnMut(&[LatencyRun]),
+    ) {
+        let at_ms = self.reading(at);
+        let mut runs = [LatencyRun { ms: 0, records: 0 }; RUNS_PER_CALL];
+        let mut n = 0;
+        // Instants in [lo, hi) have the current run's reading; empty until the first record.
+        let (mut lo, mut hi) = (at, at);
+        for s in sent {
+            if !(lo <= s && s < hi) {
+                let ms = self.reading(s);
+                (lo, hi) = self.bounds(ms).unwrap_or((s, s));
+                if n == RUNS_PER_CALL {
+                    emit(&runs);
+                    n = 0;
+                }
+                runs[n] = LatencyRun {
+                    ms: at_ms.saturating_sub(ms),
+                    records: 0,
+                };
+                n += 1;
+            }
+            runs[n - 1].records += 1;
+        }
+        if n > 0 {
+            emit(&runs[..n]);
+        }
+    }
 }
 
 /// Why a record was not delivered.
@@ -162,7 +232,19 @@ impl std::fmt::Debug for ProducerSink {
 }
 
 /// Hands the producer's reports to the CLI's, converted.
-struct ReportsAdapter(Arc<dyn Reports>);
+struct ReportsAdapter {
+    reports: Arc<dyn Reports>,
+    clock: MillisClock,
+}
+
+impl ReportsAdapter {
+    fn new(reports: &Arc<dyn Reports>) -> Self {
+        ReportsAdapter {
+            reports: Arc::clone(reports),
+            clock: MillisClock::new(),
+        }
+    }
+}
 
 impl ferrokafka::DeliveryReporter for ReportsAdapter {
     fn report(
@@ -170,7 +252,7 @@ impl ferrokafka::DeliveryReporter for ReportsAdapter {
         tag: u64,
         result: Result<ferrokafka::RecordMetadata, ferrokafka::ProduceError>,
     ) {
-        self.0.report(tag, outcome(result));
+        self.reports.report(tag, outcome(result));
     }
 
     /// A delivered batch goes to the CLI's reports in one call (a failed one record by record,
@@ -178,14 +260,15 @@ impl ferrokafka::DeliveryReporter for ReportsAdapter {
     fn report_batch(&self, batch: &ferrokafka::ReportedBatch<'_>) {
         if batch.error().is_some() {
             for (tag, result) in batch.outcomes() {
-                self.0.report(tag, outcome(result));
+                self.reports.report(tag, outcome(result));
             }
             return;
         }
-        self.0.delivered(
-            Some(batch.acknowledged_at()),
-            &mut batch.records().map(|r| r.latency()),
-        );
+        let at = batch.acknowledged_at();
+        self.clock
+            .runs(at, batch.records().map(|r| r.sent_at()), |runs| {
+                self.reports.delivered(Some(at), runs);
+            });
     }
 }
 
@@ -340,13 +423,13 @@ impl Sink for ProducerSink {
     ) -> impl Future<Output = Result<(), Rejected>> + 'a {
         let (first, adapter) = self.reporter.get_or_init(|| {
             let adapter: Arc<dyn ferrokafka::DeliveryReporter> =
-                Arc::new(ReportsAdapter(Arc::clone(reports)));
+                Arc::new(ReportsAdapter::new(reports));
             (Arc::clone(reports), adapter)
         });
         if !std::ptr::addr_eq(Arc::as_ptr(first), Arc::as_ptr(reports)) {
             // One `Reports` per sink is the rule; another one still gets its reports.
             let other: Arc<dyn ferrokafka::DeliveryReporter> =
-                Arc::new(ReportsAdapter(Arc::clone(reports)));
+                Arc::new(ReportsAdapter::new(reports));
             let owned = with_key(record, key);
             return Sent::Other(Box::pin(async move {
                 self.producer
@@ -409,6 +492,68 @@ impl Sink for ProducerSink {
 // ======================================================================
 // END OF REAL PRODUCER ADAPTER
 // ======================================================================
+
+#[cfg(test)]
+mod millis_tests {
+    use std::time::{Duration, Instant};
+
+    use super::{LatencyRun, MillisClock, RUNS_PER_CALL};
+
+    /// Every record's run holds the difference of its two readings, whatever the order of the
+    /// send instants, across reading boundaries and over more runs than one call takes.
+    #[test]
+    fn runs_hold_each_record_s_difference_of_readings() {
+        let clock = MillisClock::new();
+        let base = clock.origin + Duration::from_secs(2);
+        let at = base + Duration::from_micros(40_300);
+        // Send order, sub-millisecond steps across boundaries, then a few out of order, then
+        // one sent after the acknowledgement's reading (latency 0) and one before the origin.
+        let mut sent: Vec<Instant> = (0..200u64)
+            .map(|i| base + Duration::from_micros(i * 170))
+            .collect();
+        sent.extend([base, at, base + Duration::from_micros(33_999)]);
+        sent.push(at + Duration::from_micros(500));
+        sent.push(
+            clock
+                .origin
+                .checked_sub(Duration::from_millis(5))
+                .unwrap_or(clock.origin),
+        );
+        let mut got = Vec::new();
+        let mut calls = 0;
+        clock.runs(at, sent.iter().copied(), |runs| {
+            assert!(!runs.is_empty() && runs.len() <= RUNS_PER_CALL);
+            calls += 1;
+            got.extend(
+                runs.iter()
+                    .flat_map(|r| std::iter::repeat_n(r.ms, r.records as usize)),
+            );
+        });
+        let reading = |t: Instant| t.saturating_duration_since(clock.origin).as_millis() as u64;
+        let want: Vec<u64> = sent
+            .iter()
+            .map(|&s| reading(at).saturating_sub(reading(s)))
+            .collect();
+        assert_eq!(got, want);
+        assert!(calls > 1, "{calls} calls for {} readings", want.len());
+        assert_eq!(want[0], 40, "the first record: 40.3 ms, readings 40 apart");
+        assert!(want.contains(&0));
+    }
+
+    #[test]
+    fn runs_of_no_records_emit_nothing() {
+        let clock = MillisClock::new();
+        let mut called = false;
+        clock.runs(Instant::now(), std::iter::empty(), |_| called = true);
+        assert!(!called);
+        let mut one = Vec::new();
+        let now = Instant::now();
+        clock.runs(now, std::iter::once(now), |runs| {
+            one.extend_from_slice(runs);
+        });
+        assert_eq!(one, [LatencyRun { ms: 0, records: 1 }]);
+    }
+}
 
 /// A scripted in-memory sink for tests.
 #[cfg(test)]

@@ -3,6 +3,8 @@
 
 use std::time::Duration;
 
+use crate::sink::LatencyRun;
+
 /// Log-linear histogram over whole milliseconds (see the module docs).
 #[derive(Debug, Clone)]
 pub(crate) struct LatencyHistogram {
@@ -47,9 +49,15 @@ impl LatencyHistogram {
         mantissa << shift
     }
 
+    #[cfg(test)]
     pub(crate) fn record(&mut self, ms: u64) {
-        self.counts[Self::index(ms.min(MAX_MS))] += 1;
-        self.total += 1;
+        self.record_n(ms, 1);
+    }
+
+    /// `n` values of `ms` at once.
+    pub(crate) fn record_n(&mut self, ms: u64, n: u64) {
+        self.counts[Self::index(ms.min(MAX_MS))] += n;
+        self.total += n;
     }
 
     /// Value at 0-based sorted rank `floor(p * count)`; 0 when empty.
@@ -69,15 +77,15 @@ impl LatencyHistogram {
     }
 }
 
-/// Latencies are summed as whole nanoseconds: a `u64` add per record where `Duration`'s add
-/// normalises and checks.
+/// Latencies are whole milliseconds, as the Java tool's (the difference of two millisecond
+/// clock readings), summed as such.
 #[derive(Debug, Clone, Copy, Default)]
 struct Window {
     start: Duration,
     count: u64,
     bytes: u64,
-    total_latency_ns: u64,
-    max_latency_ns: u64,
+    total_latency_ms: u64,
+    max_latency_ms: u64,
 }
 
 /// Running totals, the current 5 s window and the latency histogram.
@@ -87,8 +95,8 @@ pub(crate) struct Stats {
     interval: Duration,
     count: u64,
     bytes: u64,
-    total_latency_ns: u64,
-    max_latency_ns: u64,
+    total_latency_ms: u64,
+    max_latency_ms: u64,
     histogram: LatencyHistogram,
     window: Window,
 }
@@ -98,24 +106,12 @@ fn per_sec(amount: f64, elapsed: Duration) -> f64 {
     if secs > 0.0 { amount / secs } else { 0.0 }
 }
 
-/// Milliseconds in `ns` nanoseconds.
-fn ms_of(ns: u64) -> f64 {
-    f64_from(ns) / 1e6
-}
-
-fn avg_ms(total_ns: u64, count: u64) -> f64 {
+fn avg_ms(total_ms: u64, count: u64) -> f64 {
     if count == 0 {
         0.0
     } else {
-        ms_of(total_ns) / f64_from(count)
+        f64_from(total_ms) / f64_from(count)
     }
-}
-
-/// `d` in whole nanoseconds (saturating: no latency comes near 584 years).
-fn nanos(d: Duration) -> u64 {
-    d.as_secs()
-        .saturating_mul(1_000_000_000)
-        .saturating_add(u64::from(d.subsec_nanos()))
 }
 
 const MB: f64 = 1024.0 * 1024.0;
@@ -179,8 +175,8 @@ impl Stats {
             interval,
             count: 0,
             bytes: 0,
-            total_latency_ns: 0,
-            max_latency_ns: 0,
+            total_latency_ms: 0,
+            max_latency_ms: 0,
             histogram: LatencyHistogram::new(),
             window: Window {
                 start,
@@ -189,49 +185,62 @@ impl Stats {
         }
     }
 
-    /// Records one successful delivery completed at `now`; returns a progress line
-    /// when the current window has lasted at least the reporting interval.
-    pub(crate) fn record(
-        &mut self,
-        latency: Duration,
-        bytes: u64,
-        now: Duration,
-    ) -> Option<String> {
-        self.add(latency, bytes);
-        self.close_window_if_due(now)
+    /// Records one successful delivery (`latency_ms` whole milliseconds) completed at `now`;
+    /// returns a progress line when the current window has lasted at least the reporting
+    /// interval.
+    #[cfg(test)]
+    pub(crate) fn record(&mut self, latency_ms: u64, bytes: u64, now: Duration) -> Option<String> {
+        self.record_runs(
+            &[LatencyRun {
+                ms: latency_ms,
+                records: 1,
+            }],
+            bytes,
+            now,
+        )
+        .1
     }
 
-    /// Records deliveries all completed at `now` (a batch's): the window can only close at
-    /// the first of them, so it is checked once. Returns how many there were, and the line
-    /// of a window that closed.
-    pub(crate) fn record_all(
+    /// Records deliveries all completed at `now` (a batch's), as runs of records with the
+    /// same latency: the window can only close at the first of them, so it is checked once.
+    /// Returns how many records there were, and the line of a window that closed.
+    pub(crate) fn record_runs(
         &mut self,
-        latencies: &mut dyn Iterator<Item = Duration>,
+        runs: &[LatencyRun],
         bytes: u64,
         now: Duration,
     ) -> (u64, Option<String>) {
-        let Some(first) = latencies.next() else {
+        let Some(at) = runs.iter().position(|r| r.records > 0) else {
             return (0, None);
         };
-        let line = self.record(first, bytes, now);
-        let mut n = 1;
-        for latency in latencies {
-            self.add(latency, bytes);
-            n += 1;
+        // As if recorded one by one: the first record closes a due window, the rest go into
+        // the next one.
+        let first = runs[at];
+        self.add(first.ms, 1, bytes);
+        let line = self.close_window_if_due(now);
+        let mut n = first.records;
+        self.add(first.ms, first.records - 1, bytes);
+        for run in &runs[at + 1..] {
+            self.add(run.ms, run.records, bytes);
+            n += run.records;
         }
         (n, line)
     }
 
-    /// One delivery into the histogram and the current window (the totals take the window
-    /// when it closes).
-    fn add(&mut self, latency: Duration, bytes: u64) {
-        let ns = nanos(latency);
-        self.histogram.record(ns / 1_000_000);
+    /// `records` deliveries of `ms` into the histogram and the current window (the totals take the
+    /// window when it closes).
+    fn add(&mut self, ms: u64, records: u64, bytes: u64) {
+        if records == 0 {
+            return;
+        }
+        self.histogram.record_n(ms, records);
         let w = &mut self.window;
-        w.count += 1;
-        w.bytes += bytes;
-        w.total_latency_ns = w.total_latency_ns.saturating_add(ns);
-        w.max_latency_ns = w.max_latency_ns.max(ns);
+        w.count += records;
+        w.bytes = w.bytes.saturating_add(bytes.saturating_mul(records));
+        w.total_latency_ms = w
+            .total_latency_ms
+            .saturating_add(ms.saturating_mul(records));
+        w.max_latency_ms = w.max_latency_ms.max(ms);
     }
 
     fn close_window_if_due(&mut self, now: Duration) -> Option<String> {
@@ -245,8 +254,8 @@ impl Stats {
             w.count,
             java_fixed(per_sec(f64_from(w.count), elapsed), 1),
             java_fixed(per_sec(f64_from(w.bytes), elapsed) / MB, 2),
-            java_fixed(avg_ms(w.total_latency_ns, w.count), 1),
-            java_fixed(ms_of(w.max_latency_ns), 1),
+            java_fixed(avg_ms(w.total_latency_ms, w.count), 1),
+            java_fixed(f64_from(w.max_latency_ms), 1),
         );
         self.fold(&w);
         self.window = Window {
@@ -260,8 +269,8 @@ impl Stats {
     fn fold(&mut self, w: &Window) {
         self.count += w.count;
         self.bytes += w.bytes;
-        self.total_latency_ns = self.total_latency_ns.saturating_add(w.total_latency_ns);
-        self.max_latency_ns = self.max_latency_ns.max(w.max_latency_ns);
+        self.total_latency_ms = self.total_latency_ms.saturating_add(w.total_latency_ms);
+        self.max_latency_ms = self.max_latency_ms.max(w.max_latency_ms);
     }
 
     /// Deliveries recorded so far.
@@ -276,8 +285,8 @@ impl Stats {
         let w = &self.window;
         let count = self.count + w.count;
         let bytes = self.bytes + w.bytes;
-        let total_latency_ns = self.total_latency_ns.saturating_add(w.total_latency_ns);
-        let max_latency_ns = self.max_latency_ns.max(w.max_latency_ns);
+        let total_latency_ms = self.total_latency_ms.saturating_add(w.total_latency_ms);
+        let max_latency_ms = self.max_latency_ms.max(w.max_latency_ms);
         let h = &self.histogram;
         format!(
             "{} records sent, {} records/sec ({} MB/sec), {} ms avg latency, {} ms max latency, \
@@ -285,8 +294,8 @@ impl Stats {
             count,
             java_fixed(per_sec(f64_from(count), elapsed), 6),
             java_fixed(per_sec(f64_from(bytes), elapsed) / MB, 2),
-            java_fixed(avg_ms(total_latency_ns, count), 2),
-            java_fixed(ms_of(max_latency_ns), 2),
+            java_fixed(avg_ms(total_latency_ms, count), 2),
+            java_fixed(f64_from(max_latency_ms), 2),
             h.percentile(0.5),
             h.percentile(0.95),
             h.percentile(0.99),
@@ -302,6 +311,10 @@ mod tests {
 
     fn ms_d(v: u64) -> Duration {
         Duration::from_millis(v)
+    }
+
+    fn run(ms: u64, records: u64) -> LatencyRun {
+        LatencyRun { ms, records }
     }
 
     #[test]
@@ -378,7 +391,7 @@ mod tests {
     fn total_line_exact_format() {
         let mut s = Stats::new(Duration::ZERO, Duration::from_secs(3600));
         for v in 1..=100 {
-            assert_eq!(s.record(ms_d(v), 1000, Duration::from_secs(1)), None);
+            assert_eq!(s.record(v, 1000, Duration::from_secs(1)), None);
         }
         assert_eq!(
             s.total_line(Duration::from_secs(2)),
@@ -388,14 +401,15 @@ mod tests {
     }
 
     #[test]
-    fn total_line_sub_millisecond_and_empty() {
+    fn total_line_averages_whole_milliseconds_and_empty() {
         let mut s = Stats::new(ms_d(1000), Duration::from_secs(3600));
-        s.record(Duration::from_micros(1500), 1 << 20, ms_d(1100));
-        s.record(Duration::from_micros(2750), 1 << 20, ms_d(1200));
+        s.record(1, 1 << 20, ms_d(1100));
+        s.record(2, 1 << 20, ms_d(1200));
+        s.record(2, 1 << 20, ms_d(1300));
         assert_eq!(
-            s.total_line(ms_d(1500)),
-            "2 records sent, 4.000000 records/sec (4.00 MB/sec), 2.13 ms avg latency, \
-             2.75 ms max latency, 2 ms 50th, 2 ms 95th, 2 ms 99th, 2 ms 99.9th."
+            s.total_line(ms_d(1600)),
+            "3 records sent, 5.000000 records/sec (5.00 MB/sec), 1.67 ms avg latency, \
+             2.00 ms max latency, 2 ms 50th, 2 ms 95th, 2 ms 99th, 2 ms 99.9th."
         );
         let empty = Stats::new(Duration::ZERO, REPORTING_INTERVAL);
         assert_eq!(
@@ -409,18 +423,17 @@ mod tests {
     fn window_lines_every_interval_then_reset() {
         let mut s = Stats::new(Duration::ZERO, REPORTING_INTERVAL);
         let mib = 1 << 20;
-        assert_eq!(s.record(ms_d(10), mib, ms_d(1000)), None);
-        assert_eq!(s.record(ms_d(20), mib, ms_d(2000)), None);
+        assert_eq!(s.record(10, mib, ms_d(1000)), None);
+        assert_eq!(s.record(20, mib, ms_d(2000)), None);
         assert_eq!(
-            s.record(Duration::from_micros(30_500), mib, ms_d(5000))
-                .as_deref(),
+            s.record(31, mib, ms_d(5000)).as_deref(),
             Some(
-                "3 records sent, 0.6 records/sec (0.60 MB/sec), 20.2 ms avg latency, 30.5 ms max latency."
+                "3 records sent, 0.6 records/sec (0.60 MB/sec), 20.3 ms avg latency, 31.0 ms max latency."
             )
         );
-        assert_eq!(s.record(ms_d(4), 0, ms_d(6000)), None);
+        assert_eq!(s.record(4, 0, ms_d(6000)), None);
         assert_eq!(
-            s.record(ms_d(2), 0, ms_d(10_000)).as_deref(),
+            s.record(2, 0, ms_d(10_000)).as_deref(),
             Some(
                 "2 records sent, 0.4 records/sec (0.00 MB/sec), 3.0 ms avg latency, 4.0 ms max latency."
             )
@@ -435,7 +448,7 @@ mod tests {
         let batches: [(u64, &[u64]); 4] = [
             (1_000, &[3, 4, 5]),
             (5_000, &[7, 1]),
-            (7_500, &[2, 2, 9, 1_500]),
+            (7_500, &[2, 2, 9, 1_500, 1_500]),
             (12_000, &[6]),
         ];
         let mut one = Stats::new(Duration::ZERO, REPORTING_INTERVAL);
@@ -444,24 +457,29 @@ mod tests {
             let now = ms_d(now);
             let lines_one: Vec<String> = latencies
                 .iter()
-                .filter_map(|&l| one.record(ms_d(l), 100, now))
+                .filter_map(|&l| one.record(l, 100, now))
                 .collect();
-            let (n, line) = all.record_all(&mut latencies.iter().map(|&l| ms_d(l)), 100, now);
+            // Equal neighbours as one run; a run of none is skipped.
+            let mut runs = vec![run(0, 0)];
+            for &l in latencies {
+                match runs.last_mut() {
+                    Some(last) if last.ms == l => last.records += 1,
+                    _ => runs.push(run(l, 1)),
+                }
+            }
+            let (n, line) = all.record_runs(&runs, 100, now);
             assert_eq!(n, latencies.len() as u64);
             assert_eq!(line.into_iter().collect::<Vec<_>>(), lines_one);
             assert_eq!(all.count(), one.count());
         }
-        assert_eq!(all.count(), 10);
+        assert_eq!(all.count(), 11);
         assert_eq!(all.total_line(ms_d(13_000)), one.total_line(ms_d(13_000)));
         assert!(
             all.total_line(ms_d(13_000))
-                .starts_with("10 records sent, 0.769231 records/sec"),
+                .starts_with("11 records sent, 0.846154 records/sec"),
             "{}",
             all.total_line(ms_d(13_000))
         );
-        assert_eq!(
-            all.record_all(&mut std::iter::empty(), 100, ms_d(14_000)),
-            (0, None)
-        );
+        assert_eq!(all.record_runs(&[run(5, 0)], 100, ms_d(14_000)), (0, None));
     }
 }

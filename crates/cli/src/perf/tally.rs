@@ -13,7 +13,7 @@ use std::time::Duration;
 use tokio::sync::Notify;
 
 use super::{Clock, Stats};
-use crate::sink::{Delivered, DeliveryFailure, Reports};
+use crate::sink::{Delivered, DeliveryFailure, LatencyRun, Reports};
 
 /// How many failure messages are printed before the rest are only counted.
 const MAX_PRINTED_FAILURES: u64 = 10;
@@ -138,10 +138,20 @@ impl<C: Clock> Tally<C> {
     /// call, as Java's tool measures from just before `send`).
     fn report_outcome(&self, seq: u64, result: Result<Delivered, DeliveryFailure>) {
         match result {
-            Ok(delivered) => self.report_delivered(
-                delivered.acknowledged_at,
-                &mut std::iter::once(delivered.latency),
-            ),
+            Ok(delivered) => {
+                // As the Java tool: the difference of two whole-millisecond readings (of
+                // this clock, when it reads the acknowledgement's instant).
+                let at = delivered
+                    .acknowledged_at
+                    .and_then(|at| self.clock.since_origin(at));
+                let ms = match at {
+                    Some(at) => {
+                        whole_ms(at).saturating_sub(whole_ms(at.saturating_sub(delivered.latency)))
+                    }
+                    None => whole_ms(delivered.latency),
+                };
+                self.report_delivered(delivered.acknowledged_at, &[LatencyRun { ms, records: 1 }]);
+            }
             Err(e) => {
                 {
                     let mut counts = self.counts();
@@ -162,11 +172,7 @@ impl<C: Clock> Tally<C> {
     /// count for all of them. The producer's reading of the acknowledgement serves as now (one
     /// clock read per batch, the producer's, rather than one per record); the clock is read
     /// only without it.
-    fn report_delivered(
-        &self,
-        acknowledged_at: Option<std::time::Instant>,
-        latencies: &mut dyn Iterator<Item = Duration>,
-    ) {
+    fn report_delivered(&self, acknowledged_at: Option<std::time::Instant>, runs: &[LatencyRun]) {
         let now = acknowledged_at
             .and_then(|at| self.clock.since_origin(at))
             .unwrap_or_else(|| self.clock.now());
@@ -174,7 +180,7 @@ impl<C: Clock> Tally<C> {
         {
             let mut counts = self.counts();
             let line;
-            (done, line) = counts.stats.record_all(latencies, self.record_bytes, now);
+            (done, line) = counts.stats.record_runs(runs, self.record_bytes, now);
             if let Some(line) = line {
                 counts.lines.push((Stream::Out, line));
             }
@@ -243,13 +249,14 @@ impl<C: Clock + Send + Sync + 'static> Reports for Tally<C> {
         self.report_outcome(seq, result);
     }
 
-    fn delivered(
-        &self,
-        acknowledged_at: Option<std::time::Instant>,
-        latencies: &mut dyn Iterator<Item = Duration>,
-    ) {
-        self.report_delivered(acknowledged_at, latencies);
+    fn delivered(&self, acknowledged_at: Option<std::time::Instant>, runs: &[LatencyRun]) {
+        self.report_delivered(acknowledged_at, runs);
     }
+}
+
+/// `d` in whole milliseconds.
+fn whole_ms(d: Duration) -> u64 {
+    u64::try_from(d.as_millis()).unwrap_or(u64::MAX)
 }
 
 #[cfg(test)]
@@ -350,11 +357,11 @@ mod tests {
         for _ in 0..5 {
             tally.sent();
         }
-        let latencies = |n| std::iter::repeat_n(Duration::from_millis(2), n);
-        tally.delivered(Some(origin + Duration::from_secs(1)), &mut latencies(3));
+        let latencies = |records| [LatencyRun { ms: 2, records }];
+        tally.delivered(Some(origin + Duration::from_secs(1)), &latencies(3));
         assert_eq!(tally.outstanding(), 2);
         assert!(!tally.has_lines(), "the window is still open");
-        tally.delivered(Some(origin + REPORTING_INTERVAL), &mut latencies(2));
+        tally.delivered(Some(origin + REPORTING_INTERVAL), &latencies(2));
         assert_eq!(tally.outstanding(), 0);
         assert_eq!(tally.counts().stats.count(), 5);
         let lines = tally.take_lines();

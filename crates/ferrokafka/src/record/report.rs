@@ -107,7 +107,8 @@ impl<'a> ReportedBatch<'a> {
             tag: r.tag,
             offset: base_offset.map(|b| b + i64::from(r.index)),
             timestamp: log_append_time.unwrap_or(r.timestamp),
-            latency: at.saturating_duration_since(r.queued_at),
+            sent_at: r.queued_at,
+            acknowledged_at: at,
         })
     }
 
@@ -131,7 +132,8 @@ pub struct ReportedDelivery {
     tag: u64,
     offset: Option<i64>,
     timestamp: i64,
-    latency: Duration,
+    sent_at: Instant,
+    acknowledged_at: Instant,
 }
 
 impl ReportedDelivery {
@@ -152,6 +154,13 @@ impl ReportedDelivery {
 
     /// From its send call to the batch's outcome, as [`RecordMetadata::latency`].
     pub fn latency(&self) -> Duration {
-        self.latency
+        self.acknowledged_at.saturating_duration_since(self.sent_at)
+    }
+
+    /// When its send call was made, on tokio's clock: what [`latency`](Self::latency) counts
+    /// from, up to [`ReportedBatch::acknowledged_at`]. A reporter that buckets latencies can
+    /// compare these instants with its bucket bounds rather than subtract one per record.
+    pub fn sent_at(&self) -> Instant {
+        self.sent_at
     }
 }
