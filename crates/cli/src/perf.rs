@@ -156,6 +156,8 @@ pub(crate) async fn run_perf<S: Sink, C: Clock + Send + Sync + 'static>(
     let payload = make_payload(opts.record_size);
     let start = clock.now();
     let throttler = Throttler::new(opts.throughput, start);
+    // Decided once: without a rate the loop never reads the clock for it.
+    let throttled = throttler.is_active();
     let stats = Stats::new(start, REPORTING_INTERVAL);
     let tally = Arc::new(Tally::new(clock, opts.record_size as u64, stats));
     let clock = tally.clock();
@@ -217,9 +219,7 @@ pub(crate) async fn run_perf<S: Sink, C: Clock + Send + Sync + 'static>(
             }
             txn_started = Some(clock.now());
         }
-        if throttler.is_active()
-            && let Some(d) = throttler.delay(seq, clock.now())
-        {
+        if throttled && let Some(d) = throttler.delay(seq, clock.now()) {
             clock.sleep(d).await;
         }
         tally.outstanding_below(opts.max_in_flight).await;
