@@ -9,9 +9,10 @@
 //! `begin_transaction`, the sends as above, `commit_transaction` (which sends what is left and
 //! waits for it before ending the transaction), then the transaction's delivery futures.
 //!
-//! Other runs use the allocation-free path a high-rate program would: `send_borrowed_reported`
-//! copies the borrowed key and value into their batch and one `DeliveryReporter` hears every
-//! outcome (as librdkafka's delivery callback with a borrowed payload), with at most
+//! Other runs use the allocation-free path a high-rate program would:
+//! `try_send_borrowed_reported` (no future per record; a record it cannot queue at once goes
+//! through `send_borrowed_reported`, which waits) copies the borrowed key and value into their
+//! batch and one `DeliveryReporter` hears every outcome (as librdkafka's delivery callback with a borrowed payload), with at most
 //! `--max-pending` records outstanding. In latency runs (`--throughput`) each record waits
 //! until it is due, and its latency is the producer's own (`RecordMetadata::latency`: from the
 //! send call to the acknowledgement), taken as the report arrives, as librdkafka's callback
@@ -24,7 +25,7 @@ use anyhow::{Context, Result};
 use bytes::Bytes;
 use ferrokafka::{
     BorrowedRecord, DeliveryReporter, ProduceError, Producer, ProducerConfig, ProducerRecord,
-    RecordMetadata, ReportedBatch,
+    RecordMetadata, ReportedBatch, TrySend,
 };
 use futures::StreamExt;
 use futures::stream::FuturesUnordered;
@@ -245,7 +246,7 @@ impl Reports {
     }
 }
 
-/// A throughput run through `send_borrowed_reported` (see the module docs).
+/// A throughput run through `try_send_borrowed_reported` (see the module docs).
 async fn produce_reported(p: &Params, w: &Workload, producer: Producer) -> Result<Outcome> {
     let pacer = pacer(p);
     let reports = Arc::new(Reports {
@@ -269,7 +270,13 @@ async fn produce_reported(p: &Params, w: &Workload, producer: Producer) -> Resul
             record = record.with_key(&key);
         }
         reports.sent();
-        if let Err(e) = producer.send_borrowed_reported(record, &reporter, i).await {
+        // At once when the record can be queued without waiting; otherwise the send that waits.
+        let sent = match producer.try_send_borrowed_reported(record, &reporter, i) {
+            Ok(TrySend::Queued) => Ok(()),
+            Ok(TrySend::MustWait) => producer.send_borrowed_reported(record, &reporter, i).await,
+            Err(e) => Err(e),
+        };
+        if let Err(e) = sent {
             reports.reported_count.done.fetch_add(1, Ordering::SeqCst);
             return Err(e).with_context(|| format!("ferrokafka send of record {i}"));
         }

@@ -227,7 +227,11 @@ pub(crate) async fn run_perf<S: Sink, C: Clock + Send + Sync + 'static>(
         // `send`), so blocking in `send` counts.
         tally.sent();
         let this_key = (!key.is_empty()).then_some(key.as_slice());
-        let sent = sink.send_reported(&record, this_key, &reports, seq).await;
+        // At once when the record can be queued without waiting (no future per record).
+        let sent = match sink.try_send_reported(&record, this_key, &reports, seq) {
+            Some(sent) => sent,
+            None => sink.send_reported(&record, this_key, &reports, seq).await,
+        };
         next_key(&mut key);
         if let Err(rejected) = sent {
             tally.refused(seq, &rejected.message);

@@ -179,6 +179,19 @@ pub(crate) trait Sink {
         seq: u64,
     ) -> impl Future<Output = Result<(), Rejected>> + 'a;
 
+    /// [`send_reported`](Self::send_reported) done at once, if the record can be queued
+    /// without waiting: no future per record. `None` when it cannot (it must wait, or this
+    /// sink has no such path): nothing was sent; send it with `send_reported`.
+    fn try_send_reported(
+        &self,
+        _record: &OutRecord,
+        _key: Option<&[u8]>,
+        _reports: &Arc<dyn Reports>,
+        _seq: u64,
+    ) -> Option<Result<(), Rejected>> {
+        None
+    }
+
     /// Waits until every accepted record has completed, at most `timeout`.
     async fn flush(&self, timeout: Duration) -> Result<(), String>;
 
@@ -380,6 +393,44 @@ where
     }
 }
 
+/// `record` with `key` (when given) as its key, borrowed: its parts are copied into the batch,
+/// no record built per send. `None` for a record with headers (sent owned).
+fn borrowed<'a>(
+    record: &'a OutRecord,
+    key: Option<&'a [u8]>,
+) -> Option<ferrokafka::BorrowedRecord<'a>> {
+    if !record.headers.is_empty() {
+        return None;
+    }
+    let mut borrowed = ferrokafka::BorrowedRecord::new(&record.topic);
+    if let Some(p) = record.partition {
+        borrowed = borrowed.with_partition(p);
+    }
+    if let Some(k) = key.or(record.key.as_deref()) {
+        borrowed = borrowed.with_key(k);
+    }
+    if let Some(v) = &record.value {
+        borrowed = borrowed.with_value(v);
+    }
+    Some(borrowed)
+}
+
+impl ProducerSink {
+    /// The producer-side reporter of `reports` when it is this sink's one (the first it was
+    /// given; made then).
+    fn adapter(
+        &self,
+        reports: &Arc<dyn Reports>,
+    ) -> Option<&Arc<dyn ferrokafka::DeliveryReporter>> {
+        let (first, adapter) = self.reporter.get_or_init(|| {
+            let adapter: Arc<dyn ferrokafka::DeliveryReporter> =
+                Arc::new(ReportsAdapter::new(reports));
+            (Arc::clone(reports), adapter)
+        });
+        std::ptr::addr_eq(Arc::as_ptr(first), Arc::as_ptr(reports)).then_some(adapter)
+    }
+}
+
 /// `record`, owned, with `key` (when given) as its key.
 fn with_key(record: &OutRecord, key: Option<&[u8]>) -> OutRecord {
     let mut owned = record.clone();
@@ -421,12 +472,7 @@ impl Sink for ProducerSink {
         reports: &'a Arc<dyn Reports>,
         seq: u64,
     ) -> impl Future<Output = Result<(), Rejected>> + 'a {
-        let (first, adapter) = self.reporter.get_or_init(|| {
-            let adapter: Arc<dyn ferrokafka::DeliveryReporter> =
-                Arc::new(ReportsAdapter::new(reports));
-            (Arc::clone(reports), adapter)
-        });
-        if !std::ptr::addr_eq(Arc::as_ptr(first), Arc::as_ptr(reports)) {
+        let Some(adapter) = self.adapter(reports) else {
             // One `Reports` per sink is the rule; another one still gets its reports.
             let other: Arc<dyn ferrokafka::DeliveryReporter> =
                 Arc::new(ReportsAdapter::new(reports));
@@ -436,25 +482,33 @@ impl Sink for ProducerSink {
                     .send_reported(producer_record(owned), &other, seq)
                     .await
             }));
-        }
-        if record.headers.is_empty() {
-            // The parts are copied into the batch: no record built per send.
-            let mut borrowed = ferrokafka::BorrowedRecord::new(&record.topic);
-            if let Some(p) = record.partition {
-                borrowed = borrowed.with_partition(p);
-            }
-            if let Some(k) = key.or(record.key.as_deref()) {
-                borrowed = borrowed.with_key(k);
-            }
-            if let Some(v) = &record.value {
-                borrowed = borrowed.with_value(v);
-            }
+        };
+        if let Some(borrowed) = borrowed(record, key) {
             return Sent::Borrowed(self.producer.send_borrowed_reported(borrowed, adapter, seq));
         }
         let sent =
             self.producer
                 .send_reported(producer_record(with_key(record, key)), adapter, seq);
         Sent::Other(Box::pin(sent))
+    }
+
+    fn try_send_reported(
+        &self,
+        record: &OutRecord,
+        key: Option<&[u8]>,
+        reports: &Arc<dyn Reports>,
+        seq: u64,
+    ) -> Option<Result<(), Rejected>> {
+        let adapter = self.adapter(reports)?;
+        let borrowed = borrowed(record, key)?;
+        match self
+            .producer
+            .try_send_borrowed_reported(borrowed, adapter, seq)
+        {
+            Ok(ferrokafka::TrySend::Queued) => Some(Ok(())),
+            Ok(ferrokafka::TrySend::MustWait) => None,
+            Err(e) => Some(Err(rejected(&e))),
+        }
     }
 
     async fn flush(&self, timeout: Duration) -> Result<(), String> {
@@ -745,6 +799,30 @@ pub(crate) mod fake {
             })
         }
 
+        /// A reported send: accepted (or refused) at once, reported once its round trip is
+        /// over.
+        fn queue_reported(
+            &self,
+            record: &OutRecord,
+            key: Option<&[u8]>,
+            reports: &Arc<dyn Reports>,
+            seq: u64,
+        ) -> Result<(), Rejected> {
+            let mut record = record.clone();
+            if let Some(k) = key {
+                record.key = Some(Bytes::copy_from_slice(k));
+            }
+            let result = self.accept(record)?;
+            self.state.borrow_mut().reports.push_back((
+                self.pending_polls,
+                result,
+                Arc::clone(reports),
+                seq,
+            ));
+            self.report_due(false);
+            Ok(())
+        }
+
         /// Reports the reported deliveries whose round trip is over: each waits for
         /// `pending_polls` later sends (or a flush, commit or close, which report them all).
         fn report_due(&self, all: bool) {
@@ -787,19 +865,18 @@ pub(crate) mod fake {
             reports: &Arc<dyn Reports>,
             seq: u64,
         ) -> Result<(), Rejected> {
-            let mut record = record.clone();
-            if let Some(k) = key {
-                record.key = Some(Bytes::copy_from_slice(k));
-            }
-            let result = self.accept(record)?;
-            self.state.borrow_mut().reports.push_back((
-                self.pending_polls,
-                result,
-                Arc::clone(reports),
-                seq,
-            ));
-            self.report_due(false);
-            Ok(())
+            self.queue_reported(record, key, reports, seq)
+        }
+
+        /// Odd records only, so a run takes both of the loop's paths.
+        fn try_send_reported(
+            &self,
+            record: &OutRecord,
+            key: Option<&[u8]>,
+            reports: &Arc<dyn Reports>,
+            seq: u64,
+        ) -> Option<Result<(), Rejected>> {
+            (seq % 2 == 1).then(|| self.queue_reported(record, key, reports, seq))
         }
 
         async fn flush(&self, _timeout: Duration) -> Result<(), String> {

@@ -109,7 +109,7 @@ pub use ferrokafka_records::{CompressionType, Header};
 pub use ferrokafka_wire::Topic;
 pub use metrics::{MetricValue, Metrics};
 pub use oauth::{OAuthBearerToken, OAuthBearerTokenProvider, TokenFuture};
-pub use producer::Producer;
+pub use producer::{Producer, TrySend};
 pub use record::{
     BorrowedRecord, Callback, DeliveryFuture, DeliveryReporter, ProducerRecord, RecordMetadata,
     ReportedBatch, ReportedDelivery,

@@ -24,6 +24,17 @@ use crate::record::{
     Listener, ProducerRecord, Queued, SlotEntry, Spares, SplitParts,
 };
 
+/// What [`Producer::try_send_borrowed_reported`] did with a record.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[must_use]
+pub enum TrySend {
+    /// Queued: its outcome goes to the reporter.
+    Queued,
+    /// Not queued, and the reporter will not hear of it: send it with a send that can wait
+    /// ([`Producer::send_borrowed_reported`]).
+    MustWait,
+}
+
 /// How long `close` keeps the connections of an acks=0 producer open after the last write.
 pub(crate) const ACKS0_CLOSE_GRACE: Duration = Duration::from_millis(200);
 
@@ -333,6 +344,73 @@ impl Producer {
         }
         let listener = Listen::Reporter(reporter, tag);
         Sending::Queue(Enqueue::new(self, record, Some(listener)), drop)
+    }
+
+    /// Queues a borrowed record for `reporter` as
+    /// [`send_borrowed_reported`](Self::send_borrowed_reported) does, if that can be done at
+    /// once: no future is made, polled or moved. A loop sending many records calls this and
+    /// falls back to `send_borrowed_reported` (which waits) only for a record it answers
+    /// [`TrySend::MustWait`] for.
+    ///
+    /// `MustWait` means nothing was queued and the reporter will not hear of the record: the
+    /// topic's metadata is not known yet, `buffer.memory` is full, or interceptors are
+    /// configured (they run in the send's future). An error is what `send_borrowed_reported`
+    /// would have returned for the record; the reporter does not hear of it either.
+    /// # Example
+    ///
+    /// ```
+    /// # use std::sync::Arc;
+    /// # use std::sync::atomic::{AtomicU64, Ordering};
+    /// # use std::time::Duration;
+    /// # use ferrokafka::{BorrowedRecord, DeliveryReporter, ProduceError, Producer, ProducerConfig, RecordMetadata, TrySend};
+    /// # use ferrokafka_fake::{ClusterConfig, FakeServer};
+    /// /// Counts the records written.
+    /// #[derive(Default)]
+    /// struct Written(AtomicU64);
+    ///
+    /// impl DeliveryReporter for Written {
+    ///     fn report(&self, _tag: u64, outcome: Result<RecordMetadata, ProduceError>) {
+    ///         if outcome.is_ok() {
+    ///             self.0.fetch_add(1, Ordering::Relaxed);
+    ///         }
+    ///     }
+    /// }
+    ///
+    /// # #[tokio::main(flavor = "current_thread")]
+    /// # async fn main() -> Result<(), ProduceError> {
+    /// # let fake = FakeServer::in_memory(ClusterConfig::builder().topic("events", 3).build());
+    /// # let config = ProducerConfig::builder()
+    /// #     .bootstrap_servers(fake.bootstrap())
+    /// #     .transport(fake.transport())
+    /// #     .build()
+    /// #     .unwrap();
+    /// # let producer = Producer::new(config)?;
+    /// let written = Arc::new(Written::default());
+    /// let reporter: Arc<dyn DeliveryReporter> = written.clone();
+    /// for tag in 0..1_000u64 {
+    ///     let value = tag.to_be_bytes();
+    ///     let record = BorrowedRecord::new("events").with_value(&value);
+    ///     if producer.try_send_borrowed_reported(record, &reporter, tag)? == TrySend::MustWait {
+    ///         // The first record waits for the topic's metadata.
+    ///         producer.send_borrowed_reported(record, &reporter, tag).await?;
+    ///     }
+    /// }
+    /// producer.flush(Duration::from_secs(30)).await?;
+    /// assert_eq!(written.0.load(Ordering::Relaxed), 1_000);
+    /// # Ok(())
+    /// # }
+    /// ```
+    #[inline]
+    pub fn try_send_borrowed_reported(
+        &self,
+        record: BorrowedRecord<'_>,
+        reporter: &Arc<dyn DeliveryReporter>,
+        tag: u64,
+    ) -> Result<TrySend, ProduceError> {
+        if !self.shared().config.interceptors.is_empty() {
+            return Ok(TrySend::MustWait);
+        }
+        self.try_enqueue(&record, Listen::Reporter(reporter, tag))
     }
 
     /// Like [`send`](Self::send), for a record whose parts are borrowed: they are copied

@@ -1,7 +1,8 @@
 //! `send_borrowed` and `send_borrowed_with_callback` against the in-memory fake: what a
 //! borrowed record's parts say is what the broker stores (key, value, headers, partition,
 //! timestamp), the buffers it borrowed can be reused at once, and with interceptors the
-//! records take the owned path (the interceptors see and change them).
+//! records take the owned path (the interceptors see and change them); a reported send can be
+//! tried at once (`try_send_borrowed_reported`).
 
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
@@ -9,7 +10,7 @@ use std::time::Duration;
 use ferrokafka::interceptor::{InterceptorError, ProducerInterceptor};
 use ferrokafka::{
     BorrowedRecord, DeliveryReporter, Header, Producer, ProducerConfig, ProducerRecord,
-    ReportedBatch,
+    ReportedBatch, TrySend,
 };
 use ferrokafka_fake::{ClusterConfig, FakeServer, Fault, TopicConfig};
 use ferrokafka_wire::{ApiKey, ErrorCode};
@@ -138,6 +139,14 @@ async fn with_interceptors_borrowed_records_are_intercepted_as_owned_ones() {
     )
     .await
     .expect("queued");
+    // The interceptors run in a send's future: a try says it must wait, and nothing is queued.
+    let silent: Arc<dyn DeliveryReporter> = Arc::new(Reports::default());
+    let tried = p.try_send_borrowed_reported(
+        BorrowedRecord::new("t").with_value(b"c").with_partition(0),
+        &silent,
+        0,
+    );
+    assert_eq!(tried.expect("no error"), TrySend::MustWait);
     p.flush(Duration::from_secs(10)).await.expect("flushed");
     assert_eq!(d.await.expect("delivered").offset(), Some(0));
     assert_eq!(rx.await.expect("callback ran").expect("delivered"), Some(1));
@@ -224,6 +233,81 @@ async fn reported_sends_tell_one_reporter_each_records_tag_and_latency() {
     let expected: Vec<_> = (0..4u64).map(|t| Some(t.to_le_bytes().to_vec())).collect();
     assert_eq!(values, expected);
     p.close(Duration::from_secs(5)).await;
+}
+
+/// `try_send_borrowed_reported` queues at once what needs no waiting, says `MustWait` (nothing
+/// queued, nothing reported) for a record whose topic's metadata is not known yet or that does
+/// not fit in `buffer.memory`, and returns what a send would refuse as an error.
+#[tokio::test(start_paused = true)]
+async fn try_sends_queue_at_once_or_say_they_must_wait() {
+    let fake = fake();
+    let config = ProducerConfig::builder()
+        .bootstrap_servers(fake.bootstrap())
+        .transport(fake.transport())
+        .set("buffer.memory", "65536")
+        .set("batch.size", "16384")
+        .set("linger.ms", "1000")
+        .build()
+        .expect("config");
+    let p = Producer::new(config).expect("producer");
+    let reports = Arc::new(Reports::default());
+    let reporter: Arc<dyn DeliveryReporter> = reports.clone();
+    let value = [7u8; 1000];
+    let record = |partition| {
+        BorrowedRecord::new("t")
+            .with_value(&value)
+            .with_partition(partition)
+    };
+    // Nothing is known of `t` before its first send.
+    let first = p.try_send_borrowed_reported(record(0), &reporter, 0);
+    assert_eq!(first.expect("no error"), TrySend::MustWait);
+    p.send_borrowed_reported(record(0), &reporter, 0)
+        .await
+        .expect("queued");
+    // The batches linger for a second: records queue at once until buffer.memory is full.
+    let mut tag = 1;
+    loop {
+        let tried = p.try_send_borrowed_reported(record(tag as i32 % 3), &reporter, tag);
+        match tried.expect("no error") {
+            TrySend::Queued => tag += 1,
+            TrySend::MustWait => break,
+        }
+        assert!(
+            tag < 1_000,
+            "64 KiB of buffer.memory held {tag} records of 1 KB"
+        );
+    }
+    assert!(tag > 10, "only {tag} records queued at once");
+    // The record that had to wait goes through the send that waits (for the lingering batches
+    // to be sent and answered).
+    p.send_borrowed_reported(record(tag as i32 % 3), &reporter, tag)
+        .await
+        .expect("queued");
+    // Refused before queueing (no such partition): an error, never reported.
+    assert!(
+        p.try_send_borrowed_reported(record(5), &reporter, 9_999)
+            .is_err()
+    );
+    p.flush(Duration::from_secs(30)).await.expect("flush");
+    let mut got: Vec<u64> = reports.0.lock().unwrap().iter().map(|(t, _)| *t).collect();
+    got.sort_unstable();
+    assert_eq!(
+        got,
+        (0..=tag).collect::<Vec<_>>(),
+        "each record reported once"
+    );
+    assert!(
+        reports.0.lock().unwrap().iter().all(|(_, o)| o.is_ok()),
+        "all delivered"
+    );
+    let stored: usize = (0..3).map(|partition| stored(&fake, partition).len()).sum();
+    assert_eq!(stored as u64, tag + 1);
+    p.close(Duration::from_secs(5)).await;
+    assert!(
+        p.try_send_borrowed_reported(record(0), &reporter, 10_000)
+            .is_err(),
+        "closed"
+    );
 }
 
 /// `(who, tag, offset)` of every report, in the order they came.

@@ -125,6 +125,23 @@ impl<'a, R: ToQueue + Unpin + 'a> Future for Enqueue<'a, R> {
 }
 
 impl Producer {
+    /// The first attempt of a send, made at once rather than by a future: queued, failed, or
+    /// to be sent by a future that can wait (nothing done, the listener dropped unused).
+    pub(crate) fn try_enqueue(
+        &self,
+        record: &BorrowedRecord<'_>,
+        listener: Listen<'_>,
+    ) -> Result<TrySend, ProduceError> {
+        let start = clock_now();
+        let mut timestamp = record.timestamp;
+        let mut listener = Some(listener);
+        match self.attempt(record, None, &mut listener, start, start, &mut timestamp) {
+            Attempt::Queued(_) => Ok(TrySend::Queued),
+            Attempt::Failed(e) => Err(e),
+            Attempt::Wait => Ok(TrySend::MustWait),
+        }
+    }
+
     /// One attempt to queue `record` under the lock, awaiting nothing. `start` is when the send
     /// began (its timestamp's and `max.block.ms`'s reference), `now` the time of this attempt.
     /// `timestamp` is filled from the producer's wall clock at the first attempt. `listener`,
