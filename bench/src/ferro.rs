@@ -12,8 +12,8 @@
 //! Other runs use the allocation-free path a high-rate program would:
 //! `try_send_borrowed_reported` (no future per record; a record it cannot queue at once goes
 //! through `send_borrowed_reported`, which waits) copies the borrowed key and value into their
-//! batch and one `DeliveryReporter` hears every outcome (as librdkafka's delivery callback with a borrowed payload), with at most
-//! `--max-pending` records outstanding. In latency runs (`--throughput`) each record waits
+//! batch and one `DeliveryReporter` hears every outcome (as librdkafka's delivery callback with
+//! a borrowed payload), with at most `--max-pending` records outstanding. In latency runs (`--throughput`) each record waits
 //! until it is due, and its latency is the producer's own (`RecordMetadata::latency`: from the
 //! send call to the acknowledgement), taken as the report arrives, as librdkafka's callback
 //! takes it.

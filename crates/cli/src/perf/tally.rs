@@ -9,11 +9,10 @@
 
 use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 use std::sync::{Mutex, MutexGuard, PoisonError};
-use std::time::Duration;
 use tokio::sync::Notify;
 
 use super::{Clock, Stats};
-use crate::sink::{Delivered, DeliveryFailure, LatencyRun, Reports};
+use crate::sink::{Delivered, DeliveryFailure, LatencyRun, Reports, whole_ms};
 
 /// How many failure messages are printed before the rest are only counted.
 const MAX_PRINTED_FAILURES: u64 = 10;
@@ -252,11 +251,6 @@ impl<C: Clock + Send + Sync + 'static> Reports for Tally<C> {
     fn delivered(&self, acknowledged_at: Option<std::time::Instant>, runs: &[LatencyRun]) {
         self.report_delivered(acknowledged_at, runs);
     }
-}
-
-/// `d` in whole milliseconds.
-fn whole_ms(d: Duration) -> u64 {
-    u64::try_from(d.as_millis()).unwrap_or(u64::MAX)
 }
 
 #[cfg(test)]
