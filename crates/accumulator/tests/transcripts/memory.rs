@@ -376,6 +376,60 @@ fn answered_buffers_are_kept_within_the_pools_budget_and_serve_new_batches() {
     assert_eq!(a.pooled_buffers(), 0);
 }
 
+/// With many partitions lingering a few records each, how many records a partition's batch
+/// holds changes from round to round (by two or three times here). Buffers are allocated in
+/// size classes, and a kept one from half to twice a batch's class serves it: from the third
+/// round on, every batch takes an answered batch's buffer rather than a new one.
+#[test]
+fn batches_whose_sizes_vary_from_round_to_round_take_kept_buffers() {
+    let clock = Clock::new();
+    let mut c = config();
+    c.linger = ms(0);
+    c.batch_size = 100_000;
+    c.buffer_memory = 10_000_000;
+    c.max_request_size = 10_000_000;
+    let mut a = acc(c);
+    let partitions = 20;
+    let mut next_id = 0u64;
+    let mut made = 0u64;
+    let mut reused_before = 0;
+    for (round, per_partition) in [3usize, 8, 5, 12, 4, 9, 3, 7].into_iter().enumerate() {
+        let at = round as u64;
+        for p in 0..partitions {
+            for _ in 0..per_partition {
+                put(&mut a, p, next_id, 100, clock.at(at));
+                next_id += 1;
+            }
+        }
+        let ready = a.ready(clock.at(at));
+        let drained = a.drain(
+            &ready.ready_partitions,
+            |tp| Some(tp.partition % 2),
+            usize::MAX,
+            clock.at(at),
+            |_| ferrokafka_records::ProducerStamp::NONE,
+        );
+        let sent: Vec<_> = drained.by_leader.values().flatten().map(|b| b.id).collect();
+        assert_eq!(sent.len(), partitions as usize, "a batch per partition");
+        drop(drained);
+        for id in sent {
+            a.complete(id).unwrap();
+        }
+        match round {
+            // The first batches' buffers are a step each (16 KiB): too large for the second
+            // round's, which are allocated in their class.
+            1 => reused_before = a.pooled_buffers_reused(),
+            2.. => made += partitions as u64,
+            0 => {}
+        }
+    }
+    let reused = a.pooled_buffers_reused() - reused_before;
+    assert_eq!(
+        reused, made,
+        "every batch from the third round on took a kept buffer"
+    );
+}
+
 /// With `buffer.memory` spent on batches (a broker that cannot keep up), answered batches'
 /// buffers are not kept: the memory is for batches. Once batches leave room, they are again.
 #[test]

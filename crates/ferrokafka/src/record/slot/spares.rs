@@ -24,10 +24,15 @@ pub(crate) struct Spares {
     large: Vec<Vec<ReportedRecord>>,
 }
 
-/// Spare slots kept, at most (a slot is about 150 bytes).
-const SPARE_SLOTS: usize = 1024;
-/// Spare reported lists kept, at most.
-const SPARE_LISTS: usize = 256;
+/// Spare slots kept, at most (a slot is about 150 bytes). Spares are what finished batches
+/// left, so they never outnumber the batches that were alive at once: keeping them adds
+/// nothing to the peak. With a thousand partitions, one pass of the driver finishes a
+/// thousand batches or more (every broker's answer for every partition it leads) before the
+/// sending thread makes the next ones; with 256 lists kept, more than half of the lists were
+/// freed and allocated again, each by another thread than the one that made it.
+const SPARE_SLOTS: usize = 2048;
+/// Spare reported lists kept, at most (each of at most [`SPARE_LIST_CAPACITY`] records).
+const SPARE_LISTS: usize = 2048;
 /// Largest reported list kept (in records of 40 bytes): a busy partition's batches are few.
 const SPARE_LIST_CAPACITY: usize = 64;
 /// Largest list allocated up front for the records a batch is expected to hold (2.5 MiB of
