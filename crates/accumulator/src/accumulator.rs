@@ -409,28 +409,18 @@ impl RecordAccumulator {
         }
         .max(size);
         let needed = wanted.min(step).max(size).min(self.config.buffer_memory);
-        // A small buffer is allocated in a size class (a power of two, within the step and
-        // `largest`), and a kept one from half to twice the class serves: with many
-        // partitions lingering a few records each, the partitions' batches vary in size from
-        // round to round, and a kept buffer within a quarter of the size asked for served
-        // fewer than half of them (each miss a `malloc` on the sending thread and a `free` of
-        // the buffer it displaced; now more than four in five are served). The reservation
-        // stays what the batch was asked for.
-        let (capacity, kept_range) = if wanted < LARGE_BUFFER {
-            let class = wanted
-                .next_power_of_two()
-                .min(largest)
-                .min(step)
-                .max(wanted);
-            (class, (class / 2, class.saturating_mul(2)))
+        // A kept buffer of half to twice that serves a small batch (one that needs more grows
+        // its buffer once): with many partitions lingering a few records each, the
+        // partitions' batches vary in size from round to round, and kept buffers within a
+        // quarter of the size asked for served fewer than half of them (each miss a `malloc`
+        // on the sending thread and a `free` of the buffer it displaced; now more than four
+        // in five are served). A large one takes three quarters of that to half as much again
+        // (a much larger one would hold memory the budget does not count).
+        let capacity = wanted;
+        let kept_range = if wanted < LARGE_BUFFER {
+            (wanted / 2, wanted.saturating_mul(2))
         } else {
-            // A kept buffer of three quarters of that to half as much again serves (the batch
-            // grows it if it must; a much larger one would hold memory the budget does not
-            // count).
-            (
-                wanted,
-                (wanted - wanted / 4, wanted.saturating_add(wanted / 2)),
-            )
+            (wanted - wanted / 4, wanted.saturating_add(wanted / 2))
         };
         if !self.memory.try_reserve(needed) {
             return Err(AppendError::WouldBlock { needed });
