@@ -13,6 +13,7 @@ use ferrokafka_records::{
 use foldhash::fast::FixedState;
 
 use crate::batch::{Batch, BatchId, Contents, OrderKey, RecordHandle, TopicPartition};
+use crate::batch_queue::BatchQueue;
 use crate::config::AccumulatorConfig;
 use crate::error::AppendError;
 use crate::flush::{FlushId, Flushes};
@@ -24,7 +25,7 @@ use ferrokafka_records::ConfigError;
 /// last may still take appends, plus the partition's in-flight count.
 #[derive(Debug)]
 pub(crate) struct PartitionQueue {
-    pub(crate) batches: VecDeque<Batch>,
+    pub(crate) batches: BatchQueue,
     /// Drained batches not yet completed, failed, re-enqueued or split. When this reaches
     /// `max.in.flight.requests.per.connection` the partition is muted: with 1, a retried batch can
     /// never be overtaken, which is what makes ordering strict.
@@ -52,7 +53,7 @@ impl PartitionQueue {
     pub(crate) fn new(tp: TopicPartition) -> Self {
         PartitionQueue {
             tp,
-            batches: VecDeque::new(),
+            batches: BatchQueue::default(),
             in_flight: 0,
             ratio: 1.0,
             last_len: 0,

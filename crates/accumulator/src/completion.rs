@@ -379,7 +379,7 @@ impl RecordAccumulator {
     pub fn abort_queued(&mut self) -> Vec<FailedBatch> {
         let mut out = Vec::new();
         for q in self.queues.values_mut() {
-            for b in q.batches.drain(..) {
+            for b in q.batches.take_all() {
                 self.memory.release(b.reserved);
                 self.flushes.forget(b.id);
                 out.push(failed(b, FailReason::Aborted));
@@ -410,7 +410,7 @@ impl RecordAccumulator {
         }
         for q in self.queues.values_mut() {
             q.in_flight = 0;
-            for b in q.batches.drain(..) {
+            for b in q.batches.take_all() {
                 self.memory.release(b.reserved);
                 out.push(failed(b, FailReason::Aborted));
             }

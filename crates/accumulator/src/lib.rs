@@ -105,6 +105,7 @@
 
 mod accumulator;
 mod batch;
+mod batch_queue;
 mod completion;
 mod config;
 mod drain;

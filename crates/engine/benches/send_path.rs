@@ -1,6 +1,9 @@
 //! The per-record send path without sockets: `Engine::append` (partition, accumulate, build
 //! the record into its batch) for 100-byte values, keyless and with 10-byte keys, idempotence
-//! on, acks=all, linger.ms=5, batch.size 1 MiB, six partitions.
+//! on, acks=all, linger.ms=5, batch.size 1 MiB, six partitions; and keyed to 1,000 partitions
+//! in rounds of 10,000 records (batches of about ten records, as a thousand partitions
+//! lingering 5 ms get at a few million records a second: each record goes to a partition whose
+//! state the last thousand appends have mostly pushed out of the nearest caches).
 //!
 //! The engine is connected to the fake cluster through the in-process driver (sans-IO, no
 //! sockets) so that it knows the topic and its leaders; only the `append` calls are timed.
@@ -22,7 +25,10 @@ const TOPIC: &str = "perf";
 const VALUE_LEN: usize = 100;
 const KEY_LEN: usize = 10;
 /// Records appended between two runs of the driver (about 11 MiB of batches).
+/// Records appended between two runs of the engine (which drains and answers every batch).
 const ROUND: u64 = 100_000;
+/// The same with 1,000 partitions.
+const ROUND_1000: u64 = 10_000;
 
 struct Bench {
     net: InProcess,
@@ -38,7 +44,7 @@ impl Drive for Bench {
     }
 }
 
-fn connected_engine() -> Bench {
+fn connected_engine(partitions: i32) -> Bench {
     let start = Instant::now();
     let mut config = EngineConfig::new(vec![BrokerAddress::new("b1", 9092)]);
     config.acks = -1;
@@ -48,7 +54,10 @@ fn connected_engine() -> Bench {
     config.accumulator.buffer_memory = 64 << 20;
     let partitioner = ferrokafka_partition::by_name("").expect("the default partitioner");
     let engine = Engine::new(config, partitioner, start).expect("engine");
-    let cluster = ClusterConfig::builder().brokers(3).topic(TOPIC, 6).build();
+    let cluster = ClusterConfig::builder()
+        .brokers(3)
+        .topic(TOPIC, partitions)
+        .build();
     let mut bench = Bench {
         net: InProcess::new(engine, cluster, start),
     };
@@ -83,13 +92,13 @@ fn record<'a>(key: Option<&'a [u8]>, value: &'a [u8], timestamp: i64) -> Outgoin
 }
 
 /// Appends `n` records, timing only the appends; drains between rounds.
-fn append_timed(bench: &mut Bench, n: u64, keyed: bool) -> Duration {
+fn append_timed(bench: &mut Bench, n: u64, keyed: bool, round_size: u64) -> Duration {
     let value = [b'v'; VALUE_LEN];
     let mut key = [b'k'; KEY_LEN];
     let mut timed = Duration::ZERO;
     let mut left = n;
     while left > 0 {
-        let round = left.min(ROUND);
+        let round = left.min(round_size);
         let now = bench.net.now;
         let wall = bench.net.wall_ms();
         let started = Instant::now();
@@ -111,10 +120,14 @@ fn append_timed(bench: &mut Bench, n: u64, keyed: bool) -> Duration {
 fn send_path(c: &mut Criterion) {
     let mut g = c.benchmark_group("engine_append");
     g.throughput(Throughput::Elements(1));
-    for (label, keyed) in [("keyless", false), ("keyed", true)] {
-        let mut bench = connected_engine();
+    for (label, keyed, partitions, round) in [
+        ("keyless", false, 6, ROUND),
+        ("keyed", true, 6, ROUND),
+        ("keyed-1000p", true, 1000, ROUND_1000),
+    ] {
+        let mut bench = connected_engine(partitions);
         g.bench_function(BenchmarkId::from_parameter(label), |b| {
-            b.iter_custom(|iters| append_timed(&mut bench, iters, keyed));
+            b.iter_custom(|iters| append_timed(&mut bench, iters, keyed, round));
         });
     }
     g.finish();
