@@ -58,7 +58,10 @@ impl BatchQueue {
 
     pub(crate) fn pop_front(&mut self) -> Option<Batch> {
         let first = self.first.take()?;
-        self.first = self.rest.pop_front();
+        // (Most queues hold one batch: nothing to move up, and no `None` to write again.)
+        if !self.rest.is_empty() {
+            self.first = self.rest.pop_front();
+        }
         Some(first)
     }
 

@@ -1,7 +1,7 @@
 //! [`Queues`]: the per-partition queues, found by hash on the paths every record and batch
 //! takes, and walked in partition order where an order shows.
 
-use std::collections::{BTreeMap, HashMap};
+use std::collections::HashMap;
 
 use foldhash::fast::FixedState;
 
@@ -17,7 +17,10 @@ use crate::batch::TopicPartition;
 pub(crate) struct Queues {
     slots: Vec<PartitionQueue>,
     index: HashMap<TopicPartition, usize, FixedState>,
-    order: BTreeMap<TopicPartition, usize>,
+    /// The slots in partition order: walked by every `ready` (a pass over every partition, a
+    /// thousand times a second with many partitions), so a plain array rather than a tree's
+    /// nodes; a partition's first batch inserts into it, once.
+    order: Vec<usize>,
 }
 
 impl Queues {
@@ -33,9 +36,10 @@ impl Queues {
             return i;
         }
         let i = self.slots.len();
+        let at = self.order.partition_point(|&j| self.slots[j].tp < *tp);
         self.slots.push(PartitionQueue::new(tp.clone()));
         self.index.insert(tp.clone(), i);
-        self.order.insert(tp.clone(), i);
+        self.order.insert(at, i);
         i
     }
 
@@ -70,7 +74,10 @@ impl Queues {
 
     /// Every queue with its partition, in partition order.
     pub(crate) fn iter(&self) -> impl Iterator<Item = (&TopicPartition, &PartitionQueue)> {
-        self.order.iter().map(|(tp, &i)| (tp, &self.slots[i]))
+        self.order.iter().map(|&i| {
+            let q = &self.slots[i];
+            (&q.tp, q)
+        })
     }
 
     /// Every queue, in partition order.
@@ -82,7 +89,7 @@ impl Queues {
     pub(crate) fn values_mut(&mut self) -> impl Iterator<Item = &mut PartitionQueue> {
         let mut slots: Vec<Option<&mut PartitionQueue>> = self.slots.iter_mut().map(Some).collect();
         self.order
-            .values()
+            .iter()
             .filter_map(move |&i| slots.get_mut(i).and_then(Option::take))
     }
 }
