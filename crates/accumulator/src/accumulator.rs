@@ -90,7 +90,7 @@ impl PartitionQueue {
 /// Where a partition's queue is in one accumulator, as [`RecordAccumulator::append_via`] leaves
 /// it: kept by a caller that appends to the partition again, it saves the lookup by partition.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub struct QueueSlot(usize);
+pub struct QueueSlot(pub(crate) usize);
 
 /// What `append` did.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -131,6 +131,20 @@ pub struct ReadyCheck {
     pub lingering_partitions: Vec<TopicPartition>,
     /// The earliest instant at which a linger, a retry backoff or a delivery timeout ends for a
     /// batch at the head of a queue; `None` when nothing is waiting on time.
+    pub next_wakeup: Option<Instant>,
+}
+
+/// The answer of [`RecordAccumulator::ready_slots`]: [`ReadyCheck`]'s lists, naming each
+/// partition by its queue's slot.
+#[derive(Debug, Clone, PartialEq, Eq, Default)]
+#[non_exhaustive]
+pub struct ReadySlots {
+    /// Partitions whose head batch may be drained now, in partition order.
+    pub ready: Vec<QueueSlot>,
+    /// Partitions whose head batch could be drained but for its `linger.ms`, in partition
+    /// order.
+    pub lingering: Vec<QueueSlot>,
+    /// As [`ReadyCheck::next_wakeup`].
     pub next_wakeup: Option<Instant>,
 }
 
@@ -489,20 +503,36 @@ impl RecordAccumulator {
     /// `linger.ms` since creation (less the configured `linger_slack`), a flush is in progress,
     /// the accumulator is closing, or an append is waiting for `buffer.memory`.
     pub fn ready(&self, now: Instant) -> ReadyCheck {
-        let mut out = ReadyCheck::default();
+        let mut slots = ReadySlots::default();
+        self.ready_slots(now, &mut slots);
+        let tps = |list: &[QueueSlot]| list.iter().map(|&s| self.partition_at(s).clone()).collect();
+        ReadyCheck {
+            ready_partitions: tps(&slots.ready),
+            lingering_partitions: tps(&slots.lingering),
+            next_wakeup: slots.next_wakeup,
+        }
+    }
+
+    /// [`ready`](Self::ready) naming the partitions by their queues' slots, into `out`'s lists
+    /// (emptied first; their capacity is kept for the next call). A driver that drains on
+    /// every round takes this and [`drain_slots`](Self::drain_slots): with a thousand
+    /// partitions, a round then neither copies a thousand partition names (each a reference
+    /// count every sending thread touches too) nor looks their queues up again by hash.
+    pub fn ready_slots(&self, now: Instant, out: &mut ReadySlots) {
+        out.ready.clear();
+        out.lingering.clear();
+        out.next_wakeup = None;
         let mut wake = |t: Instant| {
             out.next_wakeup = Some(out.next_wakeup.map_or(t, |w: Instant| w.min(t)));
         };
         let urgent = self.drains_regardless_of_linger();
         let slack = self.config.linger_slack.min(self.config.linger / 2);
-        let mut ready = Vec::new();
-        let mut lingering = Vec::new();
         // Queued and in-flight batches expire (Java's `getExpiredInflightBatches`): the first
         // can at the floor's deadline.
         if let Some(floor) = self.expiry_floor {
             wake(floor + self.config.delivery_timeout);
         }
-        for (tp, q) in self.queues.iter() {
+        for (slot, q) in self.queues.iter_slots() {
             let Some(head) = q.batches.front() else {
                 continue;
             };
@@ -520,15 +550,25 @@ impl RecordAccumulator {
                 };
             let linger_end = head.created_at + self.config.linger.saturating_sub(slack);
             if full || urgent || now >= linger_end {
-                ready.push(tp.clone());
+                out.ready.push(QueueSlot(slot));
             } else {
-                lingering.push(tp.clone());
+                out.lingering.push(QueueSlot(slot));
                 wake(linger_end);
             }
         }
-        out.ready_partitions = ready;
-        out.lingering_partitions = lingering;
-        out
+    }
+
+    /// The partition whose queue is in `slot` (a slot of this accumulator's, from
+    /// [`ready_slots`](Self::ready_slots) or an append).
+    ///
+    /// # Panics
+    /// For a slot no queue of this accumulator has.
+    pub fn partition_at(&self, slot: QueueSlot) -> &TopicPartition {
+        &self
+            .queues
+            .get_at(slot.0)
+            .expect("a slot of this accumulator")
+            .tp
     }
 
     /// Whether queued batches are ready whatever their `linger.ms` (closing, a flush in

@@ -7,7 +7,7 @@ use std::time::Instant;
 use bytes::Bytes;
 use ferrokafka_records::{CompressionType, ProducerStamp};
 
-use crate::accumulator::RecordAccumulator;
+use crate::accumulator::{QueueSlot, RecordAccumulator};
 use crate::batch::{BatchId, Contents, TopicPartition};
 use crate::completion::{FailReason, FailedBatch};
 
@@ -123,19 +123,39 @@ impl RecordAccumulator {
         routed: &[(&TopicPartition, i32)],
         max_request_size: usize,
         now: Instant,
+        stamp: S,
+    ) -> Drained
+    where
+        S: FnMut(&StampRequest<'_>) -> Option<ProducerStamp>,
+    {
+        let slots: Vec<(QueueSlot, i32)> = routed
+            .iter()
+            .filter_map(|&(tp, node)| Some((QueueSlot(self.queues.slot(tp)?), node)))
+            .collect();
+        self.drain_slots(&slots, max_request_size, now, stamp)
+    }
+
+    /// [`drain_routed`](Self::drain_routed) for partitions named by their queues' slots (from
+    /// [`ready_slots`](Self::ready_slots)).
+    pub fn drain_slots<S>(
+        &mut self,
+        routed: &[(QueueSlot, i32)],
+        max_request_size: usize,
+        now: Instant,
         mut stamp: S,
     ) -> Drained
     where
         S: FnMut(&StampRequest<'_>) -> Option<ProducerStamp>,
     {
-        let mut per_leader: BTreeMap<i32, Vec<&TopicPartition>> = BTreeMap::new();
-        for &(tp, node) in routed {
-            per_leader.entry(node).or_default().push(tp);
+        let mut per_leader: BTreeMap<i32, Vec<usize>> = BTreeMap::new();
+        for &(QueueSlot(slot), node) in routed {
+            if self.queues.get_at(slot).is_some() {
+                per_leader.entry(node).or_default().push(slot);
+            }
         }
-        // A partition named twice is drained once (`ready` lists come sorted, so this keeps
-        // their order).
+        // In partition order, a partition named twice drained once.
         for list in per_leader.values_mut() {
-            list.sort_unstable();
+            list.sort_unstable_by_key(|&slot| self.queues.rank(slot));
             list.dedup();
         }
         let mut out = Drained::default();
@@ -143,15 +163,14 @@ impl RecordAccumulator {
         let mut spent = Vec::new();
         let rotation = self.drain_rotation;
         self.drain_rotation = self.drain_rotation.wrapping_add(1);
-        for (node, mut tps) in per_leader {
-            let start = rotation % tps.len();
-            tps.rotate_left(start);
+        for (node, mut slots) in per_leader {
+            let start = rotation % slots.len();
+            slots.rotate_left(start);
             let mut size = 0usize;
-            let mut taken = Vec::with_capacity(tps.len());
-            for tp in tps {
-                let Some(q) = self.queues.get_mut(tp) else {
-                    continue;
-                };
+            let mut taken = Vec::with_capacity(slots.len());
+            for slot in slots {
+                let q = self.queues.at(slot);
+                let tp = &q.tp;
                 if q.muted(self.config.max_in_flight_per_partition) {
                     continue;
                 }

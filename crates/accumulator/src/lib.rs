@@ -114,7 +114,9 @@ mod flush;
 mod memory;
 mod queues;
 
-pub use accumulator::{AppendResult, BatchInfo, QueueSlot, ReadyCheck, RecordAccumulator};
+pub use accumulator::{
+    AppendResult, BatchInfo, QueueSlot, ReadyCheck, ReadySlots, RecordAccumulator,
+};
 pub use batch::{BatchId, RecordHandle, TopicPartition};
 pub use completion::{
     ExpiredBatch, FailReason, FailedBatch, FinishedBatch, Retry, SplitOutcome, SplitPart,

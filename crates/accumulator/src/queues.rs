@@ -21,6 +21,9 @@ pub(crate) struct Queues {
     /// thousand times a second with many partitions), so a plain array rather than a tree's
     /// nodes; a partition's first batch inserts into it, once.
     order: Vec<usize>,
+    /// Each slot's place in `order` (slots sort by it as their partitions do, without comparing
+    /// topic names).
+    rank: Vec<usize>,
 }
 
 impl Queues {
@@ -40,6 +43,10 @@ impl Queues {
         self.slots.push(PartitionQueue::new(tp.clone()));
         self.index.insert(tp.clone(), i);
         self.order.insert(at, i);
+        self.rank.push(at);
+        for (place, &slot) in self.order.iter().enumerate().skip(at) {
+            self.rank[slot] = place;
+        }
         i
     }
 
@@ -55,6 +62,23 @@ impl Queues {
     #[inline]
     pub(crate) fn at(&mut self, i: usize) -> &mut PartitionQueue {
         &mut self.slots[i]
+    }
+
+    /// The queue in slot `i`, if there is one.
+    #[inline]
+    pub(crate) fn get_at(&self, i: usize) -> Option<&PartitionQueue> {
+        self.slots.get(i)
+    }
+
+    /// Slot `i`'s place in partition order.
+    #[inline]
+    pub(crate) fn rank(&self, i: usize) -> usize {
+        self.rank[i]
+    }
+
+    /// Every slot with its queue, in partition order.
+    pub(crate) fn iter_slots(&self) -> impl Iterator<Item = (usize, &PartitionQueue)> {
+        self.order.iter().map(|&i| (i, &self.slots[i]))
     }
 
     pub(crate) fn get(&self, tp: &TopicPartition) -> Option<&PartitionQueue> {
@@ -124,6 +148,11 @@ mod tests {
             order,
             [("a", 2), ("a", 7), ("b", 0), ("b", 1)].map(|(t, p)| (t.to_owned(), p))
         );
+        let ranks: Vec<usize> = [("b", 1), ("a", 7), ("b", 0), ("a", 2)]
+            .iter()
+            .map(|&(t, p)| q.rank(q.slot(&tp(t, p)).unwrap()))
+            .collect();
+        assert_eq!(ranks, [3, 1, 2, 0], "each slot's place in partition order");
         for x in q.values_mut() {
             x.in_flight += 10;
         }

@@ -106,6 +106,8 @@ struct TopicCache {
 pub struct Engine {
     config: EngineConfig,
     acc: RecordAccumulator,
+    /// The accumulator's ready lists of the last drain, kept for their capacity.
+    ready_slots: ferrokafka_accumulator::ReadySlots,
     metadata: Metadata,
     partitioner: Box<dyn Partitioner>,
     /// Looked up on every append: the topic of the last lookup first, then by a fast hasher,
@@ -266,6 +268,7 @@ impl Engine {
         Ok(Self {
             config,
             acc,
+            ready_slots: ferrokafka_accumulator::ReadySlots::default(),
             metadata,
             partitioner,
             topics: topics::TopicCaches::default(),

@@ -257,3 +257,55 @@ fn a_deferred_stamp_leaves_the_batch_queued() {
     );
     assert_eq!(later.by_leader[&1][0].tp, tp(0));
 }
+
+/// `ready_slots` names by queue slot what `ready` names by partition (partitions made in any
+/// order come out in partition order), its lists are refilled rather than appended to, and
+/// draining by slot (a slot named twice, ready and lingering, taken once) takes the batches
+/// draining by partition would.
+#[test]
+fn ready_and_drain_by_slot_match_ready_and_drain_by_partition() {
+    use ferrokafka_accumulator::ReadySlots;
+    let clock = Clock::new();
+    let mut c = config();
+    c.linger = std::time::Duration::from_millis(10);
+    let mut a = acc(c);
+    // Partitions 3 and 1 at 0 ms, 2 and 0 at 6 ms: at 12 ms the first two are ready, the
+    // others still lingering.
+    for (p, at) in [(3, 0), (1, 0), (2, 6), (0, 6)] {
+        put(&mut a, p, p as u64, 10, clock.at(at));
+    }
+    let now = clock.at(12);
+    let by_tp = a.ready(now);
+    let mut slots = ReadySlots::default();
+    // Twice: the second call refills the lists rather than appending to them.
+    a.ready_slots(now, &mut slots);
+    a.ready_slots(now, &mut slots);
+    let names = |list: &[ferrokafka_accumulator::QueueSlot]| -> Vec<i32> {
+        list.iter().map(|&s| a.partition_at(s).partition).collect()
+    };
+    assert_eq!(names(&slots.ready), [1, 3]);
+    assert_eq!(names(&slots.lingering), [0, 2]);
+    assert_eq!(by_tp.ready_partitions, [tp(1), tp(3)]);
+    assert_eq!(by_tp.lingering_partitions, [tp(0), tp(2)]);
+    assert_eq!(slots.next_wakeup, by_tp.next_wakeup);
+    // Leader 0 for every partition; partition 1 named twice.
+    let mut routed: Vec<_> = slots
+        .ready
+        .iter()
+        .chain(&slots.lingering)
+        .map(|&s| (s, 0))
+        .collect();
+    routed.push(routed[0]);
+    let drained = a.drain_slots(&routed, 10_000, now, |_| Some(ProducerStamp::NONE));
+    let taken: Vec<(i32, Vec<u64>)> = drained.by_leader[&0]
+        .iter()
+        .map(|b| (b.tp.partition, ids(&b.bytes)))
+        .collect();
+    let mut partitions: Vec<i32> = taken.iter().map(|(p, _)| *p).collect();
+    partitions.sort_unstable();
+    assert_eq!(partitions, [0, 1, 2, 3], "each partition once");
+    for (p, records) in taken {
+        assert_eq!(records, [p as u64]);
+        assert_eq!(a.in_flight_count(&tp(p)), 1);
+    }
+}

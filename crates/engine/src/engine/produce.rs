@@ -3,7 +3,9 @@
 
 use std::time::Instant;
 
-use ferrokafka_accumulator::{BatchId, DrainedBatch, FailReason, TopicPartition};
+use ferrokafka_accumulator::{
+    BatchId, DrainedBatch, FailReason, QueueSlot, ReadySlots, TopicPartition,
+};
 use ferrokafka_wire::ErrorCode;
 use ferrokafka_wire::messages::produce::{
     PartitionProduceData, PartitionProduceResponse, TopicProduceData,
@@ -17,11 +19,18 @@ use crate::event::{ConnId, DeliveryError, Event, Reason};
 
 impl Engine {
     pub(super) fn drain(&mut self, now: Instant, wake_at: &mut impl FnMut(Instant)) {
-        let ready = self.acc.ready(now);
+        // The lists of the last round, emptied and refilled (their capacity kept).
+        let mut ready = std::mem::take(&mut self.ready_slots);
+        self.acc.ready_slots(now, &mut ready);
         if let Some(t) = ready.next_wakeup {
             wake_at(t);
         }
-        if ready.ready_partitions.is_empty() {
+        self.drain_ready(&ready, now, wake_at);
+        self.ready_slots = ready;
+    }
+
+    fn drain_ready(&mut self, ready: &ReadySlots, now: Instant, wake_at: &mut impl FnMut(Instant)) {
+        if ready.ready.is_empty() {
             return;
         }
         // Which leaders can take a request now.
@@ -30,15 +39,15 @@ impl Engine {
         let mut sendable: foldhash::HashMap<i32, ConnId> = foldhash::HashMap::default();
         let mut leaders: foldhash::HashSet<i32> = foldhash::HashSet::default();
         // Each ready partition's leader, looked up once for this round.
-        let mut ready_leaders: Vec<(&TopicPartition, i32)> =
-            Vec::with_capacity(ready.ready_partitions.len());
-        for tp in &ready.ready_partitions {
+        let mut ready_leaders: Vec<(QueueSlot, i32)> = Vec::with_capacity(ready.ready.len());
+        for &slot in &ready.ready {
+            let tp = self.acc.partition_at(slot);
             let Some(leader) = self.metadata.cluster().leader_for(&tp.topic, tp.partition) else {
                 self.metadata.request_update();
                 self.dirty = true;
                 continue;
             };
-            ready_leaders.push((tp, leader));
+            ready_leaders.push((slot, leader));
             if leaders.contains(&leader) {
                 continue;
             }
@@ -68,19 +77,23 @@ impl Engine {
         // (those still lingering too), in one request. Each candidate goes to the drain with
         // its leader, looked up once.
         let cluster = self.metadata.cluster();
-        let mut routed: Vec<(&TopicPartition, i32)> = ready_leaders
+        let acc = &self.acc;
+        let mut routed: Vec<(QueueSlot, i32)> = ready_leaders
             .into_iter()
-            .filter(|&(tp, leader)| sendable.contains_key(&leader) && may_send(tp))
+            .filter(|&(slot, leader)| {
+                sendable.contains_key(&leader) && may_send(acc.partition_at(slot))
+            })
             .collect();
-        routed.extend(ready.lingering_partitions.iter().filter_map(|tp| {
+        routed.extend(ready.lingering.iter().filter_map(|&slot| {
+            let tp = acc.partition_at(slot);
             let leader = cluster
                 .leader_for(&tp.topic, tp.partition)
                 .filter(|l| sendable.contains_key(l))?;
-            may_send(tp).then_some((tp, leader))
+            may_send(tp).then_some((slot, leader))
         }));
         let mut idem = self.mode.manager_mut();
         let batches = &mut self.batches;
-        let drained = self.acc.drain_routed(
+        let drained = self.acc.drain_slots(
             &routed,
             self.config.accumulator.max_request_size,
             now,
