@@ -71,6 +71,13 @@ impl Topic {
     pub fn as_str(&self) -> &str {
         &self.0
     }
+
+    /// Whether `other` is this very handle's name (one interned name, cloned): a pointer
+    /// compared, no character read. Two names made apart are not the same even if equal.
+    #[inline]
+    pub fn same(&self, other: &Topic) -> bool {
+        Arc::ptr_eq(&self.0, &other.0)
+    }
 }
 
 impl Deref for Topic {
@@ -219,6 +226,15 @@ mod tests {
     use std::collections::HashMap;
 
     use super::*;
+
+    #[test]
+    fn a_name_is_the_same_as_its_clones_only() {
+        let t = Topic::new("orders");
+        assert!(t.same(&t.clone()));
+        let apart = Topic::new("orders");
+        assert_eq!(t, apart, "equal names");
+        assert!(!t.same(&apart), "made apart");
+    }
 
     #[test]
     fn a_topic_reads_and_compares_as_its_name() {

@@ -242,9 +242,13 @@ impl Engine {
     /// The engine's shared name of `topic` once its partitions are known: delivery reports
     /// hold this one instead of a copy of the name per batch.
     pub fn topic(&self, topic: &str) -> Option<Topic> {
-        self.topics
-            .get_key_value(topic)
-            .map(|(name, _)| name.clone())
+        self.topic_ref(topic).cloned()
+    }
+
+    /// [`topic`](Self::topic), borrowed: a caller that keeps the name only if it is not the
+    /// one it has ([`Topic::same`]) takes no reference to it.
+    pub fn topic_ref(&self, topic: &str) -> Option<&Topic> {
+        self.topics.get_key_value(topic).map(|(name, _)| name)
     }
 
     /// For a `send` that has waited for `topic` since `since` and may wait `max_wait` in all

@@ -222,10 +222,14 @@ impl Producer {
         let entry = slots.entry(appended.batch).or_insert_with(|| {
             // The record's shared name, or the engine's (it knows the topic once it took the
             // record).
-            let topic = shared_topic
-                .cloned()
-                .or_else(|| engine.topic(record.topic))
-                .unwrap_or_else(|| Topic::new(record.topic));
+            let made;
+            let topic = if let Some(topic) = shared_topic.or_else(|| engine.topic_ref(record.topic))
+            {
+                topic
+            } else {
+                made = Topic::new(record.topic);
+                &made
+            };
             SlotEntry::new(spares.slot(topic, appended.partition))
         });
         // A listener is registered here; one its batch no longer waits for (never the case for

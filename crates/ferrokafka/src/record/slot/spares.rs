@@ -46,16 +46,20 @@ const LARGE_LISTS_CAPACITY: usize = 1 << 15;
 const LARGE_LISTS: usize = 8;
 
 impl Spares {
-    /// A slot for a new batch of `topic`'s `partition`: a spare one if there is one.
-    pub(crate) fn slot(&mut self, topic: Topic, partition: i32) -> Arc<BatchSlot> {
+    /// A slot for a new batch of `topic`'s `partition`: a spare one if there is one. A spare
+    /// slot of the same topic keeps its name: every batch's slot names one of a few topics,
+    /// and taking a reference to the name touches a count every thread keeps touching.
+    pub(crate) fn slot(&mut self, topic: &Topic, partition: i32) -> Arc<BatchSlot> {
         if let Some(mut slot) = self.slots.pop()
             && let Some(s) = Arc::get_mut(&mut slot)
         {
-            s.topic = topic;
+            if !s.topic.same(topic) {
+                s.topic = topic.clone();
+            }
             s.partition = partition;
             return slot;
         }
-        BatchSlot::new(topic, partition)
+        BatchSlot::new(topic.clone(), partition)
     }
 
     /// An empty list for a batch's reported records, `expected` of them about (0: unknown): a
@@ -172,7 +176,7 @@ mod tests {
         reporter: &Arc<dyn DeliveryReporter>,
         tags: std::ops::Range<u64>,
     ) -> SlotEntry {
-        let mut entry = SlotEntry::new(spares.slot(Topic::new("t"), partition));
+        let mut entry = SlotEntry::new(spares.slot(&Topic::new("t"), partition));
         let now = Instant::now();
         for (i, tag) in tags.enumerate() {
             let index = i32::try_from(i).unwrap();
@@ -180,6 +184,27 @@ mod tests {
             assert!(left.is_none(), "a pending batch takes every listener");
         }
         entry
+    }
+
+    /// A spare slot takes the new batch's topic: the same name handle is kept as it is, another
+    /// topic replaces it.
+    #[test]
+    fn a_spare_slot_names_the_new_batchs_topic() {
+        let mut spares = Spares::default();
+        let a = Topic::new("a");
+        let b = Topic::new("b");
+        let first = spares.slot(&a, 0);
+        let at = Arc::as_ptr(&first);
+        spares.keep_slot(first);
+        let again = spares.slot(&a, 1);
+        assert_eq!(Arc::as_ptr(&again), at, "the spare");
+        assert!(again.topic().same(&a));
+        assert_eq!(again.partition(), 1);
+        spares.keep_slot(again);
+        let other = spares.slot(&b, 2);
+        assert_eq!(Arc::as_ptr(&other), at, "the spare again");
+        assert!(other.topic().same(&b) && other.topic().as_str() == "b");
+        assert_eq!(other.partition(), 2);
     }
 
     #[test]
@@ -327,7 +352,7 @@ mod tests {
         let mut spares = Spares::default();
         batch(&mut spares, 0, &reporter, 0..1).complete(delivered(0), &mut spares);
         assert_eq!(spares.counts(), (1, 1));
-        let mut entry = SlotEntry::new(spares.slot(Topic::new("t"), 0));
+        let mut entry = SlotEntry::new(spares.slot(&Topic::new("t"), 0));
         let now = Instant::now();
         let listen = Listen::Reporter(&reporter, 0);
         assert!(
@@ -339,7 +364,7 @@ mod tests {
         assert_eq!(records.len(), 1);
         assert!(records.capacity() >= 5_000, "{}", records.capacity());
         assert_eq!(spares.counts(), (0, 1), "the spare list stays");
-        let mut huge = SlotEntry::new(spares.slot(Topic::new("t"), 1));
+        let mut huge = SlotEntry::new(spares.slot(&Topic::new("t"), 1));
         let listen = Listen::Reporter(&reporter, 0);
         assert!(
             huge.register(0, 0, now, listen, &mut spares, usize::MAX)
@@ -347,7 +372,7 @@ mod tests {
         );
         let capacity = huge.reported.as_ref().expect("listed").records.capacity();
         assert!(capacity < 2 * EXPECTED_LIST_CAPACITY, "{capacity}");
-        let mut small = SlotEntry::new(spares.slot(Topic::new("t"), 2));
+        let mut small = SlotEntry::new(spares.slot(&Topic::new("t"), 2));
         let listen = Listen::Reporter(&reporter, 0);
         assert!(small.register(0, 0, now, listen, &mut spares, 10).is_none());
         assert_eq!(spares.counts(), (0, 0), "a small batch takes the spare");
