@@ -25,7 +25,7 @@ use ferrokafka_records::ConfigError;
 /// last may still take appends, plus the partition's in-flight count.
 #[derive(Debug)]
 pub(crate) struct PartitionQueue {
-    pub(crate) batches: BatchQueue,
+    pub(crate) batches: BatchQueue<Batch>,
     /// Drained batches not yet completed, failed, re-enqueued or split. When this reaches
     /// `max.in.flight.requests.per.connection` the partition is muted: with 1, a retried batch can
     /// never be overtaken, which is what makes ordering strict.

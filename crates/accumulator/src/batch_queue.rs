@@ -2,22 +2,30 @@
 
 use std::collections::VecDeque;
 
-use crate::batch::Batch;
-
 /// A partition's queued batches, oldest first. The first is held inline (in the partition's
 /// queue, not behind a pointer): with many partitions each lingering one batch, the batch an
 /// append writes to, and the head `ready` and `drain` look at, is then found without first
 /// loading where a deque keeps its elements. Each record to a cold partition had waited on
 /// that load before it could even ask for the batch.
-#[derive(Debug, Default)]
-pub(crate) struct BatchQueue {
+/// (Generic over the batch type `B` only so that its tests need no real batches.)
+#[derive(Debug)]
+pub(crate) struct BatchQueue<B> {
     /// The oldest batch; `None` only when the queue is empty.
-    first: Option<Batch>,
+    first: Option<B>,
     /// The batches after it.
-    rest: VecDeque<Batch>,
+    rest: VecDeque<B>,
 }
 
-impl BatchQueue {
+impl<B> Default for BatchQueue<B> {
+    fn default() -> Self {
+        BatchQueue {
+            first: None,
+            rest: VecDeque::new(),
+        }
+    }
+}
+
+impl<B> BatchQueue<B> {
     #[inline]
     pub(crate) fn len(&self) -> usize {
         usize::from(self.first.is_some()) + self.rest.len()
@@ -29,20 +37,20 @@ impl BatchQueue {
     }
 
     #[inline]
-    pub(crate) fn front(&self) -> Option<&Batch> {
+    pub(crate) fn front(&self) -> Option<&B> {
         self.first.as_ref()
     }
 
     /// The newest batch (the one appends go to).
     #[inline]
-    pub(crate) fn back_mut(&mut self) -> Option<&mut Batch> {
+    pub(crate) fn back_mut(&mut self) -> Option<&mut B> {
         match self.rest.back_mut() {
             Some(b) => Some(b),
             None => self.first.as_mut(),
         }
     }
 
-    pub(crate) fn push_back(&mut self, batch: Batch) {
+    pub(crate) fn push_back(&mut self, batch: B) {
         if self.first.is_none() {
             self.first = Some(batch);
         } else {
@@ -50,13 +58,13 @@ impl BatchQueue {
         }
     }
 
-    pub(crate) fn push_front(&mut self, batch: Batch) {
+    pub(crate) fn push_front(&mut self, batch: B) {
         if let Some(old) = self.first.replace(batch) {
             self.rest.push_front(old);
         }
     }
 
-    pub(crate) fn pop_front(&mut self) -> Option<Batch> {
+    pub(crate) fn pop_front(&mut self) -> Option<B> {
         let first = self.first.take()?;
         // (Most queues hold one batch: nothing to move up, and no `None` to write again.)
         if !self.rest.is_empty() {
@@ -66,13 +74,13 @@ impl BatchQueue {
     }
 
     /// The batches, oldest first.
-    pub(crate) fn iter(&self) -> impl Iterator<Item = &Batch> {
+    pub(crate) fn iter(&self) -> impl Iterator<Item = &B> {
         self.first.iter().chain(self.rest.iter())
     }
 
     /// The number of batches, from the front, for which `pred` holds (the queue being
     /// partitioned by it, as `VecDeque::partition_point`).
-    pub(crate) fn partition_point(&self, mut pred: impl FnMut(&Batch) -> bool) -> usize {
+    pub(crate) fn partition_point(&self, mut pred: impl FnMut(&B) -> bool) -> usize {
         match &self.first {
             Some(first) if pred(first) => 1 + self.rest.partition_point(pred),
             _ => 0,
@@ -80,7 +88,7 @@ impl BatchQueue {
     }
 
     /// Inserts `batch` at position `at` (0: the front), shifting the later ones back.
-    pub(crate) fn insert(&mut self, at: usize, batch: Batch) {
+    pub(crate) fn insert(&mut self, at: usize, batch: B) {
         if at == 0 {
             self.push_front(batch);
         } else {
@@ -89,7 +97,7 @@ impl BatchQueue {
     }
 
     /// Takes every batch out, oldest first, leaving the queue empty.
-    pub(crate) fn take_all(&mut self) -> impl Iterator<Item = Batch> + use<> {
+    pub(crate) fn take_all(&mut self) -> impl Iterator<Item = B> + use<B> {
         let first = self.first.take();
         let rest = std::mem::take(&mut self.rest);
         first.into_iter().chain(rest)
@@ -98,42 +106,10 @@ impl BatchQueue {
 
 #[cfg(test)]
 mod tests {
-    use std::time::Instant;
-
-    use ferrokafka_records::{BatchBuilder, Compression, CompressionType};
-    use ferrokafka_wire::Topic;
-
     use super::*;
-    use crate::batch::{BatchId, Contents, OrderKey, TopicPartition};
 
-    fn batch(id: u64) -> Batch {
-        Batch {
-            id: BatchId(id),
-            tp: TopicPartition {
-                topic: Topic::from("t"),
-                partition: 0,
-            },
-            order: OrderKey {
-                created: id,
-                split_path: Vec::new(),
-            },
-            contents: Contents::Building(BatchBuilder::new(
-                Compression::of(CompressionType::None),
-                64,
-            )),
-            created_at: Instant::now(),
-            attempts: 0,
-            last_error: None,
-            maybe_written: false,
-            retry_at: None,
-            reserved: 0,
-            expired: false,
-            slot: 0,
-        }
-    }
-
-    fn ids(q: &BatchQueue) -> Vec<u64> {
-        q.iter().map(|b| b.id.0).collect()
+    fn ids(q: &BatchQueue<u64>) -> Vec<u64> {
+        q.iter().copied().collect()
     }
 
     /// Every operation, in a long pseudo-random sequence, leaves the same batches in the same
@@ -152,34 +128,36 @@ mod tests {
         for id in 0..20_000u64 {
             match next() % 6 {
                 0 | 1 => {
-                    q.push_back(batch(id));
+                    q.push_back(id);
                     model.push_back(id);
                 }
                 2 => {
-                    q.push_front(batch(id));
+                    q.push_front(id);
                     model.push_front(id);
                 }
-                3 => assert_eq!(q.pop_front().map(|b| b.id.0), model.pop_front()),
+                3 => assert_eq!(q.pop_front(), model.pop_front()),
                 4 => {
                     let at = usize::try_from(next()).unwrap() % (model.len() + 1);
-                    q.insert(at, batch(id));
+                    q.insert(at, id);
                     model.insert(at, id);
                 }
                 _ => {
-                    if let Some(b) = q.back_mut() {
-                        b.attempts += 1;
+                    // The newest, written through the mutable reference.
+                    if let (Some(b), Some(m)) = (q.back_mut(), model.back_mut()) {
+                        *b += 1_000_000;
+                        *m += 1_000_000;
                     }
-                    assert_eq!(q.back_mut().map(|b| b.id.0), model.back().copied());
+                    assert_eq!(q.back_mut().copied(), model.back().copied());
                 }
             }
             assert_eq!(q.len(), model.len());
             assert_eq!(q.is_empty(), model.is_empty());
-            assert_eq!(q.front().map(|b| b.id.0), model.front().copied());
+            assert_eq!(q.front(), model.front());
             if id % 97 == 0 {
                 assert_eq!(ids(&q), Vec::from(model.clone()));
             }
         }
-        let taken: Vec<u64> = q.take_all().map(|b| b.id.0).collect();
+        let taken: Vec<u64> = q.take_all().collect();
         assert_eq!(taken, Vec::from(model));
         assert!(q.is_empty() && q.front().is_none() && q.back_mut().is_none());
     }
@@ -190,13 +168,13 @@ mod tests {
         let mut q = BatchQueue::default();
         assert_eq!(q.partition_point(|_| true), 0);
         for id in [2, 4, 6, 8] {
-            q.push_back(batch(id));
+            q.push_back(id);
         }
         for (below, expected) in [(0, 0), (3, 1), (5, 2), (7, 3), (9, 4)] {
-            assert_eq!(q.partition_point(|b| b.id.0 < below), expected, "{below}");
+            assert_eq!(q.partition_point(|&b| b < below), expected, "{below}");
         }
-        q.insert(q.partition_point(|b| b.id.0 < 5), batch(5));
-        q.insert(q.partition_point(|b| b.id.0 < 1), batch(1));
+        q.insert(q.partition_point(|&b| b < 5), 5);
+        q.insert(q.partition_point(|&b| b < 1), 1);
         assert_eq!(ids(&q), [1, 2, 4, 5, 6, 8]);
     }
 }
