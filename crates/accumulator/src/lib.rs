@@ -113,10 +113,9 @@ mod error;
 mod flush;
 mod memory;
 mod queues;
+mod ready;
 
-pub use accumulator::{
-    AppendResult, BatchInfo, QueueSlot, ReadyCheck, ReadySlots, RecordAccumulator,
-};
+pub use accumulator::{AppendResult, BatchInfo, QueueSlot, RecordAccumulator};
 pub use batch::{BatchId, RecordHandle, TopicPartition};
 pub use completion::{
     ExpiredBatch, FailReason, FailedBatch, FinishedBatch, Retry, SplitOutcome, SplitPart,
@@ -127,3 +126,4 @@ pub use error::{AppendError, BatchError};
 /// Settings that do not hold: the records crate's one configuration error.
 pub use ferrokafka_records::ConfigError;
 pub use flush::FlushId;
+pub use ready::{ReadyCheck, ReadySlots};
