@@ -98,10 +98,7 @@ impl Queues {
 
     /// Every queue with its partition, in partition order.
     pub(crate) fn iter(&self) -> impl Iterator<Item = (&TopicPartition, &PartitionQueue)> {
-        self.order.iter().map(|&i| {
-            let q = &self.slots[i];
-            (&q.tp, q)
-        })
+        self.iter_slots().map(|(_, q)| (&q.tp, q))
     }
 
     /// Every queue, in partition order.
